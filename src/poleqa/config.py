@@ -1,0 +1,36 @@
+"""Settings passed down from the edges (CLI, app); library code never reads the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "multilingual-e5-small"
+MAX_QUESTION_CHARS = 2000
+
+
+def default_cache_dir() -> Path:
+    """Where converted models live; only called at the edges (it looks at XDG_CACHE_HOME)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "poleqa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with defaults chosen by measurement (see docs/quality.md)."""
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("data")  # feedback and other user data
+    cache_dir: Path = Path(".cache/poleqa")
+    model: str = DEFAULT_MODEL
+    chunk_size: int = 800
+    chunk_overlap: int = 120
+    k: int = 5
+    flat_max_vectors: int = 50_000  # above this, an approximate (HNSW) FAISS index is built
+    max_question_chars: int = MAX_QUESTION_CHARS
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with the given fields changed; `None` values are ignored."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,72 @@
+"""poleqa's one error hierarchy; the CLI and the web app translate it into messages at the edge."""
+
+from __future__ import annotations
+
+
+class PoleqaError(Exception):
+    """Base class. `message` is English (CLI, logs); `message_fr` is shown to chat users."""
+
+    message_fr = "Une erreur est survenue."
+
+    def __init__(self, message: str, message_fr: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if message_fr is not None:
+            self.message_fr = message_fr
+
+
+class CorpusError(PoleqaError):
+    """The corpus folder is missing or holds nothing readable."""
+
+    message_fr = "Le dossier des documents est introuvable ou vide."
+
+
+class IngestError(PoleqaError):
+    """One file cannot be read (corrupted, binary, empty, unsupported)."""
+
+    message_fr = "Ce fichier ne peut pas être lu."
+
+
+class EmbedderError(PoleqaError):
+    """The embedding model cannot be found, converted or loaded."""
+
+    message_fr = "Le modèle de langue n'a pas pu être chargé."
+
+
+class IndexError_(PoleqaError):
+    """Base for index problems (named with a trailing underscore to keep the builtin usable)."""
+
+    message_fr = "L'index des documents est inutilisable : il doit être reconstruit."
+
+
+class IndexMissingError(IndexError_):
+    """No index has been built at that location yet."""
+
+    message_fr = "Aucun index n'a encore été construit : lancez `poleqa index`."
+
+
+class IndexMismatchError(IndexError_):
+    """The index was built with another embedder, chunking or format version."""
+
+    message_fr = (
+        "L'index a été construit avec d'autres réglages (modèle ou version) : "
+        "il doit être reconstruit avec `poleqa index`."
+    )
+
+
+class IndexCorruptedError(IndexError_):
+    """A file of the index is missing, truncated or does not match its manifest."""
+
+    message_fr = "L'index est endommagé : il doit être reconstruit avec `poleqa index`."
+
+
+class QuestionError(PoleqaError):
+    """The question is empty, only punctuation, or too long."""
+
+    message_fr = "La question n'est pas valable."
+
+
+class QuestionSetError(PoleqaError):
+    """A question-set file (JSONL/CSV) is malformed."""
+
+    message_fr = "Le fichier de questions est mal formé."
