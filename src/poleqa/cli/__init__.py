@@ -1,0 +1,46 @@
+"""The `poleqa` command: a thin click layer over the library; errors become one line here."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from poleqa import __version__
+from poleqa.errors import PoleqaError, QuestionError, QuestionSetError
+
+
+class _Group(click.Group):
+    """Turns poleqa's expected errors into one clear line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (QuestionError, QuestionSetError) as e:
+            click.echo(f"Error: {e.message}", err=True)
+            sys.exit(2)
+        except PoleqaError as e:
+            click.echo(f"Error: {e.message}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"auto_envvar_prefix": "POLEQA"})
+@click.version_option(__version__, prog_name="poleqa")
+def cli() -> None:
+    """poleqa: extractive, cited answers about the French pôles de compétitivité."""
+
+
+def _register() -> None:
+    # One module per command family; each exposes `commands`, a list of click commands.
+    from poleqa.cli import ask_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
+
+    for module in (index_cmd, ask_cmd, eval_cmd, serve_cmd, feedback_cmd):
+        for command in module.commands:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli()

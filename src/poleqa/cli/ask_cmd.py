@@ -1,0 +1,3 @@
+"""Placeholder: filled by its own work item."""
+
+commands: list = []

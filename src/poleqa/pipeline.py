@@ -1,0 +1,150 @@
+"""The whole question-answering pipeline behind one object: index → retrieve → answer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from poleqa.config import Settings
+from poleqa.errors import QuestionError
+from poleqa.roles import Answerer, Embedder, Retriever
+from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
+
+if TYPE_CHECKING:
+    from poleqa.index import BuildReport, Index
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question stripped, or QuestionError (empty, punctuation only, too long)."""
+    q = (question or "").strip()
+    if not q:
+        raise QuestionError("The question is empty.", "La question est vide.")
+    if not any(c.isalnum() for c in q):
+        raise QuestionError(
+            "The question holds no words, only punctuation.",
+            "La question ne contient aucun mot.",
+        )
+    if len(q) > max_chars:
+        raise QuestionError(
+            f"The question is too long ({len(q)} characters; at most {max_chars}).",
+            f"La question est trop longue ({len(q)} caractères ; {max_chars} au plus).",
+        )
+    return q
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """An index and the components built on it, swapped together as one reference."""
+
+    index: Index
+    retriever: Retriever
+    answerer: Answerer
+
+
+class Pipeline:
+    """Cheap to construct; the model and the index load on first use, once per process."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from poleqa.embedding import get_embedder
+
+            self._embedder = get_embedder(self.settings.model, cache_dir=self.settings.cache_dir)
+        return self._embedder
+
+    # -- index lifecycle -------------------------------------------------------------------
+    def build(self, progress: bool = False) -> BuildReport:
+        """(Re)index the corpus incrementally, swap the new index in, and return the summary."""
+        from poleqa.index import build_index
+
+        report = build_index(
+            self.settings.corpus_dir,
+            self.settings.index_dir,
+            self.embedder,
+            chunk_size=self.settings.chunk_size,
+            chunk_overlap=self.settings.chunk_overlap,
+            flat_max_vectors=self.settings.flat_max_vectors,
+            progress=progress,
+        )
+        self.reload()
+        return report
+
+    def ensure_index(self, progress: bool = False) -> BuildReport | None:
+        """Build the index if it is missing, stale or unusable; otherwise do nothing."""
+        from poleqa.index import index_status
+
+        status = index_status(self.settings.corpus_dir, self.settings.index_dir, self.embedder.id)
+        return None if status == "current" else self.build(progress=progress)
+
+    def reload(self) -> None:
+        """Load the index now on disk; in-flight questions finish on the one they started with."""
+        from poleqa.answering import ExtractiveAnswerer
+        from poleqa.index import Index
+        from poleqa.retrieval import HybridRetriever
+
+        index = Index.load(self.settings.index_dir, embedder_id=self.embedder.id)
+        loaded = _Loaded(
+            index=index,
+            retriever=HybridRetriever(index, self.embedder),
+            answerer=ExtractiveAnswerer(index, self.embedder),
+        )
+        with self._lock:
+            self._loaded = loaded
+
+    def _state(self) -> _Loaded:
+        if self._loaded is None:
+            with self._lock:
+                needs_load = self._loaded is None
+            if needs_load:
+                self.reload()
+        assert self._loaded is not None
+        return self._loaded
+
+    @property
+    def index(self) -> Index:
+        return self._state().index
+
+    # -- questions ---------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        query = validate_question(query, self.settings.max_question_chars)
+        return self._state().retriever.retrieve(query, k=k, filters=filters)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] | None = None,
+        k: int = 5,
+        filters: Filters | None = None,
+    ) -> Answer:
+        from poleqa.conversation import resolve_follow_up
+
+        question = validate_question(question, self.settings.max_question_chars)
+        state = self._state()
+        history = tuple(history or ())
+        resolved = resolve_follow_up(question, history)
+        hits = state.retriever.retrieve(resolved, k=k, filters=filters)
+        answer = state.answerer.answer(resolved, hits, history)
+        return _with_question(answer, question, resolved)
+
+    # -- documents ---------------------------------------------------------------------------
+    def document(self, source: str) -> Document:
+        return self._state().index.document(source)
+
+    def sources(self) -> list[DocumentInfo]:
+        return [d.info for d in self._state().index.documents.values()]
+
+
+def _with_question(answer: Answer, question: str, resolved: str) -> Answer:
+    from dataclasses import replace
+
+    return replace(
+        answer, question=question, resolved_question=resolved if resolved != question else None
+    )
