@@ -1,4 +1,4 @@
-"""French text helpers shared by indexing, answering and evaluation: normalisation, folding, stems."""
+"""French text helpers for indexing, answering and evaluation: normalisation, folding, stems."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Frozen dataclasses that flow between poleqa's components (documents → chunks → hits → answers)."""
+"""Frozen dataclasses flowing between poleqa components (documents, chunks, hits, answers)."""
 
 from __future__ import annotations
 
