@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from poleqa.config import Settings
@@ -14,6 +14,8 @@ from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
 
 if TYPE_CHECKING:
     from poleqa.index import BuildReport, Index
+
+CANDIDATE_HITS = 10  # passages retrieved for the answerer, whatever the number of citations
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -88,13 +90,15 @@ class Pipeline:
         """Load the index now on disk; in-flight questions finish on the one they started with."""
         from poleqa.answering import ExtractiveAnswerer
         from poleqa.index import Index
-        from poleqa.retrieval import HybridRetriever
+        from poleqa.retrieval import HybridRetriever, QueryCache
 
         index = Index.load(self.settings.index_dir, embedder_id=self.embedder.id)
+        # One query embedding per question, shared by retrieval and sentence scoring.
+        embedder = QueryCache(self.embedder)
         loaded = _Loaded(
             index=index,
-            retriever=HybridRetriever(index, self.embedder),
-            answerer=ExtractiveAnswerer(index, self.embedder),
+            retriever=HybridRetriever(index, embedder),
+            answerer=ExtractiveAnswerer(index, embedder),
         )
         with self._lock:
             self._loaded = loaded
@@ -130,8 +134,11 @@ class Pipeline:
         state = self._state()
         history = tuple(history or ())
         resolved = resolve_follow_up(question, history)
-        hits = state.retriever.retrieve(resolved, k=k, filters=filters)
+        # The answerer reads more passages than are cited (their documents' sentences are the
+        # candidates); citations are cut to k afterwards.
+        hits = state.retriever.retrieve(resolved, k=max(k, CANDIDATE_HITS), filters=filters)
         answer = state.answerer.answer(resolved, hits, history)
+        answer = replace(answer, citations=answer.citations[: max(1, k)])
         return _with_question(answer, question, resolved)
 
     # -- documents ---------------------------------------------------------------------------
@@ -143,8 +150,6 @@ class Pipeline:
 
 
 def _with_question(answer: Answer, question: str, resolved: str) -> Answer:
-    from dataclasses import replace
-
     return replace(
         answer, question=question, resolved_question=resolved if resolved != question else None
     )

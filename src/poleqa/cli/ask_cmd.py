@@ -1,3 +1,143 @@
-"""Placeholder: filled by its own work item."""
+"""`poleqa ask`: one question (plain text or --json), or many as JSON Lines (--jsonl FILE|-)."""
 
-commands: list = []
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from poleqa.cli.options import corpus_option, index_option, model_option, settings_from
+from poleqa.config import Settings
+from poleqa.errors import IndexMissingError, PoleqaError
+from poleqa.types import Answer
+
+
+def _check_index(settings: Settings) -> None:
+    """Fail before loading the model when there is no index at all."""
+    if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):
+        raise IndexMissingError(
+            f"No index in {settings.index_dir}: run `poleqa index --corpus "
+            f"{settings.corpus_dir} --index {settings.index_dir}` first."
+        )
+
+
+def _print_answer(answer: Answer) -> None:
+    from poleqa.answering import ABSTAIN_TEXT
+
+    if answer.resolved_question:
+        click.echo(f"Question comprise : {answer.resolved_question}")
+    if answer.abstained:
+        click.echo(ABSTAIN_TEXT)
+    else:
+        click.echo(f"Réponse : {answer.text}")
+        if answer.short_answer:
+            click.echo(f"Réponse courte : {answer.short_answer}")
+    click.echo(f"Confiance : {answer.confidence:.2f}")
+    for note in answer.notes:
+        click.echo(f"Note : {note}")
+    if answer.citations:
+        click.echo("Passages peut-être utiles :" if answer.abstained else "Sources :")
+    for c in answer.citations:
+        date = f", {c.info.date}" if c.info.date else ""
+        where = f"{c.info.source} [{c.start}-{c.end}]"
+        if c.answer_start is not None:
+            where += f", réponse [{c.answer_start}-{c.answer_end}]"
+        click.echo(f"  [{c.n}] {c.info.title}{date} — {where}")
+        excerpt = " ".join(c.passage.split())
+        click.echo(f"      « {excerpt[:200]}{'…' if len(excerpt) > 200 else ''} »")
+
+
+def _parse_line(line: str) -> str:
+    """A JSONL input line: a JSON object with a "question" string, else the line as plain text."""
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        if isinstance(obj, dict):
+            q = obj.get("question")
+            if not isinstance(q, str):
+                raise ValueError('the JSON object has no "question" string')
+            return q
+    return text
+
+
+def _run_jsonl(pipeline: Any, stream: TextIO, k: int) -> None:
+    from poleqa.answering import answer_to_json
+
+    for line in stream:
+        if not line.strip():
+            click.echo(json.dumps({"question": "", "error": "The question is empty."}))
+            continue
+        question = line.rstrip("\n")
+        try:
+            question = _parse_line(line)
+            out = answer_to_json(pipeline.ask(question, k=k))
+        except ValueError as e:
+            out = {"question": question, "error": str(e)}
+        except PoleqaError as e:
+            out = {"question": question, "error": e.message}
+        click.echo(json.dumps(out, ensure_ascii=False))
+
+
+@click.command("ask")
+@click.argument("question", required=False)
+@index_option
+@corpus_option
+@model_option
+@click.option(
+    "--k",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Number of passages cited.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--jsonl",
+    type=click.File("r", encoding="utf-8"),
+    help="Answer every line of FILE ('-' for stdin): plain text, or a JSON object with a "
+    '"question" key; writes one JSON object per line.',
+)
+def ask(
+    question: str | None,
+    index_dir: Path | None,
+    corpus_dir: Path | None,
+    model: str | None,
+    k: int,
+    as_json: bool,
+    jsonl: TextIO | None,
+) -> None:
+    """Answer QUESTION with a sentence quoted from the documents, or abstain.
+
+    The answer is copied word for word from a source; citation 1 is the passage it comes from.
+    When the documents do not hold the answer, poleqa says so and lists the closest passages.
+    """
+    from poleqa.pipeline import Pipeline, validate_question
+
+    settings = settings_from(index_dir=index_dir, corpus_dir=corpus_dir, model=model)
+    if jsonl is None:
+        if question is None:
+            raise click.UsageError("give a QUESTION, or --jsonl FILE ('-' for stdin)")
+        validate_question(question, settings.max_question_chars)
+    elif question is not None:
+        raise click.UsageError("give either a QUESTION or --jsonl, not both")
+    _check_index(settings)
+    pipeline = Pipeline(settings)
+    if jsonl is not None:
+        _run_jsonl(pipeline, jsonl, k)
+        return
+    assert question is not None
+    answer = pipeline.ask(question, k=k)
+    if as_json:
+        from poleqa.answering import answer_to_json
+
+        click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+
+
+commands = [ask]

@@ -1,3 +1,52 @@
-"""Placeholder: filled by its own work item."""
+"""`poleqa feedback export --csv`: citizens' feedback for staff, as a spreadsheet-ready CSV."""
 
-commands: list = []
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from poleqa.cli.options import F
+from poleqa.config import Settings
+from poleqa.feedback import FeedbackStore, to_csv
+
+
+def data_option(f: F) -> F:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="POLEQA_DATA",
+        help="Folder of user data (feedback).  [env: POLEQA_DATA; default: data]",
+    )(f)
+
+
+@click.group()
+def feedback() -> None:
+    """Citizens' feedback on answers (👍/👎 and comments)."""
+
+
+@feedback.command("export")
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="Export as CSV (required).")
+@data_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+@click.option("--all", "every", is_flag=True, help="Every event, not only the last per answer.")
+def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool) -> None:
+    """Export feedback as CSV: one row per rated answer (its last rating and comment)."""
+    store = FeedbackStore(data_dir or Settings().data_dir)
+    records = store.records() if every else store.latest()
+    text = to_csv(records)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8", newline="")
+        click.echo(f"{len(records)} feedback rows written to {out}", err=True)
+
+
+commands = [feedback]

@@ -1,3 +1,150 @@
-"""Placeholder: filled by its own work item."""
+"""`poleqa index` (build or update the index) and `poleqa search` (show the passages retrieved)."""
 
-commands: list = []
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+from poleqa.cli.options import corpus_option, index_option, model_option, settings_from
+from poleqa.config import Settings
+from poleqa.types import Hit
+
+
+@click.command("index")
+@corpus_option
+@index_option
+@model_option
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=100, max=20_000),
+    help="Chunk size in characters.  [default: 800]",
+)
+@click.option(
+    "--chunk-overlap",
+    type=click.IntRange(min=0),
+    help="Overlap between consecutive chunks, in characters.  [default: 120]",
+)
+def index(
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    model: str | None,
+    chunk_size: int | None,
+    chunk_overlap: int | None,
+) -> None:
+    """Index the corpus: only new or changed documents are embedded again.
+
+    The new index replaces the old one at once when it is complete; an interrupted run
+    leaves the previous index as it was.
+    """
+    settings = settings_from(
+        corpus_dir=corpus_dir,
+        index_dir=index_dir,
+        model=model,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+    )
+    if settings.chunk_overlap >= settings.chunk_size:
+        raise click.BadParameter(
+            f"the overlap ({settings.chunk_overlap}) must be smaller than the chunk size "
+            f"({settings.chunk_size})",
+            param_hint="--chunk-overlap",
+        )
+    if not settings.corpus_dir.is_dir():  # before loading the model: fail fast
+        from poleqa.errors import CorpusError
+
+        raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
+    from poleqa.embedding import get_embedder
+    from poleqa.index import build_index
+
+    embedder = get_embedder(settings.model, cache_dir=settings.cache_dir)
+    report = build_index(
+        settings.corpus_dir,
+        settings.index_dir,
+        embedder,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        flat_max_vectors=settings.flat_max_vectors,
+        progress=True,
+    )
+    for s in report.skipped:
+        click.echo(f"skipped {s.source}: {s.reason}", err=True)
+    what = "Index up to date" if not report.written else "Indexed"
+    click.echo(
+        f"{what}: {report.documents} documents, {report.chunks} chunks, "
+        f"{report.sentences} sentences in {settings.index_dir} ({report.index_kind} index)."
+    )
+    click.echo(
+        f"added {report.added}, changed {report.changed}, removed {report.removed}, "
+        f"unchanged {report.unchanged}, skipped {len(report.skipped)}; "
+        f"embedded {report.embedded_chunks} chunks and {report.embedded_sentences} sentences "
+        f"in {report.seconds:.1f} s."
+    )
+
+
+@click.command("search")
+@click.argument("query")
+@index_option
+@model_option
+@click.option(
+    "--k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {query, hits: [...]}.")
+def search(query: str, index_dir: Path | None, model: str | None, k: int, as_json: bool) -> None:
+    """Show the passages retrieved for QUERY (hybrid dense + BM25), with their scores."""
+    settings = settings_from(index_dir=index_dir, model=model)
+    hits = _search(settings, query, k)
+    if as_json:
+        click.echo(json.dumps(hits_to_json(query, hits), ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("No passage found.")
+        return
+    for hit in hits:
+        click.echo(_format_hit(hit))
+
+
+def _search(settings: Settings, query: str, k: int) -> list[Hit]:
+    from poleqa.pipeline import Pipeline
+
+    return Pipeline(settings).search(query, k)
+
+
+def hits_to_json(query: str, hits: list[Hit]) -> dict[str, object]:
+    return {
+        "query": query,
+        "hits": [
+            {
+                "source": h.chunk.source,
+                "title": h.info.title,
+                "date": h.info.date,
+                "start": h.chunk.start,
+                "end": h.chunk.end,
+                "text": h.chunk.text,
+                "score": round(float(h.score), 6),
+            }
+            for h in hits
+        ],
+    }
+
+
+def _format_hit(hit: Hit, width: int = 300) -> str:
+    scores = [f"score {hit.score:.3f}"]
+    if hit.dense_score is not None:
+        scores.append(f"dense {hit.dense_score:.3f}")
+    if hit.lexical_score is not None:
+        scores.append(f"bm25 {hit.lexical_score:.2f}")
+    date = f" ({hit.info.date})" if hit.info.date else ""
+    text = re.sub(r"\s+", " ", hit.chunk.text).strip()
+    if len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    return (
+        f"{hit.rank}. {hit.info.title}{date}\n"
+        f"   {hit.chunk.source} [{hit.chunk.start}:{hit.chunk.end}]  {', '.join(scores)}\n"
+        f"   {text}\n"
+    )
+
+
+commands = [index, search]

@@ -1,3 +1,74 @@
-"""Placeholder: filled by its own work item."""
+"""`poleqa serve`: the web chat on the shipped corpus, indexing it first if needed."""
 
-commands: list = []
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from poleqa.cli.feedback_cmd import data_option
+from poleqa.cli.options import corpus_option, index_option, model_option, settings_from
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="POLEQA_HOST")
+@click.option("--port", default=7860, show_default=True, type=int, envvar="POLEQA_PORT")
+@corpus_option
+@index_option
+@model_option
+@data_option
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    envvar="POLEQA_CONCURRENCY",
+    help="Questions answered at once; the others queue.  [env: POLEQA_CONCURRENCY; default: 4]",
+)
+def serve(
+    host: str,
+    port: int,
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    model: str | None,
+    data_dir: Path | None,
+    concurrency: int | None,
+) -> None:
+    """Serve the web chat (citizens) and the staff tabs on http://HOST:PORT/."""
+    # Before gradio is imported anywhere: no usage statistics leave the machine.
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("poleqa").setLevel(logging.INFO)
+    from poleqa.index.store import CURRENT
+    from poleqa.pipeline import Pipeline
+    from poleqa.web import CONCURRENCY, check_port
+    from poleqa.web import serve as serve_web
+
+    check_port(host, port)
+
+    settings = settings_from(
+        corpus_dir=corpus_dir, index_dir=index_dir, model=model, data_dir=data_dir
+    )
+    pipeline = Pipeline(settings)
+    report = pipeline.ensure_index(progress=True)
+    if report is not None:
+        click.echo(f"Index built in {settings.index_dir}.", err=True)
+    else:
+        pipeline.reload()
+    # Load the model and the index now, not during the first citizen's question.
+    pipeline.search("pôles de compétitivité", k=1)
+    serve_web(
+        pipeline,
+        host=host,
+        port=port,
+        data_dir=settings.data_dir,
+        index_pointer=settings.index_dir / CURRENT,
+        k=settings.k,
+        concurrency=concurrency or CONCURRENCY,
+    )
+
+
+commands = [serve]

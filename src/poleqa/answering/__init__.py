@@ -1,0 +1,578 @@
+"""Extractive answering: score the sentences of the retrieved passages, cut a short answer, or
+abstain; `answer_to_json` gives the one JSON shape of an answer (CLI, eval, web)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from poleqa.answering import entities
+from poleqa.answering.candidates import (
+    Candidate,
+    cosines,
+    fast_stems,
+    hit_of,
+    idf_weights,
+    score,
+    sentence_features,
+    sigmoid,
+)
+from poleqa.answering.question import (
+    DATE,
+    LIST,
+    NAME,
+    NUMBER,
+    PERSON,
+    PLACE,
+    QuestionAnalysis,
+    analyze,
+)
+from poleqa.retrieval import query_vector
+from poleqa.text import fold, stems
+from poleqa.types import Answer, Citation, Hit, Sentence, Turn
+
+if TYPE_CHECKING:
+    from poleqa.index import Index
+    from poleqa.roles import Embedder
+
+ABSTAIN_TEXT = "Je n'ai pas trouvé de réponse à cette question dans les documents."
+ENGLISH_NOTE = (
+    "La question est en anglais : la réponse est citée telle quelle depuis les sources en français."
+)
+MAX_ANSWER_CHARS = 400
+_WORD_RE = re.compile(r"\w+")
+# A sentence opening on a pronoun that points back at the previous sentence's subject.
+_ANAPHORIC = re.compile(
+    r"\s*(?:[-*•]\s+)?"
+    r"(?:Il|Elle|Ils|Elles|Celui-ci|Celle-ci|Ce dernier|Cette dernière|Ces derniers)\b"
+)
+
+
+@lru_cache(maxsize=1)
+def default_model() -> dict[str, Any]:
+    """Calibrated weights and abstention threshold shipped with the package."""
+    text = resources.files("poleqa").joinpath("data/answering.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+class ExtractiveAnswerer:
+    """Picks the sentence that best answers the question among the retrieved passages' documents.
+
+    Every candidate sentence gets the signals of `candidates.FEATURES`; a linear model (weights in
+    data/answering.json, fit with cross-validation by document on the dev set) ranks them; a second
+    logistic model on the winner (its score, margin, question words missing from its document,
+    expected type missing, year mismatch) gives the confidence, and below the calibrated threshold
+    poleqa abstains and shows the closest passages.
+    """
+
+    CANDIDATE_DOCS = 3  # the documents of the top hits hold the candidate sentences
+    TOP_SENTENCES = 40  # plus, in those documents, the sentences nearest the question
+
+    def __init__(
+        self, index: Index, embedder: Embedder, model: dict[str, Any] | None = None
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.model = model or default_model()
+        self._lock = threading.Lock()
+        self._doc_stems: dict[str, frozenset[str]] | None = None
+        self._df: dict[str, int] = {}
+        self._sent_stems: dict[int, frozenset[str]] = {}
+        self._doc_sentences: dict[str, list[Sentence]] = {}
+        self._folded: dict[str, str] = {}
+        self._static: dict[int, tuple[str, str, frozenset[str]]] = {}
+        self.record = False  # keep the scored candidates of the last question (research)
+        self.last_candidates: list[dict[str, Any]] = []
+
+    # -- statistics, computed once on first use --------------------------------------------
+    def _stats(self) -> tuple[dict[str, frozenset[str]], dict[str, int]]:
+        if self._doc_stems is None:
+            with self._lock:
+                if self._doc_stems is None:
+                    cache: dict[str, str] = {}
+                    doc_stems: dict[str, frozenset[str]] = {}
+                    df: dict[str, int] = {}
+                    from poleqa.text import _stemmer
+
+                    stemmer = _stemmer()
+                    for source, doc in self.index.documents.items():
+                        toks = set(_WORD_RE.findall(fold(doc.text)))
+                        out = set()
+                        for t in toks:
+                            s = cache.get(t)
+                            if s is None:
+                                s = cache[t] = stemmer.stemWord(t)
+                            out.add(s)
+                        doc_stems[source] = frozenset(out)
+                        for s in out:
+                            df[s] = df.get(s, 0) + 1
+                    self._df = df
+                    self._doc_stems = doc_stems
+        return self._doc_stems, self._df
+
+    def _stems_of(self, sentence: Sentence, text: str, key: int | None = None) -> frozenset[str]:
+        key = sentence.id if key is None else key
+        got = self._sent_stems.get(key)
+        if got is None:
+            got = fast_stems(text)
+            if len(self._sent_stems) < 500_000:
+                self._sent_stems[key] = got
+        return got
+
+    def _sentences_of(self, source: str) -> list[Sentence]:
+        got = self._doc_sentences.get(source)
+        if got is None:
+            doc = self.index.document(source)
+            got = list(self.index.sentences_in(source, 0, len(doc.text)))
+            self._doc_sentences[source] = got
+        return got
+
+    # -- answering ------------------------------------------------------------------------
+    def answer(self, question: str, hits: Sequence[Hit], history: Sequence[Turn] = ()) -> Answer:
+        q = analyze(question)
+        hits = list(hits)
+        notes: tuple[str, ...] = (ENGLISH_NOTE,) if q.language == "en" else ()
+        if not hits:
+            return Answer(question, None, True, 0.0, language=q.language, notes=notes)
+        qvec = query_vector(self.embedder, question)
+        candidates = self._candidates(q, hits, qvec)
+        if not candidates:
+            return self._abstain(q, hits, 0.0, notes)
+        sel = self.model["select"]
+        for c in candidates:
+            c.score = score(c.features, sel)
+        candidates.sort(key=lambda c: -c.score)
+        best = candidates[0]
+        confidence = self._confidence(q, best, candidates)
+        if self.record:
+            typed = q.qtype in (NUMBER, DATE, PERSON, NAME, PLACE, LIST)
+            self.last_candidates = [
+                {
+                    "source": c.sentence.source,
+                    "text": c.text,
+                    "score": c.score,
+                    "typed": typed,
+                    "has_years": bool(q.years),
+                    "proper_missing": self._proper_missing(q, c.sentence.source),
+                    "qtype": q.qtype,
+                    **c.features,
+                }
+                for c in candidates
+            ]
+        if confidence < self.model["threshold"]:
+            return self._abstain(q, hits, confidence, notes)
+        best, dated = self._most_recent(q, best, candidates)
+        return self._answer_from(q, best, candidates, hits, confidence, notes + dated)
+
+    def _candidates(
+        self, q: QuestionAnalysis, hits: list[Hit], qvec: np.ndarray
+    ) -> list[Candidate]:
+        doc_stems, df = self._stats()
+        weights = idf_weights(q, df, max(1, len(doc_stems)))
+        # Documents in the order of their best hit; their sentences are the candidates.
+        sources: list[str] = []
+        for h in hits:
+            if h.chunk.source not in sources:
+                sources.append(h.chunk.source)
+        sources = sources[: self.CANDIDATE_DOCS]
+        sents: list[Sentence] = []
+        for src in sources:
+            sents.extend(self._sentences_of(src))
+        if not sents:
+            return []
+        in_hits = {
+            x.id
+            for h in hits
+            if h.chunk.source in sources
+            for x in self.index.sentences_in(h.chunk.source, h.chunk.start, h.chunk.end)
+        }
+        vecs = self.index.sentence_vectors
+        cos = cosines(vecs, [s.id for s in sents], qvec)
+        best_cos = float(cos.max())
+        top_score = hits[0].score
+        out = []
+        # Bounded work whatever the documents' length: the sentences of the retrieved passages
+        # and the sentences nearest the question (cosine) in their documents.
+        selected = {i for i, s in enumerate(sents) if s.id in in_hits}
+        if len(sents) > self.TOP_SENTENCES:
+            selected.update(
+                np.argpartition(-cos, self.TOP_SENTENCES)[: self.TOP_SENTENCES].tolist()
+            )
+        else:
+            selected.update(range(len(sents)))
+        for i in sorted(selected):
+            s, c = sents[i], cos[i]
+            doc = self.index.document(s.source)
+            raw = doc.text[s.start : s.end]
+            before = sents[i - 1] if i > 0 and sents[i - 1].source == s.source else None
+            prev_stems = (
+                self._stems_of(before, doc.text[before.start : before.end])
+                if before is not None
+                else frozenset()
+            )
+            key = s.id
+            if (
+                before is not None
+                and _ANAPHORIC.match(raw)
+                and "\n\n" not in doc.text[before.end : s.start]
+                and s.end - before.start <= MAX_ANSWER_CHARS
+            ):
+                # "Il remplace X." names its subject in the sentence before: quote both.
+                s = Sentence(s.id, s.source, before.start, s.end)
+                raw = doc.text[s.start : s.end]
+                key = -1 - s.id
+            st = self._stems_of(s, raw, key)
+            feats, plain, spans = sentence_features(
+                q,
+                weights,
+                doc.text,
+                doc.body_start,
+                doc.info.title,
+                s,
+                st,
+                prev_stems,
+                doc_stems.get(s.source, frozenset()),
+                float(c),
+                self._static,
+            )
+            h = hit_of(hits, s.source, s.start, s.end)
+            doc_hit = next(x for x in hits if x.chunk.source == s.source)
+            feats["cos_rel"] = float(c) - best_cos
+            feats["passage"] = (h or doc_hit).score - top_score
+            feats["in_hit"] = 1.0 if h is not None else 0.0
+            out.append(
+                Candidate(
+                    sentence=s,
+                    text=raw,
+                    plain=plain,
+                    hit_rank=h.rank if h else 0,
+                    hit_score=(h or doc_hit).score,
+                    features=feats,
+                    spans=tuple(spans),
+                )
+            )
+        return out
+
+    def _confidence(
+        self, q: QuestionAnalysis, best: Candidate, candidates: list[Candidate]
+    ) -> float:
+        second = next(
+            (c for c in candidates[1:] if c.sentence.source != best.sentence.source), None
+        )
+        f = best.features
+        typed = q.qtype in (NUMBER, DATE, PERSON, NAME, PLACE, LIST)
+        proper_missing = self._proper_missing(q, best.sentence.source)
+        signals = {
+            "score": best.score,
+            "margin": best.score - second.score if second else 1.0,
+            "key_missing": 1.0 - f["lex_doc"],
+            "ctx_missing": 1.0 - f["lex_ctx"],
+            "type_missing": 1.0 if typed and not best.spans else 0.0,
+            "year_missing": 1.0 if q.years and f["year"] <= 0 else 0.0,
+            "proper_missing": proper_missing,
+            "cos": f["cos"],
+            "miss_ctx_max": f["miss_ctx_max"],
+            "miss_doc_max": f["miss_doc_max"],
+            "unit": f["unit"],
+            "pred_ctx": f["pred_ctx"],
+            "pred_miss_max": f["pred_miss_max"],
+        }
+        best.features.update({f"abst_{k}": v for k, v in signals.items()})
+        return sigmoid(score(signals, self.model["abstain"]))
+
+    def _proper_missing(self, q: QuestionAnalysis, source: str) -> float:
+        """Share of the question's capitalised words (names) absent from the document."""
+        if not q.proper:
+            return 0.0
+        doc_text = self._folded_doc(source)
+        return sum(p not in doc_text for p in q.proper) / len(q.proper)
+
+    def _folded_doc(self, source: str) -> str:
+        got = self._folded.get(source)
+        if got is None:
+            got = self._folded[source] = fold(self.index.document(source).text)
+        return got
+
+    # -- building the answer ------------------------------------------------------------------
+    def _abstain(
+        self, q: QuestionAnalysis, hits: list[Hit], confidence: float, notes: tuple[str, ...]
+    ) -> Answer:
+        citations = _citations(hits, first=None)
+        return Answer(
+            question=q.text,
+            text=None,
+            abstained=True,
+            confidence=round(float(confidence), 4),
+            citations=citations,
+            language=q.language,
+            notes=notes,
+        )
+
+    def _answer_from(
+        self,
+        q: QuestionAnalysis,
+        best: Candidate,
+        candidates: list[Candidate],
+        hits: list[Hit],
+        confidence: float,
+        notes: tuple[str, ...],
+    ) -> Answer:
+        s = best.sentence
+        doc = self.index.document(s.source)
+        short = short_answer(q, best.text, best.spans)
+        start, end = s.start, s.end
+        if short is not None:
+            short = (s.start + short[0], s.start + short[1])
+        start, end = fit_span(doc.text, start, end, short, MAX_ANSWER_CHARS)
+        start, end = _strip_markup(doc.text, start, end)
+        if short is not None and not (start <= short[0] and short[1] <= end):
+            short = None
+        hit = hit_of(hits, s.source, s.start, s.end)
+        first = _citation_for(self.index, hit, s, start, end, short, best.hit_score)
+        citations = _citations(hits, first=first)
+        return Answer(
+            question=q.text,
+            text=doc.text[start:end],
+            abstained=False,
+            confidence=round(float(confidence), 4),
+            short_answer=doc.text[short[0] : short[1]] if short else None,
+            citations=citations,
+            language=q.language,
+            notes=notes,
+        )
+
+    def _rivals(self, q: QuestionAnalysis, best: Candidate, candidates: list[Candidate]) -> list:
+        """Figures of the same kind from other documents, nearly as good, when the question
+        names no year: sources that disagree (e.g. 71 pôles in one phase, 55 in another)."""
+        if q.years or q.qtype != NUMBER or not best.spans:
+            return []
+        margin = self.model.get("alternatives_margin", 0.5)
+        return [
+            c
+            for c in candidates[1:6]
+            if c.sentence.source != best.sentence.source
+            and c.spans
+            and c.score >= best.score - margin
+            and c.features["lex_ctx"] >= best.features["lex_ctx"] - 0.05
+        ]
+
+    def _when(self, c: Candidate) -> str:
+        """When a figure holds: the latest year in its sentence, else its document's date."""
+        years = re.findall(r"\b(?:19|20)\d\d\b", c.text)
+        date = self.index.info(c.sentence.source).date or ""
+        return max(years) if years else date[:4]
+
+    def _most_recent(
+        self, q: QuestionAnalysis, best: Candidate, candidates: list[Candidate]
+    ) -> tuple[Candidate, tuple[str, ...]]:
+        """The most recent of the disagreeing figures, and a French note citing the others."""
+        rivals = self._rivals(q, best, candidates)
+        if not rivals:
+            return best, ()
+        pool = [best, *rivals]
+        chosen = max(pool, key=lambda c: (self._when(c), c is best))
+        notes = []
+        for c in pool:
+            if c is chosen:
+                continue
+            info = self.index.info(c.sentence.source)
+            when = self._when(c)
+            notes.append(
+                f"Autre chiffre ({when or 'non daté'}) dans « {info.title} » : {c.spans[0].text} "
+                f"(« {_shorten(c.plain, 160)} »)."
+            )
+        if chosen is not best:
+            notes.insert(0, "Les sources ne donnent pas le même chiffre : voici le plus récent.")
+        return chosen, tuple(notes[:3])
+
+
+# -- short answers and spans ---------------------------------------------------------------------
+
+
+def short_answer(
+    q: QuestionAnalysis, text: str, spans: Sequence[entities.Span]
+) -> tuple[int, int] | None:
+    """Offsets (in `text`) of the short answer: the typed span nearest the question's words."""
+    if not spans:
+        if text.lstrip().startswith("|"):
+            # a table row: the value cells after the row label
+            cells = [m for m in re.finditer(r"[^|]+", text) if m.group().strip()]
+            if len(cells) >= 2:
+                s, e = cells[1].start(), cells[-1].end()
+                while s < e and text[s].isspace():
+                    s += 1
+                while e > s and text[e - 1].isspace():
+                    e -= 1
+                return (s, e)
+        return None
+    qstems = set(q.stems)
+    anchors = [m.start() for m in _WORD_RE.finditer(text) if qstems & set(stems(m.group()))]
+    if q.qtype == LIST:
+        sp = max(spans, key=lambda x: x.end - x.start)
+        return (sp.start, sp.end)
+
+    def distance(sp: entities.Span) -> float:
+        if not anchors:
+            return sp.start
+        return min(abs(a - sp.start) for a in anchors)
+
+    best = min(spans, key=distance)
+    return (best.start, best.end)
+
+
+def fit_span(
+    text: str, start: int, end: int, short: tuple[int, int] | None, limit: int
+) -> tuple[int, int]:
+    """A verbatim span of at most `limit` characters: the sentence, or the clauses around the
+    short answer (or the sentence's opening) when the sentence is longer."""
+    if end - start <= limit:
+        return start, end
+    bounds = [start]
+    for m in re.finditer(r"[;:,]\s+|\s+[-–]\s+|\)\s+", text[start:end]):
+        bounds.append(start + m.end())
+    bounds.append(end)
+    focus = short or (start, start)
+    # grow clause by clause around the focus while it fits
+    i = max(j for j, b in enumerate(bounds[:-1]) if b <= focus[0])
+    j = min(j for j, b in enumerate(bounds) if b >= focus[1] and j > i)
+    while True:
+        grown = False
+        if j + 1 < len(bounds) and bounds[j + 1] - bounds[i] <= limit:
+            j += 1
+            grown = True
+        if i > 0 and bounds[j] - bounds[i - 1] <= limit:
+            i -= 1
+            grown = True
+        if not grown:
+            break
+    s, e = bounds[i], bounds[j]
+    if e - s > limit:  # one clause is too long by itself: cut on a word boundary
+        e = s + limit
+        while e > s and not text[e - 1].isspace():
+            e -= 1
+    while e > s and text[e - 1] in " ,;:":
+        e -= 1
+    return s, e
+
+
+def _strip_markup(text: str, start: int, end: int) -> tuple[int, int]:
+    """Leading list bullets / heading marks / table pipes left out of the quoted answer."""
+    m = re.match(r"\s*(?:#{1,6}\s+|[-*+•·▪◦–]\s+|\|\s*)", text[start:end])
+    if m and m.end() < end - start:
+        start += m.end()
+    while end > start and text[end - 1] in " |":
+        end -= 1
+    return start, end
+
+
+def _shorten(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _citation_for(
+    index: Index,
+    hit: Hit | None,
+    sentence: Sentence,
+    start: int,
+    end: int,
+    short: tuple[int, int] | None,
+    score_: float,
+) -> Citation:
+    if hit is not None:
+        chunk = hit.chunk
+        info = hit.info
+    else:
+        chunk = next(
+            (
+                index.chunks[i]
+                for i in index.chunk_ids(sentence.source)
+                if index.chunks[i].start <= sentence.start < index.chunks[i].end
+            ),
+            None,
+        )
+        info = index.info(sentence.source)
+    if chunk is None:
+        c_start, c_end = sentence.start, sentence.end
+        passage = index.document(sentence.source).text[c_start:c_end]
+    else:
+        c_start, c_end, passage = chunk.start, chunk.end, chunk.text
+    return Citation(
+        n=1,
+        info=info,
+        start=c_start,
+        end=c_end,
+        passage=passage,
+        score=round(float(score_), 4),
+        answer_start=start,
+        answer_end=end,
+        short_start=short[0] if short else None,
+        short_end=short[1] if short else None,
+    )
+
+
+def _citations(hits: list[Hit], first: Citation | None) -> tuple[Citation, ...]:
+    out = [first] if first else []
+    seen = {(first.info.source, first.start, first.end)} if first else set()
+    for h in hits:
+        key = (h.chunk.source, h.chunk.start, h.chunk.end)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            Citation(
+                n=len(out) + 1,
+                info=h.info,
+                start=h.chunk.start,
+                end=h.chunk.end,
+                passage=h.chunk.text,
+                score=round(float(h.score), 4),
+            )
+        )
+    return tuple(out)
+
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    """The JSON object of an answer (CLI --json/--jsonl, evaluation, web API)."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "confidence": answer.confidence,
+        "short_answer": answer.short_answer,
+        "citations": [
+            {
+                "n": c.n,
+                "source": c.info.source,
+                "title": c.info.title,
+                "date": c.info.date,
+                "url": c.info.url,
+                "start": c.start,
+                "end": c.end,
+                "passage": c.passage,
+                "score": c.score,
+            }
+            for c in answer.citations
+        ],
+        "notes": list(answer.notes),
+    }
+
+
+def with_citations_limit(answer: Answer, k: int) -> Answer:
+    return replace(answer, citations=answer.citations[: max(1, k)])
+
+
+__all__ = [
+    "ABSTAIN_TEXT",
+    "ExtractiveAnswerer",
+    "answer_to_json",
+    "short_answer",
+    "with_citations_limit",
+]

@@ -1,0 +1,171 @@
+"""Question analysis: language, expected answer type, years/phases named, content stems."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from poleqa.retrieval import detect_language, expand_query
+from poleqa.text import fold, stems
+
+# Expected answer types.
+NUMBER, DATE, PERSON, NAME, PLACE, LIST, DEFINITION, WHY, YESNO, OTHER = (
+    "number",
+    "date",
+    "person",
+    "name",
+    "place",
+    "list",
+    "definition",
+    "why",
+    "yesno",
+    "other",
+)
+
+_QUANTITY_NOUNS = (
+    r"(?:montant|budget|nombre|part|proportion|somme|chiffre|taux|pourcentage|total|effectif|"
+    r"co[uû]t|cotisation|prix|dotation|enveloppe|valeur)"
+)
+_LIST_NOUNS = (
+    r"(?:axes|th[eé]matiques|th[eè]mes|domaines|d[eé]partements|entreprises|villes|r[eé]gions|"
+    r"membres|priorit[eé]s|secteurs|fili[eè]res|march[eé]s|pôles|poles|partenaires|actions|"
+    r"missions|objectifs|groupes|projets|pays|sites|structures|[eé]tapes|crit[eè]res)"
+)
+_NAME_NOUNS = (
+    r"(?:nom|pôle|pole|association|projet|centre|marque|programme|entreprise|soci[eé]t[eé]|"
+    r"structure|institut|organisme|cellule|dispositif|label|r[eé]seau|plateforme|technologie|"
+    r"[eé]quipement|produit|appel|plan|outil|sigle|acronyme|groupe|filiale|club|consortium|"
+    r"convention|salon|[eé]v[eé]nement|manifestation|laboratoire|universit[eé]|[eé]cole)"
+)
+_PLACE_NOUNS = (
+    r"(?:ville|villes|r[eé]gion|r[eé]gions|d[eé]partement|pays|commune|site|lieu|si[eè]ge)"
+)
+
+# Order matters: the first matching rule wins. Patterns run on the folded question
+# (lower case, no accents, plain apostrophes).
+_FR_RULES: list[tuple[str, str]] = [
+    (r"\bpourquoi\b|\ben quoi\b|\bpour quelle(s)? raison", WHY),
+    (r"\bcombien\b", NUMBER),
+    (
+        r"\b(quand|depuis quand|a quelle date|en quelle annee|quelle annee|a quel moment|"
+        r"en quel mois|quel jour|de quand)\b",
+        DATE,
+    ),
+    (
+        r"\bqu'est-ce qu(e|')|\bque (signifie|veut dire|designe|recouvre)\b|"
+        r"\bqu'(apporte|est)\b|\bque sont\b|\bc'est quoi\b|\ba quoi (sert|servent|correspond)|"
+        r"\bcomment .*\b(definit|defini|organise|obtient|fonctionne|se deroule)",
+        DEFINITION,
+    ),
+    # "qui" as the question word (first words, or after a preposition), not a relative pronoun
+    (
+        r"^(?:(?:a|par|de|avec|pour|sur|chez|et) )?qui\b(?! (est|sont) (le|la|les) (pole|nom))"
+        r"|\b(?:a|par|de|avec|pour|chez) qui\b",
+        PERSON,
+    ),
+    (r"\bou\b(?! \w+ -t-)|\bdans quelles? villes?\b|\bquelles? villes?\b", PLACE),
+    (r"\bquel(le)?s? (est|etait|sont|etaient|a ete) (le|la|l'|les) " + _QUANTITY_NOUNS, NUMBER),
+    (r"\bquel(le)?s? " + _QUANTITY_NOUNS + r"\b", NUMBER),
+    (r"\bquel(le)?s? (est|etait) (le|la|l') ?" + _NAME_NOUNS, NAME),
+    (r"\bquel(le)?s? (sont|etaient) (les )?(\w+ )?" + _LIST_NOUNS, LIST),
+    (r"\b(quels|quelles) (\w+ )?" + _LIST_NOUNS, LIST),
+    (r"\b(de|avec|par|a|dans|sur|pour|selon)? ?quel(le)?s? ?" + _PLACE_NOUNS + r"\b", PLACE),
+    (r"\bcomment s'appel|\bquel nom\b|\bsous quel nom\b", NAME),
+    (r"\b(de|avec|par|a|dans|sur|pour|selon|autour de)? ?quel(le)?s? ", NAME),
+    (r"\bcomment\b", DEFINITION),
+    (
+        r"^(est-ce|y a-t-il|\w+(-\w+)* (est|a|sont|ont|peut|doit|dispose)"
+        r"-(t-)?(il|elle|ils|elles)\b)"
+        r"|-t-(il|elle)\b",
+        YESNO,
+    ),
+]
+
+_EN_RULES: list[tuple[str, str]] = [
+    (r"\bwhy\b", WHY),
+    (
+        r"\bhow (many|much)\b|\bwhat (share|percentage|proportion|amount|number|budget|sum|part)\b|"
+        r"\bhow large\b|\bhow big\b",
+        NUMBER,
+    ),
+    (r"\bwhen\b|\bwhat (year|date|day|month)\b|\bsince when\b|\bin which year\b", DATE),
+    (r"\bwho\b|\bwhom\b", PERSON),
+    (r"\bwhere\b|\b(which|what) (cities|city|region|regions|town|towns|country|place)\b", PLACE),
+    (r"\bwhat (is|are|was|were) (a|an|the)? ?(name|names)\b|\bcalled\b", NAME),
+    (r"\bwhat (does|do|did) .* (mean|stand for)\b|\bwhat is an?\b|\bdefine\b", DEFINITION),
+    (r"\b(which|what) \w+s\b (are|were|do|does)", LIST),
+    (r"\b(which|what)\b", NAME),
+    (r"^(is|are|does|do|did|was|were|has|have|can)\b", YESNO),
+]
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_PHASE = re.compile(r"\bphase\s+([ivx]+|\d)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’-]*[A-Za-zÀ-ÿ0-9]")
+
+# Question words and generic verbs: never "key" content words.
+_QUESTION_STEMS = frozenset(
+    stems(
+        "combien quel quelle quels quelles qui quand pourquoi comment où que quoi lequel "
+        "laquelle lesquels date année nom compte comptait compter revendique revendiquait "
+        "faire fait est-ce signifie veut dire appelle appelait depuis lors selon concrètement "
+        "exactement actuellement aujourd'hui",
+        keep_stopwords=True,
+    )
+) | frozenset(
+    "how many much what which who whom when where why does did since name called year".split()
+)
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """What the answerer needs to know about a question."""
+
+    text: str
+    language: str  # "fr" | "en"
+    qtype: str
+    years: tuple[int, ...]
+    phases: tuple[str, ...]
+    numbers: tuple[str, ...]  # numbers written in the question (never the answer)
+    stems: tuple[str, ...]  # content stems (with English→French expansion)
+    proper: tuple[str, ...]  # folded capitalised words of the question (not the first word)
+    folded: str
+
+
+def expected_type(question: str, language: str | None = None) -> str:
+    """The expected answer type of a question (see the module constants)."""
+    lang = language or detect_language(question)
+    q = fold(question)
+    for pattern, qtype in _EN_RULES if lang == "en" else _FR_RULES:
+        if re.search(pattern, q):
+            return qtype
+    return OTHER
+
+
+def analyze(question: str) -> QuestionAnalysis:
+    lang = detect_language(question)
+    qtype = expected_type(question, lang)
+    years = tuple(int(y) for y in _YEAR.findall(question))
+    numbers = tuple(n for n in _NUMBER.findall(question) if not _YEAR.fullmatch(n))
+    expanded = expand_query(question, lang)
+    content = [s for s in stems(expanded) if s not in _QUESTION_STEMS and not s.isdigit()]
+    seen: dict[str, None] = dict.fromkeys(content)
+    toks = list(re.finditer(r"[\w'’-]+", question))
+    proper = tuple(
+        dict.fromkeys(
+            fold(m.group()).split("'")[-1]
+            for i, m in enumerate(toks)
+            if i > 0 and _CAPITALISED.fullmatch(m.group()) and len(m.group()) > 1
+        )
+    )
+    return QuestionAnalysis(
+        text=question,
+        language=lang,
+        qtype=qtype,
+        years=years,
+        phases=tuple(p.upper() for p in _PHASE.findall(question)),
+        numbers=numbers,
+        stems=tuple(seen),
+        proper=proper,
+        folded=fold(question),
+    )

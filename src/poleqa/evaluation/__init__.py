@@ -1,0 +1,38 @@
+"""Answer-quality evaluation: question sets, metrics, reports (`poleqa eval`, the web tab)."""
+
+from poleqa.evaluation.metrics import Prediction, compare, compute_metrics
+from poleqa.evaluation.questions import Question, load_questions, parse_questions, set_name
+from poleqa.evaluation.report import (
+    compare_lines,
+    load_report,
+    prediction_json,
+    summary_lines,
+    write_reports,
+)
+from poleqa.evaluation.runner import (
+    EvalResult,
+    evaluate,
+    evaluate_file,
+    failure_rows,
+    failures,
+)
+
+__all__ = [
+    "EvalResult",
+    "Prediction",
+    "Question",
+    "compare",
+    "compare_lines",
+    "compute_metrics",
+    "evaluate",
+    "evaluate_file",
+    "failure_rows",
+    "failures",
+    "load_questions",
+    "load_report",
+    "parse_questions",
+    "prediction_json",
+    "set_name",
+    "summary_lines",
+    "write_reports",
+]

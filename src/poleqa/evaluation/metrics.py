@@ -1,0 +1,214 @@
+"""Pure scoring functions: answer matching, token F1, source ranks and the flat metrics dict."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from poleqa.evaluation.questions import Question
+from poleqa.text import fold, words
+from poleqa.types import Answer
+
+MAX_ANSWER_CHARS = 400  # a longer reply is not counted as an answer, even if it holds the gold
+HIT_AT = (1, 3, 5)
+MRR_AT = 5
+# Dropped before token F1 so that « le 27 mars » and « 27 mars » score 1.0.
+ARTICLES = frozenset("le la les l un une des du de d au aux the a an".split())
+MAIN_METRICS = (
+    "answer_accuracy",
+    "answer_f1",
+    "source_hit@1",
+    "source_hit@3",
+    "source_hit@5",
+    "mrr@5",
+    "abstain_accuracy",
+    "false_abstain_rate",
+    "overall_accuracy",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "n_questions",
+    "n_answerable",
+    "n_unanswerable",
+)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the pipeline replied to one question, and how it was judged."""
+
+    question: Question
+    answer: Answer | None  # None when asking failed (`error` says why)
+    correct: bool
+    source_rank: int | None  # rank of the first gold source among the cited documents
+    f1: float | None  # token F1 of the short answer; None for unanswerable questions
+    latency_ms: float
+    error: str | None = None
+
+    @property
+    def abstained(self) -> bool:
+        return self.answer is not None and self.answer.abstained
+
+
+def normalize_answer(text: str) -> str:
+    """Case, accents, typographic apostrophes/quotes/dashes and spaces made uniform."""
+    return fold(text)
+
+
+def contains_answer(predicted: str | None, gold: Iterable[str]) -> bool:
+    """The dev-set rule: at most 400 characters and holding one gold answer once normalised."""
+    if not predicted or len(predicted) > MAX_ANSWER_CHARS:
+        return False
+    got = normalize_answer(predicted)
+    return any(g and normalize_answer(g) in got for g in gold)
+
+
+def answer_tokens(text: str) -> list[str]:
+    """Folded words without punctuation or articles (l'État → etat)."""
+    return [w for w in words(text) if w not in ARTICLES]
+
+
+def token_f1(predicted: str, gold: str) -> float:
+    """SQuAD-style token F1 between two strings after French normalisation."""
+    p, g = answer_tokens(predicted), answer_tokens(gold)
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def best_f1(predicted: str | None, gold: Iterable[str]) -> float:
+    if not predicted:
+        return 0.0
+    return max((token_f1(predicted, g) for g in gold), default=0.0)
+
+
+def _same_source(cited: str, gold: str) -> bool:
+    # A gold source given as a bare file name also matches that file in a sub-folder.
+    return cited == gold or ("/" not in gold and cited.rsplit("/", 1)[-1] == gold)
+
+
+def source_rank(cited_sources: Sequence[str], gold: Iterable[str]) -> int | None:
+    """1-based rank of the first gold document among the distinct cited documents, in order."""
+    gold = [g for g in gold if g]
+    distinct: list[str] = []
+    for s in cited_sources:
+        if s not in distinct:
+            distinct.append(s)
+    for rank, s in enumerate(distinct, 1):
+        if any(_same_source(s, g) for g in gold):
+            return rank
+    return None
+
+
+def judge(question: Question, answer: Answer) -> tuple[bool, int | None, float | None]:
+    """(correct, source_rank, f1) of one reply."""
+    rank = source_rank([c.info.source for c in answer.citations], question.sources)
+    if not question.answerable:
+        return answer.abstained, rank, None
+    got = None if answer.abstained else answer.text
+    correct = not answer.abstained and contains_answer(got, question.answers)
+    short = None if answer.abstained else (answer.short_answer or answer.text)
+    return correct, rank, best_f1(short, question.answers)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default); NaN for no values."""
+    if not values:
+        return math.nan
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return sum(xs) / len(xs) if xs else math.nan
+
+
+def _group_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
+    """answer/abstain accuracy, F1 and source hit@5 of a group of predictions (those that apply)."""
+    out: dict[str, float] = {"n": len(preds)}
+    answerable = [p for p in preds if p.question.answerable]
+    unanswerable = [p for p in preds if not p.question.answerable]
+    if answerable:
+        out["answer_accuracy"] = _mean([float(p.correct) for p in answerable])
+        out["answer_f1"] = _mean([p.f1 or 0.0 for p in answerable])
+        with_sources = [p for p in answerable if p.question.sources]
+        if with_sources:
+            out["source_hit@5"] = _mean(
+                [float(p.source_rank is not None and p.source_rank <= 5) for p in with_sources]
+            )
+    if unanswerable:
+        out["abstain_accuracy"] = _mean([float(p.correct) for p in unanswerable])
+    return out
+
+
+def compute_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
+    """The flat dict of named metrics written to report.json (rates in [0, 1])."""
+    answerable = [p for p in preds if p.question.answerable]
+    unanswerable = [p for p in preds if not p.question.answerable]
+    with_sources = [p for p in answerable if p.question.sources]
+    m: dict[str, float] = {}
+    if answerable:
+        m["answer_accuracy"] = _mean([float(p.correct) for p in answerable])
+        m["answer_f1"] = _mean([p.f1 or 0.0 for p in answerable])
+        m["false_abstain_rate"] = _mean([float(p.abstained) for p in answerable])
+    if with_sources:
+        ranks = [p.source_rank for p in with_sources]
+        for k in HIT_AT:
+            m[f"source_hit@{k}"] = _mean([float(r is not None and r <= k) for r in ranks])
+        m[f"mrr@{MRR_AT}"] = _mean(
+            [1.0 / r if r is not None and r <= MRR_AT else 0.0 for r in ranks]
+        )
+    if unanswerable:
+        m["abstain_accuracy"] = _mean([float(p.correct) for p in unanswerable])
+    if preds:
+        m["overall_accuracy"] = _mean([float(p.correct) for p in preds])
+        latencies = [p.latency_ms for p in preds]
+        m["latency_p50_ms"] = round(percentile(latencies, 50), 1)
+        m["latency_p95_ms"] = round(percentile(latencies, 95), 1)
+    m["n_questions"] = len(preds)
+    m["n_answerable"] = len(answerable)
+    m["n_unanswerable"] = len(unanswerable)
+    m["n_errors"] = sum(p.error is not None for p in preds)
+    for qtype in sorted({p.question.type for p in preds}):
+        group = [p for p in preds if p.question.type == qtype]
+        for name, value in _group_metrics(group).items():
+            m[f"type/{qtype}/{name}"] = value
+    for tag in sorted({t for p in preds for t in p.question.tags}):
+        group = [p for p in preds if tag in p.question.tags]
+        for name, value in _group_metrics(group).items():
+            m[f"tag/{tag}/{name}"] = value
+    return m
+
+
+def group_accuracy(metrics: dict[str, float], prefix: str) -> dict[str, tuple[float, int]]:
+    """{group: (accuracy, n)} for "type" or "tag" keys; unanswerable groups use abstention."""
+    out: dict[str, tuple[float, int]] = {}
+    for key, n in metrics.items():
+        parts = key.split("/")
+        if len(parts) != 3 or parts[0] != prefix or parts[2] != "n":
+            continue
+        group = parts[1]
+        acc = metrics.get(f"{prefix}/{group}/answer_accuracy")
+        if acc is None:
+            acc = metrics.get(f"{prefix}/{group}/abstain_accuracy", math.nan)
+        out[group] = (acc, int(n))
+    return out
+
+
+def compare(new: dict[str, float], old: dict[str, float]) -> list[tuple[str, float, float, float]]:
+    """(metric, old, new, new − old) for the numeric metrics both reports hold, main ones first."""
+    common = [
+        k
+        for k in new
+        if k in old and isinstance(new[k], int | float) and isinstance(old[k], int | float)
+    ]
+    order = {k: i for i, k in enumerate(MAIN_METRICS)}
+    common.sort(key=lambda k: (order.get(k, len(order)), k))
+    return [(k, float(old[k]), float(new[k]), float(new[k]) - float(old[k])) for k in common]

@@ -1,0 +1,265 @@
+"""Question sets for evaluation: JSON Lines or CSV files read into frozen `Question` records."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from poleqa.errors import QuestionSetError
+
+REQUIRED = ("id", "question", "answers", "sources", "answerable")
+_TRUE = {"true", "1", "oui", "yes", "vrai", "o", "y"}
+_FALSE = {"false", "0", "non", "no", "faux", "n"}
+_LIST_SEP = "|"  # CSV cells holding several answers, sources or tags
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question, its gold answers and the documents that hold them."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]  # strings found verbatim (case-insensitive) in a source
+    sources: tuple[str, ...]  # paths relative to the corpus root
+    answerable: bool
+    type: str = "other"
+    tags: tuple[str, ...] = ()
+    line: int = 0  # where it was read (1-based), for messages
+
+
+@dataclass(frozen=True)
+class _Problem:
+    line: int
+    en: str
+    fr: str
+
+
+def set_name(path: Path) -> str:
+    """A short name for a question set: the file stem, or its folder for `…/questions.jsonl`."""
+    stem = path.stem
+    if stem.lower() in {"questions", "question", "qa", "set"} and path.parent.name:
+        return path.parent.name
+    return stem
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a JSONL or CSV question set; QuestionSetError lists every malformed line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise QuestionSetError(
+            f"Cannot read the question set {path}: {e.strerror or e}.",
+            f"Le fichier de questions {path.name} ne peut pas être lu.",
+        ) from e
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise QuestionSetError(
+            f"{path.name}: not UTF-8 text (byte {e.start}).",
+            f"{path.name} : ce n'est pas un texte UTF-8.",
+        ) from e
+    return parse_questions(text, _format_of(path, text), name=path.name)
+
+
+def parse_questions(text: str, fmt: str, name: str = "questions") -> list[Question]:
+    """Questions from the text of a set; `fmt` is "jsonl" or "csv"."""
+    if fmt == "csv":
+        records, problems = _csv_records(text)
+    else:
+        records, problems = _jsonl_records(text)
+    questions: list[Question] = []
+    for line, record in records:
+        q = _question(line, record, problems)
+        if q is not None:
+            questions.append(q)
+    seen: dict[str, int] = {}
+    for q in questions:
+        if q.id in seen:
+            problems.append(
+                _Problem(
+                    q.line,
+                    f"duplicate id {q.id!r} (first on line {seen[q.id]})",
+                    f"identifiant {q.id!r} en double (déjà ligne {seen[q.id]})",
+                )
+            )
+        else:
+            seen[q.id] = q.line
+    if not questions and not problems:
+        problems.append(_Problem(0, "no questions", "aucune question"))
+    if problems:
+        _raise(name, problems)
+    return questions
+
+
+def _format_of(path: Path, text: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix in {".jsonl", ".json", ".ndjson"}:
+        return "jsonl"
+    if suffix in {".csv", ".tsv"}:
+        return "csv"
+    return "jsonl" if text.lstrip().startswith("{") else "csv"
+
+
+def _raise(name: str, problems: list[_Problem]) -> None:
+    problems = sorted(problems, key=lambda p: p.line)
+
+    def where(p: _Problem, word: str, colon: str) -> str:
+        return f"{word} {p.line}{colon} " if p.line else ""
+
+    en = "\n".join(f"  - {where(p, 'line', ':')}{p.en}" for p in problems)
+    fr = "\n".join(f"  - {where(p, 'ligne', ' :')}{p.fr}" for p in problems)
+    raise QuestionSetError(
+        f"{name}: {len(problems)} problem(s), nothing was asked:\n{en}",
+        f"Le fichier de questions {name} est mal formé ({len(problems)} problème(s)) :\n{fr}",
+    )
+
+
+def _jsonl_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
+    records: list[tuple[int, dict]] = []
+    problems: list[_Problem] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue  # blank lines (a trailing newline, a separator) carry nothing
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append(
+                _Problem(
+                    n, f"invalid JSON ({e.msg})", f"JSON invalide ({e.msg}, colonne {e.colno})"
+                )
+            )
+            continue
+        if not isinstance(obj, dict):
+            problems.append(_Problem(n, "not a JSON object", "ce n'est pas un objet JSON"))
+            continue
+        records.append((n, obj))
+    return records, problems
+
+
+def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text.split("\n", 1)[0], delimiters=",;\t"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        return [], []
+    except csv.Error as e:
+        return [], [_Problem(1, f"unreadable CSV header ({e})", f"en-tête CSV illisible ({e})")]
+    missing = [k for k in REQUIRED if k not in header]
+    if missing:
+        cols = ", ".join(missing)
+        return [], [
+            _Problem(1, f"CSV header lacks column(s) {cols}", f"colonne(s) absente(s) : {cols}")
+        ]
+    records: list[tuple[int, dict]] = []
+    problems: list[_Problem] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            problems.append(
+                _Problem(reader.line_num, f"unreadable CSV ({e})", f"CSV illisible ({e})")
+            )
+            break
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(
+                _Problem(
+                    line,
+                    f"{len(row)} cells, expected {len(header)}",
+                    f"{len(row)} cellules au lieu de {len(header)}",
+                )
+            )
+            continue
+        cells = dict(zip(header, (c.strip() for c in row), strict=True))
+        record: dict[str, object] = dict(cells)
+        for key in ("answers", "sources", "tags"):
+            if key in cells:
+                record[key] = [p.strip() for p in cells[key].split(_LIST_SEP) if p.strip()]
+        if not cells.get("type"):
+            record.pop("type", None)
+        records.append((line, record))
+    return records, problems
+
+
+def _as_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+    return None
+
+
+def _str_list(value: object) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return tuple(x.strip() for x in value if x.strip())
+    return None
+
+
+def _question(line: int, record: dict, problems: list[_Problem]) -> Question | None:
+    """A Question, or None after appending what is wrong with the record to `problems`."""
+    before = len(problems)
+
+    def bad(en: str, fr: str) -> None:
+        problems.append(_Problem(line, en, fr))
+
+    missing = [k for k in REQUIRED if k not in record]
+    if missing:
+        keys = ", ".join(missing)
+        bad(f"missing key(s) {keys}", f"clé(s) manquante(s) : {keys}")
+        return None
+    qid = record["id"]
+    if isinstance(qid, bool) or not isinstance(qid, str | int) or not str(qid).strip():
+        bad("id must be a non-empty string", "l'identifiant doit être un texte non vide")
+    text = record["question"]
+    if not isinstance(text, str) or not any(c.isalnum() for c in text):
+        bad("question must be a non-empty string", "la question doit être un texte non vide")
+    answerable = _as_bool(record["answerable"])
+    if answerable is None:
+        bad("answerable must be true or false", "answerable doit valoir true ou false")
+    answers = _str_list(record["answers"])
+    if answers is None:
+        bad("answers must be a list of strings", "answers doit être une liste de textes")
+    sources = _str_list(record["sources"])
+    if sources is None:
+        bad("sources must be a list of strings", "sources doit être une liste de textes")
+    tags = _str_list(record.get("tags", []))
+    if tags is None:
+        bad("tags must be a list of strings", "tags doit être une liste de textes")
+    qtype = record.get("type")
+    if qtype is not None and not (isinstance(qtype, str) and qtype.strip()):
+        bad("type must be a non-empty string", "type doit être un texte non vide")
+    if answerable is True and answers == ():
+        bad("answerable question without answers", "question répondable sans réponse attendue")
+    if answerable is False and answers:
+        bad("unanswerable question with answers", "question sans réponse mais avec des réponses")
+    if len(problems) > before:
+        return None
+    assert answers is not None and sources is not None and tags is not None
+    return Question(
+        id=str(qid).strip(),
+        question=str(text).strip(),
+        answers=answers,
+        sources=tuple(s.replace("\\", "/").removeprefix("./") for s in sources),
+        answerable=bool(answerable),
+        type=str(qtype).strip() if qtype else ("other" if answerable else "unanswerable"),
+        tags=tags,
+        line=line,
+    )

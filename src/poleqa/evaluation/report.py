@@ -1,0 +1,242 @@
+"""Evaluation outputs: predictions.jsonl, report.json, report.md, a chart, and console summaries."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from poleqa.errors import PoleqaError
+from poleqa.evaluation.metrics import HIT_AT, MAIN_METRICS, Prediction, compare, group_accuracy
+from poleqa.evaluation.runner import (
+    EvalResult,
+    cited_sources,
+    expected_text,
+    failures,
+    got_text,
+)
+from poleqa.types import Answer
+
+PREDICTIONS = "predictions.jsonl"
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+CHART = "accuracy_by_type.png"
+
+
+def answer_json(answer: Answer) -> dict:
+    """The `poleqa ask --json` object of an answer (its shape belongs to poleqa.answering)."""
+    from poleqa.answering import answer_to_json  # imported late: it loads numpy and retrieval
+
+    return answer_to_json(answer)
+
+
+def prediction_json(p: Prediction) -> dict:
+    """One line of predictions.jsonl: the question, the judgement and the full reply."""
+    q = p.question
+    return {
+        "id": q.id,
+        "question": q.question,
+        "type": q.type,
+        "tags": list(q.tags),
+        "answerable": q.answerable,
+        "answers": list(q.answers),
+        "sources": list(q.sources),
+        "correct": p.correct,
+        "source_rank": p.source_rank,
+        "f1": None if p.f1 is None else round(p.f1, 4),
+        "latency_ms": round(p.latency_ms, 1),
+        "error": p.error,
+        "response": None if p.answer is None else answer_json(p.answer),
+    }
+
+
+def write_reports(result: EvalResult, out_dir: Path) -> dict[str, Path]:
+    """Write predictions.jsonl, report.json, report.md and the per-type chart into `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "predictions": out_dir / PREDICTIONS,
+        "report_json": out_dir / REPORT_JSON,
+        "report_md": out_dir / REPORT_MD,
+        "chart": out_dir / CHART,
+    }
+    with paths["predictions"].open("w", encoding="utf-8") as fh:
+        for p in result.predictions:
+            fh.write(json.dumps(prediction_json(p), ensure_ascii=False) + "\n")
+    paths["report_json"].write_text(
+        json.dumps(_rounded(result.metrics), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    write_chart(result, paths["chart"])
+    paths["report_md"].write_text(render_markdown(result, chart=CHART), encoding="utf-8")
+    return paths
+
+
+def _rounded(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+
+
+def load_report(path: Path) -> dict[str, float]:
+    """The metrics of an earlier report.json (for --compare)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise PoleqaError(f"Cannot read the report {path}: {e}.") from e
+    if not isinstance(data, dict):
+        raise PoleqaError(f"{path} is not a report.json (expected a JSON object of metrics).")
+    return data
+
+
+def _fmt(key: str, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if key.startswith("n_") or key.endswith("/n"):
+        return str(int(value))
+    if key.endswith("_ms"):
+        return f"{value:.0f} ms"
+    return f"{value:.3f}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(result: EvalResult, chart: str | None = CHART) -> str:
+    m = result.metrics
+    lines = [f"# Evaluation: {result.name}", ""]
+    info = {"questions": str(m.get("n_questions", 0)), "k": str(result.k), **result.info}
+    lines += [f"- **{key}**: {_cell(value)}" for key, value in info.items()]
+    lines += ["", "## Key metrics", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {key} | {_fmt(key, m[key])} |" for key in MAIN_METRICS if key in m]
+    for prefix, title in (("type", "By type"), ("tag", "By tag")):
+        groups = group_accuracy(m, prefix)
+        if not groups:
+            continue
+        lines += ["", f"## {title}", ""]
+        lines += ["| " + prefix + " | n | accuracy | F1 | source hit@5 |", "|---|---|---|---|---|"]
+        for group, (acc, n) in groups.items():
+            f1 = m.get(f"{prefix}/{group}/answer_f1")
+            hit = m.get(f"{prefix}/{group}/source_hit@5")
+            lines.append(
+                f"| {_cell(group)} | {n} | {_fmt('', acc)} | {_fmt('', f1)} | {_fmt('', hit)} |"
+            )
+    if chart:
+        lines += ["", f"![accuracy by type]({chart})"]
+    lines += [
+        "",
+        "Accuracy is answer accuracy for answerable questions and abstention accuracy for "
+        "unanswerable ones.",
+    ]
+    wrong = failures(result)
+    lines += ["", f"## Failures ({len(wrong)})", ""]
+    if wrong:
+        lines += [
+            "| id | type | question | expected | got | expected sources | cited sources |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for p in wrong:
+            q = p.question
+            cited = []
+            for rank, src in enumerate(cited_sources(p), 1):
+                hit = rank == p.source_rank
+                cited.append(f"**{src}**" if hit else src)
+            lines.append(
+                "| "
+                + " | ".join(
+                    _cell(x)
+                    for x in (
+                        q.id,
+                        q.type,
+                        q.question,
+                        expected_text(q),
+                        got_text(p),
+                        ", ".join(q.sources),
+                        ", ".join(cited),
+                    )
+                )
+                + " |"
+            )
+    else:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+def write_chart(result: EvalResult, path: Path) -> None:
+    """Bar chart of accuracy per question type (matplotlib's Agg canvas, no display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    groups = group_accuracy(result.metrics, "type")
+    names = list(groups)
+    values = [0.0 if math.isnan(a) else a for a, _ in groups.values()]
+    fig = Figure(figsize=(max(5.0, 0.8 * len(names) + 2), 3.6), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    bars = ax.bar(
+        names, values, color=["#9a9a9a" if n == "unanswerable" else "#3b6ea8" for n in names]
+    )
+    for bar, (_, n) in zip(bars, groups.values(), strict=True):
+        ax.annotate(
+            f"n={n}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{result.name}: accuracy by question type (k={result.k})")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def summary_lines(result: EvalResult) -> list[str]:
+    """A few lines of key metrics for the end of `poleqa eval`."""
+    m = result.metrics
+
+    def g(key: str) -> str:
+        return _fmt(key, m.get(key))
+
+    hits = " ".join(f"@{k} {g(f'source_hit@{k}')}" for k in HIT_AT)
+    lines = [
+        f"{result.name}: {g('n_questions')} questions ({g('n_answerable')} answerable, "
+        f"{g('n_unanswerable')} unanswerable), k={result.k}",
+        f"  answer accuracy {g('answer_accuracy')}   F1 {g('answer_f1')}   "
+        f"false abstentions {g('false_abstain_rate')}",
+        f"  abstention accuracy {g('abstain_accuracy')}   overall accuracy {g('overall_accuracy')}",
+        f"  source hit {hits}   MRR@5 {g('mrr@5')}",
+        f"  latency p50 {g('latency_p50_ms')}   p95 {g('latency_p95_ms')}",
+    ]
+    tags = group_accuracy(m, "tag")
+    if tags:
+        lines.append(
+            "  by tag: " + "   ".join(f"{t} {_fmt('', a)} (n={n})" for t, (a, n) in tags.items())
+        )
+    if m.get("n_errors"):
+        lines.append(f"  {int(m['n_errors'])} question(s) failed with an error (see report.md)")
+    return lines
+
+
+def compare_lines(new: dict[str, float], old: dict[str, float], old_name: str = "old") -> list[str]:
+    """A table of metric deltas (new − old)."""
+    # Per-group counts, F1 and source hits would triple the table: groups show their accuracy.
+    rows = [
+        r
+        for r in compare(new, old)
+        if "/" not in r[0] or r[0].endswith(("/answer_accuracy", "/abstain_accuracy"))
+    ]
+    if not rows:
+        return ["No metric in common with the report compared."]
+    width = max(len(k) for k, *_ in rows)
+    lines = [f"{'metric':<{width}}  {old_name:>10}  {'new':>10}  {'delta':>9}"]
+    for key, before, after, delta in rows:
+        if key.startswith("n_") or key.endswith("/n"):
+            d = f"{delta:+.0f}"
+        elif key.endswith("_ms"):
+            d = f"{delta:+.0f} ms"
+        else:
+            d = f"{delta + 0.0:+.3f}" if abs(delta) >= 5e-4 else "+0.000"
+        lines.append(f"{key:<{width}}  {_fmt(key, before):>10}  {_fmt(key, after):>10}  {d:>9}")
+    if new.get("n_questions") != old.get("n_questions"):
+        lines.append("Note: the two runs did not ask the same number of questions.")
+    return lines

@@ -1,0 +1,150 @@
+"""Asks every question of a set through the pipeline, times and judges each reply."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from poleqa.errors import PoleqaError
+from poleqa.evaluation.metrics import Prediction, compute_metrics, judge
+from poleqa.evaluation.questions import Question, load_questions, set_name
+from poleqa.types import Answer
+
+# Called after each question with (questions done, total), e.g. to drive a web progress bar.
+OnProgress = Callable[[int, int], None]
+
+
+class Asker(Protocol):
+    """What evaluation needs of a pipeline (poleqa.pipeline.Pipeline, or a fake in tests)."""
+
+    def ask(self, question: str, k: int = 5) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """All predictions of a run and the flat metrics computed from them."""
+
+    name: str
+    k: int
+    predictions: tuple[Prediction, ...]
+    metrics: dict[str, float]
+    info: dict[str, str] = field(default_factory=dict)  # model, corpus, date… for the reports
+
+
+def evaluate(
+    pipeline: Asker,
+    questions: Sequence[Question],
+    k: int = 5,
+    *,
+    name: str = "questions",
+    progress: bool = False,
+    on_progress: OnProgress | None = None,
+    info: dict[str, str] | None = None,
+) -> EvalResult:
+    """Ask each question as the chat does (`pipeline.ask`) and score the replies."""
+    preds: list[Prediction] = []
+    if questions:
+        # Untimed first question: loading the model and the index is not a question's latency.
+        with contextlib.suppress(PoleqaError):
+            pipeline.ask(questions[0].question, k=k)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(questions), desc=f"eval {name}", unit="q", leave=False)
+    try:
+        for i, q in enumerate(questions, 1):
+            preds.append(_predict(pipeline, q, k))
+            if bar is not None:
+                bar.update(1)
+            if on_progress is not None:
+                on_progress(i, len(questions))
+    finally:
+        if bar is not None:
+            bar.close()
+    meta = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), **(info or {})}
+    return EvalResult(name, k, tuple(preds), compute_metrics(preds), meta)
+
+
+def evaluate_file(
+    pipeline: Asker,
+    path: Path,
+    k: int = 5,
+    *,
+    progress: bool = False,
+    on_progress: OnProgress | None = None,
+    info: dict[str, str] | None = None,
+) -> EvalResult:
+    """Load a JSONL/CSV question set (QuestionSetError before asking anything) and evaluate it."""
+    path = Path(path)
+    questions = load_questions(path)
+    return evaluate(
+        pipeline,
+        questions,
+        k,
+        name=set_name(path),
+        progress=progress,
+        on_progress=on_progress,
+        info=info,
+    )
+
+
+def _predict(pipeline: Asker, q: Question, k: int) -> Prediction:
+    start = time.perf_counter()
+    try:
+        answer = pipeline.ask(q.question, k=k)
+    except PoleqaError as e:
+        # One bad question (e.g. too long) is a failed prediction, not a failed run.
+        ms = (time.perf_counter() - start) * 1000
+        return Prediction(q, None, False, None, 0.0 if q.answerable else None, ms, e.message)
+    ms = (time.perf_counter() - start) * 1000
+    correct, rank, f1 = judge(q, answer)
+    return Prediction(q, answer, correct, rank, f1, ms)
+
+
+def failures(result: EvalResult) -> list[Prediction]:
+    """The predictions judged wrong, in question order."""
+    return [p for p in result.predictions if not p.correct]
+
+
+def expected_text(q: Question) -> str:
+    return " | ".join(q.answers) if q.answerable else "(abstention)"
+
+
+def got_text(p: Prediction, limit: int = 300) -> str:
+    if p.error is not None:
+        return f"(error: {p.error})"
+    assert p.answer is not None
+    if p.answer.abstained or not p.answer.text:
+        return "(abstained)"
+    text = " ".join(p.answer.text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cited_sources(p: Prediction) -> list[str]:
+    """Distinct cited documents in citation order."""
+    out: list[str] = []
+    for c in p.answer.citations if p.answer else ():
+        if c.info.source not in out:
+            out.append(c.info.source)
+    return out
+
+
+def failure_rows(result: EvalResult) -> list[dict[str, str]]:
+    """One display row per failure: id, type, question, expected, got, sources (expected, cited)."""
+    return [
+        {
+            "id": p.question.id,
+            "type": p.question.type,
+            "question": p.question.question,
+            "expected": expected_text(p.question),
+            "got": got_text(p),
+            "expected_sources": ", ".join(p.question.sources),
+            "cited_sources": ", ".join(cited_sources(p)),
+        }
+        for p in failures(result)
+    ]

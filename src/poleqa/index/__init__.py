@@ -1,0 +1,16 @@
+"""The persisted hybrid index: FAISS (dense) + BM25 (lexical) + document/chunk/sentence stores."""
+
+from poleqa.index.builder import BuildReport, build_index, index_status, passage_text
+from poleqa.index.loader import Index, UnknownDocumentError
+from poleqa.index.manifest import FORMAT_VERSION, Manifest
+
+__all__ = [
+    "FORMAT_VERSION",
+    "BuildReport",
+    "Index",
+    "Manifest",
+    "UnknownDocumentError",
+    "build_index",
+    "index_status",
+    "passage_text",
+]

@@ -1,0 +1,274 @@
+"""The persisted index, loaded and verified: documents, chunks, sentences, FAISS and BM25."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from poleqa.errors import (
+    IndexCorruptedError,
+    IndexError_,
+    IndexMismatchError,
+    IndexMissingError,
+)
+from poleqa.index import dense, store
+from poleqa.index.lexical import Lexical
+from poleqa.index.manifest import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    Manifest,
+    read_format_version,
+    sha256_file,
+)
+from poleqa.types import Chunk, Document, DocumentInfo, Sentence
+
+
+class UnknownDocumentError(IndexError_):
+    """A source that is not in the index was asked for."""
+
+    message_fr = "Ce document n'est pas dans l'index."
+
+
+def _current_or_none(index_dir: Path) -> Path | None:
+    try:
+        return store.read_current(index_dir)
+    except store.PointerError:
+        return None
+
+
+def _rebuild_hint(index_dir: Path) -> str:
+    return f"run `poleqa index --index {index_dir}` to rebuild it"
+
+
+def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
+    """The current generation folder and its manifest, or the error that says what to run.
+
+    Checks presence, the pointer, the format version; not the embedder nor the files.
+    """
+    try:
+        gen = store.read_current(index_dir)
+    except store.PointerError as e:
+        raise IndexCorruptedError(
+            f"The index in {index_dir} is damaged ({e}): {_rebuild_hint(index_dir)}."
+        ) from e
+    if gen is None:
+        raise IndexMissingError(
+            f"No index in {index_dir}: run `poleqa index --index {index_dir}` to build it."
+        )
+    path = gen / MANIFEST_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise IndexCorruptedError(
+            f"The index in {index_dir} has no readable manifest: {_rebuild_hint(index_dir)}."
+        ) from e
+    version = read_format_version(text)
+    if version is not None and version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"The index in {index_dir} has format version {version}, this poleqa reads version "
+            f"{FORMAT_VERSION}: {_rebuild_hint(index_dir)}."
+        )
+    try:
+        manifest = Manifest.from_json(text)
+    except (ValueError, KeyError, TypeError) as e:
+        raise IndexCorruptedError(
+            f"The manifest of the index in {index_dir} is malformed: {_rebuild_hint(index_dir)}."
+        ) from e
+    return gen, manifest
+
+
+def check_embedder(index_dir: Path, manifest: Manifest, embedder_id: str | None) -> None:
+    if embedder_id is not None and manifest.embedder_id != embedder_id:
+        name = manifest.embedder.get("name") or manifest.embedder_id
+        raise IndexMismatchError(
+            f"The index in {index_dir} was built with the embedding model {name!s} "
+            f"({manifest.embedder_id}), not {embedder_id}: run `poleqa index --index {index_dir} "
+            f"--model <the model you ask with>` to rebuild it, or ask with --model {name}."
+        )
+
+
+def verify_files(index_dir: Path, gen: Path, manifest: Manifest) -> None:
+    """Every file listed in the manifest is there, with its size and sha256."""
+    if not manifest.files:
+        raise IndexCorruptedError(
+            f"The manifest of the index in {index_dir} lists no files: {_rebuild_hint(index_dir)}."
+        )
+    for name, entry in manifest.files.items():
+        path = gen / name
+        problem = None
+        if not path.is_file():
+            problem = "is missing"
+        elif path.stat().st_size != entry.size:
+            problem = f"has {path.stat().st_size} bytes instead of {entry.size}"
+        elif sha256_file(path) != entry.sha256:
+            problem = "does not match its checksum"
+        if problem:
+            raise IndexCorruptedError(
+                f"The index in {index_dir} is damaged ({name} {problem}): "
+                f"{_rebuild_hint(index_dir)}."
+            )
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Sentences of one document: ids [first, first+count), starts sorted for bisection."""
+
+    first: int
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+
+class Index:
+    """A read-only view of one index generation, fully in memory (chunk vectors memory-mapped)."""
+
+    def __init__(
+        self,
+        path: Path,
+        manifest: Manifest,
+        documents: Mapping[str, Document],
+        chunks: Sequence[Chunk],
+        sentences: Sequence[Sentence],
+        sentence_vectors: np.ndarray,
+        faiss_index: object,
+        lexical: Lexical,
+        chunk_vectors: np.ndarray,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.documents: Mapping[str, Document] = MappingProxyType(dict(documents))
+        self.chunks: Sequence[Chunk] = tuple(chunks)
+        self.sentences: Sequence[Sentence] = tuple(sentences)
+        self.sentence_vectors = sentence_vectors
+        self.chunk_vectors = chunk_vectors
+        self._faiss = faiss_index
+        self._lexical = lexical
+        self._chunks_by_source: dict[str, list[int]] = {}
+        for c in self.chunks:
+            self._chunks_by_source.setdefault(c.source, []).append(c.id)
+        spans: dict[str, list[Sentence]] = {}
+        for s in self.sentences:
+            spans.setdefault(s.source, []).append(s)
+        self._sentence_spans = {
+            src: _Span(ss[0].id, tuple(s.start for s in ss), tuple(s.end for s in ss))
+            for src, ss in spans.items()
+        }
+
+    # -- loading ---------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path, embedder_id: str | None = None) -> Index:
+        """Load the current generation in `path`, checking format, embedder and checksums.
+
+        A build may swap generations while we read: if our generation vanished, read the new one.
+        """
+        path = Path(path)
+        for attempt in range(3):
+            before = _current_or_none(path)
+            try:
+                gen, manifest = read_manifest(path)
+                check_embedder(path, manifest, embedder_id)
+                return cls._load_generation(path, gen, manifest)
+            except (FileNotFoundError, IndexCorruptedError):
+                if attempt == 2 or _current_or_none(path) == before:
+                    raise  # really damaged, not swapped under our feet
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load_generation(cls, index_dir: Path, gen: Path, manifest: Manifest) -> Index:
+        verify_files(index_dir, gen, manifest)
+        try:
+            docs = store.read_documents(gen / store.DOCUMENTS)
+            by_source = {d.source: d for d in docs}
+            chunks = store.read_chunks(gen / store.CHUNKS, by_source)
+            sentences = store.read_sentences(gen / store.SENTENCES)
+            sentence_vectors = np.load(gen / store.SENTENCE_VECTORS, allow_pickle=False)
+            chunk_vectors = np.load(gen / store.CHUNK_VECTORS, mmap_mode="r", allow_pickle=False)
+            faiss_index = dense.load(gen / store.DENSE, manifest.dense)
+            lexical = Lexical.load(gen / store.BM25_DIR, len(chunks))
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # a parse error in a file whose checksum matched: a poleqa bug
+            raise IndexCorruptedError(
+                f"The index in {index_dir} cannot be read ({type(e).__name__}: {e}): "
+                f"{_rebuild_hint(index_dir)}."
+            ) from e
+        problems = []
+        if len(docs) != manifest.n_documents:
+            problems.append("documents")
+        if len(chunks) != manifest.n_chunks or faiss_index.ntotal != len(chunks):
+            problems.append("chunks")
+        if chunk_vectors.shape != (len(chunks), manifest.dim):
+            problems.append("chunk vectors")
+        if len(sentences) != manifest.n_sentences or sentence_vectors.shape != (
+            len(sentences),
+            manifest.dim,
+        ):
+            problems.append("sentences")
+        if problems:
+            raise IndexCorruptedError(
+                f"The index in {index_dir} is inconsistent ({', '.join(problems)}): "
+                f"{_rebuild_hint(index_dir)}."
+            )
+        return cls(
+            path=gen,
+            manifest=manifest,
+            documents=by_source,
+            chunks=chunks,
+            sentences=sentences,
+            sentence_vectors=sentence_vectors,
+            faiss_index=faiss_index,
+            lexical=lexical,
+            chunk_vectors=chunk_vectors,
+        )
+
+    # -- documents ---------------------------------------------------------------------------
+    def document(self, source: str) -> Document:
+        try:
+            return self.documents[source]
+        except KeyError:
+            raise UnknownDocumentError(
+                f"No document {source!r} in the index.",
+                f"Le document « {source} » n'est pas dans l'index.",
+            ) from None
+
+    def info(self, source: str) -> DocumentInfo:
+        return self.document(source).info
+
+    def chunk_ids(self, source: str) -> list[int]:
+        """Ids of the chunks of one document, in text order."""
+        return list(self._chunks_by_source.get(source, ()))
+
+    # -- sentences ---------------------------------------------------------------------------
+    def sentences_in(self, source: str, start: int, end: int) -> list[Sentence]:
+        """Sentences of `source` overlapping [start, end), in text order."""
+        span = self._sentence_spans.get(source)
+        if span is None or end <= start:
+            return []
+        # First sentence whose end is after `start` (ends are increasing: sentences don't overlap).
+        lo = bisect.bisect_right(span.ends, start)
+        hi = bisect.bisect_left(span.starts, end)
+        return [self.sentences[span.first + i] for i in range(lo, hi)]
+
+    # -- search ----------------------------------------------------------------------------
+    def dense_search(
+        self, query_vector: np.ndarray, k: int, ids: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k chunks nearest the query vector; `ids` restricts them."""
+        return dense.search(self._faiss, query_vector, k, ids)
+
+    def lexical_search(
+        self, query: str, k: int, ids: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the k best chunks for the query words; `ids` restricts."""
+        return self._lexical.search(query, k, ids)
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        return (
+            f"Index({self.path}, {m.n_documents} documents, {m.n_chunks} chunks, "
+            f"{m.n_sentences} sentences, {m.dense.kind}, {m.embedder_id})"
+        )

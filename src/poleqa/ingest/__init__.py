@@ -1,0 +1,202 @@
+"""Reading the corpus folder: every supported file becomes a Document, bad files are skipped."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from poleqa.errors import CorpusError, IngestError
+from poleqa.ingest import docx, html, md, pdf, txt
+from poleqa.ingest.base import Extracted, Format
+from poleqa.ingest.metadata import (
+    SIDECAR_SUFFIX,
+    Sidecar,
+    is_sidecar,
+    parse_sidecar,
+    read_sidecar_bytes,
+    sidecar_path,
+)
+from poleqa.types import Document, DocumentInfo, Skipped
+
+__all__ = [
+    "FORMATS",
+    "INGEST_VERSION",
+    "SUPPORTED_EXTENSIONS",
+    "CorpusScan",
+    "file_fingerprint",
+    "iter_corpus_files",
+    "load_corpus",
+    "read_document",
+]
+
+# Bump when readers change what they extract: fingerprints change, so indexes are rebuilt.
+INGEST_VERSION = 1
+
+# Document.text of a txt/md file is its decoded characters with the BOM dropped and CRLF/CR
+# turned into LF, nothing else: offsets (chunks, citations) refer to that text. HTML, PDF and
+# DOCX texts are the extracted text (see each reader).
+FORMATS: dict[str, Format] = {
+    ext: fmt for fmt in (txt.FORMAT, md.FORMAT, html.FORMAT, pdf.FORMAT, docx.FORMAT)
+    for ext in fmt.extensions
+}  # fmt: skip
+SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(FORMATS))
+
+
+@dataclass(frozen=True)
+class CorpusScan:
+    """The readable documents of a corpus folder and the files that had to be skipped."""
+
+    documents: tuple[Document, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def _source(root: Path, path: Path) -> str:
+    """`path` relative to the corpus root, with "/" separators."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError as exc:
+            raise IngestError(f"{path} is not inside the corpus folder {root}") from exc
+
+
+def _absolute(root: Path, path: Path) -> Path:
+    return (
+        path if path.is_absolute() or path.parts[: len(root.parts)] == root.parts else root / path
+    )
+
+
+def _is_candidate(root: Path, path: Path) -> bool:
+    """A file the user may mean as a document: not hidden, not a sidecar, not the README."""
+    rel = path.relative_to(root)
+    if any(part.startswith(".") for part in rel.parts):
+        return False
+    if path.name.startswith("~$"):  # Office lock files
+        return False
+    if len(rel.parts) == 1 and path.name.lower() == "readme.md":
+        return False
+    return not is_sidecar(path)
+
+
+def _walk(root: Path) -> list[Path]:
+    files = [p for p in root.rglob("*") if not p.is_dir() and _is_candidate(root, p)]
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _check_root(root: Path) -> None:
+    if not root.exists():
+        raise CorpusError(
+            f"corpus folder not found: {root}", f"Le dossier des documents est introuvable : {root}"
+        )
+    if not root.is_dir():
+        raise CorpusError(
+            f"the corpus path is not a folder: {root}",
+            f"Le chemin des documents n'est pas un dossier : {root}",
+        )
+
+
+def iter_corpus_files(root: Path) -> list[Path]:
+    """The supported files under `root`, sorted by relative path (hidden files, sidecars and
+    the root README.md left out); CorpusError if `root` is not a folder."""
+    _check_root(root)
+    return [p for p in _walk(root) if p.suffix.lower() in FORMATS]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise IngestError("cannot read the file: permission denied") from exc
+    except OSError as exc:
+        raise IngestError(f"cannot read the file: {exc.strerror or exc}") from exc
+
+
+def _fingerprint(raw: bytes, sidecar: bytes | None) -> str:
+    digest = hashlib.sha256(f"poleqa-ingest-{INGEST_VERSION}\0".encode())
+    digest.update(len(raw).to_bytes(8, "big"))
+    digest.update(raw)
+    if sidecar is not None:
+        digest.update(b"\0sidecar\0" + sidecar)
+    return digest.hexdigest()
+
+
+def file_fingerprint(root: Path, path: Path) -> str:
+    """sha256 of the file's bytes and of its sidecar's bytes (changes when either changes)."""
+    path = _absolute(root, path)
+    return _fingerprint(_read_bytes(path), read_sidecar_bytes(path))
+
+
+def read_document(root: Path, path: Path) -> Document:
+    """The Document of one corpus file; IngestError(reason) if it cannot be used."""
+    path = _absolute(root, path)
+    source = _source(root, path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise IngestError(f"unsupported file type {path.suffix or '(no extension)'!r}")
+    raw = _read_bytes(path)
+    if not raw.strip():
+        raise IngestError("the file is empty" if not raw else "the file holds only whitespace")
+    # Read once: the fingerprint describes exactly the bytes the text came from.
+    sidecar_raw = read_sidecar_bytes(path)
+    sidecar = parse_sidecar(sidecar_raw, sidecar_path(path))
+    try:
+        extracted = fmt.read(raw)
+    except IngestError:
+        raise
+    except Exception as exc:  # a reader bug or a library surprise costs one file, not the corpus
+        raise IngestError(f"the {fmt.name} file could not be read ({type(exc).__name__})") from exc
+    if not extracted.text.strip():
+        raise IngestError("no text could be extracted from the file")
+    if not extracted.text[extracted.body_start :].strip():
+        raise IngestError("the file holds header lines but no text")
+    info = DocumentInfo(
+        source=source,
+        title=_title(sidecar, extracted, path),
+        date=sidecar.date or extracted.date,
+        organisation=sidecar.organisation or extracted.organisation,
+        url=sidecar.url or extracted.url,
+        format=fmt.name,
+        content_hash=_fingerprint(raw, sidecar_raw),
+    )
+    return Document(
+        info=info, text=extracted.text, body_start=extracted.body_start, pages=extracted.pages
+    )
+
+
+def _title(sidecar: Sidecar, extracted: Extracted, path: Path) -> str:
+    title = sidecar.title or (extracted.title or "").strip()
+    return title or path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+
+
+def load_corpus(root: Path) -> CorpusScan:
+    """Every document under `root`; unreadable or unsupported files go to `skipped`."""
+    _check_root(root)
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    for path in _walk(root):
+        source = path.relative_to(root).as_posix()
+        if path.suffix.lower() not in FORMATS:
+            supported = ", ".join(SUPPORTED_EXTENSIONS)
+            reason = f"unsupported file type {path.suffix or '(no extension)'!r} ({supported})"
+            skipped.append(Skipped(source=source, reason=reason))
+            continue
+        try:
+            documents.append(read_document(root, path))
+        except IngestError as exc:
+            skipped.append(Skipped(source=source, reason=exc.message))
+    for meta in sorted(root.rglob(f"*{SIDECAR_SUFFIX}")):
+        if not meta.with_name(meta.name[: -len(SIDECAR_SUFFIX)]).exists() and _visible(root, meta):
+            skipped.append(
+                Skipped(
+                    source=meta.relative_to(root).as_posix(),
+                    reason="metadata file without its document (expected next to it: "
+                    f"{meta.name[: -len(SIDECAR_SUFFIX)]})",
+                )
+            )
+    return CorpusScan(documents=tuple(documents), skipped=tuple(skipped))
+
+
+def _visible(root: Path, path: Path) -> bool:
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)

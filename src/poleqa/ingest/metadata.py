@@ -1,0 +1,112 @@
+"""Document metadata: sidecar files (`<file>.meta.json`) and date normalisation to ISO 8601."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from poleqa.errors import IngestError
+
+SIDECAR_SUFFIX = ".meta.json"
+SIDECAR_FIELDS = ("title", "organisation", "date", "url")
+
+_MONTHS_FR = {
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+}  # fmt: skip
+
+_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ].*)?$")
+_NUMERIC_FR = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")  # 30/03/2023
+_WORDS_FR = re.compile(
+    r"^(?:(\d{1,2})(?:er)?\s+)?(" + "|".join(_MONTHS_FR) + r")\s+(\d{4})$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """Metadata given by hand next to a document; None fields leave the file's own values."""
+
+    title: str | None = None
+    organisation: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def is_sidecar(path: Path) -> bool:
+    return path.name.lower().endswith(SIDECAR_SUFFIX)
+
+
+def read_sidecar_bytes(path: Path) -> bytes | None:
+    """The raw sidecar of document `path`, None if it has none; IngestError if unreadable."""
+    meta = sidecar_path(path)
+    if not meta.is_file():
+        return None
+    try:
+        return meta.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"cannot read its metadata file {meta.name}: {exc.strerror}") from exc
+
+
+def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
+    """The metadata in `raw`, the bytes of sidecar file `meta`; IngestError if malformed."""
+    if raw is None:
+        return Sidecar()
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IngestError(f"its metadata file {meta.name} is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise IngestError(f"its metadata file {meta.name} must hold a JSON object")
+    values: dict[str, str | None] = {}
+    for key in SIDECAR_FIELDS:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise IngestError(f"in its metadata file {meta.name}, {key!r} must be a string")
+        values[key] = (value.strip() or None) if isinstance(value, str) else None
+    raw_date = values["date"]
+    if raw_date is not None:
+        values["date"] = normalize_date(raw_date)
+        if values["date"] is None:
+            raise IngestError(
+                f"in its metadata file {meta.name}, the date {raw_date!r} is not a date "
+                "(expected YYYY-MM-DD, YYYY-MM or YYYY)"
+            )
+    return Sidecar(**values)
+
+
+def normalize_date(value: str | date | None) -> str | None:
+    """ISO "YYYY-MM-DD", "YYYY-MM" or "YYYY" from common forms (ISO, 30/03/2023, 7 janvier 2014)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    text = " ".join(value.strip().split())
+    if m := _ISO.match(text):
+        return _iso(m.group(1), m.group(2), m.group(3))
+    if m := _NUMERIC_FR.match(text):
+        return _iso(m.group(3), m.group(2), m.group(1))
+    if m := _WORDS_FR.match(text):
+        return _iso(m.group(3), str(_MONTHS_FR[m.group(2).lower()]), m.group(1))
+    return None
+
+
+def _iso(year: str, month: str | None, day: str | None) -> str | None:
+    y = int(year)
+    if not 1000 <= y <= 9999:
+        return None
+    if month is None:
+        return f"{y:04d}"
+    if day is None:
+        return f"{y:04d}-{int(month):02d}" if 1 <= int(month) <= 12 else None
+    try:
+        return date(y, int(month), int(day)).isoformat()
+    except ValueError:
+        return None

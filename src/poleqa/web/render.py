@@ -1,0 +1,338 @@
+"""HTML for the web chat, built from escaped text only: no document or user text is ever markup."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import urlencode
+
+from poleqa.types import Answer, Citation, Document, DocumentInfo, Hit
+
+NOT_FOUND = "Je n'ai pas trouvé de réponse à cette question dans les documents."
+GENERIC_ERROR = (
+    "Désolé, une erreur inattendue est survenue. Réessayez dans un instant ; "
+    "si le problème persiste, signalez-le à l'équipe."
+)
+TIPS = (
+    "Reformulez avec les mots des documents (par exemple « pôle de compétitivité », "
+    "« labellisation », « adhérents »).",
+    "Précisez le pôle, la région ou l'année qui vous intéresse.",
+    "Posez une seule question à la fois.",
+)
+
+# Characters that HTML, Markdown or the chat's LaTeX rendering would interpret, written as numeric
+# entities (one pass over the raw text) so the chat always shows them literally.
+_INERT = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+    | {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$:"}
+)
+_NEWLINES = re.compile(r"[ \t]*(?:\r\n|\r|\n)\s*")
+
+
+def esc(text: str | None) -> str:
+    """Text made inert: HTML-escaped, Markdown specials as entities, no raw line breaks."""
+    escaped = (text or "").translate(_INERT)
+    # No raw newline may reach the chat: a blank line would end the HTML block in Markdown.
+    return _NEWLINES.sub("<br>", escaped)
+
+
+def attr(text: str) -> str:
+    """A value for a double-quoted HTML attribute."""
+    return html.escape(text, quote=True)
+
+
+def french_date(date: str | None) -> str:
+    """ISO "2023-03-30" → "30/03/2023"; "2023-03" → "03/2023"; anything else as is."""
+    if not date:
+        return ""
+    parts = date.split("-")
+    return "/".join(reversed(parts)) if all(p.isdigit() for p in parts) else date
+
+
+def document_url(source: str, start: int | None = None, end: int | None = None) -> str:
+    """Link to the app's own page for a document, scrolled to the span (relative to the app)."""
+    params: dict[str, str | int] = {"source": source}
+    if start is not None and end is not None:
+        params.update(start=start, end=end)
+    return "document?" + urlencode(params) + ("#passage" if start is not None else "")
+
+
+def _spans_html(text: str, outer: tuple[int, int] | None, inner: tuple[int, int] | None) -> str:
+    """`text` escaped, `outer` wrapped in <mark>, `inner` (inside outer) in <strong>."""
+
+    def clip(span: tuple[int, int] | None, lo: int, hi: int) -> tuple[int, int] | None:
+        if span is None:
+            return None
+        s, e = max(lo, span[0]), min(hi, span[1])
+        return (s, e) if s < e else None
+
+    outer = clip(outer, 0, len(text))
+    if outer is None:
+        return esc(text)
+    inner = clip(inner, *outer)
+    s, e = outer
+    if inner is None:
+        middle = esc(text[s:e])
+    else:
+        a, b = inner
+        middle = esc(text[s:a]) + "<strong>" + esc(text[a:b]) + "</strong>" + esc(text[b:e])
+    return esc(text[:s]) + '<mark class="pq-hl">' + middle + "</mark>" + esc(text[e:])
+
+
+def source_line(info: DocumentInfo) -> str:
+    parts = [f'<span class="pq-title">{esc(info.title or info.source)}</span>']
+    if info.date:
+        parts.append(esc(french_date(info.date)))
+    if info.organisation:
+        parts.append(esc(info.organisation))
+    return " · ".join(parts)
+
+
+def _relative(span_start: int | None, span_end: int | None, base: int) -> tuple[int, int] | None:
+    if span_start is None or span_end is None:
+        return None
+    return (span_start - base, span_end - base)
+
+
+def _window(text: str, span: tuple[int, int] | None, context: int) -> tuple[int, int]:
+    """Bounds of `text` to show: the span with about `context` characters around, cut at spaces;
+    without a span, the beginning."""
+    if span is None:
+        if len(text) <= 3 * context:
+            return 0, len(text)
+        cut = text.rfind(" ", context, 2 * context)
+        return 0, cut if cut > 0 else 2 * context
+    lo, hi = max(0, span[0] - context), min(len(text), span[1] + context)
+    if lo > 0:
+        space = text.find(" ", lo, max(lo, span[0]))
+        lo = space + 1 if space >= 0 else lo
+    if hi < len(text):
+        space = text.rfind(" ", min(hi, span[1]), hi)
+        hi = space if space >= 0 else hi
+    return lo, hi
+
+
+def _shift(span: tuple[int, int] | None, by: int) -> tuple[int, int] | None:
+    return None if span is None else (span[0] - by, span[1] - by)
+
+
+def citation_html(c: Citation, context: int = 220) -> str:
+    """One numbered source: title, date, organisation, passage with the answer sentence marked.
+
+    Long passages are shown around the answer sentence; the link opens the whole document.
+    """
+    outer = _relative(c.answer_start, c.answer_end, c.start)
+    inner = _relative(c.short_start, c.short_end, c.start)
+    lo, hi = _window(c.passage, outer, context)
+    shift = lambda span: None if span is None else (span[0] - lo, span[1] - lo)  # noqa: E731
+    passage = _spans_html(c.passage[lo:hi], shift(outer), shift(inner))
+    passage = ("… " if lo > 0 else "") + passage + (" …" if hi < len(c.passage) else "")
+    if c.answer_start is not None and c.answer_end is not None:
+        url = document_url(c.info.source, c.answer_start, c.answer_end)
+    else:
+        url = document_url(c.info.source, c.start, c.end)
+    return (
+        '<div class="pq-source">'
+        f'<div class="pq-source-head"><b>[{c.n}]</b> {source_line(c.info)}</div>'
+        f'<div class="pq-passage">{passage}</div>'
+        f'<div class="pq-open"><a href="{attr(url)}" target="_blank" rel="noopener">'
+        "Ouvrir le document</a></div>"
+        "</div>"
+    )
+
+
+def sources_html(citations: Sequence[Citation], title: str, shown: int) -> str:
+    """The first `shown` sources open, the others folded under "Autres sources"."""
+    out = [f'<div class="pq-sources"><div class="pq-sources-title">{title}</div>']
+    out.extend(citation_html(c) for c in citations[:shown])
+    rest = citations[shown:]
+    if rest:
+        out.append(
+            f'<details class="pq-more"><summary>Autres sources ({len(rest)})</summary>'
+            + "".join(citation_html(c) for c in rest)
+            + "</details>"
+        )
+    out.append("</div>")
+    return "".join(out)
+
+
+def _answer_sentence(answer: Answer) -> str:
+    """The answer text escaped, its short answer in <mark>, followed by its citation number."""
+    text = answer.text or ""
+    short: tuple[int, int] | None = None
+    first = answer.citations[0] if answer.citations else None
+    if (
+        first is not None
+        and first.answer_start is not None
+        and first.short_start is not None
+        and first.short_end is not None
+    ):
+        a = first.answer_start - first.start
+        b = (first.answer_end or 0) - first.start
+        if first.passage[a:b] == text:  # the offsets describe exactly this text
+            short = (first.short_start - first.answer_start, first.short_end - first.answer_start)
+    if short is None and answer.short_answer:
+        i = text.find(answer.short_answer)
+        if i >= 0:
+            short = (i, i + len(answer.short_answer))
+    if short is not None and 0 <= short[0] < short[1] <= len(text):
+        s, e = short
+        body = (
+            esc(text[:s]) + '<mark class="pq-short">' + esc(text[s:e]) + "</mark>" + esc(text[e:])
+        )
+    else:
+        body = esc(text)
+    marker = f' <span class="pq-cite">[{first.n}]</span>' if first is not None else ""
+    return body + marker
+
+
+def answer_html(answer: Answer) -> str:
+    """The assistant's message for an answer or an abstention (one HTML block, no newlines)."""
+    out = ['<div class="pq-answer">']
+    if answer.resolved_question:
+        out.append(
+            '<div class="pq-resolved">Question comprise comme : '
+            f"« {esc(answer.resolved_question)} »</div>"
+        )
+    if answer.abstained:
+        out.append(f'<div class="pq-abstain">{esc(NOT_FOUND)}</div>')
+    else:
+        out.append(f'<div class="pq-text">{_answer_sentence(answer)}</div>')
+        pct = round(100 * max(0.0, min(1.0, answer.confidence)))
+        out.append(f'<div class="pq-meta">Confiance : {pct} %</div>')
+    out.extend(f'<div class="pq-note">{esc(note)}</div>' for note in answer.notes)
+    if answer.citations:
+        if answer.abstained:
+            out.append(sources_html(answer.citations, "Passages peut-être utiles", shown=3))
+        else:
+            out.append(sources_html(answer.citations, "Sources", shown=1))
+    if answer.abstained:
+        out.append('<div class="pq-tips"><b>Conseils pour reformuler :</b><ul>')
+        out.extend(f"<li>{esc(t)}</li>" for t in TIPS)
+        out.append("</ul></div>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def message_html(text: str, kind: str = "error") -> str:
+    """A short message in the chat (e.g. a QuestionError's French message)."""
+    return f'<div class="pq-message pq-{attr(kind)}">{esc(text)}</div>'
+
+
+def question_html(question: str, limit: int = 2000) -> str:
+    """The user's question as shown in the chat, cut if absurdly long."""
+    shown = question if len(question) <= limit else question[:limit] + " […]"
+    return f'<div class="pq-question">{esc(shown)}</div>'
+
+
+def hits_html(hits: Sequence[Hit]) -> str:
+    """The staff's "Vérifier" table: rank, scores, source, date, offsets and passage."""
+    if not hits:
+        return message_html("Aucun passage trouvé avec ces filtres.", "info")
+    rows = []
+    for h in hits:
+        c = h.chunk
+        scores = f"{h.score:.4f}"
+        if h.dense_score is not None:
+            scores += f"<br><small>dense {h.dense_score:.3f}</small>"
+        if h.lexical_score is not None:
+            scores += f"<br><small>lexical {h.lexical_score:.3f}</small>"
+        page = f"<br>page {c.page}" if c.page is not None else ""
+        url = document_url(c.source, c.start, c.end)
+        rows.append(
+            "<tr>"
+            f"<td>{h.rank}</td><td>{scores}</td>"
+            f"<td>{source_line(h.info)}<br><code>{esc(c.source)}</code></td>"
+            f"<td>{esc(french_date(h.info.date))}</td>"
+            f"<td>{c.start}–{c.end}{page}</td>"
+            f'<td class="pq-passage">{esc(c.text)}<br><a href="{attr(url)}" target="_blank" '
+            'rel="noopener">Ouvrir</a></td>'
+            "</tr>"
+        )
+    return (
+        '<table class="pq-hits"><thead><tr><th>Rang</th><th>Score</th><th>Source</th>'
+        "<th>Date</th><th>Position</th><th>Passage</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def table_html(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A plain table of escaped cells."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f'<table class="pq-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def metrics_html(metrics: Mapping[str, object]) -> str:
+    return table_html(("Mesure", "Valeur"), ((k, v) for k, v in metrics.items()))
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return "" if value is None else str(value)
+
+
+def document_page(doc: Document, start: int | None, end: int | None) -> str:
+    """A whole document as a standalone page, the span in <mark id="passage">, text escaped."""
+    info = doc.info
+    text = doc.text
+    span = None
+    if start is not None and end is not None:
+        s, e = max(0, start), min(len(text), end)
+        span = (s, e) if s < e else None
+    # Header lines that only carry metadata (shown above) are skipped unless the span is in them.
+    first = doc.body_start if 0 < doc.body_start <= (span[0] if span else len(text)) else 0
+    if span is None:
+        body = html.escape(text[first:])
+    else:
+        s, e = span
+        body = (
+            html.escape(text[first:s])
+            + '<mark id="passage">'
+            + html.escape(text[s:e])
+            + "</mark>"
+            + html.escape(text[e:])
+        )
+    meta = [html.escape(french_date(info.date))] if info.date else []
+    if info.organisation:
+        meta.append(html.escape(info.organisation))
+    if span is not None and (page := doc.page_at(span[0])) is not None:
+        meta.append(f"page {page}")
+    url = ""
+    if info.url:
+        # Shown as text: the app makes no request to (and links nowhere on) the outside.
+        url = f'<p class="url">Source d\'origine : <code>{html.escape(info.url)}</code></p>'
+    return (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(info.title or info.source)}</title>"
+        f"<style>{DOCUMENT_CSS}</style></head><body>"
+        f"<header><h1>{html.escape(info.title or info.source)}</h1>"
+        f'<p class="meta">{" · ".join(meta)}</p>'
+        f'<p class="file">Fichier : <code>{html.escape(info.source)}</code></p>{url}</header>'
+        f'<main><div class="text">{body}</div></main></body></html>'
+    )
+
+
+def error_page(title: str, message: str) -> str:
+    return (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{DOCUMENT_CSS}</style></head><body>"
+        f"<header><h1>{html.escape(title)}</h1></header>"
+        f"<main><p>{html.escape(message)}</p></main></body></html>"
+    )
+
+
+DOCUMENT_CSS = (
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:50rem;"
+    "margin:0 auto;padding:1rem 1.25rem 40vh;line-height:1.55;color:#1f2937;background:#fff}"
+    "h1{font-size:1.4rem;margin:.5rem 0}.meta,.file,.url{color:#4b5563;margin:.2rem 0}"
+    ".text{white-space:pre-wrap;overflow-wrap:anywhere}"
+    "mark{background:#fde68a;padding:.1rem 0;scroll-margin-top:30vh}"
+    "header{border-bottom:1px solid #e5e7eb;margin-bottom:1rem;padding-bottom:.5rem}"
+)

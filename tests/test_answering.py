@@ -1,0 +1,258 @@
+"""Unit tests of question analysis, typed spans, short answers, sentence splitting, abstention."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from poleqa.answering import (
+    ABSTAIN_TEXT,
+    ExtractiveAnswerer,
+    answer_to_json,
+    entities,
+    fit_span,
+    short_answer,
+)
+from poleqa.answering.candidates import type_spans
+from poleqa.answering.question import analyze, expected_type
+from poleqa.sentences import embedding_text, split_sentences, unit_text
+from poleqa.types import Chunk, Document, DocumentInfo, Hit, Sentence
+
+
+@pytest.mark.parametrize(
+    ("question", "qtype"),
+    [
+        ("Combien d'adhérents comptait Medicen en 2016 ?", "number"),
+        ("Quel est le montant total du plan France 2030 ?", "number"),
+        ("Quelle part des dossiers était conduite par les laboratoires ?", "number"),
+        ("À quelle date le pôle a-t-il été labellisé ?", "date"),
+        ("En quelle année la convention a-t-elle été créée ?", "date"),
+        ("Quand le pôle Optitec a-t-il été intégré au pôle SCS ?", "date"),
+        ("Qui préside le pôle depuis avril 2015 ?", "person"),
+        ("Pourquoi le pôle s'est-il étendu vers Toulouse ?", "why"),
+        ("Qu'est-ce que Railenium ?", "definition"),
+        ("Que signifie le sigle SRDEII ?", "definition"),
+        ("Quels sont les quatre axes d'action du programme ?", "list"),
+        ("Quelle marque ombrelle le pôle anime-t-il ?", "name"),
+        ("How many members did the cluster have in 2020?", "number"),
+        ("Who chairs the cluster?", "person"),
+        ("Since when has the office been in Montpellier?", "date"),
+        ("In which cities do the staff work?", "place"),
+        ("Why did the clusters merge?", "why"),
+    ],
+)
+def test_expected_type(question: str, qtype: str) -> None:
+    assert expected_type(question) == qtype
+
+
+def test_analysis_years_numbers_language() -> None:
+    q = analyze("Combien de pôles la phase IV comptait-elle en 2019, contre 71 en 2013 ?")
+    assert q.language == "fr"
+    assert q.years == (2019, 2013)
+    assert q.phases == ("IV",)
+    assert q.numbers == ("71",)
+    assert "pol" in q.stems
+    en = analyze("Who chairs Atlanpole Biotherapies?")
+    assert en.language == "en"
+    assert en.proper == ("atlanpole", "biotherapies")
+    assert {"presid", "pre"} & set(en.stems)  # glossary: chairs → préside président
+
+
+def test_typed_spans() -> None:
+    text = "En septembre 2020, le pôle comptait 210 membres et 2,88 milliards d'euros levés."
+    assert [s.text for s in entities.numbers(text)] == ["210 membres", "2,88 milliards d'euros"]
+    assert [s.text for s in entities.dates(text)] == ["septembre 2020"]
+    assert [s.text for s in entities.dates("Le label date du 12 juillet 2005.")] == [
+        "12 juillet 2005"
+    ]
+    assert [s.text for s in entities.persons("Le président Christian Lajoux a parlé.")] == [
+        "Christian Lajoux"
+    ]
+    assert [s.text for s in entities.numbers("plus de 60 % du budget")] == ["plus de 60 %"]
+
+
+def test_year_of_question_is_not_the_answer() -> None:
+    q = analyze("Combien de membres le pôle comptait-il en 2020 ?")
+    text = "En 2020, le pôle comptait 210 membres."
+    spans = type_spans(q, text)
+    assert [s.text for s in spans] == ["210 membres"]
+    assert text[slice(*short_answer(q, text, spans))] == "210 membres"
+
+
+def test_short_answer_date_and_person() -> None:
+    q = analyze("À quelle date le pôle Aqua-Valley est-il né ?")
+    text = "Le pôle Aqua-Valley est né le 28 juin 2017 à Montpellier."
+    span = short_answer(q, text, type_spans(q, text))
+    assert text[span[0] : span[1]] == "28 juin 2017"
+    q = analyze("Qui présidait le pôle Valorial en 2007 ?")
+    text = "En 2007, le pôle Valorial était présidé par Michel Houdebine."
+    span = short_answer(q, text, type_spans(q, text))
+    assert text[span[0] : span[1]] == "Michel Houdebine"
+
+
+def test_short_answer_table_row_value() -> None:
+    q = analyze("Qui est le président ?")
+    text = "| Président | Christian Lajoux (en poste depuis avril 2015) |"
+    span = short_answer(q, text, [])
+    assert text[span[0] : span[1]] == "Christian Lajoux (en poste depuis avril 2015)"
+
+
+def test_fit_span_keeps_short_answer_verbatim() -> None:
+    text = ("Un long préambule, " * 30) + "le pôle compte 480 membres, " + ("et la suite, " * 30)
+    i = text.index("480 membres")
+    s, e = fit_span(text, 0, len(text), (i, i + 11), 400)
+    assert e - s <= 400
+    assert s <= i and i + 11 <= e
+    assert text[s:e] in text
+
+
+def test_split_sentences_offsets_and_units() -> None:
+    text = (
+        "# Titre\n\nM. Dupont est arrivé en janv. 2020. Il préside le pôle.\n"
+        "- premier point ;\n- second point.\n\n| Rubrique | Donnée |\n|---|---|\n"
+        "| Adhérents | 276 |\n## Suite\nUn texte coupé\nsur deux lignes. Fin."
+    )
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans] == [
+        "# Titre",
+        "M. Dupont est arrivé en janv. 2020.",
+        "Il préside le pôle.",
+        "- premier point ;",
+        "- second point.",
+        "| Rubrique | Donnée |",
+        "| Adhérents | 276 |",
+        "## Suite",
+        "Un texte coupé\nsur deux lignes.",
+        "Fin.",
+    ]
+    row = next(s for s in spans if text[s[0] : s[1]] == "| Adhérents | 276 |")
+    assert unit_text(text, *row) == "Adhérents : 276"
+    doc = Document(DocumentInfo(source="a.md", title="Fiche"), text)
+    assert embedding_text(doc, *row) == "Fiche — Titre — Adhérents : 276"
+
+
+# -- the answerer on a tiny in-memory index -------------------------------------------------
+
+
+class _FakeEmbedder:
+    id = "fake"
+    dim = 2
+
+    def embed_queries(self, texts):
+        return np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (len(texts), 1))
+
+    def embed_passages(self, texts, progress=None):
+        return self.embed_queries(texts)
+
+
+class _TinyIndex:
+    def __init__(self) -> None:
+        text = "Le pôle Alpha compte 210 membres en 2020. Il est situé à Lyon."
+        self.doc = Document(DocumentInfo(source="a.txt", title="Alpha", date="2021-01-01"), text)
+        self.documents = {"a.txt": self.doc}
+        spans = split_sentences(text)
+        self.sentences = [Sentence(i, "a.txt", s, e) for i, (s, e) in enumerate(spans)]
+        self.sentence_vectors = np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32)
+        self.chunks = [Chunk(0, "a.txt", 0, len(text), text)]
+
+    def document(self, source):
+        return self.doc
+
+    def info(self, source):
+        return self.doc.info
+
+    def sentences_in(self, source, start, end):
+        return [s for s in self.sentences if s.end > start and s.start < end]
+
+
+def _hits(index: _TinyIndex) -> list[Hit]:
+    return [Hit(index.chunks[0], index.doc.info, 0.9, 1, 0.9, 3.0)]
+
+
+def test_answer_and_abstention_mechanics() -> None:
+    from poleqa.answering import default_model
+
+    index = _TinyIndex()
+    model = dict(default_model())
+    answerer = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 0.0})
+    a = answerer.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
+    assert not a.abstained
+    assert a.text == "Le pôle Alpha compte 210 membres en 2020."
+    assert a.short_answer == "210 membres"
+    c = a.citations[0]
+    assert index.doc.text[c.answer_start : c.answer_end] == a.text
+    assert index.doc.text[c.short_start : c.short_end] == "210 membres"
+    never = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 1.01})
+    b = never.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
+    assert b.abstained and b.text is None and b.short_answer is None
+    assert [c.info.source for c in b.citations] == ["a.txt"]
+    assert 0.0 <= b.confidence <= 1.0
+    assert ABSTAIN_TEXT.startswith("Je n'ai pas trouvé")
+
+
+def test_english_question_gets_french_note() -> None:
+    index = _TinyIndex()
+    answerer = ExtractiveAnswerer(index, _FakeEmbedder())
+    a = answerer.answer("How many members does the Alpha cluster have?", _hits(index))
+    assert a.language == "en"
+    assert any("anglais" in n for n in a.notes)
+
+
+def test_answer_to_json_schema() -> None:
+    index = _TinyIndex()
+    a = ExtractiveAnswerer(index, _FakeEmbedder()).answer("Où est situé le pôle ?", _hits(index))
+    out = answer_to_json(a)
+    assert list(out) == [
+        "question",
+        "answer",
+        "abstained",
+        "confidence",
+        "short_answer",
+        "citations",
+        "notes",
+    ]
+    assert list(out["citations"][0]) == [
+        "n",
+        "source",
+        "title",
+        "date",
+        "url",
+        "start",
+        "end",
+        "passage",
+        "score",
+    ]
+
+
+def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
+    from poleqa.answering.candidates import Candidate
+
+    class _TwoDocs:
+        def __init__(self) -> None:
+            self.infos = {
+                "old.txt": DocumentInfo(source="old.txt", title="Phase III", date="2013-01-01"),
+                "new.txt": DocumentInfo(source="new.txt", title="Phase IV", date="2019-01-01"),
+            }
+
+        def info(self, source):
+            return self.infos[source]
+
+    q = analyze("Combien de pôles de compétitivité compte la France ?")
+    feats = {"lex_ctx": 1.0}
+
+    def cand(source: str, text: str, score: float) -> Candidate:
+        spans = tuple(type_spans(q, text))
+        return Candidate(
+            Sentence(0, source, 0, len(text)), text, text, 1, score, feats, score, spans
+        )
+
+    old = cand("old.txt", "La France compte 71 pôles de compétitivité.", 5.0)
+    new = cand("new.txt", "La France compte 55 pôles de compétitivité.", 4.8)
+    answerer = ExtractiveAnswerer(_TwoDocs(), _FakeEmbedder())
+    chosen, notes = answerer._most_recent(q, old, [old, new])
+    assert chosen is new
+    assert notes[0] == "Les sources ne donnent pas le même chiffre : voici le plus récent."
+    assert notes[1].startswith("Autre chiffre (2013) dans « Phase III » : 71 pôles")
+    # a question that names its year keeps its own figure
+    q2 = analyze("Combien de pôles de compétitivité compte la France en 2013 ?")
+    assert answerer._most_recent(q2, old, [old, new]) == (old, ())

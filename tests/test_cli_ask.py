@@ -1,0 +1,139 @@
+"""`poleqa ask`: plain and JSON output, --jsonl batches, error lines and exit codes; end-to-end
+answers on the seed corpus with the real model (slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_index import ARA, FakeEmbedder, build_seed_index, write_corpus
+
+from poleqa.cli import cli
+
+KEYS = ["question", "answer", "abstained", "confidence", "short_answer", "citations", "notes"]
+CITATION_KEYS = ["n", "source", "title", "date", "url", "start", "end", "passage", "score"]
+
+
+def run(*args: str, stdin: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture
+def fake_index(tmp_path: Path, monkeypatch) -> Path:
+    """A small corpus indexed with the fake bag-of-stems embedder (also used by `ask`)."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("POLEQA_CORPUS", "POLEQA_INDEX", "POLEQA_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    fake = FakeEmbedder()
+    monkeypatch.setattr(
+        "poleqa.embedding.get_embedder", lambda name, cache_dir=None: fake, raising=False
+    )
+    write_corpus(tmp_path / "corpus")
+    assert run("index", "--corpus", "corpus", "--index", "index").exit_code == 0
+    return tmp_path / "index"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!…", "x" * 2001])
+def test_bad_question_exit_2(question: str, tmp_path: Path) -> None:
+    result = run("ask", question, "--index", str(tmp_path / "none"))
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: The question")
+
+
+def test_no_index_says_what_to_run(tmp_path: Path) -> None:
+    result = run("ask", "Combien de pôles ?", "--index", str(tmp_path / "none"))
+    assert result.exit_code == 1
+    assert "run `poleqa index" in result.output
+
+
+def test_ask_json_schema(fake_index: Path) -> None:
+    result = run("ask", "Qui préside Medicen Paris Region ?", "--index", "index", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert list(data) == KEYS
+    assert data["question"] == "Qui préside Medicen Paris Region ?"
+    assert isinstance(data["abstained"], bool)
+    assert 0.0 <= data["confidence"] <= 1.0
+    assert data["citations"] and list(data["citations"][0]) == CITATION_KEYS
+    assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
+    if not data["abstained"]:
+        c = data["citations"][0]
+        text = (fake_index.parent / "corpus" / c["source"]).read_text(encoding="utf-8")
+        assert data["answer"] in text
+
+
+def test_ask_plain_output(fake_index: Path) -> None:
+    result = run("ask", "Qui préside Medicen Paris Region ?", "--index", "index", "--k", "2")
+    assert result.exit_code == 0, result.output
+    assert "Confiance : " in result.output
+    assert "  [1] " in result.output and "  [3] " not in result.output
+
+
+def test_ask_jsonl_goes_on_after_bad_lines(fake_index: Path) -> None:
+    lines = [
+        "Qui préside Medicen Paris Region ?",
+        "",
+        "???",
+        json.dumps({"question": "Combien de membres compte Medicen ?"}),
+        json.dumps({"nope": 1}),
+        "x" * 2001,
+    ]
+    result = run("ask", "--jsonl", "-", "--index", "index", stdin="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert len(out) == 6
+    assert list(out[0]) == KEYS and list(out[3]) == KEYS
+    assert out[3]["question"] == "Combien de membres compte Medicen ?"
+    assert [sorted(o) for o in (out[1], out[2], out[4], out[5])] == [["error", "question"]] * 4
+    assert out[2]["error"] == "The question holds no words, only punctuation."
+    assert out[4]["error"] == 'the JSON object has no "question" string'
+    assert out[5]["error"].startswith("The question is too long")
+
+
+def test_question_and_jsonl_are_exclusive(fake_index: Path) -> None:
+    result = CliRunner().invoke(cli, ["ask", "Q ?", "--jsonl", "-"], input="a\n")
+    assert result.exit_code == 2
+
+
+# -- end to end with the real model on the seed corpus ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_pipeline(tmp_path_factory):
+    from poleqa.config import Settings
+    from poleqa.pipeline import Pipeline
+
+    corpus_dir, index_dir, cache = build_seed_index(tmp_path_factory)
+    return Pipeline(Settings(corpus_dir=corpus_dir, index_dir=index_dir, cache_dir=cache))
+
+
+@pytest.mark.slow
+def test_real_answer_from_the_aura_document(seed_pipeline) -> None:
+    a = seed_pipeline.ask(
+        "Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?"
+    )
+    assert not a.abstained
+    assert "13" in a.text
+    first = a.citations[0]
+    assert first.info.source == ARA
+    doc = seed_pipeline.document(ARA)
+    assert doc.text[first.answer_start : first.answer_end] == a.text
+    assert len(a.text) <= 400
+
+
+@pytest.mark.slow
+def test_real_unanswerable_question_abstains(seed_pipeline) -> None:
+    a = seed_pipeline.ask("Quel est le salaire annuel du directeur général du pôle Axelera ?")
+    assert a.abstained and a.text is None
+    assert a.citations  # the closest passages, "peut-être utile"
+
+
+@pytest.mark.slow
+def test_real_english_question_answered_in_french(seed_pipeline) -> None:
+    a = seed_pipeline.ask("How many competitiveness clusters does Auvergne-Rhône-Alpes have?")
+    assert not a.abstained
+    assert "13" in a.text
+    assert a.citations[0].info.source == ARA
+    assert a.language == "en" and any("anglais" in n for n in a.notes)

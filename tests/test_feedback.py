@@ -1,0 +1,144 @@
+"""Feedback store (durable JSONL) and its CSV export, through the library and the CLI."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from poleqa.cli import cli
+from poleqa.feedback import CitedSource, Feedback, FeedbackStore, to_csv
+from poleqa.types import Answer, Citation, DocumentInfo
+
+INFO = DocumentInfo(source="regions/aura.txt", title="Les pôles de la Région", date="2023-03-30")
+NOW = datetime(2026, 11, 23, 10, 30, 5, tzinfo=UTC)
+
+
+def _answer(question: str = "Combien de pôles ?", text: str | None = "55 pôles.") -> Answer:
+    citation = Citation(1, INFO, 100, 180, "… 55 pôles. …", 0.91, 110, 120, 110, 118)
+    return Answer(
+        question=question,
+        text=text,
+        abstained=text is None,
+        confidence=0.8234,
+        short_answer=None,
+        citations=(citation,),
+    )
+
+
+def test_feedback_about_answer_keeps_question_answer_and_citations() -> None:
+    f = Feedback.about(_answer(), "up", "  Très clair  ", feedback_id="f1", now=NOW)
+    assert f == Feedback(
+        id="f1",
+        time="2026-11-23T10:30:05+00:00",
+        rating="up",
+        comment="Très clair",
+        question="Combien de pôles ?",
+        answer="55 pôles.",
+        abstained=False,
+        confidence=0.8234,
+        citations=(CitedSource(1, "regions/aura.txt", "Les pôles de la Région", 100, 180),),
+    )
+    with pytest.raises(ValueError):
+        Feedback.about(_answer(), "meh")
+
+
+def test_store_appends_durably_and_reads_back(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "data")
+    assert store.records() == []
+    first = Feedback.about(_answer(), "up", feedback_id="a", now=NOW)
+    second = Feedback.about(_answer("Et en 2019 ?", None), "down", "rien", "b", now=NOW)
+    store.add(first)
+    store.add(second)
+    lines = (tmp_path / "data" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    assert '"question": "Combien de pôles ?"' in lines[0]  # UTF-8, not \\u escapes
+    assert FeedbackStore(tmp_path / "data").records() == [first, second]
+
+
+def test_later_record_with_same_id_replaces_earlier_in_latest(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path)
+    store.add(Feedback.about(_answer(), "up", feedback_id="a", now=NOW))
+    store.add(Feedback.about(_answer("Autre ?"), "up", feedback_id="b", now=NOW))
+    store.add(Feedback.about(_answer(), "down", "finalement non", "a", now=NOW))
+    latest = store.latest()
+    assert [(r.id, r.rating, r.comment) for r in latest] == [
+        ("a", "down", "finalement non"),
+        ("b", "up", ""),
+    ]
+    assert len(store.records()) == 3
+
+
+def test_damaged_line_is_skipped_not_fatal(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path)
+    store.add(Feedback.about(_answer(), "up", feedback_id="a", now=NOW))
+    with open(store.path, "a", encoding="utf-8") as f:
+        f.write('{"id": "cut-by-a-cra')  # a crash in the middle of a write
+    assert [r.id for r in store.records()] == ["a"]
+    store.add(Feedback.about(_answer(), "down", feedback_id="c", now=NOW))
+    # The next record starts on a fresh line: only the damaged record is lost.
+    assert [r.id for r in store.records()] == ["a", "c"]
+
+
+def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path)
+
+    def add(i: int) -> None:
+        store.add(Feedback.about(_answer(f"Question {i} ?"), "up", feedback_id=str(i), now=NOW))
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(int(r.id) for r in store.records()) == list(range(20))
+
+
+EXPECTED_CSV = (
+    "id,time,rating,comment,question,answer,abstained,confidence,citations\n"
+    "a,2026-11-23T10:30:05+00:00,up,,Combien de pôles ?,55 pôles.,no,0.82,"
+    "[1] regions/aura.txt (100-180)\n"
+    'b,2026-11-23T10:30:05+00:00,down,"Pas clair, ""vraiment""\nà revoir",'
+    "'=cmd|' /C calc'!A0,,yes,0.82,[1] regions/aura.txt (100-180)\n"
+)
+
+
+def test_csv_export_exact(tmp_path: Path) -> None:
+    records = [
+        Feedback.about(_answer(), "up", feedback_id="a", now=NOW),
+        Feedback.about(
+            _answer("=cmd|' /C calc'!A0", None),
+            "down",
+            'Pas clair, "vraiment"\nà revoir',
+            "b",
+            now=NOW,
+        ),
+    ]
+    assert to_csv(records) == EXPECTED_CSV
+
+
+def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = FeedbackStore(data)
+    store.add(Feedback.about(_answer(), "down", feedback_id="a", now=NOW))
+    store.add(Feedback.about(_answer(), "up", feedback_id="a", now=NOW))
+    runner = CliRunner()
+    out = tmp_path / "export" / "feedback.csv"
+    result = runner.invoke(
+        cli, ["feedback", "export", "--csv", "--data", str(data), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == (
+        "id,time,rating,comment,question,answer,abstained,confidence,citations\n"
+        "a,2026-11-23T10:30:05+00:00,up,,Combien de pôles ?,55 pôles.,no,0.82,"
+        "[1] regions/aura.txt (100-180)\n"
+    )
+    result = runner.invoke(cli, ["feedback", "export", "--csv", "--all", "--data", str(data)])
+    assert result.exit_code == 0
+    assert [line.split(",")[2] for line in result.output.splitlines()[1:]] == ["down", "up"]
+    empty = runner.invoke(cli, ["feedback", "export", "--csv", "--data", str(tmp_path / "none")])
+    assert empty.exit_code == 0
+    assert empty.output == "id,time,rating,comment,question,answer,abstained,confidence,citations\n"

@@ -1,0 +1,75 @@
+"""Quality floor: the real pipeline on the dev and seed sets stays above eval/floors.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from poleqa.config import Settings
+from poleqa.evaluation import evaluate_file, write_reports
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "poleqa"
+FLOORS = json.loads((ROOT / "eval" / "floors.json").read_text(encoding="utf-8"))
+
+
+def below_floor(metrics: dict[str, float], floors: dict[str, float]) -> list[str]:
+    return [
+        f"{name} = {metrics.get(name)} < floor {floor}"
+        for name, floor in floors.items()
+        if not metrics.get(name, -1.0) >= floor
+    ]
+
+
+def test_dev_set_above_floor(tmp_path: Path) -> None:
+    """Library path: index eval/dev/corpus, ask the 120 dev questions, write the reports."""
+    from poleqa.pipeline import Pipeline
+
+    settings = Settings(
+        corpus_dir=ROOT / "eval" / "dev" / "corpus",
+        index_dir=tmp_path / "index",
+        cache_dir=CACHE,
+    )
+    pipeline = Pipeline(settings)
+    pipeline.ensure_index()
+    result = evaluate_file(pipeline, ROOT / "eval" / "dev" / "questions.jsonl", k=5)
+    paths = write_reports(result, tmp_path / "out")
+    assert json.loads(paths["report_json"].read_text(encoding="utf-8"))["n_questions"] == 120
+    assert below_floor(result.metrics, FLOORS["dev"]) == []
+
+
+def test_seed_set_above_floor_through_the_cli(tmp_path: Path) -> None:
+    """CLI path, as a user runs it: `poleqa eval eval/seeds.jsonl` on the shipped corpus."""
+    out = tmp_path / "out"
+    env = {**os.environ, "XDG_CACHE_HOME": str(CACHE.parent)}
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "poleqa"),
+            "eval",
+            str(ROOT / "eval" / "seeds.jsonl"),
+            "--corpus",
+            str(ROOT / "corpus"),
+            "--index",
+            str(tmp_path / "index"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "seeds: " in proc.stdout and "answer accuracy" in proc.stdout
+    metrics = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    lines = (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == metrics["n_questions"]
+    assert below_floor(metrics, FLOORS["seeds"]) == []

@@ -1,0 +1,99 @@
+"""Unit tests of hybrid retrieval: fusion, filters, English glossary expansion, language."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from poleqa.retrieval import HybridRetriever, QueryCache, detect_language, expand_query
+from poleqa.types import Chunk, Document, DocumentInfo, Filters
+
+
+class _Embedder:
+    id = "fake"
+    dim = 2
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed_queries(self, texts):
+        self.calls += len(texts)
+        return np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (len(texts), 1))
+
+    def embed_passages(self, texts, progress=None):
+        return self.embed_queries(texts)
+
+
+class _Index:
+    """Three documents, one chunk each; dense and lexical scores are fixed per chunk."""
+
+    def __init__(self, dense: list[float], lexical: list[float]) -> None:
+        dates = ["2013-01-01", "2020-06-01", None]
+        self.documents = {
+            f"d{i}.txt": Document(
+                DocumentInfo(source=f"d{i}.txt", title=f"D{i}", date=dates[i]), f"texte {i}"
+            )
+            for i in range(3)
+        }
+        self.chunks = [Chunk(i, f"d{i}.txt", 0, 7, f"texte {i}") for i in range(3)]
+        self.dense, self.lexical = dense, lexical
+        self.chunk_vectors = np.array([[d, 0.0] for d in dense], dtype=np.float32)
+
+    def info(self, source):
+        return self.documents[source].info
+
+    def chunk_ids(self, source):
+        return [c.id for c in self.chunks if c.source == source]
+
+    def dense_search(self, qvec, k, ids=None):
+        order = sorted(
+            (i for i in range(3) if ids is None or i in ids), key=lambda i: -self.dense[i]
+        )
+        return [(i, self.dense[i]) for i in order[:k]]
+
+    def lexical_search(self, query, k, ids=None):
+        order = sorted(
+            (i for i in range(3) if (ids is None or i in ids) and self.lexical[i] > 0),
+            key=lambda i: -self.lexical[i],
+        )
+        return [(i, self.lexical[i]) for i in order[:k]]
+
+
+def test_score_fusion_adds_normalised_bm25_to_cosine() -> None:
+    index = _Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])
+    hits = HybridRetriever(index, _Embedder()).retrieve("question", k=3)
+    assert [h.chunk.id for h in hits] == [0, 1, 2]
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert abs(hits[0].score - (0.84 + 0.05)) < 1e-6
+    assert hits[1].lexical_score is None and hits[1].dense_score == 0.85
+
+
+def test_rrf_fusion() -> None:
+    index = _Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])
+    hits = HybridRetriever(index, _Embedder(), fusion="rrf").retrieve("question", k=3)
+    assert [h.chunk.id for h in hits] == [0, 2, 1]
+
+
+def test_filters_by_source_and_date() -> None:
+    index = _Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])
+    r = HybridRetriever(index, _Embedder())
+    assert [h.chunk.source for h in r.retrieve("q", 5, Filters(sources=("d2.txt",)))] == ["d2.txt"]
+    by_date = r.retrieve("q", 5, Filters(date_from="2014", date_to="2021-12"))
+    assert [h.chunk.source for h in by_date] == ["d1.txt"]  # d0 too old, d2 undated
+    assert r.retrieve("q", 5, Filters(sources=("absent.txt",))) == []
+
+
+def test_query_cache_embeds_once() -> None:
+    inner = _Embedder()
+    cache = QueryCache(inner)
+    index = _Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])
+    HybridRetriever(index, cache).retrieve("même question", 3)
+    cache.embed_query("même question")
+    assert inner.calls == 1
+
+
+def test_language_and_glossary() -> None:
+    assert detect_language("Who chairs the cluster?") == "en"
+    assert detect_language("Qui préside le pôle ?") == "fr"
+    expanded = expand_query("How many members does the competitiveness cluster have?", "en")
+    assert "pôle de compétitivité" in expanded and "adhérents" in expanded
+    assert expand_query("Combien de membres ?", "fr") == "Combien de membres ?"

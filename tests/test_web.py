@@ -1,0 +1,530 @@
+"""Web chat: escaped rendering and handlers (fake pipeline), then the real server via its API."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from poleqa.errors import PoleqaError, QuestionError
+from poleqa.feedback import FeedbackStore
+from poleqa.pipeline import validate_question
+from poleqa.types import Answer, Chunk, Citation, Document, DocumentInfo, Filters, Hit, Turn
+from poleqa.web import render
+from poleqa.web.app import ChatApp, IndexWatcher, Session
+
+REPO = Path(__file__).resolve().parents[1]
+
+# -- a narrow fake pipeline, for the handlers and the rendering only ------------------------------
+
+TEXT = (
+    "Les pôles <labellisés>\n\n"
+    "Le 27 mars, l’État a annoncé la labellisation de 55 pôles de compétitivité 2023-2026. "
+    "Les 13 pôles <script>window.__pwned=1</script> de la Région.\n\nFin *du* _texte_."
+)
+INFO = DocumentInfo(
+    source="régions/aura <1>.txt", title="Pôles <b>AURA</b>", date="2023-03-30", organisation="R&D"
+)
+SENT_START = TEXT.index("Le 27 mars")
+SENT_END = TEXT.index("2023-2026.") + len("2023-2026.")
+SHORT_START = TEXT.index("55 pôles")
+PASSAGE_END = TEXT.index("\n\nFin")
+
+
+class FakePipeline:
+    """Fixed answers; records the history it was given."""
+
+    def __init__(self) -> None:
+        self.histories: list[tuple[Turn, ...]] = []
+        self.reloads = 0
+        self.fail_with: Exception | None = None
+
+    def ask(
+        self,
+        question: str,
+        history: tuple[Turn, ...] | None = None,
+        k: int = 5,
+        filters: Filters | None = None,
+    ) -> Answer:
+        question = validate_question(question, 2000)
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.histories.append(tuple(history or ()))
+        citation = Citation(
+            1,
+            INFO,
+            SENT_START,
+            PASSAGE_END,
+            TEXT[SENT_START:PASSAGE_END],
+            0.9,
+            SENT_START,
+            SENT_END,
+            SHORT_START,
+            SHORT_START + len("55 pôles"),
+        )
+        if "abstiens" in question:
+            return Answer(question, None, True, 0.1, citations=(citation,))
+        return Answer(
+            question,
+            TEXT[SENT_START:SENT_END],
+            False,
+            0.83,
+            short_answer="55 pôles",
+            citations=(citation,),
+        )
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        validate_question(query, 2000)
+        chunk = Chunk(0, INFO.source, SENT_START, PASSAGE_END, TEXT[SENT_START:PASSAGE_END])
+        hit = Hit(chunk, INFO, 0.5, 1, 0.81, 2.5)
+        return [] if filters and filters.sources and INFO.source not in filters.sources else [hit]
+
+    def document(self, source: str) -> Document:
+        if source != INFO.source:
+            raise KeyError(source)
+        return Document(INFO, TEXT)
+
+    def sources(self) -> list[DocumentInfo]:
+        return [INFO]
+
+    def reload(self) -> None:
+        self.reloads += 1
+
+    def build(self, progress: bool = False) -> SimpleNamespace:
+        self.reload()
+        return SimpleNamespace(
+            written=True,
+            seconds=2.4,
+            documents=6,
+            added=1,
+            changed=0,
+            removed=0,
+            chunks=30,
+            skipped=(SimpleNamespace(source="cassé.pdf"),),
+        )
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> ChatApp:
+    return ChatApp(FakePipeline(), FeedbackStore(tmp_path / "data"))
+
+
+def test_esc_makes_html_and_markdown_inert() -> None:
+    assert render.esc("<script>x</script>") == "&lt;script&gt;x&lt;/script&gt;"
+    assert render.esc("a *b* _c_ [d](e)") == "a &#42;b&#42; &#95;c&#95; &#91;d&#93;&#40;e&#41;"
+    assert render.esc('l\'État & "Cie"') == "l&#x27;État &amp; &quot;Cie&quot;"
+    assert render.esc("un\n\n  deux\r\ntrois") == "un<br>deux<br>trois"
+    assert render.french_date("2023-03-30") == "30/03/2023"
+    assert render.french_date("2023-03") == "03/2023"
+
+
+def test_answer_html_marks_short_answer_cites_and_escapes() -> None:
+    answer = FakePipeline().ask("Combien de pôles ?")
+    html = render.answer_html(answer)
+    assert "\n" not in html  # one HTML block for the chat's Markdown pass
+    assert (
+        '<mark class="pq-short">55 pôles</mark> de compétitivité 2023&#45;2026. '
+        '<span class="pq-cite">[1]</span>'
+    ) in html
+    assert '<b>[1]</b> <span class="pq-title">Pôles &lt;b&gt;AURA&lt;/b&gt;</span>' in html
+    assert " · 30/03/2023 · R&amp;D" in html
+    assert "&lt;script&gt;window.&#95;&#95;pwned=1&lt;/script&gt;" in html
+    assert "<script" not in html
+    # The passage marks the answer sentence, the short answer in bold inside it.
+    assert '<mark class="pq-hl">Le 27 mars, l’État a annoncé la labellisation de <strong>' in html
+    expected_url = (
+        f"document?source=r%C3%A9gions%2Faura+%3C1%3E.txt&amp;start={SENT_START}"
+        f"&amp;end={SENT_END}#passage"
+    )
+    assert f'href="{expected_url}"' in html
+    assert "Confiance : 83 %" in html
+
+
+def test_abstention_says_so_and_offers_passages_and_tips() -> None:
+    html = render.answer_html(FakePipeline().ask("Je m'abstiens ?"))
+    assert render.esc(render.NOT_FOUND) in html
+    assert "Passages peut-être utiles" in html
+    assert "Conseils pour reformuler" in html
+    assert "Confiance" not in html
+
+
+def test_document_page_escapes_and_marks_span() -> None:
+    page = render.document_page(Document(INFO, TEXT), SENT_START, SENT_END)
+    assert "<script>window" not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
+    assert f'<mark id="passage">{TEXT[SENT_START:SENT_END]}</mark>' in page
+    assert "<title>Pôles &lt;b&gt;AURA&lt;/b&gt;</title>" in page
+    # Out-of-range offsets are clipped, reversed ones ignored.
+    assert '<mark id="passage">Fin *du* _texte_.</mark>' in render.document_page(
+        Document(INFO, TEXT), TEXT.index("Fin"), 10**9
+    )
+    assert "<mark" not in render.document_page(Document(INFO, TEXT), 50, 10)
+    # The metadata header (title line) is not repeated in the body, unless it is cited.
+    with_header = Document(INFO, TEXT, body_start=SENT_START)
+    assert '<div class="text"><mark id="passage">Le 27 mars' in render.document_page(
+        with_header, SENT_START, SENT_END
+    )
+    header_cited = render.document_page(with_header, 0, 5)
+    assert (
+        '<div class="text"><mark id="passage">Les p</mark>ôles &lt;labellisés&gt;' in header_cited
+    )
+
+
+def test_chat_follow_up_passes_history_and_new_conversation_resets(chat: ChatApp) -> None:
+    pipeline = chat.pipeline
+    assert isinstance(pipeline, FakePipeline)
+    box, messages, session, status = chat.ask("Combien de pôles ?", Session())
+    assert box == status == ""
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert messages[0]["content"] == '<div class="pq-question">Combien de pôles ?</div>'
+    _, messages, session, _ = chat.ask("Et en Bretagne ?", session)
+    assert len(messages) == 4
+    answer_text = TEXT[SENT_START:SENT_END]
+    assert pipeline.histories == [(), (Turn("Combien de pôles ?", answer_text),)]
+    assert chat.new_conversation() == ("", [], Session(), "", "")
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "La question est vide."),
+        ("   ?!  ", "La question ne contient aucun mot."),
+        ("x" * 2001, "La question est trop longue &#40;2001 caractères ; 2000 au plus&#41;."),
+    ],
+)
+def test_bad_questions_get_a_french_message(chat: ChatApp, question: str, message: str) -> None:
+    _, messages, session, _ = chat.ask(question, None)
+    assert messages[-1]["content"] == f'<div class="pq-message pq-error">{message}</div>'
+    assert session.exchanges[-1].answer is None
+    assert session.history() == ()
+
+
+def test_errors_become_messages_never_exceptions(chat: ChatApp) -> None:
+    pipeline = chat.pipeline
+    assert isinstance(pipeline, FakePipeline)
+    pipeline.fail_with = PoleqaError("index broken", "L'index est cassé.")
+    assert "L&#x27;index est cassé." in chat.ask("Combien ?", None)[1][-1]["content"]
+    pipeline.fail_with = RuntimeError("boom")
+    assert chat.ask("Combien ?", None)[1][-1]["content"] == render.message_html(
+        render.GENERIC_ERROR
+    )
+
+
+def test_feedback_buttons_and_thumbs_store_records(chat: ChatApp) -> None:
+    import gradio as gr
+
+    status, _ = chat.rate_last("up", "", Session())
+    assert "Aucune réponse à évaluer" in status
+    _, _, session, _ = chat.ask("", Session())  # refused question: nothing to rate
+    _, _, session, _ = chat.ask("Combien de pôles ?", session)
+    status, comment = chat.rate_last("down", "Réponse incomplète", session)
+    assert "Merci" in status and comment == ""
+    # A thumb on the chat's answer message (index 3 = exchange 1) updates the same record.
+    like = gr.LikeData(None, {"index": 3, "value": "", "liked": True})
+    status, _ = chat.rate_message("Finalement très bien", session, like)
+    assert "Merci" in status
+    on_question = gr.LikeData(None, {"index": 2, "value": "", "liked": True})
+    assert "Seules les réponses" in chat.rate_message("", session, on_question)[0]
+    records = chat.store.records()
+    assert [(r.rating, r.comment) for r in records] == [
+        ("down", "Réponse incomplète"),
+        ("up", "Finalement très bien"),
+    ]
+    assert records[0].id == records[1].id == session.exchanges[1].feedback_id
+    assert records[0].question == "Combien de pôles ?"
+    assert records[0].citations[0].source == INFO.source
+    assert len(chat.store.latest()) == 1
+
+
+def test_verify_filters_and_validates_dates(chat: ChatApp) -> None:
+    html = chat.verify("pôles", [INFO.source], "2023", "2024-12-31", 5)
+    assert "<td>1</td><td>0.5000<br><small>dense 0.810</small>" in html
+    assert f"<td>{SENT_START}–{PASSAGE_END}</td>" in html
+    assert "Aucun passage" in chat.verify("pôles", ["autre.txt"], "", "", 5)
+    assert "Date « 30/03/2023 » non reconnue" in chat.verify("pôles", [], "30/03/2023", "", 5)
+    assert "La question est vide." in chat.verify("", [], "", "", 5)
+    assert chat.source_choices() == [(f"{INFO.title} ({INFO.source})", INFO.source)]
+
+
+def test_index_watcher_reloads_once_per_pointer_change(tmp_path: Path) -> None:
+    pipeline = FakePipeline()
+    pointer = tmp_path / "CURRENT"
+    pointer.write_text("gen-1", encoding="utf-8")
+    watcher = IndexWatcher(pipeline, pointer)
+    watcher.check()
+    assert pipeline.reloads == 0
+    pointer.write_text("gen-2", encoding="utf-8")
+    watcher.check()
+    watcher.check()
+    assert pipeline.reloads == 1
+
+
+def test_reindex_reports_in_french_and_refuses_overlap(chat: ChatApp) -> None:
+    assert chat.reindex() == render.message_html(
+        "Index reconstruit en 2 s : 6 documents (ajoutés : 1, modifiés : 0, retirés : 0), "
+        "30 passages. Fichiers illisibles ignorés : cassé.pdf.",
+        "ok",
+    )
+    with chat._reindexing:
+        assert "déjà en cours" in chat.reindex()
+
+
+# -- the real server, on a copy of the shipped corpus -------------------------------------------
+
+SCRIPT_DOC = (
+    "# Document piégé <script>window.__pwned=3</script>\n"
+    "Source: https://example.org/piege\n"
+    "Date: 2024-01-15\n\n"
+    "Le pôle Hydrogène <script>window.__pwned=4</script> compte 42 adhérents "
+    '<img src=x onerror="window.__pwned=5"> en Bourgogne.\n'
+)
+SEED_QUESTION = "Combien de pôles de compétitivité ont été labellisés en 2023 ?"
+FOLLOW_UP = "Et en Auvergne-Rhône-Alpes ?"
+
+
+@dataclass
+class Server:
+    url: str
+    corpus: Path
+    data: Path
+    process: subprocess.Popen
+    index: Path | None = None
+    env: dict[str, str] | None = None
+
+
+_SERVER: Server | None = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(base: Path) -> Server:
+    """One `python app.py` for the whole test session (shared with test_browser.py)."""
+    global _SERVER
+    if _SERVER is not None and _SERVER.process.poll() is None:
+        return _SERVER
+    corpus, index, data = base / "corpus", base / "index", base / "data"
+    shutil.copytree(REPO / "corpus", corpus)
+    (corpus / "zz_piege.md").write_text(SCRIPT_DOC, encoding="utf-8")
+    port = _free_port()
+    env = dict(os.environ, OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False")
+    env.setdefault("XDG_CACHE_HOME", str(REPO / ".cache"))  # where the converted model lives
+    args = [sys.executable, str(REPO / "app.py"), "--port", str(port), "--corpus", str(corpus)]
+    args += ["--index", str(index), "--data", str(data)]
+    log = open(base / "server.log", "wb")  # noqa: SIM115 (closed with the process)
+    process = subprocess.Popen(args, cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT)
+    atexit.register(_stop, process)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {(base / 'server.log').read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "config", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            time.sleep(1)
+    else:
+        _stop(process)
+        raise RuntimeError(f"server not up: {(base / 'server.log').read_text()[-3000:]}")
+    _SERVER = Server(url, corpus, data, process, index, env)
+    return _SERVER
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Server:
+    return start_server(tmp_path_factory.mktemp("web"))
+
+
+def _text(message: dict) -> str:
+    content = message["content"]
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+@pytest.mark.slow
+def test_api_answers_seed_question_with_citations(web_server: Server) -> None:
+    from gradio_client import Client
+
+    client = Client(web_server.url, verbose=False)
+    box, messages, _ = client.predict(SEED_QUESTION, api_name="/ask")
+    assert box == ""
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    html = _text(messages[1])
+    assert '<mark class="pq-short">55</mark>' in html or '<mark class="pq-short">55 ' in html
+    assert '<span class="pq-cite">[1]</span>' in html
+    assert "<b>[1]</b>" in html
+    assert 'href="document?source=' in html
+
+    # The document page the citation links to marks the cited span.
+    link = html.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&").split("#")[0]
+    with urllib.request.urlopen(web_server.url + link, timeout=10) as r:
+        page = r.read().decode("utf-8")
+        assert "script-src" not in r.headers["Content-Security-Policy"]
+    marked = page.split('<mark id="passage">', 1)[1].split("</mark>", 1)[0]
+    assert "55" in marked
+
+    # Follow-up in the same session: understood with the previous question.
+    _, messages, _ = client.predict(FOLLOW_UP, api_name="/ask")
+    assert len(messages) == 4
+    resolved = _text(messages[3]).split('<div class="pq-resolved">', 1)[1].split("</div>", 1)[0]
+    assert resolved.startswith("Question comprise comme : « Combien de pôles de compétitivité ")
+    assert "Auvergne&#45;Rhône&#45;Alpes" in resolved
+
+    # Feedback on the last answer lands in the data folder.
+    status, comment = client.predict("Très clair", api_name="/feedback_up")
+    assert "Merci" in status and comment == ""
+    records = FeedbackStore(web_server.data).records()
+    assert records[-1].rating == "up"
+    assert records[-1].comment == "Très clair"
+    assert records[-1].question == FOLLOW_UP
+
+
+@pytest.mark.slow
+def test_api_bad_questions_and_unknown_document(web_server: Server) -> None:
+    from gradio_client import Client
+
+    client = Client(web_server.url, verbose=False)
+    _, messages, _ = client.predict("", api_name="/ask")
+    assert _text(messages[-1]) == '<div class="pq-message pq-error">La question est vide.</div>'
+    _, messages, _ = client.predict("é" * 2001, api_name="/ask")
+    assert "La question est trop longue &#40;2001 caractères ; 2000 au plus&#41;." in _text(
+        messages[-1]
+    )
+    html = client.predict("Hydrogène", [], "", "", 5, api_name="/verify")
+    assert "zz_piege.md" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(web_server.url + "document?source=../../etc/passwd", timeout=10)
+    assert e.value.code == 404
+
+
+def test_question_error_is_a_poleqa_error() -> None:
+    # The chat relies on validate_question raising QuestionError with a French message.
+    with pytest.raises(QuestionError) as e:
+        validate_question(" ", 2000)
+    assert e.value.message_fr == "La question est vide."
+
+
+@pytest.mark.slow
+def test_api_evaluate_tab_returns_metrics_failures_and_reports(
+    web_server: Server, tmp_path: Path
+) -> None:
+    import json
+
+    from gradio_client import Client, handle_file
+
+    questions = tmp_path / "seed.jsonl"
+    rows = [
+        {
+            "id": "s1",
+            "question": SEED_QUESTION,
+            "answers": ["55"],
+            "sources": ["2023-03-30_auvergne-rhone-alpes-poles-labellises.txt"],
+            "answerable": True,
+            "type": "number",
+        },
+        {
+            "id": "s2",
+            "question": "Quel est le prix du ticket de métro à Tokyo en 1990 ?",
+            "answers": [],
+            "sources": [],
+            "answerable": False,
+            "type": "unanswerable",
+        },
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    client = Client(web_server.url, verbose=False)
+    metrics, failures, files = client.predict(handle_file(str(questions)), 5, api_name="/evaluate")
+    assert "<td>n&#95;questions</td><td>2</td>" in metrics
+    assert "<td>n&#95;errors</td><td>0</td>" in metrics
+    assert failures  # either the failures table or "Aucun échec"
+    names = sorted(Path(f).name for f in files)
+    assert {"predictions.jsonl", "report.json", "report.md"} <= set(names)
+    report = json.loads(Path(next(f for f in files if f.endswith("report.json"))).read_text())
+    assert report["n_questions"] == 2
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("pas du json\n", encoding="utf-8")
+    metrics, failures, files = client.predict(handle_file(str(bad)), 5, api_name="/evaluate")
+    assert 'class="pq-message pq-error"' in metrics and files is None
+
+
+@pytest.mark.slow
+def test_reindex_in_another_process_swaps_while_serving(web_server: Server) -> None:
+    """`poleqa index` run beside the server: questions keep being answered, then see the change."""
+    import threading
+
+    import httpx
+
+    assert web_server.index is not None and web_server.env is not None
+    (web_server.corpus / "zz_nouveau.md").write_text(
+        "# Le pôle Zéphyr\nDate: 2025-06-01\n\nLe pôle Zéphyr compte 77 adhérents en Corse.\n",
+        encoding="utf-8",
+    )
+    answers: list[str] = []
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        with httpx.Client(timeout=120) as client:
+            while not stop.is_set():
+                answers.append(_ask_http(client, web_server.url, SEED_QUESTION))
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        code = "from poleqa.cli import main; main()"
+        args = [sys.executable, "-c", code, "index", "--corpus", str(web_server.corpus)]
+        args += ["--index", str(web_server.index)]
+        done = subprocess.run(args, env=web_server.env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    finally:
+        stop.set()
+        asker.join(timeout=120)
+    assert answers and all("pq-answer" in a for a in answers), answers[-1:]
+    with httpx.Client(timeout=120) as client:
+        html = _ask_http(client, web_server.url, "Combien d'adhérents compte le pôle Zéphyr ?")
+    assert '<mark class="pq-short">77' in html
+
+
+def _ask_http(client, url: str, question: str) -> str:  # type: ignore[no-untyped-def]
+    """The chat's /ask over plain HTTP (Gradio's queue API); the assistant's HTML."""
+    import json
+
+    joined = client.post(f"{url}gradio_api/call/ask", json={"data": [question]})
+    joined.raise_for_status()
+    event_id = joined.json()["event_id"]
+    event = None
+    with client.stream("GET", f"{url}gradio_api/call/ask/{event_id}") as r:
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                assert event == "complete", line
+                return _text(json.loads(line[5:])[1][-1])
+    raise AssertionError("no result")
