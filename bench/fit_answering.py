@@ -186,7 +186,7 @@ def run(
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("dump", type=Path)
-    ap.add_argument("--questions", type=Path, default=Path("/work/shared/dev-eval/questions.jsonl"))
+    ap.add_argument("--questions", type=Path, default=Path("eval/dev/questions.jsonl"))
     ap.add_argument("--write", type=Path, default=None)
     ap.add_argument("--l2s", type=float, default=0.05)
     ap.add_argument("--l2a", type=float, default=0.1)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_web import FOLLOW_UP, SEED_QUESTION, Server, start_server
+from webserver import FOLLOW_UP, SEED_QUESTION, Server
 
 from poleqa.feedback import FeedbackStore
 
@@ -30,11 +30,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
-    return start_server(tmp_path_factory.mktemp("web"))
-
-
-@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
@@ -46,14 +41,14 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def context(browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def context(browser, web_server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
     ctx = browser.new_context(locale="fr-FR", viewport={"width": 1200, "height": 1100})
     requests: list[str] = []
     ctx.on("request", lambda r: requests.append(r.url))
     ctx.requests = requests  # type: ignore[attr-defined]
     yield ctx
     ctx.close()
-    origin = server.url.rstrip("/")
+    origin = web_server.url.rstrip("/")
     outside = [u for u in requests if not (u.startswith(origin + "/") or u == origin)]
     outside = [u for u in outside if not u.startswith(("data:", "blob:"))]
     assert outside == [], f"requests outside the local server: {outside}"
@@ -75,9 +70,9 @@ def _ask(page, question: str, answers_before: int) -> None:  # type: ignore[no-u
     page.wait_for_timeout(300)  # let the message render fully
 
 
-def test_citizen_journey(context, server: Server) -> None:  # type: ignore[no-untyped-def]
+def test_citizen_journey(context, web_server: Server) -> None:  # type: ignore[no-untyped-def]
     page = context.new_page()
-    page.goto(server.url)
+    page.goto(web_server.url)
     page.wait_for_selector("#pq-question textarea")
 
     # 1. A seed question: answer with its short answer marked and citation [1], and the sources.
@@ -94,7 +89,7 @@ def test_citizen_journey(context, server: Server) -> None:  # type: ignore[no-un
         answer.locator(".pq-open a").first.click()
     doc = opened.value
     doc.wait_for_load_state()
-    assert doc.url.startswith(server.url + "document?") and doc.url.endswith("#passage")
+    assert doc.url.startswith(web_server.url + "document?") and doc.url.endswith("#passage")
     mark = doc.locator("mark#passage")
     assert "55" in mark.inner_text()
     box = mark.bounding_box()
@@ -115,7 +110,7 @@ def test_citizen_journey(context, server: Server) -> None:  # type: ignore[no-un
     # The thumbs sit under each answer; the last pair belongs to the follow-up's answer.
     page.locator("#pq-chat").get_by_role("button", name="J'aime").last.click()
     page.wait_for_selector("#pq-status .pq-ok", timeout=10_000)
-    record = FeedbackStore(server.data).records()[-1]
+    record = FeedbackStore(web_server.data).records()[-1]
     assert (record.rating, record.comment) == ("up", "Réponse claire, merci")
     assert record.question == FOLLOW_UP
     assert record.citations and record.answer
@@ -138,9 +133,9 @@ def test_citizen_journey(context, server: Server) -> None:  # type: ignore[no-un
     assert page.locator("#pq-chat .user-row .pq-question").inner_text() == asked
 
 
-def test_document_with_script_is_inert(context, server: Server) -> None:  # type: ignore[no-untyped-def]
+def test_document_with_script_is_inert(context, web_server: Server) -> None:  # type: ignore[no-untyped-def]
     page = context.new_page()
-    page.goto(server.url)
+    page.goto(web_server.url)
     page.wait_for_selector("#pq-question textarea")
     _ask(page, "Combien d'adhérents compte le pôle Hydrogène en Bourgogne ?", 0)
     answer = page.locator("#pq-chat .bot-row").last
@@ -160,7 +155,7 @@ def test_document_with_script_is_inert(context, server: Server) -> None:  # type
 
     # The whole document page: title and body escaped, nothing runs.
     doc = context.new_page()
-    doc.goto(server.url + "document?" + urllib.parse.urlencode({"source": "zz_piege.md"}))
+    doc.goto(web_server.url + "document?" + urllib.parse.urlencode({"source": "zz_piege.md"}))
     assert "<script>window.__pwned=4</script>" in doc.locator(".text").inner_text()
     assert doc.evaluate("window.__pwned") is None
     _shot(doc, "07_script_document_page")

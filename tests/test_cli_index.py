@@ -48,18 +48,21 @@ def run(*args: str):
 def test_index_then_search(folders, fake_models) -> None:
     corpus, _ = folders
     (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "notes.xyz").write_text("?", encoding="utf-8")
     result = run("index", "--corpus", "corpus", "--index", "index", "--model", "fake-a")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Indexed: 3 documents, ")
     assert lines[0].endswith(" sentences in index (flat index).")
-    assert lines[1].startswith("added 3, changed 0, removed 0, unchanged 0, skipped 1; embedded ")
+    assert lines[1].startswith("added 3, changed 0, removed 0, unchanged 0, skipped 2; embedded ")
     assert "skipped empty.txt: the file is empty\n" in result.stderr
+    assert "skipped notes.xyz: unsupported file type '.xyz'\n" in result.stderr
+    assert "Embedding chunks: 100%" in result.stderr  # the progress bar
 
     result = run("index", "--corpus", "corpus", "--index", "index", "--model", "fake-a")
     assert result.exit_code == 0
     assert result.stdout.startswith("Index up to date: 3 documents, ")
-    assert "added 0, changed 0, removed 0, unchanged 3, skipped 1; embedded 0 chunks" in (
+    assert "added 0, changed 0, removed 0, unchanged 3, skipped 2; embedded 0 chunks" in (
         result.stdout
     )
 

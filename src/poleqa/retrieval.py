@@ -120,16 +120,22 @@ GLOSSARY_EN_FR: dict[str, str] = {
 _GLOSSARY_KEYS = sorted(GLOSSARY_EN_FR, key=len, reverse=True)
 
 
-def expand_query(query: str, language: str) -> str:
-    """The query plus French equivalents of English domain words (lexical side only)."""
-    if language != "en":
-        return query
+def translate_terms(query: str) -> tuple[str, list[str]]:
+    """(the folded query without its glossary words, their French equivalents)."""
     folded = " " + " ".join(words(query)) + " "
     extra = []
     for key in _GLOSSARY_KEYS:
         if f" {key} " in folded:
             extra.append(GLOSSARY_EN_FR[key])
             folded = folded.replace(f" {key} ", " ")
+    return folded.strip(), extra
+
+
+def expand_query(query: str, language: str) -> str:
+    """The query plus French equivalents of English domain words (lexical side only)."""
+    if language != "en":
+        return query
+    _, extra = translate_terms(query)
     return query + " " + " ".join(extra) if extra else query
 
 
@@ -213,10 +219,12 @@ def _keep(info_date: str | None, source: str, filters: Filters | None) -> bool:
 class HybridRetriever:
     """Dense + BM25 passages fused.
 
-    Fusion by calibrated score combination: dense cosine plus a BM25 score normalised by the
-    best BM25 score of the query (weight LEXICAL_WEIGHT). Measured on the dev set (32 docs, 102
-    answerable questions, bench/dev_harness.py): see FUSION_NOTE below for the numbers that made
-    this choice over reciprocal-rank fusion.
+    Fusion by calibrated score combination: dense cosine plus the BM25 score normalised by the
+    query's best BM25 score (weight LEXICAL_WEIGHT). Measured on the dev set (32 documents, 102
+    answerable questions, bench/dev_harness.py): source hit@1 0.99 / hit@5 1.00 for both this
+    and reciprocal-rank fusion (k=60), but end-to-end answer accuracy 0.833 vs 0.824 and false
+    abstentions 0.039 vs 0.088: the combined score keeps the size of the gaps between passages,
+    which the answerer uses as a signal ("passage" feature), where RRF keeps only the ranks.
     """
 
     # Dense cosines of e5 are squeezed in ~0.75–0.90: a lexical bonus of 0.05 × (bm25 / best)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from poleqa.retrieval import detect_language, expand_query
+from poleqa.retrieval import detect_language, translate_terms
 from poleqa.text import fold, stems
 
 # Expected answer types.
@@ -147,7 +147,12 @@ def analyze(question: str) -> QuestionAnalysis:
     qtype = expected_type(question, lang)
     years = tuple(int(y) for y in _YEAR.findall(question))
     numbers = tuple(n for n in _NUMBER.findall(question) if not _YEAR.fullmatch(n))
-    expanded = expand_query(question, lang)
+    if lang == "en":
+        # the French equivalents replace the English words they translate
+        rest, extra = translate_terms(question)
+        expanded = rest + " " + " ".join(extra)
+    else:
+        expanded = question
     content = [s for s in stems(expanded) if s not in _QUESTION_STEMS and not s.isdigit()]
     seen: dict[str, None] = dict.fromkeys(content)
     toks = list(re.finditer(r"[\w'’-]+", question))

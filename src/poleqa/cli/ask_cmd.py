@@ -10,7 +10,7 @@ import click
 
 from poleqa.cli.options import corpus_option, index_option, model_option, settings_from
 from poleqa.config import Settings
-from poleqa.errors import IndexMissingError, PoleqaError
+from poleqa.errors import IndexMissingError, QuestionError
 from poleqa.types import Answer
 
 
@@ -78,7 +78,7 @@ def _run_jsonl(pipeline: Any, stream: TextIO, k: int) -> None:
             out = answer_to_json(pipeline.ask(question, k=k))
         except ValueError as e:
             out = {"question": question, "error": str(e)}
-        except PoleqaError as e:
+        except QuestionError as e:  # a bad line; index or model errors stop the run (exit 1)
             out = {"question": question, "error": e.message}
         click.echo(json.dumps(out, ensure_ascii=False))
 

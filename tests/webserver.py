@@ -1,0 +1,89 @@
+"""A real poleqa web server for the test session: `python app.py` on a copy of the corpus."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+SCRIPT_DOC = (
+    "# Document piégé <script>window.__pwned=3</script>\n"
+    "Source: https://example.org/piege\n"
+    "Date: 2024-01-15\n\n"
+    "Le pôle Hydrogène <script>window.__pwned=4</script> compte 42 adhérents "
+    '<img src=x onerror="window.__pwned=5"> en Bourgogne.\n'
+)
+SEED_QUESTION = "Combien de pôles de compétitivité ont été labellisés en 2023 ?"
+FOLLOW_UP = "Et en Auvergne-Rhône-Alpes ?"
+
+
+@dataclass
+class Server:
+    url: str
+    corpus: Path
+    data: Path
+    process: subprocess.Popen
+    index: Path | None = None
+    env: dict[str, str] | None = None
+
+
+_SERVER: Server | None = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(base: Path) -> Server:
+    """One `python app.py` for the whole test session (shared with test_browser.py)."""
+    global _SERVER
+    if _SERVER is not None and _SERVER.process.poll() is None:
+        return _SERVER
+    corpus, index, data = base / "corpus", base / "index", base / "data"
+    shutil.copytree(REPO / "corpus", corpus)
+    (corpus / "zz_piege.md").write_text(SCRIPT_DOC, encoding="utf-8")
+    port = _free_port()
+    env = dict(os.environ, OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False")
+    env.setdefault("XDG_CACHE_HOME", str(REPO / ".cache"))  # where the converted model lives
+    args = [sys.executable, str(REPO / "app.py"), "--port", str(port), "--corpus", str(corpus)]
+    args += ["--index", str(index), "--data", str(data)]
+    log = open(base / "server.log", "wb")  # noqa: SIM115 (closed with the process)
+    process = subprocess.Popen(args, cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT)
+    atexit.register(_stop, process)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {(base / 'server.log').read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "config", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            time.sleep(1)
+    else:
+        _stop(process)
+        raise RuntimeError(f"server not up: {(base / 'server.log').read_text()[-3000:]}")
+    _SERVER = Server(url, corpus, data, process, index, env)
+    return _SERVER
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
