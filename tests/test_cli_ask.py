@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_index import ARA, FakeEmbedder, build_seed_index, write_corpus
+from support import ARA, FakeEmbedder, build_seed_index, write_corpus
 
 from poleqa.cli import cli
 

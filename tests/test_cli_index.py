@@ -10,14 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_index import DOCS, REPO, FakeEmbedder, build_seed_index, write_corpus
+from support import DOCS, REPO, FakeEmbedder, write_corpus
 
 from poleqa.cli import cli
-
-
-@pytest.fixture(scope="session")
-def seed_index(tmp_path_factory) -> tuple[Path, Path, Path]:
-    return build_seed_index(tmp_path_factory)
 
 
 @pytest.fixture

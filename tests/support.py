@@ -1,0 +1,111 @@
+"""Helpers shared by several test files: a fake embedder, small corpora, the real seed index."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from poleqa.index import build_index
+from poleqa.text import stems
+
+
+class FakeEmbedder:
+    """Bag of stems: each stem is a fixed random direction (seeded by its hash). Deterministic,
+    instant, and similar texts get similar vectors; counts the texts it embeds."""
+
+    def __init__(self, dim: int = 32, name: str = "fake-bow") -> None:
+        self._dim = dim
+        self._id = f"{name}/{dim}"
+        self.embedded: list[str] = []
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def describe(self) -> dict:
+        return {"id": self._id, "dim": self._dim, "backend": "fake", "weights_sha256": "none"}
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self._dim, dtype=np.float32)
+        for tok in stems(text) or ["<empty>"]:
+            seed = int.from_bytes(hashlib.sha256(tok.encode()).digest()[:4], "little")
+            v += np.random.default_rng(seed).standard_normal(self._dim).astype(np.float32)
+        return v / (np.linalg.norm(v) or 1.0)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vec(t) for t in texts])
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        self.embedded += list(texts)
+        out = np.stack([self._vec(t) for t in texts])
+        if progress:
+            progress(len(texts))
+        return out
+
+
+DOCS = {
+    "a_medicen.md": (
+        "# Medicen Paris Region\nSource: https://example.org/medicen\nDate: 2016-10-01\n\n"
+        "Medicen Paris Region est un pôle de compétitivité dédié à la santé. "
+        "Il comptait 276 adhérents à l'automne 2016. Son président est Christian Lajoux.\n\n"
+        "Le pôle couvre Paris et les départements voisins. Les biothérapies sont une priorité."
+    ),
+    "b_xylofutur.md": (
+        "# Xylofutur\nSource: https://example.org/xylofutur\nDate: 2019-05-02\n\n"
+        "Xylofutur est le pôle de la filière forêt-bois-papier en Nouvelle-Aquitaine. "
+        "Il réunit des scieries, des papetiers et des laboratoires. Le siège est à Bordeaux."
+    ),
+    "c_aqua.md": (
+        "# Aqua-Valley\nSource: https://example.org/aqua\nDate: 2018-03-04\n\n"
+        "Aqua-Valley est un pôle consacré à l'eau, basé à Montpellier. "
+        "Il a fusionné avec Hydreos pour former un pôle national de l'eau."
+    ),
+}
+
+PARAMS = {"chunk_size": 120, "chunk_overlap": 20, "flat_max_vectors": 1000}
+
+
+def write_corpus(folder: Path, docs: dict[str, str] = DOCS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in docs.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_CORPUS = REPO / "corpus"
+MODEL_CACHE = REPO / ".cache" / "poleqa"  # gitignored; the converted model is reused across runs
+ARA = "2023-03-30_auvergne-rhone-alpes-poles-labellises.txt"
+_SEED: dict[str, object] = {}
+
+
+def real_embedder():
+    if "embedder" not in _SEED:
+        from poleqa.embedding import get_embedder
+
+        _SEED["embedder"] = get_embedder("multilingual-e5-small", cache_dir=MODEL_CACHE)
+    return _SEED["embedder"]
+
+
+def build_seed_index(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(corpus, index, model cache): the shipped seed corpus indexed once per session with the
+    real model (cached at module level: every test module asking for it shares one build)."""
+    if "paths" not in _SEED:
+        index_dir = tmp_path_factory.mktemp("seed") / "index"
+        build_index(
+            SEED_CORPUS,
+            index_dir,
+            real_embedder(),
+            chunk_size=800,
+            chunk_overlap=120,
+            flat_max_vectors=50_000,
+        )
+        _SEED["paths"] = (SEED_CORPUS, index_dir, MODEL_CACHE)
+    return _SEED["paths"]
