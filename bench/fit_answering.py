@@ -47,6 +47,10 @@ ABSTAIN = [
     "unit",
     "pred_ctx",
     "pred_miss_max",
+    "pred_sent",
+    "name_ctx_miss",
+    "name_doc_miss",
+    "year_other",
 ]
 
 
@@ -106,6 +110,10 @@ def abstain_signals(cands: list[dict], scores: np.ndarray) -> tuple[dict, dict]:
         "unit": best["unit"],
         "pred_ctx": best["pred_ctx"],
         "pred_miss_max": best["pred_miss_max"],
+        "pred_sent": best["pred_sent"],
+        "name_ctx_miss": best["name_ctx_miss"],
+        "name_doc_miss": best["name_doc_miss"],
+        "year_other": best["year_other"],
     }
     return sig, best
 

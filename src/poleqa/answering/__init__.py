@@ -21,6 +21,7 @@ from poleqa.answering.candidates import (
     fast_stems,
     hit_of,
     idf_weights,
+    name_stems,
     score,
     sentence_features,
     sigmoid,
@@ -177,6 +178,7 @@ class ExtractiveAnswerer:
     ) -> list[Candidate]:
         doc_stems, df = self._stats()
         weights = idf_weights(q, df, max(1, len(doc_stems)))
+        names = name_stems(q, weights, max(1, len(doc_stems)))
         # Documents in the order of their best hit; their sentences are the candidates.
         sources: list[str] = []
         for h in hits:
@@ -242,6 +244,7 @@ class ExtractiveAnswerer:
                 doc_stems.get(s.source, frozenset()),
                 float(c),
                 self._static,
+                names,
             )
             h = hit_of(hits, s.source, s.start, s.end)
             doc_hit = next(x for x in hits if x.chunk.source == s.source)
@@ -284,6 +287,10 @@ class ExtractiveAnswerer:
             "unit": f["unit"],
             "pred_ctx": f["pred_ctx"],
             "pred_miss_max": f["pred_miss_max"],
+            "pred_sent": f["pred_sent"],
+            "name_ctx_miss": f["name_ctx_miss"],
+            "name_doc_miss": f["name_doc_miss"],
+            "year_other": f["year_other"],
         }
         best.features.update({f"abst_{k}": v for k, v in signals.items()})
         return sigmoid(score(signals, self.model["abstain"]))

@@ -112,6 +112,34 @@ def predicate_weights(q: QuestionAnalysis, weights: dict[str, float]) -> dict[st
     return {s: w for s, w in weights.items() if s not in names}
 
 
+def name_stems(q: QuestionAnalysis, weights: dict[str, float], n_docs: int) -> tuple[str, ...]:
+    """Stems of the question's names that single out documents: a capitalised word whose stem
+    is in at most half the documents (or in none: an English name kept out of `weights`).
+    "Pôle", "France" are names but say nothing about which document answers."""
+    generic = math.log((n_docs + 1) / (0.5 * n_docs + 0.5))
+    return tuple(
+        s for s in sorted(_proper_stems(q.proper)) if weights.get(s, generic + 1.0) > generic
+    )
+
+
+def stem_present(stem: str, have: frozenset[str] | set[str]) -> bool:
+    """The stem, or for a long one a stem sharing all but its last two letters (inflections and
+    derived forms the stemmer leaves apart: "bretagn"/"bretagnes", "toulousain"/"toulous")."""
+    if stem in have:
+        return True
+    if len(stem) < 6:
+        return False
+    head = stem[:-2]
+    return any(t.startswith(head) for t in have)
+
+
+def names_missing(names: tuple[str, ...], have: frozenset[str] | set[str]) -> float:
+    """Share of the question's names absent from `have` (stems)."""
+    if not names:
+        return 0.0
+    return sum(not stem_present(n, have) for n in names) / len(names)
+
+
 def idf_weights(q: QuestionAnalysis, df: dict[str, int], n_docs: int) -> dict[str, float]:
     # English words that no French document holds cannot be matched: only their glossary
     # translations count (else every English question would look unanswerable).
@@ -270,6 +298,7 @@ def sentence_features(
     doc_stems: frozenset[str],
     cos: float,
     cache: dict[int, tuple[str, str, frozenset[str]]] | None = None,
+    names: tuple[str, ...] = (),
 ) -> tuple[dict[str, float], str, list[entities.Span]]:
     raw = doc_text[sentence.start : sentence.end]
     static = cache.get(sentence.id) if cache is not None else None
@@ -304,6 +333,9 @@ def sentence_features(
         "type_strict": 1.0 if spans and q.qtype in ("person", "number", "date") else 0.0,
         "miss_ctx_max": missing_max(weights, ctx_stems),
         "miss_doc_max": missing_max(weights, doc_stems),
+        "name_ctx_miss": names_missing(names, ctx_stems),
+        "name_doc_miss": names_missing(names, doc_stems),
+        "year_other": 1.0 if year < 0 else 0.0,
         "year": year,
         "heading": 1.0 if is_heading else 0.0,
         "cue": cue_signal(q, plain),
