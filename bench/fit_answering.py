@@ -118,14 +118,49 @@ def abstain_signals(cands: list[dict], scores: np.ndarray) -> tuple[dict, dict]:
     return sig, best
 
 
-def fold_of(qid: str, cands: list[dict], questions: dict) -> int:
+def fold_of(qid: str, cands: list[dict], questions: dict, k: int = 2) -> int:
+    """Questions go to folds by document (its number modulo k): a fold's documents are unseen."""
     q = questions[qid]
     src = q["sources"][0] if q["sources"] else max(cands, key=lambda c: c["score"])["source"]
-    return int(src[1:3]) % 2
+    return int(src[1:3]) % k
+
+
+def apply(model: dict, by: dict, questions: dict) -> dict:
+    """Metrics of a fitted model on another dump (held-out check: nothing is fit on it)."""
+    sel, ab = model["select"], model["abstain"]
+    n_ans = n_un = ok = abst_ok = false_ab = 0
+    for i, cands in by.items():
+        sc = np.array([sum(sel.get(f, 0.0) * r.get(f, 0.0) for f in sel) for r in cands])
+        sig, best = abstain_signals(cands, sc)
+        z = ab["bias"] + sum(ab.get(f, 0.0) * v for f, v in sig.items())
+        held = 1.0 - sig["name_doc_miss"] if model.get("name_scale") else 1.0
+        abstained = held / (1 + np.exp(-z)) < model["threshold"]
+        if questions[i]["answerable"]:
+            n_ans += 1
+            ok += bool(best["gold"]) and not abstained
+            false_ab += abstained
+        else:
+            n_un += 1
+            abst_ok += abstained
+    return {
+        "answer_accuracy": round(ok / max(1, n_ans), 3),
+        "abstain_accuracy": round(abst_ok / max(1, n_un), 3),
+        "false_abstain_rate": round(false_ab / max(1, n_ans), 3),
+        "n": n_ans + n_un,
+    }
 
 
 def run(
-    by, questions, train_ids, test_ids, l2s=0.05, l2a=0.1, far=0.08, feats=SELECT, afeats=ABSTAIN
+    by,
+    questions,
+    train_ids,
+    test_ids,
+    l2s=0.05,
+    l2a=0.1,
+    far=0.08,
+    feats=SELECT,
+    afeats=ABSTAIN,
+    name_scale=True,
 ):
     groups = []
     for i in train_ids:
@@ -141,7 +176,7 @@ def run(
     w = fit_select([((X - smu) / ssd, y) for X, y in groups], l2=l2s) / ssd
 
     def signals(ids):
-        rows, labels, answerable = [], [], []
+        rows, labels, answerable, held = [], [], [], []
         for i in ids:
             c = by[i]
             sc = np.array([[r[f] for f in feats] for r in c]) @ w
@@ -149,9 +184,10 @@ def run(
             rows.append([sig[f] for f in afeats])
             labels.append(bool(best["gold"]))
             answerable.append(questions[i]["answerable"])
-        return np.array(rows), np.array(labels), np.array(answerable)
+            held.append(1.0 - sig["name_doc_miss"] if name_scale else 1.0)
+        return np.array(rows), np.array(labels), np.array(answerable), np.array(held)
 
-    Xa, ya, aa = signals(train_ids)
+    Xa, ya, aa, ha = signals(train_ids)
     mu, sd = Xa.mean(0), Xa.std(0) + 1e-9
     wa = fit_logistic((Xa - mu) / sd, ya.astype(float), l2=l2a)
 
@@ -159,7 +195,7 @@ def run(
         z = ((X - mu) / sd) @ wa[:-1] + wa[-1]
         return 1 / (1 + np.exp(-z))
 
-    ca = conf(Xa)
+    ca = conf(Xa) * ha
     best_t, best_v = 0.0, -1
     for t in np.unique(np.r_[0.0, ca]):
         ab = ca < t
@@ -167,8 +203,8 @@ def run(
         v = (ya & ~ab).sum() + (ab & ~aa).sum()
         if fa <= far and v > best_v:
             best_t, best_v = t, v
-    Xt, yt, at = signals(test_ids)
-    ct = conf(Xt)
+    Xt, yt, at, ht = signals(test_ids)
+    ct = conf(Xt) * ht
     ab = ct < best_t
     res = {
         "answer_accuracy": float((yt & ~ab & at).sum() / max(1, at.sum())),
@@ -187,6 +223,7 @@ def run(
             **{f: round(float(v), 4) for f, v in zip(afeats, wa_raw, strict=True)},
         },
         "threshold": round(float(best_t), 4),
+        "name_scale": name_scale,
     }
     return res, model
 
@@ -199,31 +236,75 @@ def main() -> None:
     ap.add_argument("--l2s", type=float, default=0.05)
     ap.add_argument("--l2a", type=float, default=0.1)
     ap.add_argument("--drop", default="")
+    ap.add_argument("--abstain", default="", help="comma-separated abstention signals (all)")
+    ap.add_argument("--folds", type=int, default=2, help="cross-validation folds, by document")
+    ap.add_argument("--far", type=float, default=0.08, help="max false-abstention rate (train)")
+    ap.add_argument("--no-name-scale", action="store_true", help="no confidence × names held")
+    ap.add_argument("--check", type=Path, default=None, help="held-out dump: apply, never fit")
+    ap.add_argument("--check-questions", type=Path, default=Path("eval/seeds.jsonl"))
     args = ap.parse_args()
     by = load(args.dump)
     questions = {json.loads(line)["id"]: json.loads(line) for line in args.questions.open()}
     ids = sorted(by)
     feats = [f for f in SELECT if f not in args.drop.split(",")]
-    afeats = [f for f in ABSTAIN if f not in args.drop.split(",")]
-    folds = {i: fold_of(i, by[i], questions) for i in ids}
+    afeats = args.abstain.split(",") if args.abstain else ABSTAIN
+    afeats = [f for f in afeats if f not in args.drop.split(",")]
+    folds = {i: fold_of(i, by[i], questions, args.folds) for i in ids}
     cv = []
-    for k in (0, 1):
+    pooled: collections.Counter = collections.Counter()
+    for k in range(args.folds):
         train = [i for i in ids if folds[i] != k]
         test = [i for i in ids if folds[i] == k]
-        res, _ = run(by, questions, train, test, args.l2s, args.l2a, feats=feats, afeats=afeats)
+        res, _ = run(
+            by,
+            questions,
+            train,
+            test,
+            args.l2s,
+            args.l2a,
+            args.far,
+            feats,
+            afeats,
+            not args.no_name_scale,
+        )
         cv.append(res)
+        n_ans = sum(questions[i]["answerable"] for i in test)
+        pooled["ans"] += n_ans
+        pooled["un"] += len(test) - n_ans
+        pooled["ok"] += res["answer_accuracy"] * n_ans
+        pooled["false"] += res["false_abstain_rate"] * n_ans
+        pooled["abst"] += res["abstain_accuracy"] * (len(test) - n_ans)
         print(f"fold {k}: {json.dumps(res)}")
     mean = {k: round(float(np.mean([r[k] for r in cv])), 3) for k in cv[0] if k != "n"}
     print("CV mean:", json.dumps(mean))
-    res, model = run(by, questions, ids, ids, args.l2s, args.l2a, feats=feats, afeats=afeats)
+    pool = {
+        "answer_accuracy": round(pooled["ok"] / pooled["ans"], 3),
+        "abstain_accuracy": round(pooled["abst"] / max(1, pooled["un"]), 3),
+        "false_abstain_rate": round(pooled["false"] / pooled["ans"], 3),
+    }
+    print("CV pooled:", json.dumps(pool))
+    res, model = run(
+        by, questions, ids, ids, args.l2s, args.l2a, args.far, feats, afeats, not args.no_name_scale
+    )
     print("fit on all (train = test):", json.dumps(res))
     print(json.dumps(model, indent=1))
+    if args.check is not None:
+        held = {json.loads(x)["id"]: json.loads(x) for x in args.check_questions.open()}
+        print("held-out check:", json.dumps(apply(model, load(args.check), held)))
     if args.write:
         model = {
             "version": 1,
             **model,
             "alternatives_margin": 0.5,
-            "cv": {"folds": "2-fold by document number parity", "mean": mean, "all": res},
+            "cv": {
+                "folds": f"{args.folds}-fold by document number",
+                "abstain": afeats,
+                "l2a": args.l2a,
+                "far": args.far,
+                "mean": mean,
+                "pooled": pool,
+                "all": res,
+            },
         }
         args.write.write_text(json.dumps(model, indent=2, ensure_ascii=False) + "\n")
 

@@ -69,9 +69,10 @@ class ExtractiveAnswerer:
 
     Every candidate sentence gets the signals of `candidates.FEATURES`; a linear model (weights in
     data/answering.json, fit with cross-validation by document on the dev set) ranks them; a second
-    logistic model on the winner (its score, margin, question words missing from its document,
-    expected type missing, year mismatch) gives the confidence, and below the calibrated threshold
-    poleqa abstains and shows the closest passages.
+    logistic model on the winner (its score, margin, what the question asks missing from its
+    context, expected type missing, year mismatch) gives the confidence, scaled by the share of
+    the question's distinctive names its document holds; below the calibrated threshold poleqa
+    abstains and shows the closest passages.
     """
 
     CANDIDATE_DOCS = 3  # the documents of the top hits hold the candidate sentences
@@ -293,7 +294,12 @@ class ExtractiveAnswerer:
             "year_other": f["year_other"],
         }
         best.features.update({f"abst_{k}": v for k, v in signals.items()})
-        return sigmoid(score(signals, self.model["abstain"]))
+        confidence = sigmoid(score(signals, self.model["abstain"]))
+        if self.model.get("name_scale"):
+            # An answer about a pole (place, programme…) its document never names is about
+            # something else: the confidence shrinks with the share of such names.
+            confidence *= 1.0 - f["name_doc_miss"]
+        return confidence
 
     def _proper_missing(self, q: QuestionAnalysis, source: str) -> float:
         """Share of the question's capitalised words (names) absent from the document."""

@@ -147,6 +147,7 @@ def analyze(question: str) -> QuestionAnalysis:
     qtype = expected_type(question, lang)
     years = tuple(int(y) for y in _YEAR.findall(question))
     numbers = tuple(n for n in _NUMBER.findall(question) if not _YEAR.fullmatch(n))
+    rest = ""
     if lang == "en":
         # the French equivalents replace the English words they translate
         rest, extra = translate_terms(question)
@@ -163,6 +164,10 @@ def analyze(question: str) -> QuestionAnalysis:
             if i > 0 and _CAPITALISED.fullmatch(m.group()) and len(m.group()) > 1
         )
     )
+    if lang == "en":
+        # capitalised English words the glossary translates ("State" → État) are not names
+        left = set(rest.split())
+        proper = tuple(p for p in proper if all(w in left for w in re.findall(r"\w+", p)))
     return QuestionAnalysis(
         text=question,
         language=lang,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -28,6 +29,10 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="poleqa")
 def cli() -> None:
     """poleqa: extractive, cited answers about the French pôles de compétitivité."""
+    # The edge of the program: nothing may reach a model hub, and no download bars on stderr.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def _register() -> None:

