@@ -137,3 +137,14 @@ def test_real_english_question_answered_in_french(seed_pipeline) -> None:
     assert "13" in a.text
     assert a.citations[0].info.source == ARA
     assert a.language == "en" and any("anglais" in n for n in a.notes)
+
+
+def test_filters_restrict_the_cited_documents(fake_index: Path) -> None:
+    """--source and --date-from/--date-to reach retrieval: only matching documents are cited."""
+    q = "Quel pôle est consacré à l'eau ?"
+    only = run("ask", q, "--index", "index", "--json", "--source", "b_xylofutur.md")
+    assert {c["source"] for c in json.loads(only.output)["citations"]} == {"b_xylofutur.md"}
+    dated = run("ask", q, "--index", "index", "--json", "--date-from", "2017", "--date-to", "2018")
+    assert {c["source"] for c in json.loads(dated.output)["citations"]} == {"c_aqua.md"}
+    hits = run("search", q, "--index", "index", "--json", "--date-to", "2016-12")
+    assert {h["source"] for h in json.loads(hits.output)["hits"]} == {"a_medicen.md"}

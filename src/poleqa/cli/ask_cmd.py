@@ -8,10 +8,17 @@ from typing import Any, TextIO
 
 import click
 
-from poleqa.cli.options import corpus_option, index_option, model_option, settings_from
+from poleqa.cli.options import (
+    corpus_option,
+    filter_options,
+    filters_from,
+    index_option,
+    model_option,
+    settings_from,
+)
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
-from poleqa.types import Answer
+from poleqa.types import Answer, Filters
 
 
 def _check_index(settings: Settings) -> None:
@@ -65,7 +72,7 @@ def _parse_line(line: str) -> str:
     return text
 
 
-def _run_jsonl(pipeline: Any, stream: TextIO, k: int) -> None:
+def _run_jsonl(pipeline: Any, stream: TextIO, k: int, filters: Filters) -> None:
     from poleqa.answering import answer_to_json
 
     for line in stream:
@@ -75,7 +82,7 @@ def _run_jsonl(pipeline: Any, stream: TextIO, k: int) -> None:
         question = line.rstrip("\n")
         try:
             question = _parse_line(line)
-            out = answer_to_json(pipeline.ask(question, k=k))
+            out = answer_to_json(pipeline.ask(question, k=k, filters=filters))
         except ValueError as e:
             out = {"question": question, "error": str(e)}
         except QuestionError as e:  # a bad line; index or model errors stop the run (exit 1)
@@ -102,6 +109,7 @@ def _run_jsonl(pipeline: Any, stream: TextIO, k: int) -> None:
     help="Answer every line of FILE ('-' for stdin): plain text, or a JSON object with a "
     '"question" key; writes one JSON object per line.',
 )
+@filter_options
 def ask(
     question: str | None,
     index_dir: Path | None,
@@ -110,6 +118,9 @@ def ask(
     k: int,
     as_json: bool,
     jsonl: TextIO | None,
+    sources: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
 ) -> None:
     """Answer QUESTION with a sentence quoted from the documents, or abstain.
 
@@ -127,11 +138,12 @@ def ask(
         raise click.UsageError("give either a QUESTION or --jsonl, not both")
     _check_index(settings)
     pipeline = Pipeline(settings)
+    filters = filters_from(sources, date_from, date_to)
     if jsonl is not None:
-        _run_jsonl(pipeline, jsonl, k)
+        _run_jsonl(pipeline, jsonl, k, filters)
         return
     assert question is not None
-    answer = pipeline.ask(question, k=k)
+    answer = pipeline.ask(question, k=k, filters=filters)
     if as_json:
         from poleqa.answering import answer_to_json
 

@@ -8,9 +8,16 @@ from pathlib import Path
 
 import click
 
-from poleqa.cli.options import corpus_option, index_option, model_option, settings_from
+from poleqa.cli.options import (
+    corpus_option,
+    filter_options,
+    filters_from,
+    index_option,
+    model_option,
+    settings_from,
+)
 from poleqa.config import Settings
-from poleqa.types import Hit
+from poleqa.types import Filters, Hit
 
 
 @click.command("index")
@@ -92,10 +99,20 @@ def index(
     "--k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to show."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {query, hits: [...]}.")
-def search(query: str, index_dir: Path | None, model: str | None, k: int, as_json: bool) -> None:
+@filter_options
+def search(
+    query: str,
+    index_dir: Path | None,
+    model: str | None,
+    k: int,
+    as_json: bool,
+    sources: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+) -> None:
     """Show the passages retrieved for QUERY (hybrid dense + BM25), with their scores."""
     settings = settings_from(index_dir=index_dir, model=model)
-    hits = _search(settings, query, k)
+    hits = _search(settings, query, k, filters_from(sources, date_from, date_to))
     if as_json:
         click.echo(json.dumps(hits_to_json(query, hits), ensure_ascii=False, indent=2))
         return
@@ -106,10 +123,10 @@ def search(query: str, index_dir: Path | None, model: str | None, k: int, as_jso
         click.echo(_format_hit(hit))
 
 
-def _search(settings: Settings, query: str, k: int) -> list[Hit]:
+def _search(settings: Settings, query: str, k: int, filters: Filters) -> list[Hit]:
     from poleqa.pipeline import Pipeline
 
-    return Pipeline(settings).search(query, k)
+    return Pipeline(settings).search(query, k, filters)
 
 
 def hits_to_json(query: str, hits: list[Hit]) -> dict[str, object]:

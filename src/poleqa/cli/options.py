@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from poleqa.config import Settings, default_cache_dir
+from poleqa.types import Filters
 
 F = Callable[..., Any]
 
@@ -50,6 +51,26 @@ def data_option(f: F) -> F:
         envvar="POLEQA_DATA",
         help="Folder of user data (feedback).  [env: POLEQA_DATA; default: data]",
     )(f)
+
+
+def filter_options(f: F) -> F:
+    """--source (repeatable) and --date-from/--date-to, turned into Filters by `filters_from`."""
+    f = click.option(
+        "--date-to", help="Only documents dated up to this ISO date (e.g. 2020 or 2020-06)."
+    )(f)
+    f = click.option(
+        "--date-from", help="Only documents dated from this ISO date (e.g. 2013 or 2013-01-01)."
+    )(f)
+    return click.option(
+        "--source",
+        "sources",
+        multiple=True,
+        help="Only this document (path relative to the corpus); repeat for several.",
+    )(f)
+
+
+def filters_from(sources: tuple[str, ...], date_from: str | None, date_to: str | None) -> Filters:
+    return Filters(sources=tuple(sources), date_from=date_from, date_to=date_to)
 
 
 def settings_from(**values: Any) -> Settings:
