@@ -2,8 +2,11 @@
 cross-validation by document, and optionally write src/poleqa/data/answering.json.
 
 Selection: conditional logit (softmax over a question's candidate sentences, L2-regularised).
-Abstention: logistic regression on the winner's signals; label 1 = the winner holds a gold answer.
-Threshold: maximises correct answers + correct abstentions with false abstentions ≤ 8 % (train).
+Abstention: logistic regression on the winner's signals (--abstain picks them); label 1 = the
+winner holds a gold answer; the confidence is then multiplied by the share of the question's
+distinctive names the winner's document holds (name_scale; --no-name-scale to turn it off).
+Threshold: maximises correct answers + correct abstentions with false abstentions ≤ --far (train).
+--folds k: CV by document number modulo k; --check DUMP: apply to a held-out dump, never fit.
 """
 
 from __future__ import annotations

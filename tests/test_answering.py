@@ -256,3 +256,75 @@ def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
     # a question that names its year keeps its own figure
     q2 = analyze("Combien de pôles de compétitivité compte la France en 2013 ?")
     assert answerer._most_recent(q2, old, [old, new]) == (old, ())
+
+
+# -- abstention signals and short-answer choice ---------------------------------------------
+
+
+def test_names_of_the_question_missing_from_a_document() -> None:
+    from poleqa.answering.candidates import idf_weights, name_stems, names_missing, stem_present
+    from poleqa.text import stems
+
+    q = analyze("Combien de pôles de compétitivité compte la région Bretagne ?")
+    # "bretagn" is in 1 of 10 documents (a distinctive name), "pôle" in all of them
+    df = {"pol": 10, "competit": 10, "bretagn": 1, "region": 6}
+    weights = idf_weights(q, df, 10)
+    names = name_stems(q, weights, 10)
+    assert names == ("bretagn",)
+    aura = frozenset(stems("La Région Auvergne-Rhône-Alpes compte 13 pôles de compétitivité."))
+    assert names_missing(names, aura) == 1.0
+    assert names_missing(names, aura | frozenset(stems("Bretagne"))) == 0.0
+    assert stem_present("toulousain", frozenset({"toulousaine"}))
+    assert not stem_present("scs", frozenset({"scss"}))
+    # a glossary word of an English question ("State" → État) is not a name
+    assert analyze("How many clusters did the State label in 2023?").proper == ()
+    assert analyze("How many employees work in the Aqua-Valley team?").proper == ("aqua-valley",)
+
+
+def test_answer_confidence_shrinks_when_the_document_lacks_the_name() -> None:
+    from poleqa.answering import default_model
+
+    model = default_model()
+    assert model.get("name_scale") is True
+    index = _TinyIndex()
+    other = Document(DocumentInfo(source="b.txt", title="Beta"), "Le pôle Beta est à Rennes.")
+    third = Document(DocumentInfo(source="c.txt", title="Gamma"), "Le pôle Gamma est à Lille.")
+    index.documents = {"a.txt": index.doc, "b.txt": other, "c.txt": third}
+    answerer = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 0.0})
+    a = answerer.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
+    b = answerer.answer("Combien de membres compte le pôle Gamma en 2020 ?", _hits(index))
+    assert not a.abstained and a.confidence > 0.0
+    assert b.confidence == 0.0  # the only passage found is about Alpha, not Gamma
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        (
+            "Combien d'adhérents compte le pôle S2E2 ?",
+            "4 pôles ont leur siège en région Centre, dont S2E2 (énergie, 130 adhérents).",
+            "130 adhérents",
+        ),
+        (
+            "Par quel cluster le pôle Infr@2050 est-il porté ?",
+            "Le pôle Infr@2050, dédié au secteur du BTP, est porté par le cluster INDURA.",
+            "INDURA",
+        ),
+        (
+            "Quelle part du chiffre d'affaires national du décolletage revient au territoire ?",
+            "1er territoire mécanicien (65 % du chiffre d'affaires national du décolletage)",
+            "65 %",
+        ),
+    ],
+)
+def test_short_answer_is_the_item_asked_for(question: str, text: str, expected: str) -> None:
+    q = analyze(question)
+    span = short_answer(q, text, type_spans(q, text))
+    assert span is not None and text[span[0] : span[1]] == expected
+
+
+def test_a_name_of_the_question_is_not_the_person_asked_for() -> None:
+    q = analyze("Qui dirige le pôle Minalogic ?")
+    assert type_spans(q, "• Minalogic Auvergne-Rhône-Alpes (numérique et électronique)") == []
+    spans = type_spans(q, "Le pôle Minalogic est dirigé par Jean Dupont.")
+    assert [s.text for s in spans] == ["Jean Dupont"]

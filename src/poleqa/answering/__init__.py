@@ -22,6 +22,7 @@ from poleqa.answering.candidates import (
     hit_of,
     idf_weights,
     name_stems,
+    names_missing,
     score,
     sentence_features,
     sigmoid,
@@ -50,6 +51,8 @@ ENGLISH_NOTE = (
 )
 MAX_ANSWER_CHARS = 400
 _WORD_RE = re.compile(r"\w+")
+# "quelle part / proportion / quel pourcentage / taux": the answer is a share
+_SHARE_Q = re.compile(r"\b(part|proportion|pourcentage|taux|share|percentage)\b")
 # A sentence opening on a pronoun that points back at the previous sentence's subject.
 _ANAPHORIC = re.compile(
     r"\s*(?:[-*•]\s+)?"
@@ -180,6 +183,7 @@ class ExtractiveAnswerer:
         doc_stems, df = self._stats()
         weights = idf_weights(q, df, max(1, len(doc_stems)))
         names = name_stems(q, weights, max(1, len(doc_stems)))
+        name_doc_miss: dict[str, float] = {}
         # Documents in the order of their best hit; their sentences are the candidates.
         sources: list[str] = []
         for h in hits:
@@ -249,6 +253,9 @@ class ExtractiveAnswerer:
             )
             h = hit_of(hits, s.source, s.start, s.end)
             doc_hit = next(x for x in hits if x.chunk.source == s.source)
+            if s.source not in name_doc_miss:
+                name_doc_miss[s.source] = names_missing(names, doc_stems.get(s.source, frozenset()))
+            feats["name_doc_miss"] = name_doc_miss[s.source]
             feats["cos_rel"] = float(c) - best_cos
             feats["passage"] = (h or doc_hit).score - top_score
             feats["in_hit"] = 1.0 if h is not None else 0.0
@@ -427,17 +434,30 @@ def short_answer(
                 return (s, e)
         return None
     qstems = set(q.stems)
-    anchors = [m.start() for m in _WORD_RE.finditer(text) if qstems & set(stems(m.group()))]
+    words = list(_WORD_RE.finditer(text))
+    anchors = [m.start() for m in words if qstems & set(stems(m.group()))]
     if q.qtype == LIST:
         sp = max(spans, key=lambda x: x.end - x.start)
         return (sp.start, sp.end)
+    head = set(q.head)
+    # where the sentence names what the question asks for: the answer follows it
+    # ("le cluster INDURA") or carries it as its unit ("130 adhérents")
+    head_ends = [m.end() for m in words if head & set(stems(m.group()))]
+    share = q.qtype == NUMBER and bool(_SHARE_Q.search(q.folded))
 
-    def distance(sp: entities.Span) -> float:
+    def rank(sp: entities.Span) -> tuple[int, float]:
+        named = bool(head & set(stems(sp.text))) or any(
+            0 <= sp.start - e <= 12 and not text[e : sp.start].strip(" '’").count(" ") > 1
+            for e in head_ends
+        )
+        tier = 0 if named else 1
+        if share:
+            tier += 0 if "%" in sp.text or "pour cent" in sp.text else 2
         if not anchors:
-            return sp.start
-        return min(abs(a - sp.start) for a in anchors)
+            return tier, sp.start
+        return tier, min(abs(a - sp.start) for a in anchors)
 
-    best = min(spans, key=distance)
+    best = min(spans, key=rank)
     return (best.start, best.end)
 
 

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from poleqa.answering import entities
-from poleqa.answering.question import DEFINITION, LIST, NUMBER, WHY, YESNO, QuestionAnalysis
+from poleqa.answering.question import (
+    DEFINITION,
+    LIST,
+    NUMBER,
+    PERSON,
+    WHY,
+    YESNO,
+    QuestionAnalysis,
+)
 from poleqa.sentences import context_of, unit_text
 from poleqa.text import fold, stems
 
@@ -187,6 +195,10 @@ def type_spans(q: QuestionAnalysis, text: str) -> list[entities.Span]:
         return []
     qf = q.folded
     out = entities.not_in_question(spans, qf)
+    if kind == PERSON and q.proper:
+        # "Qui dirige Minalogic ?": "Minalogic Auvergne-Rhône-Alpes" is the pole, not a person
+        names = set(q.proper)
+        out = [s for s in out if not names & set(re.findall(r"[\w'’-]+", fold(s.text)))]
     if kind == NUMBER:
         # the numbers of the question are not its answer either
         out = [s for s in out if not any(n == s.text.strip() for n in q.numbers)]
@@ -334,7 +346,6 @@ def sentence_features(
         "miss_ctx_max": missing_max(weights, ctx_stems),
         "miss_doc_max": missing_max(weights, doc_stems),
         "name_ctx_miss": names_missing(names, ctx_stems),
-        "name_doc_miss": names_missing(names, doc_stems),
         "year_other": 1.0 if year < 0 else 0.0,
         "year": year,
         "heading": 1.0 if is_heading else 0.0,

@@ -130,6 +130,34 @@ class QuestionAnalysis:
     stems: tuple[str, ...]  # content stems (with English→French expansion)
     proper: tuple[str, ...]  # folded capitalised words of the question (not the first word)
     folded: str
+    head: tuple[str, ...] = ()  # stems of the noun the question asks for ("combien d'adhérents")
+
+
+# The noun a question asks for: after "combien de", "quel(le)(s) [est le]", "how many", "which".
+_HEAD_FR = re.compile(
+    r"\bcombien (?:de |d')(\w+)"
+    r"|\bquel(?:le)?s? (?:(?:est|sont|etait|etaient|a ete) )?(?:(?:le|la|les|l') ?)?"
+    r"([\w-]+)(?: ([\w-]+))?"
+)
+_HEAD_EN = re.compile(r"\bhow many (\w+)|\b(?:which|what) (\w+)(?: (\w+))?")
+
+
+def head_stems(question: str, language: str) -> tuple[str, ...]:
+    """Stems of the noun (or adjective + noun) the question asks for: the word after
+    "combien de" or "quel(le)(s) [est le]"; empty when the question names none."""
+    q = fold(question)
+    if language == "en":
+        m = _HEAD_EN.search(q)
+        if m is None:
+            return ()
+        rest, extra = translate_terms(" ".join(g for g in m.groups() if g))
+        found = stems(rest + " " + " ".join(extra))
+    else:
+        m = _HEAD_FR.search(q)
+        if m is None:
+            return ()
+        found = stems(" ".join(g for g in m.groups() if g))
+    return tuple(dict.fromkeys(s for s in found if s not in _QUESTION_STEMS and not s.isdigit()))
 
 
 def expected_type(question: str, language: str | None = None) -> str:
@@ -178,4 +206,5 @@ def analyze(question: str) -> QuestionAnalysis:
         stems=tuple(seen),
         proper=proper,
         folded=fold(question),
+        head=head_stems(question, lang),
     )
