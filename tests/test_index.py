@@ -415,6 +415,13 @@ def test_status_follows_the_corpus(built) -> None:
     assert index_status(corpus, index_dir, emb.id) == "stale"
 
 
+def test_status_is_stale_when_the_wanted_chunking_differs(built) -> None:
+    corpus, index_dir, emb = built
+    built_with = (PARAMS["chunk_size"], PARAMS["chunk_overlap"])
+    assert index_status(corpus, index_dir, emb.id, built_with) == "current"
+    assert index_status(corpus, index_dir, emb.id, (built_with[0] * 2, 0)) == "stale"
+
+
 def test_unreadable_files_are_skipped_and_remembered(built) -> None:
     corpus, index_dir, emb = built
     (corpus / "empty.txt").write_bytes(b"")

@@ -99,7 +99,10 @@ class Pipeline:
         """Build the index if it is missing, stale or unusable; otherwise do nothing."""
         from poleqa.index import index_status
 
-        status = index_status(self.settings.corpus_dir, self.settings.index_dir, self.embedder.id)
+        s = self.settings
+        status = index_status(
+            s.corpus_dir, s.index_dir, self.embedder.id, (s.chunk_size, s.chunk_overlap)
+        )
         return None if status == "current" else self.build(progress=progress)
 
     def reload(self) -> None:

@@ -26,6 +26,7 @@ from poleqa.answering.candidates import (
     score,
     sentence_features,
     sigmoid,
+    type_spans,
 )
 from poleqa.answering.question import (
     DATE,
@@ -54,6 +55,8 @@ _WORD_RE = re.compile(r"\w+")
 # "quelle part / proportion / quel pourcentage / taux": the answer is a share
 _SHARE_Q = re.compile(r"\b(part|proportion|pourcentage|taux|share|percentage)\b")
 # A sentence opening on a pronoun that points back at the previous sentence's subject.
+# A list item line ("- X", "* X", "1. X", "• X").
+_ITEM = re.compile(r"\s*(?:[-*+•·▪◦–]|\d{1,2}[.)])\s+\S")
 _ANAPHORIC = re.compile(
     r"\s*(?:[-*•]\s+)?"
     r"(?:Il|Elle|Ils|Elles|Celui-ci|Celle-ci|Ce dernier|Cette dernière|Ces derniers)\b"
@@ -347,6 +350,8 @@ class ExtractiveAnswerer:
     ) -> Answer:
         s = best.sentence
         doc = self.index.document(s.source)
+        best = self._label_extended(q, best)
+        s = best.sentence
         short = short_answer(q, best.text, best.spans)
         start, end = s.start, s.end
         if short is not None:
@@ -367,6 +372,51 @@ class ExtractiveAnswerer:
             citations=citations,
             language=q.language,
             notes=notes,
+        )
+
+    def _label_extended(self, q: QuestionAnalysis, best: Candidate) -> Candidate:
+        """A label ("Contact", "Membres :") answers with the unit it introduces: the span from
+        the label to the next unit when that holds the expected type, and, for a list question,
+        a sentence ending on ":" with the list items that follow (one verbatim span)."""
+        s = best.sentence
+        doc = self.index.document(s.source)
+        label = best.text.strip()
+        if not label:
+            return best
+        following = [x for x in self._sentences_of(s.source) if x.start >= s.end]
+        if not following:
+            return best
+        if q.qtype == LIST and label.endswith(":"):
+            end = s.end
+            for x in following:
+                if x.end - s.start > MAX_ANSWER_CHARS or not _ITEM.match(doc.text[x.start : x.end]):
+                    break
+                end = x.end
+            if end == s.end:
+                return best
+            return self._spanned(q, best, s.start, end)
+        typed = q.qtype in (NUMBER, DATE, PERSON, NAME, PLACE)
+        is_label = label.endswith(":") or (
+            len(label.split()) <= 4 and not re.search(r"[.!?;»)]$", label)
+        )
+        if not typed or best.spans or not is_label or label.startswith("|"):
+            return best
+        nxt = following[0]
+        if "\n\n\n" in doc.text[s.end : nxt.start]:
+            return best
+        if not type_spans(q, doc.text[nxt.start : nxt.end]):
+            return best
+        start = s.start if nxt.end - s.start <= MAX_ANSWER_CHARS else nxt.start
+        return self._spanned(q, best, start, nxt.end)
+
+    def _spanned(self, q: QuestionAnalysis, best: Candidate, start: int, end: int) -> Candidate:
+        s = best.sentence
+        text = self.index.document(s.source).text[start:end]
+        return replace(
+            best,
+            sentence=Sentence(s.id, s.source, start, end),
+            text=text,
+            spans=tuple(type_spans(q, text)),
         )
 
     def _rivals(self, q: QuestionAnalysis, best: Candidate, candidates: list[Candidate]) -> list:

@@ -49,6 +49,8 @@ _PARTICLE = r"(?:de|du|des|d'|la|le|von|van|di|da|et)"
 _PERSON = re.compile(
     rf"\b[{_UPPER}][a-zà-öø-ÿ]+(?:-[{_UPPER}][a-zà-öø-ÿ]+)?"
     rf"(?:\s+(?:{_PARTICLE}\s+)?[{_UPPER}][\w’'-]*[a-zà-öø-ÿ])+"
+    # or a surname in capitals ("Sophie DUEZ")
+    rf"|\b[{_UPPER}][a-zà-öø-ÿ]+(?:-[{_UPPER}][a-zà-öø-ÿ]+)?\s+[{_UPPER}]{{2,}}(?:-[{_UPPER}]{{2,}})?\b"
 )
 _PROPER = re.compile(rf"(?:{_NAME_WORD}|\d+)(?:\s+(?:{_PARTICLE}\s+|d['’])?(?:{_NAME_WORD}|\d+))*")
 _QUOTED = re.compile(r"«\s*([^»]{2,120}?)\s*»|\"([^\"]{2,120})\"|“([^”]{2,120})”")

@@ -556,8 +556,16 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
 # -- status ----------------------------------------------------------------------------------
 
 
-def index_status(corpus_dir: Path, index_dir: Path, embedder_id: str) -> str:
-    """ "missing" | "corrupted" | "mismatch" | "stale" (corpus changed) | "current"."""
+def index_status(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder_id: str,
+    chunking: tuple[int, int] | None = None,
+) -> str:
+    """ "missing" | "corrupted" | "mismatch" | "stale" (corpus or chunking changed) | "current".
+
+    `chunking` is the wanted (chunk_size, chunk_overlap); None accepts whatever was built.
+    """
     from poleqa.errors import IndexCorruptedError, IndexMismatchError, IndexMissingError
 
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
@@ -575,4 +583,6 @@ def index_status(corpus_dir: Path, index_dir: Path, embedder_id: str) -> str:
     known = {e.source: e.fingerprint for e in manifest.documents}
     known.update({s.source: s.fingerprint for s in manifest.skipped})
     now = {source: fp for source, (_, fp) in files.items()}
+    if chunking is not None and chunking != (manifest.chunk_size, manifest.chunk_overlap):
+        return "stale"
     return "current" if known == now else "stale"
