@@ -328,3 +328,71 @@ def test_a_name_of_the_question_is_not_the_person_asked_for() -> None:
     assert type_spans(q, "• Minalogic Auvergne-Rhône-Alpes (numérique et électronique)") == []
     spans = type_spans(q, "Le pôle Minalogic est dirigé par Jean Dupont.")
     assert [s.text for s in spans] == ["Jean Dupont"]
+
+
+# -- labels and list introductions answer with what they introduce ------------------------------
+
+
+class _TextIndex(_TinyIndex):
+    """One document of any text, split into units as the index does."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.doc = Document(DocumentInfo(source="a.txt", title="Alpha"), text)
+        self.documents = {"a.txt": self.doc}
+        spans = split_sentences(text)
+        self.sentences = [Sentence(i, "a.txt", s, e) for i, (s, e) in enumerate(spans)]
+
+    def candidate(self, q, unit: str):
+        from poleqa.answering.candidates import Candidate
+
+        s = next(x for x in self.sentences if self.doc.text[x.start : x.end] == unit)
+        spans = tuple(type_spans(q, unit))
+        return Candidate(s, unit, unit, 1, 1.0, {}, 1.0, spans)
+
+
+def test_a_label_answers_with_the_unit_it_introduces() -> None:
+    index = _TextIndex("Actualités\n\nContact\n\nSophie DUEZ\n\nsophie.duez@polymeris.fr\n")
+    answerer = ExtractiveAnswerer(index, _FakeEmbedder())
+    q = analyze("Who is the contact person for the clusters' 20th anniversary?")
+    best = index.candidate(q, "Contact")
+    a = answerer._answer_from(q, best, [best], _hits(index), 0.9, ())
+    assert a.text == "Contact\n\nSophie DUEZ"
+    assert a.short_answer == "Sophie DUEZ"
+    # a label whose next unit holds nothing of the kind asked for (a number) stays as it was
+    q2 = analyze("Combien de personnes faut-il contacter ?")
+    best2 = index.candidate(q2, "Contact")
+    assert answerer._label_extended(q2, best2) is best2
+
+
+def test_a_sentence_ending_on_a_colon_answers_a_list_question_with_its_items() -> None:
+    text = (
+        "Le pôle fédère trois filières :\n- la chimie ;\n- les matériaux ;\n- le textile.\n\n"
+        "Il a été créé en 2005."
+    )
+    index = _TextIndex(text)
+    answerer = ExtractiveAnswerer(index, _FakeEmbedder())
+    q = analyze("Quelles filières le pôle fédère-t-il ?")
+    best = index.candidate(q, "Le pôle fédère trois filières :")
+    got = answerer._label_extended(q, best)
+    assert (
+        got.text
+        == "Le pôle fédère trois filières :\n- la chimie ;\n- les matériaux ;\n- le textile."
+    )
+    # not a list question: the sentence alone
+    q2 = analyze("Combien de filières le pôle fédère-t-il ?")
+    assert answerer._label_extended(
+        q2, index.candidate(q2, "Le pôle fédère trois filières :")
+    ).text == ("Le pôle fédère trois filières :")
+
+
+def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
+    from poleqa.answering import entities
+
+    assert [s.text for s in entities.names("Contact\n\nSophie DUEZ")] == ["Contact", "Sophie DUEZ"]
+    q = analyze("Qui est le contact ?")
+    assert [s.text for s in type_spans(q, "Contact\n\nSophie DUEZ")] == ["Sophie DUEZ"]
+    assert [s.text for s in type_spans(q, "avec Jean DUPONT et Marie Curie")] == [
+        "Jean DUPONT",
+        "Marie Curie",
+    ]

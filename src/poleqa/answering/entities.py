@@ -46,13 +46,17 @@ _WORD_NUMBERS = re.compile(
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _NAME_WORD = rf"[{_UPPER}][\w'’.-]*"
 _PARTICLE = r"(?:de|du|des|d'|la|le|von|van|di|da|et)"
+_SP = r"[^\S\n]+"  # a name never runs across lines ("Contact\n\nSophie DUEZ")
 _PERSON = re.compile(
     rf"\b[{_UPPER}][a-zà-öø-ÿ]+(?:-[{_UPPER}][a-zà-öø-ÿ]+)?"
-    rf"(?:\s+(?:{_PARTICLE}\s+)?[{_UPPER}][\w’'-]*[a-zà-öø-ÿ])+"
+    rf"(?:{_SP}(?:{_PARTICLE}{_SP})?[{_UPPER}][\w’'-]*[a-zà-öø-ÿ])+"
     # or a surname in capitals ("Sophie DUEZ")
-    rf"|\b[{_UPPER}][a-zà-öø-ÿ]+(?:-[{_UPPER}][a-zà-öø-ÿ]+)?\s+[{_UPPER}]{{2,}}(?:-[{_UPPER}]{{2,}})?\b"
+    rf"|\b[{_UPPER}][a-zà-öø-ÿ]+(?:-[{_UPPER}][a-zà-öø-ÿ]+)?{_SP}[{_UPPER}]{{2,}}"
+    rf"(?:-[{_UPPER}]{{2,}})?\b"
 )
-_PROPER = re.compile(rf"(?:{_NAME_WORD}|\d+)(?:\s+(?:{_PARTICLE}\s+|d['’])?(?:{_NAME_WORD}|\d+))*")
+_PROPER = re.compile(
+    rf"(?:{_NAME_WORD}|\d+)(?:{_SP}(?:{_PARTICLE}{_SP}|d['’])?(?:{_NAME_WORD}|\d+))*"
+)
 _QUOTED = re.compile(r"«\s*([^»]{2,120}?)\s*»|\"([^\"]{2,120})\"|“([^”]{2,120})”")
 _LIST = re.compile(r"(?:[^,;:.()]{2,80},\s+){1,}[^,;:.()]{2,80}?\s+(?:et|ou|and)\s+[^,;:.()]{2,80}")
 
