@@ -114,7 +114,7 @@ def synthetic_corpus(src: Path, dst: Path, target_chunks: int, chunk_size: int) 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="multilingual-e5-small")
-    ap.add_argument("--cache-dir", type=Path, default=Path("/work/main/.cache/poleqa"))
+    ap.add_argument("--cache-dir", type=Path, default=Path(".cache/poleqa"))
     ap.add_argument("--corpus", type=Path, default=Path("corpus"))
     ap.add_argument("--chunks", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=5)

