@@ -90,8 +90,9 @@ def serve(
         click.echo(f"Index built in {settings.index_dir}.", err=True)
     else:
         pipeline.reload()
-    # Load the model and the index now, not during the first citizen's question.
-    pipeline.search("pôles de compétitivité", k=1)
+    # Load the model and the index, and compute the answerer's corpus statistics, now rather
+    # than during the first citizen's question (a search alone would skip the answerer).
+    pipeline.ask("Qu'est-ce qu'un pôle de compétitivité ?", k=1)
     serve_web(
         pipeline,
         host=host,
