@@ -62,6 +62,12 @@ STOPWORDS: frozenset[str] = frozenset(fold(w) for w in STOPWORDS_FRENCH) | froze
 )
 
 
+@lru_cache(maxsize=200_000)
+def stem_word(word: str) -> str:
+    """French Snowball stem of one folded word (memoised: answering stems on its hot path)."""
+    return _stemmer().stemWord(word)
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens with French elisions removed (l'État → etat)."""
     return [w for raw in _WORD.findall(normalize_for_matching(text)) if (w := fold(raw))]

@@ -39,7 +39,7 @@ from poleqa.answering.question import (
     analyze,
 )
 from poleqa.retrieval import query_vector
-from poleqa.text import fold, stems
+from poleqa.text import fold, stem_word, stems
 from poleqa.types import Answer, Citation, Hit, Sentence, Turn
 
 if TYPE_CHECKING:
@@ -105,20 +105,11 @@ class ExtractiveAnswerer:
         if self._doc_stems is None:
             with self._lock:
                 if self._doc_stems is None:
-                    cache: dict[str, str] = {}
                     doc_stems: dict[str, frozenset[str]] = {}
                     df: dict[str, int] = {}
-                    from poleqa.text import _stemmer
-
-                    stemmer = _stemmer()
                     for source, doc in self.index.documents.items():
                         toks = set(_WORD_RE.findall(fold(doc.text)))
-                        out = set()
-                        for t in toks:
-                            s = cache.get(t)
-                            if s is None:
-                                s = cache[t] = stemmer.stemWord(t)
-                            out.add(s)
+                        out = {stem_word(t) for t in toks}
                         doc_stems[source] = frozenset(out)
                         for s in out:
                             df[s] = df.get(s, 0) + 1

@@ -66,7 +66,6 @@ class Candidate:
 
 
 _WORDS = re.compile(r"\w+")
-_STEM_MEMO: dict[str, str] = {}
 
 
 def _accent_table() -> dict[int, str]:
@@ -93,20 +92,11 @@ def quick_fold(text: str) -> str:
 
 
 def fast_stems(text: str) -> frozenset[str]:
-    """The set of `poleqa.text.stems(text)`, folding the text once and memoising word stems."""
-    from poleqa.text import STOPWORDS, _stemmer
+    """The set of `poleqa.text.stems(text)`, folding the text once (word stems are memoised)."""
+    from poleqa.text import STOPWORDS, stem_word
 
-    out = set()
-    memo = _STEM_MEMO
-    for w in _WORDS.findall(quick_fold(text)):
-        st = memo.get(w)
-        if st is None:
-            st = "" if w in STOPWORDS or len(w) < 2 else _stemmer().stemWord(w)
-            if len(memo) < 200_000:
-                memo[w] = st
-        if st:
-            out.add(st)
-    return frozenset(out)
+    words = _WORDS.findall(quick_fold(text))
+    return frozenset(stem_word(w) for w in words if len(w) > 1 and w not in STOPWORDS)
 
 
 @lru_cache(maxsize=256)
