@@ -137,6 +137,8 @@ def apply(model: dict, by: dict, questions: dict) -> dict:
         sig, best = abstain_signals(cands, sc)
         z = ab["bias"] + sum(ab.get(f, 0.0) * v for f, v in sig.items())
         held = 1.0 - sig["name_doc_miss"] if model.get("name_scale") else 1.0
+        if any(best.get(g, 0.0) for g in model.get("gates", ())):
+            held = 0.0
         abstained = held / (1 + np.exp(-z)) < model["threshold"]
         if questions[i]["answerable"]:
             n_ans += 1
@@ -164,6 +166,8 @@ def run(
     feats=SELECT,
     afeats=ABSTAIN,
     name_scale=True,
+    mask=False,
+    gates=(),
 ):
     groups = []
     for i in train_ids:
@@ -178,21 +182,35 @@ def run(
     smu, ssd = allx.mean(0), allx.std(0) + 1e-9
     w = fit_select([((X - smu) / ssd, y) for X, y in groups], l2=l2s) / ssd
 
-    def signals(ids):
+    def signals(ids, masked=False):
         rows, labels, answerable, held = [], [], [], []
         for i in ids:
             c = by[i]
+            if masked:
+                # the question once its answer is taken out of the corpus: a near miss, like
+                # the real unanswerable questions (right pole, missing fact)
+                if not questions[i]["answerable"] or not any(r["gold"] for r in c):
+                    continue
+                c = [r for r in c if not r["gold"]]
+                if not c:
+                    continue
             sc = np.array([[r[f] for f in feats] for r in c]) @ w
             sig, best = abstain_signals(c, sc)
             rows.append([sig[f] for f in afeats])
             labels.append(bool(best["gold"]))
-            answerable.append(questions[i]["answerable"])
-            held.append(1.0 - sig["name_doc_miss"] if name_scale else 1.0)
+            answerable.append(questions[i]["answerable"] and not masked)
+            kept = 0.0 if any(best.get(g, 0.0) for g in gates) else 1.0
+            held.append(kept * (1.0 - sig["name_doc_miss"] if name_scale else kept))
         return np.array(rows), np.array(labels), np.array(answerable), np.array(held)
 
     Xa, ya, aa, ha = signals(train_ids)
-    mu, sd = Xa.mean(0), Xa.std(0) + 1e-9
-    wa = fit_logistic((Xa - mu) / sd, ya.astype(float), l2=l2a)
+    if mask:
+        parts = [signals(train_ids), signals(train_ids, masked=True)]
+        Xa, ya, aa, ha = (np.concatenate(x) for x in zip(*parts, strict=True))
+    # gated questions abstain whatever the confidence: the confidence is fit on the others
+    open_ = ha > 0
+    mu, sd = Xa[open_].mean(0), Xa[open_].std(0) + 1e-9
+    wa = fit_logistic((Xa[open_] - mu) / sd, ya[open_].astype(float), l2=l2a)
 
     def conf(X):
         z = ((X - mu) / sd) @ wa[:-1] + wa[-1]
@@ -203,7 +221,8 @@ def run(
     for t in np.unique(np.r_[0.0, ca]):
         ab = ca < t
         fa = (ab & aa).sum() / max(1, aa.sum())
-        v = (ya & ~ab).sum() + (ab & ~aa).sum()
+        # balanced: a missed abstention weighs as much as a lost answer, in proportion
+        v = (ya & ~ab).sum() / max(1, aa.sum()) + (ab & ~aa).sum() / max(1, (~aa).sum())
         if fa <= far and v > best_v:
             best_t, best_v = t, v
     Xt, yt, at, ht = signals(test_ids)
@@ -216,6 +235,8 @@ def run(
         "false_abstain_rate": float((ab & at).sum() / max(1, at.sum())),
         "n": len(test_ids),
     }
+    Xm, _, _, hm = signals(test_ids, masked=True)
+    res["masked_abstain_accuracy"] = float((conf(Xm) * hm < best_t).mean()) if len(Xm) else 0.0
     # fold the standardisation into the weights for shipping
     wa_raw = wa[:-1] / sd
     bias = wa[-1] - (mu / sd) @ wa[:-1]
@@ -227,6 +248,7 @@ def run(
         },
         "threshold": round(float(best_t), 4),
         "name_scale": name_scale,
+        "gates": list(gates),
     }
     return res, model
 
@@ -243,6 +265,16 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=2, help="cross-validation folds, by document")
     ap.add_argument("--far", type=float, default=0.08, help="max false-abstention rate (train)")
     ap.add_argument("--no-name-scale", action="store_true", help="no confidence × names held")
+    ap.add_argument(
+        "--mask",
+        action="store_true",
+        help="also train abstention on each answerable question with its answer taken out",
+    )
+    ap.add_argument(
+        "--gates",
+        default="gap_year,gap_type,gap_unit,gap_head",
+        help="evidence gaps that make the answerer abstain whatever its confidence",
+    )
     ap.add_argument("--check", type=Path, default=None, help="held-out dump: apply, never fit")
     ap.add_argument("--check-questions", type=Path, default=Path("eval/seeds.jsonl"))
     args = ap.parse_args()
@@ -252,6 +284,7 @@ def main() -> None:
     feats = [f for f in SELECT if f not in args.drop.split(",")]
     afeats = args.abstain.split(",") if args.abstain else ABSTAIN
     afeats = [f for f in afeats if f not in args.drop.split(",")]
+    gates = tuple(g for g in args.gates.split(",") if g)
     folds = {i: fold_of(i, by[i], questions, args.folds) for i in ids}
     cv = []
     pooled: collections.Counter = collections.Counter()
@@ -269,6 +302,8 @@ def main() -> None:
             feats,
             afeats,
             not args.no_name_scale,
+            args.mask,
+            gates,
         )
         cv.append(res)
         n_ans = sum(questions[i]["answerable"] for i in test)
@@ -287,7 +322,18 @@ def main() -> None:
     }
     print("CV pooled:", json.dumps(pool))
     res, model = run(
-        by, questions, ids, ids, args.l2s, args.l2a, args.far, feats, afeats, not args.no_name_scale
+        by,
+        questions,
+        ids,
+        ids,
+        args.l2s,
+        args.l2a,
+        args.far,
+        feats,
+        afeats,
+        not args.no_name_scale,
+        args.mask,
+        gates,
     )
     print("fit on all (train = test):", json.dumps(res))
     print(json.dumps(model, indent=1))

@@ -396,3 +396,125 @@ def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
         "Jean DUPONT",
         "Marie Curie",
     ]
+
+
+# -- evidence gaps: what the question demands and the best sentence plainly lacks -----------
+
+
+def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
+    from poleqa.answering.candidates import evidence_gaps, head_signal, unit_signal, year_signal
+    from poleqa.text import stems
+
+    q = analyze(question)
+    spans = type_spans(q, sentence)
+    year = year_signal(q, sentence)
+    if year == 0.0 and q.years:
+        year = 0.5 * max(0.0, year_signal(q, around))
+    have = frozenset(stems(f"{sentence} {around}"))
+    return evidence_gaps(
+        q, sentence, spans, year, unit_signal(q, sentence, spans), head_signal(q, have)
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "around", "gap"),
+    [
+        # the year asked is in neither the sentence nor what dates it
+        (
+            "Combien d'adhérents le pôle compte-t-il en 2023 ?",
+            "Le pôle compte 100 adhérents.",
+            "",
+            "gap_year",
+        ),
+        (
+            "Combien de projets a-t-il labellisés en 2023 ?",
+            "En 2024, 25 projets labellisés.",
+            "",
+            "gap_year",
+        ),
+        # a number, a date or a person asked, none in the sentence
+        ("Qui a succédé à Hervé Floch ?", "Hervé Floch dirige le nouvel ensemble.", "", "gap_type"),
+        (
+            "Combien de projets le pôle a-t-il financés ?",
+            "Le pôle finance des projets.",
+            "",
+            "gap_type",
+        ),
+        # every number counts something else than what is asked
+        (
+            "Combien d'adhérents le pôle compte-t-il ?",
+            "48 animateurs et experts accompagnent les adhérents.",
+            "",
+            "gap_unit",
+        ),
+        # the thing whose quantity is asked is nowhere around
+        (
+            "Quel était le budget de fonctionnement du pôle ?",
+            "| Investissement total associé | 2,87 milliards d'euros |",
+            "",
+            "gap_head",
+        ),
+    ],
+)
+def test_an_evidence_gap_is_found(question: str, sentence: str, around: str, gap: str) -> None:
+    assert _gaps(question, sentence, around)[gap] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "around"),
+    [
+        # the year dates the sentence through its context or the document's date
+        (
+            "Combien d'adhérents le pôle compte-t-il en 2023 ?",
+            "Le pôle compte 100 adhérents.",
+            "2023-03-30",
+        ),
+        # "depuis 2005" opens a period, "France 2030" is a name: neither dates the answer
+        (
+            "Quel montant de subventions les projets labellisés depuis 2005 ont-ils obtenu ?",
+            "| Subventions obtenues | 507 millions d'euros |",
+            "",
+        ),
+        (
+            "Quel est le montant total du plan France 2030 ?",
+            "Le plan d'investissement est doté de 54 milliards d'euros.",
+            "",
+        ),
+        # a role answers "qui" without a name; a date without its year answers "quel jour"
+        ("Qui préside les comités de coordination ?", "Ils sont présidés par le préfet.", ""),
+        (
+            "Quel jour l'État a-t-il annoncé la labellisation ?",
+            "Le 27 mars, l'État a annoncé la labellisation de 55 pôles.",
+            "",
+        ),
+        # synonyms count the same things; the words after a number say what it counts
+        ("Combien d'adhérents compte le pôle ?", "Le pôle revendique 210 membres.", ""),
+        (
+            "Combien de spécialistes bénévoles épaulent les membres ?",
+            "48 animateurs et experts bénévoles accompagnent les adhérents.",
+            "",
+        ),
+        (
+            "How many competitiveness clusters did the State label?",
+            "L'État a labellisé 55 pôles de compétitivité.",
+            "",
+        ),
+    ],
+)
+def test_no_evidence_gap_when_the_sentence_answers(
+    question: str, sentence: str, around: str
+) -> None:
+    assert not any(_gaps(question, sentence, around).values())
+
+
+def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
+    from poleqa.answering import default_model
+
+    model = default_model()
+    assert set(model["gates"]) == {"gap_year", "gap_type", "gap_unit", "gap_head"}
+    index = _TinyIndex()  # "Le pôle Alpha compte 210 membres en 2020." dated 2021
+    answerer = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 0.0})
+    a = answerer.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
+    b = answerer.answer("Combien de membres compte le pôle Alpha en 2019 ?", _hits(index))
+    assert not a.abstained
+    assert b.abstained and b.text is None and b.confidence == 0.0

@@ -77,8 +77,10 @@ class ExtractiveAnswerer:
     data/answering.json, fit with cross-validation by document on the dev set) ranks them; a second
     logistic model on the winner (its score, margin, what the question asks missing from its
     context, expected type missing, year mismatch) gives the confidence, scaled by the share of
-    the question's distinctive names its document holds; below the calibrated threshold poleqa
-    abstains and shows the closest passages.
+    the question's distinctive names its document holds; below the calibrated threshold, or when
+    the winner plainly lacks what the question demands (a gate of `candidates.evidence_gaps`:
+    the year asked, a number/date/person, the thing counted), poleqa abstains and shows the
+    closest passages.
     """
 
     CANDIDATE_DOCS = 3  # the documents of the top hits hold the candidate sentences
@@ -166,6 +168,10 @@ class ExtractiveAnswerer:
                 }
                 for c in candidates
             ]
+        if any(best.features.get(g, 0.0) for g in self.model.get("gates", ())):
+            # the best sentence plainly lacks what the question demands (candidates.evidence_gaps):
+            # abstain whatever the other signals say, with a confidence below the threshold
+            return self._abstain(q, hits, min(confidence, self.model["threshold"]) / 2, notes)
         if confidence < self.model["threshold"]:
             return self._abstain(q, hits, confidence, notes)
         best, dated = self._most_recent(q, best, candidates)
@@ -244,6 +250,14 @@ class ExtractiveAnswerer:
                 float(c),
                 self._static,
                 names,
+                around=" ".join(
+                    t
+                    for t in (
+                        doc.text[before.start : before.end] if before is not None else "",
+                        doc.info.date or "",
+                    )
+                    if t
+                ),
             )
             h = hit_of(hits, s.source, s.start, s.end)
             doc_hit = next(x for x in hits if x.chunk.source == s.source)

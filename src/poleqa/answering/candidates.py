@@ -12,6 +12,7 @@ import numpy as np
 
 from poleqa.answering import entities
 from poleqa.answering.question import (
+    DATE,
     DEFINITION,
     LIST,
     NUMBER,
@@ -252,31 +253,102 @@ def cue_signal(q: QuestionAnalysis, plain: str) -> float:
     return 0.0
 
 
-_MONEY_OR_SHARE = frozenset(stems("euros euro millions milliards million milliard dollars"))
+_MONEY = frozenset(stems("euros euro millions milliards million milliard dollars"))
+_QUALIFIERS = frozenset(stems("plus moins près environ quelque moins ordre jusqu"))
+# Nouns that count the same things: "combien d'adhérents" is answered by "210 membres".
+_COUNT_SYNONYMS = (
+    "adhérents adhérentes membres",
+    "salariés employés emplois collaborateurs permanents personnes etp équivalents",
+    "entreprises sociétés pme eti startups start-ups",
+    "projets dossiers",
+    "pôles clusters",
+    "chercheurs scientifiques",
+    "experts spécialistes consultants",
+)
+_SYNONYMS: dict[str, frozenset[str]] = {
+    st: group for group in (frozenset(stems(line)) for line in _COUNT_SYNONYMS) for st in group
+}
+_CLAUSE_END = re.compile(r"[,;:.|()\n«»]")
+
+
+def _counted(raw: str, span: entities.Span) -> list[str]:
+    """What a number counts: the words of its span and the two after it within the clause
+    ("48 animateurs et experts bénévoles"), without digits, qualifiers and money."""
+    after = _CLAUSE_END.split(raw[span.end : span.end + 60], maxsplit=1)[0]
+    words = stems(span.text) + stems(after)[:2]
+    return [w for w in words if not w[0].isdigit() and w not in _QUALIFIERS | _MONEY]
 
 
 def unit_signal(q: QuestionAnalysis, raw: str, spans: list[entities.Span]) -> float:
-    """For "how many X" questions: 1 when a number of the sentence counts X (its unit, or the
-    table row label, shares a stem with the question), 0.5 for a bare number, amount or share,
-    0 when every number counts something else (48 animateurs ≠ adhérents)."""
+    """For "how many X" questions: 1 when a number of the sentence counts X (the words after it,
+    or the table row label, share a stem with the question, synonyms included), 0.5 for a bare
+    number, amount or share, 0 when every number counts something else (48 animateurs ≠
+    adhérents)."""
     if q.qtype != NUMBER:
         return 1.0
     if not spans:
         return 0.0
     qst = set(q.stems)
+    for st in q.stems:
+        qst |= _SYNONYMS.get(st, frozenset())
     if raw.lstrip().startswith("|"):
         label = raw.strip().strip("|").split("|")[0]
         if qst & set(stems(label)):
             return 1.0
     best = 0.0
     for sp in spans:
-        unit = [w for w in stems(sp.text) if not w[0].isdigit()]
-        unit = [w for w in unit if w not in _MONEY_OR_SHARE]
-        if qst & set(unit):
+        if "%" in sp.text or _MONEY & set(stems(sp.text)):
+            best = max(best, 0.5)
+            continue
+        counted = _counted(raw, sp)
+        if qst & set(counted):
             return 1.0
-        if not unit:
+        if not counted:
             best = max(best, 0.5)
     return best
+
+
+# Nouns that only say "a quantity of": the thing asked is the noun after them.
+_QUANTITY_WORDS = frozenset(
+    stems("montant nombre total somme chiffre part proportion pourcentage taux valeur niveau")
+)
+
+
+def head_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:
+    """Share of the noun the question asks for ("budget" in "quel est le budget …") found in
+    `have` (synonyms included); 1 when the question names no such noun."""
+    head = [h for h in q.head if h not in _QUANTITY_WORDS]
+    if not head:
+        return 1.0
+    found = sum(stem_present(h, have) or bool(_SYNONYMS.get(h, frozenset()) & have) for h in head)
+    return found / len(head)
+
+
+def evidence_gaps(
+    q: QuestionAnalysis,
+    raw: str,
+    spans: list[entities.Span],
+    year: float,
+    unit: float,
+    head: float,
+) -> dict[str, float]:
+    """What the question demands and the sentence plainly lacks; any gap makes poleqa abstain.
+
+    gap_year: the question dates what it asks ("en 2021") and neither the sentence, its heading,
+    the sentence before nor the document's date names that year. gap_type: it asks for a number,
+    a date or a person and the sentence holds none (for a person, not even a role: "le préfet").
+    gap_unit: it asks "combien de X" and every number of the sentence counts something else.
+    gap_head: it asks for a quantity of X ("le budget", "combien de projets") and X is neither in
+    the sentence nor in its context (heading, table header, sentence before).
+    """
+    strict = q.qtype in (NUMBER, DATE, PERSON)
+    has_type = bool(spans) or (q.qtype == PERSON and bool(entities.roles(raw)))
+    return {
+        "gap_year": 1.0 if q.dated_years and year <= 0 else 0.0,
+        "gap_type": 1.0 if strict and not has_type else 0.0,
+        "gap_unit": 1.0 if q.qtype == NUMBER and q.head and unit == 0.0 else 0.0,
+        "gap_head": 1.0 if q.qtype == NUMBER and head == 0.0 else 0.0,
+    }
 
 
 def missing_max(weights: dict[str, float], have: frozenset[str]) -> float:
@@ -301,7 +373,10 @@ def sentence_features(
     cos: float,
     cache: dict[int, tuple[str, str, frozenset[str]]] | None = None,
     names: tuple[str, ...] = (),
+    around: str = "",
 ) -> tuple[dict[str, float], str, list[entities.Span]]:
+    """The signals of one candidate sentence; `around` is the text that dates it when it names
+    no year itself: the sentence before and the document's date."""
     raw = doc_text[sentence.start : sentence.end]
     static = cache.get(sentence.id) if cache is not None else None
     if static is None:
@@ -321,14 +396,17 @@ def sentence_features(
     spans = type_spans(q, raw)
     year = year_signal(q, raw)
     if year == 0.0 and q.years:
-        year = 0.5 * max(0.0, year_signal(q, ctx_text))
+        year = 0.5 * max(0.0, year_signal(q, f"{ctx_text} {around}"))
+    unit = unit_signal(q, raw, spans)
     f = {
         "cos": cos,
         "lex_sent": coverage(weights, sent_stems),
         "lex_ctx": coverage(weights, ctx_stems),
         "lex_doc": coverage(weights, doc_stems),
         "type": 1.0 if spans else 0.0,
-        "unit": unit_signal(q, raw, spans),
+        "unit": unit,
+        "head_ctx": head_signal(q, ctx_stems),
+        "head_sent": head_signal(q, sent_stems),
         "pred_ctx": coverage(pred, ctx_stems) if pred else 1.0,
         "pred_sent": coverage(pred, sent_stems) if pred else 1.0,
         "pred_miss_max": missing_max(pred, ctx_stems),
@@ -341,6 +419,7 @@ def sentence_features(
         "heading": 1.0 if is_heading else 0.0,
         "cue": cue_signal(q, plain),
         "short": 1.0 if len(plain) < 40 and not first_line.strip().startswith("|") else 0.0,
+        **evidence_gaps(q, raw, spans, year, unit, head_signal(q, ctx_stems)),
     }
     return f, plain, spans
 

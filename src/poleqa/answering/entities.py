@@ -13,7 +13,8 @@ MONTHS = (
 )
 _DATE = re.compile(
     rf"\b(?:(?:lundi |mardi |mercredi |jeudi |vendredi |samedi |dimanche )?"
-    rf"(?:1er|\d{{1,2}})\s+(?:{MONTHS})\s+(?:1[89]|20)\d\d"
+    # a day and month, with its year or without ("le 27 mars", in a dated document)
+    rf"(?:1er|\d{{1,2}})\s+(?:{MONTHS})(?:\s+(?:1[89]|20)\d\d)?"
     rf"|(?:début |fin |mi-|courant |printemps |été |automne |hiver )?"
     rf"(?:{MONTHS})\s+(?:1[89]|20)\d\d"
     rf"|\d{{1,2}}/\d{{1,2}}/(?:1[89]|20)\d\d"
@@ -142,6 +143,23 @@ def persons(text: str) -> list[Span]:
         else:
             out.append(Span(m.start(), m.end(), "person", m.group()))
     return out
+
+
+# Who a "qui" question may be answered by when no one is named: a role or an institution
+# ("le préfet de région", "un binôme formé d'un élu et d'un industriel", "l'État").
+_ROLE = re.compile(
+    r"\b(?:pr[ée]sidente?s?|pr[ée]sid[ée]e?s? par|directeur|directrice|d[ée]l[ée]gu[ée]e?s? "
+    r"g[ée]n[ée]ra(?:l|le|ux)|pr[ée]f[eè]te?s?|ministres?|maires?|[ée]lu(?:e|s|es)?|bin[ôo]mes?|"
+    r"secr[ée]taires?|commissaires?|responsables?|fondateurs?|fondatrices?|"
+    r"[ÉE]tat|R[ée]gions?|conseil|comit[ée]s?|minist[eè]re|agence|bpifrance|"
+    r"chairs?|director|prefect|minister|mayor)\b",
+    re.IGNORECASE,
+)
+
+
+def roles(text: str) -> list[Span]:
+    """Roles and institutions that can answer "qui" without a person's name."""
+    return [Span(m.start(), m.end(), "role", m.group()) for m in _ROLE.finditer(text)]
 
 
 def names(text: str) -> list[Span]:

@@ -99,6 +99,25 @@ _EN_RULES: list[tuple[str, str]] = [
 ]
 
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_SINCE = re.compile(
+    r"\b(?:depuis|since)\s+(?:(?:le|l'|la|les|the|debut|fin|mi-)\s*)?(?:\w+\s+)?"
+    r"(1[89]\d\d|20\d\d)\b"
+)
+# a year after a capitalised word other than the first one or a month is part of a name
+_NAMED_YEAR = re.compile(r"(?<=\S\s)([A-ZÀ-ÖØ-Þ][\w'’-]+)\s+(1[89]\d\d|20\d\d)\b")
+_MONTHS = frozenset(
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
+    "january february march april may june july august september october november december".split()
+)
+
+
+def undated_years(question: str) -> tuple[int, ...]:
+    """Years of the question that do not date its answer (see QuestionAnalysis.undated)."""
+    since = [int(y) for y in _SINCE.findall(fold(question))]
+    named = [int(y) for w, y in _NAMED_YEAR.findall(question) if fold(w) not in _MONTHS]
+    return tuple(dict.fromkeys(since + named))
+
+
 _PHASE = re.compile(r"\bphase\s+([ivx]+|\d)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’-]*[A-Za-zÀ-ÿ0-9]")
@@ -131,6 +150,14 @@ class QuestionAnalysis:
     proper: tuple[str, ...]  # folded capitalised words of the question (not the first word)
     folded: str
     head: tuple[str, ...] = ()  # stems of the noun the question asks for ("combien d'adhérents")
+    # years that do not date the answer: the start of a period ("depuis 2005", "since 2018")
+    # or part of a name ("France 2030", "Horizon 2020")
+    undated: tuple[int, ...] = ()
+
+    @property
+    def dated_years(self) -> tuple[int, ...]:
+        """The years the answer must be dated by."""
+        return tuple(y for y in self.years if y not in self.undated)
 
 
 # The noun a question asks for: after "combien de", "quel(le)(s) [est le]", "how many", "which".
@@ -139,7 +166,7 @@ _HEAD_FR = re.compile(
     r"|\bquel(?:le)?s? (?:(?:est|sont|etait|etaient|a ete) )?(?:(?:le|la|les|l') ?)?"
     r"([\w-]+)(?: ([\w-]+))?"
 )
-_HEAD_EN = re.compile(r"\bhow many (\w+)|\b(?:which|what) (\w+)(?: (\w+))?")
+_HEAD_EN = re.compile(r"\bhow many (\w+)(?: (\w+))?|\b(?:which|what) (\w+)(?: (\w+))?")
 
 
 def head_stems(question: str, language: str) -> tuple[str, ...]:
@@ -150,8 +177,10 @@ def head_stems(question: str, language: str) -> tuple[str, ...]:
         m = _HEAD_EN.search(q)
         if m is None:
             return ()
-        rest, extra = translate_terms(" ".join(g for g in m.groups() if g))
-        found = stems(rest + " " + " ".join(extra))
+        # two words, so that a phrase the glossary knows is translated whole ("competitiveness
+        # clusters"); only the translation counts (English words are not in the documents)
+        _, extra = translate_terms(" ".join(g for g in m.groups() if g))
+        found = stems(" ".join(extra))
     else:
         m = _HEAD_FR.search(q)
         if m is None:
@@ -207,4 +236,5 @@ def analyze(question: str) -> QuestionAnalysis:
         proper=proper,
         folded=fold(question),
         head=head_stems(question, lang),
+        undated=undated_years(question),
     )
