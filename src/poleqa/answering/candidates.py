@@ -254,7 +254,8 @@ def cue_signal(q: QuestionAnalysis, plain: str) -> float:
 
 
 _MONEY = frozenset(stems("euros euro millions milliards million milliard dollars"))
-_QUALIFIERS = frozenset(stems("plus moins près environ quelque moins ordre jusqu"))
+# words that qualify a number without saying what it counts ("plus de 60", "près de 600")
+_NOT_COUNTED = _MONEY | frozenset(stems("plus moins près environ quelque ordre jusqu"))
 # Nouns that count the same things: "combien d'adhérents" is answered by "210 membres".
 _COUNT_SYNONYMS = (
     "adhérents adhérentes membres",
@@ -276,7 +277,7 @@ def _counted(raw: str, span: entities.Span) -> list[str]:
     ("48 animateurs et experts bénévoles"), without digits, qualifiers and money."""
     after = _CLAUSE_END.split(raw[span.end : span.end + 60], maxsplit=1)[0]
     words = stems(span.text) + stems(after)[:2]
-    return [w for w in words if not w[0].isdigit() and w not in _QUALIFIERS | _MONEY]
+    return [w for w in words if not w[0].isdigit() and w not in _NOT_COUNTED]
 
 
 def unit_signal(q: QuestionAnalysis, raw: str, spans: list[entities.Span]) -> float:
@@ -398,6 +399,7 @@ def sentence_features(
     if year == 0.0 and q.years:
         year = 0.5 * max(0.0, year_signal(q, f"{ctx_text} {around}"))
     unit = unit_signal(q, raw, spans)
+    head = head_signal(q, ctx_stems)
     f = {
         "cos": cos,
         "lex_sent": coverage(weights, sent_stems),
@@ -405,8 +407,7 @@ def sentence_features(
         "lex_doc": coverage(weights, doc_stems),
         "type": 1.0 if spans else 0.0,
         "unit": unit,
-        "head_ctx": head_signal(q, ctx_stems),
-        "head_sent": head_signal(q, sent_stems),
+        "head_ctx": head,
         "pred_ctx": coverage(pred, ctx_stems) if pred else 1.0,
         "pred_sent": coverage(pred, sent_stems) if pred else 1.0,
         "pred_miss_max": missing_max(pred, ctx_stems),
@@ -419,7 +420,7 @@ def sentence_features(
         "heading": 1.0 if is_heading else 0.0,
         "cue": cue_signal(q, plain),
         "short": 1.0 if len(plain) < 40 and not first_line.strip().startswith("|") else 0.0,
-        **evidence_gaps(q, raw, spans, year, unit, head_signal(q, ctx_stems)),
+        **evidence_gaps(q, raw, spans, year, unit, head),
     }
     return f, plain, spans
 
