@@ -454,6 +454,19 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
             "",
             "gap_head",
         ),
+        # ... or the word that qualifies it ("annuel": not the budget of some projects)
+        (
+            "Quel est le budget annuel de fonctionnement du pôle Xylofutur ?",
+            "| Budget total de ces projets | 360 millions d'euros |",
+            "",
+            "gap_head",
+        ),
+        (
+            "Quel est le montant de la cotisation annuelle d'une grande entreprise ?",
+            "Avec 320 adhérents, le pôle annonce 12 projets.",
+            "",
+            "gap_head",
+        ),
     ],
 )
 def test_an_evidence_gap_is_found(question: str, sentence: str, around: str, gap: str) -> None:
@@ -499,12 +512,33 @@ def test_an_evidence_gap_is_found(question: str, sentence: str, around: str, gap
             "L'État a labellisé 55 pôles de compétitivité.",
             "",
         ),
+        (
+            "Quel est le chiffre d'affaires cumulé des membres ?",
+            "Ses 600 membres réalisent un chiffre d'affaires cumulé de 5 milliards d'euros.",
+            "",
+        ),
     ],
 )
 def test_no_evidence_gap_when_the_sentence_answers(
     question: str, sentence: str, around: str
 ) -> None:
     assert not any(_gaps(question, sentence, around).values())
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("Quel est le budget annuel de fonctionnement du pôle Xylofutur ?", ("budget", "annuel")),
+        ("Quel est le montant de la cotisation annuelle d'une PME ?", ("cotis", "annuel")),
+        ("Combien de spécialistes bénévoles épaulent les membres ?", ("special", "benevol")),
+        # a name or a conjugated verb after the noun is not part of it
+        ("Combien de projets Valorial a-t-il approuvés ?", ("projet",)),
+        ("Quel projet associait la PME Mahytec et La Poste ?", ("projet",)),
+        ("How many competitiveness clusters did the State label?", ("pol", "competitivit")),
+    ],
+)
+def test_the_noun_a_question_asks_for(question: str, head: tuple[str, ...]) -> None:
+    assert analyze(question).head == head
 
 
 def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:

@@ -339,8 +339,9 @@ def evidence_gaps(
     the sentence before nor the document's date names that year. gap_type: it asks for a number,
     a date or a person and the sentence holds none (for a person, not even a role: "le préfet").
     gap_unit: it asks "combien de X" and every number of the sentence counts something else.
-    gap_head: it asks for a quantity of X ("le budget", "combien de projets") and X is neither in
-    the sentence nor in its context (heading, table header, sentence before).
+    gap_head: it asks for a quantity of X ("le budget annuel", "combien de projets") and X, or
+    the word qualifying it, is neither in the sentence nor in its context (heading, table header,
+    sentence before).
     """
     strict = q.qtype in (NUMBER, DATE, PERSON)
     has_type = bool(spans) or (q.qtype == PERSON and bool(entities.roles(raw)))
@@ -348,7 +349,7 @@ def evidence_gaps(
         "gap_year": 1.0 if q.dated_years and year <= 0 else 0.0,
         "gap_type": 1.0 if strict and not has_type else 0.0,
         "gap_unit": 1.0 if q.qtype == NUMBER and q.head and unit == 0.0 else 0.0,
-        "gap_head": 1.0 if q.qtype == NUMBER and head == 0.0 else 0.0,
+        "gap_head": 1.0 if q.qtype == NUMBER and head < 1.0 else 0.0,
     }
 
 

@@ -160,12 +160,17 @@ class QuestionAnalysis:
         return tuple(y for y in self.years if y not in self.undated)
 
 
-# The noun a question asks for: after "combien de", "quel(le)(s) [est le]", "how many", "which".
+# The noun a question asks for: after "combien de", "quel(le)(s) [est le] [montant de]", "how
+# many", "which", with the word after it ("budget annuel", "spécialistes bénévoles").
 _HEAD_FR = re.compile(
-    r"\bcombien (?:de |d')(\w+)"
+    r"\bcombien (?:de |d')(\w+)(?: (\w+))?"
     r"|\bquel(?:le)?s? (?:(?:est|sont|etait|etaient|a ete) )?(?:(?:le|la|les|l') ?)?"
+    r"(?:(?:montant|somme|chiffre|nombre|total|cout|valeur) (?:de |d'|des |du )"
+    r"(?:(?:la|le|les|l') ?)?)?"
     r"([\w-]+)(?: ([\w-]+))?"
 )
+# a conjugated verb is not part of the noun asked for ("quel projet associait …")
+_VERB_ENDING = re.compile(r"\w{3,}(?:ent|ait|aient|ont)$")
 _HEAD_EN = re.compile(r"\bhow many (\w+)(?: (\w+))?|\b(?:which|what) (\w+)(?: (\w+))?")
 
 
@@ -185,7 +190,8 @@ def head_stems(question: str, language: str) -> tuple[str, ...]:
         m = _HEAD_FR.search(q)
         if m is None:
             return ()
-        found = stems(" ".join(g for g in m.groups() if g))
+        words = [g for g in m.groups() if g]
+        found = stems(" ".join(words[:1] + [w for w in words[1:] if not _VERB_ENDING.match(w)]))
     return tuple(dict.fromkeys(s for s in found if s not in _QUESTION_STEMS and not s.isdigit()))
 
 
@@ -235,6 +241,7 @@ def analyze(question: str) -> QuestionAnalysis:
         stems=tuple(seen),
         proper=proper,
         folded=fold(question),
-        head=head_stems(question, lang),
+        # the names of the question are what it asks about, not the thing asked for
+        head=tuple(h for h in head_stems(question, lang) if h not in stems(" ".join(proper))),
         undated=undated_years(question),
     )
