@@ -534,6 +534,7 @@ def test_no_evidence_gap_when_the_sentence_answers(
         # a name or a conjugated verb after the noun is not part of it
         ("Combien de projets Valorial a-t-il approuvés ?", ("projet",)),
         ("Quel projet associait la PME Mahytec et La Poste ?", ("projet",)),
+        ("Combien de projets environ ont été labellisés ?", ("projet",)),
         ("How many competitiveness clusters did the State label?", ("pol", "competitivit")),
     ],
 )

@@ -259,8 +259,8 @@ _NOT_COUNTED = _MONEY | frozenset(stems("plus moins près environ quelque ordre 
 # Nouns that count the same things: "combien d'adhérents" is answered by "210 membres".
 _COUNT_SYNONYMS = (
     "adhérents adhérentes membres",
-    "salariés employés emplois collaborateurs permanents personnes etp équivalents",
-    "entreprises sociétés pme eti startups start-ups",
+    "salariés employés emplois postes collaborateurs permanents personnes etp équivalents",
+    "entreprises sociétés pme eti startups start-ups pousses",
     "projets dossiers",
     "pôles clusters",
     "chercheurs scientifiques",

@@ -169,8 +169,9 @@ _HEAD_FR = re.compile(
     r"(?:(?:la|le|les|l') ?)?)?"
     r"([\w-]+)(?: ([\w-]+))?"
 )
-# a conjugated verb is not part of the noun asked for ("quel projet associait …")
-_VERB_ENDING = re.compile(r"\w{3,}(?:ent|ait|aient|ont)$")
+# a conjugated verb or an adverb is not part of the noun asked for ("quel projet associait …",
+# "combien de projets environ")
+_VERB_ENDING = re.compile(r"\w{3,}(?:ent|ait|aient|ont)$|environ|encore|desormais|deja|donc")
 _HEAD_EN = re.compile(r"\bhow many (\w+)(?: (\w+))?|\b(?:which|what) (\w+)(?: (\w+))?")
 
 
