@@ -553,3 +553,4 @@ def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
     b = answerer.answer("Combien de membres compte le pôle Alpha en 2019 ?", _hits(index))
     assert not a.abstained
     assert b.abstained and b.text is None and b.confidence == 0.0
+    assert b.notes == ("Aucun passage trouvé ne date cette information de 2019.",)

@@ -51,6 +51,19 @@ ENGLISH_NOTE = (
     "La question est en anglais : la réponse est citée telle quelle depuis les sources en français."
 )
 MAX_ANSWER_CHARS = 400
+_TYPE_NAMES = {NUMBER: "aucun chiffre", DATE: "aucune date", PERSON: "aucun nom de personne"}
+
+
+def gap_note(q: QuestionAnalysis, features: dict[str, float]) -> str:
+    """Why poleqa abstains when a gate of `candidates.evidence_gaps` decided it, in French."""
+    if features.get("gap_year"):
+        years = " ni ".join(str(y) for y in q.dated_years)
+        return f"Aucun passage trouvé ne date cette information de {years}."
+    if features.get("gap_type") and q.qtype in _TYPE_NAMES:
+        return f"Le passage le plus proche ne contient {_TYPE_NAMES[q.qtype]} qui réponde."
+    return "Le passage le plus proche ne parle pas de ce que la question demande."
+
+
 _WORD_RE = re.compile(r"\w+")
 # "quelle part / proportion / quel pourcentage / taux": the answer is a share
 _SHARE_Q = re.compile(r"\b(part|proportion|pourcentage|taux|share|percentage)\b")
@@ -171,7 +184,8 @@ class ExtractiveAnswerer:
         if any(best.features.get(g, 0.0) for g in self.model.get("gates", ())):
             # the best sentence plainly lacks what the question demands (candidates.evidence_gaps):
             # abstain whatever the other signals say, with a confidence below the threshold
-            return self._abstain(q, hits, min(confidence, self.model["threshold"]) / 2, notes)
+            low = min(confidence, self.model["threshold"]) / 2
+            return self._abstain(q, hits, low, (*notes, gap_note(q, best.features)))
         if confidence < self.model["threshold"]:
             return self._abstain(q, hits, confidence, notes)
         best, dated = self._most_recent(q, best, candidates)
