@@ -467,6 +467,12 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
             "",
             "gap_head",
         ),
+        (
+            "Combien de grappes d'entreprises bretonnes ont été retenues en 2010 ?",
+            "| 4 mai 2010 | 42 grappes d'entreprises retenues sur 112 dossiers |",
+            "",
+            "gap_head",
+        ),
     ],
 )
 def test_an_evidence_gap_is_found(question: str, sentence: str, around: str, gap: str) -> None:
@@ -535,6 +541,12 @@ def test_no_evidence_gap_when_the_sentence_answers(
         ("Combien de projets Valorial a-t-il approuvés ?", ("projet",)),
         ("Quel projet associait la PME Mahytec et La Poste ?", ("projet",)),
         ("Combien de projets environ ont été labellisés ?", ("projet",)),
+        # with its complement and qualifier, but not a name ("d'Auvergne-Rhône-Alpes")
+        (
+            "Combien de grappes d'entreprises bretonnes ont été retenues ?",
+            ("grapp", "entrepris", "breton"),
+        ),
+        ("Combien de pôles d'Auvergne-Rhône-Alpes ont été renouvelés ?", ("pol",)),
         ("How many competitiveness clusters did the State label?", ("pol", "competitivit")),
     ],
 )

@@ -163,7 +163,7 @@ class QuestionAnalysis:
 # The noun a question asks for: after "combien de", "quel(le)(s) [est le] [montant de]", "how
 # many", "which", with the word after it ("budget annuel", "spécialistes bénévoles").
 _HEAD_FR = re.compile(
-    r"\bcombien (?:de |d')(\w+)(?: (\w+))?"
+    r"\bcombien (?:de |d')(\w+)(?: ?(?:de |d')(\w+))?(?: (\w+))?"
     r"|\bquel(?:le)?s? (?:(?:est|sont|etait|etaient|a ete) )?(?:(?:le|la|les|l') ?)?"
     r"(?:(?:montant|somme|chiffre|nombre|total|cout|valeur) (?:de |d'|des |du )"
     r"(?:(?:la|le|les|l') ?)?)?"
@@ -206,6 +206,13 @@ def expected_type(question: str, language: str | None = None) -> str:
     return OTHER
 
 
+def _name_stems(question: str) -> set[str]:
+    """Stems of the capitalised words of the question after its first word, apostrophes and
+    hyphens included ("d'Auvergne-Rhône-Alpes" → auvergn, rhon, alpe)."""
+    words = re.findall(r"[^\W_]+", question)[1:]
+    return set(stems(" ".join(w for w in words if w[:1].isupper())))
+
+
 def analyze(question: str) -> QuestionAnalysis:
     lang = detect_language(question)
     qtype = expected_type(question, lang)
@@ -243,6 +250,6 @@ def analyze(question: str) -> QuestionAnalysis:
         proper=proper,
         folded=fold(question),
         # the names of the question are what it asks about, not the thing asked for
-        head=tuple(h for h in head_stems(question, lang) if h not in stems(" ".join(proper))),
+        head=tuple(h for h in head_stems(question, lang) if h not in _name_stems(question)),
         undated=undated_years(question),
     )
