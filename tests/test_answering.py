@@ -432,6 +432,13 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
             "",
             "gap_year",
         ),
+        # "depuis 2005" would hold in 2020, but the figure is dated mi-2015
+        (
+            "Combien de projets a-t-il labellisés en 2020 ?",
+            "| Projets labellisés | 181 |",
+            "| Indicateur (depuis 2005) | Valeur à mi-2015 |",
+            "gap_year",
+        ),
         # a number, a date or a person asked, none in the sentence
         ("Qui a succédé à Hervé Floch ?", "Hervé Floch dirige le nouvel ensemble.", "", "gap_type"),
         (

@@ -97,3 +97,11 @@ def test_language_and_glossary() -> None:
     expanded = expand_query("How many members does the competitiveness cluster have?", "en")
     assert "pôle de compétitivité" in expanded and "adhérents" in expanded
     assert expand_query("Combien de membres ?", "fr") == "Combien de membres ?"
+
+
+def test_english_months_are_translated() -> None:
+    from poleqa.retrieval import translate_terms
+
+    rest, extra = translate_terms("How many members did CARA have in December 2024?")
+    assert "décembre" in extra and "membres adhérents" in extra
+    assert "december" not in rest.lower()

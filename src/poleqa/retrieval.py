@@ -115,6 +115,18 @@ GLOSSARY_EN_FR: dict[str, str] = {
     "back": "remise",
     "use": "service",
     "help": "aidé contribué",
+    # months, so that "in December 2024" finds "décembre 2024" ("may" is too often a verb)
+    "january": "janvier",
+    "february": "février",
+    "march": "mars",
+    "april": "avril",
+    "june": "juin",
+    "july": "juillet",
+    "august": "août",
+    "september": "septembre",
+    "october": "octobre",
+    "november": "novembre",
+    "december": "décembre",
 }
 
 _GLOSSARY_KEYS = sorted(GLOSSARY_EN_FR, key=len, reverse=True)

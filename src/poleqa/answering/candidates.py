@@ -162,14 +162,18 @@ def year_signal(q: QuestionAnalysis, text: str) -> float:
     found = {int(y) for y in re.findall(r"\b(?:1[89]|20)\d\d\b", text)}
     if any(y in found for y in q.years):
         return 1.0
-    # "depuis 2022" still holds in 2023
-    for y in re.findall(
-        r"\bdepuis (?:le |l'|la |les |début |fin |mi-)?(?:\w+ )?((?:19|20)\d\d)\b",
-        text,
-        re.IGNORECASE,
-    ):
-        if any(int(y) <= qy for qy in q.years):
-            return 1.0
+    # "depuis 2022" still holds in 2023, unless the text dates its figure later ("Indicateur
+    # (depuis 2005) | Valeur à mi-2015" says nothing of 2020)
+    since = {
+        int(y)
+        for y in re.findall(
+            r"\bdepuis (?:le |l'|la |les |début |fin |mi-)?(?:\w+ )?((?:19|20)\d\d)\b",
+            text,
+            re.IGNORECASE,
+        )
+    }
+    if since and found <= since and any(y <= qy for y in since for qy in q.years):
+        return 1.0
     # a range "2014-2018" covers the years inside it
     for a, b in re.findall(r"\b((?:19|20)\d\d)\s*[-–à]\s*((?:19|20)\d\d)\b", text):
         if any(int(a) <= y <= int(b) for y in q.years):
