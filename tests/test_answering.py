@@ -402,7 +402,13 @@ def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
 
 
 def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
-    from poleqa.answering.candidates import evidence_gaps, head_signal, unit_signal, year_signal
+    from poleqa.answering.candidates import (
+        evidence_gaps,
+        head_signal,
+        role_signal,
+        unit_signal,
+        year_signal,
+    )
     from poleqa.text import stems
 
     q = analyze(question)
@@ -411,9 +417,8 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
     if year == 0.0 and q.years:
         year = 0.5 * max(0.0, year_signal(q, around))
     have = frozenset(stems(f"{sentence} {around}"))
-    return evidence_gaps(
-        q, sentence, spans, year, unit_signal(q, sentence, spans), head_signal(q, have)
-    )
+    unit = unit_signal(q, sentence, spans)
+    return evidence_gaps(q, sentence, spans, year, unit, head_signal(q, have), role_signal(q, have))
 
 
 @pytest.mark.parametrize(
@@ -480,6 +485,19 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
             "",
             "gap_head",
         ),
+        # "qui" names a role the sentence never names
+        (
+            "Qui est le trésorier de CARA ?",
+            "Son délégué général, Thomas Prieur, indique que CARA accompagne 300 entreprises.",
+            "",
+            "gap_role",
+        ),
+        (
+            "Qui a fondé l'entreprise Rol Pin ?",
+            "Marc Vincent est directeur général de l'entreprise Rol Pin.",
+            "",
+            "gap_role",
+        ),
     ],
 )
 def test_an_evidence_gap_is_found(question: str, sentence: str, around: str, gap: str) -> None:
@@ -530,6 +548,13 @@ def test_an_evidence_gap_is_found(question: str, sentence: str, around: str, gap
             "Ses 600 membres réalisent un chiffre d'affaires cumulé de 5 milliards d'euros.",
             "",
         ),
+        # the role in another form of the word; the year at the start of the list item
+        (
+            "Qui dirigeait iD4CAR en 2009 ?",
+            "Bernadette Rovire en est la directrice générale.",
+            "2. **iD4CAR (2009).** Le pôle intègre la petite série.",
+        ),
+        ("Who chairs the cluster?", "Le pôle est présidé par Franck Grimaud.", ""),
     ],
 )
 def test_no_evidence_gap_when_the_sentence_answers(
@@ -565,7 +590,7 @@ def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
     from poleqa.answering import default_model
 
     model = default_model()
-    assert set(model["gates"]) == {"gap_year", "gap_type", "gap_unit", "gap_head"}
+    assert set(model["gates"]) == {"gap_year", "gap_type", "gap_unit", "gap_head", "gap_role"}
     index = _TinyIndex()  # "Le pôle Alpha compte 210 membres en 2020." dated 2021
     answerer = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 0.0})
     a = answerer.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
@@ -573,3 +598,13 @@ def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
     assert not a.abstained
     assert b.abstained and b.text is None and b.confidence == 0.0
     assert b.notes == ("Aucun passage trouvé ne date cette information de 2019.",)
+
+
+def test_a_sentence_is_dated_by_its_paragraph_and_document() -> None:
+    text = "# T\n\n2. **iD4CAR (2009).** Le pôle change. Bernadette Rovire en est la directrice."
+    doc = Document(DocumentInfo(source="a.md", title="T", date="2025-06-30"), text)
+    start = text.index("Bernadette")
+    before = Sentence(0, "a.md", text.index("Le pôle"), start - 1)
+    dating = ExtractiveAnswerer._dating_text(doc, Sentence(1, "a.md", start, len(text)), before)
+    assert "iD4CAR (2009)" in dating and "Le pôle change." in dating
+    assert dating.endswith("2025-06-30")

@@ -40,7 +40,7 @@ from poleqa.answering.question import (
 )
 from poleqa.retrieval import query_vector
 from poleqa.text import fold, stem_word, stems
-from poleqa.types import Answer, Citation, Hit, Sentence, Turn
+from poleqa.types import Answer, Citation, Document, Hit, Sentence, Turn
 
 if TYPE_CHECKING:
     from poleqa.index import Index
@@ -264,14 +264,7 @@ class ExtractiveAnswerer:
                 float(c),
                 self._static,
                 names,
-                around=" ".join(
-                    t
-                    for t in (
-                        doc.text[before.start : before.end] if before is not None else "",
-                        doc.info.date or "",
-                    )
-                    if t
-                ),
+                around=self._dating_text(doc, s, before),
             )
             h = hit_of(hits, s.source, s.start, s.end)
             doc_hit = next(x for x in hits if x.chunk.source == s.source)
@@ -293,6 +286,16 @@ class ExtractiveAnswerer:
                 )
             )
         return out
+
+    @staticmethod
+    def _dating_text(doc: Document, s: Sentence, before: Sentence | None) -> str:
+        """What dates a sentence that names no year: the sentence before, the start of its
+        paragraph or list item ("**iD4CAR (2009).** … Bernadette Rovire en est la directrice")
+        and the document's date."""
+        line_start = doc.text.rfind("\n", 0, s.start) + 1
+        lead = doc.text[max(line_start, s.start - 800) : s.start]
+        prev = doc.text[before.start : before.end] if before is not None else ""
+        return " ".join(t for t in (prev, lead, doc.info.date or "") if t)
 
     def _confidence(
         self, q: QuestionAnalysis, best: Candidate, candidates: list[Candidate]

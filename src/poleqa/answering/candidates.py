@@ -329,6 +329,34 @@ def head_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:
     return found / len(head)
 
 
+# What a "qui" question asks someone to be, by word family (stem prefixes): the answer's
+# sentence or context must name the same role ("Qui est le trésorier ?" is not answered by
+# "son délégué général, Thomas Prieur").
+_ROLE_FAMILIES = (
+    ("presid",),
+    ("dirig", "direct"),
+    ("fond",),
+    ("tresor",),
+    ("deleg",),
+    ("secretair",),
+    ("succed", "success", "rempla"),
+    ("anim",),
+    ("pilot",),
+    ("coordon",),
+)
+
+
+def role_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:
+    """For "qui" questions naming a role: 1 when `have` names it too (same word family), else 0;
+    1 when the question names no role."""
+    if q.qtype != PERSON:
+        return 1.0
+    asked = [f for f in _ROLE_FAMILIES if any(s.startswith(f) for s in q.stems)]
+    if not asked:
+        return 1.0
+    return 1.0 if any(any(s.startswith(f) for s in have) for f in asked) else 0.0
+
+
 def evidence_gaps(
     q: QuestionAnalysis,
     raw: str,
@@ -336,6 +364,7 @@ def evidence_gaps(
     year: float,
     unit: float,
     head: float,
+    role: float = 1.0,
 ) -> dict[str, float]:
     """What the question demands and the sentence plainly lacks; any gap makes poleqa abstain.
 
@@ -345,7 +374,8 @@ def evidence_gaps(
     gap_unit: it asks "combien de X" and every number of the sentence counts something else.
     gap_head: it asks for a quantity of X ("le budget annuel", "combien de projets") and X, or
     the word qualifying it, is neither in the sentence nor in its context (heading, table header,
-    sentence before).
+    sentence before). gap_role: "qui" names a role (président, trésorier, fondateur…) that the
+    sentence and its context never name.
     """
     strict = q.qtype in (NUMBER, DATE, PERSON)
     has_type = bool(spans) or (q.qtype == PERSON and bool(entities.roles(raw)))
@@ -354,6 +384,7 @@ def evidence_gaps(
         "gap_type": 1.0 if strict and not has_type else 0.0,
         "gap_unit": 1.0 if q.qtype == NUMBER and q.head and unit == 0.0 else 0.0,
         "gap_head": 1.0 if q.qtype == NUMBER and head < 1.0 else 0.0,
+        "gap_role": 1.0 if role == 0.0 else 0.0,
     }
 
 
@@ -425,7 +456,7 @@ def sentence_features(
         "heading": 1.0 if is_heading else 0.0,
         "cue": cue_signal(q, plain),
         "short": 1.0 if len(plain) < 40 and not first_line.strip().startswith("|") else 0.0,
-        **evidence_gaps(q, raw, spans, year, unit, head),
+        **evidence_gaps(q, raw, spans, year, unit, head, role_signal(q, ctx_stems)),
     }
     return f, plain, spans
 
