@@ -305,6 +305,13 @@ def test_answer_confidence_shrinks_when_the_document_lacks_the_name() -> None:
             "4 pôles ont leur siège en région Centre, dont S2E2 (énergie, 130 adhérents).",
             "130 adhérents",
         ),
+        # a sum of money is asked: the amount, not the other number
+        (
+            "Quelle somme l'État a-t-il consacrée sur deux ans aux grappes ?",
+            "Au terme des deux vagues, 126 grappes ont été retenues et l'État leur consacre "
+            "24 millions d'euros.",
+            "24 millions d'euros",
+        ),
         (
             "Par quel cluster le pôle Infr@2050 est-il porté ?",
             "Le pôle Infr@2050, dédié au secteur du BTP, est porté par le cluster INDURA.",

@@ -67,6 +67,12 @@ def gap_note(q: QuestionAnalysis, features: dict[str, float]) -> str:
 _WORD_RE = re.compile(r"\w+")
 # "quelle part / proportion / quel pourcentage / taux": the answer is a share
 _SHARE_Q = re.compile(r"\b(part|proportion|pourcentage|taux|share|percentage)\b")
+# "quel montant / quelle somme / quel budget", "how much money": the answer is an amount of money
+_MONEY_Q = re.compile(
+    r"\b(montant|somme|budget|cout|prix|cotisation|subventions?|aides?|dotation|enveloppe|"
+    r"chiffre d'affaires|financement|paie|payait|coute|money|how much)\b"
+)
+_CURRENCY = re.compile(r"€|\beuros?\b|\bdollars?\b", re.IGNORECASE)
 # A sentence opening on a pronoun that points back at the previous sentence's subject.
 # A list item line ("- X", "* X", "1. X", "• X").
 _ITEM = re.compile(r"\s*(?:[-*+•·▪◦–]|\d{1,2}[.)])\s+\S")
@@ -516,6 +522,7 @@ def short_answer(
     # ("le cluster INDURA") or carries it as its unit ("130 adhérents")
     head_ends = [m.end() for m in words if head & set(stems(m.group()))]
     share = q.qtype == NUMBER and bool(_SHARE_Q.search(q.folded))
+    money = q.qtype == NUMBER and not share and bool(_MONEY_Q.search(q.folded))
 
     def rank(sp: entities.Span) -> tuple[int, float]:
         named = bool(head & set(stems(sp.text))) or any(
@@ -525,6 +532,8 @@ def short_answer(
         tier = 0 if named else 1
         if share:
             tier += 0 if "%" in sp.text or "pour cent" in sp.text else 2
+        if money:
+            tier += 0 if _CURRENCY.search(sp.text) else 2
         if not anchors:
             return tier, sp.start
         return tier, min(abs(a - sp.start) for a in anchors)
