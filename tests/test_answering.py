@@ -312,6 +312,13 @@ def test_answer_confidence_shrinks_when_the_document_lacks_the_name() -> None:
             "24 millions d'euros.",
             "24 millions d'euros",
         ),
+        # a place follows a locative preposition ("à Orléans"), not the pole's name
+        (
+            "Dans quelle ville le contrat de performance du pôle DREAM sera-t-il signé ?",
+            "Deux contrats seront signés le 21 janvier à Chartres pour le pôle Cosmetic Valley "
+            "et le 22 janvier à Orléans pour le pôle DREAM.",
+            "Orléans",
+        ),
         (
             "Par quel cluster le pôle Infr@2050 est-il porté ?",
             "Le pôle Infr@2050, dédié au secteur du BTP, est porté par le cluster INDURA.",

@@ -72,6 +72,10 @@ _MONEY_Q = re.compile(
     r"\b(montant|somme|budget|cout|prix|cotisation|subventions?|aides?|dotation|enveloppe|"
     r"chiffre d'affaires|financement|paie|payait|coute|money|how much)\b"
 )
+_LOCATIVE = re.compile(
+    r"(?:\b(?:à|a|en|au|aux|dans|vers|sur|de|près de|at|in)|\bd')\s*(?:(?:la|le|les)\s+|l['’])?$",
+    re.IGNORECASE,
+)
 _CURRENCY = re.compile(r"€|\beuros?\b|\bdollars?\b", re.IGNORECASE)
 # A sentence opening on a pronoun that points back at the previous sentence's subject.
 # A list item line ("- X", "* X", "1. X", "• X").
@@ -534,6 +538,9 @@ def short_answer(
             tier += 0 if "%" in sp.text or "pour cent" in sp.text else 2
         if money:
             tier += 0 if _CURRENCY.search(sp.text) else 2
+        if q.qtype == PLACE:
+            # "à Orléans", "en Bretagne": a place follows a locative preposition
+            tier += 0 if _LOCATIVE.search(text[max(0, sp.start - 16) : sp.start]) else 1
         if not anchors:
             return tier, sp.start
         return tier, min(abs(a - sp.start) for a in anchors)
