@@ -73,7 +73,7 @@ _MONEY_Q = re.compile(
     r"chiffre d'affaires|financement|paie|payait|coute|money|how much)\b"
 )
 _LOCATIVE = re.compile(
-    r"(?:\b(?:à|a|en|au|aux|dans|vers|sur|de|près de|at|in)|\bd')\s*(?:(?:la|le|les)\s+|l['’])?$",
+    r"(?:\b(?:à|en|au|aux|dans|vers|sur|de|près de|at|in)|\bd')\s*(?:(?:la|le|les)\s+|l['’])?$",
     re.IGNORECASE,
 )
 _CURRENCY = re.compile(r"€|\beuros?\b|\bdollars?\b", re.IGNORECASE)
@@ -102,8 +102,8 @@ class ExtractiveAnswerer:
     context, expected type missing, year mismatch) gives the confidence, scaled by the share of
     the question's distinctive names its document holds; below the calibrated threshold, or when
     the winner plainly lacks what the question demands (a gate of `candidates.evidence_gaps`:
-    the year asked, a number/date/person, the thing counted), poleqa abstains and shows the
-    closest passages.
+    the year asked, a number/date/person, the thing counted, the role asked for), poleqa
+    abstains, says why and shows the closest passages.
     """
 
     CANDIDATE_DOCS = 3  # the documents of the top hits hold the candidate sentences
