@@ -274,7 +274,8 @@ class ExtractiveAnswerer:
                 float(c),
                 self._static,
                 names,
-                around=self._dating_text(doc, s, before),
+                # only a question naming a year needs what dates the sentence
+                around=self._dating_text(doc, s, before) if q.years else "",
             )
             h = hit_of(hits, s.source, s.start, s.end)
             doc_hit = next(x for x in hits if x.chunk.source == s.source)
