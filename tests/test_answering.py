@@ -493,6 +493,13 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
             "",
             "gap_head",
         ),
+        # what holds the quantity asked ("l'équipe") is not the regional industry
+        (
+            "Combien de salariés compte l'équipe de Clubster NSL ?",
+            "La filière régionale pesait environ 1 000 entreprises et 30 800 salariés.",
+            "",
+            "gap_head",
+        ),
         (
             "Combien de grappes d'entreprises bretonnes ont été retenues en 2010 ?",
             "| 4 mai 2010 | 42 grappes d'entreprises retenues sur 112 dossiers |",
@@ -598,6 +605,12 @@ def test_no_evidence_gap_when_the_sentence_answers(
 )
 def test_the_noun_a_question_asks_for(question: str, head: tuple[str, ...]) -> None:
     assert analyze(question).head == head
+
+
+def test_what_holds_the_quantity_asked() -> None:
+    assert analyze("Combien de salariés compte l'équipe de Clubster NSL ?").owner == ("equip",)
+    assert analyze("Combien d'adhérents compte la Cosmetic Valley ?").owner == ()
+    assert analyze("How many employees work in the team?").owner == ()
 
 
 def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:

@@ -43,7 +43,7 @@ def test_dev_set_above_floor(tmp_path: Path) -> None:
     paths = write_reports(result, tmp_path / "out")
     assert json.loads(paths["report_json"].read_text(encoding="utf-8"))["n_questions"] == 120
     assert below_floor(result.metrics, FLOORS["dev"]) == []
-    # questions written on three dev documents after the method was built, never fit on
+    # questions written on four dev documents after the method was built, never fit on
     probes = evaluate_file(pipeline, ROOT / "eval" / "dev" / "probes.jsonl", k=5)
     assert below_floor(probes.metrics, FLOORS["dev-probes"]) == []
 

@@ -320,9 +320,10 @@ _QUANTITY_WORDS = frozenset(
 
 
 def head_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:
-    """Share of the noun the question asks for ("budget" in "quel est le budget …") found in
-    `have` (synonyms included); 1 when the question names no such noun."""
-    head = [h for h in q.head if h not in _QUANTITY_WORDS]
+    """Share of the noun the question asks for ("budget" in "quel est le budget …"), and of what
+    holds it ("l'équipe" in "combien de salariés compte l'équipe"), found in `have` (synonyms
+    included); 1 when the question names neither."""
+    head = [h for h in (*q.head, *q.owner) if h not in _QUANTITY_WORDS]
     if not head:
         return 1.0
     found = sum(stem_present(h, have) or bool(_SYNONYMS.get(h, frozenset()) & have) for h in head)

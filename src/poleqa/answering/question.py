@@ -150,6 +150,8 @@ class QuestionAnalysis:
     proper: tuple[str, ...]  # folded capitalised words of the question (not the first word)
     folded: str
     head: tuple[str, ...] = ()  # stems of the noun the question asks for ("combien d'adhérents")
+    # stems of what holds the quantity asked: "combien de salariés compte l'équipe" → equip
+    owner: tuple[str, ...] = ()
     # years that do not date the answer: the start of a period ("depuis 2005", "since 2018")
     # or part of a name ("France 2030", "Horizon 2020")
     undated: tuple[int, ...] = ()
@@ -173,6 +175,22 @@ _HEAD_FR = re.compile(
 # "combien de projets environ")
 _VERB_ENDING = re.compile(r"\w{3,}(?:ent|ait|aient|ont)$|environ|encore|desormais|deja|donc")
 _HEAD_EN = re.compile(r"\bhow many (\w+)(?: (\w+))?|\b(?:which|what) (\w+)(?: (\w+))?")
+
+
+# "combien de X compte / emploie / réunit <det> Y": Y holds the X counted
+_OWNER_FR = re.compile(
+    r"\bcombien (?:de |d')\w+ .*?\b(?:compte|comptait|comptent|emploie|employait|reunit|"
+    r"reunissait|regroupe|regroupait|rassemble|rassemblait)(?:-t-(?:il|elle))? "
+    r"(?:le |la |l'|les |un |une |son |sa |ses )(\w+)"
+)
+
+
+def owner_stems(question: str, language: str) -> tuple[str, ...]:
+    """Stems of the common noun that holds the quantity a French "combien" question asks for."""
+    if language == "en":
+        return ()
+    m = _OWNER_FR.search(fold(question))
+    return tuple(s for s in stems(m.group(1)) if s not in _QUESTION_STEMS) if m else ()
 
 
 def head_stems(question: str, language: str) -> tuple[str, ...]:
@@ -251,5 +269,6 @@ def analyze(question: str) -> QuestionAnalysis:
         folded=fold(question),
         # the names of the question are what it asks about, not the thing asked for
         head=tuple(h for h in head_stems(question, lang) if h not in _name_stems(question)),
+        owner=tuple(o for o in owner_stems(question, lang) if o not in _name_stems(question)),
         undated=undated_years(question),
     )
