@@ -272,7 +272,7 @@ def main() -> None:
     )
     ap.add_argument(
         "--gates",
-        default="gap_year,gap_type,gap_unit,gap_head,gap_role",
+        default="gap_year,gap_type,gap_unit,gap_head,gap_role,gap_event",
         help="evidence gaps that make the answerer abstain whatever its confidence",
     )
     ap.add_argument("--check", type=Path, default=None, help="held-out dump: apply, never fit")

@@ -417,6 +417,7 @@ def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
 
 def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
     from poleqa.answering.candidates import (
+        event_signal,
         evidence_gaps,
         head_signal,
         role_signal,
@@ -432,7 +433,16 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
         year = 0.5 * max(0.0, year_signal(q, around))
     have = frozenset(stems(f"{sentence} {around}"))
     unit = unit_signal(q, sentence, spans)
-    return evidence_gaps(q, sentence, spans, year, unit, head_signal(q, have), role_signal(q, have))
+    return evidence_gaps(
+        q,
+        sentence,
+        spans,
+        year,
+        unit,
+        head_signal(q, have),
+        role_signal(q, have),
+        event_signal(q, have),
+    )
 
 
 @pytest.mark.parametrize(
@@ -492,6 +502,13 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
             "Avec 320 adhérents, le pôle annonce 12 projets.",
             "",
             "gap_head",
+        ),
+        # "quand" asks about an event the sentence never names (it names the opening)
+        (
+            "Quand le centre de R&D de Tate & Lyle a-t-il fermé ?",
+            "| septembre 2008 | ouverture d'un centre de R&D de Tate & Lyle à la Haute Borne |",
+            "",
+            "gap_event",
         ),
         # what holds the quantity asked ("l'équipe") is not the regional industry
         (
@@ -576,6 +593,17 @@ def test_an_evidence_gap_is_found(question: str, sentence: str, around: str, gap
             "2. **iD4CAR (2009).** Le pôle intègre la petite série.",
         ),
         ("Who chairs the cluster?", "Le pôle est présidé par Franck Grimaud.", ""),
+        # the event in another word of its family
+        (
+            "À quelle date l'appel à projets a-t-il été lancé ?",
+            "| 29 octobre 2009 | lancement de l'appel à projets par le ministre |",
+            "",
+        ),
+        (
+            "En quelle année la convention d'affaires a-t-elle été créée ?",
+            "La convention d'affaires, dont la création remonte à 2012, réunit 300 acheteurs.",
+            "",
+        ),
     ],
 )
 def test_no_evidence_gap_when_the_sentence_answers(
@@ -607,6 +635,14 @@ def test_the_noun_a_question_asks_for(question: str, head: tuple[str, ...]) -> N
     assert analyze(question).head == head
 
 
+def test_the_event_a_date_question_asks_about() -> None:
+    assert analyze("Quand le centre de R&D a-t-il fermé ?").event == ("ferm",)
+    # nouns ending like participles are not events; neither is the auxiliary "été"
+    q = "À quelle date la fusion de Cancer-Bio-Santé a-t-elle été validée en assemblée générale ?"
+    assert analyze(q).event == ("valide",)
+    assert analyze("Combien de pôles ont été labellisés ?").event == ()
+
+
 def test_what_holds_the_quantity_asked() -> None:
     assert analyze("Combien de salariés compte l'équipe de Clubster NSL ?").owner == ("equip",)
     assert analyze("Combien d'adhérents compte la Cosmetic Valley ?").owner == ()
@@ -617,7 +653,14 @@ def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
     from poleqa.answering import default_model
 
     model = default_model()
-    assert set(model["gates"]) == {"gap_year", "gap_type", "gap_unit", "gap_head", "gap_role"}
+    assert set(model["gates"]) == {
+        "gap_year",
+        "gap_type",
+        "gap_unit",
+        "gap_head",
+        "gap_role",
+        "gap_event",
+    }
     index = _TinyIndex()  # "Le pôle Alpha compte 210 membres en 2020." dated 2021
     answerer = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 0.0})
     a = answerer.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))

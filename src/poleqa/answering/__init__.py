@@ -102,8 +102,8 @@ class ExtractiveAnswerer:
     context, expected type missing, year mismatch) gives the confidence, scaled by the share of
     the question's distinctive names its document holds; below the calibrated threshold, or when
     the winner plainly lacks what the question demands (a gate of `candidates.evidence_gaps`:
-    the year asked, a number/date/person, the thing counted, the role asked for), poleqa
-    abstains, says why and shows the closest passages.
+    the year asked, a number/date/person, the thing counted, the role or event asked about),
+    poleqa abstains, says why and shows the closest passages.
     """
 
     CANDIDATE_DOCS = 3  # the documents of the top hits hold the candidate sentences

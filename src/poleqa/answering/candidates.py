@@ -358,6 +358,17 @@ def role_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:
     return 1.0 if any(any(s.startswith(f) for s in have) for f in asked) else 0.0
 
 
+def event_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:
+    """For date questions: 1 when every event they ask about ("fusionné", "lancé") is named in
+    `have` by a word of its family (the first letters of its stem: "fusion", "lancement"), else
+    0; 1 when the question names no event."""
+    for ev in q.event:
+        head = ev[: max(3, min(len(ev), 5) - 1)]
+        if not any(t.startswith(head) for t in have):
+            return 0.0
+    return 1.0
+
+
 def evidence_gaps(
     q: QuestionAnalysis,
     raw: str,
@@ -366,6 +377,7 @@ def evidence_gaps(
     unit: float,
     head: float,
     role: float = 1.0,
+    event: float = 1.0,
 ) -> dict[str, float]:
     """What the question demands and the sentence plainly lacks; any gap makes poleqa abstain.
 
@@ -376,7 +388,8 @@ def evidence_gaps(
     gap_head: it asks for a quantity of X ("le budget annuel", "combien de projets") and X, or
     the word qualifying it, is neither in the sentence nor in its context (heading, table header,
     sentence before). gap_role: "qui" names a role (président, trésorier, fondateur…) that the
-    sentence and its context never name.
+    sentence and its context never name. gap_event: "quand" asks about an event ("a-t-il fermé")
+    that the sentence and its context never name.
     """
     strict = q.qtype in (NUMBER, DATE, PERSON)
     has_type = bool(spans) or (q.qtype == PERSON and bool(entities.roles(raw)))
@@ -386,6 +399,7 @@ def evidence_gaps(
         "gap_unit": 1.0 if q.qtype == NUMBER and q.head and unit == 0.0 else 0.0,
         "gap_head": 1.0 if q.qtype == NUMBER and head < 1.0 else 0.0,
         "gap_role": 1.0 if role == 0.0 else 0.0,
+        "gap_event": 1.0 if event == 0.0 else 0.0,
     }
 
 
@@ -457,7 +471,16 @@ def sentence_features(
         "heading": 1.0 if is_heading else 0.0,
         "cue": cue_signal(q, plain),
         "short": 1.0 if len(plain) < 40 and not first_line.strip().startswith("|") else 0.0,
-        **evidence_gaps(q, raw, spans, year, unit, head, role_signal(q, ctx_stems)),
+        **evidence_gaps(
+            q,
+            raw,
+            spans,
+            year,
+            unit,
+            head,
+            role_signal(q, ctx_stems),
+            event_signal(q, ctx_stems),
+        ),
     }
     return f, plain, spans
 

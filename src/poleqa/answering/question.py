@@ -152,6 +152,8 @@ class QuestionAnalysis:
     head: tuple[str, ...] = ()  # stems of the noun the question asks for ("combien d'adhérents")
     # stems of what holds the quantity asked: "combien de salariés compte l'équipe" → equip
     owner: tuple[str, ...] = ()
+    # stems of the event a date question asks about: "quand … a-t-il fusionné" → fusionn
+    event: tuple[str, ...] = ()
     # years that do not date the answer: the start of a period ("depuis 2005", "since 2018")
     # or part of a name ("France 2030", "Horizon 2020")
     undated: tuple[int, ...] = ()
@@ -175,6 +177,24 @@ _HEAD_FR = re.compile(
 # "combien de projets environ")
 _VERB_ENDING = re.compile(r"\w{3,}(?:ent|ait|aient|ont)$|environ|encore|desormais|deja|donc")
 _HEAD_EN = re.compile(r"\bhow many (\w+)(?: (\w+))?|\b(?:which|what) (\w+)(?: (\w+))?")
+
+
+# A past participle of the question ("fusionné", "lancée"): a word ending in é / ée / és / ées
+# that no determiner or preposition introduces (those are nouns: "la société", "de compétitivité",
+# "en assemblée générale").
+_PARTICIPLE = re.compile(
+    r"(?<![\w'’-])(?<!\ble )(?<!\bla )(?<!\bles )(?<!\bde )(?<!\bdu )(?<!\bdes )(?<!\bun )"
+    r"(?<!\bune )(?<!\bsa )(?<!\bson )(?<!\bses )(?<!\ben )(?<!\bau )(?<!\baux )(?<!\bpar )"
+    r"([a-zà-ÿ]+(?:é|ée|és|ées))\b"
+)
+
+
+def event_stems(question: str, qtype: str) -> tuple[str, ...]:
+    """Stems (3 letters at least) of the events a date question asks about."""
+    if qtype != DATE:
+        return ()
+    words = [w for w in _PARTICIPLE.findall(question) if w != "été"]
+    return tuple(s for s in stems(" ".join(words)) if len(s) >= 3 and s not in _QUESTION_STEMS)
 
 
 # "combien de X compte / emploie / réunit <det> Y": Y holds the X counted
@@ -270,5 +290,6 @@ def analyze(question: str) -> QuestionAnalysis:
         # the names of the question are what it asks about, not the thing asked for
         head=tuple(h for h in head_stems(question, lang) if h not in _name_stems(question)),
         owner=tuple(o for o in owner_stems(question, lang) if o not in _name_stems(question)),
+        event=event_stems(question, qtype),
         undated=undated_years(question),
     )
