@@ -121,6 +121,21 @@ def abstain_signals(cands: list[dict], scores: np.ndarray) -> tuple[dict, dict]:
     return sig, best
 
 
+def named_first(cands: list[dict], scores: np.ndarray, gates, delta: float) -> np.ndarray:
+    """The answerer's `_named_first`: a winner gated only for naming nothing of the type asked
+    gives way to the best ungated candidate within `delta` of its score."""
+    if delta <= 0 or not gates:
+        return scores
+    i = int(scores.argmax())
+    found = {g for g in gates if cands[i].get(g, 0.0)}
+    if not found or not found <= {"gap_type", "gap_role"}:
+        return scores
+    ok = np.array([not any(r.get(g, 0.0) for g in gates) for r in cands])
+    if not (ok & (scores >= scores[i] - delta)).any():
+        return scores
+    return np.where(ok, scores, -1e9)
+
+
 def fold_of(qid: str, cands: list[dict], questions: dict, k: int = 2) -> int:
     """Questions go to folds by document (its number modulo k): a fold's documents are unseen."""
     q = questions[qid]
@@ -134,6 +149,7 @@ def apply(model: dict, by: dict, questions: dict) -> dict:
     n_ans = n_un = ok = abst_ok = false_ab = 0
     for i, cands in by.items():
         sc = np.array([sum(sel.get(f, 0.0) * r.get(f, 0.0) for f in sel) for r in cands])
+        sc = named_first(cands, sc, model.get("gates", ()), model.get("type_fallback", 0.0))
         sig, best = abstain_signals(cands, sc)
         z = ab["bias"] + sum(ab.get(f, 0.0) * v for f, v in sig.items())
         held = 1.0 - sig["name_doc_miss"] if model.get("name_scale") else 1.0
@@ -168,6 +184,7 @@ def run(
     name_scale=True,
     mask=False,
     gates=(),
+    delta=0.0,
 ):
     groups = []
     for i in train_ids:
@@ -194,7 +211,7 @@ def run(
                 c = [r for r in c if not r["gold"]]
                 if not c:
                     continue
-            sc = np.array([[r[f] for f in feats] for r in c]) @ w
+            sc = named_first(c, np.array([[r[f] for f in feats] for r in c]) @ w, gates, delta)
             sig, best = abstain_signals(c, sc)
             rows.append([sig[f] for f in afeats])
             labels.append(bool(best["gold"]))
@@ -249,6 +266,7 @@ def run(
         "threshold": round(float(best_t), 4),
         "name_scale": name_scale,
         "gates": list(gates),
+        "type_fallback": delta,
     }
     return res, model
 
@@ -274,6 +292,13 @@ def main() -> None:
         "--gates",
         default="gap_year,gap_type,gap_unit,gap_head,gap_role,gap_event",
         help="evidence gaps that make the answerer abstain whatever its confidence",
+    )
+    ap.add_argument(
+        "--type-fallback",
+        type=float,
+        default=5.0,
+        help="a winner naming nothing of the type asked gives way to an ungated candidate "
+        "scoring within this much of it",
     )
     ap.add_argument("--check", type=Path, default=None, help="held-out dump: apply, never fit")
     ap.add_argument("--check-questions", type=Path, default=Path("eval/seeds.jsonl"))
@@ -304,6 +329,7 @@ def main() -> None:
             not args.no_name_scale,
             args.mask,
             gates,
+            args.type_fallback,
         )
         cv.append(res)
         n_ans = sum(questions[i]["answerable"] for i in test)
@@ -334,6 +360,7 @@ def main() -> None:
         not args.no_name_scale,
         args.mask,
         gates,
+        args.type_fallback,
     )
     print("fit on all (train = test):", json.dumps(res))
     print(json.dumps(model, indent=1))

@@ -678,3 +678,23 @@ def test_a_sentence_is_dated_by_its_paragraph_and_document() -> None:
     dating = ExtractiveAnswerer._dating_text(doc, Sentence(1, "a.md", start, len(text)), before)
     assert "iD4CAR (2009)" in dating and "Le pôle change." in dating
     assert dating.endswith("2025-06-30")
+
+
+def test_a_winner_naming_no_one_gives_way_to_a_close_sentence_that_does() -> None:
+    from poleqa.answering import default_model
+    from poleqa.answering.candidates import Candidate
+
+    def cand(i: int, score: float, **gaps: float) -> Candidate:
+        return Candidate(Sentence(i, "a.md", i, i + 1), "t", "t", 1, 1.0, dict(gaps), score)
+
+    model = default_model()
+    assert model["type_fallback"] > 0
+    answerer = ExtractiveAnswerer(_TinyIndex(), _FakeEmbedder(), model=model)
+    lead = cand(0, 30.0, gap_type=1.0, gap_role=1.0)  # "**iD4CAR (2009).** Le pôle intègre …"
+    named = cand(1, 30.0 - model["type_fallback"] / 2)  # "Bernadette Rovire en est la directrice"
+    far = cand(2, 30.0 - 2 * model["type_fallback"])
+    assert [c.sentence.id for c in answerer._named_first([lead, named, far])] == [1, 0, 2]
+    assert [c.sentence.id for c in answerer._named_first([lead, far])] == [0, 2]
+    # another gate (the year asked is missing) is not about naming: no fallback
+    dated = cand(3, 30.0, gap_type=1.0, gap_year=1.0)
+    assert [c.sentence.id for c in answerer._named_first([dated, named])] == [3, 1]

@@ -174,6 +174,7 @@ class ExtractiveAnswerer:
         for c in candidates:
             c.score = score(c.features, sel)
         candidates.sort(key=lambda c: -c.score)
+        candidates = self._named_first(candidates)
         best = candidates[0]
         confidence = self._confidence(q, best, candidates)
         if self.record:
@@ -297,6 +298,24 @@ class ExtractiveAnswerer:
                 )
             )
         return out
+
+    def _named_first(self, candidates: list[Candidate]) -> list[Candidate]:
+        """A winner that names no one and nothing of the type asked (only `gap_type` / `gap_role`:
+        a list item's title, a heading-like lead) gives way to the best ungated candidate within
+        `type_fallback` of its score: the answer is usually the next sentence, which names it."""
+        gates = self.model.get("gates", ())
+        delta = self.model.get("type_fallback", 0.0)
+        soft = {"gap_type", "gap_role"}
+        found = {g for g in gates if candidates[0].features.get(g, 0.0)}
+        if delta <= 0 or not found or not found <= soft:
+            return candidates
+        top = candidates[0].score
+        for i, c in enumerate(candidates):
+            if c.score < top - delta:
+                break
+            if not any(c.features.get(g, 0.0) for g in gates):
+                return [c, *candidates[:i], *candidates[i + 1 :]]
+        return candidates
 
     @staticmethod
     def _dating_text(doc: Document, s: Sentence, before: Sentence | None) -> str:
