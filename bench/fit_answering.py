@@ -311,16 +311,13 @@ def main() -> None:
     afeats = [f for f in afeats if f not in args.drop.split(",")]
     gates = tuple(g for g in args.gates.split(",") if g)
     folds = {i: fold_of(i, by[i], questions, args.folds) for i in ids}
-    cv = []
-    pooled: collections.Counter = collections.Counter()
-    for k in range(args.folds):
-        train = [i for i in ids if folds[i] != k]
-        test = [i for i in ids if folds[i] == k]
-        res, _ = run(
+
+    def fit(train_ids: list[str], test_ids: list[str]) -> tuple[dict, dict]:
+        return run(
             by,
             questions,
-            train,
-            test,
+            train_ids,
+            test_ids,
             args.l2s,
             args.l2a,
             args.far,
@@ -331,6 +328,13 @@ def main() -> None:
             gates,
             args.type_fallback,
         )
+
+    cv = []
+    pooled: collections.Counter = collections.Counter()
+    for k in range(args.folds):
+        train = [i for i in ids if folds[i] != k]
+        test = [i for i in ids if folds[i] == k]
+        res, _ = fit(train, test)
         cv.append(res)
         n_ans = sum(questions[i]["answerable"] for i in test)
         pooled["ans"] += n_ans
@@ -347,21 +351,7 @@ def main() -> None:
         "false_abstain_rate": round(pooled["false"] / pooled["ans"], 3),
     }
     print("CV pooled:", json.dumps(pool))
-    res, model = run(
-        by,
-        questions,
-        ids,
-        ids,
-        args.l2s,
-        args.l2a,
-        args.far,
-        feats,
-        afeats,
-        not args.no_name_scale,
-        args.mask,
-        gates,
-        args.type_fallback,
-    )
+    res, model = fit(ids, ids)
     print("fit on all (train = test):", json.dumps(res))
     print(json.dumps(model, indent=1))
     if args.check is not None:
