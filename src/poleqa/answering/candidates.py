@@ -382,8 +382,9 @@ def evidence_gaps(
     """What the question demands and the sentence plainly lacks; any gap makes poleqa abstain.
 
     gap_year: the question dates what it asks ("en 2021") and neither the sentence, its heading,
-    the sentence before nor the document's date names that year. gap_type: it asks for a number,
-    a date or a person and the sentence holds none (for a person, not even a role: "le préfet").
+    the sentence before, its paragraph's lead nor the document's date names that year.
+    gap_type: it asks for a number, a date or a person and the sentence holds none (for a
+    person, not even a role: "le préfet").
     gap_unit: it asks "combien de X" and every number of the sentence counts something else.
     gap_head: it asks for a quantity of X ("le budget annuel", "combien de projets") and X, or
     the word qualifying it, is neither in the sentence nor in its context (heading, table header,
@@ -428,7 +429,7 @@ def sentence_features(
     around: str = "",
 ) -> tuple[dict[str, float], str, list[entities.Span]]:
     """The signals of one candidate sentence; `around` is the text that dates it when it names
-    no year itself: the sentence before and the document's date."""
+    no year itself (the sentence before, its paragraph's lead, the document's date)."""
     raw = doc_text[sentence.start : sentence.end]
     static = cache.get(sentence.id) if cache is not None else None
     if static is None:
@@ -458,7 +459,6 @@ def sentence_features(
         "lex_doc": coverage(weights, doc_stems),
         "type": 1.0 if spans else 0.0,
         "unit": unit,
-        "head_ctx": head,
         "pred_ctx": coverage(pred, ctx_stems) if pred else 1.0,
         "pred_sent": coverage(pred, sent_stems) if pred else 1.0,
         "pred_miss_max": missing_max(pred, ctx_stems),

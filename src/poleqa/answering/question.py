@@ -277,6 +277,7 @@ def analyze(question: str) -> QuestionAnalysis:
         # capitalised English words the glossary translates ("State" → État) are not names
         left = set(rest.split())
         proper = tuple(p for p in proper if all(w in left for w in re.findall(r"\w+", p)))
+    names = _name_stems(question)
     return QuestionAnalysis(
         text=question,
         language=lang,
@@ -288,8 +289,8 @@ def analyze(question: str) -> QuestionAnalysis:
         proper=proper,
         folded=fold(question),
         # the names of the question are what it asks about, not the thing asked for
-        head=tuple(h for h in head_stems(question, lang) if h not in _name_stems(question)),
-        owner=tuple(o for o in owner_stems(question, lang) if o not in _name_stems(question)),
+        head=tuple(h for h in head_stems(question, lang) if h not in names),
+        owner=tuple(o for o in owner_stems(question, lang) if o not in names),
         event=event_stems(question, qtype),
         undated=undated_years(question),
     )
