@@ -211,6 +211,7 @@ def real_pipeline(args: argparse.Namespace) -> None:
         corpus_dir=args.corpus or Path("eval/dev/corpus"),
         index_dir=args.index,
         cache_dir=args.cache,
+        reader="sentences",  # this harness fits the sentence scorer
     )
     pipeline = Pipeline(settings)
     pipeline.ensure_index(progress=True)
@@ -249,7 +250,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev", type=Path, default=None)
     ap.add_argument("--verbose", "-v", action="store_true")
-    ap.add_argument("--fusion", default=None)
     ap.add_argument("--dump", type=Path, default=None, help="write candidate features (JSONL)")
     ap.add_argument("--index", type=Path, default=None, help="real pipeline: index folder")
     ap.add_argument("--corpus", type=Path, default=None, help="real pipeline: corpus folder")
@@ -261,9 +261,10 @@ def main() -> None:
         return
     root = args.dev or find_dev()
     from poleqa.answering import ExtractiveAnswerer
-    from poleqa.retrieval import HybridRetriever, QueryCache
+    from poleqa.query import analyse
+    from poleqa.retrieval import HybridRetriever
 
-    emb = QueryCache(NanoEmbedder())
+    emb = NanoEmbedder()
     t = time.time()
     index = DevIndex(load_docs(root), emb)
     print(
@@ -271,16 +272,15 @@ def main() -> None:
         f"({time.time() - t:.1f}s)",
         file=sys.stderr,
     )
-    retr = HybridRetriever(index, emb)
-    if args.fusion:
-        retr.fusion = args.fusion
-    answerer = ExtractiveAnswerer(index, emb)
+    retr = HybridRetriever(index)
+    answerer = ExtractiveAnswerer(index)
     answerer.record = args.dump is not None
     questions = load_questions(root)
     answers, hits_list, dump = [], [], []
     for q in questions:
-        hits = retr.retrieve(q["question"], k=10)
-        a = answerer.answer(q["question"], hits)
+        query = analyse(q["question"], emb)
+        hits = retr.retrieve(query, k=10)
+        a = answerer.answer(query, hits)
         answers.append(a)
         hits_list.append(hits)
         if args.dump is not None:

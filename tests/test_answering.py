@@ -5,16 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from poleqa.answering import (
-    ABSTAIN_TEXT,
-    ExtractiveAnswerer,
-    answer_to_json,
-    entities,
-    fit_span,
-    short_answer,
-)
+from poleqa.answering import ExtractiveAnswerer, entities, short_answer
 from poleqa.answering.candidates import type_spans
 from poleqa.answering.question import analyze, expected_type
+from poleqa.query import analyse
+from poleqa.reading.sentence import fit_span
+from poleqa.serialise import ABSTAIN_TEXT, answer_to_json
 from poleqa.sentences import embedding_text, split_sentences, unit_text
 from poleqa.types import Chunk, Document, DocumentInfo, Hit, Sentence
 
@@ -165,6 +161,10 @@ class _TinyIndex:
         return [s for s in self.sentences if s.end > start and s.start < end]
 
 
+def _query(question: str):
+    return analyse(question, _FakeEmbedder())
+
+
 def _hits(index: _TinyIndex) -> list[Hit]:
     return [Hit(index.chunks[0], index.doc.info, 0.9, 1, 0.9, 3.0)]
 
@@ -174,16 +174,16 @@ def test_answer_and_abstention_mechanics() -> None:
 
     index = _TinyIndex()
     model = dict(default_model())
-    answerer = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 0.0})
-    a = answerer.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
+    answerer = ExtractiveAnswerer(index, model={**model, "threshold": 0.0})
+    a = answerer.answer(_query("Combien de membres compte le pôle Alpha en 2020 ?"), _hits(index))
     assert not a.abstained
     assert a.text == "Le pôle Alpha compte 210 membres en 2020."
     assert a.short_answer == "210 membres"
     c = a.citations[0]
     assert index.doc.text[c.answer_start : c.answer_end] == a.text
     assert index.doc.text[c.short_start : c.short_end] == "210 membres"
-    never = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 1.01})
-    b = never.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
+    never = ExtractiveAnswerer(index, model={**model, "threshold": 1.01})
+    b = never.answer(_query("Combien de membres compte le pôle Alpha en 2020 ?"), _hits(index))
     assert b.abstained and b.text is None and b.short_answer is None
     assert [c.info.source for c in b.citations] == ["a.txt"]
     assert 0.0 <= b.confidence <= 1.0
@@ -192,15 +192,15 @@ def test_answer_and_abstention_mechanics() -> None:
 
 def test_english_question_gets_french_note() -> None:
     index = _TinyIndex()
-    answerer = ExtractiveAnswerer(index, _FakeEmbedder())
-    a = answerer.answer("How many members does the Alpha cluster have?", _hits(index))
+    answerer = ExtractiveAnswerer(index)
+    a = answerer.answer(_query("How many members does the Alpha cluster have?"), _hits(index))
     assert a.language == "en"
     assert any("anglais" in n for n in a.notes)
 
 
 def test_answer_to_json_schema() -> None:
     index = _TinyIndex()
-    a = ExtractiveAnswerer(index, _FakeEmbedder()).answer("Où est situé le pôle ?", _hits(index))
+    a = ExtractiveAnswerer(index).answer(_query("Où est situé le pôle ?"), _hits(index))
     out = answer_to_json(a)
     assert list(out) == [
         "question",
@@ -248,7 +248,7 @@ def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
 
     old = cand("old.txt", "La France compte 71 pôles de compétitivité.", 5.0)
     new = cand("new.txt", "La France compte 55 pôles de compétitivité.", 4.8)
-    answerer = ExtractiveAnswerer(_TwoDocs(), _FakeEmbedder())
+    answerer = ExtractiveAnswerer(_TwoDocs())
     chosen, notes = answerer._most_recent(q, old, [old, new])
     assert chosen is new
     assert notes[0] == "Les sources ne donnent pas le même chiffre : voici le plus récent."
@@ -290,9 +290,9 @@ def test_answer_confidence_shrinks_when_the_document_lacks_the_name() -> None:
     other = Document(DocumentInfo(source="b.txt", title="Beta"), "Le pôle Beta est à Rennes.")
     third = Document(DocumentInfo(source="c.txt", title="Gamma"), "Le pôle Gamma est à Lille.")
     index.documents = {"a.txt": index.doc, "b.txt": other, "c.txt": third}
-    answerer = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 0.0})
-    a = answerer.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
-    b = answerer.answer("Combien de membres compte le pôle Gamma en 2020 ?", _hits(index))
+    answerer = ExtractiveAnswerer(index, model={**model, "threshold": 0.0})
+    a = answerer.answer(_query("Combien de membres compte le pôle Alpha en 2020 ?"), _hits(index))
+    b = answerer.answer(_query("Combien de membres compte le pôle Gamma en 2020 ?"), _hits(index))
     assert not a.abstained and a.confidence > 0.0
     assert b.confidence == 0.0  # the only passage found is about Alpha, not Gamma
 
@@ -367,7 +367,7 @@ class _TextIndex(_TinyIndex):
 
 def test_a_label_answers_with_the_unit_it_introduces() -> None:
     index = _TextIndex("Actualités\n\nContact\n\nSophie DUEZ\n\nsophie.duez@polymeris.fr\n")
-    answerer = ExtractiveAnswerer(index, _FakeEmbedder())
+    answerer = ExtractiveAnswerer(index)
     q = analyze("Who is the contact person for the clusters' 20th anniversary?")
     best = index.candidate(q, "Contact")
     a = answerer._answer_from(q, best, [best], _hits(index), 0.9, ())
@@ -385,7 +385,7 @@ def test_a_sentence_ending_on_a_colon_answers_a_list_question_with_its_items() -
         "Il a été créé en 2005."
     )
     index = _TextIndex(text)
-    answerer = ExtractiveAnswerer(index, _FakeEmbedder())
+    answerer = ExtractiveAnswerer(index)
     q = analyze("Quelles filières le pôle fédère-t-il ?")
     best = index.candidate(q, "Le pôle fédère trois filières :")
     got = answerer._label_extended(q, best)
@@ -662,9 +662,9 @@ def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
         "gap_event",
     }
     index = _TinyIndex()  # "Le pôle Alpha compte 210 membres en 2020." dated 2021
-    answerer = ExtractiveAnswerer(index, _FakeEmbedder(), model={**model, "threshold": 0.0})
-    a = answerer.answer("Combien de membres compte le pôle Alpha en 2020 ?", _hits(index))
-    b = answerer.answer("Combien de membres compte le pôle Alpha en 2019 ?", _hits(index))
+    answerer = ExtractiveAnswerer(index, model={**model, "threshold": 0.0})
+    a = answerer.answer(_query("Combien de membres compte le pôle Alpha en 2020 ?"), _hits(index))
+    b = answerer.answer(_query("Combien de membres compte le pôle Alpha en 2019 ?"), _hits(index))
     assert not a.abstained
     assert b.abstained and b.text is None and b.confidence == 0.0
     assert b.notes == ("Aucun passage trouvé ne date cette information de 2019.",)
@@ -689,7 +689,7 @@ def test_a_winner_naming_no_one_gives_way_to_a_close_sentence_that_does() -> Non
 
     model = default_model()
     assert model["type_fallback"] > 0
-    answerer = ExtractiveAnswerer(_TinyIndex(), _FakeEmbedder(), model=model)
+    answerer = ExtractiveAnswerer(_TinyIndex(), model=model)
     lead = cand(0, 30.0, gap_type=1.0, gap_role=1.0)  # "**iD4CAR (2009).** Le pôle intègre …"
     named = cand(1, 30.0 - model["type_fallback"] / 2)  # "Bernadette Rovire en est la directrice"
     far = cand(2, 30.0 - 2 * model["type_fallback"])

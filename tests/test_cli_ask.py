@@ -26,6 +26,9 @@ def fake_index(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     for var in ("POLEQA_CORPUS", "POLEQA_INDEX", "POLEQA_MODEL"):
         monkeypatch.delenv(var, raising=False)
+    # The trained reader's judge was fit on the real embedder's scores: with a fake embedder,
+    # the sentence scorer answers.
+    monkeypatch.setenv("POLEQA_READER", "sentences")
     fake = FakeEmbedder()
     monkeypatch.setattr(
         "poleqa.embedding.get_embedder", lambda name, cache_dir=None: fake, raising=False

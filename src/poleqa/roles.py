@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from poleqa.types import Answer, Filters, Hit, Turn
+from poleqa.types import Answer, ExtractedAnswer, Filters, Hit
+
+if TYPE_CHECKING:  # poleqa.query needs the Embedder role defined here
+    from poleqa.query import Query
 
 # Called with the number of texts just embedded, so callers can drive a progress bar.
 Progress = Callable[[int], None]
@@ -36,13 +39,18 @@ class Embedder(Protocol):
 class Retriever(Protocol):
     """Finds the passages most likely to answer a query."""
 
-    def retrieve(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]: ...
+    def retrieve(self, query: Query, k: int = 5, filters: Filters | None = None) -> list[Hit]: ...
+
+
+@runtime_checkable
+class SpanReader(Protocol):
+    """Reads passages: the best span of each, with its score and the passage's no-answer score."""
+
+    def read(self, query: Query, hits: Sequence[Hit]) -> list[ExtractedAnswer]: ...
 
 
 @runtime_checkable
 class Answerer(Protocol):
-    """Extracts an answer (or abstains) from retrieved passages."""
+    """Turns the retrieved passages into an answer, or an abstention with the closest passages."""
 
-    def answer(
-        self, question: str, hits: Sequence[Hit], history: Sequence[Turn] = ()
-    ) -> Answer: ...
+    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer: ...

@@ -143,3 +143,14 @@ class Answer:
     resolved_question: str | None = None  # the question after follow-up resolution, if changed
     language: str = "fr"  # language of the question ("fr" or "en")
     notes: tuple[str, ...] = field(default_factory=tuple)  # French remarks shown to the user
+
+
+@dataclass(frozen=True)
+class ExtractedAnswer:
+    """A span a reader extracted from one retrieved passage, in document offsets."""
+
+    hit: Hit  # the passage read
+    start: int  # span offsets in the document text
+    end: int
+    score: float  # the reader's span score (start + end logits)
+    no_answer: float  # the reader's no-answer score for this passage ([CLS] start + end logits)

@@ -1,5 +1,5 @@
-"""Extractive answering: score the sentences of the retrieved passages, cut a short answer, or
-abstain; `answer_to_json` gives the one JSON shape of an answer (CLI, eval, web)."""
+"""The sentence scorer: scores the sentences of the retrieved passages' documents, cuts a short
+answer, or abstains (the `sentences` reader of poleqa.reading)."""
 
 from __future__ import annotations
 
@@ -38,19 +38,16 @@ from poleqa.answering.question import (
     QuestionAnalysis,
     analyze,
 )
-from poleqa.retrieval import query_vector
+from poleqa.query import Query
+from poleqa.reading.answerer import ENGLISH_NOTE
+from poleqa.reading.citations import citations
+from poleqa.reading.sentence import MAX_ANSWER_CHARS, fit_span, strip_markup
 from poleqa.text import fold, stem_word, stems
-from poleqa.types import Answer, Citation, Document, Hit, Sentence, Turn
+from poleqa.types import Answer, Citation, Document, Hit, Sentence
 
 if TYPE_CHECKING:
     from poleqa.index import Index
-    from poleqa.roles import Embedder
 
-ABSTAIN_TEXT = "Je n'ai pas trouvé de réponse à cette question dans les documents."
-ENGLISH_NOTE = (
-    "La question est en anglais : la réponse est citée telle quelle depuis les sources en français."
-)
-MAX_ANSWER_CHARS = 400
 _TYPE_NAMES = {NUMBER: "aucun chiffre", DATE: "aucune date", PERSON: "aucun nom de personne"}
 
 
@@ -109,11 +106,8 @@ class ExtractiveAnswerer:
     CANDIDATE_DOCS = 3  # the documents of the top hits hold the candidate sentences
     TOP_SENTENCES = 40  # plus, in those documents, the sentences nearest the question
 
-    def __init__(
-        self, index: Index, embedder: Embedder, model: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, index: Index, model: dict[str, Any] | None = None) -> None:
         self.index = index
-        self.embedder = embedder
         self.model = model or default_model()
         self._lock = threading.Lock()
         self._doc_stems: dict[str, frozenset[str]] | None = None
@@ -160,14 +154,13 @@ class ExtractiveAnswerer:
         return got
 
     # -- answering ------------------------------------------------------------------------
-    def answer(self, question: str, hits: Sequence[Hit], history: Sequence[Turn] = ()) -> Answer:
-        q = analyze(question)
+    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer:
+        q = analyze(query.resolved)
         hits = list(hits)
         notes: tuple[str, ...] = (ENGLISH_NOTE,) if q.language == "en" else ()
         if not hits:
-            return Answer(question, None, True, 0.0, language=q.language, notes=notes)
-        qvec = query_vector(self.embedder, question)
-        candidates = self._candidates(q, hits, qvec)
+            return Answer(query.text, None, True, 0.0, language=q.language, notes=notes)
+        candidates = self._candidates(q, hits, query.vector)
         if not candidates:
             return self._abstain(q, hits, 0.0, notes)
         sel = self.model["select"]
@@ -380,13 +373,12 @@ class ExtractiveAnswerer:
     def _abstain(
         self, q: QuestionAnalysis, hits: list[Hit], confidence: float, notes: tuple[str, ...]
     ) -> Answer:
-        citations = _citations(hits, first=None)
         return Answer(
             question=q.text,
             text=None,
             abstained=True,
             confidence=round(float(confidence), 4),
-            citations=citations,
+            citations=citations(hits, first=None),
             language=q.language,
             notes=notes,
         )
@@ -409,19 +401,18 @@ class ExtractiveAnswerer:
         if short is not None:
             short = (s.start + short[0], s.start + short[1])
         start, end = fit_span(doc.text, start, end, short, MAX_ANSWER_CHARS)
-        start, end = _strip_markup(doc.text, start, end)
+        start, end = strip_markup(doc.text, start, end)
         if short is not None and not (start <= short[0] and short[1] <= end):
             short = None
         hit = hit_of(hits, s.source, s.start, s.end)
         first = _citation_for(self.index, hit, s, start, end, short, best.hit_score)
-        citations = _citations(hits, first=first)
         return Answer(
             question=q.text,
             text=doc.text[start:end],
             abstained=False,
             confidence=round(float(confidence), 4),
             short_answer=doc.text[short[0] : short[1]] if short else None,
-            citations=citations,
+            citations=citations(hits, first=first),
             language=q.language,
             notes=notes,
         )
@@ -569,51 +560,6 @@ def short_answer(
     return (best.start, best.end)
 
 
-def fit_span(
-    text: str, start: int, end: int, short: tuple[int, int] | None, limit: int
-) -> tuple[int, int]:
-    """A verbatim span of at most `limit` characters: the sentence, or the clauses around the
-    short answer (or the sentence's opening) when the sentence is longer."""
-    if end - start <= limit:
-        return start, end
-    bounds = [start]
-    for m in re.finditer(r"[;:,]\s+|\s+[-–]\s+|\)\s+", text[start:end]):
-        bounds.append(start + m.end())
-    bounds.append(end)
-    focus = short or (start, start)
-    # grow clause by clause around the focus while it fits
-    i = max(j for j, b in enumerate(bounds[:-1]) if b <= focus[0])
-    j = min(j for j, b in enumerate(bounds) if b >= focus[1] and j > i)
-    while True:
-        grown = False
-        if j + 1 < len(bounds) and bounds[j + 1] - bounds[i] <= limit:
-            j += 1
-            grown = True
-        if i > 0 and bounds[j] - bounds[i - 1] <= limit:
-            i -= 1
-            grown = True
-        if not grown:
-            break
-    s, e = bounds[i], bounds[j]
-    if e - s > limit:  # one clause is too long by itself: cut on a word boundary
-        e = s + limit
-        while e > s and not text[e - 1].isspace():
-            e -= 1
-    while e > s and text[e - 1] in " ,;:":
-        e -= 1
-    return s, e
-
-
-def _strip_markup(text: str, start: int, end: int) -> tuple[int, int]:
-    """Leading list bullets / heading marks / table pipes left out of the quoted answer."""
-    m = re.match(r"\s*(?:#{1,6}\s+|[-*+•·▪◦–]\s+|\|\s*)", text[start:end])
-    if m and m.end() < end - start:
-        start += m.end()
-    while end > start and text[end - 1] in " |":
-        end -= 1
-    return start, end
-
-
 def _shorten(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
 
@@ -659,61 +605,4 @@ def _citation_for(
     )
 
 
-def _citations(hits: list[Hit], first: Citation | None) -> tuple[Citation, ...]:
-    out = [first] if first else []
-    seen = {(first.info.source, first.start, first.end)} if first else set()
-    for h in hits:
-        key = (h.chunk.source, h.chunk.start, h.chunk.end)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(
-            Citation(
-                n=len(out) + 1,
-                info=h.info,
-                start=h.chunk.start,
-                end=h.chunk.end,
-                passage=h.chunk.text,
-                score=round(float(h.score), 4),
-            )
-        )
-    return tuple(out)
-
-
-def answer_to_json(answer: Answer) -> dict[str, Any]:
-    """The JSON object of an answer (CLI --json/--jsonl, evaluation, web API)."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "confidence": answer.confidence,
-        "short_answer": answer.short_answer,
-        "citations": [
-            {
-                "n": c.n,
-                "source": c.info.source,
-                "title": c.info.title,
-                "date": c.info.date,
-                "url": c.info.url,
-                "start": c.start,
-                "end": c.end,
-                "passage": c.passage,
-                "score": c.score,
-            }
-            for c in answer.citations
-        ],
-        "notes": list(answer.notes),
-    }
-
-
-def with_citations_limit(answer: Answer, k: int) -> Answer:
-    return replace(answer, citations=answer.citations[: max(1, k)])
-
-
-__all__ = [
-    "ABSTAIN_TEXT",
-    "ExtractiveAnswerer",
-    "answer_to_json",
-    "short_answer",
-    "with_citations_limit",
-]
+__all__ = ["ExtractiveAnswerer", "short_answer"]

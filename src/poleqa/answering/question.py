@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from poleqa.retrieval import detect_language, translate_terms
+from poleqa.query.language import detect_language, translate_terms
 from poleqa.text import fold, stems
 
 # Expected answer types.

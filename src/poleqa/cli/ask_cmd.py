@@ -14,10 +14,12 @@ from poleqa.cli.options import (
     filters_from,
     index_option,
     model_option,
+    reader_options,
     settings_from,
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
+from poleqa.serialise import ABSTAIN_TEXT, answer_to_json
 from poleqa.types import Answer, Filters
 
 
@@ -31,8 +33,6 @@ def _check_index(settings: Settings) -> None:
 
 
 def _print_answer(answer: Answer) -> None:
-    from poleqa.answering import ABSTAIN_TEXT
-
     if answer.resolved_question:
         click.echo(f"Question comprise : {answer.resolved_question}")
     if answer.abstained:
@@ -73,8 +73,6 @@ def _parse_line(line: str) -> str:
 
 
 def _run_jsonl(pipeline: Any, stream: TextIO, k: int, filters: Filters) -> None:
-    from poleqa.answering import answer_to_json
-
     for line in stream:
         if not line.strip():
             click.echo(json.dumps({"question": "", "error": "The question is empty."}))
@@ -95,6 +93,7 @@ def _run_jsonl(pipeline: Any, stream: TextIO, k: int, filters: Filters) -> None:
 @index_option
 @corpus_option
 @model_option
+@reader_options
 @click.option(
     "--k",
     type=click.IntRange(1, 50),
@@ -115,6 +114,8 @@ def ask(
     index_dir: Path | None,
     corpus_dir: Path | None,
     model: str | None,
+    reader: str | None,
+    reader_dir: Path | None,
     k: int,
     as_json: bool,
     jsonl: TextIO | None,
@@ -127,9 +128,16 @@ def ask(
     The answer is copied word for word from a source; citation 1 is the passage it comes from.
     When the documents do not hold the answer, poleqa says so and lists the closest passages.
     """
-    from poleqa.pipeline import Pipeline, validate_question
+    from poleqa.pipeline import Pipeline
+    from poleqa.query import validate_question
 
-    settings = settings_from(index_dir=index_dir, corpus_dir=corpus_dir, model=model)
+    settings = settings_from(
+        index_dir=index_dir,
+        corpus_dir=corpus_dir,
+        model=model,
+        reader=reader,
+        reader_dir=reader_dir,
+    )
     if jsonl is None:
         if question is None:
             raise click.UsageError("give a QUESTION, or --jsonl FILE ('-' for stdin)")
@@ -145,8 +153,6 @@ def ask(
     assert question is not None
     answer = pipeline.ask(question, k=k, filters=filters)
     if as_json:
-        from poleqa.answering import answer_to_json
-
         click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False, indent=2))
     else:
         _print_answer(answer)

@@ -7,11 +7,28 @@ from pathlib import Path
 
 import click
 
-from poleqa.cli.options import corpus_option, index_option, model_option, settings_from
+from poleqa.cli.options import (
+    corpus_option,
+    index_option,
+    model_option,
+    reader_options,
+    settings_from,
+)
+from poleqa.config import Settings
 
 
 @click.command("eval")
-@click.argument("questions", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument(
+    "questions", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=False
+)
+@click.option(
+    "--squad",
+    "squad_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Evaluate the trained reader alone on a SQuAD-format file (each question against "
+    "its own paragraph, no retrieval).",
+)
+@click.option("--limit", type=click.IntRange(1), help="With --squad: only the first N questions.")
 @corpus_option
 @index_option
 @click.option(
@@ -29,6 +46,7 @@ from poleqa.cli.options import corpus_option, index_option, model_option, settin
     help="Passages retrieved (and cited) per question.",
 )
 @model_option
+@reader_options
 @click.option(
     "--compare",
     "compare_to",
@@ -36,20 +54,34 @@ from poleqa.cli.options import corpus_option, index_option, model_option, settin
     help="An earlier report.json: print the metric deltas of this run against it.",
 )
 def eval_(
-    questions: Path,
+    questions: Path | None,
+    squad_file: Path | None,
+    limit: int | None,
     corpus_dir: Path | None,
     index_dir: Path | None,
     out_dir: Path | None,
     k: int,
     model: str | None,
+    reader: str | None,
+    reader_dir: Path | None,
     compare_to: Path | None,
 ) -> None:
-    """Evaluate answer quality on QUESTIONS (JSON Lines or CSV).
+    """Evaluate answer quality on QUESTIONS (JSON Lines or CSV), or the reader on --squad FILE.
 
     Indexes the corpus if needed, asks every question as the chat does, and writes the
     reports. With --corpus and no --index, the index is kept in OUT/index so that the
     chat's index is never rebuilt for another corpus.
     """
+    if (questions is None) == (squad_file is None):
+        raise click.UsageError("give a QUESTIONS file or --squad FILE (one of them)")
+    if squad_file is not None:
+        _eval_squad(
+            squad_file,
+            out_dir or Path("eval") / "out" / squad_file.stem,
+            limit,
+            settings_from(reader_dir=reader_dir),
+        )
+        return
     from poleqa.evaluation import (
         compare_lines,
         evaluate,
@@ -68,7 +100,13 @@ def eval_(
     out_dir = out_dir or Path("eval") / "out" / name
     if corpus_dir is not None and index_dir is None:
         index_dir = out_dir / "index"
-    settings = settings_from(corpus_dir=corpus_dir, index_dir=index_dir, model=model)
+    settings = settings_from(
+        corpus_dir=corpus_dir,
+        index_dir=index_dir,
+        model=model,
+        reader=reader,
+        reader_dir=reader_dir,
+    )
     pipeline = Pipeline(settings)
 
     start = time.perf_counter()
@@ -95,6 +133,18 @@ def eval_(
         click.echo(f"Compared with {compare_to}:")
         for line in compare_lines(result.metrics, old, old_name="old"):
             click.echo(line)
+
+
+def _eval_squad(path: Path, out_dir: Path, limit: int | None, settings: Settings) -> None:
+    from poleqa.evaluation.squad import evaluate_squad
+    from poleqa.reading import load_span_model
+    from poleqa.reading.squad import read_squad
+
+    examples = read_squad(path)[:limit]
+    metrics = evaluate_squad(load_span_model(settings), examples, out_dir)
+    for key, value in metrics.items():
+        click.echo(f"{key}: {value:.4f}" if key != "n_questions" else f"{key}: {value:.0f}")
+    click.echo(f"Reports written to {out_dir}/ (report.json, predictions.jsonl)")
 
 
 commands = [eval_]

@@ -43,6 +43,23 @@ def model_option(f: F) -> F:
     )(f)
 
 
+def reader_options(f: F) -> F:
+    """--reader NAME and --reader-dir FOLDER (the trained reader's weights and judge)."""
+    f = click.option(
+        "--reader-dir",
+        type=click.Path(path_type=Path, file_okay=False, exists=True),
+        envvar="POLEQA_READER_DIR",
+        help="Trained reader weights and judge.  [env: POLEQA_READER_DIR; default: shipped]",
+    )(f)
+    return click.option(
+        "--reader",
+        type=click.Choice(["trained", "sentences"]),
+        envvar="POLEQA_READER",
+        help="Who picks the answer: the trained reader (default) or the sentence scorer.  "
+        "[env: POLEQA_READER]",
+    )(f)
+
+
 def data_option(f: F) -> F:
     return click.option(
         "--data",

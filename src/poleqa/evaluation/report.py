@@ -15,19 +15,12 @@ from poleqa.evaluation.runner import (
     failures,
     got_text,
 )
-from poleqa.types import Answer
+from poleqa.serialise import answer_to_json
 
 PREDICTIONS = "predictions.jsonl"
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 CHART = "accuracy_by_type.png"
-
-
-def answer_json(answer: Answer) -> dict:
-    """The `poleqa ask --json` object of an answer (its shape belongs to poleqa.answering)."""
-    from poleqa.answering import answer_to_json  # imported late: it loads numpy and retrieval
-
-    return answer_to_json(answer)
 
 
 def prediction_json(p: Prediction) -> dict:
@@ -46,7 +39,7 @@ def prediction_json(p: Prediction) -> dict:
         "f1": None if p.f1 is None else round(p.f1, 4),
         "latency_ms": round(p.latency_ms, 1),
         "error": p.error,
-        "response": None if p.answer is None else answer_json(p.answer),
+        "response": None if p.answer is None else answer_to_json(p.answer),
     }
 
 

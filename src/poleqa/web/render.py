@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
+from poleqa.serialise import ABSTAIN_TEXT
 from poleqa.types import Answer, Citation, Document, DocumentInfo, Hit
 
-NOT_FOUND = "Je n'ai pas trouvé de réponse à cette question dans les documents."
 GENERIC_ERROR = (
     "Désolé, une erreur inattendue est survenue. Réessayez dans un instant ; "
     "si le problème persiste, signalez-le à l'équipe."
@@ -196,7 +196,7 @@ def answer_html(answer: Answer) -> str:
             f"« {esc(answer.resolved_question)} »</div>"
         )
     if answer.abstained:
-        out.append(f'<div class="pq-abstain">{esc(NOT_FOUND)}</div>')
+        out.append(f'<div class="pq-abstain">{esc(ABSTAIN_TEXT)}</div>')
     else:
         out.append(f'<div class="pq-text">{_answer_sentence(answer)}</div>')
         pct = round(100 * max(0.0, min(1.0, answer.confidence)))

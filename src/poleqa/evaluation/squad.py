@@ -1,0 +1,113 @@
+"""The reader alone on a SQuAD-format file: each question read against its own paragraph."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from poleqa.reading.span_model import SpanModel
+from poleqa.reading.squad import QAExample
+
+# The official SQuAD normalisation removes English articles; French ones are removed too
+# (elided forms l' d' included) so that « la Région » and « Région » match.
+_ARTICLES = re.compile(r"\b(a|an|the|le|la|les|l'|un|une|des|du|de|d'|au|aux)(?=\s|$)|\b[ld]'")
+_PUNCT = set(string.punctuation) | set("«»“”‘’–—…")
+BATCH = 16  # questions per reader call
+
+
+def normalize(text: str) -> str:
+    """Lower case, punctuation and articles removed, white space collapsed (SQuAD's rule)."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    text = _ARTICLES.sub(" ", text)
+    text = "".join(" " if c in _PUNCT else c for c in text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, golds: Sequence[str]) -> float:
+    if not golds:
+        return float(prediction == "")
+    return float(any(normalize(prediction) == normalize(g) for g in golds))
+
+
+def f1(prediction: str, golds: Sequence[str]) -> float:
+    """Token F1, the best over the gold answers; an unanswerable question scores 1 only if
+    the prediction is empty."""
+    if not golds:
+        return float(prediction == "")
+    return max(_f1(normalize(prediction).split(), normalize(g).split()) for g in golds)
+
+
+def _f1(pred: list[str], gold: list[str]) -> float:
+    if not pred or not gold:
+        return float(pred == gold)
+    common = sum((Counter(pred) & Counter(gold)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+@dataclass(frozen=True)
+class SquadPrediction:
+    id: str
+    answer: str  # "" when the reader abstains
+
+
+def predict(model: SpanModel, examples: Sequence[QAExample]) -> list[SquadPrediction]:
+    """The reader's span per question, or "" when its no-answer score beats its best span."""
+    out = []
+    for at in range(0, len(examples), BATCH):
+        part = examples[at : at + BATCH]
+        spans = model.read([e.question for e in part], [e.context for e in part])
+        for ex, sp in zip(part, spans, strict=True):
+            answered = sp.score - sp.null_score > model.manifest.null_threshold
+            text = ex.context[sp.start : sp.end].strip() if answered else ""
+            out.append(SquadPrediction(ex.id, text))
+    return out
+
+
+def squad_metrics(
+    examples: Sequence[QAExample], predictions: Sequence[SquadPrediction], seconds: float
+) -> dict[str, float]:
+    """A flat dict: exact_match, f1, and for files with unanswerable questions
+    has_answer_f1 / no_answer_accuracy; latency per question."""
+    golds = [[a.text for a in e.answers] for e in examples]
+    ems = [exact_match(p.answer, g) for p, g in zip(predictions, golds, strict=True)]
+    f1s = [f1(p.answer, g) for p, g in zip(predictions, golds, strict=True)]
+    n = max(1, len(examples))
+    metrics = {
+        "n_questions": float(len(examples)),
+        "exact_match": sum(ems) / n,
+        "f1": sum(f1s) / n,
+        "latency_ms_per_question": 1000.0 * seconds / n,
+    }
+    has = [i for i, g in enumerate(golds) if g]
+    if len(has) < len(golds):
+        no = [i for i, g in enumerate(golds) if not g]
+        metrics["has_answer_f1"] = sum(f1s[i] for i in has) / max(1, len(has))
+        metrics["no_answer_accuracy"] = sum(ems[i] for i in no) / len(no)
+    return metrics
+
+
+def evaluate_squad(
+    model: SpanModel, examples: Sequence[QAExample], out_dir: Path
+) -> dict[str, float]:
+    """Writes out_dir/predictions.jsonl and report.json; returns the metrics."""
+    start = time.perf_counter()
+    predictions = predict(model, examples)
+    metrics = squad_metrics(examples, predictions, time.perf_counter() - start)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"id": p.id, "answer": p.answer}, ensure_ascii=False) for p in predictions]
+    (out_dir / "predictions.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    (out_dir / "report.json").write_text(json.dumps(metrics, indent=2) + "\n", "utf-8")
+    return metrics
+
+
+__all__ = ["evaluate_squad", "exact_match", "f1", "normalize", "squad_metrics"]

@@ -1,0 +1,66 @@
+"""The question analysed once into a frozen Query, handed to the retriever and the reader."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from poleqa.errors import QuestionError
+from poleqa.query.followup import resolve_follow_up
+from poleqa.query.language import detect_language, expand_query
+from poleqa.roles import Embedder
+from poleqa.types import Turn
+
+# A year of the 20th or 21st century, alone (not inside a longer number).
+YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d\d(?![\d,.]\d)")
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """What every stage knows of the question; built once by `analyse`."""
+
+    text: str  # the question as asked, stripped
+    resolved: str  # self-contained: a follow-up completed with the previous question
+    language: str  # "fr" or "en"
+    lexical: str  # what BM25 searches: `resolved`, plus French equivalents of English terms
+    years: tuple[int, ...]  # years named in `resolved`
+    vector: np.ndarray = field(repr=False)  # the query embedding of `resolved`
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question stripped, or QuestionError (empty, punctuation only, too long)."""
+    q = (question or "").strip()
+    if not q:
+        raise QuestionError("The question is empty.", "La question est vide.")
+    if not any(c.isalnum() for c in q):
+        raise QuestionError(
+            "The question holds no words, only punctuation.",
+            "La question ne contient aucun mot.",
+        )
+    if len(q) > max_chars:
+        raise QuestionError(
+            f"The question is too long ({len(q)} characters; at most {max_chars}).",
+            f"La question est trop longue ({len(q)} caractères ; {max_chars} au plus).",
+        )
+    return q
+
+
+def analyse(
+    question: str,
+    embedder: Embedder,
+    history: Sequence[Turn] = (),
+    max_chars: int = 2000,
+) -> Query:
+    """Validates, resolves a follow-up, detects the language, expands and embeds the question."""
+    text = validate_question(question, max_chars)
+    resolved = resolve_follow_up(text, history)
+    language = detect_language(resolved)
+    vector = np.asarray(embedder.embed_queries([resolved]), dtype=np.float32).reshape(-1)
+    years = tuple(dict.fromkeys(int(y) for y in YEAR.findall(resolved)))
+    return Query(text, resolved, language, expand_query(resolved, language), years, vector)
+
+
+__all__ = ["YEAR", "Query", "analyse", "validate_question"]

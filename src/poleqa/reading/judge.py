@@ -1,0 +1,119 @@
+"""Abstention learned from data: a logistic model scores each passage's span; a threshold."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from poleqa.errors import ReaderError
+from poleqa.query import YEAR, Query
+from poleqa.types import ExtractedAnswer
+
+# The signals of one candidate span (one per passage read), all generic: the reader's scores, how
+# it compares with the other passages' spans, retrieval's view of its passage, and whether the
+# passage or its document's date names the year asked. Their weights are learned
+# (reading/calibrate.py, cross-validated by document on in-domain questions).
+FEATURES = (
+    "margin",  # span score − no-answer score of its passage
+    "span",  # span score
+    "no_answer",  # no-answer score of the passage
+    "lead",  # margin − the best margin of the other passages (≤ 0 unless the best)
+    "retrieval",  # the passage's retrieval score − the best retrieval score
+    "inv_rank",  # 1 / retrieval rank
+    "year_found",  # the question names a year that the passage or its document's date holds
+    "year_missing",  # the question names years, none of them in the passage or document date
+    "length",  # log of the span's length in characters
+)
+
+
+@dataclass(frozen=True)
+class Judge:
+    """P(the span answers) = sigmoid(w · standardised features + b); abstain below threshold."""
+
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    threshold: float
+    meta: dict  # what it was fit on and under (reader checksum, embedder, chunking, figures)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        z = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
+        return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.weights) + self.bias)))
+
+    def to_json(self) -> dict:
+        return {
+            "features": list(FEATURES),
+            "weights": list(self.weights),
+            "bias": self.bias,
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "threshold": self.threshold,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def load(cls, path: Path, expect: dict) -> Judge:
+        """The judge in `path`, checked against what it must have been fit under (`expect`)."""
+        try:
+            body = json.loads(path.read_text("utf-8"))
+            judge = cls(
+                tuple(body["weights"]),
+                float(body["bias"]),
+                tuple(body["mean"]),
+                tuple(body["scale"]),
+                float(body["threshold"]),
+                dict(body["meta"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ReaderError(f"Cannot load the abstention model {path}: {e}") from e
+        if tuple(body.get("features", ())) != FEATURES:
+            raise ReaderError(f"{path} was fit on other features: {body.get('features')}.")
+        wrong = {k: judge.meta.get(k) for k, v in expect.items() if judge.meta.get(k) != v}
+        if wrong:
+            raise ReaderError(
+                f"{path} was fit under other settings ({wrong}; expected {expect}): refit it with "
+                "`python -m poleqa.reading.calibrate`."
+            )
+        return judge
+
+
+def feature_rows(query: Query, spans: Sequence[ExtractedAnswer]) -> np.ndarray:
+    """One row of FEATURES per candidate span."""
+    if not spans:
+        return np.zeros((0, len(FEATURES)), dtype=np.float64)
+    margins = [s.score - s.no_answer for s in spans]
+    top_retrieval = max(s.hit.score for s in spans)
+    rows = []
+    for i, s in enumerate(spans):
+        others = margins[:i] + margins[i + 1 :]
+        found, missing = _year_signals(query, s)
+        rows.append(
+            (
+                margins[i],
+                s.score,
+                s.no_answer,
+                margins[i] - max(others) if others else 0.0,
+                s.hit.score - top_retrieval,
+                1.0 / max(1, s.hit.rank),
+                found,
+                missing,
+                math.log1p(max(0, s.end - s.start)),
+            )
+        )
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _year_signals(query: Query, span: ExtractedAnswer) -> tuple[float, float]:
+    if not query.years:
+        return 0.0, 0.0
+    years = {int(y) for y in YEAR.findall(span.hit.chunk.text)}
+    if span.hit.info.year is not None:
+        years.add(span.hit.info.year)
+    found = any(y in years for y in query.years)
+    return float(found), float(not found)

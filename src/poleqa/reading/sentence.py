@@ -1,0 +1,64 @@
+"""What the citizen reads: the sentence holding an answer span, verbatim, at most 400 characters."""
+
+from __future__ import annotations
+
+import re
+
+from poleqa.sentences import split_sentences
+
+MAX_ANSWER_CHARS = 400
+
+
+def answer_sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """Offsets in `text` of the sentence(s) holding text[start:end], cut to MAX_ANSWER_CHARS
+    around the span, without list bullets, heading marks or table pipes."""
+    sentences = split_sentences(text)
+    first = next((s for s, e in sentences if s <= start < e), start)
+    last = next((e for s, e in sentences if s < end <= e), end)
+    s, e = fit_span(text, min(first, start), max(last, end), (start, end), MAX_ANSWER_CHARS)
+    return strip_markup(text, s, e)
+
+
+def fit_span(
+    text: str, start: int, end: int, short: tuple[int, int] | None, limit: int
+) -> tuple[int, int]:
+    """A verbatim span of at most `limit` characters: the sentence, or the clauses around the
+    short answer (or the sentence's opening) when the sentence is longer."""
+    if end - start <= limit:
+        return start, end
+    bounds = [start]
+    for m in re.finditer(r"[;:,]\s+|\s+[-–]\s+|\)\s+", text[start:end]):
+        bounds.append(start + m.end())
+    bounds.append(end)
+    focus = short or (start, start)
+    # grow clause by clause around the focus while it fits
+    i = max(j for j, b in enumerate(bounds[:-1]) if b <= focus[0])
+    j = min(j for j, b in enumerate(bounds) if b >= focus[1] and j > i)
+    while True:
+        grown = False
+        if j + 1 < len(bounds) and bounds[j + 1] - bounds[i] <= limit:
+            j += 1
+            grown = True
+        if i > 0 and bounds[j] - bounds[i - 1] <= limit:
+            i -= 1
+            grown = True
+        if not grown:
+            break
+    s, e = bounds[i], bounds[j]
+    if e - s > limit:  # one clause is too long by itself: cut on a word boundary
+        e = s + limit
+        while e > s and not text[e - 1].isspace():
+            e -= 1
+    while e > s and text[e - 1] in " ,;:":
+        e -= 1
+    return s, e
+
+
+def strip_markup(text: str, start: int, end: int) -> tuple[int, int]:
+    """Leading list bullets / heading marks / table pipes left out of the quoted answer."""
+    m = re.match(r"\s*(?:#{1,6}\s+|[-*+•·▪◦–]\s+|\|\s*)", text[start:end])
+    if m and m.end() < end - start:
+        start += m.end()
+    while end > start and text[end - 1] in " |":
+        end -= 1
+    return start, end

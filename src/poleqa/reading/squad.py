@@ -1,0 +1,69 @@
+"""SQuAD-format files (PIAF, SQuAD 1.1/2.0) read into frozen examples, for training and eval."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from poleqa.errors import QuestionSetError
+
+
+@dataclass(frozen=True)
+class GoldSpan:
+    """One reference answer: its text and where it starts in the context."""
+
+    text: str
+    start: int
+
+
+@dataclass(frozen=True)
+class QAExample:
+    """A question on one paragraph; no answers means unanswerable from that paragraph."""
+
+    id: str
+    question: str
+    context: str
+    answers: tuple[GoldSpan, ...]
+    article: str  # title of the article the paragraph comes from (used to split by article)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def read_squad(path: Path) -> list[QAExample]:
+    """Every question of a SQuAD-format file; QuestionSetError if it is not one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+        return list(_examples(data))
+    except (OSError, UnicodeDecodeError) as e:
+        raise QuestionSetError(f"Cannot read {path}: {e}") from e
+    except (ValueError, KeyError, TypeError) as e:
+        raise QuestionSetError(
+            f"{path} is not a SQuAD-format file ({{'data': [{{'title', 'paragraphs': "
+            f"[{{'context', 'qas'}}]}}]}}): {e}"
+        ) from e
+
+
+def _examples(data: list[dict]) -> Iterator[QAExample]:
+    for art_no, article in enumerate(data):
+        title = str(article.get("title") or f"article-{art_no}")
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            for qa in paragraph["qas"]:
+                spans = () if qa.get("is_impossible") else _spans(context, qa.get("answers", []))
+                yield QAExample(str(qa["id"]), qa["question"], context, spans, title)
+
+
+def _spans(context: str, answers: list[dict]) -> tuple[GoldSpan, ...]:
+    """Gold answers whose offset points at their text; a wrong offset is mended from the text."""
+    spans = []
+    for a in answers:
+        text, start = a["text"], int(a.get("answer_start", -1))
+        if context[start : start + len(text)] != text:
+            start = context.find(text)
+        if text.strip() and start >= 0:
+            spans.append(GoldSpan(text, start))
+    return tuple(spans)

@@ -1,0 +1,122 @@
+"""Question + passage → token windows, and window logits → best spans (training and serving)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_LENGTH = 256  # tokens per window (question + passage); measured in docs/reader.md
+STRIDE = 96  # tokens shared by consecutive windows of one passage
+MAX_ANSWER_TOKENS = 40
+TOP_K = 20  # start and end candidates examined per window
+PAD_ID = 1  # XLM-R's <pad>
+
+
+@dataclass(frozen=True)
+class Window:
+    """One tokenised (question, passage) window: `offsets[i]` are passage characters of token i.
+
+    `context` lists the token positions that belong to the passage; `item` is the index of the
+    (question, passage) pair the window came from.
+    """
+
+    item: int
+    input_ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...]
+    context: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SpanScore:
+    """The best span of one window: passage character offsets and logit scores."""
+
+    item: int
+    start: int
+    end: int
+    score: float  # start logit + end logit of the span
+    null_score: float  # start + end logit of the [CLS] token (SQuAD 2.0 no-answer option)
+
+
+def tokenize(
+    tokenizer: object,
+    questions: Sequence[str],
+    passages: Sequence[str],
+    max_length: int = MAX_LENGTH,
+    stride: int = STRIDE,
+) -> list[Window]:
+    """Windows over each passage (several when it is longer than a window), unpadded."""
+    enc = tokenizer(  # type: ignore[operator]
+        [q.strip() for q in questions],
+        list(passages),
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    windows = []
+    for i, ids in enumerate(enc["input_ids"]):
+        seq = enc.sequence_ids(i)
+        windows.append(
+            Window(
+                item=int(enc["overflow_to_sample_mapping"][i]),
+                input_ids=tuple(ids),
+                offsets=tuple(tuple(o) for o in enc["offset_mapping"][i]),
+                context=tuple(k for k, sid in enumerate(seq) if sid == 1),
+            )
+        )
+    return windows
+
+
+def answer_tokens(window: Window, start_char: int, end_char: int) -> tuple[int, int]:
+    """Token positions of an answer's characters in the window, or (0, 0) if it is not inside."""
+    ctx = window.context
+    if not ctx:
+        return 0, 0
+    offs = window.offsets
+    if offs[ctx[0]][0] > start_char or offs[ctx[-1]][1] < end_char:
+        return 0, 0
+    start = next(k for k in ctx if offs[k][1] > start_char)
+    end = next(k for k in reversed(ctx) if offs[k][0] < end_char)
+    return (start, end) if start <= end else (0, 0)
+
+
+def pad_batch(windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
+    """input_ids and attention_mask padded to the longest window of the batch."""
+    width = max(len(w.input_ids) for w in windows)
+    ids = np.full((len(windows), width), PAD_ID, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
+    for row, w in enumerate(windows):
+        ids[row, : len(w.input_ids)] = w.input_ids
+        mask[row, : len(w.input_ids)] = 1
+    return ids, mask
+
+
+def best_span(
+    window: Window,
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    first_char: int = 0,
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
+    top_k: int = TOP_K,
+) -> SpanScore:
+    """The highest-scoring span in the passage part of a window that starts at or after
+    `first_char` (a span ends after it starts, within max_answer_tokens)."""
+    ctx = np.asarray(
+        [k for k in window.context if window.offsets[k][0] >= first_char], dtype=np.int64
+    )
+    null = float(start_logits[0] + end_logits[0])
+    if ctx.size == 0:
+        return SpanScore(window.item, 0, 0, float("-inf"), null)
+    starts = ctx[np.argsort(-start_logits[ctx])[:top_k]]
+    ends = ctx[np.argsort(-end_logits[ctx])[:top_k]]
+    pair = start_logits[starts][:, None] + end_logits[ends][None, :]
+    length = ends[None, :] - starts[:, None]
+    pair = np.where((length >= 0) & (length < max_answer_tokens), pair, -np.inf)
+    s_i, e_i = np.unravel_index(int(np.argmax(pair)), pair.shape)
+    s, e = int(starts[s_i]), int(ends[e_i])
+    return SpanScore(
+        window.item, window.offsets[s][0], window.offsets[e][1], float(pair[s_i, e_i]), null
+    )

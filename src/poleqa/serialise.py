@@ -1,0 +1,35 @@
+"""The one JSON shape of an answer (CLI --json/--jsonl, evaluation, web API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from poleqa.types import Answer
+
+ABSTAIN_TEXT = "Je n'ai pas trouvé de réponse à cette question dans les documents."
+
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    """The JSON object of an answer (CLI --json/--jsonl, evaluation, web API)."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "confidence": answer.confidence,
+        "short_answer": answer.short_answer,
+        "citations": [
+            {
+                "n": c.n,
+                "source": c.info.source,
+                "title": c.info.title,
+                "date": c.info.date,
+                "url": c.info.url,
+                "start": c.start,
+                "end": c.end,
+                "passage": c.passage,
+                "score": c.score,
+            }
+            for c in answer.citations
+        ],
+        "notes": list(answer.notes),
+    }
