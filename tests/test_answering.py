@@ -10,8 +10,8 @@ from poleqa.answering.candidates import type_spans
 from poleqa.answering.question import analyze, expected_type
 from poleqa.query import analyse
 from poleqa.reading.sentence import fit_span
-from poleqa.serialise import ABSTAIN_TEXT, answer_to_json
 from poleqa.sentences import embedding_text, split_sentences, unit_text
+from poleqa.serialise import ABSTAIN_TEXT, answer_to_json
 from poleqa.types import Chunk, Document, DocumentInfo, Hit, Sentence
 
 

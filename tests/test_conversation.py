@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from poleqa.query.followup import resolve_follow_up
 
+from poleqa.query.followup import resolve_follow_up
 from poleqa.types import Turn
 
 MEMBERS = (Turn("Combien de membres Finance Innovation comptait-il en 2012 ?", "230 membres"),)

@@ -14,8 +14,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SPLITS = ("train", "dev", "test")
-TYPES = {"number", "date", "name", "list", "definition", "why", "yesno", "paraphrase",
-         "english", "unanswerable"}
+TYPES = {
+    "number",
+    "date",
+    "name",
+    "list",
+    "definition",
+    "why",
+    "yesno",
+    "paraphrase",
+    "english",
+    "unanswerable",
+}
 TAGS = {"temporal", "multidoc"}
 KEYS = {"id", "question", "answers", "sources", "answerable", "type"}
 FNAME = re.compile(r"^[a-z]{3}\d{2}_[a-z0-9]+(?:-[a-z0-9]+)*\.md$")
@@ -52,7 +62,7 @@ def check_corpus(errors: list[str]) -> dict[str, str]:
 
 def check_question(q: dict, docs: dict[str, str], errors: list[str]) -> None:
     qid = q.get("id")
-    if not KEYS <= q.keys() or q.keys() - KEYS - {"tags"}:
+    if not q.keys() >= KEYS or q.keys() - KEYS - {"tags"}:
         errors.append(f"{qid}: keys must be {sorted(KEYS)} and optional 'tags'")
         return
     if q["type"] not in TYPES or not set(q.get("tags", [])) <= TAGS:
@@ -90,8 +100,9 @@ def main() -> int:
                 doc_split.setdefault(s, set()).add(split)
         print(f"{split}: {len(questions)} questions")
     errors += [f"duplicate question: {q!r}" for q, n in seen.items() if n > 1]
-    errors += [f"{d} is cited from several splits: {sorted(s)}" for d, s in doc_split.items()
-               if len(s) > 1]
+    errors += [
+        f"{d} is cited from several splits: {sorted(s)}" for d, s in doc_split.items() if len(s) > 1
+    ]
     ids = Counter(q["id"] for q in everything)
     errors += [f"duplicate id {i}" for i, n in ids.items() if n > 1]
     types = Counter(q["type"] for q in everything)
