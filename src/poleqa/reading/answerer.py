@@ -11,30 +11,70 @@ from poleqa.reading.citations import citations, cite
 from poleqa.reading.judge import Judge, feature_rows
 from poleqa.reading.sentence import answer_sentence
 from poleqa.roles import SpanReader
-from poleqa.types import Answer, ExtractedAnswer, Hit
+from poleqa.text import fold
+from poleqa.types import Answer, Citation, ExtractedAnswer, Hit
 
 ENGLISH_NOTE = (
     "La question est en anglais : la réponse est citée telle quelle depuis les sources en français."
 )
 
 
-def compose(query: Query, best: ExtractedAnswer, hits: Sequence[Hit], confidence: float) -> Answer:
-    """The answer a citizen reads: the sentence holding the span, verbatim, the span highlighted."""
+def span_text(span: ExtractedAnswer) -> str:
+    chunk = span.hit.chunk
+    return chunk.text[span.start - chunk.start : span.end - chunk.start]
+
+
+def by_year(query: Query, answered: Sequence[ExtractedAnswer], cited: Sequence[Citation]) -> str:
+    """« Selon l'année : 2019 — 56 pôles [2] ; 2023 — 55 pôles [1] » when the question names no
+    year and the spans judged answers give different figures in documents of different years."""
+    if query.years:
+        return ""
+    figures: dict[int, tuple[str, int]] = {}
+    for span in answered:
+        text, year = span_text(span), span.hit.info.year
+        n = next(
+            (
+                c.n
+                for c in cited
+                if (c.info.source, c.start) == (span.hit.chunk.source, span.hit.chunk.start)
+            ),
+            None,
+        )
+        if year is not None and n is not None and any(ch.isdigit() for ch in text):
+            figures.setdefault(year, (text, n))
+    if len(figures) < 2 or len({fold(t) for t, _ in figures.values()}) < 2:
+        return ""
+    return "Selon l'année : " + " ; ".join(
+        f"{year} — {text} [{n}]" for year, (text, n) in sorted(figures.items())
+    )
+
+
+def compose(
+    query: Query,
+    best: ExtractedAnswer,
+    hits: Sequence[Hit],
+    confidence: float,
+    others: Sequence[ExtractedAnswer] = (),
+) -> Answer:
+    """The answer a citizen reads: the sentence holding the span, verbatim, the span highlighted;
+    `others` are the other spans judged answers (their figures by year become a note)."""
     chunk = best.hit.chunk
     s, e = answer_sentence(chunk.text, best.start - chunk.start, best.end - chunk.start)
     start, end = chunk.start + s, chunk.start + e
     short = (best.start, best.end) if start <= best.start and best.end <= end else None
     if short == (start, end):
         short = None  # the whole sentence: nothing shorter to highlight
+    cited = citations(hits, cite(best.hit, start, end, short, confidence))
+    dated = by_year(query, [best, *others], cited)
     return Answer(
         question=query.text,
         text=chunk.text[s:e],
         abstained=False,
         confidence=round(float(confidence), 4),
         short_answer=chunk.text[short[0] - chunk.start : short[1] - chunk.start] if short else None,
-        citations=citations(hits, cite(best.hit, start, end, short, confidence)),
+        citations=cited,
         language=query.language,
-        notes=_notes(query),
+        notes=(*_notes(query), dated) if dated else _notes(query),
     )
 
 
@@ -76,4 +116,5 @@ class ReadingAnswerer:
         if not ranked or ranked[0][1] < self.judge.threshold:
             return abstain(query, hits, ranked[0][1] if ranked else 0.0)
         best, p = ranked[0]
-        return compose(query, best, hits, p)
+        others = [span for span, q in ranked[1:] if q >= self.judge.threshold]
+        return compose(query, best, hits, p, others)

@@ -121,6 +121,10 @@ def choose_threshold(
     return best
 
 
+def _slug(corpus: str) -> str:
+    return "-".join(Path(corpus).parts)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -139,14 +143,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     base = Settings(cache_dir=default_cache_dir(), reader_dir=args.reader_dir)
     scored: list[Scored] = []
     for questions, corpus in args.set:
-        settings = base.with_(corpus_dir=Path(corpus), index_dir=args.work / Path(corpus).name)
+        settings = base.with_(corpus_dir=Path(corpus), index_dir=args.work / _slug(corpus))
         scored += collect(settings, load_questions(Path(questions)))
         log.info("%s: %d questions read", questions, len(scored))
     t, stats = choose_threshold(scored, cross_validate(scored, args.folds, args.c), args.max_far)
     log.info("cross-validated by document: %s", stats)
     model = load_span_model(base)
     judge = fit(scored, args.c)
-    index_settings = base.with_(index_dir=args.work / Path(args.set[0][1]).name)
+    index_settings = base.with_(index_dir=args.work / _slug(args.set[0][1]))
     embedder = Pipeline(index_settings).embedder.id
     meta = {
         **judge_expectations(base, model, embedder),

@@ -27,6 +27,7 @@ FEATURES = (
     "inv_rank",  # 1 / retrieval rank
     "year_found",  # the question names a year that the passage or its document's date holds
     "year_missing",  # the question names years, none of them in the passage or document date
+    "recency",  # no year asked: the document's year − the newest year of the documents read
     "length",  # log of the span's length in characters
 )
 
@@ -89,6 +90,8 @@ def feature_rows(query: Query, spans: Sequence[ExtractedAnswer]) -> np.ndarray:
         return np.zeros((0, len(FEATURES)), dtype=np.float64)
     margins = [s.score - s.no_answer for s in spans]
     top_retrieval = max(s.hit.score for s in spans)
+    years = [s.hit.info.year for s in spans if s.hit.info.year is not None]
+    newest = max(years, default=None)
     rows = []
     for i, s in enumerate(spans):
         others = margins[:i] + margins[i + 1 :]
@@ -103,10 +106,18 @@ def feature_rows(query: Query, spans: Sequence[ExtractedAnswer]) -> np.ndarray:
                 1.0 / max(1, s.hit.rank),
                 found,
                 missing,
+                _recency(query, s, newest),
                 math.log1p(max(0, s.end - s.start)),
             )
         )
     return np.asarray(rows, dtype=np.float64)
+
+
+def _recency(query: Query, span: ExtractedAnswer, newest: int | None) -> float:
+    year = span.hit.info.year
+    if query.years or year is None or newest is None:
+        return 0.0
+    return float(year - newest)
 
 
 def _year_signals(query: Query, span: ExtractedAnswer) -> tuple[float, float]:

@@ -1,0 +1,273 @@
+"""The reading stage without the trained weights: windows and spans, the compact weights file,
+the judge, the answerer's composition, threshold choice and SQuAD metrics (worked by hand)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from support import FakeEmbedder
+
+from poleqa.errors import ReaderError
+from poleqa.evaluation.squad import SquadPrediction, exact_match, f1, normalize, squad_metrics
+from poleqa.query import analyse
+from poleqa.reading.answerer import ReadingAnswerer
+from poleqa.reading.calibrate import Scored, choose_threshold
+from poleqa.reading.judge import FEATURES, Judge, feature_rows
+from poleqa.reading.squad import GoldSpan, QAExample, read_squad
+from poleqa.reading.weights import (
+    MANIFEST_FILE,
+    WEIGHTS_FILE,
+    dequantize,
+    load_reader_state,
+    quantize,
+    save_reader,
+)
+from poleqa.reading.windows import Window, answer_tokens, best_span, pad_batch
+from poleqa.types import Chunk, DocumentInfo, ExtractedAnswer, Hit
+
+PASSAGE = (
+    "Le pôle Alpha a été créé en 2005 à Lyon. Il compte 210 membres en 2020. "
+    "Sa présidente est Marie Durand."
+)
+
+
+def _window() -> Window:
+    """A hand-made window: [CLS] q q [SEP] then one token per word of PASSAGE."""
+    offsets = [(0, 0), (0, 3), (4, 9), (0, 0)]
+    pos = 0
+    for word in PASSAGE.split(" "):
+        start = PASSAGE.index(word, pos)
+        offsets.append((start, start + len(word)))
+        pos = start + len(word)
+    ids = tuple(range(5, 5 + len(offsets)))
+    return Window(0, ids, tuple(offsets), tuple(range(4, len(offsets))))
+
+
+def test_answer_tokens_map_characters_to_tokens_and_back() -> None:
+    w = _window()
+    start = PASSAGE.index("210 membres")
+    s, e = answer_tokens(w, start, start + len("210 membres"))
+    assert PASSAGE[w.offsets[s][0] : w.offsets[e][1]] == "210 membres"
+    assert answer_tokens(w, len(PASSAGE) + 5, len(PASSAGE) + 9) == (0, 0)  # not in the window
+
+
+def test_best_span_is_bounded_and_skips_the_prefix() -> None:
+    w = _window()
+    n = len(w.input_ids)
+    start, end = np.full(n, -5.0), np.full(n, -5.0)
+    start[0] = end[0] = 1.0  # the no-answer option
+    durand = next(k for k in w.context if PASSAGE[w.offsets[k][0] :].startswith("Marie"))
+    start[durand], end[durand + 1] = 4.0, 3.0
+    span = best_span(w, start, end)
+    assert PASSAGE[span.start : span.end] == "Marie Durand."
+    assert span.score == 7.0 and span.null_score == 2.0
+    # an end before its start, or a span longer than allowed, is never chosen
+    assert best_span(w, start, end, max_answer_tokens=1).end - span.start < len("Marie Durand.")
+    # nothing before first_char may be chosen
+    late = best_span(w, start, end, first_char=PASSAGE.index("Durand"))
+    assert PASSAGE[late.start : late.end] == "Durand."
+    assert best_span(w, start, end, first_char=len(PASSAGE)).score == float("-inf")
+
+
+def test_pad_batch_pads_to_the_longest_window() -> None:
+    short = Window(0, (0, 7, 2), ((0, 0),) * 3, ())
+    ids, mask = pad_batch([short, _window()])
+    assert ids.shape == mask.shape == (2, len(_window().input_ids))
+    assert mask[0].sum() == 3 and ids[0, 3] == 1  # XLM-R's <pad>
+
+
+def test_weights_round_trip_and_checks(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    state = {"layer.weight": torch.randn(8, 16), "layer.bias": torch.randn(8)}
+    packed = quantize(state)
+    assert packed["layer.weight"].dtype == torch.int8
+    back = dequantize(packed)
+    assert torch.allclose(back["layer.weight"], state["layer.weight"], atol=0.03)
+    save_reader(tmp_path, state, "base-a", 256, 96, {"lr": 1e-4}, {"f1": 0.5})
+    manifest, loaded = load_reader_state(tmp_path, "base-a")
+    assert manifest.max_length == 256 and manifest.recipe == {"lr": 1e-4}
+    assert torch.allclose(loaded["layer.bias"], state["layer.bias"], atol=1e-2)
+    with pytest.raises(ReaderError, match="trained on base model base-a"):
+        load_reader_state(tmp_path, "base-b")
+    weights = tmp_path / WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ReaderError, match="do not match their manifest"):
+        load_reader_state(tmp_path, "base-a")
+    (tmp_path / MANIFEST_FILE).unlink()
+    with pytest.raises(ReaderError, match="No usable reader manifest"):
+        load_reader_state(tmp_path, "base-a")
+
+
+def test_squad_metrics_worked_by_hand() -> None:
+    assert normalize("L’État, la Région !") == "état région"
+    assert exact_match("la Région Bretagne", ["Région Bretagne"]) == 1.0
+    # "en 2013" vs "2013": precision 1/2, recall 1 → F1 2/3
+    assert f1("en 2013", ["2013"]) == pytest.approx(2 / 3)
+    examples = [
+        QAExample("a", "q", "c", (GoldSpan("2013", 0),), "t"),
+        QAExample("b", "q", "c", (GoldSpan("Marie Durand", 0),), "t"),
+        QAExample("c", "q", "c", (), "t"),  # unanswerable
+        QAExample("d", "q", "c", (), "t"),  # unanswerable
+    ]
+    preds = [
+        SquadPrediction("a", "en 2013"),  # EM 0, F1 2/3
+        SquadPrediction("b", "Marie Durand"),  # EM 1, F1 1
+        SquadPrediction("c", ""),  # abstained: EM 1, F1 1
+        SquadPrediction("d", "Lyon"),  # answered: EM 0, F1 0
+    ]
+    m = squad_metrics(examples, preds, seconds=2.0)
+    assert m["exact_match"] == pytest.approx(2 / 4)
+    assert m["f1"] == pytest.approx((2 / 3 + 1 + 1 + 0) / 4)
+    assert m["has_answer_f1"] == pytest.approx((2 / 3 + 1) / 2)
+    assert m["no_answer_accuracy"] == pytest.approx(1 / 2)
+    assert m["latency_ms_per_question"] == pytest.approx(500.0)
+
+
+def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    qa = {"id": "1", "question": "Où ?", "answers": [{"text": "Lyon", "answer_start": 0}]}
+    impossible = {"id": "2", "question": "Qui ?", "answers": [], "is_impossible": True}
+    data = {"data": [{"title": "T", "paragraphs": [{"context": PASSAGE, "qas": [qa, impossible]}]}]}
+    path.write_text(json.dumps(data), "utf-8")
+    a, b = read_squad(path)
+    assert a.answers[0].start == PASSAGE.index("Lyon") and not b.answerable
+    path.write_text('{"questions": []}', "utf-8")
+    from poleqa.errors import QuestionSetError
+
+    with pytest.raises(QuestionSetError, match="not a SQuAD-format file"):
+        read_squad(path)
+
+
+# -- judge and answerer, with a reader whose spans are given ----------------------------------
+
+INFO = DocumentInfo(source="alpha.md", title="Le pôle Alpha", date="2020-05-01")
+CHUNK = Chunk(0, "alpha.md", 100, 100 + len(PASSAGE), PASSAGE)
+
+
+def _hit(rank: int = 1, score: float = 0.9) -> Hit:
+    return Hit(CHUNK, INFO, score, rank)
+
+
+class _GivenSpans:
+    """A SpanReader returning fixed spans (text, score, no-answer score) in CHUNK."""
+
+    def __init__(self, *spans: tuple[str, float, float]) -> None:
+        self.spans = spans
+
+    def read(self, query, hits):
+        out = []
+        for hit, (text, score, null) in zip(hits, self.spans, strict=False):
+            start = CHUNK.start + PASSAGE.index(text)
+            out.append(ExtractedAnswer(hit, start, start + len(text), score, null))
+        return out
+
+
+def _judge(threshold: float) -> Judge:
+    n = len(FEATURES)
+    weights = tuple(1.0 if f == "margin" else 0.0 for f in FEATURES)
+    return Judge(weights, 0.0, (0.0,) * n, (1.0,) * n, threshold, {})
+
+
+def test_feature_rows_name_the_year_asked() -> None:
+    q = analyse("Combien de membres compte le pôle Alpha en 2020 ?", FakeEmbedder())
+    spans = _GivenSpans(("210 membres", 6.0, 1.0), ("Lyon", 2.0, 1.5)).read(q, [_hit(), _hit(2)])
+    rows = feature_rows(q, spans)
+    assert rows.shape == (2, len(FEATURES))
+    col = {f: i for i, f in enumerate(FEATURES)}
+    assert rows[0, col["margin"]] == 5.0 and rows[0, col["lead"]] == 4.5
+    assert rows[1, col["lead"]] == -4.5 and rows[1, col["inv_rank"]] == 0.5
+    assert rows[0, col["year_found"]] == 1.0 and rows[0, col["year_missing"]] == 0.0
+    q2 = analyse("Combien de membres compte le pôle Alpha en 2031 ?", FakeEmbedder())
+    assert feature_rows(q2, spans)[0, col["year_missing"]] == 1.0
+
+
+def test_answer_is_the_sentence_holding_the_span_with_exact_offsets() -> None:
+    q = analyse("Combien de membres compte le pôle Alpha ?", FakeEmbedder())
+    answerer = ReadingAnswerer(_GivenSpans(("210 membres", 6.0, 1.0)), _judge(0.5))
+    a = answerer.answer(q, [_hit()])
+    assert not a.abstained
+    assert a.text == "Il compte 210 membres en 2020."
+    assert a.short_answer == "210 membres"
+    c = a.citations[0]
+    assert (c.start, c.end) == (CHUNK.start, CHUNK.end)
+    assert PASSAGE[c.answer_start - CHUNK.start : c.answer_end - CHUNK.start] == a.text
+    assert PASSAGE[c.short_start - CHUNK.start : c.short_end - CHUNK.start] == "210 membres"
+
+
+def test_abstains_below_the_threshold_and_notes_english() -> None:
+    q = analyse("How many members does Alpha have?", FakeEmbedder())
+    answerer = ReadingAnswerer(_GivenSpans(("210 membres", 1.0, 3.0)), _judge(0.5))
+    a = answerer.answer(q, [_hit()])
+    assert a.abstained and a.text is None and a.confidence < 0.5
+    assert a.citations[0].info.source == "alpha.md"
+    assert any("anglais" in n for n in a.notes)
+
+
+def test_judge_load_checks_features_and_settings(tmp_path: Path) -> None:
+    judge = _judge(0.4)
+    body = judge.to_json()
+    body["meta"] = {"embedder": "e5", "read_passages": 4}
+    path = tmp_path / "judge.json"
+    path.write_text(json.dumps(body), "utf-8")
+    assert Judge.load(path, {"embedder": "e5"}).threshold == 0.4
+    with pytest.raises(ReaderError, match="fit under other settings"):
+        Judge.load(path, {"embedder": "fake"})
+    path.write_text(json.dumps({**body, "features": ["margin"]}), "utf-8")
+    with pytest.raises(ReaderError, match="other features"):
+        Judge.load(path, {})
+
+
+def test_threshold_keeps_false_abstentions_under_the_cap() -> None:
+    from poleqa.evaluation.questions import Question
+
+    def scored(answerable: bool) -> Scored:
+        q = Question("x", "q", ("a",) if answerable else (), (), answerable, "number", ())
+        return Scored(q, "d", np.zeros((1, len(FEATURES))), np.array([answerable]))
+
+    items = [scored(True)] * 8 + [scored(False)] * 2
+    # answerable questions get 0.9 … 0.2, the unanswerable ones 0.25 and 0.1: at 0.3, one
+    # answerable question (1/8) is lost and both unanswerable ones are won
+    preds = [(p, True) for p in (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)] + [
+        (0.25, False),
+        (0.1, False),
+    ]
+    t, stats = choose_threshold(items, preds, max_far=0.2)
+    assert t == pytest.approx(0.3) and stats["abstain_accuracy"] == 1.0
+    assert stats["false_abstain_rate"] == pytest.approx(1 / 8)
+    t0, stats0 = choose_threshold(items, preds, max_far=0.0)
+    assert stats0["false_abstain_rate"] == 0.0 and t0 <= 0.2
+
+
+def test_figures_of_other_years_are_listed_by_year() -> None:
+    old_text = "En 2019, la France comptait 56 pôles."
+    new_text = "La France compte 55 pôles depuis mars 2023."
+    old = Hit(
+        Chunk(0, "old.md", 0, len(old_text), old_text),
+        DocumentInfo("old.md", "Old", "2019-02-01"),
+        0.8,
+        2,
+    )
+    new = Hit(
+        Chunk(1, "new.md", 0, len(new_text), new_text),
+        DocumentInfo("new.md", "New", "2023-04-01"),
+        0.9,
+        1,
+    )
+
+    class _Reader:
+        def read(self, query, hits):
+            return [
+                ExtractedAnswer(h, h.chunk.text.index(t), h.chunk.text.index(t) + len(t), s, 0.0)
+                for h, t, s in ((new, "55 pôles", 6.0), (old, "56 pôles", 5.0))
+            ]
+
+    answerer = ReadingAnswerer(_Reader(), _judge(0.5))
+    a = answerer.answer(analyse("Combien de pôles compte la France ?", FakeEmbedder()), [new, old])
+    assert a.text == new_text
+    assert a.notes[-1] == "Selon l'année : 2019 — 56 pôles [2] ; 2023 — 55 pôles [1]"
+    dated = analyse("Combien de pôles compte la France en 2019 ?", FakeEmbedder())
+    assert not any(n.startswith("Selon") for n in answerer.answer(dated, [new, old]).notes)
