@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -446,3 +448,17 @@ def test_gold_answers_are_in_their_cited_sources(questions: str, corpus: str) ->
             if not any(a.casefold() in t for t in texts)
         ]
     assert problems == []
+
+
+def test_domain_question_set_passes_its_check() -> None:
+    """eval/domain: headers, sizes, splits by document, every answer verbatim in its source."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "eval" / "domain" / "check.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.stdout.rstrip().endswith("OK")
+    for split in ("train", "dev", "test"):
+        assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them

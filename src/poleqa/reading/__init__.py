@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from poleqa.reading.span_model import SpanModel
 
 JUDGE_FILE = "judge.json"
-_models: dict[tuple[Path, Path], SpanModel] = {}
+_models: dict[tuple[Path, Path, str], SpanModel] = {}
 _models_lock = threading.Lock()
 
 
@@ -40,10 +40,10 @@ def load_span_model(settings: Settings) -> SpanModel:
 
     folder = settings.reader_dir or shipped_reader()
     base = ensure_st_folder(settings.cache_dir)
-    key = (base, folder)
+    key = (base, folder, settings.reader_precision)
     with _models_lock:
         if key not in _models:
-            _models[key] = SpanModel.load(base, folder)
+            _models[key] = SpanModel.load(base, folder, settings.reader_precision)
         return _models[key]
 
 

@@ -15,7 +15,8 @@ from poleqa.reading.weights import ReaderManifest, load_reader_state
 from poleqa.reading.windows import SpanScore, best_span, pad_batch, tokenize
 
 log = logging.getLogger(__name__)
-BATCH = 8  # windows per forward pass: measured fastest on 2 cores (bench/bench_reader.py)
+BATCH = 8  # windows per forward pass (bench/bench_reader.py)
+PRECISIONS = ("fp32", "bf16", "int8")
 
 
 def load_base(base_folder: Path) -> torch.nn.Module:
@@ -40,14 +41,26 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 class SpanModel:
     """Scores (question, passage) pairs: best span per pair and its no-answer score."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: object, manifest: ReaderManifest):
-        self.model = model.eval()
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: object,
+        manifest: ReaderManifest,
+        precision: str = "fp32",
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        model = model.eval()
+        if precision == "int8":  # int8 matrices, computed with dynamic activation scales
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, torch.qint8)
+        self.model = model
         self.tokenizer = tokenizer
         self.manifest = manifest
+        self.precision = precision
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads
 
     @classmethod
-    def load(cls, base_folder: Path, reader_folder: Path) -> SpanModel:
+    def load(cls, base_folder: Path, reader_folder: Path, precision: str = "fp32") -> SpanModel:
         manifest, state = load_reader_state(reader_folder, base_folder.name)
         model = load_base(base_folder)
         missing = [k for k in state if k not in model.state_dict()]
@@ -55,7 +68,7 @@ class SpanModel:
             log.warning("reader weights name unknown tensors: %s", missing[:3])
         model.load_state_dict(state, strict=False)
         tokenizer = AutoTokenizer.from_pretrained(str(base_folder))
-        return cls(model, tokenizer, manifest)
+        return cls(model, tokenizer, manifest, precision)
 
     def read(
         self,
@@ -72,7 +85,12 @@ class SpanModel:
         )
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         best: dict[int, SpanScore] = {}
-        with self._lock, torch.inference_mode():
+        bf16 = self.precision == "bf16"
+        with (
+            self._lock,
+            torch.inference_mode(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
+        ):
             for at in range(0, len(order), BATCH):
                 batch = [windows[i] for i in order[at : at + BATCH]]
                 ids, mask = pad_batch(batch)

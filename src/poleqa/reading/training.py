@@ -212,6 +212,33 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
     return model
 
 
+def write_heldout(piaf: Path, recipe: Recipe, out: Path) -> int:
+    """The PIAF articles kept out of training, as a SQuAD-format file (for `eval --squad`)."""
+    data = json.loads(piaf.read_text("utf-8"))["data"]
+    kept = [a for a in data if heldout_article(a["title"], recipe.piaf_heldout)]
+    out.write_text(json.dumps({"version": "piaf-heldout", "data": kept}, ensure_ascii=False))
+    return sum(len(p["qas"]) for a in kept for p in a["paragraphs"])
+
+
+def export(args: argparse.Namespace, recipe: Recipe, model: torch.nn.Module | None) -> None:
+    """Writes the shipped weights from `model`, or from the last checkpoint."""
+    if model is None:
+        model = load_base(args.base)
+        state = torch.load(args.checkpoints / CHECKPOINT, weights_only=False)
+        model.load_state_dict(state["model"], strict=False)
+        log.info("exporting the checkpoint of step %d", state["step"])
+    save_reader(
+        args.out,
+        trainable_state(model),
+        args.base.name,
+        recipe.max_length,
+        recipe.stride,
+        asdict(recipe),
+        {},
+    )
+    log.info("reader written to %s", args.out)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--piaf", type=Path, required=True, help="PIAF v1.1 (SQuAD format)")
@@ -225,21 +252,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps (smoke tests)")
     ap.add_argument("--save-every", type=float, default=300.0, help="seconds between checkpoints")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--export-only", action="store_true", help="write the last checkpoint out")
+    ap.add_argument("--heldout-out", type=Path, help="write the held-out PIAF articles here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     recipe = Recipe(**args.recipe)
+    if args.heldout_out:
+        n = write_heldout(args.piaf, recipe, args.heldout_out)
+        log.info("%d held-out PIAF questions written to %s", n, args.heldout_out)
+        return
     args.checkpoints.mkdir(parents=True, exist_ok=True)
-    model = train(args, recipe)
-    save_reader(
-        args.out,
-        trainable_state(model),
-        args.base.name,
-        recipe.max_length,
-        recipe.stride,
-        asdict(recipe),
-        {},
-    )
-    log.info("reader written to %s", args.out)
+    export(args, recipe, None if args.export_only else train(args, recipe))
 
 
 if __name__ == "__main__":
