@@ -41,7 +41,8 @@ def precisions(settings: Settings, pairs: list[tuple[str, str]]) -> dict:
         got = [(s.start, s.end, s.score > s.null_score) for s in spans]
         reference = reference or got
         same = sum(a == b for a, b in zip(got, reference, strict=True)) / len(got)
-        out[name] = {"passages_per_s": round(len(pairs) / seconds, 1), "same_as_fp32": round(same, 3)}
+        rate = round(len(pairs) / seconds, 1)
+        out[name] = {"passages_per_s": rate, "same_as_fp32": round(same, 3)}
     return out
 
 
