@@ -106,3 +106,16 @@ def test_english_months_are_translated() -> None:
     rest, extra = translate_terms("How many members did CARA have in December 2024?")
     assert "décembre" in extra and "membres adhérents" in extra
     assert "december" not in rest.lower()
+
+
+def test_markup_around_a_question_is_not_part_of_it() -> None:
+    plain = "Combien de pôles compte la France ?"
+    for marked in (
+        f"<b>{plain}</b>",
+        f"**{plain}**",
+        f"[{plain}](https://example.org)",
+        "<p><i>Combien</i> de pôles compte la France&nbsp;?</p>",
+    ):
+        q = analyse(marked, _Embedder())
+        assert q.resolved == plain
+        assert q.text == marked  # shown as asked (escaped by the web page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,16 @@ from poleqa.types import Turn
 
 # A year of the 20th or 21st century, alone (not inside a longer number).
 YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d\d(?![\d,.]\d)")
+_TAG = re.compile(r"<[^<>]{0,200}>")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"(\*\*|__|`+|~~)|^\s*(?:#{1,6}|>|[-*+])\s+", re.MULTILINE)
+
+
+def plain_question(text: str) -> str:
+    """The question without HTML tags or Markdown (links keep their text): markup around a
+    question must not change its answer."""
+    text = _MD_LINK.sub(r"\1", _TAG.sub(" ", text))
+    return " ".join(_MD_MARKS.sub(" ", html.unescape(text)).split())
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,11 +67,11 @@ def analyse(
 ) -> Query:
     """Validates, resolves a follow-up, detects the language, expands and embeds the question."""
     text = validate_question(question, max_chars)
-    resolved = resolve_follow_up(text, history)
+    resolved = resolve_follow_up(validate_question(plain_question(text), max_chars), history)
     language = detect_language(resolved)
     vector = np.asarray(embedder.embed_queries([resolved]), dtype=np.float32).reshape(-1)
     years = tuple(dict.fromkeys(int(y) for y in YEAR.findall(resolved)))
     return Query(text, resolved, language, expand_query(resolved, language), years, vector)
 
 
-__all__ = ["YEAR", "Query", "analyse", "validate_question"]
+__all__ = ["YEAR", "Query", "analyse", "plain_question", "validate_question"]
