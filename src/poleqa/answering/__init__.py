@@ -284,7 +284,6 @@ class ExtractiveAnswerer:
                     sentence=s,
                     text=raw,
                     plain=plain,
-                    hit_rank=h.rank if h else 0,
                     hit_score=(h or doc_hit).score,
                     features=feats,
                     spans=tuple(spans),

@@ -59,7 +59,6 @@ class Candidate:
     sentence: Sentence
     text: str  # the raw sentence (document.text[start:end])
     plain: str  # the sentence as words (table rows read with their column names)
-    hit_rank: int  # rank of the best hit holding it (0 when only its document was retrieved)
     hit_score: float
     features: dict[str, float]
     score: float = 0.0
@@ -509,7 +508,3 @@ def hit_of(hits: list[Hit], source: str, start: int, end: int) -> Hit | None:
         if h.chunk.source == source and h.chunk.start < end and start < h.chunk.end:
             return h
     return None
-
-
-def folded_contains(haystack: str, needle: str) -> bool:
-    return fold(needle) in fold(haystack)

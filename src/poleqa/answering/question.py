@@ -1,4 +1,4 @@
-"""Question analysis: language, expected answer type, years/phases named, content stems."""
+"""Question analysis: language, expected answer type, years named, content stems."""
 
 from __future__ import annotations
 
@@ -118,7 +118,6 @@ def undated_years(question: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(since + named))
 
 
-_PHASE = re.compile(r"\bphase\s+([ivx]+|\d)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’-]*[A-Za-zÀ-ÿ0-9]")
 
@@ -144,7 +143,6 @@ class QuestionAnalysis:
     language: str  # "fr" | "en"
     qtype: str
     years: tuple[int, ...]
-    phases: tuple[str, ...]
     numbers: tuple[str, ...]  # numbers written in the question (never the answer)
     stems: tuple[str, ...]  # content stems (with English→French expansion)
     proper: tuple[str, ...]  # folded capitalised words of the question (not the first word)
@@ -283,7 +281,6 @@ def analyze(question: str) -> QuestionAnalysis:
         language=lang,
         qtype=qtype,
         years=years,
-        phases=tuple(p.upper() for p in _PHASE.findall(question)),
         numbers=numbers,
         stems=tuple(seen),
         proper=proper,
