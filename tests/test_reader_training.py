@@ -1,0 +1,57 @@
+"""The training loop on a handful of examples with the real base model: it runs, checkpoints,
+resumes, and writes weights the serving code loads (CI never trains a real reader)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from support import MODEL_CACHE
+
+from poleqa.embedding.convert import ensure_st_folder
+from poleqa.reading.span_model import SpanModel
+from poleqa.reading.training import CHECKPOINT, main
+from poleqa.reading.weights import load_reader_state
+
+pytestmark = pytest.mark.slow
+
+CONTEXT = "Le pôle Alpha, créé en 2005 à Lyon, compte 210 membres. Sa présidente est Marie Durand."
+
+
+def _squad(path: Path) -> Path:
+    def qa(i: int, question: str, answer: str | None) -> dict:
+        answers = [{"text": answer, "answer_start": CONTEXT.index(answer)}] if answer else []
+        return {"id": str(i), "question": question, "answers": answers, "is_impossible": not answer}
+
+    qas = [
+        qa(1, "Combien de membres compte le pôle Alpha ?", "210 membres"),
+        qa(2, "Qui préside le pôle Alpha ?", "Marie Durand"),
+        qa(3, "Où le pôle Alpha a-t-il été créé ?", "Lyon"),
+        qa(4, "Quel est le budget du pôle Alpha ?", None),
+    ]
+    data = {"data": [{"title": "Alpha", "paragraphs": [{"context": CONTEXT, "qas": qas}]}]}
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return path
+
+
+def test_training_runs_resumes_and_writes_loadable_weights(tmp_path: Path) -> None:
+    base = ensure_st_folder(MODEL_CACHE)
+    data = _squad(tmp_path / "tiny.json")
+    args = [
+        "--piaf", str(data), "--base", str(base), "--checkpoints", str(tmp_path / "ck"),
+        "--out", str(tmp_path / "reader"), "--max-steps", "2", "--save-every", "0",
+        "--recipe", '{"batch": 2, "piaf_heldout": 0.0, "fr_negatives": 0.0}',
+    ]  # fmt: skip
+    main(args)
+    step = torch.load(tmp_path / "ck" / CHECKPOINT, weights_only=False)["step"]
+    assert step == 2
+    manifest, state = load_reader_state(tmp_path / "reader", base.name)
+    assert manifest.recipe["batch"] == 2 and manifest.max_length == 256
+    assert "qa_outputs.weight" in state and not any(".embeddings." in k for k in state)
+    main(args)  # resumes from the checkpoint: the two steps are done, nothing is trained again
+    assert torch.load(tmp_path / "ck" / CHECKPOINT, weights_only=False)["step"] == 2
+    model = SpanModel.load(base, tmp_path / "reader")
+    (span,) = model.read(["Qui préside le pôle Alpha ?"], [CONTEXT])
+    assert 0 <= span.start < span.end <= len(CONTEXT)
