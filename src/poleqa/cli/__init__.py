@@ -8,7 +8,13 @@ import sys
 import click
 
 from poleqa import __version__
+from poleqa.cli import ask_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
 from poleqa.errors import PoleqaError, QuestionError, QuestionSetError
+
+# The command modules import poleqa's pipeline, index, embedding, query, evaluation and reading
+# inside the commands, not at their top: those load numpy and FAISS (some torch), which would
+# slow `poleqa --help`, and whose thread pools (OpenBLAS, OpenMP) read OMP_NUM_THREADS once,
+# when they load: `poleqa serve --threads N` must set it first.
 
 
 class _Group(click.Group):
@@ -37,8 +43,6 @@ def cli() -> None:
 
 def _register() -> None:
     # One module per command family; each exposes `commands`, a list of click commands.
-    from poleqa.cli import ask_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
-
     for module in (index_cmd, ask_cmd, eval_cmd, serve_cmd, feedback_cmd):
         for command in module.commands:
             cli.add_command(command)

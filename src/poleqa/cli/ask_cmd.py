@@ -128,6 +128,7 @@ def ask(
     The answer is copied word for word from a source; citation 1 is the passage it comes from.
     When the documents do not hold the answer, poleqa says so and lists the closest passages.
     """
+    # Late: they load numpy and FAISS (see poleqa.cli).
     from poleqa.pipeline import Pipeline
     from poleqa.query import validate_question
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.config import Settings
+
+if TYPE_CHECKING:
+    from poleqa.pipeline import Pipeline
 
 
 @click.command("eval")
@@ -82,6 +86,7 @@ def eval_(
             settings_from(reader_dir=reader_dir),
         )
         return
+    # Late: they load numpy and FAISS (see poleqa.cli).
     from poleqa.evaluation import (
         compare_lines,
         evaluate,
@@ -108,14 +113,7 @@ def eval_(
         reader_dir=reader_dir,
     )
     pipeline = Pipeline(settings)
-
-    start = time.perf_counter()
-    if pipeline.ensure_index(progress=True) is not None:
-        click.echo(
-            f"Indexed {settings.corpus_dir} into {settings.index_dir} "
-            f"in {time.perf_counter() - start:.0f} s.",
-            err=True,
-        )
+    _index_if_needed(pipeline, settings)
     info = {
         "question set": str(questions),
         "corpus": str(settings.corpus_dir),
@@ -135,7 +133,19 @@ def eval_(
             click.echo(line)
 
 
+def _index_if_needed(pipeline: Pipeline, settings: Settings) -> None:
+    """Build the index when it is missing or stale, and say so on stderr."""
+    start = time.perf_counter()
+    if pipeline.ensure_index(progress=True) is not None:
+        click.echo(
+            f"Indexed {settings.corpus_dir} into {settings.index_dir} "
+            f"in {time.perf_counter() - start:.0f} s.",
+            err=True,
+        )
+
+
 def _eval_squad(path: Path, out_dir: Path, limit: int | None, settings: Settings) -> None:
+    # Late: the reader loads torch and transformers (see poleqa.cli).
     from poleqa.evaluation.squad import evaluate_squad
     from poleqa.reading import load_span_model
     from poleqa.reading.squad import read_squad

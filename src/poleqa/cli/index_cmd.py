@@ -16,8 +16,8 @@ from poleqa.cli.options import (
     model_option,
     settings_from,
 )
-from poleqa.config import Settings
-from poleqa.types import Filters, Hit
+from poleqa.errors import CorpusError
+from poleqa.types import Hit
 
 
 @click.command("index")
@@ -60,22 +60,10 @@ def index(
             param_hint="--chunk-overlap",
         )
     if not settings.corpus_dir.is_dir():  # before loading the model: fail fast
-        from poleqa.errors import CorpusError
-
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
-    from poleqa.embedding import get_embedder
-    from poleqa.index import build_index
+    from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
 
-    embedder = get_embedder(settings.model, cache_dir=settings.cache_dir)
-    report = build_index(
-        settings.corpus_dir,
-        settings.index_dir,
-        embedder,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        flat_max_vectors=settings.flat_max_vectors,
-        progress=True,
-    )
+    report = Pipeline(settings).build(progress=True)
     for s in report.skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
     what = "Index up to date" if not report.written else "Indexed"
@@ -112,7 +100,9 @@ def search(
 ) -> None:
     """Show the passages retrieved for QUERY (hybrid dense + BM25), with their scores."""
     settings = settings_from(index_dir=index_dir, model=model)
-    hits = _search(settings, query, k, filters_from(sources, date_from, date_to))
+    from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
+
+    hits = Pipeline(settings).search(query, k, filters_from(sources, date_from, date_to))
     if as_json:
         click.echo(json.dumps(hits_to_json(query, hits), ensure_ascii=False, indent=2))
         return
@@ -121,12 +111,6 @@ def search(
         return
     for hit in hits:
         click.echo(_format_hit(hit))
-
-
-def _search(settings: Settings, query: str, k: int, filters: Filters) -> list[Hit]:
-    from poleqa.pipeline import Pipeline
-
-    return Pipeline(settings).search(query, k, filters)
 
 
 def hits_to_json(query: str, hits: list[Hit]) -> dict[str, object]:

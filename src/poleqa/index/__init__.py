@@ -3,6 +3,7 @@
 from poleqa.index.builder import BuildReport, build_index, index_status, passage_text
 from poleqa.index.loader import Index, UnknownDocumentError
 from poleqa.index.manifest import FORMAT_VERSION, Manifest
+from poleqa.index.store import current_pointer
 
 __all__ = [
     "FORMAT_VERSION",
@@ -11,6 +12,7 @@ __all__ = [
     "Manifest",
     "UnknownDocumentError",
     "build_index",
+    "current_pointer",
     "index_status",
     "passage_text",
 ]

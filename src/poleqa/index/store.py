@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from poleqa.errors import IndexError_
 from poleqa.types import Chunk, Document, DocumentInfo, PageSpan, Sentence
 
 CURRENT = "CURRENT"
@@ -37,12 +38,17 @@ def new_generation_name() -> str:
     return f"{GEN_PREFIX}{now:%Y%m%dT%H%M%S}-{now:%f}-{os.getpid()}"
 
 
+def current_pointer(index_dir: Path) -> Path:
+    """The file naming the current generation: it changes, atomically, when a build switches."""
+    return index_dir / CURRENT
+
+
 def read_current(index_dir: Path) -> Path | None:
     """The folder of the current generation; None when no index was ever built here.
 
     Raises PointerError when CURRENT exists but is garbage or points at a missing folder.
     """
-    pointer = index_dir / CURRENT
+    pointer = current_pointer(index_dir)
     try:
         raw = pointer.read_bytes()
     except FileNotFoundError:
@@ -68,7 +74,7 @@ def switch_current(index_dir: Path, gen: Path) -> None:
         f.write(gen.name + "\n")
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, index_dir / CURRENT)
+    os.replace(tmp, current_pointer(index_dir))
     fsync_dir(index_dir)
 
 
@@ -103,8 +109,6 @@ def remove_stale_generations(index_dir: Path, keep: Path | None) -> None:
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Only one build at a time per index folder (readers never lock)."""
-    from poleqa.errors import IndexError_
-
     path = index_dir / LOCK
     f = path.open("a+")
     try:

@@ -1,0 +1,336 @@
+"""What a build must do: the corpus read, what the previous generation lends, the new rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from poleqa import __version__
+from poleqa.chunking import chunk_document
+from poleqa.errors import CorpusError, IndexError_, IngestError
+from poleqa.index import dense, store
+from poleqa.index.loader import check_embedder, read_manifest, verify_files
+from poleqa.index.manifest import (
+    PASSAGE_TEMPLATE,
+    DenseParams,
+    DocumentEntry,
+    Manifest,
+    SkippedEntry,
+)
+from poleqa.ingest import FORMATS, file_fingerprint, iter_corpus_files, read_document
+from poleqa.ingest.metadata import is_sidecar
+from poleqa.sentences import split_sentences
+from poleqa.types import Chunk, Document, Skipped
+
+# Recorded in the manifest: sentence vectors are reused only if they were embedded the same way.
+SENTENCE_TEXT = "poleqa.sentences.embedding_text"
+
+# {source: (path, fingerprint)} of the files a build may index, sorted by source.
+CorpusFiles = dict[str, tuple[Path, str]]
+
+
+@dataclass(frozen=True)
+class BuildParams:
+    """Where a build reads and writes, and the settings that shape the index."""
+
+    corpus_dir: Path
+    index_dir: Path
+    chunk_size: int
+    chunk_overlap: int
+    flat_max_vectors: int
+    progress: bool = False
+
+
+# -- what is embedded ------------------------------------------------------------------------
+
+
+def passage_text(doc: Document, chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed for a chunk (PASSAGE_TEMPLATE): title, blank line, text."""
+    title = doc.info.title.strip()
+    return f"{title}\n\n{chunk.text}" if title else chunk.text
+
+
+def split_document_sentences(doc: Document) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of a document's body."""
+    return split_sentences(doc.text, doc.body_start)
+
+
+def content_hash(doc: Document) -> str:
+    """sha256 of everything the index keeps about a document (text, body start, pages, info)."""
+    h = hashlib.sha256()
+    info = doc.info
+    meta = [info.source, info.title, info.date, info.organisation, info.url, info.format]
+    meta += [info.content_hash, doc.body_start, [[p.page, p.start, p.end] for p in doc.pages]]
+    h.update(json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+    h.update(b"\0")
+    h.update(doc.text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+# -- the corpus, through poleqa.ingest ----------------------------------------------------------
+
+
+def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
+    """{source: (path, fingerprint)} of the supported files, and the files left out (why)."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(
+            f"Corpus folder not found: {corpus_dir}",
+            f"Le dossier des documents est introuvable : {corpus_dir}",
+        )
+    out = {}
+    skipped = []
+    for path in iter_corpus_files(corpus_dir):
+        source = path.relative_to(corpus_dir).as_posix()
+        try:
+            out[source] = (path, str(file_fingerprint(corpus_dir, path)))
+        except IngestError as e:
+            skipped.append(Skipped(source, e.message))
+    skipped += [
+        Skipped(p.relative_to(corpus_dir).as_posix(), f"unsupported file type {p.suffix!r}")
+        for p in _unsupported_files(corpus_dir, FORMATS)
+    ]
+    return dict(sorted(out.items())), skipped
+
+
+def _unsupported_files(root: Path, formats: Mapping[str, object]) -> list[Path]:
+    """Visible files poleqa cannot read (not sidecars, not the root README), to report them."""
+    out = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root)
+        if (
+            p.is_file()
+            and p.suffix.lower() not in formats
+            and not any(part.startswith((".", "~$")) for part in rel.parts)
+            and not is_sidecar(p)
+            and not (len(rel.parts) == 1 and p.name.lower() == "readme.md")
+        ):
+            out.append(p)
+    return sorted(out)
+
+
+# -- the previous generation, for reuse ----------------------------------------------------
+
+
+@dataclass
+class Previous:
+    """The current generation, loaded because this build can reuse its rows and vectors."""
+
+    manifest: Manifest
+    documents: dict[str, Document]
+    entries: dict[str, DocumentEntry]
+    chunk_rows: dict[str, list[Chunk]]  # chunks of each document (old ids)
+    sentence_rows: dict[str, list[tuple[int, int, int]]]  # (old id, start, end)
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+
+
+def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
+    """The current generation if its vectors can be reused by this build, else None."""
+    index_dir = params.index_dir
+    try:
+        gen, manifest = read_manifest(index_dir)
+        check_embedder(index_dir, manifest, embedder_id)
+        verify_files(index_dir, gen, manifest)
+    except IndexError_:
+        return None  # missing, other model, other format, damaged: build from scratch
+    if (
+        manifest.chunk_size != params.chunk_size
+        or manifest.chunk_overlap != params.chunk_overlap
+        or manifest.passage_template != PASSAGE_TEMPLATE
+        or manifest.sentence_text != SENTENCE_TEXT
+        or manifest.poleqa_version != __version__
+    ):
+        return None
+    try:
+        docs = {d.source: d for d in store.read_documents(gen / store.DOCUMENTS)}
+        chunks = store.read_chunks(gen / store.CHUNKS, docs)
+        sentences = store.read_sentences(gen / store.SENTENCES)
+        chunk_vectors = np.load(gen / store.CHUNK_VECTORS, mmap_mode="r", allow_pickle=False)
+        sentence_vectors = np.load(gen / store.SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
+    except Exception:  # unreadable despite matching checksums: do not reuse anything
+        return None
+    chunk_rows: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        chunk_rows.setdefault(c.source, []).append(c)
+    sentence_rows: dict[str, list[tuple[int, int, int]]] = {}
+    for s in sentences:
+        sentence_rows.setdefault(s.source, []).append((s.id, s.start, s.end))
+    return Previous(
+        manifest=manifest,
+        documents=docs,
+        entries={e.source: e for e in manifest.documents},
+        chunk_rows=chunk_rows,
+        sentence_rows=sentence_rows,
+        chunk_vectors=chunk_vectors,
+        sentence_vectors=sentence_vectors,
+    )
+
+
+# -- the documents of the new generation -------------------------------------------------------
+
+
+@dataclass
+class PlannedDoc:
+    """A document of the new generation and where its vectors come from."""
+
+    doc: Document
+    fingerprint: str
+    content_hash: str
+    status: str  # added | changed | unchanged
+    chunks: list[Chunk] = field(default_factory=list)  # ids are final
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+    old_chunk_ids: list[int] = field(default_factory=list)  # when reused
+    old_sentence_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Skips:
+    """Files left out: all are reported; only those the manifest can recheck are remembered."""
+
+    reported: list[Skipped] = field(default_factory=list)
+    remembered: list[SkippedEntry] = field(default_factory=list)
+
+    def add(self, source: str, fingerprint: str, reason: str) -> None:
+        self.reported.append(Skipped(source, reason))
+        self.remembered.append(SkippedEntry(source, fingerprint, reason))
+
+
+def read_corpus(
+    corpus_dir: Path, files: CorpusFiles, skips: Skips, prev: Previous | None
+) -> list[PlannedDoc]:
+    """Read what changed, take the previous text of what did not, and classify each document."""
+    docs: list[PlannedDoc] = []
+    for source, (path, fingerprint) in files.items():
+        entry = prev.entries.get(source) if prev else None
+        if prev and entry and entry.fingerprint == fingerprint and source in prev.documents:
+            doc = prev.documents[source]
+        else:
+            try:
+                doc = read_document(corpus_dir, path)
+            except IngestError as e:
+                skips.add(source, fingerprint, e.message)
+                continue
+        chash = content_hash(doc)
+        if prev and entry and entry.content_hash == chash:
+            status = "unchanged"
+        else:
+            status = "changed" if entry else "added"
+        docs.append(PlannedDoc(doc, fingerprint, chash, status))
+    if not docs:
+        raise CorpusError(
+            f"No readable document in {corpus_dir}"
+            + (f" ({len(skips.reported)} files skipped)" if skips.reported else "")
+            + "; the index was not changed."
+        )
+    return docs
+
+
+def chunk_corpus(
+    params: BuildParams, docs: list[PlannedDoc], skips: Skips, prev: Previous | None
+) -> list[PlannedDoc]:
+    """Chunk and split new or changed documents; take the others' rows from `prev`.
+
+    Rows are numbered in document order; documents without any chunk are left out (skipped).
+    """
+    next_chunk = 0
+    kept: list[PlannedDoc] = []
+    for d in docs:
+        if d.status == "unchanged" and prev is not None:
+            _reuse_rows(d, prev, next_chunk)
+        else:
+            d.chunks = chunk_document(d.doc, params.chunk_size, params.chunk_overlap, next_chunk)
+            d.sentences = split_document_sentences(d.doc)
+        if not d.chunks:
+            skips.add(d.doc.source, d.fingerprint, "no text to index")
+            continue
+        for i, c in enumerate(d.chunks):
+            if c.id != next_chunk + i:
+                raise IndexError_(f"chunk_document numbered the chunks of {c.source} wrongly")
+        next_chunk += len(d.chunks)
+        kept.append(d)
+    if not kept:
+        raise CorpusError(
+            f"No document with text to index in {params.corpus_dir}; index not changed."
+        )
+    return kept
+
+
+def _reuse_rows(d: PlannedDoc, prev: Previous, first_chunk: int) -> None:
+    """Give an unchanged document its previous chunks (renumbered from `first_chunk`)."""
+    old = prev.chunk_rows.get(d.doc.source, [])
+    d.old_chunk_ids = [c.id for c in old]
+    d.chunks = [
+        Chunk(first_chunk + i, c.source, c.start, c.end, c.text, c.page) for i, c in enumerate(old)
+    ]
+    rows = prev.sentence_rows.get(d.doc.source, [])
+    d.old_sentence_ids = [r[0] for r in rows]
+    d.sentences = [(s, e) for _, s, e in rows]
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """The documents of the new generation, what they reuse, and how it differs from the old."""
+
+    docs: tuple[PlannedDoc, ...]
+    skipped: tuple[Skipped, ...]  # reported, sorted by source
+    skipped_entries: tuple[SkippedEntry, ...]  # recorded in the manifest, sorted by source
+    prev: Previous | None
+    current: Path | None  # the current generation; None if there is none or its pointer is bad
+    dense: DenseParams
+    added: int
+    changed: int
+    unchanged: int
+    removed: int
+
+    @property
+    def n_chunks(self) -> int:
+        return sum(len(d.chunks) for d in self.docs)
+
+    @property
+    def n_sentences(self) -> int:
+        return sum(len(d.sentences) for d in self.docs)
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the current generation already holds exactly what this build would write."""
+        prev = self.prev
+        return (
+            prev is not None
+            and self.current is not None
+            and self.added == self.changed == self.removed == 0
+            and tuple(prev.manifest.skipped) == self.skipped_entries
+            and prev.manifest.dense == self.dense
+            and [e.fingerprint for e in prev.manifest.documents]
+            == [d.fingerprint for d in self.docs]
+        )
+
+
+def make_plan(
+    docs: list[PlannedDoc],
+    skips: Skips,
+    prev: Previous | None,
+    current: Path | None,
+    flat_max_vectors: int,
+) -> BuildPlan:
+    """Count the changes and choose the dense index for the documents kept."""
+    n_chunks = sum(len(d.chunks) for d in docs)
+    return BuildPlan(
+        docs=tuple(docs),
+        skipped=tuple(sorted(skips.reported, key=lambda s: s.source)),
+        skipped_entries=tuple(sorted(skips.remembered, key=lambda s: s.source)),
+        prev=prev,
+        current=current,
+        dense=dense.choose_params(n_chunks, flat_max_vectors),
+        added=sum(d.status == "added" for d in docs),
+        changed=sum(d.status == "changed" for d in docs),
+        unchanged=sum(d.status == "unchanged" for d in docs),
+        removed=len(set(prev.entries) - {d.doc.source for d in docs}) if prev else 0,
+    )

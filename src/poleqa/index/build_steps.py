@@ -1,0 +1,248 @@
+"""The work of a build once planned: embed what is new, then write and switch to a generation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from poleqa import __version__
+from poleqa.errors import IndexError_
+from poleqa.index import dense, store
+from poleqa.index.build_plan import SENTENCE_TEXT, BuildParams, BuildPlan, passage_text
+from poleqa.index.lexical import BM25_PARAMS, Lexical
+from poleqa.index.manifest import (
+    FORMAT_VERSION,
+    LEXICAL_TEXT,
+    LEXICAL_TOKENIZER,
+    MANIFEST_NAME,
+    PASSAGE_TEMPLATE,
+    DocumentEntry,
+    Manifest,
+    file_entry,
+)
+from poleqa.roles import Embedder
+from poleqa.sentences import embedding_text
+from poleqa.types import Chunk, Document, Sentence
+
+# -- vectors ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """The vectors of the new generation, one row per chunk and per sentence."""
+
+    chunks: np.ndarray
+    sentences: np.ndarray
+    embedded_chunks: int  # rows embedded by this build (the others were reused)
+    embedded_sentences: int
+    timings: Mapping[str, float] = field(default_factory=dict)  # embed_chunks, embed_sentences
+
+
+@dataclass
+class _ToEmbed:
+    """Rows of new or changed documents and their texts, to embed in one batch per kind."""
+
+    chunk_rows: list[int] = field(default_factory=list)
+    chunk_texts: list[str] = field(default_factory=list)
+    sentence_rows: list[int] = field(default_factory=list)
+    sentence_texts: list[str] = field(default_factory=list)
+
+
+def compute_vectors(plan: BuildPlan, embedder: Embedder, progress: bool) -> Vectors:
+    """Copy the vectors of unchanged documents and embed the others (normalised)."""
+    dim = int(embedder.dim)
+    chunk_vectors = np.zeros((plan.n_chunks, dim), dtype=np.float32)
+    sentence_vectors = np.zeros((plan.n_sentences, dim), dtype=np.float32)
+    todo = _reuse_vectors(plan, chunk_vectors, sentence_vectors)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    if todo.chunk_texts:
+        vecs = _embed(embedder, todo.chunk_texts, "Embedding chunks", progress)
+        chunk_vectors[todo.chunk_rows] = _normalised(vecs, len(todo.chunk_texts), dim, "chunk")
+    timings["embed_chunks"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if todo.sentence_texts:
+        vecs = _embed(embedder, todo.sentence_texts, "Embedding sentences", progress)
+        sentence_vectors[todo.sentence_rows] = _normalised(
+            vecs, len(todo.sentence_texts), dim, "sentence"
+        )
+    timings["embed_sentences"] = time.perf_counter() - t
+    return Vectors(
+        chunks=chunk_vectors,
+        sentences=sentence_vectors,
+        embedded_chunks=len(todo.chunk_texts),
+        embedded_sentences=len(todo.sentence_texts),
+        timings=timings,
+    )
+
+
+def _reuse_vectors(
+    plan: BuildPlan, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
+) -> _ToEmbed:
+    """Fill in the rows of unchanged documents; return the rows left to embed."""
+    todo = _ToEmbed()
+    prev = plan.prev
+    row_s = 0
+    for d in plan.docs:
+        first = d.chunks[0].id
+        if d.status == "unchanged" and prev is not None:
+            chunk_vectors[first : first + len(d.chunks)] = prev.chunk_vectors[d.old_chunk_ids]
+            if d.old_sentence_ids:
+                sentence_vectors[row_s : row_s + len(d.sentences)] = prev.sentence_vectors[
+                    d.old_sentence_ids
+                ]
+        else:
+            todo.chunk_rows += [c.id for c in d.chunks]
+            todo.chunk_texts += [passage_text(d.doc, c) for c in d.chunks]
+            todo.sentence_rows += list(range(row_s, row_s + len(d.sentences)))
+            todo.sentence_texts += [embedding_text(d.doc, s, e) for s, e in d.sentences]
+        row_s += len(d.sentences)
+    return todo
+
+
+def _embed(embedder: Embedder, texts: Sequence[str], desc: str, progress: bool) -> np.ndarray:
+    with tqdm(
+        total=len(texts), desc=desc, unit="text", file=sys.stderr, disable=not progress
+    ) as bar:
+        return embedder.embed_passages(texts, progress=bar.update)
+
+
+def _normalised(vectors: np.ndarray, n: int, dim: int, what: str) -> np.ndarray:
+    v = np.asarray(vectors, dtype=np.float32)
+    if v.shape != (n, dim):
+        raise IndexError_(
+            f"The embedder returned {what} vectors of shape {v.shape}, expected {(n, dim)}."
+        )
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.ascontiguousarray(v / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+# -- the new generation ------------------------------------------------------------------------
+
+
+def write_planned(
+    plan: BuildPlan, params: BuildParams, embedder: Embedder, vectors: Vectors, t0: float
+) -> None:
+    """Write the planned generation, make it current, and delete the older ones."""
+    all_chunks = [c for d in plan.docs for c in d.chunks]
+    sentences: list[Sentence] = []
+    for d in plan.docs:
+        for s, e in d.sentences:
+            sentences.append(Sentence(len(sentences), d.doc.source, s, e))
+    lexical_texts = [passage_text(d.doc, c) for d in plan.docs for c in d.chunks]
+    manifest = _manifest(plan, params, embedder, build_seconds=time.perf_counter() - t0)
+    gen = write_generation(
+        params.index_dir,
+        manifest,
+        [d.doc for d in plan.docs],
+        all_chunks,
+        sentences,
+        vectors.chunks,
+        vectors.sentences,
+        lexical_texts,
+    )
+    store.switch_current(params.index_dir, gen)
+    store.remove_stale_generations(params.index_dir, keep=gen)
+
+
+def _manifest(
+    plan: BuildPlan, params: BuildParams, embedder: Embedder, build_seconds: float
+) -> Manifest:
+    """The manifest of the planned generation, without its file checksums (added on writing)."""
+    entries = tuple(
+        DocumentEntry(d.doc.source, d.fingerprint, d.content_hash, len(d.chunks), len(d.sentences))
+        for d in plan.docs
+    )
+    return Manifest(
+        format_version=FORMAT_VERSION,
+        poleqa_version=__version__,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        embedder=_describe(embedder),
+        chunk_size=params.chunk_size,
+        chunk_overlap=params.chunk_overlap,
+        passage_template=PASSAGE_TEMPLATE,
+        sentence_text=SENTENCE_TEXT,
+        dense=plan.dense,
+        lexical={**BM25_PARAMS, "text": LEXICAL_TEXT, "tokenizer": LEXICAL_TOKENIZER},
+        n_documents=len(plan.docs),
+        n_chunks=plan.n_chunks,
+        n_sentences=plan.n_sentences,
+        build_seconds=round(build_seconds, 3),  # up to the writing of the files
+        documents=entries,
+        skipped=plan.skipped_entries,
+    )
+
+
+def _describe(embedder: Embedder) -> dict[str, Any]:
+    describe = getattr(embedder, "describe", None)
+    info = dict(describe()) if callable(describe) else {}
+    info = json.loads(json.dumps(info, default=str))  # paths and the like, as strings
+    info["id"] = embedder.id
+    info["dim"] = int(embedder.dim)
+    return info
+
+
+def write_generation(
+    index_dir: Path,
+    manifest: Manifest,
+    documents: Sequence[Document],
+    chunks: Sequence[Chunk],
+    sentences: Sequence[Sentence],
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    lexical_texts: Sequence[str],
+) -> Path:
+    """Write every file into `<name>.partial`, the manifest last, then rename it to `<name>`."""
+    name = store.new_generation_name()
+    partial = index_dir / (name + store.PARTIAL_SUFFIX)
+    final = index_dir / name
+    partial.mkdir()
+    try:
+        store.write_documents(partial / store.DOCUMENTS, documents)
+        store.write_chunks(partial / store.CHUNKS, chunks)
+        store.write_sentences(partial / store.SENTENCES, sentences)
+        _save_npy(partial / store.CHUNK_VECTORS, chunk_vectors)
+        _save_npy(partial / store.SENTENCE_VECTORS, sentence_vectors)
+        dense.save(dense.build(chunk_vectors, manifest.dense), partial / store.DENSE)
+        Lexical.build(lexical_texts).save(partial / store.BM25_DIR)
+        files = {
+            p.relative_to(partial).as_posix(): file_entry(p)
+            for p in sorted(partial.rglob("*"))
+            if p.is_file()
+        }
+        _write_manifest(partial, replace(manifest, files=files))
+        store.fsync_dir(partial)
+        os.rename(partial, final)
+    except BaseException:
+        # Ctrl-C or a failure: the current index stays as it was; drop the half-written folder.
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return final
+
+
+def _write_manifest(folder: Path, manifest: Manifest) -> None:
+    # Through a temporary file: a manifest is either complete or absent.
+    tmp = folder / (MANIFEST_NAME + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(manifest.to_json())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / MANIFEST_NAME)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as f:
+        np.save(f, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
