@@ -260,8 +260,8 @@ def main() -> None:
         real_pipeline(args)
         return
     root = args.dev or find_dev()
-    from poleqa.answering import ExtractiveAnswerer
     from poleqa.query import analyse
+    from poleqa.reading.scorer import ExtractiveAnswerer
     from poleqa.retrieval import HybridRetriever
 
     emb = NanoEmbedder()

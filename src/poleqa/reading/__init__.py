@@ -2,7 +2,7 @@
 
 - "trained": e5-small fine-tuned for extractive QA (reading/training.py) reads the passages, a
   judge learned on in-domain questions (reading/calibrate.py) decides whether to answer;
-- "sentences": the hand-built sentence scorer of poleqa.answering (before the trained reader).
+- "sentences": the hand-built sentence scorer of poleqa.reading.scorer (before the trained reader).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _trained(index: Index, settings: Settings) -> Answerer:
 
 
 def _sentences(index: Index, settings: Settings) -> Answerer:
-    from poleqa.answering import ExtractiveAnswerer
+    from poleqa.reading.scorer import ExtractiveAnswerer
 
     return ExtractiveAnswerer(index)
 

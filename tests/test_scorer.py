@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from poleqa.answering import ExtractiveAnswerer, entities, short_answer
-from poleqa.answering.candidates import type_spans
-from poleqa.answering.question import analyze, expected_type
 from poleqa.query import analyse
+from poleqa.reading.scorer import ExtractiveAnswerer, entities, short_answer
+from poleqa.reading.scorer.candidates import type_spans
+from poleqa.reading.scorer.dating import dating_text
+from poleqa.reading.scorer.extend import label_extended
+from poleqa.reading.scorer.question import analyze, expected_type
 from poleqa.reading.sentence import fit_span
 from poleqa.sentences import embedding_text, split_sentences, unit_text
 from poleqa.serialise import ABSTAIN_TEXT, answer_to_json
@@ -169,7 +171,7 @@ def _hits(index: _TinyIndex) -> list[Hit]:
 
 
 def test_answer_and_abstention_mechanics() -> None:
-    from poleqa.answering import default_model
+    from poleqa.reading.scorer import default_model
 
     index = _TinyIndex()
     model = dict(default_model())
@@ -224,7 +226,7 @@ def test_answer_to_json_schema() -> None:
 
 
 def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
-    from poleqa.answering.candidates import Candidate
+    from poleqa.reading.scorer.candidates import Candidate
 
     class _TwoDocs:
         def __init__(self) -> None:
@@ -259,7 +261,8 @@ def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
 
 
 def test_names_of_the_question_missing_from_a_document() -> None:
-    from poleqa.answering.candidates import idf_weights, name_stems, names_missing, stem_present
+    from poleqa.reading.scorer.candidates import idf_weights, name_stems, names_missing
+    from poleqa.reading.scorer.gates import stem_present
     from poleqa.text import stems
 
     q = analyze("Combien de pôles de compétitivité compte la région Bretagne ?")
@@ -279,7 +282,7 @@ def test_names_of_the_question_missing_from_a_document() -> None:
 
 
 def test_answer_confidence_shrinks_when_the_document_lacks_the_name() -> None:
-    from poleqa.answering import default_model
+    from poleqa.reading.scorer import default_model
 
     model = default_model()
     assert model.get("name_scale") is True
@@ -355,7 +358,7 @@ class _TextIndex(_TinyIndex):
         self.sentences = [Sentence(i, "a.txt", s, e) for i, (s, e) in enumerate(spans)]
 
     def candidate(self, q, unit: str):
-        from poleqa.answering.candidates import Candidate
+        from poleqa.reading.scorer.candidates import Candidate
 
         s = next(x for x in self.sentences if self.doc.text[x.start : x.end] == unit)
         spans = tuple(type_spans(q, unit))
@@ -373,7 +376,7 @@ def test_a_label_answers_with_the_unit_it_introduces() -> None:
     # a label whose next unit holds nothing of the kind asked for (a number) stays as it was
     q2 = analyze("Combien de personnes faut-il contacter ?")
     best2 = index.candidate(q2, "Contact")
-    assert answerer._label_extended(q2, best2) is best2
+    assert label_extended(index, q2, best2) is best2
 
 
 def test_a_sentence_ending_on_a_colon_answers_a_list_question_with_its_items() -> None:
@@ -382,23 +385,22 @@ def test_a_sentence_ending_on_a_colon_answers_a_list_question_with_its_items() -
         "Il a été créé en 2005."
     )
     index = _TextIndex(text)
-    answerer = ExtractiveAnswerer(index)
     q = analyze("Quelles filières le pôle fédère-t-il ?")
     best = index.candidate(q, "Le pôle fédère trois filières :")
-    got = answerer._label_extended(q, best)
+    got = label_extended(index, q, best)
     assert (
         got.text
         == "Le pôle fédère trois filières :\n- la chimie ;\n- les matériaux ;\n- le textile."
     )
     # not a list question: the sentence alone
     q2 = analyze("Combien de filières le pôle fédère-t-il ?")
-    assert answerer._label_extended(
-        q2, index.candidate(q2, "Le pôle fédère trois filières :")
+    assert label_extended(
+        index, q2, index.candidate(q2, "Le pôle fédère trois filières :")
     ).text == ("Le pôle fédère trois filières :")
 
 
 def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
-    from poleqa.answering import entities
+    from poleqa.reading.scorer import entities
 
     assert [s.text for s in entities.names("Contact\n\nSophie DUEZ")] == ["Contact", "Sophie DUEZ"]
     q = analyze("Qui est le contact ?")
@@ -413,13 +415,13 @@ def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
 
 
 def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
-    from poleqa.answering.candidates import (
+    from poleqa.reading.scorer.candidates import year_signal
+    from poleqa.reading.scorer.gates import (
         event_signal,
         evidence_gaps,
         head_signal,
         role_signal,
         unit_signal,
-        year_signal,
     )
     from poleqa.text import stems
 
@@ -647,7 +649,7 @@ def test_what_holds_the_quantity_asked() -> None:
 
 
 def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
-    from poleqa.answering import default_model
+    from poleqa.reading.scorer import default_model
 
     model = default_model()
     assert set(model["gates"]) == {
@@ -672,14 +674,14 @@ def test_a_sentence_is_dated_by_its_paragraph_and_document() -> None:
     doc = Document(DocumentInfo(source="a.md", title="T", date="2025-06-30"), text)
     start = text.index("Bernadette")
     before = Sentence(0, "a.md", text.index("Le pôle"), start - 1)
-    dating = ExtractiveAnswerer._dating_text(doc, Sentence(1, "a.md", start, len(text)), before)
+    dating = dating_text(doc, Sentence(1, "a.md", start, len(text)), before)
     assert "iD4CAR (2009)" in dating and "Le pôle change." in dating
     assert dating.endswith("2025-06-30")
 
 
 def test_a_winner_naming_no_one_gives_way_to_a_close_sentence_that_does() -> None:
-    from poleqa.answering import default_model
-    from poleqa.answering.candidates import Candidate
+    from poleqa.reading.scorer import default_model
+    from poleqa.reading.scorer.candidates import Candidate
 
     def cand(i: int, score: float, **gaps: float) -> Candidate:
         return Candidate(Sentence(i, "a.md", i, i + 1), "t", "t", 1.0, dict(gaps), score)
