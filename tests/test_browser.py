@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from webserver import FOLLOW_UP, SEED_QUESTION, Server
+from webserver import (
+    FOLLOW_UP,
+    SEED_QUESTION,
+    STAFF_PASSWORD,
+    STAFF_USER,
+    Server,
+    require_staff_area,
+)
 
 from poleqa.feedback import FeedbackStore
 
@@ -68,6 +75,31 @@ def _ask(page, question: str, answers_before: int) -> None:  # type: ignore[no-u
         timeout=ANSWER_TIMEOUT,
     )
     page.wait_for_timeout(300)  # let the message render fully
+
+
+def _staff_login(context, server: Server):  # type: ignore[no-untyped-def]
+    """Gradio's login form at /equipe/: a wrong password is refused, the right one lets in."""
+    require_staff_area(server)
+    page = context.new_page()
+    page.goto(server.url + "equipe/")
+    page.wait_for_selector("input[type=password]")
+    page.locator("input[type=text]").first.fill(STAFF_USER)
+    page.fill("input[type=password]", "pas le bon mot de passe")
+    page.press("input[type=password]", "Enter")
+    page.get_by_text("Identifiants incorrects").wait_for(timeout=10_000)  # fr-FR context
+    assert page.locator("#pq-query").count() == 0
+    page.fill("input[type=password]", STAFF_PASSWORD)
+    page.press("input[type=password]", "Enter")
+    page.wait_for_selector("#pq-query textarea", timeout=ANSWER_TIMEOUT)
+    return page
+
+
+def test_public_chat_has_no_staff_tab(context, web_server: Server) -> None:  # type: ignore[no-untyped-def]
+    page = context.new_page()
+    page.goto(web_server.url)
+    page.wait_for_selector("#pq-question textarea")
+    assert page.get_by_role("tab").count() == 0
+    assert page.locator("#pq-query, #pq-reindex, #pq-evaluate").count() == 0
 
 
 def test_citizen_journey(context, web_server: Server) -> None:  # type: ignore[no-untyped-def]
@@ -143,15 +175,15 @@ def test_document_with_script_is_inert(context, web_server: Server) -> None:  # 
     assert page.evaluate("window.__pwned") is None
     _shot(page, "05_script_document_answer")
 
-    # The staff's "Vérifier" tab shows the same passage literally, with its offsets.
-    page.get_by_role("tab", name="Vérifier (équipe)").click()
-    page.fill("#pq-query textarea", "Hydrogène Bourgogne adhérents")
-    page.click("#pq-search")
-    page.wait_for_selector("#pq-hits table", timeout=ANSWER_TIMEOUT)
-    assert "zz_piege.md" in page.locator("#pq-hits").inner_text()
-    assert '<img src=x onerror="window.__pwned=5">' in page.locator("#pq-hits").inner_text()
-    assert page.evaluate("window.__pwned") is None
-    _shot(page, "06_verify")
+    # The staff's « Vérifier » tab (behind the login) shows the same passage literally.
+    staff = _staff_login(context, web_server)
+    staff.fill("#pq-query textarea", "Hydrogène Bourgogne adhérents")
+    staff.click("#pq-search")
+    staff.wait_for_selector("#pq-hits table", timeout=ANSWER_TIMEOUT)
+    assert "zz_piege.md" in staff.locator("#pq-hits").inner_text()
+    assert '<img src=x onerror="window.__pwned=5">' in staff.locator("#pq-hits").inner_text()
+    assert staff.evaluate("window.__pwned") is None
+    _shot(staff, "06_verify")
 
     # The whole document page: title and body escaped, nothing runs.
     doc = context.new_page()

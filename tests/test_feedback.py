@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from poleqa.cli import cli
-from poleqa.feedback import CitedSource, Feedback, FeedbackStore, to_csv
+from poleqa.feedback import MAX_COMMENT_CHARS, CitedSource, Feedback, FeedbackStore, to_csv
 from poleqa.types import Answer, Citation, DocumentInfo
 
 INFO = DocumentInfo(source="regions/aura.txt", title="Les pôles de la Région", date="2023-03-30")
@@ -44,6 +44,9 @@ def test_feedback_about_answer_keeps_question_answer_and_citations() -> None:
     )
     with pytest.raises(ValueError):
         Feedback.about(_answer(), "meh")
+    assert len(Feedback.about(_answer(), "up", "x" * MAX_COMMENT_CHARS).comment) == 2000
+    with pytest.raises(ValueError, match="2001 characters"):
+        Feedback.about(_answer(), "up", "x" * (MAX_COMMENT_CHARS + 1))
 
 
 def test_store_appends_durably_and_reads_back(tmp_path: Path) -> None:

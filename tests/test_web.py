@@ -7,108 +7,27 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from webserver import FOLLOW_UP, SEED_QUESTION, Server
+from webfake import INFO, SENT_END, SENT_START, TEXT, FakePipeline
+from webserver import (
+    FOLLOW_UP,
+    SEED_QUESTION,
+    STAFF_PASSWORD,
+    STAFF_USER,
+    Server,
+    require_staff_area,
+)
 
 from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore
 from poleqa.query import validate_question
 from poleqa.serialise import ABSTAIN_TEXT
-from poleqa.types import Answer, Chunk, Citation, Document, DocumentInfo, Filters, Hit, Turn
+from poleqa.types import Document, Turn
 from poleqa.web import render
 from poleqa.web.app import ChatApp, IndexWatcher, Session
 
 REPO = Path(__file__).resolve().parents[1]
-
-# -- a narrow fake pipeline, for the handlers and the rendering only ------------------------------
-
-TEXT = (
-    "Les pôles <labellisés>\n\n"
-    "Le 27 mars, l’État a annoncé la labellisation de 55 pôles de compétitivité 2023-2026. "
-    "Les 13 pôles <script>window.__pwned=1</script> de la Région.\n\nFin *du* _texte_."
-)
-INFO = DocumentInfo(
-    source="régions/aura <1>.txt", title="Pôles <b>AURA</b>", date="2023-03-30", organisation="R&D"
-)
-SENT_START = TEXT.index("Le 27 mars")
-SENT_END = TEXT.index("2023-2026.") + len("2023-2026.")
-SHORT_START = TEXT.index("55 pôles")
-PASSAGE_END = TEXT.index("\n\nFin")
-
-
-class FakePipeline:
-    """Fixed answers; records the history it was given."""
-
-    def __init__(self) -> None:
-        self.histories: list[tuple[Turn, ...]] = []
-        self.reloads = 0
-        self.fail_with: Exception | None = None
-
-    def ask(
-        self,
-        question: str,
-        history: tuple[Turn, ...] | None = None,
-        k: int = 5,
-        filters: Filters | None = None,
-    ) -> Answer:
-        question = validate_question(question, 2000)
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.histories.append(tuple(history or ()))
-        citation = Citation(
-            1,
-            INFO,
-            SENT_START,
-            PASSAGE_END,
-            TEXT[SENT_START:PASSAGE_END],
-            0.9,
-            SENT_START,
-            SENT_END,
-            SHORT_START,
-            SHORT_START + len("55 pôles"),
-        )
-        if "abstiens" in question:
-            return Answer(question, None, True, 0.1, citations=(citation,))
-        return Answer(
-            question,
-            TEXT[SENT_START:SENT_END],
-            False,
-            0.83,
-            short_answer="55 pôles",
-            citations=(citation,),
-        )
-
-    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
-        validate_question(query, 2000)
-        chunk = Chunk(0, INFO.source, SENT_START, PASSAGE_END, TEXT[SENT_START:PASSAGE_END])
-        hit = Hit(chunk, INFO, 0.5, 1, 0.81, 2.5)
-        return [] if filters and filters.sources and INFO.source not in filters.sources else [hit]
-
-    def document(self, source: str) -> Document:
-        if source != INFO.source:
-            raise KeyError(source)
-        return Document(INFO, TEXT)
-
-    def sources(self) -> list[DocumentInfo]:
-        return [INFO]
-
-    def reload(self) -> None:
-        self.reloads += 1
-
-    def build(self, progress: bool = False) -> SimpleNamespace:
-        self.reload()
-        return SimpleNamespace(
-            written=True,
-            seconds=2.4,
-            documents=6,
-            added=1,
-            changed=0,
-            removed=0,
-            chunks=30,
-            skipped=(SimpleNamespace(source="cassé.pdf"),),
-        )
 
 
 @pytest.fixture
@@ -243,16 +162,6 @@ def test_feedback_buttons_and_thumbs_store_records(chat: ChatApp) -> None:
     assert len(chat.store.latest()) == 1
 
 
-def test_verify_filters_and_validates_dates(chat: ChatApp) -> None:
-    html = chat.verify("pôles", [INFO.source], "2023", "2024-12-31", 5)
-    assert "<td>1</td><td>0.5000<br><small>dense 0.810</small>" in html
-    assert f"<td>{SENT_START}–{PASSAGE_END}</td>" in html
-    assert "Aucun passage" in chat.verify("pôles", ["autre.txt"], "", "", 5)
-    assert "Date « 30/03/2023 » non reconnue" in chat.verify("pôles", [], "30/03/2023", "", 5)
-    assert "La question est vide." in chat.verify("", [], "", "", 5)
-    assert chat.source_choices() == [(f"{INFO.title} ({INFO.source})", INFO.source)]
-
-
 def test_index_watcher_reloads_once_per_pointer_change(tmp_path: Path) -> None:
     pipeline = FakePipeline()
     pointer = tmp_path / "CURRENT"
@@ -266,17 +175,15 @@ def test_index_watcher_reloads_once_per_pointer_change(tmp_path: Path) -> None:
     assert pipeline.reloads == 1
 
 
-def test_reindex_reports_in_french_and_refuses_overlap(chat: ChatApp) -> None:
-    assert chat.reindex() == render.message_html(
-        "Index reconstruit en 2 s : 6 documents (ajoutés : 1, modifiés : 0, retirés : 0), "
-        "30 passages. Fichiers illisibles ignorés : cassé.pdf.",
-        "ok",
-    )
-    with chat._reindexing:
-        assert "déjà en cours" in chat.reindex()
-
-
 # -- the real server (tests/webserver.py; fixture `web_server` in conftest.py) ----------------
+
+
+def _staff_client(server: Server):  # type: ignore[no-untyped-def]
+    """A gradio_client logged in to the staff area (webserver.py sets its password)."""
+    from gradio_client import Client
+
+    require_staff_area(server)
+    return Client(server.url + "equipe/", auth=(STAFF_USER, STAFF_PASSWORD), verbose=False)
 
 
 def _text(message: dict) -> str:
@@ -335,7 +242,7 @@ def test_api_bad_questions_and_unknown_document(web_server: Server) -> None:
     assert "La question est trop longue &#40;2001 caractères ; 2000 au plus&#41;." in _text(
         messages[-1]
     )
-    html = client.predict("Hydrogène", [], "", "", 5, api_name="/verify")
+    html = _staff_client(web_server).predict("Hydrogène", [], "", "", 5, api_name="/verify")
     assert "zz_piege.md" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     with pytest.raises(urllib.error.HTTPError) as e:
@@ -356,7 +263,7 @@ def test_api_evaluate_tab_returns_metrics_failures_and_reports(
 ) -> None:
     import json
 
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
 
     questions = tmp_path / "seed.jsonl"
     rows = [
@@ -378,7 +285,7 @@ def test_api_evaluate_tab_returns_metrics_failures_and_reports(
         },
     ]
     questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    client = Client(web_server.url, verbose=False)
+    client = _staff_client(web_server)
     metrics, failures, files = client.predict(handle_file(str(questions)), 5, api_name="/evaluate")
     assert "<td>n&#95;questions</td><td>2</td>" in metrics
     assert "<td>n&#95;errors</td><td>0</td>" in metrics

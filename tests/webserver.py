@@ -25,6 +25,9 @@ SCRIPT_DOC = (
 )
 SEED_QUESTION = "Combien de pôles de compétitivité ont été labellisés en 2023 ?"
 FOLLOW_UP = "Et en Auvergne-Rhône-Alpes ?"
+# The staff area at /equipe/ is on only with a password, passed as by an administrator.
+STAFF_USER = "equipe"
+STAFF_PASSWORD = "mot-de-passe-des-tests"
 
 
 @dataclass
@@ -56,6 +59,7 @@ def start_server(base: Path) -> Server:
     (corpus / "zz_piege.md").write_text(SCRIPT_DOC, encoding="utf-8")
     port = _free_port()
     env = dict(os.environ, OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False")
+    env["POLEQA_STAFF_PASSWORD"] = STAFF_PASSWORD
     env.setdefault("XDG_CACHE_HOME", str(REPO / ".cache"))  # where the converted model lives
     args = [sys.executable, str(REPO / "app.py"), "--port", str(port), "--corpus", str(corpus)]
     args += ["--index", str(index), "--data", str(data)]
@@ -87,3 +91,17 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def require_staff_area(server: Server) -> None:
+    """Fails plainly if the server's staff area is off (POLEQA_STAFF_PASSWORD not wired)."""
+    try:
+        with urllib.request.urlopen(server.url + "equipe/", timeout=10):
+            return
+    except urllib.error.HTTPError as e:
+        if e.code != 404:
+            raise
+    raise AssertionError(
+        "the staff area is off: `poleqa serve` must read POLEQA_STAFF_PASSWORD and pass it to "
+        "poleqa.web.serve(staff_password=...)"
+    )

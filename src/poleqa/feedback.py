@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 FEEDBACK_FILE = "feedback.jsonl"
 RATINGS = ("up", "down")
+MAX_COMMENT_CHARS = 2000  # a comment on one answer; the web chat refuses longer ones
 CSV_COLUMNS = (
     "id",
     "time",
@@ -69,6 +70,8 @@ class Feedback:
     ) -> Feedback:
         if rating is not None and rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS} or None, not {rating!r}")
+        if len(comment) > MAX_COMMENT_CHARS:
+            raise ValueError(f"comment of {len(comment)} characters (at most {MAX_COMMENT_CHARS})")
         when = (now or datetime.now(UTC)).astimezone(UTC)
         return cls(
             id=feedback_id or uuid.uuid4().hex,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from poleqa.errors import PoleqaError
-from poleqa.web.app import PipelineLike
+from poleqa.web.common import PipelineLike
 from poleqa.web.render import document_page, error_page
 
 log = logging.getLogger(__name__)
 
+MAX_SOURCE_CHARS = 1000
+MAX_OFFSET = 10**12
 # The page is static: forbid every script, frame and remote resource as a second line of defence.
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -20,15 +22,45 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+BAD_LINK = (
+    "Ce lien vers un document est incomplet ou abîmé. "
+    "Revenez au chat et utilisez le lien « Ouvrir le document » d'une source."
+)
+
+
+class BadLink(ValueError):
+    """A query parameter of /document that no link of the app would carry."""
+
+
+def _offset(raw: str | None, name: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_OFFSET:
+        raise BadLink(f"{name}={raw[:50]!r} is not an offset")
+    return int(raw)
+
+
+def _parameters(request: Request) -> tuple[str, int | None, int | None]:
+    """The parameters read by hand: FastAPI's own checks would answer in English JSON."""
+    params = request.query_params
+    source = params.get("source", "")
+    if not source.strip() or len(source) > MAX_SOURCE_CHARS:
+        raise BadLink(f"source missing or longer than {MAX_SOURCE_CHARS} characters")
+    start, end = _offset(params.get("start"), "start"), _offset(params.get("end"), "end")
+    if (start is None) != (end is None):
+        raise BadLink("start and end go together")
+    return source, start, end
 
 
 def add_document_route(app: FastAPI, pipeline: PipelineLike) -> None:
     @app.get("/document", response_class=HTMLResponse)
-    def document(
-        source: str = Query(..., max_length=1000),
-        start: int | None = Query(None, ge=0),
-        end: int | None = Query(None, ge=0),
-    ) -> HTMLResponse:
+    def document(request: Request) -> HTMLResponse:
+        try:
+            source, start, end = _parameters(request)
+        except BadLink as e:
+            log.warning("refused /document: %s", e)
+            page = error_page("Lien non valable", BAD_LINK)
+            return HTMLResponse(page, status_code=400, headers=_HEADERS)
         known = False
         try:
             known = any(info.source == source for info in pipeline.sources())

@@ -50,12 +50,15 @@ def french_date(date: str | None) -> str:
     return "/".join(reversed(parts)) if all(p.isdigit() for p in parts) else date
 
 
-def document_url(source: str, start: int | None = None, end: int | None = None) -> str:
-    """Link to the app's own page for a document, scrolled to the span (relative to the app)."""
+def document_url(
+    source: str, start: int | None = None, end: int | None = None, base: str = ""
+) -> str:
+    """Link to the app's own page for a document, scrolled to the span (relative to the page:
+    `base` is "" on the chat at the app's root, "../" on the staff pages one level below)."""
     params: dict[str, str | int] = {"source": source}
     if start is not None and end is not None:
         params.update(start=start, end=end)
-    return "document?" + urlencode(params) + ("#passage" if start is not None else "")
+    return base + "document?" + urlencode(params) + ("#passage" if start is not None else "")
 
 
 def _spans_html(text: str, outer: tuple[int, int] | None, inner: tuple[int, int] | None) -> str:
@@ -226,7 +229,7 @@ def question_html(question: str, limit: int = 2000) -> str:
     return f'<div class="pq-question">{esc(shown)}</div>'
 
 
-def hits_html(hits: Sequence[Hit]) -> str:
+def hits_html(hits: Sequence[Hit], base: str = "") -> str:
     """The staff's "Vérifier" table: rank, scores, source, date, offsets and passage."""
     if not hits:
         return message_html("Aucun passage trouvé avec ces filtres.", "info")
@@ -239,7 +242,7 @@ def hits_html(hits: Sequence[Hit]) -> str:
         if h.lexical_score is not None:
             scores += f"<br><small>lexical {h.lexical_score:.3f}</small>"
         page = f"<br>page {c.page}" if c.page is not None else ""
-        url = document_url(c.source, c.start, c.end)
+        url = document_url(c.source, c.start, c.end, base)
         rows.append(
             "<tr>"
             f"<td>{h.rank}</td><td>{scores}</td>"
@@ -319,12 +322,13 @@ def document_page(doc: Document, start: int | None, end: int | None) -> str:
     )
 
 
-def error_page(title: str, message: str) -> str:
+def error_page(title: str, *paragraphs: str) -> str:
+    """A standalone French page: a title and paragraphs of plain (escaped) text."""
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     return (
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{DOCUMENT_CSS}</style></head><body>"
-        f"<header><h1>{html.escape(title)}</h1></header>"
-        f"<main><p>{html.escape(message)}</p></main></body></html>"
+        f"<header><h1>{html.escape(title)}</h1></header><main>{body}</main></body></html>"
     )
 
 

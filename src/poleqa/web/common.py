@@ -1,0 +1,82 @@
+"""What the public chat and the staff area share: the pipeline's interface, index watching, look."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import gradio as gr
+
+from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
+
+log = logging.getLogger(__name__)
+
+THEME_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
+
+class PipelineLike(Protocol):
+    """What the web app needs from `poleqa.pipeline.Pipeline` (tests may pass a fake)."""
+
+    def ask(
+        self,
+        question: str,
+        history: tuple[Turn, ...] | None = None,
+        k: int = 5,
+        filters: Filters | None = None,
+    ) -> Answer: ...
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]: ...
+
+    def document(self, source: str) -> Document: ...
+
+    def sources(self) -> list[DocumentInfo]: ...
+
+    def reload(self) -> None: ...
+
+    def build(self, progress: bool = False) -> Any: ...
+
+
+class IndexWatcher:
+    """Reloads the pipeline when another process swapped the index (its CURRENT pointer changed)."""
+
+    def __init__(self, pipeline: PipelineLike, pointer: Path | None) -> None:
+        self.pipeline = pipeline
+        self.pointer = pointer
+        self._seen = self._stamp()
+        self._lock = threading.Lock()
+
+    def _stamp(self) -> tuple[int, str] | None:
+        if self.pointer is None:
+            return None
+        try:
+            return (self.pointer.stat().st_mtime_ns, self.pointer.read_text(encoding="utf-8"))
+        except OSError:
+            return None
+
+    def mark_seen(self) -> None:
+        """The pipeline itself just loaded the index on disk: nothing to reload for it."""
+        self._seen = self._stamp()
+
+    def check(self) -> None:
+        """A stat per question; a reload only when the pointer really changed."""
+        stamp = self._stamp()
+        if stamp is None or stamp == self._seen:
+            return
+        with self._lock:
+            if stamp == self._seen:
+                return
+            try:
+                self.pipeline.reload()
+            except Exception as e:  # half-written or broken index: keep serving the one we have
+                log.warning("index changed but could not be reloaded: %s", e)
+                return
+            self._seen = stamp
+            log.info("index reloaded after %s changed", self.pointer)
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's default look with system fonts only (no font is fetched from anywhere)."""
+    return gr.themes.Default(font=THEME_FONTS, font_mono=MONO_FONTS)

@@ -1,0 +1,175 @@
+"""Checks on what web clients send: typed values refused in French, per-client rate limits."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from poleqa.errors import PoleqaError
+
+log = logging.getLogger(__name__)
+
+# The two date forms the retrieval filters compare as prefixes, besides the full AAAA-MM-JJ.
+_DATE_HINT = "écrivez AAAA, AAAA-MM ou AAAA-MM-JJ"
+
+
+class InputError(PoleqaError):
+    """A value sent to the web app is not what the form would send (API misuse, crafted call)."""
+
+    message_fr = "Valeur non valable."
+
+
+def refuse(where: str, english: str, french: str) -> InputError:
+    """The error to raise, after the single log line that records the refusal."""
+    log.warning("refused %s: %s", where, english)
+    return InputError(english, french)
+
+
+def text_input(value: Any, where: str, name_fr: str) -> str:
+    """A string (None counts as empty); anything else — a number, a list — is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise refuse(
+            where, f"not a string: {type(value).__name__}", f"{name_fr} doit être un texte."
+        )
+    return value
+
+
+def int_input(value: Any, where: str, name_fr: str, lo: int, hi: int) -> int:
+    """A whole number within [lo, hi] (sliders send floats such as 5.0)."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not lo <= number <= hi:
+        raise refuse(
+            where,
+            f"{name_fr!r} out of range [{lo}, {hi}]: {str(value)[:50]!r}",
+            f"{name_fr} doit être un nombre entier entre {lo} et {hi} (reçu : {str(value)[:50]}).",
+        )
+    return number
+
+
+def date_input(value: Any, where: str, name_fr: str) -> str | None:
+    """AAAA, AAAA-MM or AAAA-MM-JJ naming a real month or day; empty means no bound."""
+    text = text_input(value, where, name_fr).strip()
+    if not text:
+        return None
+    parts = text.split("-")
+    ok = len(parts) <= 3 and [len(p) for p in parts] == [4, 2, 2][: len(parts)]
+    ok = ok and all(p.isascii() and p.isdigit() for p in parts)
+    if ok:
+        numbers = [int(p) for p in parts] + [1] * (3 - len(parts))
+        try:
+            date(*numbers)
+        except ValueError:
+            ok = False
+    if not ok:
+        raise refuse(
+            where,
+            f"bad date {text[:50]!r}",
+            f"Date « {text[:50]} » non reconnue : {_DATE_HINT}.",
+        )
+    return text
+
+
+def sources_input(value: Any, where: str, known: Callable[[], Iterable[str]]) -> tuple[str, ...]:
+    """Document names among `known()`; empty (None, "" or []) means every document."""
+    if value in (None, "", []):
+        return ()
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise refuse(
+            where,
+            f"sources not a list of strings: {type(value).__name__}",
+            "Les documents doivent être une liste de noms de fichiers.",
+        )
+    available = set(known())
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise refuse(
+            where,
+            f"unknown source {unknown[0][:200]!r}",
+            f"Document inconnu : « {unknown[0][:200]} ».",
+        )
+    return tuple(names)
+
+
+class RateLimiter:
+    """At most `limit` events per `window` seconds per key (a client address), thread-safe.
+
+    Memory is bounded: keys idle for a whole window are dropped, and beyond `max_keys` the
+    least recently seen keys are forgotten (their clients get a fresh allowance).
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self.clock = clock
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        events = self._events.get(key)
+        if events is None:
+            events = self._events[key] = deque()
+        self._events.move_to_end(key)
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        return events
+
+    def allow(self, key: str) -> bool:
+        """True, and the event is counted, if `key` is still under its limit."""
+        with self._lock:
+            now = self.clock()
+            events = self._recent(key, now)
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            self._trim(now)
+            return True
+
+    def blocked(self, key: str) -> bool:
+        """Whether `key` has used its allowance, without counting anything."""
+        with self._lock:
+            since = self.clock() - self.window
+            events = self._events.get(key, ())  # not created: asking must not grow the table
+            return sum(1 for t in events if t > since) >= self.limit
+
+    def record(self, key: str) -> None:
+        """Count an event whatever the limit (e.g. a failed login, known only afterwards)."""
+        with self._lock:
+            now = self.clock()
+            self._recent(key, now).append(now)
+            self._trim(now)
+
+    def _trim(self, now: float) -> None:
+        while len(self._events) > self.max_keys:
+            self._events.popitem(last=False)
+        oldest = next(iter(self._events.items()), None)
+        # The least recently seen key first: drop it once idle for a whole window.
+        if oldest is not None and (not oldest[1] or oldest[1][-1] <= now - self.window):
+            self._events.popitem(last=False)
+
+
+def client_key(request: Any) -> str:
+    """The client's address as seen by the server (a proxy in front means one shared key)."""
+    client = getattr(request, "client", None)
+    host = getattr(client, "host", None)
+    return str(host) if host else "inconnu"

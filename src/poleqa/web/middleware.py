@@ -1,0 +1,185 @@
+"""ASGI middleware in front of the Gradio apps: API calls checked, failed staff logins throttled."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from poleqa.web.guards import RateLimiter
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_CALL = re.compile(
+    r"^(?P<mount>.*/)gradio_api/(?:call/v2/|call/|run/|api/)(?P<name>[^/]+)(?:/[^/]+)?/?$"
+)
+_JOIN = re.compile(r"^(?P<mount>.*/)gradio_api/queue/join/?$")
+MAX_BODY = 1_000_000  # bytes of one API call (files go to Gradio's upload route, not here)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """What one mounted Gradio app answers to."""
+
+    names: frozenset[str]  # public API names
+    fn_indexes: frozenset[int]  # every event, as the page calls them
+    uploads: Path | None  # the folder any file named in a call must be in; None: no file
+
+
+class ApiGuard:
+    """ASGI middleware before the Gradio apps' API: refuses in French, with one log line, the
+    calls Gradio would fail on with a 500 and a traceback — an unknown API name or function
+    index, and on an app taking no upload, a file reference (Gradio would try to copy it)."""
+
+    def __init__(self, app: ASGIApp, mounts: dict[str, Endpoints]) -> None:
+        self.app = app
+        self.mounts = mounts  # by mount path: "/", "/equipe/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" else ""
+        call, join = _CALL.match(path), _JOIN.match(path)
+        match = call or join
+        mount = self.mounts.get(match["mount"]) if match else None
+        if match is None or mount is None:
+            await self.app(scope, receive, send)
+            return
+        if call and call["name"] not in mount.names:
+            name = call["name"][:100]
+            await _refuse(
+                scope,
+                send,
+                404,
+                f"unknown API name {name!r}",
+                f"Point d'accès inconnu : « {name} ».",
+            )
+            return
+        if scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        problem = _problem(body, mount)
+        if problem is not None:
+            await _refuse(scope, send, 400 if body is not None else 413, *problem)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _problem(body: bytes | None, mount: Endpoints) -> tuple[str, str] | None:
+    """(English for the log, French for the client), or None if the call may go on."""
+    if body is None:
+        return "request body too large", "Requête trop volumineuse."  # answered with 413
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        payload = None
+    if not isinstance(payload, dict):  # Gradio would answer with a 422 in English
+        return "body is not a JSON object", "Requête illisible : un objet JSON est attendu."
+    index = payload.get("fn_index")
+    if index is not None and (not isinstance(index, int) or index not in mount.fn_indexes):
+        return f"unknown fn_index {str(index)[:20]!r}", "Point d'accès inconnu."
+    files = _file_paths(payload.get("data"))
+    if files and mount.uploads is None:
+        return "file reference in a call", "Ce service n'accepte aucun fichier."
+    for name in files:
+        if mount.uploads is None or not Path(name).resolve().is_relative_to(mount.uploads):
+            return f"file not uploaded: {name[:300]!r}", "Seuls les fichiers déposés sont acceptés."
+    return None
+
+
+def _file_paths(data: Any) -> list[str]:
+    """The paths of Gradio's file records in a JSON value (walked without recursion)."""
+    paths, todo = [], [data]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            meta = item.get("meta")
+            if isinstance(meta, dict) and meta.get("_type") == "gradio.FileData":
+                paths.append(str(item.get("path")))
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return paths
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The request body again, for the app behind, then whatever comes next (a disconnect)."""
+    sent = False
+
+    async def replay() -> MutableMapping[str, Any]:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _refuse(scope: Scope, send: Send, status: int, english: str, french: str) -> None:
+    log.warning("refused API call %s: %s", scope["path"][:200], english)
+
+    async def no_receive() -> MutableMapping[str, Any]:
+        return {"type": "http.disconnect"}
+
+    await JSONResponse({"detail": french}, status_code=status)(scope, no_receive, send)
+
+
+class LoginThrottle:
+    """ASGI middleware: after a few failed logins from one address, refuse it for a minute."""
+
+    def __init__(self, app: ASGIApp, path: str, limiter: RateLimiter) -> None:
+        self.app = app
+        self.paths = {path, path + "/"}
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        key = str(client[0]) if client else "inconnu"
+        if self.limiter.blocked(key):
+            log.warning("refused staff login from %s: too many failures", key)
+            detail = "Trop de tentatives de connexion : réessayez dans une minute."
+            await JSONResponse({"detail": detail}, status_code=429)(scope, receive, send)
+            return
+        status = 0
+
+        async def watch(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status >= 400:
+            self.limiter.record(key)
+            log.warning("failed staff login from %s", key)

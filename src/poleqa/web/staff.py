@@ -1,0 +1,266 @@
+"""The staff area behind a login: « Vérifier », « Évaluer », re-indexing, feedback export."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from poleqa.errors import PoleqaError
+from poleqa.feedback import FeedbackStore, to_csv
+from poleqa.types import Filters
+from poleqa.web import render
+from poleqa.web.common import IndexWatcher, PipelineLike
+from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
+
+log = logging.getLogger(__name__)
+
+MAX_K = 20  # the sliders' maximum; the API may not ask for more
+QUESTION_SETS = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")  # what poleqa.evaluation reads
+# Reports and exports hold citizens' comments: Gradio's copies are deleted after an hour.
+CACHE_LIFETIME = (3600, 3600)
+
+
+class StaffApp:
+    """Event handlers of the staff area. Like the chat's, they check raw client values."""
+
+    def __init__(
+        self,
+        pipeline: PipelineLike,
+        store: FeedbackStore,
+        watcher: IndexWatcher | None = None,
+        k: int = 5,
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.watcher = watcher or IndexWatcher(pipeline, None)
+        self.k = k
+        self._reindexing = threading.Lock()
+        self._exports: Path | None = None  # folder of the feedback export, made on first use
+
+    def source_choices(self) -> list[tuple[str, str]]:
+        try:
+            infos = sorted(self.pipeline.sources(), key=lambda i: i.source)
+        except PoleqaError:
+            return []
+        return [(f"{i.title} ({i.source})" if i.title else i.source, i.source) for i in infos]
+
+    def _known_sources(self) -> list[str]:
+        return [i.source for i in self.pipeline.sources()]
+
+    def verify(self, query: Any, sources: Any, date_from: Any, date_to: Any, k: Any) -> str:
+        """The top passages for a query with their scores, source, date and offsets."""
+        try:
+            filters = Filters(
+                sources_input(sources, "verify", self._known_sources),
+                date_input(date_from, "verify", "La date min."),
+                date_input(date_to, "verify", "La date max."),
+            )
+            if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+                return render.message_html("La date min. est postérieure à la date max.")
+            count = int_input(k, "verify", "Le nombre de passages", 1, MAX_K)
+            text = text_input(query, "verify", "La requête")
+            self.watcher.check()
+            hits = self.pipeline.search(text, k=count, filters=filters)
+        except PoleqaError as e:  # InputError included: French message, logged once already
+            return render.message_html(e.message_fr)
+        except Exception:
+            log.exception("unexpected error searching %r", str(query)[:200])
+            return render.message_html(render.GENERIC_ERROR)
+        # Rendered for the page at /equipe/: the document links climb back to the app's root.
+        return render.hits_html(hits, base="../")
+
+    def reindex(self) -> str:
+        """Index the corpus again (incrementally) and swap it in; questions keep being answered."""
+        if not self._reindexing.acquire(blocking=False):
+            return render.message_html("Une réindexation est déjà en cours.", "info")
+        try:
+            report = self.pipeline.build(progress=False)
+            self.watcher.mark_seen()
+        except PoleqaError as e:
+            return render.message_html(e.message_fr)
+        except Exception:
+            log.exception("re-indexing failed")
+            return render.message_html(render.GENERIC_ERROR)
+        finally:
+            self._reindexing.release()
+        return render.message_html(_build_summary(report), "ok")
+
+    def evaluate(self, upload: Any, k: Any) -> tuple[str, str, list[str] | None]:
+        """Run a question set; show metrics and failures; offer the reports for download."""
+        try:
+            path = _uploaded_path(upload)
+            if path is None:
+                return (
+                    render.message_html("Choisissez d'abord un fichier de questions.", "info"),
+                    "",
+                    None,
+                )
+            count = int_input(k, "evaluate", "k", 1, MAX_K)
+            from poleqa.evaluation import evaluate_file, failure_rows, write_reports
+
+            self.watcher.check()
+            result = evaluate_file(self.pipeline, path, k=count)
+            paths = write_reports(result, Path(tempfile.mkdtemp(prefix="poleqa-eval-")))
+        except PoleqaError as e:
+            return render.message_html(e.message_fr), "", None
+        except Exception:
+            log.exception("evaluation failed for %r", str(upload)[:300])
+            return render.message_html(render.GENERIC_ERROR), "", None
+        rows = failure_rows(result)
+        if rows:
+            fails = (
+                f"<p><b>Échecs : {len(rows)} sur {len(result.predictions)} questions</b></p>"
+                + render.table_html(list(rows[0]), ([r[h] for h in rows[0]] for r in rows))
+            )
+        else:
+            fails = render.message_html("Aucun échec : toutes les réponses sont justes.", "ok")
+        files = [str(p) for p in paths.values() if Path(p).exists()]
+        return render.metrics_html(result.metrics), fails, files
+
+    def export_feedback(self) -> tuple[str, str | None]:
+        """The citizens' opinions (latest per answer) as a CSV file to download."""
+        try:
+            records = self.store.latest()
+            # One file, rewritten by each export: no copy of citizens' comments piles up.
+            if self._exports is None:
+                self._exports = Path(tempfile.mkdtemp(prefix="poleqa-avis-"))
+            path = self._exports / "avis.csv"
+            path.write_text(to_csv(records), encoding="utf-8")
+        except OSError:
+            log.exception("feedback export failed")
+            return render.message_html(render.GENERIC_ERROR), None
+        return render.message_html(f"Avis exportés : {len(records)}.", "ok"), str(path)
+
+
+def _uploaded_path(upload: Any) -> Path | None:
+    """The uploaded question set. Unprocessed, an upload is Gradio's file record (a dict)."""
+    if upload in (None, "", []):
+        return None
+    raw = upload.get("path") if isinstance(upload, dict) else None
+    if not isinstance(raw, str) or not raw:
+        raise refuse(
+            "evaluate", f"not an uploaded file: {type(upload).__name__}", "Fichier non reçu."
+        )
+    from gradio.utils import get_upload_folder
+
+    path = Path(raw).resolve()
+    # An API call may name any file on the server: only what was uploaded is read.
+    if not path.is_relative_to(Path(get_upload_folder()).resolve()):
+        raise refuse("evaluate", f"not in the upload folder: {raw[:300]!r}", "Fichier non reçu.")
+    if path.suffix.lower() not in QUESTION_SETS:
+        raise refuse(
+            "evaluate",
+            f"not a question set: {path.suffix[:20]!r}",
+            "Le jeu de questions doit être un fichier JSONL ou CSV.",
+        )
+    return path
+
+
+def _build_summary(report: Any) -> str:
+    """French one-liner for a BuildReport."""
+    if not getattr(report, "written", True):
+        return f"L'index est déjà à jour ({report.documents} documents)."
+    text = (
+        f"Index reconstruit en {report.seconds:.0f} s : {report.documents} documents "
+        f"(ajoutés : {report.added}, modifiés : {report.changed}, retirés : {report.removed}), "
+        f"{report.chunks} passages."
+    )
+    if report.skipped:
+        names = ", ".join(s.source for s in report.skipped[:5])
+        text += f" Fichiers illisibles ignorés : {names}."
+    return text
+
+
+STAFF_HEADER = (
+    '<div class="pq-header"><h1>Espace équipe</h1>'
+    "<p>Vérification des passages, évaluation des réponses, mise à jour de l'index et avis des "
+    'citoyens. <a href="../">Retour au chat public</a> · <a href="logout">Se déconnecter</a></p>'
+    "</div>"
+)
+
+
+def build_staff_blocks(staff: StaffApp) -> gr.Blocks:
+    """The staff page, mounted behind Gradio's login at /equipe/."""
+    with gr.Blocks(
+        title="poleqa — espace équipe", analytics_enabled=False, delete_cache=CACHE_LIFETIME
+    ) as demo:
+        gr.HTML(STAFF_HEADER, js_on_load=None)
+        with gr.Tabs():
+            with gr.Tab("Vérifier", id="verify"):
+                sources = _verify_tab(staff)
+            with gr.Tab("Évaluer", id="evaluate"):
+                _evaluate_tab(staff)
+            with gr.Tab("Index et avis", id="admin"):
+                _admin_tab(staff)
+        # The sources may change after a re-index: refresh the list on each page load.
+        demo.load(
+            lambda: gr.Dropdown(choices=staff.source_choices()), outputs=[sources], api_name=False
+        )
+    return demo
+
+
+def _verify_tab(staff: StaffApp) -> gr.Dropdown:
+    gr.Markdown("Passages retrouvés pour une requête, avec scores et positions.")
+    with gr.Row():
+        query = gr.Textbox(label="Requête", elem_id="pq-query", scale=4)
+        k = gr.Slider(1, MAX_K, value=staff.k, step=1, label="Nombre de passages")
+    with gr.Row():
+        sources = gr.Dropdown(
+            choices=staff.source_choices(),
+            multiselect=True,
+            label="Documents (tous si vide)",
+            scale=3,
+        )
+        date_from = gr.Textbox(label="Date min. (AAAA[-MM[-JJ]])", scale=1)
+        date_to = gr.Textbox(label="Date max. (AAAA[-MM[-JJ]])", scale=1)
+    search = gr.Button("Chercher", variant="primary", elem_id="pq-search")
+    hits = gr.HTML("", elem_id="pq-hits", js_on_load=None)
+    inputs = [query, sources, date_from, date_to, k]
+    # Unprocessed: Gradio's own checks would answer in English; StaffApp answers in French.
+    search.click(staff.verify, inputs, [hits], api_name="verify", preprocess=False)
+    query.submit(staff.verify, inputs, [hits], api_name=False, preprocess=False)
+    return sources
+
+
+def _evaluate_tab(staff: StaffApp) -> None:
+    gr.Markdown(
+        "Déposez un jeu de questions (JSONL ou CSV : `question`, réponses attendues, "
+        "source) pour mesurer la qualité des réponses."
+    )
+    with gr.Row():
+        upload = gr.File(label="Jeu de questions", file_types=[".jsonl", ".csv"], scale=3)
+        eval_k = gr.Slider(1, MAX_K, value=staff.k, step=1, label="k", scale=1)
+    run = gr.Button("Évaluer", variant="primary", elem_id="pq-evaluate")
+    metrics = gr.HTML("", elem_id="pq-metrics", js_on_load=None)
+    fails = gr.HTML("", elem_id="pq-failures", js_on_load=None)
+    reports = gr.File(label="Rapports", file_count="multiple", interactive=False)
+    run.click(
+        staff.evaluate,
+        [upload, eval_k],
+        [metrics, fails, reports],
+        api_name="evaluate",
+        preprocess=False,
+    )
+
+
+def _admin_tab(staff: StaffApp) -> None:
+    gr.Markdown(
+        "**Mise à jour de l'index.** Après l'ajout, la modification ou le retrait de documents "
+        "dans le dossier du corpus : les questions continuent d'être servies pendant la "
+        "réindexation, puis le nouvel index les remplace d'un coup."
+    )
+    reindex = gr.Button("Réindexer le corpus", elem_id="pq-reindex")
+    reindex_status = gr.HTML("", elem_id="pq-reindex-status", js_on_load=None)
+    reindex.click(staff.reindex, None, [reindex_status], api_name="reindex", concurrency_limit=1)
+    gr.Markdown("**Avis des citoyens** (le dernier avis de chaque réponse), au format CSV.")
+    export = gr.Button("Exporter les avis", elem_id="pq-export")
+    export_status = gr.HTML("", elem_id="pq-export-status", js_on_load=None)
+    export_file = gr.File(label="Avis (CSV)", interactive=False)
+    export.click(
+        staff.export_feedback, None, [export_status, export_file], api_name="feedback_export"
+    )

@@ -1,0 +1,93 @@
+"""Web guards without a server: typed inputs, the rate limiter, the staff password check."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import pytest
+
+from poleqa.errors import PoleqaError
+from poleqa.web.auth import StaffAuth
+from poleqa.web.guards import InputError, RateLimiter, date_input, int_input, text_input
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limiter_counts_per_key_within_the_window() -> None:
+    clock = Clock()
+    limiter = RateLimiter(2, window=60, clock=clock)
+    assert [limiter.allow("a"), limiter.allow("a"), limiter.allow("a")] == [True, True, False]
+    assert limiter.allow("b")  # another client has its own allowance
+    clock.now += 59
+    assert not limiter.allow("a")
+    clock.now += 1.5  # the first two events are now more than a minute old
+    assert limiter.allow("a") and limiter.allow("a") and not limiter.allow("a")
+
+
+def test_rate_limiter_memory_is_bounded() -> None:
+    clock = Clock()
+    limiter = RateLimiter(1, window=60, max_keys=3, clock=clock)
+    for i in range(10):
+        limiter.allow(f"client-{i}")
+    assert len(limiter._events) <= 3
+    clock.now += 120
+    limiter.allow("late")
+    assert len(limiter._events) <= 2  # idle keys are dropped as new ones come
+
+
+def test_record_and_blocked_count_failures_only() -> None:
+    limiter = RateLimiter(2, clock=Clock())
+    assert not limiter.blocked("ip")
+    limiter.record("ip")
+    limiter.record("ip")
+    assert limiter.blocked("ip") and limiter.blocked("ip")  # asking does not count
+
+
+@pytest.mark.parametrize("value", ["2023", "2023-02", "2024-02-29", "", None, "  2023-12-31 "])
+def test_dates_accepted(value: str | None) -> None:
+    expected = (value or "").strip() or None
+    assert date_input(value, "test", "La date") == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["2023-13-45", "2023-02-30", "2023-13", "23", "2023/01/01", "30/03/2023", 2023]
+)
+def test_dates_refused_in_french(value: object) -> None:
+    with pytest.raises(InputError) as e:
+        date_input(value, "test", "La date")
+    assert "non reconnue" in e.value.message_fr or "doit être un texte" in e.value.message_fr
+
+
+def test_numbers_and_texts() -> None:
+    assert int_input(5.0, "t", "k", 1, 20) == 5
+    assert int_input("7", "t", "k", 1, 20) == 7
+    for bad in (0, 21, 10000, 2.5, True, None, "cinq", [5]):
+        with pytest.raises(InputError, match="out of range"):
+            int_input(bad, "t", "k", 1, 20)
+    assert text_input(None, "t", "La question") == ""
+    with pytest.raises(InputError) as e:
+        text_input(["a"], "t", "La question")
+    assert e.value.message_fr == "La question doit être un texte."
+
+
+def test_staff_password_is_checked_against_a_hash_only() -> None:
+    auth = StaffAuth("correct horse battery")
+    assert "correct horse battery" not in repr(vars(auth))
+    assert auth.check("equipe", "correct horse battery")
+    assert not auth.check("equipe", "correct horse batter")
+    assert not auth.check("admin", "correct horse battery")
+    assert not auth.check("equipe", "x" * 5000)
+    # Gradio awaits the callback only if it is a coroutine function: it must be one.
+    assert inspect.iscoroutinefunction(auth.verify)
+    assert asyncio.run(auth.verify("equipe", "correct horse battery")) is True
+    assert asyncio.run(auth.verify("equipe", "faux")) is False
+    with pytest.raises(PoleqaError) as e:
+        StaffAuth("court")
+    assert "au moins" not in e.value.message and "10" in e.value.message_fr

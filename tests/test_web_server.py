@@ -1,0 +1,225 @@
+"""The real web server (uvicorn, Gradio, fake pipeline): public API, staff login, limits, 400s."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from webfake import INFO, SENT_END, SENT_START, FakePipeline, serving
+
+from poleqa.feedback import FeedbackStore
+from poleqa.web import create_app
+
+PASSWORD = "un mot de passe d'équipe"
+PUBLIC_ENDPOINTS = {"/ask", "/new_conversation", "/feedback_up", "/feedback_down"}
+STAFF_ENDPOINTS = {"/verify", "/evaluate", "/reindex", "/feedback_export"}
+FEEDBACK_PER_MINUTE = 3
+
+
+@dataclass
+class Site:
+    url: str
+    data: Path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    data = tmp_path_factory.mktemp("web") / "data"
+    app = create_app(
+        FakePipeline(), data, staff_password=PASSWORD, feedback_per_minute=FEEDBACK_PER_MINUTE
+    )
+    with serving(app) as url:
+        yield Site(url, data)
+
+
+def _client(url: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    return Client(url, verbose=False, **kwargs)
+
+
+def _staff(site: Site):  # type: ignore[no-untyped-def]
+    return _client(site.url + "equipe/", auth=("equipe", PASSWORD))
+
+
+def _poleqa_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name.startswith("poleqa")]
+
+
+def test_public_api_offers_asking_and_feedback_only(site: Site) -> None:
+    api = _client(site.url).view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == PUBLIC_ENDPOINTS
+    assert api["unnamed_endpoints"] == {}
+    # Not even as hidden events: the page's config holds no staff function at all.
+    config = httpx.get(site.url + "config").json()
+    names = {d.get("api_name") for d in config["dependencies"]}
+    assert not names & {"verify", "evaluate", "reindex", "feedback_export"}
+    called = httpx.post(site.url + "gradio_api/call/verify", json={"data": ["pôles"]})
+    assert called.status_code == 404
+
+
+def test_staff_area_needs_the_password(site: Site) -> None:
+    assert httpx.get(site.url + "equipe/config").status_code == 401
+    assert (
+        httpx.post(site.url + "equipe/gradio_api/call/verify", json={"data": []}).status_code == 401
+    )
+    for user, password in (("equipe", "mauvais mot de passe"), ("admin", PASSWORD)):
+        login = httpx.post(site.url + "equipe/login", data={"username": user, "password": password})
+        assert login.status_code == 400
+        assert "access-token" not in login.headers.get("set-cookie", "")
+    with pytest.raises(ValueError, match="Could not login"):
+        _client(site.url + "equipe/", auth=("equipe", "mauvais mot de passe"))
+    bare = httpx.get(site.url + "equipe")
+    assert bare.status_code in (302, 307) and bare.headers["location"] == "equipe/"
+    api = _staff(site).view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == STAFF_ENDPOINTS
+
+
+def test_staff_api_refuses_bad_input_in_french(
+    site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    staff = _staff(site)
+    cases = [
+        (("pôles", [], "", "", 10000), "Le nombre de passages doit être un nombre entier entre 1"),
+        (("pôles", ["inconnu.txt"], "", "", 5), "Document inconnu &#58; « inconnu.txt »."),
+        (("pôles", [], "2023-13-45", "", 5), "Date « 2023&#45;13&#45;45 » non reconnue"),
+        ((["pôles"], [], "", "", 5), "La requête doit être un texte."),
+    ]
+    for args, message in cases:
+        caplog.clear()
+        html = staff.predict(*args, api_name="/verify")
+        assert html.startswith('<div class="pq-message pq-error">') and message in html
+        assert len(_poleqa_lines(caplog)) == 1, _poleqa_lines(caplog)
+        assert "Traceback" not in caplog.text
+    good = staff.predict("pôles", [INFO.source], "2023", "", 5, api_name="/verify")
+    assert "<table" in good and 'href="../document?source=' in good
+
+    # An API call may name any file of the server as the question set: refused.
+    outside = tmp_path / "questions.jsonl"
+    outside.write_text('{"id": "q", "question": "Combien ?"}\n', encoding="utf-8")
+    with httpx.Client(base_url=site.url) as http:
+        login = http.post("equipe/login", data={"username": "equipe", "password": PASSWORD})
+        assert login.status_code == 200
+        upload = {"path": str(outside), "meta": {"_type": "gradio.FileData"}}
+        call = http.post("equipe/gradio_api/call/evaluate", json={"data": [upload, 5]})
+    assert call.status_code == 400
+    assert call.json() == {"detail": "Seuls les fichiers déposés sont acceptés."}
+
+
+def test_crafted_api_calls_get_a_french_refusal_not_a_traceback(
+    site: Site, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    secret = {"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}
+    join = {"data": ["x"], "fn_index": 999, "session_hash": "s", "trigger_id": None}
+    calls = [
+        ("gradio_api/call/ask", {"json": {"data": [secret]}}, 400, "aucun fichier"),
+        ("gradio_api/queue/join", {"json": join}, 400, "Point d'accès inconnu."),
+        ("gradio_api/call/reindex", {"json": {"data": []}}, 404, "« reindex »"),
+        ("gradio_api/call/ask", {"content": b"{pas du json"}, 400, "objet JSON"),
+        ("gradio_api/call/ask", {"content": b"[" * 2_000_000}, 413, "trop volumineuse"),
+    ]
+    for path, body, status, message in calls:
+        caplog.clear()
+        r = httpx.post(site.url + path, headers={"content-type": "application/json"}, **body)
+        assert (r.status_code, message in r.json()["detail"]) == (status, True), path
+        assert len(_poleqa_lines(caplog)) == 1
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_public_ask_refuses_a_non_string_question(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    box, messages, status = _client(site.url).predict(42, api_name="/ask")
+    assert (box, messages) == ("", [])
+    assert status == '<div class="pq-message pq-error">La question doit être un texte.</div>'
+    assert len(_poleqa_lines(caplog)) == 1
+
+
+def test_feedback_is_capped_and_rate_limited(site: Site) -> None:
+    # The only test sending feedback to this server: the allowance is FEEDBACK_PER_MINUTE.
+    client = _client(site.url)
+    client.predict("Combien de pôles ?", api_name="/ask")
+    status, comment = client.predict("x" * 2001, api_name="/feedback_up")
+    assert "Le commentaire est trop long &#40;2001 caractères ; 2000 au plus&#41;" in status
+    assert comment == "x" * 2001  # kept, to be shortened
+    status, _ = client.predict(["pas", "un texte"], api_name="/feedback_down")
+    assert "Le commentaire doit être un texte." in status
+    status, comment = client.predict("Très clair", api_name="/feedback_up")
+    assert "Merci" in status and comment == ""
+    status, comment = client.predict("Encore", api_name="/feedback_down")
+    assert "Trop d&#x27;avis envoyés en peu de temps" in status and comment == "Encore"
+    records = FeedbackStore(site.data).records()
+    assert [(r.rating, r.comment) for r in records] == [("up", "Très clair")]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?start=10&end=20",
+        "?source=",
+        f"?source={'x' * 1001}",
+        "?source=a.txt&start=-1&end=5",
+        "?source=a.txt&start=abc&end=5",
+        "?source=a.txt&start=5",
+        "?source=a.txt&start=1e3&end=2000",
+    ],
+)
+def test_document_with_bad_parameters_is_a_french_400_page(site: Site, query: str) -> None:
+    r = httpx.get(site.url + "document" + query)
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("text/html")
+    assert '<html lang="fr">' in r.text and "Lien non valable" in r.text
+    assert "script-src" not in r.headers["content-security-policy"]
+
+
+def test_document_known_and_unknown(site: Site) -> None:
+    span = {"start": SENT_START, "end": SENT_END}
+    ok = httpx.get(site.url + "document", params={"source": INFO.source, **span})
+    assert ok.status_code == 200 and '<mark id="passage">' in ok.text
+    missing = httpx.get(site.url + "document", params={"source": "../../etc/passwd"})
+    assert missing.status_code == 404 and "Document introuvable" in missing.text
+
+
+def test_without_password_the_staff_area_explains_how_to_turn_it_on(tmp_path: Path) -> None:
+    with serving(create_app(FakePipeline(), tmp_path / "data")) as url:
+        for path in ("equipe", "equipe/", "equipe/config", "equipe/login"):
+            r = httpx.get(url + path)
+            assert r.status_code == 404, path
+            assert '<html lang="fr">' in r.text and "POLEQA_STAFF_PASSWORD" in r.text
+        assert httpx.post(url + "equipe/login", data={"username": "equipe"}).status_code == 404
+        api = _client(url).view_api(return_format="dict", print_info=False)
+        assert set(api["named_endpoints"]) == PUBLIC_ENDPOINTS
+
+
+def test_failed_logins_are_throttled_per_address(tmp_path: Path) -> None:
+    # A server of its own: after this test, 127.0.0.1 may not log in for a minute.
+    with serving(create_app(FakePipeline(), tmp_path / "data", staff_password=PASSWORD)) as url:
+        wrong = {"username": "equipe", "password": "devine"}
+        codes = [httpx.post(url + "equipe/login", data=wrong).status_code for _ in range(6)]
+        assert codes == [400] * 5 + [429]
+        right = httpx.post(url + "equipe/login", data={"username": "equipe", "password": PASSWORD})
+        assert right.status_code == 429
+        assert right.json() == {
+            "detail": "Trop de tentatives de connexion : réessayez dans une minute."
+        }
+
+
+def test_a_short_staff_password_is_refused(tmp_path: Path) -> None:
+    from poleqa.errors import PoleqaError
+    from poleqa.web import check_staff_password
+
+    with pytest.raises(PoleqaError, match="10 to 1024 characters"):
+        create_app(FakePipeline(), tmp_path / "data", staff_password="court")
+    with pytest.raises(PoleqaError, match="POLEQA_STAFF_PASSWORD"):
+        check_staff_password("court")
+    check_staff_password(None)
+    check_staff_password(PASSWORD)

@@ -1,0 +1,124 @@
+"""A fake pipeline (fixed answers) and a real uvicorn server in a thread for the web tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+from poleqa.query import validate_question
+from poleqa.types import Answer, Chunk, Citation, Document, DocumentInfo, Filters, Hit, Turn
+
+TEXT = (
+    "Les pôles <labellisés>\n\n"
+    "Le 27 mars, l’État a annoncé la labellisation de 55 pôles de compétitivité 2023-2026. "
+    "Les 13 pôles <script>window.__pwned=1</script> de la Région.\n\nFin *du* _texte_."
+)
+INFO = DocumentInfo(
+    source="régions/aura <1>.txt", title="Pôles <b>AURA</b>", date="2023-03-30", organisation="R&D"
+)
+SENT_START = TEXT.index("Le 27 mars")
+SENT_END = TEXT.index("2023-2026.") + len("2023-2026.")
+SHORT_START = TEXT.index("55 pôles")
+PASSAGE_END = TEXT.index("\n\nFin")
+
+
+class FakePipeline:
+    """Fixed answers; records the history it was given."""
+
+    def __init__(self) -> None:
+        self.histories: list[tuple[Turn, ...]] = []
+        self.reloads = 0
+        self.fail_with: Exception | None = None
+
+    def ask(
+        self,
+        question: str,
+        history: tuple[Turn, ...] | None = None,
+        k: int = 5,
+        filters: Filters | None = None,
+    ) -> Answer:
+        question = validate_question(question, 2000)
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.histories.append(tuple(history or ()))
+        citation = Citation(
+            1,
+            INFO,
+            SENT_START,
+            PASSAGE_END,
+            TEXT[SENT_START:PASSAGE_END],
+            0.9,
+            SENT_START,
+            SENT_END,
+            SHORT_START,
+            SHORT_START + len("55 pôles"),
+        )
+        if "abstiens" in question:
+            return Answer(question, None, True, 0.1, citations=(citation,))
+        return Answer(
+            question,
+            TEXT[SENT_START:SENT_END],
+            False,
+            0.83,
+            short_answer="55 pôles",
+            citations=(citation,),
+        )
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        validate_question(query, 2000)
+        chunk = Chunk(0, INFO.source, SENT_START, PASSAGE_END, TEXT[SENT_START:PASSAGE_END])
+        hit = Hit(chunk, INFO, 0.5, 1, 0.81, 2.5)
+        return [] if filters and filters.sources and INFO.source not in filters.sources else [hit]
+
+    def document(self, source: str) -> Document:
+        if source != INFO.source:
+            raise KeyError(source)
+        return Document(INFO, TEXT)
+
+    def sources(self) -> list[DocumentInfo]:
+        return [INFO]
+
+    def reload(self) -> None:
+        self.reloads += 1
+
+    def build(self, progress: bool = False) -> SimpleNamespace:
+        self.reload()
+        return SimpleNamespace(
+            written=True,
+            seconds=2.4,
+            documents=6,
+            added=1,
+            changed=0,
+            removed=0,
+            chunks=30,
+            skipped=(SimpleNamespace(source="cassé.pdf"),),
+        )
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """`app` served by a real uvicorn on a free local port, for the block; yields its URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
