@@ -33,7 +33,9 @@ class Settings:
     k: int = 5
     flat_max_vectors: int = 50_000  # above this, an approximate (HNSW) FAISS index is built
     max_question_chars: int = MAX_QUESTION_CHARS
-    reader: str = "trained"  # poleqa.reading.READERS: "trained" or "sentences"
+    # poleqa.reading.READERS: "sentences" until the trained reader wins on the in-domain sets
+    # (docs/reader.md), then "trained"
+    reader: str = "sentences"
     reader_dir: Path | None = None  # trained reader weights and judge; None: the shipped ones
     read_passages: int = 4  # retrieved passages the trained reader reads (docs/reader.md)
     reader_precision: str = "fp32"  # fp32, bf16 or int8 arithmetic (bench/bench_reader.py)
