@@ -151,3 +151,43 @@ def test_filters_restrict_the_cited_documents(fake_index: Path) -> None:
     assert {c["source"] for c in json.loads(dated.output)["citations"]} == {"c_aqua.md"}
     hits = run("search", q, "--index", "index", "--json", "--date-to", "2016-12")
     assert {h["source"] for h in json.loads(hits.output)["hits"]} == {"a_medicen.md"}
+
+
+# -- exact output on the fixed small index (support.DOCS, fake embedder, sentence scorer) -------
+
+ASK_OUTPUT = """\
+Je n'ai pas trouvé de réponse à cette question dans les documents.
+Confiance : 0.35
+Note : Le passage le plus proche ne parle pas de ce que la question demande.
+Passages peut-être utiles :
+  [1] Medicen Paris Region, 2016-10-01 — a_medicen.md [77-311]
+      « Medicen Paris Region est un pôle de compétitivité dédié à la santé. Il comptait 276 \
+adhérents à l'automne 2016. Son président est Christian Lajoux. Le pôle couvre Paris et les \
+départements voisins. Le… »
+  [2] Xylofutur, 2019-05-02 — b_xylofutur.md [68-228]
+      « Xylofutur est le pôle de la filière forêt-bois-papier en Nouvelle-Aquitaine. Il réunit \
+des scieries, des papetiers et des laboratoires. Le siège est à Bordeaux. »
+"""
+
+SEARCH_OUTPUT = """\
+1. Medicen Paris Region (2016-10-01)
+   a_medicen.md [77:311]  score 0.349, dense 0.299, bm25 0.50
+   Medicen Paris Region est un pôle de compétitivité dédié à la santé. Il comptait 276 \
+adhérents à l'automne 2016. Son président est Christian Lajoux. Le pôle couvre Paris et les \
+départements voisins. Les biothérapies sont une priorité.
+
+2. Aqua-Valley (2018-03-04)
+   c_aqua.md [65:192]  score -0.055, dense -0.055
+   Aqua-Valley est un pôle consacré à l'eau, basé à Montpellier. Il a fusionné avec Hydreos \
+pour former un pôle national de l'eau.
+"""
+
+
+def test_ask_exact_output(fake_index: Path) -> None:
+    result = run("ask", "Qui préside Medicen Paris Region ?", "--index", "index", "--k", "2")
+    assert result.output == ASK_OUTPUT
+
+
+def test_search_exact_output(fake_index: Path) -> None:
+    result = run("search", "Qui préside Medicen ?", "--index", "index", "--k", "2")
+    assert result.output.rstrip("\n") == SEARCH_OUTPUT.rstrip("\n")
