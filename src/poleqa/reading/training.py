@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import random
+import signal
 import time
 import zlib
 from collections.abc import Sequence
@@ -185,6 +186,9 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
         step = state["step"]
         log.info("resumed at step %d", step)
     model.train()
+    # SIGTERM (a session ending, `kill`) saves a checkpoint at the next step and stops.
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
     t0, last_save, loss_avg = time.time(), time.time(), None
     for k in range(step, len(plan)):
         batch = plan[k]
@@ -205,9 +209,12 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
         if k % 25 == 0:
             rate = (k + 1 - step) * recipe.batch / (time.time() - t0)
             log.info("step %d/%d loss %.3f %.1f windows/s", k, len(plan), loss_avg, rate)
-        if time.time() - last_save > args.save_every:
+        if stop or time.time() - last_save > args.save_every:
             _save_checkpoint(ckpt, model, opt, sched, k + 1, recipe)
             last_save = time.time()
+        if stop:
+            log.info("stopped after step %d: run the same command to resume", k + 1)
+            raise SystemExit(0)
     _save_checkpoint(ckpt, model, opt, sched, len(plan), recipe)
     return model
 
