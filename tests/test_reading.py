@@ -271,3 +271,27 @@ def test_figures_of_other_years_are_listed_by_year() -> None:
     assert a.notes[-1] == "Selon l'année : 2019 — 56 pôles [2] ; 2023 — 55 pôles [1]"
     dated = analyse("Combien de pôles compte la France en 2019 ?", FakeEmbedder())
     assert not any(n.startswith("Selon") for n in answerer.answer(dated, [new, old]).notes)
+
+
+def test_domain_questions_become_squad_training_data(tmp_path: Path) -> None:
+    from support import write_corpus
+
+    from poleqa.config import Settings
+    from poleqa.evaluation.questions import Question
+    from poleqa.reading.domain_data import to_squad
+
+    corpus = write_corpus(tmp_path / "corpus")
+    questions = [
+        Question("a", "Qui préside Medicen ?", ("christian LAJOUX",), ("a_medicen.md",), True),
+        Question("b", "Combien de salariés compte Xylofutur ?", (), (), False, "unanswerable"),
+    ]
+    paragraphs = to_squad(questions, corpus, Settings())["data"][0]["paragraphs"]
+    (first, second) = paragraphs
+    context, qa = first["context"], first["qas"][0]
+    assert context.startswith("Medicen Paris Region\n")  # read after its title, as served
+    (answer,) = qa["answers"]
+    assert (
+        context[answer["answer_start"] :].startswith("Christian Lajoux") and not qa["is_impossible"]
+    )
+    assert answer["text"] == "Christian Lajoux"
+    assert second["context"].startswith("Xylofutur\n") and second["qas"][0]["is_impossible"]

@@ -1,0 +1,100 @@
+"""In-domain questions (eval JSONL + corpus) as SQuAD-format training data for the reader.
+
+python -m poleqa.reading.domain_data eval/domain/train.jsonl eval/domain/corpus OUT.json
+
+Each context is what the reader reads when serving: the document's title, a line break, then the
+passage (the index's chunking) holding the answer; an unanswerable question is paired with the
+passage sharing its rarest words (a hard negative, as retrieval would bring it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from poleqa.chunking import chunk_document
+from poleqa.config import Settings
+from poleqa.evaluation.questions import Question, load_questions
+from poleqa.ingest import load_corpus
+from poleqa.text import words
+from poleqa.types import Chunk, Document
+
+
+def _contexts(doc: Document, chunks: Sequence[Chunk]) -> list[str]:
+    return [f"{doc.info.title}\n{c.text}" for c in chunks]
+
+
+def _find(answer: str, context: str, start: int) -> re.Match[str] | None:
+    """The answer in the context, case and spacing ignored (the gold strings' own rule)."""
+    pattern = r"\s+".join(re.escape(w) for w in answer.split())
+    return re.compile(pattern, re.IGNORECASE).search(context, start) if pattern else None
+
+
+def _answerable(
+    q: Question, docs: dict[str, Document], chunks: dict[str, list[Chunk]]
+) -> list[tuple[str, list[dict]]]:
+    """The first passage of a cited document that holds a gold answer, with its offsets."""
+    for source in q.sources:
+        doc = docs.get(source)
+        for context in _contexts(doc, chunks[source]) if doc else []:
+            body = len(doc.info.title) + 1  # the answer is taken from the passage, not the title
+            for answer in q.answers:
+                m = _find(answer, context, body)
+                if m:
+                    return [(context, [{"text": m.group(), "answer_start": m.start()}])]
+    return []
+
+
+def _nearest(q: Question, contexts: list[str], df: Counter, n: int) -> str:
+    asked = set(words(q.question))
+
+    def score(context: str) -> float:
+        return sum(math.log(n / df[w]) for w in asked & set(words(context)) if df[w])
+
+    return max(contexts, key=score)
+
+
+def to_squad(questions: Sequence[Question], corpus: Path, settings: Settings) -> dict:
+    """The SQuAD-format dict of `questions` over the documents of `corpus`."""
+    docs = {d.source: d for d in load_corpus(corpus).documents}
+    chunks = {
+        s: chunk_document(d, settings.chunk_size, settings.chunk_overlap) for s, d in docs.items()
+    }
+    every = [c for s, d in docs.items() for c in _contexts(d, chunks[s])]
+    df = Counter(w for c in every for w in set(words(c)))
+    paragraphs = []
+    for q in questions:
+        if q.answerable:
+            pairs = _answerable(q, docs, chunks)
+        else:
+            pairs = [(_nearest(q, every, df, len(every)), [])]
+        for context, answers in pairs:
+            qa = {
+                "id": q.id,
+                "question": q.question,
+                "answers": answers,
+                "is_impossible": not answers,
+            }
+            paragraphs.append({"context": context, "qas": [qa]})
+    return {"version": "poleqa-domain", "data": [{"title": "domain", "paragraphs": paragraphs}]}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("questions", type=Path)
+    ap.add_argument("corpus", type=Path)
+    ap.add_argument("out", type=Path)
+    args = ap.parse_args(argv)
+    data = to_squad(load_questions(args.questions), args.corpus, Settings())
+    args.out.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    n = sum(len(p["qas"]) for p in data["data"][0]["paragraphs"])
+    print(f"{n} questions written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
