@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,28 @@ def test_real_process_search_json(seed_index) -> None:
     assert top["source"] == "2023-03-30_auvergne-rhone-alpes-poles-labellises.txt"
     text = (corpus_dir / top["source"]).read_text(encoding="utf-8")
     assert text[top["start"] : top["end"]] == top["text"]
+
+
+def test_max_document_chars_skips_longer_documents(folders, fake_models) -> None:
+    result = run("index", "--max-document-chars", "300", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Indexed: 2 documents, ")
+    skip = "skipped a_medicen.md: 311 characters, above the limit of 300 (--max-document-chars)"
+    assert f"{skip}\n" in result.stderr
+    result = run("index", "--model", "fake-a")  # the default limit takes it in
+    assert result.exit_code == 0, result.output
+    assert "added 1, changed 0, removed 0, unchanged 2, skipped 0;" in result.stdout
+    result = run("index", "--max-document-chars", "0")
+    assert result.exit_code == 2 and "--max-document-chars" in result.stderr
+
+
+def test_embedding_progress_shows_totals_and_time_left(folders, fake_models) -> None:
+    result = run("index", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    # tqdm estimates the time left ("elapsed<left") only for a bar that knows its total.
+    bars = re.findall(
+        r"Embedding (chunks|sentences): 100%\|[^|]*\| (\d+)/(\d+) \[\d\d:\d\d<(\d\d:\d\d)",
+        result.stderr,
+    )
+    assert [kind for kind, *_ in bars][-2:] == ["chunks", "sentences"]
+    assert all(done == total != "0" for _, done, total, _ in bars)

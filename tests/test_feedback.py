@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from poleqa.cli import cli
-from poleqa.feedback import MAX_COMMENT_CHARS, CitedSource, Feedback, FeedbackStore, to_csv
+from poleqa.feedback import (
+    MAX_COMMENT_CHARS,
+    CitedSource,
+    Feedback,
+    FeedbackRead,
+    FeedbackStore,
+    to_csv,
+)
 from poleqa.types import Answer, Citation, DocumentInfo
 
 INFO = DocumentInfo(source="regions/aura.txt", title="Les pôles de la Région", date="2023-03-30")
@@ -145,3 +153,34 @@ def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
     empty = runner.invoke(cli, ["feedback", "export", "--csv", "--data", str(tmp_path / "none")])
     assert empty.exit_code == 0
     assert empty.output == "id,time,rating,comment,question,answer,abstained,confidence,citations\n"
+
+
+def test_a_line_torn_by_hand_is_named_with_what_to_do(tmp_path: Path, caplog) -> None:
+    store = FeedbackStore(tmp_path)
+    store.add(Feedback.about(_answer(), "up", feedback_id="a", now=NOW))
+    good = Feedback.about(_answer(), "down", "rien", feedback_id="b", now=NOW).to_json()
+    torn = good.replace('"rien"', '"ri\ten"')  # a tab typed into the comment
+    with open(store.path, "a", encoding="utf-8") as f:
+        f.write(torn + "\n" + "42\n" + '{"id": "d"}\n')
+    store.add(Feedback.about(_answer(), "up", feedback_id="e", now=NOW))
+    caplog.set_level(logging.WARNING, logger="poleqa")
+
+    read = store.read()
+    column = torn.index("\t") + 1
+    assert [r.id for r in read.records] == ["a", "e"]  # nothing else lost
+    assert read.warnings[:2] == (
+        f"{store.path} line 2 skipped: not valid JSON (Invalid control character at column "
+        f"{column}); fix or delete that line (the other records are read as usual)",
+        f"{store.path} line 3 skipped: not a feedback record (a JSON int, not an object); "
+        "fix or delete that line (the other records are read as usual)",
+    )
+    assert read.warnings[2].startswith(f"{store.path} line 4 skipped: not a feedback record (")
+    assert "missing 7 required positional arguments: 'time', 'rating'" in read.warnings[2]
+    assert read.warnings[2].endswith(
+        "; fix or delete that line (the other records are read as usual)"
+    )
+    assert [r.getMessage() for r in caplog.records] == list(read.warnings)
+    latest = store.read(latest=True)
+    assert [r.id for r in latest.records] == ["a", "e"] and latest.warnings == read.warnings
+    assert store.latest() == list(latest.records) and store.records() == list(read.records)
+    assert FeedbackStore(tmp_path / "none").read() == FeedbackRead((), ())

@@ -269,10 +269,12 @@ def test_leftovers_are_cleaned_and_other_files_kept(built) -> None:
     (index_dir / "gen-20200101T000000-000000-1.partial").mkdir()
     (index_dir / "gen-20200101T000000-000000-2").mkdir()
     (index_dir / "README.md").write_text("mine", encoding="utf-8")
+    (index_dir / ".write-test-1.tmp").touch()  # a write probe left by a killed build
     (corpus / "c_aqua.md").write_text(DOCS["c_aqua.md"] + " Fin.", encoding="utf-8")
     build_index(corpus, index_dir, emb, **PARAMS)
     assert len(generations(index_dir)) == 1
     assert (index_dir / "README.md").read_text(encoding="utf-8") == "mine"
+    assert not (index_dir / ".write-test-1.tmp").exists()
 
 
 def test_one_build_at_a_time(built) -> None:
@@ -506,3 +508,37 @@ def test_real_model_finds_the_auvergne_rhone_alpes_document(seed_index, question
     assert index.chunks[index.lexical_search(question, 1)[0][0]].source == ARA
     hits = HybridRetriever(index).retrieve(analyse(question, embedder), k=3)
     assert hits[0].info.source == ARA
+
+
+# -- size limit --------------------------------------------------------------------------------
+
+
+def test_documents_above_the_size_limit_are_skipped(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    emb = FakeEmbedder()
+    limit = len(DOCS["a_medicen.md"]) - 1  # a_medicen.md is the longest of the three
+    report = build_index(corpus, index_dir, emb, **PARAMS, max_document_chars=limit)
+    reason = f"{limit + 1} characters, above the limit of {limit} (--max-document-chars)"
+    assert [(s.source, s.reason) for s in report.skipped] == [("a_medicen.md", reason)]
+    assert (report.documents, report.added) == (2, 2)
+    assert not any("Lajoux" in text for text in emb.embedded)
+    assert sorted(Index.load(index_dir, emb.id).documents) == ["b_xylofutur.md", "c_aqua.md"]
+    # Remembered like the other skipped files: nothing to do until the file or the limit changes.
+    assert index_status(corpus, index_dir, emb.id) == "current"
+    again = build_index(corpus, index_dir, emb, **PARAMS, max_document_chars=limit)
+    assert not again.written and len(again.skipped) == 1
+
+    emb.embedded.clear()
+    report = build_index(corpus, index_dir, emb, **PARAMS)  # the default limit: 2,000,000
+    assert (report.added, report.unchanged, report.skipped) == (1, 2, ())
+    assert emb.embedded and all("Medicen" in text for text in emb.embedded)
+    # A lower limit also drops an unchanged document.
+    report = build_index(corpus, index_dir, emb, **PARAMS, max_document_chars=limit)
+    assert (report.removed, report.unchanged, len(report.skipped)) == (1, 2, 1)
+    assert "a_medicen.md" not in Index.load(index_dir, emb.id).documents
+
+
+def test_the_default_size_limit_is_two_million_characters() -> None:
+    from poleqa.config import MAX_DOCUMENT_CHARS, Settings
+
+    assert Settings().max_document_chars == MAX_DOCUMENT_CHARS == 2_000_000

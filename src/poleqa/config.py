@@ -8,6 +8,9 @@ from pathlib import Path
 
 DEFAULT_MODEL = "multilingual-e5-small"
 MAX_QUESTION_CHARS = 2000
+# ~2 MB of text, some 2,500 chunks: far above any policy document, low enough that one stray
+# dump (a log, a database export) cannot swamp the index or the build time.
+MAX_DOCUMENT_CHARS = 2_000_000
 
 
 def default_cache_dir() -> Path:
@@ -33,6 +36,7 @@ class Settings:
     k: int = 5
     flat_max_vectors: int = 50_000  # above this, an approximate (HNSW) FAISS index is built
     max_question_chars: int = MAX_QUESTION_CHARS
+    max_document_chars: int = MAX_DOCUMENT_CHARS  # longer documents are skipped by the index
     # poleqa.reading.READERS: "sentences" until the trained reader wins on the in-domain sets
     # (docs/reader.md), then "trained"
     reader: str = "sentences"

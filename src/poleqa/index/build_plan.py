@@ -12,6 +12,7 @@ import numpy as np
 
 from poleqa import __version__
 from poleqa.chunking import chunk_document
+from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import CorpusError, IndexError_, IngestError
 from poleqa.index import dense, store
 from poleqa.index.loader import check_embedder, read_manifest, verify_files
@@ -44,6 +45,7 @@ class BuildParams:
     chunk_overlap: int
     flat_max_vectors: int
     progress: bool = False
+    max_document_chars: int = MAX_DOCUMENT_CHARS  # longer documents are skipped
 
 
 # -- what is embedded ------------------------------------------------------------------------
@@ -200,10 +202,22 @@ class Skips:
         self.remembered.append(SkippedEntry(source, fingerprint, reason))
 
 
+def too_long(doc: Document, max_chars: int) -> str | None:
+    """The reason to skip a document longer than `max_chars` characters, or None."""
+    n = len(doc.text)
+    if n <= max_chars:
+        return None
+    return f"{n:,} characters, above the limit of {max_chars:,} (--max-document-chars)"
+
+
 def read_corpus(
-    corpus_dir: Path, files: CorpusFiles, skips: Skips, prev: Previous | None
+    params: BuildParams, files: CorpusFiles, skips: Skips, prev: Previous | None
 ) -> list[PlannedDoc]:
-    """Read what changed, take the previous text of what did not, and classify each document."""
+    """Read what changed, take the previous text of what did not, and classify each document.
+
+    Documents above the size limit are skipped, even unchanged ones if the limit was lowered.
+    """
+    corpus_dir = params.corpus_dir
     docs: list[PlannedDoc] = []
     for source, (path, fingerprint) in files.items():
         entry = prev.entries.get(source) if prev else None
@@ -215,6 +229,10 @@ def read_corpus(
             except IngestError as e:
                 skips.add(source, fingerprint, e.message)
                 continue
+        reason = too_long(doc, params.max_document_chars)
+        if reason is not None:
+            skips.add(source, fingerprint, reason)
+            continue
         chash = content_hash(doc)
         if prev and entry and entry.content_hash == chash:
             status = "unchanged"

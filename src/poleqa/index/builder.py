@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import IndexCorruptedError, IndexMismatchError, IndexMissingError
 from poleqa.index import store
 from poleqa.index.build_plan import (
@@ -71,11 +72,14 @@ def build_index(
     chunk_overlap: int,
     flat_max_vectors: int,
     progress: bool = False,
+    max_document_chars: int = MAX_DOCUMENT_CHARS,
 ) -> BuildReport:
     """Index `corpus_dir` into `index_dir`, reusing the vectors of unchanged documents.
 
     The new index is written to a new generation folder and made current by an atomic rename of
-    the CURRENT pointer: an interrupted build leaves the previous index intact.
+    the CURRENT pointer: an interrupted build leaves the previous index intact. Documents longer
+    than `max_document_chars` characters are skipped. A read-only `index_dir` that is up to date
+    is left as it is; one that needs writing raises IndexReadOnlyError before any embedding.
     """
     t0 = time.perf_counter()
     params = BuildParams(
@@ -85,28 +89,34 @@ def build_index(
         chunk_overlap=chunk_overlap,
         flat_max_vectors=flat_max_vectors,
         progress=progress,
+        max_document_chars=max_document_chars,
     )
     files, unreadable = scan_corpus(params.corpus_dir)  # before touching the index folder
-    params.index_dir.mkdir(parents=True, exist_ok=True)
+    store.make_index_dir(params.index_dir)
+    if not store.writable(params.index_dir):
+        # Nothing can be written here, so no other build can run here: read without the lock.
+        return _build(params, embedder, files, unreadable, t0, read_only=True)
     with store.build_lock(params.index_dir):
-        return _build_locked(params, embedder, files, unreadable, t0)
+        return _build(params, embedder, files, unreadable, t0, read_only=False)
 
 
-def _build_locked(
+def _build(
     params: BuildParams,
     embedder: Embedder,
     files: CorpusFiles,
     unreadable: list[Skipped],
     t0: float,
+    read_only: bool,
 ) -> BuildReport:
-    """The build, under the index folder's lock: plan, embed, write, switch."""
+    """The build, under the index folder's lock unless the folder is read-only: plan, embed,
+    write, switch."""
     timings: dict[str, float] = {}
-    current = _current_after_cleanup(params.index_dir)
+    current = _current_after_cleanup(params.index_dir, clean=not read_only)
     prev = load_previous(params, embedder.id)
     skips = Skips(reported=list(unreadable))  # reported, not remembered: they are not indexable
 
     t = time.perf_counter()
-    docs = read_corpus(params.corpus_dir, files, skips, prev)
+    docs = read_corpus(params, files, skips, prev)
     timings["read"] = time.perf_counter() - t
     t = time.perf_counter()
     docs = chunk_corpus(params, docs, skips, prev)
@@ -115,19 +125,38 @@ def _build_locked(
     plan = make_plan(docs, skips, prev, current, params.flat_max_vectors)
     if plan.up_to_date:
         return _report(plan, None, timings, t0)
+    if read_only:  # refused before the embedding, the long part
+        raise store.read_only_error(params.index_dir, _what_to_write(plan))
     vectors = compute_vectors(plan, embedder, params.progress)
     timings.update(vectors.timings)
     t = time.perf_counter()
-    write_planned(plan, params, embedder, vectors, t0)
+    try:
+        write_planned(plan, params, embedder, vectors, t0)
+    except OSError as e:  # made read-only since the check, or writable only in part
+        if store.is_read_only_error(e):
+            raise store.read_only_error(params.index_dir, _what_to_write(plan), e) from e
+        raise
     timings["write"] = time.perf_counter() - t
     return _report(plan, vectors, timings, t0)
 
 
-def _current_after_cleanup(index_dir: Path) -> Path | None:
-    """The current generation, once the leftovers of interrupted builds are deleted."""
+def _what_to_write(plan: BuildPlan) -> str:
+    """What a build would have written, for the read-only error."""
+    if plan.prev is None:
+        return f"a new index of {len(plan.docs)} documents"
+    return (
+        f"the updated index ({plan.added} documents added, {plan.changed} changed, "
+        f"{plan.removed} removed)"
+    )
+
+
+def _current_after_cleanup(index_dir: Path, clean: bool = True) -> Path | None:
+    """The current generation, once the leftovers of interrupted builds are deleted (if
+    `clean`: a read-only folder is only read)."""
     try:
         current = store.read_current(index_dir)
-        store.remove_stale_generations(index_dir, keep=current)
+        if clean:
+            store.remove_stale_generations(index_dir, keep=current)
     except store.PointerError:
         return None  # damaged pointer: delete nothing until a new generation is in place
     return current

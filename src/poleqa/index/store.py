@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import logging
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,10 +17,13 @@ from pathlib import Path
 from poleqa.errors import IndexError_
 from poleqa.types import Chunk, Document, DocumentInfo, PageSpan, Sentence
 
+log = logging.getLogger(__name__)
+
 CURRENT = "CURRENT"
 LOCK = ".lock"
 GEN_PREFIX = "gen-"
 PARTIAL_SUFFIX = ".partial"
+PROBE_PREFIX = ".write-test-"
 _GEN_NAME = re.compile(r"^gen-\d{8}T\d{6}-\d{6}-\d+$")
 
 DOCUMENTS = "documents.jsonl"
@@ -31,6 +37,62 @@ BM25_DIR = "bm25"
 
 class PointerError(Exception):
     """CURRENT is unreadable or names no valid generation."""
+
+
+class IndexReadOnlyError(IndexError_):
+    """The index folder cannot be written (permissions, a read-only mount): nothing was built."""
+
+    message_fr = (
+        "Le dossier de l'index est en lecture seule : l'index ne peut pas y être mis à jour."
+    )
+
+
+# EACCES/EPERM: permissions (or a file owned by someone else); EROFS: a read-only mount.
+_READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def is_read_only_error(e: OSError) -> bool:
+    """True when `e` says the place cannot be written, as opposed to a full disk or a bug."""
+    return isinstance(e, PermissionError) or e.errno in _READ_ONLY_ERRNOS
+
+
+def read_only_error(index_dir: Path, what: str, cause: OSError | None = None) -> IndexReadOnlyError:
+    """The error for a build that needs to write `what` into the read-only `index_dir`."""
+    reason = f" ({cause.strerror or cause})" if cause is not None else ""
+    return IndexReadOnlyError(
+        f"The index folder {index_dir} is read-only{reason}: cannot write {what} there. "
+        "Make the folder writable, or build the index into another folder with --index.",
+        f"Le dossier de l'index est en lecture seule : {index_dir}. L'index ne peut pas y être "
+        "mis à jour ; rendez ce dossier accessible en écriture.",
+    )
+
+
+def make_index_dir(index_dir: Path) -> None:
+    """Create the index folder if needed; IndexReadOnlyError if its parent is read-only."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        if is_read_only_error(e):
+            raise read_only_error(index_dir, "the index", e) from e
+        raise
+
+
+def writable(index_dir: Path) -> bool:
+    """Whether files can be created in `index_dir`.
+
+    Tried with a probe file: permission bits say nothing of read-only mounts, ACLs or root.
+    """
+    probe = index_dir / f"{PROBE_PREFIX}{os.getpid()}.tmp"
+    try:
+        with probe.open("w", encoding="ascii"):
+            pass
+    except OSError as e:
+        if is_read_only_error(e):
+            return False
+        raise
+    with contextlib.suppress(OSError):
+        probe.unlink()
+    return True
 
 
 def new_generation_name() -> str:
@@ -88,7 +150,7 @@ def fsync_dir(path: Path) -> None:
 
 
 def remove_stale_generations(index_dir: Path, keep: Path | None) -> None:
-    """Delete generations other than `keep`, and leftovers of interrupted builds.
+    """Delete generations other than `keep`, and leftovers of interrupted builds and probes.
 
     Only folders named like generations are touched: anything else in the folder is left alone.
     """
@@ -100,17 +162,45 @@ def remove_stale_generations(index_dir: Path, keep: Path | None) -> None:
             _GEN_NAME.match(name) or name.endswith(PARTIAL_SUFFIX)
         )
         if is_gen and entry.is_dir() and (keep is None or entry.name != keep.name):
-            shutil.rmtree(entry, ignore_errors=True)
-        elif name.startswith(f".{CURRENT}.") and name.endswith(".tmp"):
+            _remove_generation(entry)
+        elif name.startswith((f".{CURRENT}.", PROBE_PREFIX)) and name.endswith(".tmp"):
             with contextlib.suppress(OSError):
                 entry.unlink()
+
+
+# Generations already reported as undeletable: a build cleans up twice, a server re-indexes
+# often, and one line per folder is enough.
+_UNDELETABLE: set[Path] = set()
+
+
+def _remove_generation(path: Path) -> None:
+    """Delete an unused generation; if it cannot be, say so once: the index works regardless."""
+    failures: list[BaseException] = []
+    # Keep deleting what can be after an error, and remember the first one for the warning.
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=lambda _f, _p, exc: failures.append(exc))
+    else:
+        shutil.rmtree(path, onerror=lambda _f, _p, info: failures.append(info[1]))
+    if failures and path.exists() and path not in _UNDELETABLE:
+        _UNDELETABLE.add(path)
+        log.warning(
+            "could not delete the unused index generation %s (%s): the index works; "
+            "delete that folder by hand to free the space",
+            path,
+            failures[0],
+        )
 
 
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Only one build at a time per index folder (readers never lock)."""
     path = index_dir / LOCK
-    f = path.open("a+")
+    try:
+        f = path.open("a+")
+    except OSError as e:  # e.g. a lock file left by another user
+        if is_read_only_error(e):
+            raise read_only_error(index_dir, f"its lock file {path.name}", e) from e
+        raise
     try:
         try:
             import fcntl
