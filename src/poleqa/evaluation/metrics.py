@@ -71,7 +71,11 @@ def answer_tokens(text: str) -> list[str]:
 
 def token_f1(predicted: str, gold: str) -> float:
     """SQuAD-style token F1 between two strings after French normalisation."""
-    p, g = answer_tokens(predicted), answer_tokens(gold)
+    return tokens_f1(answer_tokens(predicted), answer_tokens(gold))
+
+
+def tokens_f1(p: Sequence[str], g: Sequence[str]) -> float:
+    """F1 of the tokens two answers share (counted with multiplicity)."""
     if not p or not g:
         return float(p == g)
     common = sum((Counter(p) & Counter(g)).values())

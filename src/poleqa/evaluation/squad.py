@@ -7,11 +7,11 @@ import re
 import string
 import time
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from poleqa.evaluation.metrics import tokens_f1
 from poleqa.reading.span_model import SpanModel
 from poleqa.reading.squad import QAExample
 
@@ -41,17 +41,7 @@ def f1(prediction: str, golds: Sequence[str]) -> float:
     the prediction is empty."""
     if not golds:
         return float(prediction == "")
-    return max(_f1(normalize(prediction).split(), normalize(g).split()) for g in golds)
-
-
-def _f1(pred: list[str], gold: list[str]) -> float:
-    if not pred or not gold:
-        return float(pred == gold)
-    common = sum((Counter(pred) & Counter(gold)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred), common / len(gold)
-    return 2 * precision * recall / (precision + recall)
+    return max(tokens_f1(normalize(prediction).split(), normalize(g).split()) for g in golds)
 
 
 @dataclass(frozen=True)

