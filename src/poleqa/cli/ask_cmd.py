@@ -97,9 +97,7 @@ def _run_jsonl(pipeline: Any, stream: TextIO, k: int, filters: Filters) -> None:
 @click.option(
     "--k",
     type=click.IntRange(1, 50),
-    default=5,
-    show_default=True,
-    help="Number of passages cited.",
+    help="Passages cited per answer (the reader reads what it needs).  [default: 5]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
@@ -116,7 +114,7 @@ def ask(
     model: str | None,
     reader: str | None,
     reader_dir: Path | None,
-    k: int,
+    k: int | None,
     as_json: bool,
     jsonl: TextIO | None,
     sources: tuple[str, ...],
@@ -138,6 +136,7 @@ def ask(
         model=model,
         reader=reader,
         reader_dir=reader_dir,
+        k=k,
     )
     if jsonl is None:
         if question is None:
@@ -149,10 +148,10 @@ def ask(
     pipeline = Pipeline(settings)
     filters = filters_from(sources, date_from, date_to)
     if jsonl is not None:
-        _run_jsonl(pipeline, jsonl, k, filters)
+        _run_jsonl(pipeline, jsonl, settings.k, filters)
         return
     assert question is not None
-    answer = pipeline.ask(question, k=k, filters=filters)
+    answer = pipeline.ask(question, k=settings.k, filters=filters)
     if as_json:
         click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False, indent=2))
     else:

@@ -45,9 +45,7 @@ if TYPE_CHECKING:
 @click.option(
     "--k",
     type=click.IntRange(1, 50),
-    default=5,
-    show_default=True,
-    help="Passages retrieved (and cited) per question.",
+    help="Passages cited per answer (the reader reads what it needs).  [default: 5]",
 )
 @model_option
 @reader_options
@@ -64,7 +62,7 @@ def eval_(
     corpus_dir: Path | None,
     index_dir: Path | None,
     out_dir: Path | None,
-    k: int,
+    k: int | None,
     model: str | None,
     reader: str | None,
     reader_dir: Path | None,
@@ -111,6 +109,7 @@ def eval_(
         model=model,
         reader=reader,
         reader_dir=reader_dir,
+        k=k,
     )
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings)
@@ -120,7 +119,7 @@ def eval_(
         "index": str(settings.index_dir),
         "model": settings.model,
     }
-    result = evaluate(pipeline, qs, k, name=name, progress=True, info=info)
+    result = evaluate(pipeline, qs, settings.k, name=name, progress=True, info=info)
     write_reports(result, out_dir)
 
     for line in summary_lines(result):
