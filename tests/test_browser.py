@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import webfake
 from webserver import (
     FOLLOW_UP,
     SEED_QUESTION,
@@ -17,6 +20,7 @@ from webserver import (
 )
 
 from poleqa.feedback import FeedbackStore
+from poleqa.web import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -47,18 +51,49 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-@pytest.fixture
-def context(browser, web_server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    ctx = browser.new_context(locale="fr-FR", viewport={"width": 1200, "height": 1100})
+@contextmanager
+def _local_only(browser, url: str, width: int, height: int) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A browser context that must make no request outside the app at `url`."""
+    ctx = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
     requests: list[str] = []
     ctx.on("request", lambda r: requests.append(r.url))
-    ctx.requests = requests  # type: ignore[attr-defined]
     yield ctx
     ctx.close()
-    origin = web_server.url.rstrip("/")
+    origin = url.rstrip("/")
     outside = [u for u in requests if not (u.startswith(origin + "/") or u == origin)]
     outside = [u for u in outside if not u.startswith(("data:", "blob:"))]
     assert outside == [], f"requests outside the local server: {outside}"
+
+
+@pytest.fixture
+def context(browser, web_server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    with _local_only(browser, web_server.url, 1200, 1100) as ctx:
+        yield ctx
+
+
+@dataclass
+class FakeSite:
+    url: str
+    data: Path
+
+
+@pytest.fixture(scope="module")
+def fake_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSite]:
+    """The app on the fake pipeline (no model): fixed answers, citations and notes."""
+    data = tmp_path_factory.mktemp("browser") / "data"
+    app = create_app(webfake.FakePipeline(), data, staff_password=STAFF_PASSWORD)
+    with webfake.serving(app) as url:
+        yield FakeSite(url, data)
+
+
+@contextmanager
+def _chat(browser, site: FakeSite, width: int = 1400, height: int = 900):  # type: ignore[no-untyped-def]
+    """The fake site's chat in a window of `width` × `height`."""
+    with _local_only(browser, site.url, width, height) as ctx:
+        page = ctx.new_page()
+        page.goto(site.url)
+        page.wait_for_selector("#pq-question textarea")
+        yield page
 
 
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -111,14 +146,18 @@ def test_citizen_journey(context, web_server: Server) -> None:  # type: ignore[n
     _ask(page, SEED_QUESTION, 0)
     answer = page.locator("#pq-chat .bot-row").last
     assert "55" in answer.locator("mark.pq-short").inner_text()
-    assert answer.locator(".pq-cite").inner_text() == "[1]"
-    assert answer.locator(".pq-source").count() >= 1
-    assert answer.locator(".pq-source-head").first.inner_text().startswith("[1]")
+    assert answer.locator(".pq-text a.pq-cite").inner_text() == "[1]"
+    assert answer.locator("details.pq-doc").count() >= 1
+    assert answer.locator("details.pq-doc summary").first.inner_text().startswith("[1]")
+    answer.locator(".pq-text a.pq-cite").click()  # opens the passage of [1]
+    passage = answer.locator(".pq-passage.pq-target")
+    passage.wait_for()
+    assert "55" in passage.locator("mark.pq-hl").inner_text()
     _shot(page, "01_answer")
 
     # 2. The source opens on the app's own page, scrolled to the marked passage.
     with context.expect_page() as opened:
-        answer.locator(".pq-open a").first.click()
+        passage.locator("a.pq-open").click()
     doc = opened.value
     doc.wait_for_load_state()
     assert doc.url.startswith(web_server.url + "document?") and doc.url.endswith("#passage")
@@ -137,11 +176,16 @@ def test_citizen_journey(context, web_server: Server) -> None:  # type: ignore[n
     assert follow.locator(".pq-answer").count() == 1
     _shot(page, "03_follow_up")
 
-    # 4. Feedback: a comment and the thumb on the follow-up's answer, stored on disk.
-    page.fill("#pq-comment textarea", "Réponse claire, merci")
-    # The thumbs sit under each answer; the last pair belongs to the follow-up's answer.
-    page.locator("#pq-chat").get_by_role("button", name="J'aime").last.click()
-    page.wait_for_selector("#pq-status .pq-ok", timeout=10_000)
+    # 4. Feedback: the thumb under the follow-up's answer, then a comment, stored on disk.
+    follow.locator("button.pq-up").click()
+    follow.locator(".pq-fb-status.pq-ok").wait_for(timeout=10_000)
+    follow.locator(".pq-comment textarea").fill("Réponse claire, merci")
+    follow.locator("button.pq-send-comment").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.pq-fb-status.pq-ok')]"
+        ".some(e => e.textContent.includes('commentaire'))",
+        timeout=10_000,
+    )
     record = FeedbackStore(web_server.data).records()[-1]
     assert (record.rating, record.comment) == ("up", "Réponse claire, merci")
     assert record.question == FOLLOW_UP
@@ -158,7 +202,7 @@ def test_citizen_journey(context, web_server: Server) -> None:  # type: ignore[n
     # 6. "Nouvelle conversation" empties the chat; an example question asks itself.
     page.click("#pq-new")
     page.wait_for_function("document.querySelectorAll('#pq-chat .bot-row').length === 0")
-    example = page.locator(".pq-example").first
+    example = page.locator("#pq-chat button.example").first
     asked = example.inner_text()
     example.click()
     page.wait_for_selector("#pq-chat .bot-row .pq-answer", timeout=ANSWER_TIMEOUT)
@@ -191,3 +235,114 @@ def test_document_with_script_is_inert(context, web_server: Server) -> None:  # 
     assert "<script>window.__pwned=4</script>" in doc.locator(".text").inner_text()
     assert doc.evaluate("window.__pwned") is None
     _shot(doc, "07_script_document_page")
+
+
+# -- the fake pipeline (no model): citations, notes, feedback, the phone layout ---------------
+
+
+def _ask_fake(page, question: str):  # type: ignore[no-untyped-def]
+    """Asks and returns the new answer's element."""
+    before = page.locator("#pq-chat .pq-answer").count()
+    page.fill("#pq-question textarea", question)
+    page.click("#pq-send")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#pq-chat .pq-answer').length > n", arg=before
+    )
+    return page.locator("#pq-chat .pq-answer").nth(before)
+
+
+def _in_chat_view(page, locator) -> bool:  # type: ignore[no-untyped-def]
+    """Whether `locator` is within the conversation's visible area."""
+    chat = page.locator("#pq-chat .bubble-wrap").bounding_box()
+    box = locator.bounding_box()
+    return box is not None and chat["y"] - 1 <= box["y"] < chat["y"] + chat["height"]
+
+
+def test_clicking_a_citation_reveals_its_passage_highlighted(browser, fake_site) -> None:  # type: ignore[no-untyped-def]
+    with _chat(browser, fake_site) as page:
+        first = _ask_fake(page, "Combien de pôles ?")
+        for _ in range(2):  # push the first answer up and out of view
+            _ask_fake(page, webfake.BY_YEAR_QUESTION)
+        passage = first.locator(".pq-passage").first
+        assert not passage.is_visible()  # the source card starts closed: one line
+        assert first.locator(".pq-excerpt").is_visible()
+        first.locator(".pq-text a.pq-cite").click()
+        page.wait_for_timeout(600)  # the smooth scroll
+        assert passage.is_visible() and "pq-target" in (passage.get_attribute("class") or "")
+        assert first.locator("details.pq-doc").first.get_attribute("open") is not None
+        assert passage.locator("mark.pq-hl").inner_text().startswith("Le 27 mars")
+        assert passage.locator("mark.pq-hl strong").inner_text() == "55 pôles"
+        assert _in_chat_view(page, passage)
+        assert page.evaluate("window.__pwned") is None
+        _shot(page, "10_citation_open")
+
+
+def test_by_year_note_shows_both_years_and_opens_their_sources(browser, fake_site) -> None:  # type: ignore[no-untyped-def]
+    with _chat(browser, fake_site) as page:
+        answer = _ask_fake(page, webfake.BY_YEAR_QUESTION)
+        note = answer.locator(".pq-by-year")
+        assert note.locator(".pq-note-head").inner_text() == "Selon l'année :"
+        years = note.locator("li").all_inner_texts()
+        assert [y.split(" — ")[0] for y in years] == ["2019", "2023"]
+        assert "56 pôles" in years[0] and "55 pôles" in years[1]
+        # Citations 1 and 3 share a document: one card; citation 2 has its own.
+        assert answer.locator("details.pq-doc").count() == 2
+        assert answer.locator("details.pq-doc summary").first.inner_text().startswith("[1][3]")
+        note.locator("a.pq-cite", has_text="[2]").click()
+        opened = answer.locator(".pq-passage.pq-target")
+        opened.wait_for()
+        assert opened.inner_text().startswith("[2] En 2019, la France comptait 56 pôles")
+        # A completed follow-up says how it was understood, above the answer.
+        follow = _ask_fake(page, webfake.FOLLOW_UP)
+        understood = follow.locator(".pq-resolved").inner_text()
+        assert understood == f"J'ai compris : « {webfake.RESOLVED} »"
+
+
+def test_one_feedback_control_per_answer_stores_rating_and_comment(browser, fake_site) -> None:  # type: ignore[no-untyped-def]
+    with _chat(browser, fake_site) as page:
+        first = _ask_fake(page, "Combien de pôles ?")
+        _ask_fake(page, webfake.FOLLOW_UP)
+        assert page.locator("#pq-chat .pq-feedback").count() == 2
+        # No Gradio thumbs or copy buttons, no global feedback box.
+        gradio_buttons = "#pq-chat [aria-label='Like'], #pq-chat [aria-label='Copy']"
+        assert page.locator(gradio_buttons).count() == 0
+        assert page.locator("#pq-comment, #pq-up, #pq-down").count() == 0
+        icon = first.locator("button.pq-up svg").bounding_box()
+        assert icon is not None and icon["width"] >= 12  # drawn, not an emoji glyph
+        first.locator("button.pq-down").click()
+        first.locator(".pq-fb-status.pq-ok").wait_for(timeout=10_000)
+        assert first.locator("button.pq-down").get_attribute("aria-pressed") == "true"
+        first.locator(".pq-comment textarea").fill("Il manque <b>2024</b>")
+        first.locator("button.pq-send-comment").click()
+        page.wait_for_function(
+            "() => document.querySelector('.pq-fb-status').textContent.includes('commentaire')",
+            timeout=10_000,
+        )
+        assert first.locator(".pq-comment").count() == 0  # sent: the box is gone
+    latest = FeedbackStore(fake_site.data).latest()[-1]
+    assert (latest.rating, latest.comment, latest.question) == (
+        "down",
+        "Il manque <b>2024</b>",
+        "Combien de pôles ?",
+    )
+    assert latest.answer and latest.citations[0].source == webfake.INFO.source
+
+
+def test_phone_layout_has_no_horizontal_scroll_and_keeps_the_input(browser, fake_site) -> None:  # type: ignore[no-untyped-def]
+    with _chat(browser, fake_site, 390, 844) as page:
+        fits = "document.documentElement.scrollWidth <= window.innerWidth"
+        assert page.evaluate(fits)
+        answer = _ask_fake(page, webfake.BY_YEAR_QUESTION)
+        _ask_fake(page, webfake.FOLLOW_UP)
+        _ask_fake(page, "Je m'abstiens ?")
+        answer.locator(".pq-text a.pq-cite").click()
+        answer.locator(".pq-passage.pq-target").wait_for()
+        page.wait_for_timeout(600)
+        assert page.evaluate(fits), page.evaluate("document.documentElement.scrollWidth")
+        # Only the conversation scrolls: the question box stays in the window.
+        assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+        box = page.locator("#pq-question textarea").bounding_box()
+        send = page.locator("#pq-send").bounding_box()
+        assert box is not None and send is not None
+        assert box["y"] + box["height"] <= 844 and send["x"] + send["width"] <= 390
+        _shot(page, "11_phone")

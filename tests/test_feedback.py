@@ -109,11 +109,11 @@ def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
 
 
 EXPECTED_CSV = (
-    "id,time,rating,comment,question,answer,abstained,confidence,citations\n"
+    "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version\n"
     "a,2026-11-23T10:30:05+00:00,up,,Combien de pôles ?,55 pôles.,no,0.82,"
-    "[1] regions/aura.txt (100-180)\n"
+    "[1] regions/aura.txt (100-180),\n"
     'b,2026-11-23T10:30:05+00:00,down,"Pas clair, ""vraiment""\nà revoir",'
-    "'=cmd|' /C calc'!A0,,yes,0.82,[1] regions/aura.txt (100-180)\n"
+    "'=cmd|' /C calc'!A0,,yes,0.82,[1] regions/aura.txt (100-180),g-1\n"
 )
 
 
@@ -126,6 +126,7 @@ def test_csv_export_exact(tmp_path: Path) -> None:
             'Pas clair, "vraiment"\nà revoir',
             "b",
             now=NOW,
+            index_version="g-1",
         ),
     ]
     assert to_csv(records) == EXPECTED_CSV
@@ -143,16 +144,19 @@ def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8") == (
-        "id,time,rating,comment,question,answer,abstained,confidence,citations\n"
+        "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version\n"
         "a,2026-11-23T10:30:05+00:00,up,,Combien de pôles ?,55 pôles.,no,0.82,"
-        "[1] regions/aura.txt (100-180)\n"
+        "[1] regions/aura.txt (100-180),\n"
     )
     result = runner.invoke(cli, ["feedback", "export", "--csv", "--all", "--data", str(data)])
     assert result.exit_code == 0
     assert [line.split(",")[2] for line in result.output.splitlines()[1:]] == ["down", "up"]
     empty = runner.invoke(cli, ["feedback", "export", "--csv", "--data", str(tmp_path / "none")])
     assert empty.exit_code == 0
-    assert empty.output == "id,time,rating,comment,question,answer,abstained,confidence,citations\n"
+    assert (
+        empty.output
+        == "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version\n"
+    )
 
 
 def test_a_line_torn_by_hand_is_named_with_what_to_do(tmp_path: Path, caplog) -> None:

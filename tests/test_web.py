@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.error
@@ -22,7 +23,6 @@ from webserver import (
 from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore
 from poleqa.query import validate_question
-from poleqa.serialise import ABSTAIN_TEXT
 from poleqa.types import Document, Turn
 from poleqa.web import render
 from poleqa.web.app import ChatApp, IndexWatcher, Session
@@ -42,36 +42,6 @@ def test_esc_makes_html_and_markdown_inert() -> None:
     assert render.esc("un\n\n  deux\r\ntrois") == "un<br>deux<br>trois"
     assert render.french_date("2023-03-30") == "30/03/2023"
     assert render.french_date("2023-03") == "03/2023"
-
-
-def test_answer_html_marks_short_answer_cites_and_escapes() -> None:
-    answer = FakePipeline().ask("Combien de pôles ?")
-    html = render.answer_html(answer)
-    assert "\n" not in html  # one HTML block for the chat's Markdown pass
-    assert (
-        '<mark class="pq-short">55 pôles</mark> de compétitivité 2023&#45;2026. '
-        '<span class="pq-cite">[1]</span>'
-    ) in html
-    assert '<b>[1]</b> <span class="pq-title">Pôles &lt;b&gt;AURA&lt;/b&gt;</span>' in html
-    assert " · 30/03/2023 · R&amp;D" in html
-    assert "&lt;script&gt;window.&#95;&#95;pwned=1&lt;/script&gt;" in html
-    assert "<script" not in html
-    # The passage marks the answer sentence, the short answer in bold inside it.
-    assert '<mark class="pq-hl">Le 27 mars, l’État a annoncé la labellisation de <strong>' in html
-    expected_url = (
-        f"document?source=r%C3%A9gions%2Faura+%3C1%3E.txt&amp;start={SENT_START}"
-        f"&amp;end={SENT_END}#passage"
-    )
-    assert f'href="{expected_url}"' in html
-    assert "Confiance : 83 %" in html
-
-
-def test_abstention_says_so_and_offers_passages_and_tips() -> None:
-    html = render.answer_html(FakePipeline().ask("Je m'abstiens ?"))
-    assert render.esc(ABSTAIN_TEXT) in html
-    assert "Passages peut-être utiles" in html
-    assert "Conseils pour reformuler" in html
-    assert "Confiance" not in html
 
 
 def test_document_page_escapes_and_marks_span() -> None:
@@ -136,30 +106,83 @@ def test_errors_become_messages_never_exceptions(chat: ChatApp) -> None:
     )
 
 
-def test_feedback_buttons_and_thumbs_store_records(chat: ChatApp) -> None:
+def _event(data: object):  # type: ignore[no-untyped-def]
     import gradio as gr
 
-    status, _ = chat.rate_last("up", "", Session())
-    assert "Aucune réponse à évaluer" in status
+    return gr.EventData(None, data)
+
+
+def test_feedback_on_one_answer_stores_rating_then_comment(chat: ChatApp) -> None:
     _, _, session, _ = chat.ask("", Session())  # refused question: nothing to rate
     _, _, session, _ = chat.ask("Combien de pôles ?", session)
+    _, _, session, _ = chat.ask("Et en Bretagne ?", session)
+    first = session.exchanges[1]
+    reply = json.loads(
+        chat.rate_answer(session, _event({"answer": first.feedback_id, "rating": "up"}))
+    )
+    assert (reply["answer"], reply["kind"], reply["comment"]) == (first.feedback_id, "ok", False)
+    assert reply["text"] == "Merci ! Votre avis a été enregistré."
+    event = _event({"answer": first.feedback_id, "rating": "up", "comment": " Très clair "})
+    again = json.loads(chat.rate_answer(session, event))
+    assert (again["kind"], again["comment"]) == ("ok", True) and again["seq"] > reply["seq"]
+    records = chat.store.records()
+    assert [(r.rating, r.comment) for r in records] == [("up", ""), ("up", "Très clair")]
+    assert records[0].id == records[1].id == first.feedback_id
+    assert records[1].question == "Combien de pôles ?" and records[1].answer
+    assert records[1].citations[0].source == INFO.source
+    assert len(chat.store.latest()) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "text"),
+    [
+        ("pas un objet", "error", "Avis illisible."),
+        ({"rating": "up"}, "error", "Avis illisible."),
+        ({"answer": "inconnue", "rating": "up"}, "info", "Cette réponse n'est plus"),
+        ({"answer": "KEY", "rating": "bof"}, "error", "Avis inconnu."),
+        ({"answer": "KEY", "rating": "up", "comment": ["x"]}, "error", "Le commentaire doit"),
+        ({"answer": "KEY", "rating": "up", "comment": "x" * 2001}, "error", "trop long"),
+    ],
+)
+def test_feedback_on_one_answer_refuses_bad_events_in_french(
+    chat: ChatApp, data: object, kind: str, text: str
+) -> None:
+    _, _, session, _ = chat.ask("Combien de pôles ?", Session())
+    if isinstance(data, dict) and data.get("answer") == "KEY":
+        data = {**data, "answer": session.exchanges[0].feedback_id}
+    reply = json.loads(chat.rate_answer(session, _event(data)))
+    assert reply["kind"] == kind and text in reply["text"]
+    assert chat.store.records() == []
+
+
+def test_api_feedback_rates_the_last_answer(chat: ChatApp) -> None:
+    status, _ = chat.rate_last("up", "", Session())
+    assert "Aucune réponse à évaluer" in status
+    _, _, session, _ = chat.ask("Combien de pôles ?", Session())
+    _, _, session, _ = chat.ask("Et en Bretagne ?", session)
     status, comment = chat.rate_last("down", "Réponse incomplète", session)
     assert "Merci" in status and comment == ""
-    # A thumb on the chat's answer message (index 3 = exchange 1) updates the same record.
-    like = gr.LikeData(None, {"index": 3, "value": "", "liked": True})
-    status, _ = chat.rate_message("Finalement très bien", session, like)
-    assert "Merci" in status
-    on_question = gr.LikeData(None, {"index": 2, "value": "", "liked": True})
-    assert "Seules les réponses" in chat.rate_message("", session, on_question)[0]
-    records = chat.store.records()
-    assert [(r.rating, r.comment) for r in records] == [
-        ("down", "Réponse incomplète"),
-        ("up", "Finalement très bien"),
-    ]
-    assert records[0].id == records[1].id == session.exchanges[1].feedback_id
-    assert records[0].question == "Combien de pôles ?"
-    assert records[0].citations[0].source == INFO.source
-    assert len(chat.store.latest()) == 1
+    status, comment = chat.rate_last("down", "x" * 2001, session)
+    assert "trop long" in status and comment == "x" * 2001  # kept, to be shortened
+    (record,) = chat.store.records()
+    assert (record.rating, record.comment, record.question) == (
+        "down",
+        "Réponse incomplète",
+        "Et en Bretagne ?",
+    )
+    assert record.id == session.exchanges[1].feedback_id
+
+
+def test_answers_carry_their_key_and_the_index_version(tmp_path: Path) -> None:
+    pointer = tmp_path / "CURRENT"
+    pointer.write_text("gen-7\n", encoding="utf-8")
+    pipeline = FakePipeline()
+    chat = ChatApp(pipeline, FeedbackStore(tmp_path / "data"), IndexWatcher(pipeline, pointer))
+    _, messages, session, _ = chat.ask("Combien de pôles ?", Session())
+    exchange = session.exchanges[0]
+    assert exchange.index_version == "gen-7"
+    assert f'id="pq-a-{exchange.feedback_id}"' in messages[1]["content"]
+    assert IndexWatcher(pipeline, None).version() == ""
 
 
 def test_index_watcher_reloads_once_per_pointer_change(tmp_path: Path) -> None:
@@ -203,12 +226,13 @@ def test_api_answers_seed_question_with_citations(web_server: Server) -> None:
     assert [m["role"] for m in messages] == ["user", "assistant"]
     html = _text(messages[1])
     assert '<mark class="pq-short">55</mark>' in html or '<mark class="pq-short">55 ' in html
-    assert '<span class="pq-cite">[1]</span>' in html
-    assert "<b>[1]</b>" in html
+    assert '<a class="pq-cite" href="#pq-c-' in html and ">[1]</a>" in html
+    assert '<span class="pq-num">[1]</span>' in html
     assert 'href="document?source=' in html
 
     # The document page the citation links to marks the cited span.
-    link = html.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&").split("#")[0]
+    link = html.split('href="document?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    link = "document?" + link.split("#")[0]
     with urllib.request.urlopen(web_server.url + link, timeout=10) as r:
         page = r.read().decode("utf-8")
         assert "script-src" not in r.headers["Content-Security-Policy"]
@@ -219,7 +243,7 @@ def test_api_answers_seed_question_with_citations(web_server: Server) -> None:
     _, messages, _ = client.predict(FOLLOW_UP, api_name="/ask")
     assert len(messages) == 4
     resolved = _text(messages[3]).split('<div class="pq-resolved">', 1)[1].split("</div>", 1)[0]
-    assert resolved.startswith("Question comprise comme : « Combien de pôles de compétitivité ")
+    assert resolved.startswith(render.esc("J'ai compris : « Combien de pôles de compétitivité "))
     assert "Auvergne&#45;Rhône&#45;Alpes" in resolved
 
     # Feedback on the last answer lands in the data folder.

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +26,15 @@ SENT_START = TEXT.index("Le 27 mars")
 SENT_END = TEXT.index("2023-2026.") + len("2023-2026.")
 SHORT_START = TEXT.index("55 pôles")
 PASSAGE_END = TEXT.index("\n\nFin")
+# A second document, for answers citing several documents (figures by year).
+TEXT_2019 = "Bilan\n\nEn 2019, la France comptait 56 pôles de compétitivité labellisés."
+INFO_2019 = DocumentInfo(
+    source="national/bilan-2019.txt", title="Bilan 2019", date="2019-06-01", organisation="DGE"
+)
+FOLLOW_UP = "Et en 2023 ?"  # completed from the previous question
+RESOLVED = "Combien de pôles ont été labellisés en 2023 ?"
+BY_YEAR_QUESTION = "Combien de pôles selon l'année ?"  # answered with « Selon l'année : »
+BY_YEAR_NOTE = "Selon l'année : 2019 — 56 pôles [2] ; 2023 — 55 pôles [1]"
 
 
 class FakePipeline:
@@ -60,7 +70,7 @@ class FakePipeline:
         )
         if "abstiens" in question:
             return Answer(question, None, True, 0.1, citations=(citation,))
-        return Answer(
+        answer = Answer(
             question,
             TEXT[SENT_START:SENT_END],
             False,
@@ -68,6 +78,11 @@ class FakePipeline:
             short_answer="55 pôles",
             citations=(citation,),
         )
+        if question == FOLLOW_UP:
+            return replace(answer, resolved_question=RESOLVED)
+        if question == BY_YEAR_QUESTION:
+            return replace(answer, citations=_by_year_citations(citation), notes=(BY_YEAR_NOTE,))
+        return answer
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
         validate_question(query, 2000)
@@ -76,6 +91,8 @@ class FakePipeline:
         return [] if filters and filters.sources and INFO.source not in filters.sources else [hit]
 
     def document(self, source: str) -> Document:
+        if source == INFO_2019.source:
+            return Document(INFO_2019, TEXT_2019)
         if source != INFO.source:
             raise KeyError(source)
         return Document(INFO, TEXT)
@@ -98,6 +115,15 @@ class FakePipeline:
             chunks=30,
             skipped=(SimpleNamespace(source="cassé.pdf"),),
         )
+
+
+def _by_year_citations(first: Citation) -> tuple[Citation, ...]:
+    """Citation 1, one from the 2019 document, and another passage of citation 1's document."""
+    start = TEXT_2019.index("En 2019")
+    other = Citation(2, INFO_2019, start, len(TEXT_2019), TEXT_2019[start:], 0.7)
+    end = TEXT.index("\n")
+    same = Citation(3, INFO, 0, end, TEXT[:end], 0.5)
+    return (first, other, same)
 
 
 @contextmanager

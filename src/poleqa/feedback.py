@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "abstained",
     "confidence",
     "citations",
+    "index_version",
 )
 
 
@@ -58,6 +59,7 @@ class Feedback:
     abstained: bool
     confidence: float
     citations: tuple[CitedSource, ...] = field(default_factory=tuple)
+    index_version: str = ""  # the index generation the answer came from ("" in older records)
 
     @classmethod
     def about(
@@ -67,6 +69,7 @@ class Feedback:
         comment: str = "",
         feedback_id: str | None = None,
         now: datetime | None = None,
+        index_version: str = "",
     ) -> Feedback:
         if rating is not None and rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS} or None, not {rating!r}")
@@ -86,6 +89,7 @@ class Feedback:
                 CitedSource(c.n, c.info.source, c.info.title, c.start, c.end)
                 for c in answer.citations
             ),
+            index_version=index_version,
         )
 
     def to_json(self) -> str:
@@ -207,6 +211,7 @@ def to_csv(records: Iterable[Feedback]) -> str:
                 "yes" if r.abstained else "no",
                 f"{r.confidence:.2f}",
                 _citations_cell(r.citations),
+                r.index_version,
             ]
         )
     return buffer.getvalue()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -13,6 +16,7 @@ from poleqa.errors import PoleqaError
 from poleqa.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackStore
 from poleqa.types import Answer, Turn
 from poleqa.web import render
+from poleqa.web.answer_view import answer_html
 from poleqa.web.common import IndexWatcher, PipelineLike, theme
 from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
 
@@ -30,6 +34,8 @@ HISTORY_TURNS = 3  # earlier exchanges passed to the pipeline to resolve follow-
 # A person gives a few opinions a minute; more from one address is a script filling the disk.
 FEEDBACK_PER_MINUTE = 10
 RATE_LIMITED = "Trop d'avis envoyés en peu de temps : réessayez dans une minute."
+NOTHING_TO_RATE = "Aucune réponse à évaluer pour le moment."
+THANKS = "Merci ! Votre avis a été enregistré."
 
 
 @dataclass
@@ -39,7 +45,8 @@ class Exchange:
     question: str
     html: str
     answer: Answer | None = None  # None when the question was refused or failed
-    feedback_id: str = ""
+    feedback_id: str = ""  # also the key of the answer's elements in the page
+    index_version: str = ""  # the index generation that answered ("" if unknown)
 
 
 @dataclass
@@ -83,6 +90,7 @@ class ChatApp:
         self.watcher = watcher or IndexWatcher(pipeline, None)
         self.k = k
         self.feedback_limiter = feedback_limiter or RateLimiter(FEEDBACK_PER_MINUTE)
+        self._replies = itertools.count(1)
 
     def ask(self, question: Any, session: Session | None) -> tuple[str, list, Session, str]:
         """Answer in the chat; returns (emptied box, messages, session, status line)."""
@@ -94,7 +102,9 @@ class ChatApp:
         try:
             self.watcher.check()
             answer = self.pipeline.ask(question, history=session.history(), k=self.k)
-            exchange = Exchange(question, render.answer_html(answer), answer, uuid.uuid4().hex)
+            key = uuid.uuid4().hex
+            html = answer_html(answer, key)
+            exchange = Exchange(question, html, answer, key, self.watcher.version())
         except PoleqaError as e:
             exchange = Exchange(question, render.message_html(e.message_fr))
         except Exception:
@@ -113,41 +123,45 @@ class ChatApp:
         session: Session | None,
         request: gr.Request | None = None,
     ) -> tuple[str, str]:
-        """Feedback buttons under the chat: about the last answer. Returns (status, comment)."""
+        """The API's feedback (`feedback_up`, `feedback_down`): about the last answer.
+        Returns (status, comment box)."""
         session = session or Session()
         answered = [e for e in session.exchanges if e.answer is not None]
         if not answered:
-            info = render.message_html("Aucune réponse à évaluer pour le moment.", "info")
-            return info, _keep(comment)
-        return self._store(answered[-1], rating, comment, request)
+            return render.message_html(NOTHING_TO_RATE, "info"), _keep(comment)
+        reply = self._store(answered[-1], rating, comment, request)
+        return render.message_html(reply.text, reply.kind), reply.comment
 
-    def rate_message(
-        self,
-        comment: Any,
-        session: Session | None,
-        like: gr.LikeData,
-        request: gr.Request | None = None,
-    ) -> tuple[str, str]:
-        """👍/👎 on a message of the chat (the assistant's message n is exchange n // 2)."""
-        session = session or Session()
-        index = like.index if isinstance(like.index, int) else like.index[0]
-        if not isinstance(index, int) or index % 2 != 1 or index // 2 >= len(session.exchanges):
-            info = render.message_html("Seules les réponses peuvent être évaluées.", "info")
-            return info, _keep(comment)
-        exchange = session.exchanges[index // 2]
-        if exchange.answer is None:
-            return render.message_html("Ce message n'est pas une réponse.", "info"), _keep(comment)
-        if like.liked is True:
-            rating = "up"
-        elif like.liked is False:
-            rating = "down"
-        else:
-            return "", _keep(comment)  # the thumb was clicked again to undo: nothing to store
-        return self._store(exchange, rating, comment, request)
+    def rate_answer(
+        self, session: Session | None, event: gr.EventData, request: gr.Request | None = None
+    ) -> str:
+        """👍/👎 and comment on one answer, from its feedback control (`static/poleqa.js`).
+
+        The event's data names the answer by its key; the reply (JSON, shown under that
+        answer by the page) says whether the opinion was stored.
+        """
+        data = getattr(event, "_data", None)
+        data = data if isinstance(data, dict) else {}  # anything may come from a crafted call
+        key = data.get("answer")
+        if not isinstance(key, str) or not key or len(key) > 64:
+            return self._reply("", FeedbackReply("error", "Avis illisible.", ""))
+        session = session if isinstance(session, Session) else Session()
+        exchange = next((e for e in session.exchanges if e.feedback_id == key), None)
+        if exchange is None or exchange.answer is None:
+            gone = FeedbackReply("info", "Cette réponse n'est plus dans la conversation.", "")
+            return self._reply(key, gone)
+        reply = self._store(exchange, data.get("rating"), data.get("comment", ""), request)
+        return self._reply(key, reply)
+
+    def _reply(self, key: str, reply: FeedbackReply) -> str:
+        """What the page's feedback control reads; `seq` makes every reply a new value."""
+        body = {"answer": key, "kind": reply.kind, "text": reply.text}
+        body |= {"comment": reply.stored_comment, "seq": next(self._replies)}
+        return json.dumps(body, ensure_ascii=False)
 
     def _store(
-        self, exchange: Exchange, rating: str, comment: Any, request: gr.Request | None
-    ) -> tuple[str, str]:
+        self, exchange: Exchange, rating: Any, comment: Any, request: gr.Request | None
+    ) -> FeedbackReply:
         assert exchange.answer is not None
         # Counted before anything else, refusals included: a script gets no free attempts.
         key = client_key(request)
@@ -155,27 +169,46 @@ class ChatApp:
             log.warning(
                 "refused feedback from %s: over %d a minute", key, self.feedback_limiter.limit
             )
-            return render.message_html(RATE_LIMITED), _keep(comment)
+            return FeedbackReply("error", RATE_LIMITED, _keep(comment))
         try:
             text = text_input(comment, "feedback", "Le commentaire")
         except InputError as e:
-            return render.message_html(e.message_fr), ""
+            return FeedbackReply("error", e.message_fr, "")
         if len(text) > MAX_COMMENT_CHARS:
             log.warning("refused feedback from %s: comment of %d characters", key, len(text))
-            return render.message_html(
+            too_long = (
                 f"Le commentaire est trop long ({len(text)} caractères ; "
-                f"{MAX_COMMENT_CHARS} au plus) : raccourcissez-le.",
-            ), text
+                f"{MAX_COMMENT_CHARS} au plus) : raccourcissez-le."
+            )
+            return FeedbackReply("error", too_long, text)
         if rating not in ("up", "down"):
-            return render.message_html("Avis inconnu.", "error"), text
+            return FeedbackReply("error", "Avis inconnu.", text)
         try:
-            self.store.add(Feedback.about(exchange.answer, rating, text, exchange.feedback_id))
+            record = Feedback.about(
+                exchange.answer,
+                rating,
+                text,
+                exchange.feedback_id,
+                index_version=exchange.index_version,
+            )
+            self.store.add(record)
         except OSError:
             log.exception("feedback could not be stored")
-            return render.message_html(
-                "Votre avis n'a pas pu être enregistré. Réessayez plus tard.", "error"
-            ), text
-        return render.message_html("Merci ! Votre avis a été enregistré.", "ok"), ""
+            failed = "Votre avis n'a pas pu être enregistré. Réessayez plus tard."
+            return FeedbackReply("error", failed, text)
+        thanks = "Merci ! Votre commentaire a été enregistré." if text.strip() else THANKS
+        return FeedbackReply("ok", thanks, "", stored_comment=bool(text.strip()))
+
+
+@dataclass(frozen=True)
+class FeedbackReply:
+    """The outcome of an opinion: its kind ("ok", "info", "error"), French text, and what the
+    comment box should hold afterwards (emptied once stored, kept to be corrected)."""
+
+    kind: str
+    text: str
+    comment: str
+    stored_comment: bool = False
 
 
 def _keep(comment: Any) -> str:
@@ -189,79 +222,106 @@ def _copy(session: Session | None) -> Session:
 
 HEADER = (
     '<div class="pq-header"><h1>Questions sur les pôles de compétitivité</h1>'
-    "<p>Posez une question : la réponse est recopiée des documents officiels, "
-    "avec ses sources numérotées.</p></div>"
+    "<p>La réponse est recopiée des documents officiels, avec ses sources numérotées.</p></div>"
 )
+PLACEHOLDER = "Posez votre question ci-dessous ou choisissez un exemple."
+CHAT_JS = (Path(__file__).parent / "static" / "poleqa.js").read_text(encoding="utf-8")
 
 
 def build_blocks(chat: ChatApp, examples: tuple[str, ...] = EXAMPLES) -> gr.Blocks:
-    """The citizens' page; `chat` holds the shared pipeline. Nothing here is for staff only."""
-    with gr.Blocks(title="poleqa — pôles de compétitivité", analytics_enabled=False) as demo:
-        gr.HTML(HEADER, js_on_load=None)
+    """The citizens' page; `chat` holds the shared pipeline. Nothing here is for staff only.
+
+    The conversation takes the page's height (`fill_height`), the question box stays under
+    it; the examples show in the empty conversation.
+    """
+    with gr.Blocks(
+        title="poleqa — pôles de compétitivité", analytics_enabled=False, fill_height=True
+    ) as demo:
+        with gr.Row(elem_id="pq-top", equal_height=True):
+            gr.HTML(HEADER, js_on_load=None, container=False, padding=False)
+            new = gr.Button(
+                "Nouvelle conversation", elem_id="pq-new", size="sm", variant="secondary"
+            )
         session = gr.State(Session())
         chatbot = gr.Chatbot(
             label="Conversation",
+            show_label=False,
             elem_id="pq-chat",
-            height=560,
+            scale=1,
+            height="100%",
+            min_height=240,
             sanitize_html=True,
             render_markdown=True,
             latex_delimiters=[],
             allow_tags=False,
-            feedback_options=("Like", "Dislike"),
-            buttons=["copy"],
-            placeholder="Posez votre question ci-dessous ou choisissez un exemple.",
+            feedback_options=None,
+            buttons=[],
+            placeholder=PLACEHOLDER,
+            examples=[{"text": q} for q in examples],
+            autoscroll=False,  # static/poleqa.js scrolls: a new answer from its beginning
         )
-        _asking(chat, examples, session, chatbot)
+        _asking(chat, examples, session, chatbot, new)
     return demo
 
 
 def _asking(
-    chat: ChatApp, examples: tuple[str, ...], session: gr.State, chatbot: gr.Chatbot
+    chat: ChatApp,
+    examples: tuple[str, ...],
+    session: gr.State,
+    chatbot: gr.Chatbot,
+    new: gr.Button,
 ) -> None:
-    """Question box, examples, feedback and « Nouvelle conversation », wired to `chat`."""
-    with gr.Row():
+    """Question box, examples, feedback (each answer's control, and the API's about the last
+    answer) and « Nouvelle conversation », wired to `chat`."""
+    with gr.Row(elem_id="pq-ask", equal_height=True):
         question = gr.Textbox(
             label="Votre question",
-            placeholder="Par exemple : combien de pôles ont été labellisés en 2023 ?",
+            show_label=False,
+            placeholder="Posez votre question…",
             elem_id="pq-question",
             scale=5,
+            min_width=0,
             max_lines=6,
             autofocus=True,
+            container=False,
         )
-        send = gr.Button("Envoyer", variant="primary", elem_id="pq-send", scale=1)
-    gr.Markdown("**Exemples de questions :**")
-    with gr.Row():
-        example_buttons = [gr.Button(q, size="sm", elem_classes=["pq-example"]) for q in examples]
-    with gr.Row():
-        comment = gr.Textbox(
-            label="Votre avis sur la dernière réponse (commentaire facultatif)",
-            elem_id="pq-comment",
-            scale=4,
-            max_lines=4,
-            max_length=MAX_COMMENT_CHARS,
-        )
-        thumbs_up = gr.Button("👍 Utile", elem_id="pq-up", scale=1)
-        thumbs_down = gr.Button("👎 Pas utile", elem_id="pq-down", scale=1)
-    status = gr.HTML("", elem_id="pq-status", js_on_load=None)
-    new = gr.Button("Nouvelle conversation", elem_id="pq-new")
+        send = gr.Button("Envoyer", variant="primary", elem_id="pq-send", scale=0, min_width=0)
+    status = gr.HTML("", elem_id="pq-status", js_on_load=None, container=False, padding=False)
+    # The per-answer feedback's messenger: runs poleqa.js, shows nothing.
+    controller = gr.HTML(
+        "",
+        html_template="",
+        js_on_load=CHAT_JS,
+        elem_id="pq-controller",
+        container=False,
+        padding=False,
+    )
+    # For the API only (feedback_up / feedback_down about the last answer): never shown.
+    api_comment = gr.Textbox(visible=False, label="Commentaire", max_length=MAX_COMMENT_CHARS)
+    api_status = gr.HTML(visible=False, js_on_load=None)
 
     ask_out = [question, chatbot, session, status]
     # Unprocessed inputs: ChatApp checks their types itself and answers in French.
     raw: dict[str, Any] = {"preprocess": False}
     send.click(chat.ask, [question, session], ask_out, api_name="ask", **raw)
     question.submit(chat.ask, [question, session], ask_out, api_name=False, **raw)
-    for button, text in zip(example_buttons, examples, strict=True):
-        button.click(lambda s, t=text: chat.ask(t, s), [session], ask_out, api_name=False)
-    reset_out = [question, chatbot, session, comment, status]
+
+    def ask_example(s: Session | None, event: gr.SelectData) -> tuple[str, list, Session, str]:
+        index = event.index if isinstance(event.index, int) else -1
+        if not 0 <= index < len(examples):
+            return chat.ask(None, s)
+        return chat.ask(examples[index], s)
+
+    chatbot.example_select(ask_example, [session], ask_out, api_name=False)
+    reset_out = [question, chatbot, session, api_comment, status]
     new.click(chat.new_conversation, None, reset_out, api_name="new_conversation")
-    # The chat's own bin button empties the display: forget the session with it.
-    chatbot.clear(chat.new_conversation, None, reset_out, api_name=False)
-    for button, rating in ((thumbs_up, "up"), (thumbs_down, "down")):
-        button.click(
+    controller.feedback(chat.rate_answer, [session], [controller], api_name=False, **raw)
+    for rating in ("up", "down"):
+        hidden = gr.Button(visible=False)
+        hidden.click(
             chat.rate_last,
-            [gr.State(rating), comment, session],
-            [status, comment],
+            [gr.State(rating), api_comment, session],
+            [api_status, api_comment],
             api_name=f"feedback_{rating}",
             **raw,
         )
-    chatbot.like(chat.rate_message, [comment, session], [status, comment], api_name=False, **raw)

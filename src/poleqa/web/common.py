@@ -56,6 +56,11 @@ class IndexWatcher:
         except OSError:
             return None
 
+    def version(self) -> str:
+        """The index generation served (the pointer's content when last seen), "" if unknown."""
+        seen = self._seen
+        return seen[1].strip()[:200] if seen is not None else ""
+
     def mark_seen(self) -> None:
         """The pipeline itself just loaded the index on disk: nothing to reload for it."""
         self._seen = self._stamp()

@@ -1,4 +1,7 @@
-"""HTML for the web chat, built from escaped text only: no document or user text is ever markup."""
+"""HTML for the web app, built from escaped text only: no document or user text is ever markup.
+
+The helpers here (escaping, dates, document links, marked spans) serve the chat's answers
+(`answer_view.py`), the staff tables and the document pages."""
 
 from __future__ import annotations
 
@@ -7,18 +10,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
-from poleqa.serialise import ABSTAIN_TEXT
-from poleqa.types import Answer, Citation, Document, DocumentInfo, Hit
+from poleqa.types import Document, DocumentInfo, Hit
 
 GENERIC_ERROR = (
     "Désolé, une erreur inattendue est survenue. Réessayez dans un instant ; "
     "si le problème persiste, signalez-le à l'équipe."
-)
-TIPS = (
-    "Reformulez avec les mots des documents (par exemple « pôle de compétitivité », "
-    "« labellisation », « adhérents »).",
-    "Précisez le pôle, la région ou l'année qui vous intéresse.",
-    "Posez une seule question à la fois.",
 )
 
 # Characters that HTML, Markdown or the chat's LaTeX rendering would interpret, written as numeric
@@ -61,7 +57,7 @@ def document_url(
     return base + "document?" + urlencode(params) + ("#passage" if start is not None else "")
 
 
-def _spans_html(text: str, outer: tuple[int, int] | None, inner: tuple[int, int] | None) -> str:
+def spans_html(text: str, outer: tuple[int, int] | None, inner: tuple[int, int] | None) -> str:
     """`text` escaped, `outer` wrapped in <mark>, `inner` (inside outer) in <strong>."""
 
     def clip(span: tuple[int, int] | None, lo: int, hi: int) -> tuple[int, int] | None:
@@ -90,132 +86,6 @@ def source_line(info: DocumentInfo) -> str:
     if info.organisation:
         parts.append(esc(info.organisation))
     return " · ".join(parts)
-
-
-def _relative(span_start: int | None, span_end: int | None, base: int) -> tuple[int, int] | None:
-    if span_start is None or span_end is None:
-        return None
-    return (span_start - base, span_end - base)
-
-
-def _window(text: str, span: tuple[int, int] | None, context: int) -> tuple[int, int]:
-    """Bounds of `text` to show: the span with about `context` characters around, cut at spaces;
-    without a span, the beginning."""
-    if span is None:
-        if len(text) <= 3 * context:
-            return 0, len(text)
-        cut = text.rfind(" ", context, 2 * context)
-        return 0, cut if cut > 0 else 2 * context
-    lo, hi = max(0, span[0] - context), min(len(text), span[1] + context)
-    if lo > 0:
-        space = text.find(" ", lo, max(lo, span[0]))
-        lo = space + 1 if space >= 0 else lo
-    if hi < len(text):
-        space = text.rfind(" ", min(hi, span[1]), hi)
-        hi = space if space >= 0 else hi
-    return lo, hi
-
-
-def _shift(span: tuple[int, int] | None, by: int) -> tuple[int, int] | None:
-    return None if span is None else (span[0] - by, span[1] - by)
-
-
-def citation_html(c: Citation, context: int = 220) -> str:
-    """One numbered source: title, date, organisation, passage with the answer sentence marked.
-
-    Long passages are shown around the answer sentence; the link opens the whole document.
-    """
-    outer = _relative(c.answer_start, c.answer_end, c.start)
-    inner = _relative(c.short_start, c.short_end, c.start)
-    lo, hi = _window(c.passage, outer, context)
-    shift = lambda span: None if span is None else (span[0] - lo, span[1] - lo)  # noqa: E731
-    passage = _spans_html(c.passage[lo:hi], shift(outer), shift(inner))
-    passage = ("… " if lo > 0 else "") + passage + (" …" if hi < len(c.passage) else "")
-    if c.answer_start is not None and c.answer_end is not None:
-        url = document_url(c.info.source, c.answer_start, c.answer_end)
-    else:
-        url = document_url(c.info.source, c.start, c.end)
-    return (
-        '<div class="pq-source">'
-        f'<div class="pq-source-head"><b>[{c.n}]</b> {source_line(c.info)}</div>'
-        f'<div class="pq-passage">{passage}</div>'
-        f'<div class="pq-open"><a href="{attr(url)}" target="_blank" rel="noopener">'
-        "Ouvrir le document</a></div>"
-        "</div>"
-    )
-
-
-def sources_html(citations: Sequence[Citation], title: str, shown: int) -> str:
-    """The first `shown` sources open, the others folded under "Autres sources"."""
-    out = [f'<div class="pq-sources"><div class="pq-sources-title">{title}</div>']
-    out.extend(citation_html(c) for c in citations[:shown])
-    rest = citations[shown:]
-    if rest:
-        out.append(
-            f'<details class="pq-more"><summary>Autres sources ({len(rest)})</summary>'
-            + "".join(citation_html(c) for c in rest)
-            + "</details>"
-        )
-    out.append("</div>")
-    return "".join(out)
-
-
-def _answer_sentence(answer: Answer) -> str:
-    """The answer text escaped, its short answer in <mark>, followed by its citation number."""
-    text = answer.text or ""
-    short: tuple[int, int] | None = None
-    first = answer.citations[0] if answer.citations else None
-    if (
-        first is not None
-        and first.answer_start is not None
-        and first.short_start is not None
-        and first.short_end is not None
-    ):
-        a = first.answer_start - first.start
-        b = (first.answer_end or 0) - first.start
-        if first.passage[a:b] == text:  # the offsets describe exactly this text
-            short = (first.short_start - first.answer_start, first.short_end - first.answer_start)
-    if short is None and answer.short_answer:
-        i = text.find(answer.short_answer)
-        if i >= 0:
-            short = (i, i + len(answer.short_answer))
-    if short is not None and 0 <= short[0] < short[1] <= len(text):
-        s, e = short
-        body = (
-            esc(text[:s]) + '<mark class="pq-short">' + esc(text[s:e]) + "</mark>" + esc(text[e:])
-        )
-    else:
-        body = esc(text)
-    marker = f' <span class="pq-cite">[{first.n}]</span>' if first is not None else ""
-    return body + marker
-
-
-def answer_html(answer: Answer) -> str:
-    """The assistant's message for an answer or an abstention (one HTML block, no newlines)."""
-    out = ['<div class="pq-answer">']
-    if answer.resolved_question:
-        out.append(
-            '<div class="pq-resolved">Question comprise comme : '
-            f"« {esc(answer.resolved_question)} »</div>"
-        )
-    if answer.abstained:
-        out.append(f'<div class="pq-abstain">{esc(ABSTAIN_TEXT)}</div>')
-    else:
-        out.append(f'<div class="pq-text">{_answer_sentence(answer)}</div>')
-        pct = round(100 * max(0.0, min(1.0, answer.confidence)))
-        out.append(f'<div class="pq-meta">Confiance : {pct} %</div>')
-    out.extend(f'<div class="pq-note">{esc(note)}</div>' for note in answer.notes)
-    if answer.citations:
-        if answer.abstained:
-            out.append(sources_html(answer.citations, "Passages peut-être utiles", shown=3))
-        else:
-            out.append(sources_html(answer.citations, "Sources", shown=1))
-    if answer.abstained:
-        out.append('<div class="pq-tips"><b>Conseils pour reformuler :</b><ul>')
-        out.extend(f"<li>{esc(t)}</li>" for t in TIPS)
-        out.append("</ul></div>")
-    out.append("</div>")
-    return "".join(out)
 
 
 def message_html(text: str, kind: str = "error") -> str:
