@@ -48,6 +48,23 @@ def test_dev_set_above_floor(tmp_path: Path) -> None:
     assert below_floor(probes.metrics, FLOORS["dev-probes"]) == []
 
 
+def test_domain_dev_split_above_floor(tmp_path: Path) -> None:
+    """The in-domain dev split (eval/domain, 66 documents), with each reader; never the test
+    split, which is only run to report (docs/quality.md)."""
+    from poleqa.pipeline import Pipeline
+
+    settings = Settings(
+        corpus_dir=ROOT / "eval" / "domain" / "corpus",
+        index_dir=tmp_path / "index",
+        cache_dir=CACHE,
+    )
+    for reader in ("sentences", "trained"):
+        pipeline = Pipeline(settings.with_(reader=reader))
+        pipeline.ensure_index()
+        result = evaluate_file(pipeline, ROOT / "eval" / "domain" / "dev.jsonl", k=5)
+        assert below_floor(result.metrics, FLOORS[f"domain-dev-{reader}"]) == [], reader
+
+
 def test_seed_set_above_floor_through_the_cli(tmp_path: Path) -> None:
     """CLI path, as a user runs it: `poleqa eval eval/seeds.jsonl` on the shipped corpus."""
     out = tmp_path / "out"

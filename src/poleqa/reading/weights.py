@@ -76,6 +76,7 @@ def save_reader(
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(fd)
     save_file(quantize(state), tmp)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; the weights are read by every user
     os.replace(tmp, weights)
     manifest = ReaderManifest(base, file_sha256(weights), max_length, stride, recipe, metrics)
     body = {"format": FORMAT, **manifest.__dict__}

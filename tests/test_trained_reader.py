@@ -1,0 +1,123 @@
+"""The shipped trained reader, offline: its checks on load, spans found in French paragraphs written
+for this test, exact offsets through the pipeline, and `poleqa eval --squad` on a tiny file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import ARA, MODEL_CACHE, build_seed_index
+
+from poleqa.cli import cli
+from poleqa.config import Settings
+from poleqa.embedding.convert import ensure_st_folder
+from poleqa.errors import ReaderError
+from poleqa.evaluation.squad import exact_match, f1
+from poleqa.reading import shipped_reader
+from poleqa.reading.span_model import SpanModel
+from poleqa.reading.weights import WEIGHTS_FILE
+
+pytestmark = pytest.mark.slow
+
+VITALIS = (
+    "Le pôle Vitalis a été fondé en 2007 à Rennes. Il rassemble aujourd'hui 240 adhérents, "
+    "dont 180 entreprises. Son directeur général est Paul Martin."
+)
+HYDRA = (
+    "Créé en 2011, le pôle Hydra accompagne les entreprises de l'eau en Occitanie. "
+    "Son siège se trouve à Montpellier et sa présidente est Claire Dubois."
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> SpanModel:
+    return SpanModel.load(ensure_st_folder(MODEL_CACHE), shipped_reader())
+
+
+def test_the_shipped_reader_loads_offline_and_checks_itself(model, tmp_path: Path) -> None:
+    base = ensure_st_folder(MODEL_CACHE)
+    assert model.manifest.base == base.name and len(model.manifest.sha256) == 64
+    broken = tmp_path / "reader"
+    shutil.copytree(shipped_reader(), broken)
+    data = bytearray((broken / WEIGHTS_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (broken / WEIGHTS_FILE).write_bytes(bytes(data))
+    with pytest.raises(ReaderError, match="do not match their manifest"):
+        SpanModel.load(base, broken)
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "expected"),
+    [
+        ("Combien d'adhérents rassemble le pôle Vitalis ?", VITALIS, "240"),
+        ("Qui est le directeur général du pôle Vitalis ?", VITALIS, "Paul Martin"),
+        ("En quelle année le pôle Vitalis a-t-il été fondé ?", VITALIS, "2007"),
+        ("Où se trouve le siège du pôle Hydra ?", HYDRA, "Montpellier"),
+        ("Who chairs the Hydra cluster?", HYDRA, "Claire Dubois"),
+    ],
+)
+def test_the_reader_finds_the_span(model, question: str, passage: str, expected: str) -> None:
+    (span,) = model.read([question], [passage])
+    assert expected in passage[span.start : span.end]
+    assert span.score > span.null_score
+
+
+def test_the_reader_prefers_no_answer_where_the_paragraph_lacks_it(model) -> None:
+    question = "Quel est le budget annuel du pôle Vitalis ?"
+    (absent,) = model.read([question], [VITALIS])
+    (present,) = model.read(
+        [question], [VITALIS + " Son budget annuel est de 1,2 million d'euros."]
+    )
+    # the no-answer option gains on the paragraph without the answer
+    assert absent.score - absent.null_score < present.score - present.null_score
+
+
+def test_the_pipeline_answers_with_exact_offsets(tmp_path_factory) -> None:
+    from poleqa.pipeline import Pipeline
+
+    corpus, index, cache = build_seed_index(tmp_path_factory)
+    settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache, reader="trained")
+    pipeline = Pipeline(settings)
+    a = pipeline.ask("Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?")
+    assert a.citations
+    first = a.citations[0]
+    doc = pipeline.document(first.info.source)
+    assert doc.text[first.start : first.end] == first.passage
+    if not a.abstained:
+        assert doc.text[first.answer_start : first.answer_end] == a.text
+        assert len(a.text) <= 400
+        if a.short_answer:
+            assert doc.text[first.short_start : first.short_end] == a.short_answer
+    assert ARA in {c.info.source for c in a.citations}
+
+
+def test_eval_squad_on_a_tiny_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(MODEL_CACHE.parent))
+    qas = [
+        {"id": "a", "question": "Combien d'adhérents rassemble le pôle Vitalis ?",
+         "answers": [{"text": "240 adhérents", "answer_start": VITALIS.index("240 adhérents")}]},
+        {"id": "b", "question": "Qui est le directeur général du pôle Vitalis ?",
+         "answers": [{"text": "Paul Martin", "answer_start": VITALIS.index("Paul Martin")}]},
+        {"id": "c", "question": "Quel est le budget annuel du pôle Vitalis ?", "answers": [],
+         "is_impossible": True},
+    ]  # fmt: skip
+    data = {"data": [{"title": "Vitalis", "paragraphs": [{"context": VITALIS, "qas": qas}]}]}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["eval", "--squad", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [p["id"] for p in preds] == ["a", "b", "c"]
+    report = json.loads((out / "report.json").read_text())
+    # worked out from the three predictions with the SQuAD rules
+    golds = [["240 adhérents"], ["Paul Martin"], []]
+    ems = [exact_match(p["answer"], g) for p, g in zip(preds, golds, strict=True)]
+    f1s = [f1(p["answer"], g) for p, g in zip(preds, golds, strict=True)]
+    assert report["exact_match"] == pytest.approx(sum(ems) / 3)
+    assert report["f1"] == pytest.approx(sum(f1s) / 3)
+    assert report["no_answer_accuracy"] == ems[2]
+    assert "exact_match: " in result.output
