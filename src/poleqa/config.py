@@ -42,7 +42,7 @@ class Settings:
     reader: str = "sentences"
     reader_dir: Path | None = None  # trained reader weights and judge; None: the shipped ones
     read_passages: int = 4  # retrieved passages the trained reader reads (docs/reader.md)
-    reader_precision: str = "fp32"  # fp32, bf16 or int8 arithmetic (bench/bench_reader.py)
+    reader_precision: str = "bf16"  # fp32, bf16 or int8 arithmetic (bench/bench_reader.py)
 
     def with_(self, **changes: object) -> Settings:
         """A copy with the given fields changed; `None` values are ignored."""
