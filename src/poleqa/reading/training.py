@@ -22,7 +22,7 @@ import torch
 
 from poleqa.reading.span_model import load_base, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
-from poleqa.reading.weights import save_reader
+from poleqa.reading.weights import load_reader_state, save_reader
 from poleqa.reading.windows import MAX_LENGTH, STRIDE, Window, answer_tokens, pad_batch, tokenize
 
 log = logging.getLogger("poleqa.reading.training")
@@ -167,6 +167,8 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
         plan = plan[: args.max_steps]
     log.info("%d examples, %d windows, %d steps", len(examples), len(feats), len(plan))
     model = load_base(args.base)
+    if args.init:  # continue from shipped weights (e.g. a new machine without the checkpoint)
+        model.load_state_dict(load_reader_state(args.init, args.base.name)[1], strict=False)
     model.base_model.embeddings.requires_grad_(False)  # 96M of 118M parameters; ~2x faster
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
@@ -260,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--save-every", type=float, default=300.0, help="seconds between checkpoints")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export-only", action="store_true", help="write the last checkpoint out")
+    ap.add_argument("--init", type=Path, help="start from these reader weights, not the base")
     ap.add_argument("--heldout-out", type=Path, help="write the held-out PIAF articles here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
