@@ -62,8 +62,8 @@ def compose(
     s, e = answer_sentence(chunk.text, best.start - chunk.start, best.end - chunk.start)
     start, end = chunk.start + s, chunk.start + e
     short = (best.start, best.end) if start <= best.start and best.end <= end else None
-    if short == (start, end):
-        short = None  # the whole sentence: nothing shorter to highlight
+    if short == (start, end) or best.end <= best.start:
+        short = None  # the whole sentence, or an empty span: nothing shorter to highlight
     cited = citations(hits, cite(best.hit, start, end, short, confidence))
     dated = by_year(query, [best, *others], cited)
     return Answer(
