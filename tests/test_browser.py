@@ -123,6 +123,7 @@ def _staff_login(context, server: Server):  # type: ignore[no-untyped-def]
     page.press("input[type=password]", "Enter")
     page.get_by_text("Identifiants incorrects").wait_for(timeout=10_000)  # fr-FR context
     assert page.locator("#pq-query").count() == 0
+    page.locator("input[type=text]").first.fill(STAFF_USER)  # the failed try emptied it
     page.fill("input[type=password]", STAFF_PASSWORD)
     page.press("input[type=password]", "Enter")
     page.wait_for_selector("#pq-query textarea", timeout=ANSWER_TIMEOUT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -86,8 +87,11 @@ def test_staff_password_is_checked_against_a_hash_only() -> None:
     assert not auth.check("equipe", "x" * 5000)
     # Gradio awaits the callback only if it is a coroutine function: it must be one.
     assert inspect.iscoroutinefunction(auth.verify)
-    assert asyncio.run(auth.verify("equipe", "correct horse battery")) is True
-    assert asyncio.run(auth.verify("equipe", "faux")) is False
+    # in a thread of its own: Playwright's sync API leaves a loop running in this one
+    with ThreadPoolExecutor(1) as pool:
+        ok = pool.submit(asyncio.run, auth.verify("equipe", "correct horse battery")).result()
+        wrong = pool.submit(asyncio.run, auth.verify("equipe", "faux")).result()
+    assert ok is True and wrong is False
     with pytest.raises(PoleqaError) as e:
         StaffAuth("court")
     assert "au moins" not in e.value.message and "10" in e.value.message_fr
