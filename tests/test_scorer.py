@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from poleqa.embedding import E5_SMALL_ID
+from poleqa.errors import ReaderError
 from poleqa.query import analyse
-from poleqa.reading.scorer import ExtractiveAnswerer, entities, short_answer
-from poleqa.reading.scorer.candidates import type_spans
-from poleqa.reading.scorer.dating import dating_text
+from poleqa.reading.scorer import (
+    ExtractiveAnswerer,
+    check_model,
+    default_model,
+    entities,
+    short_answer,
+)
+from poleqa.reading.scorer.candidates import (
+    Candidate,
+    idf_weights,
+    name_stems,
+    names_missing,
+    type_spans,
+    year_signal,
+)
+from poleqa.reading.scorer.dating import dating_text, most_recent
 from poleqa.reading.scorer.extend import label_extended
+from poleqa.reading.scorer.gates import (
+    event_signal,
+    evidence_gaps,
+    head_signal,
+    role_signal,
+    stem_present,
+    unit_signal,
+)
+from poleqa.reading.scorer.model import named_first
 from poleqa.reading.scorer.question import analyze, expected_type
 from poleqa.reading.sentence import fit_span
 from poleqa.sentences import embedding_text, split_sentences, unit_text
 from poleqa.serialise import ABSTAIN_TEXT, answer_to_json
+from poleqa.text import stems
 from poleqa.types import Chunk, Document, DocumentInfo, Hit, Sentence
 
 
@@ -143,6 +172,9 @@ class _FakeEmbedder:
 
 
 class _TinyIndex:
+    # built with the embedder and chunking the shipped model was fit under
+    manifest = SimpleNamespace(embedder_id=E5_SMALL_ID, chunk_size=800, chunk_overlap=120)
+
     def __init__(self) -> None:
         text = "Le pôle Alpha compte 210 membres en 2020. Il est situé à Lyon."
         self.doc = Document(DocumentInfo(source="a.txt", title="Alpha", date="2021-01-01"), text)
@@ -171,7 +203,6 @@ def _hits(index: _TinyIndex) -> list[Hit]:
 
 
 def test_answer_and_abstention_mechanics() -> None:
-    from poleqa.reading.scorer import default_model
 
     index = _TinyIndex()
     model = dict(default_model())
@@ -226,7 +257,6 @@ def test_answer_to_json_schema() -> None:
 
 
 def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
-    from poleqa.reading.scorer.candidates import Candidate
 
     class _TwoDocs:
         def __init__(self) -> None:
@@ -247,23 +277,19 @@ def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
 
     old = cand("old.txt", "La France compte 71 pôles de compétitivité.", 5.0)
     new = cand("new.txt", "La France compte 55 pôles de compétitivité.", 4.8)
-    answerer = ExtractiveAnswerer(_TwoDocs())
-    chosen, notes = answerer._most_recent(q, old, [old, new])
+    chosen, notes = most_recent(_TwoDocs(), default_model(), q, old, [old, new])
     assert chosen is new
     assert notes[0] == "Les sources ne donnent pas le même chiffre : voici le plus récent."
     assert notes[1].startswith("Autre chiffre (2013) dans « Phase III » : 71 pôles")
     # a question that names its year keeps its own figure
     q2 = analyze("Combien de pôles de compétitivité compte la France en 2013 ?")
-    assert answerer._most_recent(q2, old, [old, new]) == (old, ())
+    assert most_recent(_TwoDocs(), default_model(), q2, old, [old, new]) == (old, ())
 
 
 # -- abstention signals and short-answer choice ---------------------------------------------
 
 
 def test_names_of_the_question_missing_from_a_document() -> None:
-    from poleqa.reading.scorer.candidates import idf_weights, name_stems, names_missing
-    from poleqa.reading.scorer.gates import stem_present
-    from poleqa.text import stems
 
     q = analyze("Combien de pôles de compétitivité compte la région Bretagne ?")
     # "bretagn" is in 1 of 10 documents (a distinctive name), "pôle" in all of them
@@ -282,7 +308,6 @@ def test_names_of_the_question_missing_from_a_document() -> None:
 
 
 def test_answer_confidence_shrinks_when_the_document_lacks_the_name() -> None:
-    from poleqa.reading.scorer import default_model
 
     model = default_model()
     assert model.get("name_scale") is True
@@ -358,8 +383,6 @@ class _TextIndex(_TinyIndex):
         self.sentences = [Sentence(i, "a.txt", s, e) for i, (s, e) in enumerate(spans)]
 
     def candidate(self, q, unit: str):
-        from poleqa.reading.scorer.candidates import Candidate
-
         s = next(x for x in self.sentences if self.doc.text[x.start : x.end] == unit)
         spans = tuple(type_spans(q, unit))
         return Candidate(s, unit, unit, 1.0, {}, 1.0, spans)
@@ -370,7 +393,7 @@ def test_a_label_answers_with_the_unit_it_introduces() -> None:
     answerer = ExtractiveAnswerer(index)
     q = analyze("Who is the contact person for the clusters' 20th anniversary?")
     best = index.candidate(q, "Contact")
-    a = answerer._answer_from(q, best, [best], _hits(index), 0.9, ())
+    a = answerer._answer_from(q, best, _hits(index), 0.9, ())
     assert a.text == "Contact\n\nSophie DUEZ"
     assert a.short_answer == "Sophie DUEZ"
     # a label whose next unit holds nothing of the kind asked for (a number) stays as it was
@@ -400,7 +423,6 @@ def test_a_sentence_ending_on_a_colon_answers_a_list_question_with_its_items() -
 
 
 def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
-    from poleqa.reading.scorer import entities
 
     assert [s.text for s in entities.names("Contact\n\nSophie DUEZ")] == ["Contact", "Sophie DUEZ"]
     q = analyze("Qui est le contact ?")
@@ -415,15 +437,6 @@ def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
 
 
 def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
-    from poleqa.reading.scorer.candidates import year_signal
-    from poleqa.reading.scorer.gates import (
-        event_signal,
-        evidence_gaps,
-        head_signal,
-        role_signal,
-        unit_signal,
-    )
-    from poleqa.text import stems
 
     q = analyze(question)
     spans = type_spans(q, sentence)
@@ -649,7 +662,6 @@ def test_what_holds_the_quantity_asked() -> None:
 
 
 def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
-    from poleqa.reading.scorer import default_model
 
     model = default_model()
     assert set(model["gates"]) == {
@@ -680,20 +692,89 @@ def test_a_sentence_is_dated_by_its_paragraph_and_document() -> None:
 
 
 def test_a_winner_naming_no_one_gives_way_to_a_close_sentence_that_does() -> None:
-    from poleqa.reading.scorer import default_model
-    from poleqa.reading.scorer.candidates import Candidate
 
     def cand(i: int, score: float, **gaps: float) -> Candidate:
         return Candidate(Sentence(i, "a.md", i, i + 1), "t", "t", 1.0, dict(gaps), score)
 
     model = default_model()
     assert model["type_fallback"] > 0
-    answerer = ExtractiveAnswerer(_TinyIndex(), model=model)
     lead = cand(0, 30.0, gap_type=1.0, gap_role=1.0)  # "**iD4CAR (2009).** Le pôle intègre …"
     named = cand(1, 30.0 - model["type_fallback"] / 2)  # "Bernadette Rovire en est la directrice"
     far = cand(2, 30.0 - 2 * model["type_fallback"])
-    assert [c.sentence.id for c in answerer._named_first([lead, named, far])] == [1, 0, 2]
-    assert [c.sentence.id for c in answerer._named_first([lead, far])] == [0, 2]
+    assert [c.sentence.id for c in named_first([lead, named, far], model)] == [1, 0, 2]
+    assert [c.sentence.id for c in named_first([lead, far], model)] == [0, 2]
     # another gate (the year asked is missing) is not about naming: no fallback
     dated = cand(3, 30.0, gap_type=1.0, gap_year=1.0)
-    assert [c.sentence.id for c in answerer._named_first([dated, named])] == [3, 1]
+    assert [c.sentence.id for c in named_first([dated, named], model)] == [3, 1]
+
+
+# -- the shipped model's checks, and scoring as a pure function ---------------------------------
+
+
+def test_the_shipped_model_records_what_it_was_fit_on_and_under() -> None:
+    model = default_model()
+    assert model["embedder"] == E5_SMALL_ID
+    assert model["chunking"] == [800, 120]
+    assert set(model["select"]) - {"bias"} <= set(model["features"]["select"])
+    assert set(model["abstain"]) - {"bias"} <= set(model["features"]["abstain"])
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (
+            SimpleNamespace(embedder_id="other-model/384", chunk_size=800, chunk_overlap=120),
+            "'embedder': 'multilingual-e5-small-q4@",
+        ),
+        (
+            SimpleNamespace(embedder_id=E5_SMALL_ID, chunk_size=500, chunk_overlap=50),
+            "'chunking': [800, 120]",
+        ),
+    ],
+)
+def test_a_model_fit_under_another_embedder_or_chunking_serves_with_a_warning(
+    manifest: SimpleNamespace, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = _TinyIndex()
+    index.manifest = manifest
+    with caplog.at_level(logging.WARNING, logger="poleqa.reading"):
+        ExtractiveAnswerer(index)
+    (record,) = caplog.records
+    assert record.getMessage().startswith("data/answering.json was fit under {")
+    assert message in record.getMessage()
+    assert "refit it with bench/dev_harness.py --dump and bench/fit_answering.py" in (
+        record.getMessage()
+    )
+
+
+def test_a_model_fit_on_other_features_is_refused() -> None:
+    model = default_model()
+    renamed = {**model, "features": {**model["features"], "select": ["cos", "lexical"]}}
+    with pytest.raises(ReaderError, match="was fit on other features"):
+        check_model(renamed)
+    with pytest.raises(ReaderError, match="was fit on other features"):
+        ExtractiveAnswerer(_TinyIndex(), model={k: v for k, v in model.items() if k != "features"})
+    unknown = {**model, "select": {**model["select"], "lexical": 1.0}}
+    with pytest.raises(ReaderError, match=r"weighs unknown select features \['lexical'\]"):
+        check_model(unknown)
+
+
+def test_scoring_is_pure_and_is_what_the_answer_is_decided_on() -> None:
+    index = _TinyIndex()
+    answerer = ExtractiveAnswerer(index, model={**default_model(), "threshold": 0.0})
+    query = _query("Combien de membres compte le pôle Alpha en 2020 ?")
+    first = answerer.score(query, _hits(index))
+    assert answerer.score(query, _hits(index)) == first  # nothing kept from one call to the next
+    assert not hasattr(answerer, "record") and not hasattr(answerer, "last_candidates")
+    best = first.candidates[0]
+    assert [c.score for c in first.candidates] == sorted(
+        (c.score for c in first.candidates), reverse=True
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        best.score = 0.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        best.features["cos"] = 0.0  # type: ignore[index]
+    assert first.verdict is not None and not first.verdict.abstains(answerer.model)
+    a = answerer.answer(query, _hits(index))
+    assert a.text == best.text and a.confidence == round(first.verdict.confidence, 4)
+    assert answerer.score(query, []).candidates == ()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poleqa.reading.scorer import entities
+from poleqa.reading.scorer import entities, lexicon
 from poleqa.reading.scorer.gates import (
     event_signal,
     evidence_gaps,
@@ -29,11 +31,12 @@ from poleqa.reading.scorer.question import (
     QuestionAnalysis,
 )
 from poleqa.sentences import context_of, unit_text
-from poleqa.text import fold, stems
+from poleqa.text import STOPWORDS, fold, normalize_for_matching, stem_word, stems
 
 if TYPE_CHECKING:
     from poleqa.types import Hit, Sentence
 
+# The ranking model's columns (data/answering.json "select"), fit by bench/fit_answering.py.
 FEATURES = (
     "cos",  # cosine(question, sentence with its title/heading context)
     "cos_rel",  # cos minus the best cos among candidates
@@ -41,6 +44,10 @@ FEATURES = (
     "lex_ctx",  # ... in the sentence, its heading, table header, previous sentence and title
     "lex_doc",  # ... anywhere in its document
     "type",  # holds a span of the expected type that the question does not already hold
+    "type_strict",  # type, for a person, number or date question
+    "unit",  # a number counting what "combien de X" asks (gates.unit_signal)
+    "pred_ctx",  # lex_ctx over what is asked about the question's names (their stems left out)
+    "pred_sent",  # ... in the sentence alone
     "year",  # +1 names a year of the question, -1 names only other years, 0 otherwise
     "passage",  # fused retrieval score of its best passage minus the top passage's
     "in_hit",  # 1 if inside a retrieved passage, 0 if only in a retrieved document
@@ -49,25 +56,21 @@ FEATURES = (
     "short",  # very short unit (< 40 characters)
 )
 
-_WHY_CUES = re.compile(
-    r"\b(car|parce qu|puisqu|afin d|pour (que|permettre)|en raison d|grâce à|du fait d|"
-    r"c'est pourquoi|raison|logique|naturel|ainsi|explique|permet|puisque)",
-    re.IGNORECASE,
-)
+_WHY_CUES = re.compile(rf"\b{lexicon.alternation('why_cues')}", re.IGNORECASE)
 _DEF_CUES = re.compile(
-    r"\b(signifie|désigne|est (un|une|le|la|l')|sont (des|les)|c'est-à-dire|se définit|"
-    r"définit|acronyme|sigle|pour\b.*\))|\(|:",
-    re.IGNORECASE,
+    rf"\b(?:{lexicon.alternation('definition_cues')}|pour\b.*\))|\(|:", re.IGNORECASE
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Candidate:
+    """A candidate sentence, its signals and (once ranked) its score."""
+
     sentence: Sentence
     text: str  # the raw sentence (document.text[start:end])
     plain: str  # the sentence as words (table rows read with their column names)
     hit_score: float
-    features: dict[str, float]
+    features: Mapping[str, float]
     score: float = 0.0
     spans: tuple[entities.Span, ...] = ()  # spans of the expected type (offsets in `text`)
 
@@ -76,8 +79,6 @@ _WORDS = re.compile(r"\w+")
 
 
 def _accent_table() -> dict[int, str]:
-    import unicodedata
-
     table = {}
     for code in range(0xC0, 0x250):
         base = "".join(
@@ -93,17 +94,19 @@ _ACCENTS = _accent_table()
 
 def quick_fold(text: str) -> str:
     """`poleqa.text.fold` for tokenising (no space collapsing): a translate table, no NFKD."""
-    from poleqa.text import normalize_for_matching
-
     return normalize_for_matching(text).translate(_ACCENTS).casefold().translate(_ACCENTS)
 
 
 def fast_stems(text: str) -> frozenset[str]:
     """The set of `poleqa.text.stems(text)`, folding the text once (word stems are memoised)."""
-    from poleqa.text import STOPWORDS, stem_word
-
     words = _WORDS.findall(quick_fold(text))
     return frozenset(stem_word(w) for w in words if len(w) > 1 and w not in STOPWORDS)
+
+
+@lru_cache(maxsize=65_536)
+def fast_stems_cached(text: str) -> frozenset[str]:
+    """`fast_stems`, memoised by text (a pure function: safe to share between threads)."""
+    return fast_stems(text)
 
 
 @lru_cache(maxsize=256)
@@ -195,7 +198,7 @@ def type_spans(q: QuestionAnalysis, text: str) -> list[entities.Span]:
     return out
 
 
-_SMALL = frozenset("de du des d la le les l et en a au aux of and the for".split())
+_SMALL = frozenset(lexicon.words("acronym_small_words"))
 
 
 def _initials(words: list[str], capitals_only: bool) -> str:
@@ -261,6 +264,18 @@ def missing_max(weights: dict[str, float], have: frozenset[str]) -> float:
     return max(miss) / top if miss and top > 0 else 0.0
 
 
+@lru_cache(maxsize=65_536)
+def sentence_context(
+    doc_text: str, start: int, end: int, body_start: int, title: str
+) -> tuple[str, str, frozenset[str]]:
+    """A sentence as words, its context (heading, table header, title) and the context's stems
+    (memoised: a pure function of the document's text)."""
+    plain = unit_text(doc_text, start, end, body_start)
+    ctx = context_of(doc_text, start, body_start)
+    ctx_text = " ".join(t for t in (ctx.heading, " ".join(ctx.table_header or ()), title) if t)
+    return plain, ctx_text, fast_stems(ctx_text)
+
+
 def sentence_features(
     q: QuestionAnalysis,
     weights: dict[str, float],
@@ -272,22 +287,15 @@ def sentence_features(
     prev_stems: frozenset[str],
     doc_stems: frozenset[str],
     cos: float,
-    cache: dict[int, tuple[str, str, frozenset[str]]] | None = None,
     names: tuple[str, ...] = (),
     around: str = "",
 ) -> tuple[dict[str, float], str, list[entities.Span]]:
     """The signals of one candidate sentence; `around` is the text that dates it when it names
     no year itself (the sentence before, its paragraph's lead, the document's date)."""
     raw = doc_text[sentence.start : sentence.end]
-    static = cache.get(sentence.id) if cache is not None else None
-    if static is None:
-        plain = unit_text(doc_text, sentence.start, sentence.end, body_start)
-        ctx = context_of(doc_text, sentence.start, body_start)
-        ctx_text = " ".join(t for t in (ctx.heading, " ".join(ctx.table_header or ()), title) if t)
-        static = (plain, ctx_text, fast_stems(ctx_text))
-        if cache is not None and len(cache) < 500_000:
-            cache[sentence.id] = static
-    plain, ctx_text, ctx_static = static
+    plain, ctx_text, ctx_static = sentence_context(
+        doc_text, sentence.start, sentence.end, body_start, title
+    )
     pred = predicate_weights(q, weights)
     ctx_stems = ctx_static | prev_stems | sent_stems
     first_line = raw.split("\n", 1)[0]

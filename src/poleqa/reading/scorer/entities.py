@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from poleqa.reading.scorer import lexicon
 from poleqa.text import fold
 
-MONTHS = (
-    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
-    "décembre|decembre|janv\\.|févr\\.|avr\\.|juil\\.|sept\\.|oct\\.|nov\\.|déc\\."
-)
+MONTHS = lexicon.alternation("date_months")
 _DATE = re.compile(
     rf"\b(?:(?:lundi |mardi |mercredi |jeudi |vendredi |samedi |dimanche )?"
     # a day and month, with its year or without ("le 27 mars", in a dated document)
@@ -25,13 +23,7 @@ _DATE = re.compile(
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _NUM = r"(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[,.]\d+)?"
 _SCALE = r"(?:\s*(?:millions?|milliards?|mds?|md|mille|k|m)\b)?"
-_UNIT = (
-    r"(?:\s*(?:%|€|euros?|€|d'euros|de dollars|dollars|points?|fois|ans|mois|jours|heures|"
-    r"km|hectares|ha|m2|m²|tonnes?|mw|gw|kwh|emplois|salariés|adhérents|membres|entreprises|"
-    r"projets|pôles|poles|start-ups?|startups|fintechs|pme|eti|chercheurs|personnes|sites|"
-    r"laboratoires|brevets|partenaires|grappes|dossiers|animateurs|experts|équivalents temps plein|"
-    r"etp)\b)?"
-)
+_UNIT = rf"(?:\s*{lexicon.alternation('units')}\b)?"
 _QUALIFIER = r"(?:(?:plus de|près de|environ|moins de|quelque|au moins|jusqu'à|de l'ordre de)\s+)?"
 _NUMBER = re.compile(
     rf"{_QUALIFIER}{_NUM}{_SCALE}(?:\s*(?:d'euros|de dollars|€))?(?:\s*%)?{_UNIT}"
@@ -62,22 +54,7 @@ _QUOTED = re.compile(r"«\s*([^»]{2,120}?)\s*»|\"([^\"]{2,120})\"|“([^”]{2
 _LIST = re.compile(r"(?:[^,;:.()]{2,80},\s+){1,}[^,;:.()]{2,80}?\s+(?:et|ou|and)\s+[^,;:.()]{2,80}")
 
 # Words capitalised at sentence start or as titles: not names by themselves.
-_NOT_NAMES = frozenset(
-    fold(w)
-    for w in (
-        "Le La Les L Un Une Des Du De Il Elle Ils Elles Son Sa Ses Leur Leurs Ce Cette Ces Depuis "
-        "En Au Aux Dans Pour Par Sur Avec Lors Après Avant Selon Parmi Entre Chez Mais Et Ou Donc "
-        "Quand Le Pôle Pôles Région État Etat France Président Présidente Directeur Directrice "
-        "Janvier Février Mars Avril Mai Juin Juillet Août Septembre Octobre Novembre Décembre "
-        "Lundi Mardi Mercredi Jeudi Vendredi Samedi Dimanche Non Oui Cette Cet Tous Toutes Chaque "
-        "Génération Phase Source Date Rubrique Donnée Valeur Indicateur Année Adhérents Membres "
-        # heads of institution names, never first names
-        "Maison Centre Institut Conseil Comité Agence Association Université Banque Caisse "
-        "Chambre Ministère Société Groupe Fédération Syndicat Parc Route Palais Cité Salon Club "
-        "Mission Programme Plan Projet Contrat Pôles Régions Départements Assemblée Sénat "
-        "Premier Ministre Préfet Préfète Maire Collectivité Communauté Métropole Ville"
-    ).split()
-)
+_NOT_NAMES = frozenset(fold(w) for w in lexicon.words("not_names"))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from poleqa.reading.scorer import entities
+from poleqa.reading.scorer import entities, lexicon
 from poleqa.reading.scorer.question import DATE, NUMBER, PERSON, QuestionAnalysis
 from poleqa.text import stems
 
@@ -21,21 +21,14 @@ def stem_present(stem: str, have: frozenset[str] | set[str]) -> bool:
     return any(t.startswith(head) for t in have)
 
 
-_MONEY = frozenset(stems("euros euro millions milliards million milliard dollars"))
+_MONEY = lexicon.stem_set("money_words")
 # words that qualify a number without saying what it counts ("plus de 60", "près de 600")
-_NOT_COUNTED = _MONEY | frozenset(stems("plus moins près environ quelque ordre jusqu"))
+_NOT_COUNTED = _MONEY | lexicon.stem_set("count_qualifiers")
 # Nouns that count the same things: "combien d'adhérents" is answered by "210 membres".
-_COUNT_SYNONYMS = (
-    "adhérents adhérentes membres",
-    "salariés employés emplois postes collaborateurs permanents personnes etp équivalents",
-    "entreprises sociétés pme eti startups start-ups pousses",
-    "projets dossiers",
-    "pôles clusters",
-    "chercheurs scientifiques",
-    "experts spécialistes consultants",
-)
 _SYNONYMS: dict[str, frozenset[str]] = {
-    st: group for group in (frozenset(stems(line)) for line in _COUNT_SYNONYMS) for st in group
+    st: group
+    for group in (frozenset(g) for g in lexicon.groups("count_synonyms", stems))
+    for st in group
 }
 _CLAUSE_END = re.compile(r"[,;:.|()\n«»]")
 
@@ -78,9 +71,7 @@ def unit_signal(q: QuestionAnalysis, raw: str, spans: list[entities.Span]) -> fl
 
 
 # Nouns that only say "a quantity of": the thing asked is the noun after them.
-_QUANTITY_WORDS = frozenset(
-    stems("montant nombre total somme chiffre part proportion pourcentage taux valeur niveau")
-)
+_QUANTITY_WORDS = lexicon.stem_set("quantity_words")
 
 
 def head_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:
@@ -97,18 +88,7 @@ def head_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:
 # What a "qui" question asks someone to be, by word family (stem prefixes): the answer's
 # sentence or context must name the same role ("Qui est le trésorier ?" is not answered by
 # "son délégué général, Thomas Prieur").
-_ROLE_FAMILIES = (
-    ("presid",),
-    ("dirig", "direct"),
-    ("fond",),
-    ("tresor",),
-    ("deleg",),
-    ("secretair",),
-    ("succed", "success", "rempla"),
-    ("anim",),
-    ("pilot",),
-    ("coordon",),
-)
+_ROLE_FAMILIES = lexicon.groups("role_families")
 
 
 def role_signal(q: QuestionAnalysis, have: frozenset[str]) -> float:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from poleqa.query.language import detect_language, translate_terms
+from poleqa.reading.scorer import lexicon
 from poleqa.text import fold, stems
 
 # Expected answer types.
@@ -22,24 +23,11 @@ NUMBER, DATE, PERSON, NAME, PLACE, LIST, DEFINITION, WHY, YESNO, OTHER = (
     "other",
 )
 
-_QUANTITY_NOUNS = (
-    r"(?:montant|budget|nombre|part|proportion|somme|chiffre|taux|pourcentage|total|effectif|"
-    r"co[uû]t|cotisation|prix|dotation|enveloppe|valeur)"
-)
-_LIST_NOUNS = (
-    r"(?:axes|th[eé]matiques|th[eè]mes|domaines|d[eé]partements|entreprises|villes|r[eé]gions|"
-    r"membres|priorit[eé]s|secteurs|fili[eè]res|march[eé]s|pôles|poles|partenaires|actions|"
-    r"missions|objectifs|groupes|projets|pays|sites|structures|[eé]tapes|crit[eè]res)"
-)
-_NAME_NOUNS = (
-    r"(?:nom|pôle|pole|association|projet|centre|marque|programme|entreprise|soci[eé]t[eé]|"
-    r"structure|institut|organisme|cellule|dispositif|label|r[eé]seau|plateforme|technologie|"
-    r"[eé]quipement|produit|appel|plan|outil|sigle|acronyme|groupe|filiale|club|consortium|"
-    r"convention|salon|[eé]v[eé]nement|manifestation|laboratoire|universit[eé]|[eé]cole)"
-)
-_PLACE_NOUNS = (
-    r"(?:ville|villes|r[eé]gion|r[eé]gions|d[eé]partement|pays|commune|site|lieu|si[eè]ge)"
-)
+# Nouns of the rules below, from data/lexicon/ (folded: the rules run on the folded question).
+_QUANTITY_NOUNS = lexicon.alternation("quantity_nouns", fold)
+_LIST_NOUNS = lexicon.alternation("list_nouns", fold)
+_NAME_NOUNS = lexicon.alternation("name_nouns", fold)
+_PLACE_NOUNS = lexicon.alternation("place_nouns", fold)
 
 # Order matters: the first matching rule wins. Patterns run on the folded question
 # (lower case, no accents, plain apostrophes).
@@ -105,10 +93,7 @@ _SINCE = re.compile(
 )
 # a year after a capitalised word other than the first one or a month is part of a name
 _NAMED_YEAR = re.compile(r"(?<=\S\s)([A-ZÀ-ÖØ-Þ][\w'’-]+)\s+(1[89]\d\d|20\d\d)\b")
-_MONTHS = frozenset(
-    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
-    "january february march april may june july august september october november december".split()
-)
+_MONTHS = frozenset(lexicon.words("months_folded"))
 
 
 def undated_years(question: str) -> tuple[int, ...]:
@@ -122,16 +107,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’-]*[A-Za-zÀ-ÿ0-9]")
 
 # Question words and generic verbs: never "key" content words.
-_QUESTION_STEMS = frozenset(
-    stems(
-        "combien quel quelle quels quelles qui quand pourquoi comment où que quoi lequel "
-        "laquelle lesquels date année nom compte comptait compter revendique revendiquait "
-        "faire fait est-ce signifie veut dire appelle appelait depuis lors selon concrètement "
-        "exactement actuellement aujourd'hui",
-        keep_stopwords=True,
-    )
-) | frozenset(
-    "how many much what which who whom when where why does did since name called year".split()
+_QUESTION_STEMS = lexicon.stem_set("question_words_fr", keep_stopwords=True) | frozenset(
+    lexicon.words("question_words_en")
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from poleqa.reading.scorer import entities
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 _TYPE_NAMES = {NUMBER: "aucun chiffre", DATE: "aucune date", PERSON: "aucun nom de personne"}
 
 
-def gap_note(q: QuestionAnalysis, features: dict[str, float]) -> str:
+def gap_note(q: QuestionAnalysis, features: Mapping[str, float]) -> str:
     """Why poleqa abstains when a gate of `candidates.evidence_gaps` decided it, in French."""
     if features.get("gap_year"):
         years = " ni ".join(str(y) for y in q.dated_years)
