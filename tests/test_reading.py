@@ -4,6 +4,7 @@ the judge, the answerer's composition, threshold choice and SQuAD metrics (worke
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -207,7 +208,9 @@ def test_abstains_below_the_threshold_and_notes_english() -> None:
     assert any("anglais" in n for n in a.notes)
 
 
-def test_judge_load_checks_features_and_settings(tmp_path: Path) -> None:
+def test_judge_load_checks_features_and_settings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     judge = _judge(0.4)
     body = judge.to_json()
     body["meta"] = {"embedder": "e5", "read_passages": 4}
@@ -215,7 +218,11 @@ def test_judge_load_checks_features_and_settings(tmp_path: Path) -> None:
     path.write_text(json.dumps(body), "utf-8")
     assert Judge.load(path, {"embedder": "e5"}).threshold == 0.4
     with pytest.raises(ReaderError, match="fit under other settings"):
-        Judge.load(path, {"embedder": "fake"})
+        Judge.load(path, {"read_passages": 3})
+    # another embedder: it still serves, and says its calibration was made under another one
+    with caplog.at_level(logging.WARNING, logger="poleqa.reading"):
+        assert Judge.load(path, {"embedder": "fake"}).threshold == 0.4
+    assert "was fit under {'embedder': 'e5'}" in caplog.text
     path.write_text(json.dumps({**body, "features": ["margin"]}), "utf-8")
     with pytest.raises(ReaderError, match="other features"):
         Judge.load(path, {})
@@ -285,8 +292,8 @@ def test_domain_questions_become_squad_training_data(tmp_path: Path) -> None:
         Question("a", "Qui préside Medicen ?", ("christian LAJOUX",), ("a_medicen.md",), True),
         Question("b", "Combien de salariés compte Xylofutur ?", (), (), False, "unanswerable"),
     ]
-    paragraphs = to_squad(questions, corpus, Settings())["data"][0]["paragraphs"]
-    (first, second) = paragraphs
+    paragraphs = to_squad(questions, corpus, Settings(), negatives=1)["data"][0]["paragraphs"]
+    (first, negative, second) = paragraphs
     context, qa = first["context"], first["qas"][0]
     assert context.startswith("Medicen Paris Region\n")  # read after its title, as served
     (answer,) = qa["answers"]
@@ -294,4 +301,7 @@ def test_domain_questions_become_squad_training_data(tmp_path: Path) -> None:
         context[answer["answer_start"] :].startswith("Christian Lajoux") and not qa["is_impossible"]
     )
     assert answer["text"] == "Christian Lajoux"
+    # the hard negative of an answerable question: a passage without its answer, no-answer label
+    assert negative["qas"][0]["is_impossible"] and negative["qas"][0]["id"] == "a-neg1"
+    assert "lajoux" not in negative["context"].casefold()
     assert second["context"].startswith("Xylofutur\n") and second["qas"][0]["is_impossible"]

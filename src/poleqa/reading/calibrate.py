@@ -135,12 +135,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument(
         "--out", type=Path, help=f"where to write the judge (default READER/{JUDGE_FILE})"
     )
+    ap.add_argument("--read-passages", type=int, default=Settings().read_passages)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
     ap.add_argument("--max-far", type=float, default=0.05, help="false abstentions allowed (CV)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    base = Settings(cache_dir=default_cache_dir(), reader_dir=args.reader_dir)
+    base = Settings(
+        cache_dir=default_cache_dir(), reader_dir=args.reader_dir, read_passages=args.read_passages
+    )
     scored: list[Scored] = []
     for questions, corpus in args.set:
         settings = base.with_(corpus_dir=Path(corpus), index_dir=args.work / _slug(corpus))

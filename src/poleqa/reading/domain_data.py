@@ -3,8 +3,9 @@
 python -m poleqa.reading.domain_data eval/domain/train.jsonl eval/domain/corpus OUT.json
 
 Each context is what the reader reads when serving: the document's title, a line break, then the
-passage (the index's chunking) holding the answer; an unanswerable question is paired with the
-passage sharing its rarest words (a hard negative, as retrieval would bring it).
+passage (the index's chunking) holding the answer. Hard negatives, as retrieval would bring them:
+the passages sharing a question's rarest words that lack every gold answer (`negatives` of them
+for each question, answerable or not), labelled no-answer.
 """
 
 from __future__ import annotations
@@ -50,16 +51,22 @@ def _answerable(
     return []
 
 
-def _nearest(q: Question, contexts: list[str], df: Counter, n: int) -> str:
+def _nearest(q: Question, contexts: list[str], df: Counter, count: int) -> list[str]:
+    """The `count` passages sharing the question's rarest words that hold no gold answer."""
     asked = set(words(q.question))
+    n = len(contexts)
 
     def score(context: str) -> float:
         return sum(math.log(n / df[w]) for w in asked & set(words(context)) if df[w])
 
-    return max(contexts, key=score)
+    golds = [a.casefold() for a in q.answers]
+    lacking = [c for c in contexts if not any(g in c.casefold() for g in golds)]
+    return sorted(lacking, key=score, reverse=True)[:count]
 
 
-def to_squad(questions: Sequence[Question], corpus: Path, settings: Settings) -> dict:
+def to_squad(
+    questions: Sequence[Question], corpus: Path, settings: Settings, negatives: int = 1
+) -> dict:
     """The SQuAD-format dict of `questions` over the documents of `corpus`."""
     docs = {d.source: d for d in load_corpus(corpus).documents}
     chunks = {
@@ -69,13 +76,11 @@ def to_squad(questions: Sequence[Question], corpus: Path, settings: Settings) ->
     df = Counter(w for c in every for w in set(words(c)))
     paragraphs = []
     for q in questions:
-        if q.answerable:
-            pairs = _answerable(q, docs, chunks)
-        else:
-            pairs = [(_nearest(q, every, df, len(every)), [])]
-        for context, answers in pairs:
+        pairs = _answerable(q, docs, chunks) if q.answerable else []
+        pairs += [(c, []) for c in _nearest(q, every, df, negatives)]
+        for n, (context, answers) in enumerate(pairs):
             qa = {
-                "id": q.id,
+                "id": q.id if n == 0 else f"{q.id}-neg{n}",
                 "question": q.question,
                 "answers": answers,
                 "is_impossible": not answers,
@@ -89,11 +94,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("questions", type=Path)
     ap.add_argument("corpus", type=Path)
     ap.add_argument("out", type=Path)
+    ap.add_argument("--negatives", type=int, default=1, help="hard negatives per question")
     args = ap.parse_args(argv)
-    data = to_squad(load_questions(args.questions), args.corpus, Settings())
+    data = to_squad(load_questions(args.questions), args.corpus, Settings(), args.negatives)
     args.out.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
     n = sum(len(p["qas"]) for p in data["data"][0]["paragraphs"])
-    print(f"{n} questions written to {args.out}")
+    print(f"{n} examples written to {args.out}")
 
 
 if __name__ == "__main__":

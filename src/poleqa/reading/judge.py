@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,32 @@ import numpy as np
 from poleqa.errors import ReaderError
 from poleqa.query import YEAR, Query
 from poleqa.types import ExtractedAnswer
+
+log = logging.getLogger("poleqa.reading")
+# What a fitted model was fit under but can still serve with: another embedder or chunking changes
+# the scale of some signals, so answers still come, less well calibrated (logged). Reader weights,
+# features and the passages read must match.
+SOFT_EXPECTATIONS = frozenset({"embedder", "chunking"})
+
+
+def check_fit(origin: str, fitted: Mapping, expect: Mapping, refit: str) -> None:
+    """ReaderError when `fitted` differs from `expect` on a hard setting; a warning on a soft."""
+    wrong = {k: fitted.get(k) for k, v in expect.items() if fitted.get(k) != v}
+    hard = {k: v for k, v in wrong.items() if k not in SOFT_EXPECTATIONS}
+    if hard:
+        raise ReaderError(
+            f"{origin} was fit under other settings ({hard}; expected "
+            f"{ {k: expect[k] for k in hard} }): {refit}."
+        )
+    if wrong:
+        log.warning(
+            "%s was fit under %s, this index has %s: its scores are less well calibrated (%s).",
+            origin,
+            wrong,
+            {k: expect[k] for k in wrong},
+            refit,
+        )
+
 
 # The signals of one candidate span (one per passage read), all generic: the reader's scores, how
 # it compares with the other passages' spans, retrieval's view of its passage, and whether the
@@ -75,12 +102,8 @@ class Judge:
             raise ReaderError(f"Cannot load the abstention model {path}: {e}") from e
         if tuple(body.get("features", ())) != FEATURES:
             raise ReaderError(f"{path} was fit on other features: {body.get('features')}.")
-        wrong = {k: judge.meta.get(k) for k, v in expect.items() if judge.meta.get(k) != v}
-        if wrong:
-            raise ReaderError(
-                f"{path} was fit under other settings ({wrong}; expected {expect}): refit it with "
-                "`python -m poleqa.reading.calibrate`."
-            )
+        refit = "refit it with `python -m poleqa.reading.calibrate`"
+        check_fit(str(path), judge.meta, expect, refit)
         return judge
 
 

@@ -22,7 +22,7 @@ import torch
 
 from poleqa.reading.span_model import load_base, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
-from poleqa.reading.weights import load_reader_state, save_reader
+from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
 from poleqa.reading.windows import MAX_LENGTH, STRIDE, Window, answer_tokens, pad_batch, tokenize
 
 log = logging.getLogger("poleqa.reading.training")
@@ -34,6 +34,7 @@ class Recipe:
     """Everything that decides the trained weights (recorded in the shipped manifest)."""
 
     piaf_epochs: int = 1
+    piaf_sample: int = 0  # PIAF questions drawn per epoch (0: all; a later stage keeps a few)
     piaf_heldout: float = 0.10  # share of PIAF articles never trained on (reader EM/F1)
     fr_negatives: float = 0.5  # French negatives per PIAF question and epoch
     hard_negatives: float = 0.7  # share of them taken from the question's own article
@@ -87,7 +88,8 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
     piaf = [e for e in read_squad(args.piaf) if not heldout_article(e.article, recipe.piaf_heldout)]
     mix: list[QAExample] = []
     for _ in range(recipe.piaf_epochs):
-        mix += piaf + french_negatives(piaf, recipe, rng)
+        drawn = rng.sample(piaf, min(recipe.piaf_sample, len(piaf))) if recipe.piaf_sample else piaf
+        mix += drawn + french_negatives(drawn, recipe, rng)
     if args.squad1:
         squad1 = read_squad(args.squad1)
         mix += rng.sample(squad1, min(recipe.squad1, len(squad1)))
@@ -180,7 +182,8 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
     step = 0
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
-        if state["recipe"] != asdict(recipe):
+        # a field added since the checkpoint was made counts at its default (the old behaviour)
+        if {**asdict(Recipe()), **state["recipe"]} != asdict(recipe):
             raise SystemExit(f"{ckpt} was made with another recipe: remove it or use its recipe.")
         model.load_state_dict(state["model"], strict=False)
         opt.load_state_dict(state["opt"])
@@ -236,13 +239,18 @@ def export(args: argparse.Namespace, recipe: Recipe, model: torch.nn.Module | No
         state = torch.load(args.checkpoints / CHECKPOINT, weights_only=False)
         model.load_state_dict(state["model"], strict=False)
         log.info("exporting the checkpoint of step %d", state["step"])
+    record = asdict(recipe)
+    if args.domain:
+        record["domain_files"] = [p.name for p in args.domain]
+    if args.init:  # a later stage: the recipe of the weights it started from, recursively
+        record["init"] = read_manifest(args.init).recipe
     save_reader(
         args.out,
         trainable_state(model),
         args.base.name,
         recipe.max_length,
         recipe.stride,
-        asdict(recipe),
+        record,
         {},
     )
     log.info("reader written to %s", args.out)
