@@ -9,6 +9,7 @@ Chromium with Playwright and writes PNGs into docs/screenshots/:
   chat-abstention-W.png an abstention with the closest passages and the tips
   staff-login-W.png     the staff area's login
   staff-verify-W.png    « Vérifier »: the top passages for a query
+  staff-evaluate-W.png  « Évaluer »: the explained metrics and the accuracy by question type
 
 Usage: python bench/screenshots.py [--out docs/screenshots] [--corpus corpus]
 The staff password is POLEQA_STAFF_PASSWORD (default: the test server's).
@@ -17,6 +18,7 @@ The staff password is POLEQA_STAFF_PASSWORD (default: the test server's).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import socket
@@ -270,8 +272,37 @@ def staff_shots(browser: Any, url: str, out: Path, width: int, password: str) ->
     page.wait_for_selector("#pq-hits table", timeout=30_000)
     verify = out / f"staff-verify-{width}.png"
     page.screenshot(path=str(verify))
+    evaluate = out / f"staff-evaluate-{width}.png"
+    evaluate_shot(page, evaluate)
     page.close()
-    return [login, verify]
+    return [login, verify, evaluate]
+
+
+# A small question set on the scripted answers: right, wrong (the expected 12 is not the 13
+# answered) and unanswerable, so that the bars by type differ.
+EVAL_SET = (
+    {"question": Q_LAUNCH, "answers": ["2005"], "type": "date"},
+    {"question": Q_AURA, "answers": ["13"], "type": "number"},
+    {"question": Q_AURA, "answers": ["12"], "type": "number"},
+    {"question": Q_TOKYO, "answers": [], "type": "unanswerable"},
+)
+
+
+def evaluate_shot(page: Any, path: Path) -> None:
+    """« Évaluer » run on `EVAL_SET` through the page's upload, then its report."""
+    with tempfile.TemporaryDirectory() as folder:
+        questions = Path(folder) / "questions.jsonl"
+        lines = [
+            json.dumps({"id": f"q{i}", "sources": [], "answerable": bool(q["answers"]), **q})
+            for i, q in enumerate(EVAL_SET, 1)
+        ]
+        questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        page.get_by_role("tab", name="Évaluer").click()
+        page.set_input_files("#pq-eval-upload input[type=file]", str(questions))
+        page.wait_for_timeout(1000)  # the upload
+        page.click("#pq-evaluate")
+        page.wait_for_selector("#pq-metrics table.pq-by-type", timeout=30_000)
+    page.screenshot(path=str(path), full_page=True)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from webserver import (
 
 from poleqa.feedback import FeedbackStore
 from poleqa.web import create_app
+from poleqa.web.common import PREPARING, Readiness
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -347,3 +348,25 @@ def test_phone_layout_has_no_horizontal_scroll_and_keeps_the_input(browser, fake
         assert box is not None and send is not None
         assert box["y"] + box["height"] <= 844 and send["x"] + send["width"] <= 390
         _shot(page, "11_phone")
+
+
+def test_page_says_the_index_is_being_prepared_then_answers(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """First start: the page is up at once, says what is prepared, and answers once ready."""
+    readiness = Readiness(ready=False)
+    readiness.begin("Construction de l'index des documents…")
+    app = create_app(webfake.FakePipeline(), tmp_path / "data", readiness=readiness)
+    with webfake.serving(app) as url, _chat(browser, FakeSite(url, tmp_path)) as page:
+        status = page.locator("#pq-status")
+        status.get_by_text("Préparation de l'index… Construction de l'index").wait_for()
+        page.fill("#pq-question textarea", "Combien de pôles ?")
+        page.click("#pq-send")
+        page.locator("#pq-chat .bot-row").get_by_text(PREPARING).wait_for()
+        assert page.locator("#pq-chat .pq-answer").count() == 0
+        _shot(page, "12_preparing")
+        readiness.done()
+        # The status line is refreshed every few seconds: it empties by itself.
+        page.wait_for_function(
+            "() => !document.querySelector('#pq-status').textContent.trim()", timeout=15_000
+        )
+        answer = _ask_fake(page, "Combien de pôles ?")
+        assert "55 pôles" in answer.inner_text()

@@ -32,3 +32,72 @@ AURA = (Turn("Combien de pôles de compétitivité compte la région Auvergne-Rh
 )
 def test_resolve_follow_up(question: str, history: tuple[Turn, ...], expected: str) -> None:
     assert resolve_follow_up(question, history) == expected
+
+
+# Questions written for these tests, about a made-up pôle: the time phrase of the previous
+# question is replaced whole, whatever its wording; nothing else of it changes.
+SINCE = "Combien d'entreprises le pôle Azur Robotique fédère-t-il depuis 2004 ?"
+ON_DAY = "Quel budget le pôle Azur Robotique avait-il au 1er janvier 2004 ?"
+BETWEEN = "Combien de projets le pôle Azur Robotique a-t-il financés entre 2004 et 2006 ?"
+FROM_TO = "Combien de projets ont été financés de 2004 à 2006 en Occitanie ?"
+NAMED = "Que sont devenus les pôles de 2004 ?"
+TWO_DATES = "Combien de pôles labellisés en 2005 existaient encore en 2010 ?"
+ENGLISH = "How many members did the Azur Robotics cluster have in 2004?"
+
+
+@pytest.mark.parametrize(
+    ("previous", "question", "expected"),
+    [
+        (
+            SINCE,
+            "Et en 2023 ?",
+            "Combien d'entreprises le pôle Azur Robotique fédère-t-il en 2023 ?",
+        ),
+        (
+            SINCE,
+            "And in 2023?",
+            "Combien d'entreprises le pôle Azur Robotique fédère-t-il en 2023 ?",
+        ),
+        (
+            SINCE,
+            "Et 2023 ?",
+            "Combien d'entreprises le pôle Azur Robotique fédère-t-il depuis 2023 ?",
+        ),
+        (
+            SINCE,
+            "Et entre 2010 et 2012 ?",
+            "Combien d'entreprises le pôle Azur Robotique fédère-t-il entre 2010 et 2012 ?",
+        ),
+        (ON_DAY, "Et en 2023 ?", "Quel budget le pôle Azur Robotique avait-il en 2023 ?"),
+        (ON_DAY, "Et 2023 ?", "Quel budget le pôle Azur Robotique avait-il au 1er janvier 2023 ?"),
+        (ON_DAY, "Et fin 2023 ?", "Quel budget le pôle Azur Robotique avait-il fin 2023 ?"),
+        (
+            ON_DAY,
+            "Et le 30 juin 2023 ?",
+            "Quel budget le pôle Azur Robotique avait-il le 30 juin 2023 ?",
+        ),
+        (BETWEEN, "Et en 2023 ?", BETWEEN.replace("entre 2004 et 2006", "en 2023")),
+        (BETWEEN, "Et 2023 ?", BETWEEN.replace("entre 2004 et 2006", "en 2023")),
+        (BETWEEN, "Et de 2010 à 2015 ?", BETWEEN.replace("2004 et 2006", "2010 et 2015")),
+        (FROM_TO, "Et en 2023 ?", "Combien de projets ont été financés en 2023 en Occitanie ?"),
+        (NAMED, "Et en 2023 ?", "Que sont devenus les pôles de 2023 ?"),
+        (TWO_DATES, "Et en 2023 ?", TWO_DATES.replace("en 2010", "en 2023")),
+        (ENGLISH, "And in 2023?", ENGLISH.replace("2004", "2023")),
+        (ENGLISH, "Et en 2023 ?", ENGLISH.replace("2004", "2023")),
+        (ENGLISH, "And since 2015?", ENGLISH.replace("in 2004", "since 2015")),
+        # a question without a time phrase gets the one asked, worded in French
+        (AURA[0].question, "Et depuis 2020 ?", AURA[0].question[:-2] + " depuis 2020 ?"),
+        (AURA[0].question, "And since 2020?", AURA[0].question[:-2] + " depuis 2020 ?"),
+    ],
+)
+def test_a_year_follow_up_replaces_the_whole_time_phrase(
+    previous: str, question: str, expected: str
+) -> None:
+    assert resolve_follow_up(question, (Turn(previous),)) == expected
+
+
+def test_only_the_last_turn_with_a_question_is_completed() -> None:
+    history = (Turn(SINCE, "120 entreprises"), Turn(ON_DAY, "3 millions d'euros"))
+    assert resolve_follow_up("Et en 2023 ?", history) == ON_DAY.replace(
+        "au 1er janvier 2004", "en 2023"
+    )

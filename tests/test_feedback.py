@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,3 +191,25 @@ def test_a_line_torn_by_hand_is_named_with_what_to_do(tmp_path: Path, caplog) ->
     assert [r.id for r in latest.records] == ["a", "e"] and latest.warnings == read.warnings
     assert store.latest() == list(latest.records) and store.records() == list(read.records)
     assert FeedbackStore(tmp_path / "none").read() == FeedbackRead((), ())
+
+
+def test_the_export_command_names_a_torn_line_to_the_operator(tmp_path: Path) -> None:
+    """What `poleqa feedback export` prints, in a process of its own (no test logging)."""
+    store = FeedbackStore(tmp_path)
+    store.add(Feedback.about(_answer(), "up", feedback_id="a", now=NOW))
+    with open(store.path, "a", encoding="utf-8") as f:
+        f.write('{"id": "b", "comment": "ri\ten"}\n')
+    command = "from poleqa.cli import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", command, "feedback", "export", "--csv", "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "POLEQA_FEEDBACK_URL": ""},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 2  # the header and record a
+    assert (
+        f"{store.path} line 2 skipped: not valid JSON (Invalid control character at column 27); "
+        "fix or delete that line (the other records are read as usual)"
+    ) in done.stderr

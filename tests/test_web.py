@@ -311,8 +311,9 @@ def test_api_evaluate_tab_returns_metrics_failures_and_reports(
     questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     client = _staff_client(web_server)
     metrics, failures, files = client.predict(handle_file(str(questions)), 5, api_name="/evaluate")
-    assert "<td>n&#95;questions</td><td>2</td>" in metrics
-    assert "<td>n&#95;errors</td><td>0</td>" in metrics
+    assert '<code>n&#95;questions</code></td><td class="pq-value">2</td>' in metrics
+    assert '<code>n&#95;errors</code></td><td class="pq-value">0</td>' in metrics
+    assert metrics.count('<tr class="pq-type-row">') == 2  # number, unanswerable
     assert failures  # either the failures table or "Aucun échec"
     names = sorted(Path(f).name for f in files)
     assert {"predictions.jsonl", "report.json", "report.md"} <= set(names)

@@ -1,18 +1,69 @@
-"""The staff area's handlers (fake pipeline): « Vérifier » with its checks, re-indexing, export."""
+"""The staff area's handlers: « Vérifier » with its checks, « Évaluer » on a real small pipeline,
+re-indexing and the feedback export."""
 
 from __future__ import annotations
 
 import html as html_module
+import json
 import logging
 import re
 from pathlib import Path
 
 import pytest
-from webfake import INFO, PASSAGE_END, SENT_START, FakePipeline
+from webfake import INFO, PASSAGE_END, SENT_START, FakePipeline, small_pipeline
 
+from poleqa.evaluation.questions import parse_questions
 from poleqa.feedback import Feedback, FeedbackStore
 from poleqa.web import render
-from poleqa.web.staff import StaffApp
+from poleqa.web.eval_view import FORMAT_HELP, METRICS, TYPE_NAMES, value_text
+from poleqa.web.staff import StaffApp, build_staff_blocks
+
+# A question set about the documents of `support.DOCS` (and one they do not answer).
+QUESTIONS = [
+    {
+        "question": "Combien d'adhérents comptait Medicen Paris Region en 2016 ?",
+        "answers": ["276"],
+        "sources": ["a_medicen.md"],
+        "answerable": True,
+        "type": "number",
+    },
+    {
+        "question": "Qui est le président de Medicen Paris Region ?",
+        "answers": ["Christian Lajoux"],
+        "sources": ["a_medicen.md"],
+        "answerable": True,
+        "type": "name",
+    },
+    {
+        "question": "Où est le siège du pôle Xylofutur ?",
+        "answers": ["Bordeaux"],
+        "sources": ["b_xylofutur.md"],
+        "answerable": True,
+        "type": "name",
+    },
+    {
+        "question": "Avec quel pôle Aqua-Valley a-t-il fusionné ?",
+        "answers": ["Hydreos"],
+        "sources": ["c_aqua.md"],
+        "answerable": True,
+        "type": "name",
+    },
+    # The documents do not give this year: whatever the reply, it cannot be right.
+    {
+        "question": "En quelle année le pôle Xylofutur a-t-il été créé ?",
+        "answers": ["2005"],
+        "sources": ["b_xylofutur.md"],
+        "answerable": True,
+        "type": "date",
+    },
+    {
+        "question": "Quel est le budget annuel du pôle Xylofutur en 2031 ?",
+        "answers": [],
+        "sources": [],
+        "answerable": False,
+        "type": "unanswerable",
+    },
+]
 
 
 @pytest.fixture
@@ -81,3 +132,61 @@ def test_feedback_export_is_a_csv_of_the_latest_opinions(staff: StaffApp) -> Non
     rows = Path(path).read_text(encoding="utf-8").splitlines()
     assert rows[0].startswith("id,time,rating,comment") and len(rows) == 2
     assert ",up,'=1+1," in rows[1]  # spreadsheet formulas stay text
+
+
+def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real evaluation (real index, retrieval and reader on a small corpus) through the
+    handler of the « Évaluer » button, as the page calls it (an uploaded file's record)."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
+    upload.parent.mkdir(parents=True)
+    lines = [json.dumps({"id": f"q{i}", **q}, ensure_ascii=False) for i, q in enumerate(QUESTIONS)]
+    upload.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    staff = StaffApp(small_pipeline(tmp_path), FeedbackStore(tmp_path / "data"))
+
+    summary, failures, files = staff.evaluate({"path": str(upload)}, 5)
+
+    assert files and any(Path(f).name == "report.json" for f in files)
+    report = json.loads(next(Path(f) for f in files if f.endswith("report.json")).read_text())
+    metrics = report.get("metrics", report)
+    text = html_text(summary)
+    # Every metric of the run is named in French, explained, and shows the run's value.
+    shown = [m for m in METRICS if m[0] in metrics]
+    assert {"answer_accuracy", "answer_f1", "abstain_accuracy", "false_abstain_rate"} <= {
+        m[0] for m in shown
+    }
+    for key, label, explanation, kind in shown:
+        assert label in text and explanation in text
+        assert value_text(metrics[key], kind) in text
+    # One bar per question type, with its number of questions and its accuracy.
+    rows = re.findall(r'<tr class="pq-type-row">(.*?)</tr>', summary)
+    types = {q["type"] for q in QUESTIONS}
+    assert len(rows) == len(types)
+    for qtype in types:
+        row = next(r for r in rows if f"<code>{qtype}</code>" in r)
+        assert TYPE_NAMES[qtype] in html_text(row)
+        count = sum(q["type"] == qtype for q in QUESTIONS)
+        assert f"<td>{count}</td>" in row
+        accuracy = metrics.get(f"type/{qtype}/answer_accuracy")
+        if accuracy is None:
+            accuracy = metrics[f"type/{qtype}/abstain_accuracy"]
+        assert value_text(accuracy, "rate") in html_text(row)
+        assert f'style="width:{accuracy * 100:.1f}%"' in row
+    # The failures listed are the questions judged wrong (the date at least).
+    wrong = round((1 - metrics["overall_accuracy"]) * len(QUESTIONS))
+    assert wrong >= 1 and metrics["type/date/answer_accuracy"] == 0
+    assert f"Échecs : {wrong} sur {len(QUESTIONS)} questions" in html_text(failures)
+    assert "En quelle année le pôle Xylofutur" in html_text(failures)
+
+
+def test_evaluate_tab_shows_the_question_file_format(staff: StaffApp) -> None:
+    config = build_staff_blocks(staff).get_config_file()
+    values = [str(c.get("props", {}).get("value")) for c in config["components"]]
+    shown = next(v for v in values if "Format du jeu de questions" in v)
+    assert all(line.strip() in shown for line in FORMAT_HELP.splitlines())
+    # The example lines are valid questions of the format they document.
+    block = FORMAT_HELP.split("```json\n", 1)[1].split("```", 1)[0]
+    questions = parse_questions(block, "jsonl")
+    assert [q.type for q in questions] == ["number", "unanswerable"]

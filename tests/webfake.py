@@ -1,4 +1,4 @@
-"""A fake pipeline (fixed answers) and a real uvicorn server in a thread for the web tests."""
+"""A fake pipeline (fixed answers), a small real one, and a real uvicorn server in a thread."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from support import PARAMS, FakeEmbedder, write_corpus
+
+from poleqa.config import Settings
+from poleqa.pipeline import Pipeline
 from poleqa.query import validate_question
 from poleqa.types import Answer, Chunk, Citation, Document, DocumentInfo, Filters, Hit, Turn
 
@@ -124,6 +129,22 @@ def _by_year_citations(first: Citation) -> tuple[Citation, ...]:
     end = TEXT.index("\n")
     same = Citation(3, INFO, 0, end, TEXT[:end], 0.5)
     return (first, other, same)
+
+
+def small_pipeline(folder: Path) -> Pipeline:
+    """The real pipeline (index, retrieval, reading) on the three small documents of
+    `support.DOCS`, with the instant fake embedder: real answers, no model to load."""
+    settings = Settings(
+        corpus_dir=write_corpus(folder / "corpus"),
+        index_dir=folder / "index",
+        data_dir=folder / "data",
+        cache_dir=folder / "cache",
+        chunk_size=PARAMS["chunk_size"],
+        chunk_overlap=PARAMS["chunk_overlap"],
+    )
+    pipeline = Pipeline(settings, embedder=FakeEmbedder())
+    pipeline.build()
+    return pipeline
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import socket
@@ -71,12 +72,14 @@ def start_server(base: Path) -> Server:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {(base / 'server.log').read_text()[-3000:]}")
+        # The server answers at once; /etat says when the index is ready (built on first run).
         try:
-            with urllib.request.urlopen(url + "config", timeout=5) as r:
-                if r.status == 200:
+            with urllib.request.urlopen(url + "etat", timeout=5) as r:
+                if r.status == 200 and json.loads(r.read())["pret"]:
                     break
         except (urllib.error.URLError, OSError):
-            time.sleep(1)
+            pass
+        time.sleep(1)
     else:
         _stop(process)
         raise RuntimeError(f"server not up: {(base / 'server.log').read_text()[-3000:]}")

@@ -26,6 +26,9 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")  # feedback and other user data
+    # Where feedback goes (POLEQA_FEEDBACK_URL): None is data_dir/feedback.jsonl; else
+    # sqlite:///abs/path.db or postgresql://user:pass@host/db (poleqa.feedback, deployment.md)
+    feedback_url: str | None = None
     cache_dir: Path = Path(".cache/poleqa")
     model: str = DEFAULT_MODEL
     # Embeds questions only; must give the same vectors as `model` (same embedder id). The web

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from poleqa.cli.options import data_option
-from poleqa.config import Settings
-from poleqa.feedback import FeedbackStore, to_csv
+from poleqa.cli.options import data_option, settings_from
+from poleqa.feedback import FEEDBACK_URL_ENV, open_feedback_store, to_csv
 
 
 @click.group()
@@ -27,8 +27,13 @@ def feedback() -> None:
 )
 @click.option("--all", "every", is_flag=True, help="Every event, not only the last per answer.")
 def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool) -> None:
-    """Export feedback as CSV: one row per rated answer (its last rating and comment)."""
-    store = FeedbackStore(data_dir or Settings().data_dir)
+    """Export feedback as CSV: one row per rated answer (its last rating and comment).
+
+    From the database named by POLEQA_FEEDBACK_URL when it is set, else from the data folder.
+    """
+    url = os.environ.get(FEEDBACK_URL_ENV) or None
+    settings = settings_from(data_dir=data_dir, feedback_url=url)
+    store = open_feedback_store(settings.feedback_url, settings.data_dir)
     records = store.records() if every else store.latest()
     text = to_csv(records)
     if out is None:

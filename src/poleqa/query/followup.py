@@ -7,7 +7,48 @@ from collections.abc import Sequence
 
 from poleqa.types import Turn
 
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d(?:\s*[-–]\s*(?:1[89]|20)\d\d)?\b")
+_Y = r"(?:1[89]|20)\d\d"
+_YEAR = re.compile(rf"\b{_Y}\b")
+_MONTHS = (
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
+    "décembre|decembre|january|february|march|april|may|june|july|august|september|october|"
+    "november|december"
+)
+# A time phrase: a range (« entre 2004 et 2006 », « de 2004 à 2006 », « 2004-2006 ») or a date
+# (« 2004 », « mars 2004 », « 1er janvier 2004 »), each after an optional preposition and article.
+_PREPOSITION = (
+    r"jusqu['’]en|jusqu['’]à|jusqu['’]au|à partir de|depuis|dès|en|au|aux|à|pour|pendant|"
+    r"avant|après|vers|fin|début|courant|as of|since|in|for|during|before|after|until|by|"
+    r"at|on|from"
+)
+_RANGE = (
+    rf"(?P<r1>(?:entre|between)\s+{_Y}\s+(?:et|and)\s+{_Y}"
+    rf"|(?:de|du|from)\s+{_Y}\s+(?:à|a|au|to|until)\s+{_Y})"
+    rf"|(?P<r2>{_Y}\s*[-–/]\s*{_Y})"
+)
+_DATE = rf"(?P<day>(?:(?:(?:1er|premier|\d{{1,2}})\s+)?(?:{_MONTHS})\s+)?){_Y}"
+_TIME = re.compile(
+    rf"(?<![\w'’])(?:(?P<prep>{_PREPOSITION})\s+)?(?:{_RANGE}|(?:(?:le|la|l['’]|the)\s*)?{_DATE})"
+    r"(?![\w'’])",
+    re.IGNORECASE,
+)
+# An English preposition, and the French one that says the same.
+_FRENCH = {
+    "since": "depuis",
+    "in": "en",
+    "for": "pour",
+    "during": "pendant",
+    "before": "avant",
+    "after": "après",
+    "until": "jusqu'en",
+    "by": "en",
+    "at": "en",
+    "on": "en",
+    "as of": "en",
+    "from": "depuis",
+}
+_ENGLISH = {"en": "in", "depuis": "since", "pour": "for", "pendant": "during", "avant": "before"}
+_ENGLISH |= {"après": "after", "dès": "from", "au": "on", "à partir de": "from"}
 _LEAD = re.compile(
     r"^\s*(?:et|mais|puis|aussi|and|but|what about|how about)\b[\s,]*", re.IGNORECASE
 )
@@ -49,8 +90,8 @@ def _strip_end(text: str) -> str:
 def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     """The question made self-contained with the previous question, or unchanged.
 
-    - "Et en 2013 ?" after "Combien de membres en 2020 ?" → "Combien de membres en 2013 ?"
-      (the year replaced, or added when the previous question had none);
+    - "Et en 2013 ?" after "Combien de membres depuis 2020 ?" → "Combien de membres en 2013 ?"
+      (the previous question's time phrase replaced, or the new one added when it had none);
     - "Et en Bretagne ?" / "And in Centre?" → the previous question with its last name replaced;
     - "Qui le finance ?" (a pronoun, no name of its own) → "Qui le finance (Medicen) ?", the
       names of the previous question appended.
@@ -65,15 +106,10 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     led = bool(_LEAD.match(q))
     own_names = _names(q)
     rest = _PREP.sub("", _strip_end(_LEAD.sub("", q)))
-    # 1. "Et en 2013 ?": only a year (or a range)
-    if (led or len(words) <= 3) and _YEAR.fullmatch(rest or ""):
-        if _YEAR.search(previous):
-            return (
-                _YEAR.sub(rest, previous, count=1)
-                if len(_YEAR.findall(previous)) == 1
-                else (_replace_last(previous, _YEAR, rest))
-            )
-        return f"{_strip_end(previous)} en {rest} ?"
+    # 1. "Et en 2013 ?", "Et depuis 2010 ?", "Et entre 2010 et 2012 ?": only a time phrase
+    asked = _TIME.fullmatch(_strip_end(_LEAD.sub("", q)))
+    if asked is not None:
+        return with_time(previous, asked)
     # 2. "Et en Bretagne ?" / "And for Medicen?": a name instead of the previous one
     if led and own_names and not _QUESTION_OPENERS.match(_LEAD.sub("", q)):
         prev_names = _names(previous)
@@ -92,7 +128,60 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     return q
 
 
-def _replace_last(text: str, pattern: re.Pattern[str], new: str) -> str:
-    matches = list(pattern.finditer(text))
-    m = matches[-1]
-    return text[: m.start()] + new + text[m.end() :]
+def with_time(previous: str, asked: re.Match[str]) -> str:
+    """`previous` about the time phrase `asked` (a match of `_TIME`) instead of its own.
+
+    The last time phrase of `previous` is replaced whole, its preposition and day included
+    (« depuis 2004 », « au 1er janvier 2004 », « entre 2004 et 2006 » → « en 2023 »); a bare
+    year keeps the preposition and day of a single date (« depuis 2004 » → « depuis 2023 »);
+    a year inside a name (« les pôles de 2004 ») alone changes; a question without a time
+    phrase gets the new one at its end.
+    """
+    found = list(_TIME.finditer(previous))
+    old = found[-1] if found else None
+    english = _is_english(previous, old)
+    if old is None:
+        return f"{_strip_end(previous)} {_phrase(asked, english)} ?"
+    if not old["prep"] and not old["r1"] and old.group()[:1].isdigit():
+        # « les pôles de 2004 », « 2004-2006 »: no wording of its own, only the years change
+        new = "-".join(_YEAR.findall(asked.group()))
+    elif not asked["prep"] and _bare_year(asked) and not (old["r1"] or old["r2"]):
+        new = old.group()[:-4] + asked.group()  # « depuis 2004 » + « 2023 » → « depuis 2023 »
+    else:
+        new = _phrase(asked, english)
+    return previous[: old.start()] + new + previous[old.end() :]
+
+
+def _bare_year(phrase: re.Match[str]) -> bool:
+    return bool(_YEAR.fullmatch(phrase.group()))
+
+
+def _phrase(asked: re.Match[str], english: bool) -> str:
+    """The time phrase asked, worded for a French (or English) question: ranges as « entre …
+    et … », English prepositions in French, « en » before a year that has none."""
+    years = _YEAR.findall(asked.group())
+    if asked["r1"] or asked["r2"]:
+        return (
+            f"between {years[0]} and {years[1]}" if english else f"entre {years[0]} et {years[1]}"
+        )
+    prep = asked["prep"]
+    body = asked.group()[asked.end("prep") - asked.start() :].lstrip() if prep else asked.group()
+    if not prep:
+        if not body[:1].isdigit() or _bare_year(asked):
+            prep = "in" if english else "en"  # « en 2023 », « en mars 2023 »
+        else:
+            prep = "on" if english else "au"  # « au 1er janvier 2023 »
+        if not body[:1].isalnum() or body.split()[0].lower() in ("le", "la", "the"):
+            return body  # « le 1er janvier 2023 »: no preposition needed
+    else:
+        prep = _ENGLISH.get(prep.lower(), prep) if english else _FRENCH.get(prep.lower(), prep)
+    return f"{prep} {body}"
+
+
+def _is_english(previous: str, phrase: re.Match[str] | None) -> bool:
+    """Whether `previous` is in English (its time phrase's preposition tells, when it has one)."""
+    if phrase is not None and phrase["prep"]:
+        return phrase["prep"].lower() in _FRENCH
+    from poleqa.query.language import detect_language
+
+    return detect_language(previous) == "en"

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from poleqa.errors import PoleqaError
-from poleqa.feedback import FeedbackStore
+from poleqa.feedback import FeedbackBackend, FeedbackStore
 
 if TYPE_CHECKING:  # gradio and fastapi are imported only when the app is built
     import gradio as gr
     from fastapi import FastAPI
 
     from poleqa.web.auth import StaffAuth
-    from poleqa.web.common import PipelineLike
+    from poleqa.web.common import PipelineLike, Readiness
     from poleqa.web.middleware import Endpoints
     from poleqa.web.staff import StaffApp
 
@@ -34,17 +36,22 @@ def create_app(
     queue_size: int = QUEUE_SIZE,
     staff_password: str | None = None,
     feedback_per_minute: int = FEEDBACK_PER_MINUTE,
+    feedback_store: FeedbackBackend | None = None,
+    readiness: Readiness | None = None,
 ) -> FastAPI:
     """The ASGI app: chat at /, documents at /document, staff area at /equipe/.
 
     The staff area is served only with a `staff_password` (user name « equipe »); without
-    one, /equipe/ says how to turn it on. Gradio is imported here, not earlier.
+    one, /equipe/ says how to turn it on. Feedback goes to `feedback_store` (default: the file
+    in `data_dir`). Until `readiness` is ready (default: at once), questions are answered
+    with « Préparation de l'index en cours… » and the page says what is being prepared.
+    Gradio is imported here, not earlier.
     """
     from fastapi import FastAPI
 
     from poleqa.web.app import ChatApp, build_blocks
     from poleqa.web.auth import STAFF_PATH, StaffAuth, add_staff_off_route
-    from poleqa.web.common import IndexWatcher
+    from poleqa.web.common import IndexWatcher, Readiness
     from poleqa.web.documents import add_document_route
     from poleqa.web.guards import RateLimiter
     from poleqa.web.middleware import ApiGuard
@@ -52,19 +59,22 @@ def create_app(
 
     # Checked (and hashed) first: a bad password stops the start before anything is served.
     auth = StaffAuth(staff_password) if staff_password else None
-    store = FeedbackStore(data_dir)
+    store = FeedbackStore(data_dir) if feedback_store is None else feedback_store
     watcher = IndexWatcher(pipeline, index_pointer)
+    ready = readiness or Readiness()
+    ready.on_ready(watcher.mark_seen)  # the index built while preparing is the one loaded
     limiter = RateLimiter(feedback_per_minute)
-    demo = build_blocks(ChatApp(pipeline, store, watcher, k=k, feedback_limiter=limiter))
+    chat = ChatApp(pipeline, store, watcher, k=k, feedback_limiter=limiter, readiness=ready)
+    demo = build_blocks(chat)
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     app = FastAPI(title="poleqa", docs_url=None, redoc_url=None, openapi_url=None)
     # Routes and mounts match in order: Gradio's root mount last, it catches everything else.
-    add_document_route(app, pipeline)
+    add_document_route(app, pipeline, ready)
     mounts: dict[str, Endpoints] = {}
     if auth is None:
         add_staff_off_route(app)
     else:
-        staff = StaffApp(pipeline, store, watcher, k=k)
+        staff = StaffApp(pipeline, store, watcher, k=k, readiness=ready)
         mounts[STAFF_PATH + "/"] = _mount_staff(app, staff, auth)
     # Citizens upload nothing: any file sent to the public app is refused by size.
     mounts["/"] = _mount(app, demo, "", uploads=None, max_file_size="1kb")
@@ -163,12 +173,23 @@ def serve(
     concurrency: int = CONCURRENCY,
     staff_password: str | None = None,
     feedback_per_minute: int = FEEDBACK_PER_MINUTE,
+    feedback_store: FeedbackBackend | None = None,
+    prepare: Callable[[Readiness], None] | None = None,
 ) -> None:
     """Run the app until interrupted (PoleqaError if the port is taken or the staff password
-    is too short or too long)."""
+    is too short or too long).
+
+    With `prepare` (building the index, loading the model: minutes on a first run), the server
+    starts at once and runs `prepare(readiness)` in a thread; until it returns, the page says
+    « Préparation de l'index… » and questions are asked to come back. If it fails, the server
+    stops and its error is raised here.
+    """
     import uvicorn
 
+    from poleqa.web.common import Readiness
+
     check_port(host, port)
+    readiness = Readiness(ready=prepare is None)
     app = create_app(
         pipeline,
         data_dir,
@@ -177,8 +198,42 @@ def serve(
         concurrency=concurrency,
         staff_password=staff_password,
         feedback_per_minute=feedback_per_minute,
+        feedback_store=feedback_store,
+        readiness=readiness,
     )
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
+    )
+    server = uvicorn.Server(config)
+    failures: list[BaseException] = []
+    if prepare is not None:
+        threading.Thread(
+            target=_prepare,
+            args=(prepare, readiness, server, failures),
+            name="poleqa-prepare",
+            daemon=True,
+        ).start()
     print(f"poleqa: serving on http://{host}:{port}/", file=sys.stderr, flush=True)
     staff = f"http://{host}:{port}/equipe/" if staff_password else "off (no staff password)"
     print(f"poleqa: staff area {staff}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    server.run()
+    if failures:
+        raise failures[0]
+
+
+def _prepare(
+    prepare: Callable[[Readiness], None],
+    readiness: Readiness,
+    server: Any,
+    failures: list[BaseException],
+) -> None:
+    """The preparation thread of `serve`: ready when `prepare` returns; on an error, the
+    server is stopped and the error kept for `serve` to raise."""
+    try:
+        prepare(readiness)
+    except BaseException as e:  # any: re-raised by serve, in the main thread
+        failures.append(e)
+        server.should_exit = True
+        return
+    readiness.done()
+    print("poleqa: ready, the chat answers questions", file=sys.stderr, flush=True)

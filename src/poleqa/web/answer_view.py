@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from poleqa.query import plain_question
 from poleqa.serialise import ABSTAIN_TEXT
 from poleqa.types import Answer, Citation, DocumentInfo
 from poleqa.web.render import attr, document_url, esc, french_date, spans_html
@@ -221,7 +222,8 @@ def answer_html(answer: Answer, key: str = "0", feedback: bool = True) -> str:
     """
     key = clean_key(key)
     out = [f'<div class="pq-answer" id="pq-a-{key}">']
-    if answer.resolved_question:
+    # Said of a completed follow-up; a question only stripped of its markup reads as asked.
+    if answer.resolved_question and answer.resolved_question != plain_question(answer.question):
         understood = f"J'ai compris : « {answer.resolved_question} »"
         out.append(f'<div class="pq-resolved">{esc(understood)}</div>')
     if answer.abstained:

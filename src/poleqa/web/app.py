@@ -14,10 +14,11 @@ import gradio as gr
 
 from poleqa.errors import PoleqaError
 from poleqa.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackStore
+from poleqa.query import plain_question
 from poleqa.types import Answer, Turn
 from poleqa.web import render
 from poleqa.web.answer_view import answer_html
-from poleqa.web.common import IndexWatcher, PipelineLike, theme
+from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, theme
 from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
 
 __all__ = ["EXAMPLES", "ChatApp", "Exchange", "IndexWatcher", "PipelineLike", "Session", "theme"]
@@ -56,10 +57,16 @@ class Session:
     exchanges: list[Exchange] = field(default_factory=list)
 
     def history(self) -> tuple[Turn, ...]:
+        """The last answered exchanges, each as understood: a follow-up completed, markup
+        stripped (« Et en 2020 ? » after « Et en 2019 ? » completes the question of 2019)."""
         answered = [e for e in self.exchanges if e.answer is not None]
         return tuple(
-            Turn(e.question, None if e.answer is None or e.answer.abstained else e.answer.text)
+            Turn(
+                e.answer.resolved_question or plain_question(e.question),
+                None if e.answer.abstained else e.answer.text,
+            )
             for e in answered[-HISTORY_TURNS:]
+            if e.answer is not None
         )
 
     def messages(self) -> list[dict[str, str]]:
@@ -84,8 +91,10 @@ class ChatApp:
         watcher: IndexWatcher | None = None,
         k: int = 5,
         feedback_limiter: RateLimiter | None = None,
+        readiness: Readiness | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.readiness = readiness or Readiness()
         self.store = store
         self.watcher = watcher or IndexWatcher(pipeline, None)
         self.k = k
@@ -99,6 +108,9 @@ class ChatApp:
             question = text_input(question, "question", "La question")
         except InputError as e:  # only a crafted API call sends a non-text question
             return "", session.messages(), session, render.message_html(e.message_fr)
+        if not self.readiness.ready:
+            session.exchanges.append(Exchange(question, render.message_html(PREPARING, "info")))
+            return "", session.messages(), session, self.status()
         try:
             self.watcher.check()
             answer = self.pipeline.ask(question, history=session.history(), k=self.k)
@@ -114,7 +126,16 @@ class ChatApp:
         return "", session.messages(), session, ""
 
     def new_conversation(self) -> tuple[str, list, Session, str, str]:
-        return "", [], Session(), "", ""
+        return "", [], Session(), "", self.status()
+
+    def status(self) -> str:
+        """The status line: what is being prepared, until the index is ready."""
+        text = self.readiness.status()
+        return render.message_html(text, "info") if text else ""
+
+    def poll_status(self) -> tuple[str, Any]:
+        """The status line and the timer that refreshes it, stopped once the index is ready."""
+        return self.status(), gr.Timer(active=not self.readiness.ready)
 
     def rate_last(
         self,
@@ -225,6 +246,7 @@ HEADER = (
     "<p>La réponse est recopiée des documents officiels, avec ses sources numérotées.</p></div>"
 )
 PLACEHOLDER = "Posez votre question ci-dessous ou choisissez un exemple."
+STATUS_EVERY = 2.0  # seconds between two refreshes of the status line while preparing
 CHAT_JS = (Path(__file__).parent / "static" / "poleqa.js").read_text(encoding="utf-8")
 
 
@@ -260,7 +282,12 @@ def build_blocks(chat: ChatApp, examples: tuple[str, ...] = EXAMPLES) -> gr.Bloc
             examples=[{"text": q} for q in examples],
             autoscroll=False,  # static/poleqa.js scrolls: a new answer from its beginning
         )
-        _asking(chat, examples, session, chatbot, new)
+        status = _asking(chat, examples, session, chatbot, new)
+        # While the index is being prepared (first start), the status line says so and is
+        # refreshed every few seconds; the timer stops once the chat can answer.
+        timer = gr.Timer(STATUS_EVERY, active=not chat.readiness.ready)
+        demo.load(chat.poll_status, None, [status, timer], api_name=False)
+        timer.tick(chat.poll_status, None, [status, timer], api_name=False)
     return demo
 
 
@@ -270,9 +297,9 @@ def _asking(
     session: gr.State,
     chatbot: gr.Chatbot,
     new: gr.Button,
-) -> None:
+) -> gr.HTML:
     """Question box, examples, feedback (each answer's control, and the API's about the last
-    answer) and « Nouvelle conversation », wired to `chat`."""
+    answer) and « Nouvelle conversation », wired to `chat`; returns the status line."""
     with gr.Row(elem_id="pq-ask", equal_height=True):
         question = gr.Textbox(
             label="Votre question",
@@ -325,3 +352,4 @@ def _asking(
             api_name=f"feedback_{rating}",
             **raw,
         )
+    return status

@@ -1,9 +1,11 @@
-"""What the public chat and the staff area share: the pipeline's interface, index watching, look."""
+"""What the public chat and the staff area share: the pipeline's interface, index watching, the
+readiness of the index at start-up, the look."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -80,6 +82,56 @@ class IndexWatcher:
                 return
             self._seen = stamp
             log.info("index reloaded after %s changed", self.pointer)
+
+
+PREPARING = "Préparation de l'index en cours, réessayez dans un instant."
+
+
+class Readiness:
+    """Whether the pipeline may answer yet. `poleqa serve` starts the server first and prepares
+    the model and the index in the background; meanwhile the pages say what is under way and
+    questions get `PREPARING` instead of waiting."""
+
+    def __init__(self, ready: bool = True) -> None:
+        self._ready = threading.Event()
+        self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        self.step = ""  # French, shown on the page while preparing
+        if ready:
+            self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def begin(self, step: str) -> None:
+        """A new step of the preparation (« Construction de l'index… »)."""
+        self.step = step
+
+    def on_ready(self, callback: Callable[[], None]) -> None:
+        """`callback` run once the preparation is over (at once if it already is)."""
+        with self._lock:
+            if not self.ready:
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def done(self) -> None:
+        with self._lock:
+            self.step = ""
+            self._ready.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
+
+    def status(self) -> str:
+        """The French line shown on the pages: "" once ready."""
+        if self.ready:
+            return ""
+        return f"Préparation de l'index… {self.step}".strip()
 
 
 def theme() -> gr.themes.Base:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from poleqa.errors import PoleqaError
-from poleqa.web.common import PipelineLike
+from poleqa.web.common import PREPARING, PipelineLike, Readiness
 from poleqa.web.render import document_page, error_page
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,22 @@ def _parameters(request: Request) -> tuple[str, int | None, int | None]:
     return source, start, end
 
 
-def add_document_route(app: FastAPI, pipeline: PipelineLike) -> None:
+def add_document_route(
+    app: FastAPI, pipeline: PipelineLike, readiness: Readiness | None = None
+) -> None:
+    """/document (a whole document, scrolled to a span) and /etat (whether the chat answers
+    yet: `{"pret": bool, "etape": str}`, read by scripts waiting for the start-up)."""
+    readiness = readiness or Readiness()
+
+    @app.get("/etat", include_in_schema=False)
+    def state() -> JSONResponse:
+        return JSONResponse({"pret": readiness.ready, "etape": readiness.status()})
+
     @app.get("/document", response_class=HTMLResponse)
     def document(request: Request) -> HTMLResponse:
+        if not readiness.ready:
+            page = error_page("Préparation en cours", PREPARING)
+            return HTMLResponse(page, status_code=503, headers=_HEADERS | {"Retry-After": "5"})
         try:
             source, start, end = _parameters(request)
         except BadLink as e:

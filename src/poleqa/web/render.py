@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlencode
 
 from poleqa.types import Document, DocumentInfo, Hit
@@ -138,10 +138,6 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
         "<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in row) + "</tr>" for row in rows
     )
     return f'<table class="pq-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def metrics_html(metrics: Mapping[str, object]) -> str:
-    return table_html(("Mesure", "Valeur"), ((k, v) for k, v in metrics.items()))
 
 
 def _cell(value: object) -> str:

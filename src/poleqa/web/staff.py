@@ -14,7 +14,8 @@ from poleqa.errors import PoleqaError
 from poleqa.feedback import FeedbackStore, to_csv
 from poleqa.types import Filters
 from poleqa.web import render
-from poleqa.web.common import IndexWatcher, PipelineLike
+from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness
+from poleqa.web.eval_view import FORMAT_HELP, report_html
 from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ class StaffApp:
         store: FeedbackStore,
         watcher: IndexWatcher | None = None,
         k: int = 5,
+        readiness: Readiness | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.readiness = readiness or Readiness()
         self.store = store
         self.watcher = watcher or IndexWatcher(pipeline, None)
         self.k = k
@@ -43,6 +46,8 @@ class StaffApp:
         self._exports: Path | None = None  # folder of the feedback export, made on first use
 
     def source_choices(self) -> list[tuple[str, str]]:
+        if not self.readiness.ready:
+            return []
         try:
             infos = sorted(self.pipeline.sources(), key=lambda i: i.source)
         except PoleqaError:
@@ -54,6 +59,8 @@ class StaffApp:
 
     def verify(self, query: Any, sources: Any, date_from: Any, date_to: Any, k: Any) -> str:
         """The top passages for a query with their scores, source, date and offsets."""
+        if not self.readiness.ready:
+            return render.message_html(PREPARING, "info")
         try:
             filters = Filters(
                 sources_input(sources, "verify", self._known_sources),
@@ -76,6 +83,8 @@ class StaffApp:
 
     def reindex(self) -> str:
         """Index the corpus again (incrementally) and swap it in; questions keep being answered."""
+        if not self.readiness.ready:
+            return render.message_html(PREPARING, "info")
         if not self._reindexing.acquire(blocking=False):
             return render.message_html("Une réindexation est déjà en cours.", "info")
         try:
@@ -92,6 +101,8 @@ class StaffApp:
 
     def evaluate(self, upload: Any, k: Any) -> tuple[str, str, list[str] | None]:
         """Run a question set; show metrics and failures; offer the reports for download."""
+        if not self.readiness.ready:
+            return render.message_html(PREPARING, "info"), "", None
         try:
             path = _uploaded_path(upload)
             if path is None:
@@ -120,7 +131,7 @@ class StaffApp:
         else:
             fails = render.message_html("Aucun échec : toutes les réponses sont justes.", "ok")
         files = [str(p) for p in paths.values() if Path(p).exists()]
-        return render.metrics_html(result.metrics), fails, files
+        return report_html(result.metrics), fails, files
 
     def export_feedback(self) -> tuple[str, str | None]:
         """The citizens' opinions (latest per answer) as a CSV file to download."""
@@ -229,11 +240,18 @@ def _verify_tab(staff: StaffApp) -> gr.Dropdown:
 
 def _evaluate_tab(staff: StaffApp) -> None:
     gr.Markdown(
-        "Déposez un jeu de questions (JSONL ou CSV : `question`, réponses attendues, "
-        "source) pour mesurer la qualité des réponses."
+        "Déposez un jeu de questions (JSONL ou CSV) pour mesurer la qualité des réponses : "
+        "chaque question est posée comme dans le chat, puis comparée aux réponses attendues."
     )
+    with gr.Accordion("Format du fichier de questions", open=True):
+        gr.Markdown(FORMAT_HELP, elem_id="pq-eval-format")
     with gr.Row():
-        upload = gr.File(label="Jeu de questions", file_types=[".jsonl", ".csv"], scale=3)
+        upload = gr.File(
+            label="Jeu de questions",
+            file_types=[".jsonl", ".csv"],
+            scale=3,
+            elem_id="pq-eval-upload",
+        )
         eval_k = gr.Slider(1, MAX_K, value=staff.k, step=1, label="k", scale=1)
     run = gr.Button("Évaluer", variant="primary", elem_id="pq-evaluate")
     metrics = gr.HTML("", elem_id="pq-metrics", js_on_load=None)

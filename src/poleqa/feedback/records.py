@@ -1,24 +1,18 @@
-"""Durable store of citizens' feedback on answers: one JSON line per event, exported to CSV."""
+"""A feedback record, what reading a store gives, and the CSV export shared by every store."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import logging
-import os
-import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
+from poleqa.errors import PoleqaError
 from poleqa.types import Answer
 
-log = logging.getLogger(__name__)
-
-FEEDBACK_FILE = "feedback.jsonl"
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 2000  # a comment on one answer; the web chat refuses longer ones
 CSV_COLUMNS = (
@@ -33,6 +27,16 @@ CSV_COLUMNS = (
     "citations",
     "index_version",
 )
+
+
+class FeedbackStoreError(PoleqaError, OSError):
+    """The feedback store cannot be opened, written or read (database unreachable, bad URL).
+
+    Also an OSError, like the file store's errors: the chat and the staff export already turn
+    those into their French message, so no opinion is ever dropped without one.
+    """
+
+    message_fr = "Les avis ne peuvent pas être enregistrés pour le moment. Réessayez plus tard."
 
 
 @dataclass(frozen=True)
@@ -106,62 +110,22 @@ class Feedback:
         return cls(**raw, citations=cites)
 
 
-class FeedbackStore:
-    """Appends feedback to `<data_dir>/feedback.jsonl`, flushed and fsynced before returning."""
+@dataclass(frozen=True)
+class FeedbackRead:
+    """What reading a feedback store gave: the records, and one warning per record skipped."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = Path(data_dir)
-        self.path = self.data_dir / FEEDBACK_FILE
-        self._lock = threading.Lock()
+    records: tuple[Feedback, ...]
+    warnings: tuple[str, ...]
 
-    def add(self, feedback: Feedback) -> None:
-        line = feedback.to_json() + "\n"
-        with self._lock:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a+b") as f:
-                if f.tell() > 0:
-                    f.seek(-1, os.SEEK_END)
-                    if f.read(1) != b"\n":  # a crash cut the last record: start a fresh line
-                        line = "\n" + line
-                f.write(line.encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
+
+class ReadsRecords:
+    """`records()` and `latest()` for a store that has `read(latest)`."""
 
     def read(self, latest: bool = False) -> FeedbackRead:
-        """Every record in order (or `latest` only), and a warning per damaged line skipped.
-
-        A damaged line (cut by a crash, edited by hand) costs that line only; each warning is
-        also logged.
-        """
-        if not self.path.exists():
-            return FeedbackRead((), ())
-        out: list[Feedback] = []
-        warnings: list[str] = []
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    out.append(Feedback.from_json(line))
-                except (ValueError, TypeError, KeyError) as e:
-                    warnings.append(self._skipped(number, e))
-                    log.warning("%s", warnings[-1])
-        return FeedbackRead(tuple(_latest(out) if latest else out), tuple(warnings))
-
-    def _skipped(self, number: int, error: Exception) -> str:
-        """The warning for a line that is not a record: where it is, why, and what to do."""
-        if isinstance(error, json.JSONDecodeError):
-            # e.g. "Invalid control character at": a tab or line break typed inside a string
-            why = f"not valid JSON ({error.msg.removesuffix(' at')} at column {error.colno})"
-        else:
-            why = f"not a feedback record ({error})"
-        return (
-            f"{self.path} line {number} skipped: {why}; fix or delete that line "
-            "(the other records are read as usual)"
-        )
+        raise NotImplementedError
 
     def records(self) -> list[Feedback]:
-        """Every record, in order; a damaged line is skipped and logged (see `read`)."""
+        """Every record, in order; a damaged one is skipped and logged (see `read`)."""
         return list(self.read().records)
 
     def latest(self) -> list[Feedback]:
@@ -169,15 +133,7 @@ class FeedbackStore:
         return list(self.read(latest=True).records)
 
 
-@dataclass(frozen=True)
-class FeedbackRead:
-    """What reading the feedback file gave: the records, and one warning per line skipped."""
-
-    records: tuple[Feedback, ...]
-    warnings: tuple[str, ...]
-
-
-def _latest(records: Iterable[Feedback]) -> list[Feedback]:
+def latest_per_id(records: Iterable[Feedback]) -> list[Feedback]:
     """One record per id (the last one written), in the order the ids first appeared."""
     by_id: dict[str, Feedback] = {}
     for record in records:
