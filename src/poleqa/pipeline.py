@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from poleqa.config import Settings
-from poleqa.errors import EmbedderError
+from poleqa.errors import EmbedderError, PoleqaError
 from poleqa.query import Query, analyse
 from poleqa.reading import make_answerer
 from poleqa.retrieval import HybridRetriever
@@ -46,6 +49,7 @@ class Pipeline:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._embedder_given = embedder
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()  # guards the swap of `_loaded`
         self._load_lock = threading.Lock()  # one index load at a time
@@ -75,12 +79,25 @@ class Pipeline:
         return query
 
     # -- index lifecycle -------------------------------------------------------------------
-    def build(self, progress: bool = False) -> BuildReport:
+    def build(self, progress: bool = False, isolated: bool = False) -> BuildReport:
         """(Re)index the corpus incrementally and return the summary; the next question loads
-        the new index (questions under way finish on the one they started with)."""
+        the new index (questions under way finish on the one they started with).
+
+        `isolated`: build in a child process (a server's re-index), so the document embedding
+        model and the build's buffers never stay in this process's memory. An embedder given
+        to the constructor cannot cross processes: the build then runs here."""
+        if isolated and self._embedder_given is None:
+            report = _build_in_child(self.settings)
+        else:
+            report = self._build_here(progress)
+        with self._lock:
+            self._loaded = None
+        return report
+
+    def _build_here(self, progress: bool) -> BuildReport:
         from poleqa.index import build_index
 
-        report = build_index(
+        return build_index(
             self.settings.corpus_dir,
             self.settings.index_dir,
             self.embedder,
@@ -90,9 +107,6 @@ class Pipeline:
             progress=progress,
             max_document_chars=self.settings.max_document_chars,
         )
-        with self._lock:
-            self._loaded = None
-        return report
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
         """Build the index if it is missing, stale or unusable; otherwise do nothing."""
@@ -158,7 +172,7 @@ class Pipeline:
         return replace(
             answer,
             question=query.text,
-            resolved_question=query.resolved if query.resolved != query.text else None,
+            resolved_question=query.resolved if query.completed else None,
             citations=answer.citations[: max(1, k)],
         )
 
@@ -168,3 +182,22 @@ class Pipeline:
 
     def sources(self) -> list[DocumentInfo]:
         return [d.info for d in self._state().index.documents.values()]
+
+
+def _build_in_child(settings: Settings) -> BuildReport:
+    """`Pipeline(settings).build()` in a fresh process (spawned: no thread or model inherited)."""
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(_build_child, settings).result()
+    except BrokenProcessPool as e:
+        # killed (out of memory, a signal): the build's own atomic swap kept the previous index
+        raise PoleqaError(
+            f"The indexing process stopped unexpectedly ({e}); the previous index is kept.",
+            "La construction de l'index s'est arrêtée de façon inattendue ; "
+            "l'index précédent est conservé.",
+        ) from e
+
+
+def _build_child(settings: Settings) -> BuildReport:
+    return Pipeline(settings).build()

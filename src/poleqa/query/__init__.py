@@ -39,6 +39,7 @@ class Query:
     lexical: str  # what BM25 searches: `resolved`, plus French equivalents of English terms
     years: tuple[int, ...]  # years named in `resolved`
     vector: np.ndarray = field(repr=False)  # the query embedding of `resolved`
+    completed: bool = False  # a follow-up completed: `resolved` is not the question as typed
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -67,11 +68,13 @@ def analyse(
 ) -> Query:
     """Validates, resolves a follow-up, detects the language, expands and embeds the question."""
     text = validate_question(question, max_chars)
-    resolved = resolve_follow_up(validate_question(plain_question(text), max_chars), history)
+    asked = validate_question(plain_question(text), max_chars)
+    resolved = resolve_follow_up(asked, history)
     language = detect_language(resolved)
     vector = np.asarray(embedder.embed_queries([resolved]), dtype=np.float32).reshape(-1)
     years = tuple(dict.fromkeys(int(y) for y in YEAR.findall(resolved)))
-    return Query(text, resolved, language, expand_query(resolved, language), years, vector)
+    lexical = expand_query(resolved, language)
+    return Query(text, resolved, language, lexical, years, vector, resolved != asked)
 
 
 __all__ = ["YEAR", "Query", "analyse", "plain_question", "validate_question"]

@@ -88,7 +88,8 @@ class StaffApp:
         if not self._reindexing.acquire(blocking=False):
             return render.message_html("Une réindexation est déjà en cours.", "info")
         try:
-            report = self.pipeline.build(progress=False)
+            # in a child process: the server does not keep the embedding model afterwards
+            report = self.pipeline.build(progress=False, isolated=True)
             self.watcher.mark_seen()
         except PoleqaError as e:
             return render.message_html(e.message_fr)
