@@ -147,14 +147,18 @@ def test_citizen_journey(context, web_server: Server) -> None:  # type: ignore[n
     # 1. A seed question: answer with its short answer marked and citation [1], and the sources.
     _ask(page, SEED_QUESTION, 0)
     answer = page.locator("#pq-chat .bot-row").last
-    assert "55" in answer.locator("mark.pq-short").inner_text()
+    # Which figure the reader picks is the quality sets' business (tests/test_quality_floor.py);
+    # here: the short answer is marked, and the same text is what [1]'s passage and the
+    # document page highlight.
+    short = answer.locator("mark.pq-short").inner_text().strip()
+    assert short and short in answer.locator(".pq-text").inner_text()
     assert answer.locator(".pq-text a.pq-cite").inner_text() == "[1]"
     assert answer.locator("details.pq-doc").count() >= 1
     assert answer.locator("details.pq-doc summary").first.inner_text().startswith("[1]")
     answer.locator(".pq-text a.pq-cite").click()  # opens the passage of [1]
     passage = answer.locator(".pq-passage.pq-target")
     passage.wait_for()
-    assert "55" in passage.locator("mark.pq-hl").inner_text()
+    assert short in passage.locator("mark.pq-hl").inner_text()
     _shot(page, "01_answer")
 
     # 2. The source opens on the app's own page, scrolled to the marked passage.
@@ -164,7 +168,7 @@ def test_citizen_journey(context, web_server: Server) -> None:  # type: ignore[n
     doc.wait_for_load_state()
     assert doc.url.startswith(web_server.url + "document?") and doc.url.endswith("#passage")
     mark = doc.locator("mark#passage")
-    assert "55" in mark.inner_text()
+    assert short in mark.inner_text()
     box = mark.bounding_box()
     assert box is not None and 0 <= box["y"] < 1100  # in the viewport
     _shot(doc, "02_document")

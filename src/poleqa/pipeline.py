@@ -106,6 +106,7 @@ class Pipeline:
             flat_max_vectors=self.settings.flat_max_vectors,
             progress=progress,
             max_document_chars=self.settings.max_document_chars,
+            sentence_vectors=self.settings.embeds_sentences,
         )
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
@@ -114,7 +115,11 @@ class Pipeline:
 
         s = self.settings
         status = index_status(
-            s.corpus_dir, s.index_dir, self.embedder.id, (s.chunk_size, s.chunk_overlap)
+            s.corpus_dir,
+            s.index_dir,
+            self.embedder.id,
+            (s.chunk_size, s.chunk_overlap),
+            sentence_vectors=s.embeds_sentences,
         )
         return None if status == "current" else self.build(progress=progress)
 

@@ -39,6 +39,18 @@ from poleqa.types import Hit
     type=click.IntRange(min=1),
     help="Skip documents longer than this many characters of text.  [default: 2000000]",
 )
+@click.option(
+    "--reader",
+    type=click.Choice(["trained", "sentences"]),
+    envvar="POLEQA_READER",
+    help="The reader the index is for: `sentences` also embeds every sentence (about three "
+    "times the embedding work), `trained` does not.  [env: POLEQA_READER; default: as `ask`]",
+)
+@click.option(
+    "--sentence-vectors/--no-sentence-vectors",
+    default=None,
+    help="Embed every sentence or not, whatever the reader.  [default: if --reader sentences]",
+)
 def index(
     corpus_dir: Path | None,
     index_dir: Path | None,
@@ -46,11 +58,14 @@ def index(
     chunk_size: int | None,
     chunk_overlap: int | None,
     max_document_chars: int | None,
+    reader: str | None,
+    sentence_vectors: bool | None,
 ) -> None:
     """Index the corpus: only new or changed documents are embedded again.
 
     The new index replaces the old one at once when it is complete; an interrupted run
-    leaves the previous index as it was.
+    leaves the previous index as it was. Switching --reader (or --sentence-vectors) adds or
+    drops the sentence vectors without embedding the chunks again.
     """
     settings = settings_from(
         corpus_dir=corpus_dir,
@@ -59,6 +74,8 @@ def index(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         max_document_chars=max_document_chars,
+        reader=reader,
+        sentence_vectors=sentence_vectors,
     )
     if settings.chunk_overlap >= settings.chunk_size:
         raise click.BadParameter(
@@ -74,9 +91,11 @@ def index(
     for s in report.skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
     what = "Index up to date" if not report.written else "Indexed"
+    vectors = "" if report.sentence_vectors else " (without vectors)"
     click.echo(
         f"{what}: {report.documents} documents, {report.chunks} chunks, "
-        f"{report.sentences} sentences in {settings.index_dir} ({report.index_kind} index)."
+        f"{report.sentences} sentences{vectors} in {settings.index_dir} "
+        f"({report.index_kind} index)."
     )
     click.echo(
         f"added {report.added}, changed {report.changed}, removed {report.removed}, "

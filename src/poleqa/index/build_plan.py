@@ -46,6 +46,7 @@ class BuildParams:
     flat_max_vectors: int
     progress: bool = False
     max_document_chars: int = MAX_DOCUMENT_CHARS  # longer documents are skipped
+    sentence_vectors: bool = True  # embed every sentence (only the `sentences` reader reads them)
 
 
 # -- what is embedded ------------------------------------------------------------------------
@@ -128,7 +129,7 @@ class Previous:
     chunk_rows: dict[str, list[Chunk]]  # chunks of each document (old ids)
     sentence_rows: dict[str, list[tuple[int, int, int]]]  # (old id, start, end)
     chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray
+    sentence_vectors: np.ndarray | None  # None when that generation was built without them
 
 
 def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
@@ -153,7 +154,11 @@ def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
         chunks = store.read_chunks(gen / store.CHUNKS, docs)
         sentences = store.read_sentences(gen / store.SENTENCES)
         chunk_vectors = np.load(gen / store.CHUNK_VECTORS, mmap_mode="r", allow_pickle=False)
-        sentence_vectors = np.load(gen / store.SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
+        sentence_vectors = (
+            np.load(gen / store.SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
+            if manifest.sentence_vectors
+            else None
+        )
     except Exception:  # unreadable despite matching checksums: do not reuse anything
         return None
     chunk_rows: dict[str, list[Chunk]] = {}
@@ -303,6 +308,7 @@ class BuildPlan:
     prev: Previous | None
     current: Path | None  # the current generation; None if there is none or its pointer is bad
     dense: DenseParams
+    sentence_vectors: bool  # whether the new generation holds a vector per sentence
     added: int
     changed: int
     unchanged: int
@@ -326,6 +332,7 @@ class BuildPlan:
             and self.added == self.changed == self.removed == 0
             and tuple(prev.manifest.skipped) == self.skipped_entries
             and prev.manifest.dense == self.dense
+            and prev.manifest.sentence_vectors == self.sentence_vectors
             and [e.fingerprint for e in prev.manifest.documents]
             == [d.fingerprint for d in self.docs]
         )
@@ -337,6 +344,7 @@ def make_plan(
     prev: Previous | None,
     current: Path | None,
     flat_max_vectors: int,
+    sentence_vectors: bool = True,
 ) -> BuildPlan:
     """Count the changes and choose the dense index for the documents kept."""
     n_chunks = sum(len(d.chunks) for d in docs)
@@ -347,6 +355,7 @@ def make_plan(
         prev=prev,
         current=current,
         dense=dense.choose_params(n_chunks, flat_max_vectors),
+        sentence_vectors=sentence_vectors,
         added=sum(d.status == "added" for d in docs),
         changed=sum(d.status == "changed" for d in docs),
         unchanged=sum(d.status == "unchanged" for d in docs),

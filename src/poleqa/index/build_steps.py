@@ -40,10 +40,10 @@ from poleqa.types import Chunk, Document, Sentence
 
 @dataclass(frozen=True)
 class Vectors:
-    """The vectors of the new generation, one row per chunk and per sentence."""
+    """The vectors of the new generation, one row per chunk and per sentence (if wanted)."""
 
     chunks: np.ndarray
-    sentences: np.ndarray
+    sentences: np.ndarray | None  # None: the generation is built without sentence vectors
     embedded_chunks: int  # rows embedded by this build (the others were reused)
     embedded_sentences: int
     timings: Mapping[str, float] = field(default_factory=dict)  # embed_chunks, embed_sentences
@@ -60,10 +60,16 @@ class _ToEmbed:
 
 
 def compute_vectors(plan: BuildPlan, embedder: Embedder, progress: bool) -> Vectors:
-    """Copy the vectors of unchanged documents and embed the others (normalised)."""
+    """Copy the vectors of unchanged documents and embed the others (normalised).
+
+    Sentences are embedded only if the plan wants their vectors: all of them when the previous
+    generation was built without (the setting switched on), none when it is switched off.
+    """
     dim = int(embedder.dim)
     chunk_vectors = np.zeros((plan.n_chunks, dim), dtype=np.float32)
-    sentence_vectors = np.zeros((plan.n_sentences, dim), dtype=np.float32)
+    sentence_vectors = (
+        np.zeros((plan.n_sentences, dim), dtype=np.float32) if plan.sentence_vectors else None
+    )
     todo = _reuse_vectors(plan, chunk_vectors, sentence_vectors)
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -72,7 +78,7 @@ def compute_vectors(plan: BuildPlan, embedder: Embedder, progress: bool) -> Vect
         chunk_vectors[todo.chunk_rows] = _normalised(vecs, len(todo.chunk_texts), dim, "chunk")
     timings["embed_chunks"] = time.perf_counter() - t
     t = time.perf_counter()
-    if todo.sentence_texts:
+    if todo.sentence_texts and sentence_vectors is not None:
         vecs = _embed(embedder, todo.sentence_texts, "Embedding sentences", progress)
         sentence_vectors[todo.sentence_rows] = _normalised(
             vecs, len(todo.sentence_texts), dim, "sentence"
@@ -88,7 +94,7 @@ def compute_vectors(plan: BuildPlan, embedder: Embedder, progress: bool) -> Vect
 
 
 def _reuse_vectors(
-    plan: BuildPlan, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
+    plan: BuildPlan, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray | None
 ) -> _ToEmbed:
     """Fill in the rows of unchanged documents; return the rows left to embed."""
     todo = _ToEmbed()
@@ -96,18 +102,20 @@ def _reuse_vectors(
     row_s = 0
     for d in plan.docs:
         first = d.chunks[0].id
+        rows = range(row_s, row_s + len(d.sentences))
+        row_s += len(d.sentences)
         if d.status == "unchanged" and prev is not None:
             chunk_vectors[first : first + len(d.chunks)] = prev.chunk_vectors[d.old_chunk_ids]
-            if d.old_sentence_ids:
-                sentence_vectors[row_s : row_s + len(d.sentences)] = prev.sentence_vectors[
-                    d.old_sentence_ids
-                ]
         else:
             todo.chunk_rows += [c.id for c in d.chunks]
             todo.chunk_texts += [passage_text(d.doc, c) for c in d.chunks]
-            todo.sentence_rows += list(range(row_s, row_s + len(d.sentences)))
+        if sentence_vectors is None or not rows:
+            continue
+        if d.status == "unchanged" and prev is not None and prev.sentence_vectors is not None:
+            sentence_vectors[rows.start : rows.stop] = prev.sentence_vectors[d.old_sentence_ids]
+        else:  # new or changed, or the previous generation has no sentence vectors
+            todo.sentence_rows += list(rows)
             todo.sentence_texts += [embedding_text(d.doc, s, e) for s, e in d.sentences]
-        row_s += len(d.sentences)
     return todo
 
 
@@ -179,6 +187,7 @@ def _manifest(
         n_chunks=plan.n_chunks,
         n_sentences=plan.n_sentences,
         build_seconds=round(build_seconds, 3),  # up to the writing of the files
+        sentence_vectors=plan.sentence_vectors,
         documents=entries,
         skipped=plan.skipped_entries,
     )
@@ -200,10 +209,15 @@ def write_generation(
     chunks: Sequence[Chunk],
     sentences: Sequence[Sentence],
     chunk_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
+    sentence_vectors: np.ndarray | None,
     lexical_texts: Sequence[str],
 ) -> Path:
-    """Write every file into `<name>.partial`, the manifest last, then rename it to `<name>`."""
+    """Write every file into `<name>.partial`, the manifest last, then rename it to `<name>`.
+
+    `sentence_vectors` None: no sentence_vectors.npy (the manifest must say so).
+    """
+    if (sentence_vectors is not None) != manifest.sentence_vectors:
+        raise IndexError_("the manifest and the sentence vectors given disagree")
     name = store.new_generation_name()
     partial = index_dir / (name + store.PARTIAL_SUFFIX)
     final = index_dir / name
@@ -213,7 +227,8 @@ def write_generation(
         store.write_chunks(partial / store.CHUNKS, chunks)
         store.write_sentences(partial / store.SENTENCES, sentences)
         _save_npy(partial / store.CHUNK_VECTORS, chunk_vectors)
-        _save_npy(partial / store.SENTENCE_VECTORS, sentence_vectors)
+        if sentence_vectors is not None:
+            _save_npy(partial / store.SENTENCE_VECTORS, sentence_vectors)
         dense.save(dense.build(chunk_vectors, manifest.dense), partial / store.DENSE)
         Lexical.build(lexical_texts).save(partial / store.BM25_DIR)
         files = {

@@ -61,6 +61,7 @@ class BuildReport:
     rebuilt: bool = False  # True when nothing could be reused (new index, other model or chunking)
     written: bool = True  # False when the index was already up to date
     timings: Mapping[str, float] = field(default_factory=dict)  # seconds per step
+    sentence_vectors: bool = True  # whether the index holds a vector per sentence
 
 
 def build_index(
@@ -73,8 +74,13 @@ def build_index(
     flat_max_vectors: int,
     progress: bool = False,
     max_document_chars: int = MAX_DOCUMENT_CHARS,
+    sentence_vectors: bool = True,
 ) -> BuildReport:
     """Index `corpus_dir` into `index_dir`, reusing the vectors of unchanged documents.
+
+    `sentence_vectors`: also embed every sentence (only the `sentences` reader reads them;
+    `Settings.embeds_sentences`). Switching it adds them to, or drops them from, the current
+    index without embedding the chunks again.
 
     The new index is written to a new generation folder and made current by an atomic rename of
     the CURRENT pointer: an interrupted build leaves the previous index intact. Documents longer
@@ -90,6 +96,7 @@ def build_index(
         flat_max_vectors=flat_max_vectors,
         progress=progress,
         max_document_chars=max_document_chars,
+        sentence_vectors=sentence_vectors,
     )
     files, unreadable = scan_corpus(params.corpus_dir)  # before touching the index folder
     store.make_index_dir(params.index_dir)
@@ -122,7 +129,7 @@ def _build(
     docs = chunk_corpus(params, docs, skips, prev)
     timings["chunk"] = time.perf_counter() - t
 
-    plan = make_plan(docs, skips, prev, current, params.flat_max_vectors)
+    plan = make_plan(docs, skips, prev, current, params.flat_max_vectors, params.sentence_vectors)
     if plan.up_to_date:
         return _report(plan, None, timings, t0)
     if read_only:  # refused before the embedding, the long part
@@ -182,6 +189,7 @@ def _report(
         rebuilt=vectors is not None and plan.prev is None,
         written=vectors is not None,
         timings=timings,
+        sentence_vectors=plan.sentence_vectors,
     )
 
 
@@ -193,10 +201,13 @@ def index_status(
     index_dir: Path,
     embedder_id: str,
     chunking: tuple[int, int] | None = None,
+    sentence_vectors: bool = False,
 ) -> str:
     """ "missing" | "corrupted" | "mismatch" | "stale" (corpus or chunking changed) | "current".
 
     `chunking` is the wanted (chunk_size, chunk_overlap); None accepts whatever was built.
+    `sentence_vectors` True: an index without them is "stale" (the `sentences` reader needs
+    them); False accepts either (unused vectors do no harm; `poleqa index` drops them).
     """
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     try:
@@ -214,5 +225,7 @@ def index_status(
     known.update({s.source: s.fingerprint for s in manifest.skipped})
     now = {source: fp for source, (_, fp) in files.items()}
     if chunking is not None and chunking != (manifest.chunk_size, manifest.chunk_overlap):
+        return "stale"
+    if sentence_vectors and not manifest.sentence_vectors:
         return "stale"
     return "current" if known == now else "stale"

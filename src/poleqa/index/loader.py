@@ -34,6 +34,15 @@ class UnknownDocumentError(IndexError_):
     message_fr = "Ce document n'est pas dans l'index."
 
 
+class SentenceVectorsMissingError(IndexMismatchError):
+    """The `sentences` reader met an index built without sentence vectors."""
+
+    message_fr = (
+        "L'index a été construit sans les vecteurs de phrases dont ce modèle de lecture a "
+        "besoin : reconstruisez-le avec `poleqa index --reader sentences`."
+    )
+
+
 def _current_or_none(index_dir: Path) -> Path | None:
     try:
         return store.read_current(index_dir)
@@ -133,7 +142,7 @@ class Index:
         documents: Mapping[str, Document],
         chunks: Sequence[Chunk],
         sentences: Sequence[Sentence],
-        sentence_vectors: np.ndarray,
+        sentence_vectors: np.ndarray | None,
         faiss_index: object,
         lexical: Lexical,
         chunk_vectors: np.ndarray,
@@ -143,7 +152,7 @@ class Index:
         self.documents: Mapping[str, Document] = MappingProxyType(dict(documents))
         self.chunks: Sequence[Chunk] = tuple(chunks)
         self.sentences: Sequence[Sentence] = tuple(sentences)
-        self.sentence_vectors = sentence_vectors
+        self._sentence_vectors = sentence_vectors
         self.chunk_vectors = chunk_vectors
         self._faiss = faiss_index
         self._lexical = lexical
@@ -185,7 +194,11 @@ class Index:
             by_source = {d.source: d for d in docs}
             chunks = store.read_chunks(gen / store.CHUNKS, by_source)
             sentences = store.read_sentences(gen / store.SENTENCES)
-            sentence_vectors = np.load(gen / store.SENTENCE_VECTORS, allow_pickle=False)
+            sentence_vectors = (
+                np.load(gen / store.SENTENCE_VECTORS, allow_pickle=False)
+                if manifest.sentence_vectors
+                else None
+            )
             chunk_vectors = np.load(gen / store.CHUNK_VECTORS, mmap_mode="r", allow_pickle=False)
             faiss_index = dense.load(gen / store.DENSE, manifest.dense)
             lexical = Lexical.load(gen / store.BM25_DIR, len(chunks))
@@ -203,9 +216,9 @@ class Index:
             problems.append("chunks")
         if chunk_vectors.shape != (len(chunks), manifest.dim):
             problems.append("chunk vectors")
-        if len(sentences) != manifest.n_sentences or sentence_vectors.shape != (
-            len(sentences),
-            manifest.dim,
+        if len(sentences) != manifest.n_sentences or (
+            sentence_vectors is not None
+            and sentence_vectors.shape != (len(sentences), manifest.dim)
         ):
             problems.append("sentences")
         if problems:
@@ -243,6 +256,35 @@ class Index:
         return list(self._chunks_by_source.get(source, ()))
 
     # -- sentences ---------------------------------------------------------------------------
+    @property
+    def has_sentence_vectors(self) -> bool:
+        """Whether every sentence was embedded (`poleqa index --reader sentences`)."""
+        return self._sentence_vectors is not None
+
+    @property
+    def sentence_vectors(self) -> np.ndarray:
+        """One normalised vector per sentence, row = Sentence.id; SentenceVectorsMissingError
+        if the index was built without them (only the `sentences` reader reads them)."""
+        vectors = self._sentence_vectors
+        if vectors is None:
+            raise self._no_sentence_vectors()
+        return vectors
+
+    def require_sentence_vectors(self) -> None:
+        """Raise SentenceVectorsMissingError unless the index holds sentence vectors (what the
+        `sentences` reader checks when it is made, before any question)."""
+        if self._sentence_vectors is None:
+            raise self._no_sentence_vectors()
+
+    def _no_sentence_vectors(self) -> SentenceVectorsMissingError:
+        index_dir = self.path.parent
+        return SentenceVectorsMissingError(
+            f"The index in {index_dir} was built without sentence vectors, which the "
+            f"`sentences` reader needs: rebuild it with `poleqa index --index {index_dir} "
+            "--reader sentences` (only the sentences are embedded; the chunks are kept), "
+            "or ask with --reader trained."
+        )
+
     def sentences_in(self, source: str, start: int, end: int) -> list[Sentence]:
         """Sentences of `source` overlapping [start, end), in text order."""
         span = self._sentence_spans.get(source)
@@ -268,7 +310,8 @@ class Index:
 
     def __repr__(self) -> str:
         m = self.manifest
+        vectors = "" if m.sentence_vectors else " (no vectors)"
         return (
             f"Index({self.path}, {m.n_documents} documents, {m.n_chunks} chunks, "
-            f"{m.n_sentences} sentences, {m.dense.kind}, {m.embedder_id})"
+            f"{m.n_sentences} sentences{vectors}, {m.dense.kind}, {m.embedder_id})"
         )

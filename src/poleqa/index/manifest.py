@@ -78,6 +78,9 @@ class Manifest:
     n_chunks: int
     n_sentences: int
     build_seconds: float
+    # Whether every sentence was embedded (sentence_vectors.npy): only the `sentences` reader
+    # reads them. Manifests written before this field had them.
+    sentence_vectors: bool = True
     documents: tuple[DocumentEntry, ...] = ()
     skipped: tuple[SkippedEntry, ...] = ()
     files: Mapping[str, FileEntry] = field(default_factory=dict)
@@ -117,10 +120,17 @@ class Manifest:
             n_chunks=int(data["n_chunks"]),
             n_sentences=int(data["n_sentences"]),
             build_seconds=float(data["build_seconds"]),
+            sentence_vectors=_flag(data.get("sentence_vectors", True), "sentence_vectors"),
             documents=tuple(DocumentEntry(**d) for d in data["documents"]),
             skipped=tuple(SkippedEntry(**s) for s in data["skipped"]),
             files={name: FileEntry(**f) for name, f in data["files"].items()},
         )
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} is not true or false")
+    return value
 
 
 def read_format_version(text: str) -> int | None:

@@ -72,6 +72,7 @@ def _trained(index: Index, settings: Settings) -> Answerer:
 def _sentences(index: Index, settings: Settings) -> Answerer:
     from poleqa.reading.scorer import ExtractiveAnswerer
 
+    index.require_sentence_vectors()  # an index built for the trained reader has none
     return ExtractiveAnswerer(index)
 
 
