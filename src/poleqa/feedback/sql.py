@@ -7,24 +7,20 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple
 
-from poleqa.feedback.records import CitedSource, Feedback, FeedbackRead, latest_per_id
+from poleqa.feedback.records import (
+    CSV_COLUMNS,
+    CitedSource,
+    Feedback,
+    FeedbackRead,
+    latest_per_id,
+)
 
 log = logging.getLogger(__name__)
 
 TABLE = "poleqa_feedback"
-# The record's fields, in order; `citations` is a JSON list of the CitedSource fields.
-FIELDS = (
-    "id",
-    "time",
-    "rating",
-    "comment",
-    "question",
-    "answer",
-    "abstained",
-    "confidence",
-    "citations",
-    "index_version",
-)
+# The record's fields, in order (the CSV export's columns); `citations` is a JSON list of the
+# CitedSource fields.
+FIELDS = CSV_COLUMNS
 # `seq` orders the events as they were committed; `{seq}`, `{flag}`, `{real}` are the
 # database's own types for a growing key, a boolean and a float.
 SCHEMA = (
