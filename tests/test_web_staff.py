@@ -179,6 +179,9 @@ def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
     assert wrong >= 1 and metrics["type/date/answer_accuracy"] == 0
     assert f"Échecs : {wrong} sur {len(QUESTIONS)} questions" in html_text(failures)
     assert "En quelle année le pôle Xylofutur" in html_text(failures)
+    # in French for staff: the table's columns
+    assert all(h in html_text(failures) for h in ("Réponse attendue", "Sources citées"))
+    assert "expected_sources" not in failures
 
 
 def test_evaluate_tab_shows_the_question_file_format(staff: StaffApp) -> None:

@@ -19,6 +19,16 @@ from poleqa.web.eval_view import FORMAT_HELP, report_html
 from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
 
 log = logging.getLogger(__name__)
+# The failures table's columns, as staff read them (the reports keep the field names).
+FAILURE_COLUMNS = {
+    "id": "Id",
+    "type": "Type",
+    "question": "Question",
+    "expected": "Réponse attendue",
+    "got": "Réponse donnée",
+    "expected_sources": "Sources attendues",
+    "cited_sources": "Sources citées",
+}
 
 MAX_K = 20  # the sliders' maximum; the API may not ask for more
 QUESTION_SETS = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")  # what poleqa.evaluation reads
@@ -127,7 +137,10 @@ class StaffApp:
         if rows:
             fails = (
                 f"<p><b>Échecs : {len(rows)} sur {len(result.predictions)} questions</b></p>"
-                + render.table_html(list(rows[0]), ([r[h] for h in rows[0]] for r in rows))
+                + render.table_html(
+                    [FAILURE_COLUMNS.get(h, h) for h in rows[0]],
+                    ([r[h] for h in rows[0]] for r in rows),
+                )
             )
         else:
             fails = render.message_html("Aucun échec : toutes les réponses sont justes.", "ok")
