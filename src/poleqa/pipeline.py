@@ -49,7 +49,7 @@ class Pipeline:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
-        self._embedder_given = embedder
+        self._embedder_given = embedder is not None  # a given one cannot cross processes
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()  # guards the swap of `_loaded`
         self._load_lock = threading.Lock()  # one index load at a time
@@ -86,7 +86,7 @@ class Pipeline:
         `isolated`: build in a child process (a server's re-index), so the document embedding
         model and the build's buffers never stay in this process's memory. An embedder given
         to the constructor cannot cross processes: the build then runs here."""
-        if isolated and self._embedder_given is None:
+        if isolated and not self._embedder_given:
             report = _build_in_child(self.settings)
         else:
             report = self._build_here(progress)
