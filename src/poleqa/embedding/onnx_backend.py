@@ -63,7 +63,7 @@ def ensure_onnx_folder(st_folder: Path) -> Path:
     except Exception as e:  # transformers and the exporter raise many types (ValueError…)
         raise EmbedderError(
             f"Could not export {st_folder} to ONNX into {final} ({type(e).__name__}: {e}); "
-            "use --model multilingual-e5-small (the same vectors through sentence-transformers)."
+            "use --model multilingual-e5-small-st (the same vectors through sentence-transformers)."
         ) from e
     return final
 
@@ -160,7 +160,7 @@ class OnnxEmbedder(_LazyEmbedder):
         except Exception as e:  # ONNX Runtime raises its own types (Fail, InvalidGraph…)
             raise EmbedderError(
                 f"ONNX Runtime cannot load {folder} ({type(e).__name__}: {e}): delete that "
-                "folder so it is exported again, or use --model multilingual-e5-small."
+                "folder so it is exported again, or use --model multilingual-e5-small-st."
             ) from e
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         pad = tokenizer.token_to_id("<pad>")
