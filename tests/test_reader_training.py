@@ -55,3 +55,32 @@ def test_training_runs_resumes_and_writes_loadable_weights(tmp_path: Path) -> No
     model = SpanModel.load(base, tmp_path / "reader")
     (span,) = model.read(["Qui préside le pôle Alpha ?"], [CONTEXT])
     assert 0 <= span.start < span.end <= len(CONTEXT)
+
+
+def test_near_miss_negatives_cut_the_answer_sentences_out() -> None:
+    import random
+
+    from poleqa.reading.squad import GoldSpan, QAExample
+    from poleqa.reading.training import near_miss_negatives, without_answer
+
+    context = (
+        "Le pôle Alpha a été créé en 2005 à Lyon par des industriels de la chimie. "
+        "Il compte 210 membres, dont 150 PME. "
+        "Sa présidente est Marie Durand depuis 2019, après dix ans de direction scientifique."
+    )
+    gold = GoldSpan("210 membres", context.index("210 membres"))
+    ex = QAExample("q1", "Combien de membres ?", context, (gold,), "Alpha")
+    cut = without_answer(ex)
+    assert cut is not None and "210" not in cut and "150 PME" not in cut
+    assert cut.startswith("Le pôle Alpha a été créé en 2005") and "Marie Durand" in cut
+    # the answer written again in another sentence: that one goes too
+    again = context + " Les 210 membres se réunissent chaque année en assemblée générale."
+    twice = without_answer(QAExample("q2", "Combien ?", again, (gold,), "Alpha"))
+    assert twice is not None and twice.rstrip() == cut.rstrip()  # the gap's space may stay
+    # nothing worth reading left: no example
+    alone = QAExample("q3", "Combien ?", "Il compte 210 membres.", (GoldSpan("210", 10),), "A")
+    assert without_answer(alone) is None
+    unanswerable = QAExample("q4", "Budget ?", context, (), "Alpha")
+    made = near_miss_negatives([ex, alone, unanswerable], 1.0, random.Random(0))
+    assert [(m.id, m.answers, m.context) for m in made] == [("q1-nm", (), cut)]
+    assert near_miss_negatives([ex], 0.0, random.Random(0)) == []

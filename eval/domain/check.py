@@ -14,6 +14,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SPLITS = ("train", "dev", "test")
+# question files and the split their documents belong to (train-extra: more training questions)
+FILES = (("train", "train"), ("train-extra", "train"), ("dev", "dev"), ("test", "test"))
 TYPES = {
     "number",
     "date",
@@ -89,8 +91,8 @@ def main() -> int:
     seen: Counter = Counter()
     doc_split: dict[str, set[str]] = {}
     everything = []
-    for split in SPLITS:
-        lines = (HERE / f"{split}.jsonl").read_text("utf-8").splitlines()
+    for name, split in FILES:
+        lines = (HERE / f"{name}.jsonl").read_text("utf-8").splitlines()
         questions = [json.loads(line) for line in lines if line.strip()]
         everything += questions
         for q in questions:
@@ -98,7 +100,7 @@ def main() -> int:
             seen[fold(q["question"])] += 1
             for s in q.get("sources", []):
                 doc_split.setdefault(s, set()).add(split)
-        print(f"{split}: {len(questions)} questions")
+        print(f"{name}: {len(questions)} questions")
     errors += [f"duplicate question: {q!r}" for q, n in seen.items() if n > 1]
     errors += [
         f"{d} is cited from several splits: {sorted(s)}" for d, s in doc_split.items() if len(s) > 1

@@ -24,6 +24,7 @@ from poleqa.reading.span_model import load_base, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
 from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
 from poleqa.reading.windows import MAX_LENGTH, STRIDE, Window, answer_tokens, pad_batch, tokenize
+from poleqa.sentences import split_sentences
 
 log = logging.getLogger("poleqa.reading.training")
 CHECKPOINT = "checkpoint.pt"
@@ -38,6 +39,7 @@ class Recipe:
     piaf_heldout: float = 0.10  # share of PIAF articles never trained on (reader EM/F1)
     fr_negatives: float = 0.5  # French negatives per PIAF question and epoch
     hard_negatives: float = 0.7  # share of them taken from the question's own article
+    near_miss: float = 0.0  # near-miss negatives (answer sentences cut out) per answerable question
     squad1: int = 5000  # English SQuAD 1.1 questions sampled
     squad2: int = 6000  # SQuAD 2.0 dev questions sampled (about half unanswerable)
     squad2_heldout_articles: int = 4  # SQuAD 2.0 dev articles kept out (no-answer check)
@@ -82,6 +84,38 @@ def french_negatives(examples: Sequence[QAExample], recipe: Recipe, rng: random.
     return out
 
 
+def without_answer(ex: QAExample) -> str | None:
+    """The example's context with every sentence that holds a gold answer cut out: the same
+    subject, the fact missing (a near miss). None when nothing would be left or an answer stays."""
+    golds = [a.text.casefold() for a in ex.answers]
+    spans = [(a.start, a.start + len(a.text)) for a in ex.answers]
+    kept, pos = [], 0
+    for s, e in split_sentences(ex.context):
+        sentence = ex.context[s:e].casefold()
+        if any(s < ae and as_ < e for as_, ae in spans) or any(g in sentence for g in golds):
+            kept.append(ex.context[pos:s])
+            pos = e
+    if not kept:
+        return None
+    context = "".join(kept) + ex.context[pos:]
+    if any(g in context.casefold() for g in golds) or len(context.split()) < 8:
+        return None
+    return context
+
+
+def near_miss_negatives(
+    examples: Sequence[QAExample], share: float, rng: random.Random
+) -> list[QAExample]:
+    """Unanswerable twins of answerable examples: the passage without its answer sentences."""
+    out = []
+    for ex in examples:
+        if ex.answerable and rng.random() < share:
+            context = without_answer(ex)
+            if context is not None:
+                out.append(QAExample(ex.id + "-nm", ex.question, context, (), ex.article))
+    return out
+
+
 def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExample]:
     """The mix, in a seeded order: PIAF (train articles) with French negatives, SQuAD, domain."""
     rng = random.Random(recipe.seed)
@@ -90,6 +124,7 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
     for _ in range(recipe.piaf_epochs):
         drawn = rng.sample(piaf, min(recipe.piaf_sample, len(piaf))) if recipe.piaf_sample else piaf
         mix += drawn + french_negatives(drawn, recipe, rng)
+        mix += near_miss_negatives(drawn, recipe.near_miss, rng)
     if args.squad1:
         squad1 = read_squad(args.squad1)
         mix += rng.sample(squad1, min(recipe.squad1, len(squad1)))
@@ -99,7 +134,8 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
         squad2 = [e for e in squad2 if e.article in kept]
         mix += rng.sample(squad2, min(recipe.squad2, len(squad2)))
     for path in args.domain or ():
-        mix += read_squad(path) * recipe.domain_epochs
+        domain = read_squad(path)
+        mix += (domain + near_miss_negatives(domain, recipe.near_miss, rng)) * recipe.domain_epochs
     rng.shuffle(mix)
     return mix
 
