@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SPLITS = ("train", "dev", "test")
 # question files and the split their documents belong to (train-extra: more training questions)
 FILES = (("train", "train"), ("train-extra", "train"), ("dev", "dev"), ("test", "test"))
 TYPES = {

@@ -107,6 +107,8 @@ def near_miss_negatives(
     examples: Sequence[QAExample], share: float, rng: random.Random
 ) -> list[QAExample]:
     """Unanswerable twins of answerable examples: the passage without its answer sentences."""
+    if share <= 0:  # draws nothing: earlier recipes keep their random sequence
+        return []
     out = []
     for ex in examples:
         if ex.answerable and rng.random() < share:
