@@ -398,6 +398,9 @@ def test_onnx_export_failure_is_an_embedder_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken-model"
     broken.mkdir()
     (broken / "config.json").write_text("{}", encoding="utf-8")
+    crashed = tmp_path / f".{onnx_backend.onnx_folder(broken).name}.tmp-crashed"
+    crashed.mkdir()  # a half-written export of a run that was killed: removed, not kept forever
+    (crashed / "model.onnx").write_bytes(b"half")
     with pytest.raises(EmbedderError, match="Could not export"):
         onnx_backend.ensure_onnx_folder(broken)
     assert not onnx_backend.onnx_folder(broken).exists()

