@@ -194,7 +194,7 @@ def test_max_document_chars_skips_longer_documents(folders, fake_models) -> None
 
 
 def test_embedding_progress_shows_totals_and_time_left(folders, fake_models) -> None:
-    result = run("index", "--model", "fake-a", "--reader", "sentences")
+    result = run("index", "--model", "fake-a")
     assert result.exit_code == 0, result.output
     # tqdm estimates the time left ("elapsed<left") only for a bar that knows its total.
     bars = re.findall(
@@ -205,35 +205,30 @@ def test_embedding_progress_shows_totals_and_time_left(folders, fake_models) -> 
     assert all(done == total != "0" for _, done, total, _ in bars)
 
 
-def test_the_reader_decides_whether_sentences_are_embedded(folders, fake_models) -> None:
-    result = run("index", "--model", "fake-a", "--reader", "trained")
+def test_an_index_without_sentence_vectors_serves_search_only(folders, fake_models) -> None:
+    result = run("index", "--model", "fake-a", "--no-sentence-vectors")
     assert result.exit_code == 0, result.output
     assert re.match(r"Indexed: 3 documents, \d+ chunks, \d+ sentences \(without vectors\) in ",
                     result.stdout)  # fmt: skip
     assert re.search(r"embedded \d+ chunks and 0 sentences", result.stdout)
     assert "Embedding sentences" not in result.stderr
 
-    result = run("ask", "Qui préside Medicen ?", "--model", "fake-a", "--reader", "sentences")
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: The index in index was built without sentence vectors, which the `sentences` "
-        "reader needs: rebuild it with `poleqa index --index index --reader sentences` (only "
-        "the sentences are embedded; the chunks are kept), or ask with --reader trained.\n"
-    )
+    for reader in ("sentences", "trained"):  # both readers read the sentence vectors
+        result = run("ask", "Qui préside Medicen ?", "--model", "fake-a", "--reader", reader)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            "Error: The index in index was built without sentence vectors, which the readers "
+            "need: rebuild it with `poleqa index --index index --sentence-vectors` (only the "
+            "sentences are embedded; the chunks are kept).\n"
+        )
+    assert run("search", "Medicen", "--model", "fake-a").exit_code == 0
 
-    result = run("index", "--model", "fake-a", "--reader", "sentences")
+    result = run("index", "--model", "fake-a")  # the default embeds them, the chunks are kept
     assert result.exit_code == 0, result.output
     assert "unchanged 3, skipped 0; embedded 0 chunks and " in result.stdout
     assert " 0 sentences in " not in result.stdout and "without vectors" not in result.stdout
-    assert run("index", "--model", "fake-a", "--reader", "sentences").stdout.startswith(
-        "Index up to date"
-    )
-    # --no-sentence-vectors wins over the reader; POLEQA_READER is read too.
-    result = run("index", "--model", "fake-a", "--reader", "sentences", "--no-sentence-vectors")
+    assert run("index", "--model", "fake-a").stdout.startswith("Index up to date")
+    result = run("index", "--model", "fake-a", "--no-sentence-vectors")
     assert "(without vectors)" in result.stdout and "embedded 0 chunks and 0 sentences" in (
         result.stdout
     )
-    result = CliRunner(env={"POLEQA_READER": "sentences"}).invoke(
-        cli, ["index", "--model", "fake-a"], catch_exceptions=False
-    )
-    assert result.exit_code == 0 and "without vectors" not in result.stdout

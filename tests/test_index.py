@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -574,8 +575,8 @@ def test_without_sentence_vectors_the_manifest_says_so(corpus: Path, tmp_path: P
         index.sentence_vectors  # noqa: B018
     assert isinstance(e.value, IndexError_)
     assert "built without sentence vectors" in e.value.message
-    assert f"poleqa index --index {index_dir} --reader sentences" in e.value.message
-    assert "--reader sentences" in e.value.message_fr
+    assert f"poleqa index --index {index_dir} --sentence-vectors" in e.value.message
+    assert "poleqa index --sentence-vectors" in e.value.message_fr
 
     build_index(corpus, tmp_path / "default", emb, **PARAMS)
     with_vectors = Index.load(tmp_path / "default", emb.id)
@@ -646,33 +647,36 @@ def test_status_wants_sentence_vectors_only_when_asked(built) -> None:
     assert index_status(corpus, index_dir, emb.id) == "current"
 
 
-def test_the_sentences_reader_on_an_index_without_sentence_vectors(built) -> None:
+@pytest.mark.parametrize("reader", ["sentences", "trained"])
+def test_the_readers_on_an_index_without_sentence_vectors(built, reader: str) -> None:
     corpus, index_dir, emb = built
     build_index(corpus, index_dir, emb, **PARAMS, sentence_vectors=False)
-    settings = Settings(corpus_dir=corpus, index_dir=index_dir, reader="sentences")
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir, reader=reader)
     pipeline = Pipeline(settings, embedder=emb)
     assert pipeline.search("Où sont les scieries ?")  # retrieval needs no sentence vectors
-    with pytest.raises(SentenceVectorsMissingError, match="--reader sentences"):
+    # both readers check before loading anything (the trained reader's judge reads them)
+    with pytest.raises(SentenceVectorsMissingError, match="--sentence-vectors"):
         pipeline.ask("Combien d'adhérents compte Medicen ?")
 
 
 def test_the_settings_say_whether_sentences_are_embedded() -> None:
-    assert Settings(reader="sentences").embeds_sentences
-    assert not Settings(reader="trained").embeds_sentences
+    assert Settings().embeds_sentences and Settings(reader="sentences").embeds_sentences
     assert Settings(reader="trained", sentence_vectors=True).embeds_sentences
+    assert not Settings(reader="trained", sentence_vectors=False).embeds_sentences
     assert not Settings(reader="sentences", sentence_vectors=False).embeds_sentences
 
 
-def test_the_pipeline_builds_what_its_reader_needs(corpus: Path, tmp_path: Path) -> None:
+def test_the_pipeline_adds_the_sentence_vectors_its_readers_need(
+    corpus: Path, tmp_path: Path
+) -> None:
     emb = FakeEmbedder()
-    trained = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", reader="trained")
-    trained = trained.with_(**PARAMS)
-    report = Pipeline(trained, embedder=emb).build()
+    bare = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", sentence_vectors=False)
+    bare = bare.with_(**PARAMS)
+    report = Pipeline(bare, embedder=emb).build()
     assert not report.sentence_vectors and report.embedded_sentences == 0
 
-    pipeline = Pipeline(trained.with_(reader="sentences"), embedder=emb)
-    report = pipeline.ensure_index()  # the sentences reader needs them: added
+    pipeline = Pipeline(replace(bare, sentence_vectors=None), embedder=emb)  # the default
+    report = pipeline.ensure_index()  # the readers need them: added
     assert report is not None and report.sentence_vectors
     assert report.embedded_chunks == 0 and report.embedded_sentences == report.sentences
     assert pipeline.index.has_sentence_vectors
-    assert Pipeline(trained, embedder=emb).ensure_index() is None  # unused ones do no harm

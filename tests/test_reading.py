@@ -17,6 +17,7 @@ from poleqa.evaluation.squad import SquadPrediction, exact_match, f1, normalize,
 from poleqa.query import analyse
 from poleqa.reading.answerer import ReadingAnswerer
 from poleqa.reading.calibrate import Scored, choose_threshold
+from poleqa.reading.evidence import Evidence
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
 from poleqa.reading.squad import GoldSpan, QAExample, read_squad
 from poleqa.reading.weights import (
@@ -167,6 +168,13 @@ class _GivenSpans:
         return out
 
 
+class _NoEvidence:
+    """No second opinion: a sentence scorer that abstains."""
+
+    def gather(self, query, hits) -> Evidence:
+        return Evidence(0.0, None)
+
+
 def _judge(threshold: float) -> Judge:
     n = len(FEATURES)
     weights = tuple(1.0 if f == "margin" else 0.0 for f in FEATURES)
@@ -176,19 +184,41 @@ def _judge(threshold: float) -> Judge:
 def test_feature_rows_name_the_year_asked() -> None:
     q = analyse("Combien de membres compte le pôle Alpha en 2020 ?", FakeEmbedder())
     spans = _GivenSpans(("210 membres", 6.0, 1.0), ("Lyon", 2.0, 1.5)).read(q, [_hit(), _hit(2)])
-    rows = feature_rows(q, spans)
+    rows = feature_rows(q, spans, _NoEvidence().gather(q, []))
     assert rows.shape == (2, len(FEATURES))
     col = {f: i for i, f in enumerate(FEATURES)}
     assert rows[0, col["margin"]] == 5.0 and rows[0, col["lead"]] == 4.5
     assert rows[1, col["lead"]] == -4.5 and rows[1, col["inv_rank"]] == 0.5
     assert rows[0, col["year_found"]] == 1.0 and rows[0, col["year_missing"]] == 0.0
     q2 = analyse("Combien de membres compte le pôle Alpha en 2031 ?", FakeEmbedder())
-    assert feature_rows(q2, spans)[0, col["year_missing"]] == 1.0
+    assert feature_rows(q2, spans, _NoEvidence().gather(q, []))[0, col["year_missing"]] == 1.0
+
+
+def test_feature_rows_carry_the_scorers_verdict() -> None:
+    q = analyse("Combien de membres compte le pôle Alpha ?", FakeEmbedder())
+    spans = _GivenSpans(("210 membres", 6.0, 1.0), ("Lyon", 2.0, 1.5)).read(q, [_hit(), _hit(2)])
+    sentence = CHUNK.start + PASSAGE.index("Il compte")
+    # the scorer answered with the sentence « Il compte 210 membres en 2020. » of alpha.md
+    evidence = Evidence(0.7, ("alpha.md", sentence, sentence + 30))
+    rows = feature_rows(q, spans, evidence)
+    col = {f: i for i, f in enumerate(FEATURES)}
+    assert rows[:, col["scorer_confidence"]].tolist() == [0.7, 0.7]
+    assert rows[:, col["scorer_agrees"]].tolist() == [1.0, 0.0]  # « Lyon » is not in it
+
+
+def test_the_scorer_agrees_only_on_an_overlapping_sentence_of_the_same_document() -> None:
+    q = analyse("Combien de membres compte le pôle Alpha ?", FakeEmbedder())
+    (span,) = _GivenSpans(("210 membres", 6.0, 1.0)).read(q, [_hit()])
+    at = span.start
+    assert Evidence(0.5, ("alpha.md", at - 3, at + 1)).scorer_agrees(span)
+    assert not Evidence(0.5, ("alpha.md", span.end, span.end + 9)).scorer_agrees(span)
+    assert not Evidence(0.5, ("beta.md", at, span.end)).scorer_agrees(span)
+    assert not Evidence(0.5, None).scorer_agrees(span)
 
 
 def test_answer_is_the_sentence_holding_the_span_with_exact_offsets() -> None:
     q = analyse("Combien de membres compte le pôle Alpha ?", FakeEmbedder())
-    answerer = ReadingAnswerer(_GivenSpans(("210 membres", 6.0, 1.0)), _judge(0.5))
+    answerer = ReadingAnswerer(_GivenSpans(("210 membres", 6.0, 1.0)), _judge(0.5), _NoEvidence())
     a = answerer.answer(q, [_hit()])
     assert not a.abstained
     assert a.text == "Il compte 210 membres en 2020."
@@ -201,7 +231,7 @@ def test_answer_is_the_sentence_holding_the_span_with_exact_offsets() -> None:
 
 def test_abstains_below_the_threshold_and_notes_english() -> None:
     q = analyse("How many members does Alpha have?", FakeEmbedder())
-    answerer = ReadingAnswerer(_GivenSpans(("210 membres", 1.0, 3.0)), _judge(0.5))
+    answerer = ReadingAnswerer(_GivenSpans(("210 membres", 1.0, 3.0)), _judge(0.5), _NoEvidence())
     a = answerer.answer(q, [_hit()])
     assert a.abstained and a.text is None and a.confidence < 0.5
     assert a.citations[0].info.source == "alpha.md"
@@ -272,7 +302,7 @@ def test_figures_of_other_years_are_listed_by_year() -> None:
                 for h, t, s in ((new, "55 pôles", 6.0), (old, "56 pôles", 5.0))
             ]
 
-    answerer = ReadingAnswerer(_Reader(), _judge(0.5))
+    answerer = ReadingAnswerer(_Reader(), _judge(0.5), _NoEvidence())
     a = answerer.answer(analyse("Combien de pôles compte la France ?", FakeEmbedder()), [new, old])
     assert a.text == new_text
     assert a.notes[-1] == "Selon l'année : 2019 — 56 pôles [2] ; 2023 — 55 pôles [1]"

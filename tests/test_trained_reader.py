@@ -16,7 +16,7 @@ from poleqa.config import Settings
 from poleqa.embedding.convert import ensure_st_folder
 from poleqa.errors import ReaderError
 from poleqa.evaluation.squad import exact_match, f1
-from poleqa.reading import shipped_reader
+from poleqa.reading import make_answerer, shipped_reader
 from poleqa.reading.span_model import SpanModel
 from poleqa.reading.weights import WEIGHTS_FILE
 
@@ -92,6 +92,38 @@ def test_the_pipeline_answers_with_exact_offsets(tmp_path_factory) -> None:
         if a.short_answer:
             assert doc.text[first.short_start : first.short_end] == a.short_answer
     assert ARA in {c.info.source for c in a.citations}
+
+
+def test_the_judge_reads_the_sentence_scorers_verdict(tmp_path_factory) -> None:
+    from poleqa.pipeline import CANDIDATE_HITS, Pipeline
+    from poleqa.reading.judge import FEATURES, feature_rows
+    from poleqa.reading.scorer import ExtractiveAnswerer
+
+    corpus, index_dir, cache = build_seed_index(tmp_path_factory)
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir, cache_dir=cache)
+    pipeline = Pipeline(settings)
+    answerer = make_answerer(pipeline.index, settings)  # the default reader: the trained one
+    assert isinstance(answerer.evidence.scorer, ExtractiveAnswerer)
+    assert answerer.evidence.scorer.index is pipeline.index
+    col = {f: i for i, f in enumerate(FEATURES)}
+    for question in ("Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?",
+                     "Quelles sont les missions des pôles de compétitivité ?"):  # fmt: skip
+        query = pipeline.query(question)
+        hits = pipeline.retrieve(query, k=CANDIDATE_HITS)
+        verdict = answerer.evidence.scorer.answer(query, hits)
+        evidence = answerer.evidence.gather(query, hits)
+        assert evidence.scorer_confidence == verdict.confidence
+        if verdict.abstained:
+            assert evidence.scorer_sentence is None
+            continue
+        source, start, end = evidence.scorer_sentence
+        assert pipeline.document(source).text[start:end] == verdict.text
+        spans = answerer.reader.read(query, hits)
+        rows = feature_rows(query, spans, evidence)
+        for span, row in zip(spans, rows, strict=True):
+            overlaps = span.hit.chunk.source == source and span.start < end and start < span.end
+            assert row[col["scorer_agrees"]] == float(overlaps)
+            assert row[col["scorer_confidence"]] == verdict.confidence
 
 
 def test_eval_squad_on_a_tiny_file(tmp_path: Path, monkeypatch) -> None:

@@ -1,4 +1,5 @@
-"""The web stack (uvicorn, Gradio, its API) on a real small pipeline: markup, follow-ups."""
+"""The web stack (uvicorn, Gradio, its API) on a real small pipeline: markup, follow-ups; and the
+default reader (the trained one, real model) served on the seed corpus."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from support import ARA, build_seed_index
 from webfake import serving, small_pipeline
 
+from poleqa.config import Settings
+from poleqa.pipeline import Pipeline
 from poleqa.web import create_app
 
 # About `support.DOCS` (the small corpus of `small_pipeline`).
@@ -82,3 +86,20 @@ def test_year_follow_ups_are_completed_and_said(url: str) -> None:
     # A follow-up of a follow-up completes the question as understood, not « Et en 2019 ? ».
     _, second = _ask(client, "Et depuis 2021 ?")
     assert f"J'ai compris : « {QUESTION.replace('en 2016', 'depuis 2021')} »" in _text(second)
+
+
+@pytest.mark.slow
+def test_the_default_reader_answers_through_the_web(tmp_path_factory) -> None:
+    corpus, index, cache = build_seed_index(tmp_path_factory)
+    data = tmp_path_factory.mktemp("web-seed") / "data"
+    pipeline = Pipeline(
+        Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache, data_dir=data)
+    )
+    assert pipeline.settings.reader == "trained"
+    with serving(create_app(pipeline, data)) as site:
+        _, answer = _ask(_client(site), "Combien de pôles compte la région Auvergne-Rhône-Alpes ?")
+        sentence = _text(re.search(r'<div class="pq-text">.*?</div>', answer)[0])
+        assert "13" in sentence and "<mark" in answer  # the sentence, its span highlighted
+        assert ARA in answer  # cited with its document
+        _, none = _ask(_client(site), "Quelle est la recette de la tarte Tatin ?")
+        assert "Je n'ai pas trouvé de réponse" in _text(none) and "pq-text" not in none

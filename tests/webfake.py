@@ -133,8 +133,10 @@ def _by_year_citations(first: Citation) -> tuple[Citation, ...]:
 
 def small_pipeline(folder: Path) -> Pipeline:
     """The real pipeline (index, retrieval, reading) on the three small documents of
-    `support.DOCS`, with the instant fake embedder: real answers, no model to load."""
+    `support.DOCS`, with the instant fake embedder and the sentence scorer: real answers, no
+    model to load (tests/test_web_real.py serves the trained reader on the seeds too)."""
     settings = Settings(
+        reader="sentences",
         corpus_dir=write_corpus(folder / "corpus"),
         index_dir=folder / "index",
         data_dir=folder / "data",

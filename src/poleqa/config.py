@@ -40,22 +40,21 @@ class Settings:
     flat_max_vectors: int = 50_000  # above this, an approximate (HNSW) FAISS index is built
     max_question_chars: int = MAX_QUESTION_CHARS
     max_document_chars: int = MAX_DOCUMENT_CHARS  # longer documents are skipped by the index
-    # poleqa.reading.READERS: "sentences" (the hand-built sentence scorer) until "trained" (the
-    # fine-tuned reader and its learned judge) wins on the in-domain sets (docs/reader.md)
-    reader: str = "sentences"
+    # poleqa.reading.READERS: "trained" (the fine-tuned reader and its learned judge; chosen on
+    # the in-domain dev split, docs/reader.md) or "sentences" (the hand-built sentence scorer)
+    reader: str = "trained"
     reader_dir: Path | None = None  # trained reader weights and judge; None: the shipped ones
     read_passages: int = 4  # retrieved passages the trained reader reads (docs/reader.md)
     reader_precision: str = "bf16"  # fp32, bf16 or int8 arithmetic (bench/bench_reader.py)
-    # Whether `poleqa index` embeds every sentence too (about twice the chunks' embedding time;
-    # only the "sentences" reader reads them). None: when `reader` is "sentences".
+    # Whether `poleqa index` embeds every sentence too (about twice the chunks' embedding time).
+    # Both readers read them (the trained reader's judge through reading/evidence.py); without
+    # them an index serves search only. None: yes.
     sentence_vectors: bool | None = None
 
     @property
     def embeds_sentences(self) -> bool:
         """Whether the index is built with a vector per sentence (`sentence_vectors`)."""
-        if self.sentence_vectors is not None:
-            return self.sentence_vectors
-        return self.reader == "sentences"
+        return self.sentence_vectors is not False
 
     def with_(self, **changes: object) -> Settings:
         """A copy with the given fields changed; `None` values are ignored."""

@@ -40,16 +40,10 @@ from poleqa.types import Hit
     help="Skip documents longer than this many characters of text.  [default: 2000000]",
 )
 @click.option(
-    "--reader",
-    type=click.Choice(["trained", "sentences"]),
-    envvar="POLEQA_READER",
-    help="The reader the index is for: `sentences` also embeds every sentence (about three "
-    "times the embedding work), `trained` does not.  [env: POLEQA_READER; default: as `ask`]",
-)
-@click.option(
     "--sentence-vectors/--no-sentence-vectors",
     default=None,
-    help="Embed every sentence or not, whatever the reader.  [default: if --reader sentences]",
+    help="Embed every sentence too (about twice the embedding work; both readers read them: "
+    "without them the index serves search only).  [default: --sentence-vectors]",
 )
 def index(
     corpus_dir: Path | None,
@@ -58,14 +52,13 @@ def index(
     chunk_size: int | None,
     chunk_overlap: int | None,
     max_document_chars: int | None,
-    reader: str | None,
     sentence_vectors: bool | None,
 ) -> None:
     """Index the corpus: only new or changed documents are embedded again.
 
     The new index replaces the old one at once when it is complete; an interrupted run
-    leaves the previous index as it was. Switching --reader (or --sentence-vectors) adds or
-    drops the sentence vectors without embedding the chunks again.
+    leaves the previous index as it was. Switching --sentence-vectors adds or drops the
+    sentence vectors without embedding the chunks again.
     """
     settings = settings_from(
         corpus_dir=corpus_dir,
@@ -74,7 +67,6 @@ def index(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         max_document_chars=max_document_chars,
-        reader=reader,
         sentence_vectors=sentence_vectors,
     )
     if settings.chunk_overlap >= settings.chunk_size:

@@ -55,7 +55,7 @@ def reader_options(f: F) -> F:
         "--reader",
         type=click.Choice(["trained", "sentences"]),
         envvar="POLEQA_READER",
-        help="Who picks the answer: the sentence scorer (default) or the trained reader.  "
+        help="Who picks the answer: the trained reader (default) or the sentence scorer.  "
         "[env: POLEQA_READER]",
     )(f)
 

@@ -35,11 +35,11 @@ class UnknownDocumentError(IndexError_):
 
 
 class SentenceVectorsMissingError(IndexMismatchError):
-    """The `sentences` reader met an index built without sentence vectors."""
+    """A reader met an index built without sentence vectors (`--no-sentence-vectors`)."""
 
     message_fr = (
-        "L'index a été construit sans les vecteurs de phrases dont ce modèle de lecture a "
-        "besoin : reconstruisez-le avec `poleqa index --reader sentences`."
+        "L'index a été construit sans les vecteurs de phrases dont la lecture a besoin : "
+        "reconstruisez-le avec `poleqa index --sentence-vectors`."
     )
 
 
@@ -258,31 +258,30 @@ class Index:
     # -- sentences ---------------------------------------------------------------------------
     @property
     def has_sentence_vectors(self) -> bool:
-        """Whether every sentence was embedded (`poleqa index --reader sentences`)."""
+        """Whether every sentence was embedded (`poleqa index --sentence-vectors`)."""
         return self._sentence_vectors is not None
 
     @property
     def sentence_vectors(self) -> np.ndarray:
         """One normalised vector per sentence, row = Sentence.id; SentenceVectorsMissingError
-        if the index was built without them (only the `sentences` reader reads them)."""
+        if the index was built without them (`--no-sentence-vectors`)."""
         vectors = self._sentence_vectors
         if vectors is None:
             raise self._no_sentence_vectors()
         return vectors
 
     def require_sentence_vectors(self) -> None:
-        """Raise SentenceVectorsMissingError unless the index holds sentence vectors (what the
-        `sentences` reader checks when it is made, before any question)."""
+        """Raise SentenceVectorsMissingError unless the index holds sentence vectors (what a
+        reader checks when it is made, before any question)."""
         if self._sentence_vectors is None:
             raise self._no_sentence_vectors()
 
     def _no_sentence_vectors(self) -> SentenceVectorsMissingError:
         index_dir = self.path.parent
         return SentenceVectorsMissingError(
-            f"The index in {index_dir} was built without sentence vectors, which the "
-            f"`sentences` reader needs: rebuild it with `poleqa index --index {index_dir} "
-            "--reader sentences` (only the sentences are embedded; the chunks are kept), "
-            "or ask with --reader trained."
+            f"The index in {index_dir} was built without sentence vectors, which the readers "
+            f"need: rebuild it with `poleqa index --index {index_dir} --sentence-vectors` "
+            "(only the sentences are embedded; the chunks are kept)."
         )
 
     def sentences_in(self, source: str, start: int, end: int) -> list[Sentence]:

@@ -1,7 +1,8 @@
 """Reading: answerers by name, each turning retrieved passages into an Answer or an abstention.
 
 - "trained": e5-small fine-tuned for extractive QA (reading/training.py) reads the passages, a
-  judge learned on in-domain questions (reading/calibrate.py) decides whether to answer;
+  judge learned on in-domain questions (reading/calibrate.py), with the sentence scorer's verdict
+  among its features (reading/evidence.py), decides whether to answer;
 - "sentences": the hand-built sentence scorer of poleqa.reading.scorer (before the trained reader).
 """
 
@@ -49,8 +50,11 @@ def load_span_model(settings: Settings) -> SpanModel:
 
 def judge_expectations(settings: Settings, model: SpanModel, embedder_id: str) -> dict:
     """What a judge must have been fit under to be valid for these settings."""
+    from poleqa.reading.scorer.model import model_sha256
+
     return {
         "reader_sha256": model.manifest.sha256,
+        "scorer_sha256": model_sha256(),  # its confidence is one of the judge's features
         "embedder": embedder_id,
         "chunking": [settings.chunk_size, settings.chunk_overlap],
         "read_passages": settings.read_passages,
@@ -59,20 +63,22 @@ def judge_expectations(settings: Settings, model: SpanModel, embedder_id: str) -
 
 def _trained(index: Index, settings: Settings) -> Answerer:
     from poleqa.reading.answerer import ReadingAnswerer
+    from poleqa.reading.evidence import EvidenceGatherer
     from poleqa.reading.judge import Judge
     from poleqa.reading.trained import TrainedReader
 
+    evidence = EvidenceGatherer(_sentences(index, settings))  # checks the sentence vectors first
     model = load_span_model(settings)
     folder = settings.reader_dir or shipped_reader()
     expect = judge_expectations(settings, model, index.manifest.embedder_id)
     judge = Judge.load(folder / JUDGE_FILE, expect)
-    return ReadingAnswerer(TrainedReader(model, settings.read_passages), judge)
+    return ReadingAnswerer(TrainedReader(model, settings.read_passages), judge, evidence)
 
 
 def _sentences(index: Index, settings: Settings) -> Answerer:
     from poleqa.reading.scorer import ExtractiveAnswerer
 
-    index.require_sentence_vectors()  # an index built for the trained reader has none
+    index.require_sentence_vectors()  # an index built with --no-sentence-vectors has none
     return ExtractiveAnswerer(index)
 
 

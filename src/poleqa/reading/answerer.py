@@ -8,6 +8,7 @@ import numpy as np
 
 from poleqa.query import Query
 from poleqa.reading.citations import citations, cite
+from poleqa.reading.evidence import EvidenceGatherer
 from poleqa.reading.judge import Judge, feature_rows
 from poleqa.reading.sentence import answer_sentence
 from poleqa.roles import SpanReader
@@ -95,19 +96,22 @@ def _notes(query: Query) -> tuple[str, ...]:
 
 
 class ReadingAnswerer:
-    """Reads the passages, judges each passage's best span, answers with the most likely one
-    when the judge's probability reaches its threshold, and abstains otherwise."""
+    """Reads the passages, judges each passage's best span (with the sentence scorer's verdict
+    from `evidence`), answers with the most likely one when the judge's probability reaches its
+    threshold, and abstains otherwise."""
 
-    def __init__(self, reader: SpanReader, judge: Judge) -> None:
+    def __init__(self, reader: SpanReader, judge: Judge, evidence: EvidenceGatherer) -> None:
         self.reader = reader
         self.judge = judge
+        self.evidence = evidence
 
     def candidates(self, query: Query, hits: Sequence[Hit]) -> list[tuple[ExtractedAnswer, float]]:
         """Every passage's span with the judge's probability, most likely first."""
         spans = self.reader.read(query, hits)
         if not spans:
             return []
-        probs = self.judge.probabilities(feature_rows(query, spans))
+        rows = feature_rows(query, spans, self.evidence.gather(query, hits))
+        probs = self.judge.probabilities(rows)
         order = np.argsort(-probs, kind="stable")
         return [(spans[i], float(probs[i])) for i in order]
 

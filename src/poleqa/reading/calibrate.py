@@ -21,8 +21,9 @@ from poleqa.config import Settings, default_cache_dir
 from poleqa.evaluation.metrics import contains_answer
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.pipeline import CANDIDATE_HITS, Pipeline
-from poleqa.reading import JUDGE_FILE, judge_expectations, load_span_model
+from poleqa.reading import JUDGE_FILE, judge_expectations, load_span_model, make_answerer
 from poleqa.reading.answerer import compose
+from poleqa.reading.evidence import EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
 from poleqa.reading.trained import TrainedReader
 
@@ -44,6 +45,8 @@ def collect(settings: Settings, questions: Sequence[Question]) -> list[Scored]:
     pipeline = Pipeline(settings.with_(reader="sentences"))  # retrieval only; no judge needed yet
     pipeline.ensure_index(progress=True)
     reader = TrainedReader(load_span_model(settings), settings.read_passages)
+    scorer = make_answerer(pipeline.index, settings.with_(reader="sentences"))
+    evidence = EvidenceGatherer(scorer)
     out = []
     for q in questions:
         query = pipeline.query(q.question)
@@ -54,7 +57,8 @@ def collect(settings: Settings, questions: Sequence[Question]) -> list[Scored]:
             for s in spans
         ]
         group = q.sources[0] if q.sources else (hits[0].chunk.source if hits else q.id)
-        out.append(Scored(q, group, feature_rows(query, spans), np.asarray(correct, bool)))
+        rows = feature_rows(query, spans, evidence.gather(query, hits))
+        out.append(Scored(q, group, rows, np.asarray(correct, bool)))
     return out
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from poleqa.errors import ReaderError
 from poleqa.query import YEAR, Query
+from poleqa.reading.evidence import Evidence
 from poleqa.types import ExtractedAnswer
 
 log = logging.getLogger("poleqa.reading")
@@ -41,10 +42,11 @@ def check_fit(origin: str, fitted: Mapping, expect: Mapping, refit: str) -> None
         )
 
 
-# The signals of one candidate span (one per passage read), all generic: the reader's scores, how
-# it compares with the other passages' spans, retrieval's view of its passage, and whether the
-# passage or its document's date names the year asked. Their weights are learned
-# (reading/calibrate.py, cross-validated by document on in-domain questions).
+# The signals of one candidate span (one per passage read): the reader's scores, how it compares
+# with the other passages' spans, retrieval's view of its passage, whether the passage or its
+# document's date names the year asked, and the sentence scorer's verdict (reading/evidence.py).
+# Their weights are learned (reading/calibrate.py, cross-validated by document on in-domain
+# questions; docs/reader.md says what each group adds).
 FEATURES = (
     "margin",  # span score − no-answer score of its passage
     "span",  # span score
@@ -56,6 +58,8 @@ FEATURES = (
     "year_missing",  # the question names years, none of them in the passage or document date
     "recency",  # no year asked: the document's year − the newest year of the documents read
     "length",  # log of the span's length in characters
+    "scorer_confidence",  # the sentence scorer's confidence in its own answer
+    "scorer_agrees",  # the sentence scorer answers with the sentence holding the span
 )
 
 
@@ -107,7 +111,7 @@ class Judge:
         return judge
 
 
-def feature_rows(query: Query, spans: Sequence[ExtractedAnswer]) -> np.ndarray:
+def feature_rows(query: Query, spans: Sequence[ExtractedAnswer], evidence: Evidence) -> np.ndarray:
     """One row of FEATURES per candidate span."""
     if not spans:
         return np.zeros((0, len(FEATURES)), dtype=np.float64)
@@ -131,6 +135,8 @@ def feature_rows(query: Query, spans: Sequence[ExtractedAnswer]) -> np.ndarray:
                 missing,
                 _recency(query, s, newest),
                 math.log1p(max(0, s.end - s.start)),
+                evidence.scorer_confidence,
+                float(evidence.scorer_agrees(s)),
             )
         )
     return np.asarray(rows, dtype=np.float64)

@@ -4,6 +4,7 @@ candidates, the confidence and the evidence gates (shared by serving and bench/f
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -56,6 +57,11 @@ def default_model() -> dict[str, Any]:
     except ValueError as e:
         raise ReaderError(f"Cannot read the sentence scorer's model {MODEL_FILE}: {e}") from e
     return dict(check_model(model))
+
+
+def model_sha256() -> str:
+    """sha256 of the shipped model file (what the trained reader's judge was fit beside)."""
+    return hashlib.sha256(resources.files("poleqa").joinpath(MODEL_FILE).read_bytes()).hexdigest()
 
 
 def expectations(index: Index) -> dict[str, Any]:
