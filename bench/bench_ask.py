@@ -133,6 +133,7 @@ def main() -> None:
                 index_dir=tmp / "seed-index",
                 cache_dir=args.cache_dir,
                 model=args.model,
+                reader="sentences",  # this measures the sentence scorer (bench_reader: the other)
             )
             p = Pipeline(settings, embedder=embedder)
             p.build()
@@ -143,7 +144,10 @@ def main() -> None:
             corpus = tmp / "big-corpus"
             synthetic_corpus(args.corpus, corpus, args.chunks, 800)
             settings = Settings(
-                corpus_dir=corpus, index_dir=tmp / "big-index", cache_dir=args.cache_dir
+                corpus_dir=corpus,
+                index_dir=tmp / "big-index",
+                cache_dir=args.cache_dir,
+                reader="sentences",
             )
             p = Pipeline(settings, embedder=fake)
             t = time.perf_counter()

@@ -1,6 +1,6 @@
 """The chat server's memory across a web re-index: resident memory before, after and at peak.
 
-Usage: python bench/bench_memory.py [--corpus corpus] [--reader sentences] [--questions 5]
+Usage: python bench/bench_memory.py [--corpus corpus] [--reader trained] [--questions 5]
 Starts `poleqa serve` on a copy of the corpus (its index built beforehand by `poleqa index`, so
 the server only loads it), asks a few questions, adds a document, presses « Réindexer » through
 the staff API, asks again, and reads the server's VmRSS / VmHWM from /proc. Linux only. Not a
@@ -74,7 +74,7 @@ def ask_all(url: str, questions: list[str]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=REPO / "corpus")
-    ap.add_argument("--reader", default="sentences")
+    ap.add_argument("--reader", default="trained", help="the reader the server answers with")
     ap.add_argument("--questions", type=int, default=5)
     ap.add_argument("--timeout", type=float, default=900)
     args = ap.parse_args()
@@ -85,13 +85,13 @@ def main() -> None:
         corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"
         shutil.copytree(args.corpus, corpus)
         env = {**os.environ, "POLEQA_STAFF_PASSWORD": PASSWORD, "POLEQA_DATA": f"{tmp}/data"}
-        common = ["--corpus", str(corpus), "--index", str(index), "--reader", args.reader]
+        common = ["--corpus", str(corpus), "--index", str(index)]
         cli = [sys.executable, "-c", "from poleqa.cli import main; main()"]
         subprocess.run([*cli, "index", *common], env=env, check=True, capture_output=True)
         port = free_port()
         url = f"http://127.0.0.1:{port}/"
         server = subprocess.Popen(
-            [*cli, "serve", *common, "--port", str(port)],
+            [*cli, "serve", *common, "--reader", args.reader, "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

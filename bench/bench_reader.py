@@ -1,4 +1,4 @@
-"""The trained reader's speed, side by side in one run (run with nothing else busy).
+"""The trained reader's speed, in one run (run with nothing else busy).
 
 1. The span model in fp32, bf16 and int8 on the same (question, passage) pairs: passages/s and
    how often each gives fp32's span; with --onnx, also its ONNX Runtime export in fp32 and with
@@ -7,7 +7,7 @@
    question by question, on each (questions, corpus, index) given.
 
 Usage: python bench/bench_reader.py --set eval/seeds.jsonl corpus INDEX \
-    [--set eval/dev/questions.jsonl eval/dev/corpus INDEX] [--questions 40]
+    [--set eval/domain/dev.jsonl eval/domain/corpus INDEX] [--questions 40] [--onnx]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class _OrtSpans:
     """The span model's forward pass through an ONNX Runtime session (SpanModel calls it)."""
 
     def __init__(self, path: Path) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # only with --onnx
 
         self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
@@ -58,7 +58,7 @@ class _OrtSpans:
 
 def onnx_model(fp32: SpanModel, folder: Path, variant: str) -> SpanModel:
     """fp32 exported to ONNX (once per folder), with int8 weights (per channel) for onnx-int8."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # only with --onnx
 
     class Logits(torch.nn.Module):
         def __init__(self) -> None:
@@ -116,9 +116,9 @@ def precisions(pairs: list[tuple[str, str]], variants: list[str], extra: list[st
         out, reference = {}, None
         for variant in variants:
             argv = [sys.executable, __file__, "--variant", variant, "--pairs", str(pairs_file)]
-            proc = subprocess.run(
-                [*argv, "--work", tmp, *extra], capture_output=True, text=True, check=True
-            )
+            proc = subprocess.run([*argv, "--work", tmp, *extra], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"{variant} failed:\n{proc.stderr[-3000:]}")
             got = json.loads(proc.stdout.strip().splitlines()[-1])
             spans = [tuple(s) for s in got["spans"]]
             reference = reference or spans

@@ -142,10 +142,17 @@ def test_real_questions_outside_the_documents_are_not_answered(seed_pipeline, re
 
 
 @pytest.mark.slow
-def test_real_near_miss_abstains_with_the_sentence_scorer(seed_pipeline) -> None:
-    # a pôle and a role the documents name, a fact they lack: the trained reader's weak spot
-    # (docs/reader.md), which the sentence scorer gets right
-    pipeline = Pipeline(seed_pipeline.settings.with_(reader="sentences"))
+@pytest.mark.parametrize(
+    "reader",
+    [
+        # a pôle and a role the documents name, a fact they lack: the trained reader's weak
+        # spot (it abstains on 6 of the 10 unanswerable seed questions; docs/reader.md)
+        pytest.param("trained", marks=pytest.mark.xfail(strict=True, reason="near-miss")),
+        "sentences",
+    ],
+)
+def test_real_near_miss_abstains(seed_pipeline, reader: str) -> None:
+    pipeline = Pipeline(seed_pipeline.settings.with_(reader=reader))
     a = pipeline.ask("Quel est le salaire annuel du directeur général du pôle Axelera ?")
     assert a.abstained and a.text is None
 

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from support import DOCS, REPO, FakeEmbedder, write_corpus
 
 from poleqa.cli import cli
-from poleqa.config import Settings
 
 
 @pytest.fixture
@@ -50,8 +49,7 @@ def test_index_then_search(folders, fake_models) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Indexed: 3 documents, ")
-    vectors = "" if Settings().embeds_sentences else " (without vectors)"  # the default reader's
-    assert lines[0].endswith(f" sentences{vectors} in index (flat index).")
+    assert lines[0].endswith(" sentences in index (flat index).")  # with sentence vectors
     assert lines[1].startswith("added 3, changed 0, removed 0, unchanged 0, skipped 2; embedded ")
     assert "skipped empty.txt: the file is empty\n" in result.stderr
     assert "skipped notes.xyz: unsupported file type '.xyz'\n" in result.stderr
@@ -231,4 +229,11 @@ def test_an_index_without_sentence_vectors_serves_search_only(folders, fake_mode
     result = run("index", "--model", "fake-a", "--no-sentence-vectors")
     assert "(without vectors)" in result.stdout and "embedded 0 chunks and 0 sentences" in (
         result.stdout
+    )
+    # the --reader of older scripts is accepted, said to be ignored, and changes nothing
+    result = run("index", "--model", "fake-a", "--no-sentence-vectors", "--reader", "trained")
+    assert result.exit_code == 0 and result.stdout.startswith("Index up to date")
+    assert result.stderr == (
+        "Note: `poleqa index --reader` is ignored; both readers read the sentence vectors "
+        "(--no-sentence-vectors builds an index for search only).\n"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -554,7 +553,7 @@ def test_the_default_size_limit_is_two_million_characters() -> None:
     assert Settings().max_document_chars == MAX_DOCUMENT_CHARS == 2_000_000
 
 
-# -- sentence vectors (only the `sentences` reader reads them) --------------------------------
+# -- sentence vectors (both readers read them; without them, search only) ---------------------
 
 
 def test_without_sentence_vectors_the_manifest_says_so(corpus: Path, tmp_path: Path) -> None:
@@ -675,7 +674,7 @@ def test_the_pipeline_adds_the_sentence_vectors_its_readers_need(
     report = Pipeline(bare, embedder=emb).build()
     assert not report.sentence_vectors and report.embedded_sentences == 0
 
-    pipeline = Pipeline(replace(bare, sentence_vectors=None), embedder=emb)  # the default
+    pipeline = Pipeline(bare.with_(sentence_vectors=True), embedder=emb)  # the default
     report = pipeline.ensure_index()  # the readers need them: added
     assert report is not None and report.sentence_vectors
     assert report.embedded_chunks == 0 and report.embedded_sentences == report.sentences

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,13 @@ from support import FakeEmbedder
 
 from poleqa.errors import ReaderError
 from poleqa.evaluation.squad import SquadPrediction, exact_match, f1, normalize, squad_metrics
-from poleqa.query import analyse
+from poleqa.query import Query, analyse
+from poleqa.reading import JUDGE_FILE, shipped_reader
 from poleqa.reading.answerer import ReadingAnswerer
 from poleqa.reading.calibrate import Scored, choose_threshold
 from poleqa.reading.evidence import Evidence
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
+from poleqa.reading.scorer.model import model_sha256
 from poleqa.reading.squad import GoldSpan, QAExample, read_squad
 from poleqa.reading.weights import (
     MANIFEST_FILE,
@@ -171,7 +174,7 @@ class _GivenSpans:
 class _NoEvidence:
     """No second opinion: a sentence scorer that abstains."""
 
-    def gather(self, query, hits) -> Evidence:
+    def gather(self, query: Query, hits: Sequence[Hit]) -> Evidence:
         return Evidence(0.0, None)
 
 
@@ -191,7 +194,7 @@ def test_feature_rows_name_the_year_asked() -> None:
     assert rows[1, col["lead"]] == -4.5 and rows[1, col["inv_rank"]] == 0.5
     assert rows[0, col["year_found"]] == 1.0 and rows[0, col["year_missing"]] == 0.0
     q2 = analyse("Combien de membres compte le pôle Alpha en 2031 ?", FakeEmbedder())
-    assert feature_rows(q2, spans, _NoEvidence().gather(q, []))[0, col["year_missing"]] == 1.0
+    assert feature_rows(q2, spans, _NoEvidence().gather(q2, []))[0, col["year_missing"]] == 1.0
 
 
 def test_feature_rows_carry_the_scorers_verdict() -> None:
@@ -204,6 +207,14 @@ def test_feature_rows_carry_the_scorers_verdict() -> None:
     col = {f: i for i, f in enumerate(FEATURES)}
     assert rows[:, col["scorer_confidence"]].tolist() == [0.7, 0.7]
     assert rows[:, col["scorer_agrees"]].tolist() == [1.0, 0.0]  # « Lyon » is not in it
+
+
+def test_the_shipped_judge_matches_the_shipped_sentence_scorer() -> None:
+    # refitting data/answering.json changes the scorer's confidences, which the judge weighs:
+    # the judge must be refit with it (DEVELOPERS.md), or the default reader refuses to load
+    body = json.loads((shipped_reader() / JUDGE_FILE).read_text("utf-8"))
+    assert tuple(body["features"]) == FEATURES
+    assert body["meta"]["scorer_sha256"] == model_sha256()
 
 
 def test_the_scorer_agrees_only_on_an_overlapping_sentence_of_the_same_document() -> None:

@@ -16,7 +16,10 @@ from poleqa.config import Settings
 from poleqa.embedding.convert import ensure_st_folder
 from poleqa.errors import ReaderError
 from poleqa.evaluation.squad import exact_match, f1
+from poleqa.pipeline import CANDIDATE_HITS, Pipeline
 from poleqa.reading import make_answerer, shipped_reader
+from poleqa.reading.judge import FEATURES, feature_rows
+from poleqa.reading.scorer import ExtractiveAnswerer
 from poleqa.reading.span_model import SpanModel
 from poleqa.reading.weights import WEIGHTS_FILE
 
@@ -76,8 +79,6 @@ def test_the_reader_prefers_no_answer_where_the_paragraph_lacks_it(model) -> Non
 
 
 def test_the_pipeline_answers_with_exact_offsets(tmp_path_factory) -> None:
-    from poleqa.pipeline import Pipeline
-
     corpus, index, cache = build_seed_index(tmp_path_factory)
     settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache, reader="trained")
     pipeline = Pipeline(settings)
@@ -95,10 +96,6 @@ def test_the_pipeline_answers_with_exact_offsets(tmp_path_factory) -> None:
 
 
 def test_the_judge_reads_the_sentence_scorers_verdict(tmp_path_factory) -> None:
-    from poleqa.pipeline import CANDIDATE_HITS, Pipeline
-    from poleqa.reading.judge import FEATURES, feature_rows
-    from poleqa.reading.scorer import ExtractiveAnswerer
-
     corpus, index_dir, cache = build_seed_index(tmp_path_factory)
     settings = Settings(corpus_dir=corpus, index_dir=index_dir, cache_dir=cache)
     pipeline = Pipeline(settings)
@@ -106,6 +103,7 @@ def test_the_judge_reads_the_sentence_scorers_verdict(tmp_path_factory) -> None:
     assert isinstance(answerer.evidence.scorer, ExtractiveAnswerer)
     assert answerer.evidence.scorer.index is pipeline.index
     col = {f: i for i, f in enumerate(FEATURES)}
+    agreed = 0
     for question in ("Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?",
                      "Quelles sont les missions des pôles de compétitivité ?"):  # fmt: skip
         query = pipeline.query(question)
@@ -124,6 +122,8 @@ def test_the_judge_reads_the_sentence_scorers_verdict(tmp_path_factory) -> None:
             overlaps = span.hit.chunk.source == source and span.start < end and start < span.end
             assert row[col["scorer_agrees"]] == float(overlaps)
             assert row[col["scorer_confidence"]] == verdict.confidence
+            agreed += overlaps
+    assert agreed  # on the region's count both readers answer from the same sentence
 
 
 def test_eval_squad_on_a_tiny_file(tmp_path: Path, monkeypatch) -> None:

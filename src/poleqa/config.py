@@ -48,13 +48,13 @@ class Settings:
     reader_precision: str = "bf16"  # fp32, bf16 or int8 arithmetic (bench/bench_reader.py)
     # Whether `poleqa index` embeds every sentence too (about twice the chunks' embedding time).
     # Both readers read them (the trained reader's judge through reading/evidence.py); without
-    # them an index serves search only. None: yes.
-    sentence_vectors: bool | None = None
+    # them an index serves search only.
+    sentence_vectors: bool = True
 
     @property
     def embeds_sentences(self) -> bool:
         """Whether the index is built with a vector per sentence (`sentence_vectors`)."""
-        return self.sentence_vectors is not False
+        return self.sentence_vectors
 
     def with_(self, **changes: object) -> Settings:
         """A copy with the given fields changed; `None` values are ignored."""

@@ -40,6 +40,12 @@ from poleqa.types import Hit
     help="Skip documents longer than this many characters of text.  [default: 2000000]",
 )
 @click.option(
+    "--reader",
+    "old_reader",
+    hidden=True,
+    help="Ignored: both readers read the sentence vectors now (kept so old scripts still run).",
+)
+@click.option(
     "--sentence-vectors/--no-sentence-vectors",
     default=None,
     help="Embed every sentence too (about twice the embedding work; both readers read them: "
@@ -52,6 +58,7 @@ def index(
     chunk_size: int | None,
     chunk_overlap: int | None,
     max_document_chars: int | None,
+    old_reader: str | None,
     sentence_vectors: bool | None,
 ) -> None:
     """Index the corpus: only new or changed documents are embedded again.
@@ -60,6 +67,12 @@ def index(
     leaves the previous index as it was. Switching --sentence-vectors adds or drops the
     sentence vectors without embedding the chunks again.
     """
+    if old_reader is not None:
+        click.echo(
+            "Note: `poleqa index --reader` is ignored; both readers read the sentence vectors "
+            "(--no-sentence-vectors builds an index for search only).",
+            err=True,
+        )
     settings = settings_from(
         corpus_dir=corpus_dir,
         index_dir=index_dir,

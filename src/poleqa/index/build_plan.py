@@ -46,7 +46,7 @@ class BuildParams:
     flat_max_vectors: int
     progress: bool = False
     max_document_chars: int = MAX_DOCUMENT_CHARS  # longer documents are skipped
-    sentence_vectors: bool = True  # embed every sentence (only the `sentences` reader reads them)
+    sentence_vectors: bool = True  # embed every sentence (both readers read them)
 
 
 # -- what is embedded ------------------------------------------------------------------------

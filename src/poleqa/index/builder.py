@@ -78,7 +78,7 @@ def build_index(
 ) -> BuildReport:
     """Index `corpus_dir` into `index_dir`, reusing the vectors of unchanged documents.
 
-    `sentence_vectors`: also embed every sentence (only the `sentences` reader reads them;
+    `sentence_vectors`: also embed every sentence (both readers read them;
     `Settings.embeds_sentences`). Switching it adds them to, or drops them from, the current
     index without embedding the chunks again.
 
@@ -206,8 +206,8 @@ def index_status(
     """ "missing" | "corrupted" | "mismatch" | "stale" (corpus or chunking changed) | "current".
 
     `chunking` is the wanted (chunk_size, chunk_overlap); None accepts whatever was built.
-    `sentence_vectors` True: an index without them is "stale" (the `sentences` reader needs
-    them); False accepts either (unused vectors do no harm; `poleqa index` drops them).
+    `sentence_vectors` True: an index without them is "stale" (both readers need them);
+    False accepts either (unused vectors do no harm; `poleqa index` drops them).
     """
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     try:

@@ -78,8 +78,8 @@ class Manifest:
     n_chunks: int
     n_sentences: int
     build_seconds: float
-    # Whether every sentence was embedded (sentence_vectors.npy): only the `sentences` reader
-    # reads them. Manifests written before this field had them.
+    # Whether every sentence was embedded (sentence_vectors.npy): both readers read them; an
+    # index without them serves search only. Manifests written before this field had them.
     sentence_vectors: bool = True
     documents: tuple[DocumentEntry, ...] = ()
     skipped: tuple[SkippedEntry, ...] = ()

@@ -50,6 +50,8 @@ def load_span_model(settings: Settings) -> SpanModel:
 
 def judge_expectations(settings: Settings, model: SpanModel, embedder_id: str) -> dict:
     """What a judge must have been fit under to be valid for these settings."""
+    # here, not at the top: the scorer's package loads its lexicon and numpy, which this
+    # registry module (imported by every command) does not need until a reader is made
     from poleqa.reading.scorer.model import model_sha256
 
     return {

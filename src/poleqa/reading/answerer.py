@@ -8,7 +8,7 @@ import numpy as np
 
 from poleqa.query import Query
 from poleqa.reading.citations import citations, cite
-from poleqa.reading.evidence import EvidenceGatherer
+from poleqa.reading.evidence import SecondOpinion
 from poleqa.reading.judge import Judge, feature_rows
 from poleqa.reading.sentence import answer_sentence
 from poleqa.roles import SpanReader
@@ -100,7 +100,7 @@ class ReadingAnswerer:
     from `evidence`), answers with the most likely one when the judge's probability reaches its
     threshold, and abstains otherwise."""
 
-    def __init__(self, reader: SpanReader, judge: Judge, evidence: EvidenceGatherer) -> None:
+    def __init__(self, reader: SpanReader, judge: Judge, evidence: SecondOpinion) -> None:
         self.reader = reader
         self.judge = judge
         self.evidence = evidence

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from poleqa.query import Query
 from poleqa.roles import Answerer
@@ -20,11 +21,18 @@ class Evidence:
     scorer_sentence: tuple[str, int, int] | None
 
     def scorer_agrees(self, span: ExtractedAnswer) -> bool:
-        """Whether the scorer answered with a sentence overlapping `span`."""
+        """Whether the scorer answered with a sentence overlapping `span` (a span may run past
+        the end of the scorer's sentence, or the scorer's answer may be a shorter cut of it)."""
         if self.scorer_sentence is None:
             return False
         source, start, end = self.scorer_sentence
         return span.hit.chunk.source == source and span.start < end and start < span.end
+
+
+class SecondOpinion(Protocol):
+    """What the judge asks besides the reader (the role; EvidenceGatherer serves it)."""
+
+    def gather(self, query: Query, hits: Sequence[Hit]) -> Evidence: ...
 
 
 class EvidenceGatherer:

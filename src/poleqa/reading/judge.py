@@ -59,7 +59,7 @@ FEATURES = (
     "recency",  # no year asked: the document's year − the newest year of the documents read
     "length",  # log of the span's length in characters
     "scorer_confidence",  # the sentence scorer's confidence in its own answer
-    "scorer_agrees",  # the sentence scorer answers with the sentence holding the span
+    "scorer_agrees",  # the sentence scorer answers with a sentence overlapping the span
 )
 
 
@@ -104,9 +104,12 @@ class Judge:
             )
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ReaderError(f"Cannot load the abstention model {path}: {e}") from e
+        refit = "refit it with `python -m poleqa.reading.calibrate` (docs/reader.md)"
         if tuple(body.get("features", ())) != FEATURES:
-            raise ReaderError(f"{path} was fit on other features: {body.get('features')}.")
-        refit = "refit it with `python -m poleqa.reading.calibrate`"
+            raise ReaderError(
+                f"{path} was fit on other features ({body.get('features')}) than this poleqa "
+                f"computes ({', '.join(FEATURES)}): {refit}."
+            )
         check_fit(str(path), judge.meta, expect, refit)
         return judge
 
