@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import DOCS, REPO, FakeEmbedder, write_corpus
+from support import DOCS, MODEL_CACHE, REPO, FakeEmbedder, write_corpus
 
-from poleqa.cli import cli
+from poleqa.cli import cli, first_run
+from poleqa.config import Settings
+from poleqa.embedding import convert, onnx_backend
+from poleqa.embedding.convert import ensure_st_folder
 
 
 @pytest.fixture
@@ -237,3 +240,26 @@ def test_an_index_without_sentence_vectors_serves_search_only(folders, fake_mode
         "Note: `poleqa index --reader` is ignored; both readers read the sentence vectors "
         "(--no-sentence-vectors builds an index for search only).\n"
     )
+
+
+def test_the_first_runs_model_set_up_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built: list[str] = []
+    # the conversion and the export themselves are tested in test_embedding.py; here, only
+    # that a command meeting a fresh cache says what it does, and a done one says nothing
+    monkeypatch.setattr(convert, "ensure_st_folder", lambda cache, w: built.append("st") or cache)
+    monkeypatch.setattr(onnx_backend, "ensure_onnx_folder", lambda f: built.append("onnx"))
+    first_run.ensure_model(Settings(cache_dir=tmp_path / "cache"))
+    err = capsys.readouterr().err
+    assert built == ["st", "onnx"]
+    assert f"poleqa: first run: building the embedding model once into {tmp_path / 'cache'} " in err
+    assert "(about 930 MB)" in err and re.search(r"poleqa: model built in \d+ s\.", err)
+    first_run.ensure_model(Settings(cache_dir=tmp_path / "cache", model="fake-a"))
+    assert built == ["st", "onnx"] and capsys.readouterr().err == ""  # other models: nothing
+
+    monkeypatch.undo()
+    # the real cache, converted once for the suite: nothing to do, nothing said
+    ensure_st_folder(MODEL_CACHE)
+    first_run.ensure_model(Settings(cache_dir=MODEL_CACHE, model="multilingual-e5-small-st"))
+    assert capsys.readouterr().err == ""

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 import click
 
+from poleqa.cli.first_run import ensure_model
 from poleqa.cli.options import (
     corpus_option,
     filter_options,
@@ -145,6 +146,7 @@ def ask(
     elif question is not None:
         raise click.UsageError("give either a QUESTION or --jsonl, not both")
     _check_index(settings)
+    ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     filters = filters_from(sources, date_from, date_to)
     if jsonl is not None:

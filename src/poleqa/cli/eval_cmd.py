@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from poleqa.cli.first_run import convert_model, ensure_model
 from poleqa.cli.options import (
     corpus_option,
     index_option,
@@ -111,6 +112,7 @@ def eval_(
         reader_dir=reader_dir,
         k=k,
     )
+    ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings)
     info = {
@@ -150,6 +152,7 @@ def _eval_squad(path: Path, out_dir: Path, limit: int | None, settings: Settings
     from poleqa.reading.squad import read_squad
 
     examples = read_squad(path)[:limit]
+    convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
     metrics = evaluate_squad(load_span_model(settings), examples, out_dir)
     for key, value in metrics.items():
         click.echo(f"{key}: {value:.4f}" if key != "n_questions" else f"{key}: {value:.0f}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from poleqa.cli.first_run import ensure_model
 from poleqa.cli.options import (
     corpus_option,
     filter_options,
@@ -92,6 +93,7 @@ def index(
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
     from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
 
+    ensure_model(settings)  # the first run's model set-up, said rather than silent
     report = Pipeline(settings).build(progress=True)
     for s in report.skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
@@ -133,6 +135,7 @@ def search(
     settings = settings_from(index_dir=index_dir, model=model)
     from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
 
+    ensure_model(settings)
     hits = Pipeline(settings).search(query, k, filters_from(sources, date_from, date_to))
     if as_json:
         click.echo(json.dumps(hits_to_json(query, hits), ensure_ascii=False, indent=2))

