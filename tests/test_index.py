@@ -659,10 +659,9 @@ def test_the_readers_on_an_index_without_sentence_vectors(built, reader: str) ->
 
 
 def test_the_settings_say_whether_sentences_are_embedded() -> None:
-    assert Settings().embeds_sentences and Settings(reader="sentences").embeds_sentences
-    assert Settings(reader="trained", sentence_vectors=True).embeds_sentences
-    assert not Settings(reader="trained", sentence_vectors=False).embeds_sentences
-    assert not Settings(reader="sentences", sentence_vectors=False).embeds_sentences
+    # both readers read them: embedded by default whichever reader is set, off only when asked
+    assert all(Settings(reader=r).sentence_vectors for r in ("trained", "sentences"))
+    assert not Settings(reader="trained").with_(sentence_vectors=False).sentence_vectors
 
 
 def test_the_pipeline_adds_the_sentence_vectors_its_readers_need(

@@ -51,11 +51,6 @@ class Settings:
     # them an index serves search only.
     sentence_vectors: bool = True
 
-    @property
-    def embeds_sentences(self) -> bool:
-        """Whether the index is built with a vector per sentence (`sentence_vectors`)."""
-        return self.sentence_vectors
-
     def with_(self, **changes: object) -> Settings:
         """A copy with the given fields changed; `None` values are ignored."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

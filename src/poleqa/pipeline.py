@@ -106,7 +106,7 @@ class Pipeline:
             flat_max_vectors=self.settings.flat_max_vectors,
             progress=progress,
             max_document_chars=self.settings.max_document_chars,
-            sentence_vectors=self.settings.embeds_sentences,
+            sentence_vectors=self.settings.sentence_vectors,
         )
 
     def ensure_index(self, progress: bool = False) -> BuildReport | None:
@@ -119,7 +119,7 @@ class Pipeline:
             s.index_dir,
             self.embedder.id,
             (s.chunk_size, s.chunk_overlap),
-            sentence_vectors=s.embeds_sentences,
+            sentence_vectors=s.sentence_vectors,
         )
         return None if status == "current" else self.build(progress=progress)
 

@@ -198,7 +198,7 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
         settings.index_dir,
         pipeline.embedder.id,
         chunking,
-        sentence_vectors=settings.embeds_sentences,
+        sentence_vectors=settings.sentence_vectors,
     )
     if status != "current":
         readiness.begin("Construction de l'index des documents (quelques minutes)…")

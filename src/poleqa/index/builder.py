@@ -79,7 +79,7 @@ def build_index(
     """Index `corpus_dir` into `index_dir`, reusing the vectors of unchanged documents.
 
     `sentence_vectors`: also embed every sentence (both readers read them;
-    `Settings.embeds_sentences`). Switching it adds them to, or drops them from, the current
+    `Settings.sentence_vectors`). Switching it adds them to, or drops them from, the current
     index without embedding the chunks again.
 
     The new index is written to a new generation folder and made current by an atomic rename of
