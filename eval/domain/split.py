@@ -76,8 +76,22 @@ def assign(groups: list[list[str]]) -> dict[str, str]:
     return split
 
 
+def later_documents() -> dict[str, str]:
+    """dev-extra's documents (extra-dev/, written later): all dev, kept out of the draw."""
+    split = {}
+    for draft in sorted((HERE / "extra-dev").glob("*.jsonl")):
+        for line in draft.read_text("utf-8").splitlines():
+            split.update({s: "dev" for s in json.loads(line)["sources"]} if line else {})
+    return split
+
+
 def main() -> None:
-    texts = {p.name: p.read_text("utf-8") for p in sorted((HERE / "corpus").glob("*.md"))}
+    later = later_documents()
+    texts = {
+        p.name: p.read_text("utf-8")
+        for p in sorted((HERE / "corpus").glob("*.md"))
+        if p.name not in later
+    }
     df = Counter(w for t in texts.values() for w in words(t))
     questions, batch_of = [], {}
     for draft in sorted((HERE / "drafts").glob("*.jsonl")):
@@ -96,6 +110,7 @@ def main() -> None:
         (HERE / f"{name}.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
         n_docs = sum(1 for s in split.values() if s == name)
         print(f"{name}: {n_docs} documents, {len(items)} questions")
+    split.update(later)
     (HERE / "splits.json").write_text(json.dumps(split, indent=1, sort_keys=True) + "\n", "utf-8")
 
 
