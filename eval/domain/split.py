@@ -6,7 +6,8 @@ Usage: python3 eval/domain/split.py   (writes train.jsonl, dev.jsonl, test.jsonl
 Documents linked by a multi-document question stay in one split. An unanswerable question cites
 no document: it goes with the document of its writer's batch whose words it shares most (the pôle,
 fund or Région it names). Within each document family (file prefix), about half the documents go
-to train, a quarter to dev and a quarter to test, in an order fixed by SEED.
+to train, a quarter to dev and a quarter to test, in an order fixed by SEED. The documents of
+extra-dev/ (dev-extra.jsonl, written later) are all dev and stay out of the draw.
 """
 
 import json
