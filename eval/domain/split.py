@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Split the writers' questions (drafts/*.jsonl) into train/dev/test by document; reproducible.
 
-Usage: python3 eval/domain/split.py   (writes train.jsonl, dev.jsonl, test.jsonl, splits.json)
+Usage: python3 eval/domain/split.py   (writes train, dev, test and dev-extra .jsonl, splits.json)
 
 Documents linked by a multi-document question stay in one split. An unanswerable question cites
 no document: it goes with the document of its writer's batch whose words it shares most (the pôle,
 fund or Région it names). Within each document family (file prefix), about half the documents go
-to train, a quarter to dev and a quarter to test, in an order fixed by SEED. The documents of
-extra-dev/ (dev-extra.jsonl, written later) are all dev and stay out of the draw.
+to train, a quarter to dev and a quarter to test, in an order fixed by SEED. The questions of
+extra-dev/ (written later) go to dev-extra.jsonl; their documents are dev, out of the draw.
 """
 
 import json
@@ -77,41 +77,48 @@ def assign(groups: list[list[str]]) -> dict[str, str]:
     return split
 
 
-def later_documents() -> dict[str, str]:
-    """dev-extra's documents (extra-dev/, written later): all dev, kept out of the draw."""
-    split = {}
-    for draft in sorted((HERE / "extra-dev").glob("*.jsonl")):
-        for line in draft.read_text("utf-8").splitlines():
-            split.update({s: "dev" for s in json.loads(line)["sources"]} if line else {})
-    return split
+def write(name: str, questions: list[dict]) -> None:
+    """HERE/NAME.jsonl, one question per line."""
+    lines = [json.dumps(q, ensure_ascii=False) for q in questions]
+    (HERE / f"{name}.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def batches(folder: str) -> list[list[dict]]:
+    """The writers' question files in `folder`, one list of questions per file."""
+    return [
+        [json.loads(line) for line in draft.read_text("utf-8").splitlines() if line]
+        for draft in sorted((HERE / folder).glob("*.jsonl"))
+    ]
 
 
 def main() -> None:
-    later = later_documents()
+    # extra-dev/ (written later): all dev, kept out of the draw, gathered into dev-extra.jsonl
+    later = [q for batch in batches("extra-dev") for q in batch]
+    later_docs = {s: "dev" for q in later for s in q["sources"]}
     texts = {
         p.name: p.read_text("utf-8")
         for p in sorted((HERE / "corpus").glob("*.md"))
-        if p.name not in later
+        if p.name not in later_docs
     }
     df = Counter(w for t in texts.values() for w in words(t))
     questions, batch_of = [], {}
-    for draft in sorted((HERE / "drafts").glob("*.jsonl")):
-        batch = [json.loads(line) for line in draft.read_text("utf-8").splitlines() if line]
+    for batch in batches("drafts"):
         cited = sorted({s for q in batch for s in q["sources"]})
         for q in batch:
             batch_of[q["id"]] = cited
         questions += batch
     split = assign(components(questions, sorted(texts)))
-    out = {name: [] for name, _ in SHARES}
+    out: dict[str, list[dict]] = {name: [] for name, _ in SHARES}
     for q in questions:
         doc = q["sources"][0] if q["sources"] else about(q, batch_of[q["id"]], texts, df)
         out[split[doc]].append(q)
     for name, items in out.items():
-        lines = [json.dumps(q, ensure_ascii=False) for q in items]
-        (HERE / f"{name}.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+        write(name, items)
         n_docs = sum(1 for s in split.values() if s == name)
         print(f"{name}: {n_docs} documents, {len(items)} questions")
-    split.update(later)
+    write("dev-extra", later)
+    print(f"dev-extra: {len(later_docs)} documents, {len(later)} questions")
+    split.update(later_docs)
     (HERE / "splits.json").write_text(json.dumps(split, indent=1, sort_keys=True) + "\n", "utf-8")
 
 
