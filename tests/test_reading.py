@@ -19,7 +19,7 @@ from poleqa.query import Query, analyse
 from poleqa.reading import JUDGE_FILE, shipped_reader
 from poleqa.reading.answerer import ReadingAnswerer
 from poleqa.reading.calibrate import Scored, choose_threshold
-from poleqa.reading.evidence import Evidence
+from poleqa.reading.evidence import Evidence, EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
 from poleqa.reading.scorer.model import model_sha256
 from poleqa.reading.squad import GoldSpan, QAExample, read_squad
@@ -225,6 +225,22 @@ def test_the_scorer_agrees_only_on_an_overlapping_sentence_of_the_same_document(
     assert not Evidence(0.5, ("alpha.md", span.end, span.end + 9)).scorer_agrees(span)
     assert not Evidence(0.5, ("beta.md", at, span.end)).scorer_agrees(span)
     assert not Evidence(0.5, None).scorer_agrees(span)
+
+
+def test_the_gatherer_reports_the_scorers_sentence_or_none_when_it_abstains() -> None:
+    # any Answerer gives the second opinion; a span reader with a fixed judge stands in here
+    q = analyse("Combien de membres compte le pôle Alpha ?", FakeEmbedder())
+    spans = _GivenSpans(("210 membres", 6.0, 1.0))
+    answered = EvidenceGatherer(ReadingAnswerer(spans, _judge(0.5), _NoEvidence())).gather(
+        q, [_hit()]
+    )
+    sentence = CHUNK.start + PASSAGE.index("Il compte")
+    assert answered.scorer_sentence == ("alpha.md", sentence, sentence + 30)
+    assert answered.scorer_confidence > 0.5
+    refused = EvidenceGatherer(ReadingAnswerer(spans, _judge(1.1), _NoEvidence())).gather(
+        q, [_hit()]
+    )
+    assert refused.scorer_sentence is None
 
 
 def test_answer_is_the_sentence_holding_the_span_with_exact_offsets() -> None:

@@ -43,10 +43,8 @@ class EvidenceGatherer:
 
     def gather(self, query: Query, hits: Sequence[Hit]) -> Evidence:
         verdict = self.scorer.answer(query, hits)
-        if verdict.abstained or not verdict.citations:
-            return Evidence(float(verdict.confidence), None)
-        first = verdict.citations[0]
-        if first.answer_start is None or first.answer_end is None:
+        first = None if verdict.abstained or not verdict.citations else verdict.citations[0]
+        if first is None or first.answer_start is None or first.answer_end is None:
             return Evidence(float(verdict.confidence), None)
         sentence = (first.info.source, first.answer_start, first.answer_end)
         return Evidence(float(verdict.confidence), sentence)
