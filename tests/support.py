@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from poleqa.config import Settings
 from poleqa.index import build_index
 from poleqa.text import stems
 
@@ -103,8 +104,8 @@ def build_seed_index(tmp_path_factory) -> tuple[Path, Path, Path]:
             SEED_CORPUS,
             index_dir,
             real_embedder(),
-            chunk_size=800,
-            chunk_overlap=120,
+            chunk_size=Settings().chunk_size,
+            chunk_overlap=Settings().chunk_overlap,
             flat_max_vectors=50_000,
         )
         _SEED["paths"] = (SEED_CORPUS, index_dir, MODEL_CACHE)

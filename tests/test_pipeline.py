@@ -52,7 +52,8 @@ def test_an_isolated_build_runs_in_a_child_process(tmp_path) -> None:
     report = p.build(isolated=True)
     assert report.documents == len(DOCS) and report.chunks >= len(DOCS)
     assert p.embedder._model is None  # nothing loaded here (the lazy embedder's model slot)
-    assert Index.load(settings.index_dir, embedder_id=p.embedder.id).manifest.chunk_size == 800
+    manifest = Index.load(settings.index_dir, embedder_id=p.embedder.id).manifest
+    assert manifest.chunk_size == Settings().chunk_size
     # an error in the child reaches the caller whole, French message included
     missing = tmp_path / "missing"
     with pytest.raises(CorpusError) as e:

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from poleqa.config import Settings
 from poleqa.embedding import E5_SMALL_ID
 from poleqa.errors import ReaderError
 from poleqa.query import analyse
@@ -44,6 +45,8 @@ from poleqa.sentences import embedding_text, split_sentences, unit_text
 from poleqa.serialise import ABSTAIN_TEXT, answer_to_json
 from poleqa.text import stems
 from poleqa.types import Chunk, Document, DocumentInfo, Hit, Sentence
+
+DEFAULT = Settings()  # the chunking the shipped scorer model is fit under
 
 
 @pytest.mark.parametrize(
@@ -173,7 +176,9 @@ class _FakeEmbedder:
 
 class _TinyIndex:
     # built with the embedder and chunking the shipped model was fit under
-    manifest = SimpleNamespace(embedder_id=E5_SMALL_ID, chunk_size=800, chunk_overlap=120)
+    manifest = SimpleNamespace(
+        embedder_id=E5_SMALL_ID, chunk_size=DEFAULT.chunk_size, chunk_overlap=DEFAULT.chunk_overlap
+    )
 
     def __init__(self) -> None:
         text = "Le pôle Alpha compte 210 membres en 2020. Il est situé à Lyon."
@@ -714,7 +719,7 @@ def test_a_winner_naming_no_one_gives_way_to_a_close_sentence_that_does() -> Non
 def test_the_shipped_model_records_what_it_was_fit_on_and_under() -> None:
     model = default_model()
     assert model["embedder"] == E5_SMALL_ID
-    assert model["chunking"] == [800, 120]
+    assert model["chunking"] == [DEFAULT.chunk_size, DEFAULT.chunk_overlap]
     assert set(model["select"]) - {"bias"} <= set(model["features"]["select"])
     assert set(model["abstain"]) - {"bias"} <= set(model["features"]["abstain"])
 
@@ -723,12 +728,16 @@ def test_the_shipped_model_records_what_it_was_fit_on_and_under() -> None:
     ("manifest", "message"),
     [
         (
-            SimpleNamespace(embedder_id="other-model/384", chunk_size=800, chunk_overlap=120),
+            SimpleNamespace(
+                embedder_id="other-model/384",
+                chunk_size=DEFAULT.chunk_size,
+                chunk_overlap=DEFAULT.chunk_overlap,
+            ),
             "'embedder': 'multilingual-e5-small-q4@",
         ),
         (
-            SimpleNamespace(embedder_id=E5_SMALL_ID, chunk_size=500, chunk_overlap=50),
-            "'chunking': [800, 120]",
+            SimpleNamespace(embedder_id=E5_SMALL_ID, chunk_size=1000, chunk_overlap=50),
+            f"'chunking': [{DEFAULT.chunk_size}, {DEFAULT.chunk_overlap}]",
         ),
     ],
 )

@@ -28,12 +28,12 @@ from poleqa.types import Hit
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=100, max=20_000),
-    help="Chunk size in characters.  [default: 800]",
+    help="Chunk size in characters.  [default: 500]",
 )
 @click.option(
     "--chunk-overlap",
     type=click.IntRange(min=0),
-    help="Overlap between consecutive chunks, in characters.  [default: 120]",
+    help="Overlap between consecutive chunks, in characters.  [default: 80]",
 )
 @click.option(
     "--max-document-chars",

@@ -95,8 +95,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--negatives", type=int, default=1, help="hard negatives per question")
+    # the shipped reader's training passages were cut at 800/120, the serving default then
+    ap.add_argument("--chunk-size", type=int, default=Settings().chunk_size)
+    ap.add_argument("--chunk-overlap", type=int, default=Settings().chunk_overlap)
     args = ap.parse_args(argv)
-    data = to_squad(load_questions(args.questions), args.corpus, Settings(), args.negatives)
+    settings = Settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
+    data = to_squad(load_questions(args.questions), args.corpus, settings, args.negatives)
     args.out.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
     n = sum(len(p["qas"]) for p in data["data"][0]["paragraphs"])
     print(f"{n} examples written to {args.out}")
