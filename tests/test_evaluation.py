@@ -462,3 +462,21 @@ def test_domain_question_set_passes_its_check() -> None:
     assert proc.stdout.rstrip().endswith("OK")
     for split in ("train", "train-extra", "dev", "dev-extra", "test"):
         assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them
+
+
+def test_second_training_set_passes_its_check() -> None:
+    """eval/train2 (training data only): headers, sizes, every answer verbatim in its source,
+    and no document shared with the in-domain sets' corpus (their figures stay comparable)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "eval" / "train2" / "check.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.stdout.rstrip().endswith("OK")
+    questions = load_questions(ROOT / "eval" / "train2" / "questions.jsonl")
+    assert len(questions) >= 100 and any(not q.answerable for q in questions)
+    ours = {p.name for p in (ROOT / "eval" / "train2" / "corpus").iterdir()}
+    assert len(ours) >= 12
+    assert not ours & {p.name for p in (ROOT / "eval" / "domain" / "corpus").iterdir()}

@@ -2,6 +2,7 @@
 """Validate the in-domain question set: corpus headers, the three splits, answers in sources.
 
 Usage: python3 eval/domain/check.py   (exit code 0 when everything passes, 1 otherwise)
+       python3 eval/domain/check.py DRAFT.jsonl ...   (one writer's draft against the corpus)
 """
 
 import datetime
@@ -91,9 +92,36 @@ def check_question(q: dict, docs: dict[str, str], errors: list[str]) -> None:
             errors.append(f"{qid}: answer {a!r} is not verbatim in its sources")
 
 
+def check_drafts(paths: list[str], docs: dict[str, str], errors: list[str]) -> int:
+    """Writers' drafts against `docs`: every question's fields and answers, no duplicate
+    question or id; prints the counts and every problem (with `errors` found before)."""
+    questions = []
+    for path in paths:
+        for n, line in enumerate(Path(path).read_text("utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    questions.append(json.loads(line))
+                except ValueError as e:
+                    errors.append(f"{Path(path).name}:{n}: not JSON ({e})")
+    for q in questions:
+        check_question(q, docs, errors)
+    seen = Counter(fold(q.get("question", "")) for q in questions)
+    errors += [f"duplicate question: {q!r}" for q, n in seen.items() if n > 1]
+    ids = Counter(q.get("id") for q in questions)
+    errors += [f"duplicate id {i}" for i, n in ids.items() if n > 1]
+    types = Counter(q.get("type") for q in questions)
+    print(f"{len(docs)} documents, {len(questions)} questions; types {dict(sorted(types.items()))}")
+    for e in errors:
+        print(" -", e)
+    print("OK" if not errors else f"FAILED: {len(errors)} problem(s)")
+    return 1 if errors else 0
+
+
 def main() -> int:
     errors: list[str] = []
     docs = check_corpus(errors)
+    if sys.argv[1:]:
+        return check_drafts(sys.argv[1:], docs, errors)
     seen: Counter = Counter()
     doc_split: dict[str, set[str]] = {}
     everything = []
