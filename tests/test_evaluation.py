@@ -460,7 +460,7 @@ def test_domain_question_set_passes_its_check() -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert proc.stdout.rstrip().endswith("OK")
-    for split in ("train", "train-extra", "dev", "dev-extra", "test"):
+    for split in ("train", "train-extra", "dev", "dev-extra", "dev-extra2", "test"):
         assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them
 
 

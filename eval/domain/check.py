@@ -15,12 +15,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # question files and the split their documents belong to (train-extra: more training questions;
-# dev-extra: more dev questions on twelve documents written later, all in dev)
+# dev-extra: more dev questions on twelve documents written later, all in dev; dev-extra2: more
+# questions on the dev documents, written later still)
 FILES = (
     ("train", "train"),
     ("train-extra", "train"),
     ("dev", "dev"),
     ("dev-extra", "dev"),
+    ("dev-extra2", "dev"),
     ("test", "test"),
 )
 TYPES = {

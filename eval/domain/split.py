@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Split the writers' questions (drafts/*.jsonl) into train/dev/test by document; reproducible.
 
-Usage: python3 eval/domain/split.py   (writes train, dev, test and dev-extra .jsonl, splits.json)
+Usage: python3 eval/domain/split.py   (writes train, dev, test, dev-extra and dev-extra2 .jsonl,
+splits.json)
 
 Documents linked by a multi-document question stay in one split. An unanswerable question cites
 no document: it goes with the document of its writer's batch whose words it shares most (the pôle,
 fund or Région it names). Within each document family (file prefix), about half the documents go
 to train, a quarter to dev and a quarter to test, in an order fixed by SEED. The questions of
-extra-dev/ (written later) go to dev-extra.jsonl; their documents are dev, out of the draw.
+extra-dev/ (written later) go to dev-extra.jsonl; their documents are dev, out of the draw. The
+questions of extra-dev2/ (written later still, on dev documents only) go to dev-extra2.jsonl.
 """
 
 import json
@@ -119,6 +121,14 @@ def main() -> None:
     write("dev-extra", later)
     print(f"dev-extra: {len(later_docs)} documents, {len(later)} questions")
     split.update(later_docs)
+    # extra-dev2/: more questions on the dev documents (the draw and every other file unchanged)
+    later2 = [q for batch in batches("extra-dev2") for q in batch]
+    outside = sorted({s for q in later2 for s in q["sources"] if split.get(s) != "dev"})
+    if outside:
+        raise SystemExit(f"extra-dev2 cites documents outside dev: {outside}")
+    write("dev-extra2", later2)
+    print(f"dev-extra2: {len({s for q in later2 for s in q['sources']})} documents cited, "
+          f"{len(later2)} questions")
     (HERE / "splits.json").write_text(json.dumps(split, indent=1, sort_keys=True) + "\n", "utf-8")
 
 
