@@ -127,8 +127,10 @@ def main() -> None:
     if outside:
         raise SystemExit(f"extra-dev2 cites documents outside dev: {outside}")
     write("dev-extra2", later2)
-    print(f"dev-extra2: {len({s for q in later2 for s in q['sources']})} documents cited, "
-          f"{len(later2)} questions")
+    print(
+        f"dev-extra2: {len({s for q in later2 for s in q['sources']})} documents cited, "
+        f"{len(later2)} questions"
+    )
     (HERE / "splits.json").write_text(json.dumps(split, indent=1, sort_keys=True) + "\n", "utf-8")
 
 
