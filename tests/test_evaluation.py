@@ -450,16 +450,18 @@ def test_gold_answers_are_in_their_cited_sources(questions: str, corpus: str) ->
     assert problems == []
 
 
-def test_domain_question_set_passes_its_check() -> None:
-    """eval/domain: headers, sizes, splits by document, every answer verbatim in its source."""
+def _passes(checker: Path) -> None:
+    """A question set's checker script exits 0 and ends with OK."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "eval" / "domain" / "check.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, str(checker)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert proc.stdout.rstrip().endswith("OK")
+
+
+def test_domain_question_set_passes_its_check() -> None:
+    """eval/domain: headers, sizes, splits by document, every answer verbatim in its source."""
+    _passes(ROOT / "eval" / "domain" / "check.py")
     for split in ("train", "train-extra", "dev", "dev-extra", "dev-extra2", "test"):
         assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them
 
@@ -467,14 +469,7 @@ def test_domain_question_set_passes_its_check() -> None:
 def test_second_training_set_passes_its_check() -> None:
     """eval/train2 (training data only): headers, sizes, every answer verbatim in its source,
     and no document shared with the in-domain sets' corpus (their figures stay comparable)."""
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "eval" / "train2" / "check.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert proc.stdout.rstrip().endswith("OK")
+    _passes(ROOT / "eval" / "train2" / "check.py")
     questions = load_questions(ROOT / "eval" / "train2" / "questions.jsonl")
     assert len(questions) >= 100 and any(not q.answerable for q in questions)
     ours = {p.name for p in (ROOT / "eval" / "train2" / "corpus").iterdir()}
