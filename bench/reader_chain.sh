@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The next reader, end to end and resumable: stage 1 (broad data) → in-domain files → stage 2 →
+# judge → dev figures. Every step is skipped when its output exists, and the training steps
+# resume from their checkpoints, so the same command continues a run that a session cut off.
+#
+#   bash bench/reader_chain.sh DATASETS WORK      (DATASETS: piaf-v1.1.json, squad-v1.1-train.json,
+#                                                  squad-v2.0-dev.json; WORK: any folder)
+# Run with nothing else busy (docs/reader.md, « The fine-tuned embedder, clean »). Writes nothing
+# under src/: the result is WORK/stage2 (weights and judge), compared with the shipped reader
+# before anything is copied over it. The test split is not run here.
+set -euo pipefail
+D=${1:?datasets folder}
+W=${2:?work folder}
+PY=${PYTHON:-python}
+B=$($PY -c "from poleqa.config import default_cache_dir; from poleqa.embedding import convert; \
+print(convert.ensure_st_folder(default_cache_dir()))")
+mkdir -p "$W"
+
+if [ ! -f "$W/stage1/reader.json" ]; then
+  $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" --squad1 "$D/squad-v1.1-train.json" \
+    --squad2 "$D/squad-v2.0-dev.json" --base "$B" --checkpoints "$W/ckpt1" --out "$W/stage1" \
+    --save-every 300 --recipe '{"piaf_epochs": 2, "squad1": 30000, "squad2": 6000, "lr": 1e-4}'
+fi
+
+# In-domain training files under the serving chunking (reading.domain_data).
+domain() {  # questions corpus out
+  [ -f "$W/$3" ] || $PY -m poleqa.reading.domain_data "$1" "$2" "$W/$3"
+}
+domain eval/domain/train.jsonl eval/domain/corpus domain-train.json
+domain eval/domain/train-extra.jsonl eval/domain/corpus extra-train.json
+domain eval/dev/questions.jsonl eval/dev/corpus dev-train.json
+domain eval/train2/questions.jsonl eval/train2/corpus train2-train.json
+
+if [ ! -f "$W/stage2/reader.json" ]; then
+  $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" --squad2 "$D/squad-v2.0-dev.json" \
+    --domain "$W/domain-train.json" "$W/extra-train.json" "$W/dev-train.json" \
+    "$W/train2-train.json" --init "$W/stage1" --base "$B" --checkpoints "$W/ckpt2" \
+    --out "$W/stage2" --save-every 300 --recipe '{"piaf_sample": 2000, "squad1": 0,
+    "squad2": 1500, "domain_epochs": 3, "lr": 5e-05, "near_miss": 0.5}'
+fi
+
+# The judge, on questions the reader never trained on (cross-validated by document).
+if [ ! -f "$W/stage2/judge.json" ]; then
+  $PY -m poleqa.reading.calibrate --set eval/domain/dev.jsonl eval/domain/corpus \
+    --reader-dir "$W/stage2" --work "$W/indexes" 2>&1 | tee "$W/calibrate.log"
+fi
+
+# Dev figures (reported beside the shipped reader's in docs/quality.md); PIAF held out.
+[ -f "$W/piaf-heldout.json" ] ||
+  $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" --base "$B" --checkpoints "$W/ckpt1" \
+    --out "$W/stage1" --heldout-out "$W/piaf-heldout.json"
+for set in dev dev-extra dev-extra2; do
+  [ -f "$W/eval/$set/report.json" ] ||
+    poleqa eval "eval/domain/$set.jsonl" --corpus eval/domain/corpus \
+      --index "$W/indexes/eval-domain-corpus" --reader-dir "$W/stage2" --out "$W/eval/$set"
+done
+for stage in stage1 stage2; do
+  [ -f "$W/squad-$stage/report.json" ] ||
+    poleqa eval --squad "$W/piaf-heldout.json" --reader-dir "$W/$stage" --out "$W/squad-$stage"
+done
