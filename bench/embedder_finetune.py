@@ -23,7 +23,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-from poleqa.config import Settings, default_cache_dir
+from poleqa.config import DEFAULT_MODEL, Settings, default_cache_dir
 from poleqa.evaluation.questions import load_questions
 from poleqa.index.build_plan import passage_text
 from poleqa.pipeline import Pipeline
@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     d.add_argument("--piaf", type=Path, required=True, help="PIAF v1.1 (SQuAD format)")
     d.add_argument("--corpus", type=Path, required=True, help="the documents questions cite")
     d.add_argument("--index", type=Path, required=True, help="an index of --corpus (built if not)")
-    d.add_argument("--model", default="multilingual-e5-small", help="the index's embedder")
+    d.add_argument("--model", default=DEFAULT_MODEL, help="the index's embedder")
     d.add_argument("--questions", type=Path, action="append", required=True)
     t = sub.add_parser("train", help="train (resumable), then write a sentence-transformers folder")
     t.add_argument("triples", type=Path)
