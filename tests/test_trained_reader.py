@@ -4,10 +4,14 @@ for this test, exact offsets through the pipeline, and `poleqa eval --squad` on 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 from support import ARA, MODEL_CACHE, build_seed_index
 
@@ -76,6 +80,55 @@ def test_the_reader_prefers_no_answer_where_the_paragraph_lacks_it(model) -> Non
     )
     # the no-answer option gains on the paragraph without the answer
     assert absent.score - absent.null_score < present.score - present.null_score
+
+
+def test_calls_from_many_threads_are_read_together_and_give_the_same_spans(model) -> None:
+    pairs = [
+        ("Combien d'adhérents rassemble le pôle Vitalis ?", VITALIS),
+        ("Où se trouve le siège du pôle Hydra ?", HYDRA),
+        ("Qui est le directeur général du pôle Vitalis ?", VITALIS),
+        ("Who chairs the Hydra cluster?", HYDRA),
+    ] * 3
+    alone = [model.read([q], [p], [5])[0] for q, p in pairs]
+    batches: list[int] = []
+    forward = model.model.forward
+
+    def counted(*args, **kwargs):
+        batches.append(len(kwargs["input_ids"]))
+        time.sleep(0.05)  # holds the model so that the other calls queue behind it
+        return forward(*args, **kwargs)
+
+    model.model.forward = counted
+    try:
+        with ThreadPoolExecutor(len(pairs)) as pool:
+            together = list(pool.map(lambda qp: model.read([qp[0]], [qp[1]], [5])[0], pairs))
+    finally:
+        del model.model.forward
+    assert len(batches) < len(pairs)  # some calls were read in another call's batches
+    for a, b in zip(alone, together, strict=True):
+        assert (a.start, a.end) == (b.start, b.end)
+        assert a.score == pytest.approx(b.score, abs=1e-3)
+        assert a.null_score == pytest.approx(b.null_score, abs=1e-3)
+
+
+def test_the_reader_reads_on_every_core_whatever_the_embedders_were_given(model) -> None:
+    torch.set_num_threads(1)  # what `poleqa serve --threads 1` leaves for the embedders
+    SpanModel(model.model, model.tokenizer, model.manifest)
+    assert torch.get_num_threads() == (os.cpu_count() or 1)
+
+
+def test_a_failed_batch_fails_every_call_it_held_and_the_next_call_reads(model) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    model.model.forward = broken
+    try:
+        with pytest.raises(RuntimeError, match="out of memory"):
+            model.read(["Où se trouve le siège du pôle Hydra ?"], [HYDRA])
+    finally:
+        del model.model.forward
+    (span,) = model.read(["Où se trouve le siège du pôle Hydra ?"], [HYDRA])
+    assert "Montpellier" in HYDRA[span.start : span.end]
 
 
 def test_the_pipeline_answers_with_exact_offsets(tmp_path_factory) -> None:

