@@ -5,21 +5,26 @@
    int8 weights (per channel, dynamic activations).
 2. `Pipeline.ask` p50/p95 with the trained reader and with the sentence scorer, interleaved
    question by question, on each (questions, corpus, index) given.
+With --combining instead: the span model (default precision, every core) reading the same
+questions' passages one question after another, then from 4 threads at once (the web server's
+concurrency: calls read together, SpanModel.read), then in one call (every pair in batches).
 
 Usage: python bench/bench_reader.py --set eval/seeds.jsonl corpus INDEX \
-    [--set eval/domain/dev.jsonl eval/domain/corpus INDEX] [--questions 40] [--onnx]
+    [--set eval/domain/dev.jsonl eval/domain/corpus INDEX] [--questions 40] [--onnx] [--combining]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -127,6 +132,27 @@ def precisions(pairs: list[tuple[str, str]], variants: list[str], extra: list[st
     return out
 
 
+def combining(settings: Settings, pairs: list[tuple[str, str]], per_question: int) -> dict:
+    """Passages/s: one question per call in turn, four threads calling at once, one call."""
+    model = load_span_model(settings.with_(reader_threads=os.cpu_count() or 1))
+    calls = [pairs[i : i + per_question] for i in range(0, len(pairs), per_question)]
+
+    def read(call: list[tuple[str, str]]) -> None:
+        model.read([q for q, _ in call], [p for _, p in call])
+
+    read(calls[0])  # warm-up
+    rates = {}
+    for name, run in (
+        ("one question at a time", lambda: [read(c) for c in calls]),
+        ("4 threads at once", lambda: list(ThreadPoolExecutor(4).map(read, calls))),
+        ("all in one call", lambda: read(pairs)),
+    ):
+        start = time.perf_counter()
+        run()
+        rates[name] = round(len(pairs) / (time.perf_counter() - start), 1)
+    return {"passages_per_s": rates}
+
+
 def latencies(settings: Settings, questions: list[str]) -> dict:
     pipes = {r: Pipeline(settings.with_(reader=r)) for r in ("trained", "sentences")}
     for pipe in pipes.values():
@@ -153,6 +179,7 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=40)
     ap.add_argument("--reader-dir", type=Path)
     ap.add_argument("--onnx", action="store_true", help="also the ONNX Runtime export")
+    ap.add_argument("--combining", action="store_true", help="only calls read together")
     ap.add_argument("--variant", help=argparse.SUPPRESS)  # the child process of `precisions`
     ap.add_argument("--pairs", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -176,6 +203,9 @@ def main() -> None:
                 query = pipe.query(q)
                 hits = pipe.retrieve(query, k=CANDIDATE_HITS)[: settings.read_passages]
                 pairs += [(query.resolved, f"{h.info.title}\n{h.chunk.text}") for h in hits]
+            if args.combining:
+                print(json.dumps(combining(settings, pairs, settings.read_passages), indent=1))
+                return
             report["precision"] = precisions(pairs, variants, extra)
             print(json.dumps({"precision": report["precision"]}), flush=True)
         report[qfile] = latencies(settings, questions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,11 +61,12 @@ class SpanModel:
         self.manifest = manifest
         self.precision = precision
         self.threads = threads  # torch threads while reading; 0 leaves torch's setting alone
-        # torch modules are not safe to call from many threads: one read at a time (`_busy`),
-        # the calls that arrive meanwhile queue their windows in `_pending`
-        self._cond = threading.Condition()
-        self._busy = False
-        self._pending: list[_Job] = []
+        # torch modules are not safe to call from many threads, and each thread that runs them
+        # gets OpenMP threads of its own, which then compete for the cores: one thread reads,
+        # started on the first call, taking every call queued meanwhile (`_read_loop`)
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._reader: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -88,9 +90,9 @@ class SpanModel:
         """One SpanScore per pair: the best span over its windows (starting at or after the
         pair's first_char), and the lowest no-answer score of its windows.
 
-        Calls from several threads are read together: a call that finds the model busy queues
-        its windows, and the next call to take the model reads every queued window in the same
-        batches, sorted by length. Batches of several questions' windows cost less per window
+        Calls from several threads are read together: each call queues its windows for the
+        reading thread, which reads every window queued while it was busy in the same batches,
+        sorted by length. Batches of several questions' windows cost less per window
         than one question's alone (docs/reader.md, « Speed »), so the web chat under load
         answers more questions per second. A call alone is read as before; read with others,
         its scores may differ in the last bf16 digits (other padding), never its windows.
@@ -105,52 +107,51 @@ class SpanModel:
             self.tokenizer, questions, passages, self.manifest.max_length, self.manifest.stride
         )
         job = _Job(windows, list(first_chars) if first_chars else [0] * len(questions))
-        jobs: list[_Job] = []
-        with self._cond:
-            self._pending.append(job)
-            while self._busy and not job.done:
-                self._cond.wait()
-            if not job.done:  # the model is free: this call reads every queued job
-                self._busy = True
-                jobs, self._pending = self._pending, []
-        if jobs:
-            try:
-                self._read_jobs(jobs)
-            finally:
-                with self._cond:
-                    for held in jobs:
-                        held.done = True
-                    self._busy = False
-                    self._cond.notify_all()
+        with self._start_lock:
+            if self._reader is None:
+                self._reader = threading.Thread(target=self._read_loop, daemon=True)
+                self._reader.start()
+        self._queue.put(job)
+        job.done.wait()
         if job.error is not None:
             raise RuntimeError("the span model failed while reading") from job.error
         return [job.best[i] for i in range(len(questions))]
 
+    def _read_loop(self) -> None:
+        """The reading thread: waits for a call, then reads it with every call queued since."""
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        while True:
+            jobs = [self._queue.get()]
+            while not self._queue.empty():
+                jobs.append(self._queue.get())
+            try:
+                self._read_jobs(jobs)
+            except BaseException as exc:  # every call of the round fails with it; none waits on
+                for job in jobs:
+                    job.error = exc
+            finally:
+                for job in jobs:
+                    job.done.set()
+
     def _read_jobs(self, jobs: list[_Job]) -> None:
         """Reads the windows of every job in batches of similar length."""
-        queue = [(job, window) for job in jobs for window in job.windows]
-        queue.sort(key=lambda jw: len(jw[1].input_ids))
+        pending = [(job, window) for job in jobs for window in job.windows]
+        pending.sort(key=lambda jw: len(jw[1].input_ids))
         bf16 = self.precision == "bf16"
-        if self.threads:
-            torch.set_num_threads(self.threads)  # in this thread: OpenMP's count is per thread
-        try:
-            with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-                for at in range(0, len(queue), BATCH):
-                    batch = queue[at : at + BATCH]
-                    ids, mask = pad_batch([window for _, window in batch])
-                    out = self.model(
-                        input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
-                    )
-                    starts = out.start_logits.float().numpy()
-                    ends = out.end_logits.float().numpy()
-                    for row, (job, window) in enumerate(batch):
-                        first = job.first_chars[window.item]
-                        span = best_span(window, starts[row], ends[row], first)
-                        job.best[window.item] = _merge(job.best.get(window.item), span)
-        except BaseException as exc:  # every call of the round fails with it; none waits on
-            for job in jobs:
-                job.error = exc
-            raise
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            for at in range(0, len(pending), BATCH):
+                batch = pending[at : at + BATCH]
+                ids, mask = pad_batch([window for _, window in batch])
+                out = self.model(
+                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
+                )
+                starts = out.start_logits.float().numpy()
+                ends = out.end_logits.float().numpy()
+                for row, (job, window) in enumerate(batch):
+                    first = job.first_chars[window.item]
+                    span = best_span(window, starts[row], ends[row], first)
+                    job.best[window.item] = _merge(job.best.get(window.item), span)
 
 
 @dataclass
@@ -160,7 +161,7 @@ class _Job:
     windows: list[Window]
     first_chars: list[int]
     best: dict[int, SpanScore] = field(default_factory=dict)
-    done: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
 
