@@ -229,4 +229,35 @@ def test_eval_squad_on_a_tiny_file(tmp_path: Path, monkeypatch) -> None:
     assert report["exact_match"] == pytest.approx(sum(ems) / 3)
     assert report["f1"] == pytest.approx(sum(f1s) / 3)
     assert report["no_answer_accuracy"] == ems[2]
+    assert report["no_answer_allowed"] == 1.0  # the file holds an unanswerable question
     assert "exact_match: " in result.output
+    assert "no_answer_allowed: 1\n" in result.output
+
+
+def test_eval_squad_gives_a_span_for_every_question_of_a_squad11_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(MODEL_CACHE.parent))
+    question = "Quel est le budget annuel du pôle Vitalis ?"  # the reader prefers no answer
+    qas = [{"id": "c", "question": question, "answers": [{"text": "240", "answer_start": 0}]}]
+    data = {"data": [{"title": "Vitalis", "paragraphs": [{"context": VITALIS, "qas": qas}]}]}
+    path = tmp_path / "v11.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    answers = {}
+    for mode in ("auto", "allow", "never"):
+        out = tmp_path / mode
+        result = CliRunner().invoke(
+            cli, ["eval", "--squad", str(path), "--out", str(out), "--no-answer", mode]
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads((out / "report.json").read_text())
+        assert report["no_answer_allowed"] == float(mode == "allow")
+        (line,) = (out / "predictions.jsonl").read_text("utf-8").splitlines()
+        answers[mode] = json.loads(line)["answer"]
+    precision = Settings().reader_precision  # the one `poleqa eval` reads with
+    reader = SpanModel.load(ensure_st_folder(MODEL_CACHE), shipped_reader(), precision)
+    (span,) = reader.read([question], [VITALIS])
+    best = VITALIS[span.start : span.end].strip()
+    assert answers["auto"] == answers["never"] == best != ""
+    answered = span.score - span.null_score > reader.manifest.null_threshold
+    assert answers["allow"] == (best if answered else "")

@@ -34,6 +34,15 @@ if TYPE_CHECKING:
     "its own paragraph, no retrieval).",
 )
 @click.option("--limit", type=click.IntRange(1), help="With --squad: only the first N questions.")
+@click.option(
+    "--no-answer",
+    type=click.Choice(["auto", "allow", "never"]),
+    default="auto",
+    show_default=True,
+    help="With --squad: whether the reader may answer « no answer ». auto: only on a file "
+    "holding unanswerable questions (SQuAD 2.0); on a file where every question has its "
+    "answer (SQuAD 1.1, PIAF) it gives a span for each, as that task is scored.",
+)
 @corpus_option
 @index_option
 @click.option(
@@ -60,6 +69,7 @@ def eval_(
     questions: Path | None,
     squad_file: Path | None,
     limit: int | None,
+    no_answer: str,
     corpus_dir: Path | None,
     index_dir: Path | None,
     out_dir: Path | None,
@@ -83,6 +93,7 @@ def eval_(
             out_dir or Path("eval") / "out" / squad_file.stem,
             limit,
             settings_from(reader_dir=reader_dir),
+            no_answer,
         )
         return
     # Late: they load numpy and FAISS (see poleqa.cli).
@@ -145,7 +156,9 @@ def _index_if_needed(pipeline: Pipeline, settings: Settings) -> None:
         )
 
 
-def _eval_squad(path: Path, out_dir: Path, limit: int | None, settings: Settings) -> None:
+def _eval_squad(
+    path: Path, out_dir: Path, limit: int | None, settings: Settings, no_answer: str
+) -> None:
     # Late: the reader loads torch and transformers (see poleqa.cli).
     from poleqa.evaluation.squad import evaluate_squad
     from poleqa.reading import load_span_model
@@ -153,9 +166,10 @@ def _eval_squad(path: Path, out_dir: Path, limit: int | None, settings: Settings
 
     examples = read_squad(path)[:limit]
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
-    metrics = evaluate_squad(load_span_model(settings), examples, out_dir)
+    metrics = evaluate_squad(load_span_model(settings), examples, out_dir, no_answer)
     for key, value in metrics.items():
-        click.echo(f"{key}: {value:.4f}" if key != "n_questions" else f"{key}: {value:.0f}")
+        whole = key in ("n_questions", "no_answer_allowed")
+        click.echo(f"{key}: {value:.0f}" if whole else f"{key}: {value:.4f}")
     click.echo(f"Reports written to {out_dir}/ (report.json, predictions.jsonl)")
 
 

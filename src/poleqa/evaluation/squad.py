@@ -50,14 +50,31 @@ class SquadPrediction:
     answer: str  # "" when the reader abstains
 
 
-def predict(model: SpanModel, examples: Sequence[QAExample]) -> list[SquadPrediction]:
-    """The reader's span per question, or "" when its no-answer score beats its best span."""
+NO_ANSWER = ("auto", "allow", "never")
+
+
+def no_answer_allowed(mode: str, examples: Sequence[QAExample]) -> bool:
+    """Whether the reader may answer « no answer » on this file. auto: only when the file holds
+    unanswerable questions (the SQuAD 2.0 task); on a file where every question has its answer
+    in its paragraph (SQuAD 1.1, PIAF, FQuAD) the task is to give a span for each, as it is
+    scored officially."""
+    if mode not in NO_ANSWER:
+        raise ValueError(f"no-answer mode must be one of {NO_ANSWER}, not {mode!r}")
+    return mode == "allow" or (mode == "auto" and any(not e.answerable for e in examples))
+
+
+def predict(
+    model: SpanModel, examples: Sequence[QAExample], allow_no_answer: bool = True
+) -> list[SquadPrediction]:
+    """The reader's span per question; "" when no answers are allowed and its no-answer score
+    beats its best span."""
     out = []
     for at in range(0, len(examples), BATCH):
         part = examples[at : at + BATCH]
         spans = model.read([e.question for e in part], [e.context for e in part])
         for ex, sp in zip(part, spans, strict=True):
-            answered = sp.score - sp.null_score > model.manifest.null_threshold
+            margin = sp.score - sp.null_score
+            answered = not allow_no_answer or margin > model.manifest.null_threshold
             text = ex.context[sp.start : sp.end].strip() if answered else ""
             out.append(SquadPrediction(ex.id, text))
     return out
@@ -87,12 +104,15 @@ def squad_metrics(
 
 
 def evaluate_squad(
-    model: SpanModel, examples: Sequence[QAExample], out_dir: Path
+    model: SpanModel, examples: Sequence[QAExample], out_dir: Path, no_answer: str = "auto"
 ) -> dict[str, float]:
-    """Writes out_dir/predictions.jsonl and report.json; returns the metrics."""
+    """Writes out_dir/predictions.jsonl and report.json; returns the metrics (with whether
+    « no answer » was allowed, see no_answer_allowed)."""
+    allowed = no_answer_allowed(no_answer, examples)
     start = time.perf_counter()
-    predictions = predict(model, examples)
+    predictions = predict(model, examples, allowed)
     metrics = squad_metrics(examples, predictions, time.perf_counter() - start)
+    metrics["no_answer_allowed"] = float(allowed)
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = [json.dumps({"id": p.id, "answer": p.answer}, ensure_ascii=False) for p in predictions]
     (out_dir / "predictions.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
@@ -100,4 +120,12 @@ def evaluate_squad(
     return metrics
 
 
-__all__ = ["evaluate_squad", "exact_match", "f1", "normalize", "squad_metrics"]
+__all__ = [
+    "NO_ANSWER",
+    "evaluate_squad",
+    "exact_match",
+    "f1",
+    "no_answer_allowed",
+    "normalize",
+    "squad_metrics",
+]
