@@ -345,11 +345,19 @@ def test_domain_questions_become_squad_training_data(tmp_path: Path) -> None:
     from poleqa.reading.domain_data import to_squad
 
     corpus = write_corpus(tmp_path / "corpus")
-    questions = [
-        Question("a", "Qui préside Medicen ?", ("christian LAJOUX",), ("a_medicen.md",), True),
-        Question("b", "Combien de salariés compte Xylofutur ?", (), (), False, "unanswerable"),
-    ]
-    paragraphs = to_squad(questions, corpus, Settings(), negatives=1)["data"][0]["paragraphs"]
+    medicen = Question("a", "Qui préside Medicen ?", ("christian LAJOUX",), ("a_medicen.md",), True)
+    unanswerable = Question(
+        "b", "Combien de salariés compte Xylofutur ?", (), (), False, "unanswerable"
+    )
+    # negatives come only from the documents the set cites, never from another split's
+    # documents in a shared corpus, though Xylofutur's passage would suit question b best
+    alone = to_squad([medicen, unanswerable], corpus, Settings(), negatives=3)
+    assert all(
+        p["context"].startswith("Medicen Paris Region\n") for p in alone["data"][0]["paragraphs"]
+    )
+    xylofutur = Question("c", "Où siège Xylofutur ?", ("Bordeaux",), ("b_xylofutur.md",), True)
+    data = to_squad([medicen, unanswerable, xylofutur], corpus, Settings(), negatives=1)
+    paragraphs = data["data"][0]["paragraphs"][:3]
     (first, negative, second) = paragraphs
     context, qa = first["context"], first["qas"][0]
     assert context.startswith("Medicen Paris Region\n")  # read after its title, as served

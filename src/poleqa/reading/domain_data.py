@@ -5,7 +5,9 @@ python -m poleqa.reading.domain_data eval/domain/train.jsonl eval/domain/corpus 
 Each context is what the reader reads when serving: the document's title, a line break, then the
 passage (the index's chunking) holding the answer. Hard negatives, as retrieval would bring them:
 the passages sharing a question's rarest words that lack every gold answer (`negatives` of them
-for each question, answerable or not), labelled no-answer.
+for each question, answerable or not), labelled no-answer, taken only from the documents the
+set's questions cite: a corpus shared by several splits (eval/domain/corpus) never lends a dev
+or test document's text to training.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ def to_squad(
     chunks = {
         s: chunk_document(d, settings.chunk_size, settings.chunk_overlap) for s, d in docs.items()
     }
-    every = [c for s, d in docs.items() for c in _contexts(d, chunks[s])]
+    own = {s for q in questions for s in q.sources}  # the set's documents (its split's)
+    every = [c for s, d in docs.items() if s in own for c in _contexts(d, chunks[s])]
     df = Counter(w for c in every for w in set(words(c)))
     paragraphs = []
     for q in questions:
