@@ -45,7 +45,7 @@ if [ ! -f "$W/stage2/judge.json" ]; then
     --reader-dir "$W/stage2" --work "$W/indexes" 2>&1 | tee "$W/calibrate.log"
 fi
 
-# Dev figures (reported beside the shipped reader's in docs/quality.md); PIAF held out.
+# Dev figures (reported beside the shipped reader's in docs/quality.md), the seeds; PIAF held out.
 [ -f "$W/piaf-heldout.json" ] ||
   $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" --base "$B" --checkpoints "$W/ckpt1" \
     --out "$W/stage1" --heldout-out "$W/piaf-heldout.json"
@@ -54,6 +54,9 @@ for set in dev dev-extra dev-extra2; do
     poleqa eval "eval/domain/$set.jsonl" --corpus eval/domain/corpus \
       --index "$W/indexes/eval-domain-corpus" --reader-dir "$W/stage2" --out "$W/eval/$set"
 done
+[ -f "$W/eval/seeds/report.json" ] ||
+  poleqa eval eval/seeds.jsonl --corpus corpus --index "$W/indexes/seeds" \
+    --reader-dir "$W/stage2" --out "$W/eval/seeds"
 for stage in stage1 stage2; do
   [ -f "$W/squad-$stage/report.json" ] ||
     poleqa eval --squad "$W/piaf-heldout.json" --reader-dir "$W/$stage" --out "$W/squad-$stage"
