@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from types import SimpleNamespace
 
 import torch
 
+from poleqa.cli.serve_cmd import usable_cores
 from poleqa.config import Settings, default_cache_dir
 from poleqa.evaluation.questions import load_questions
 from poleqa.pipeline import CANDIDATE_HITS, Pipeline
@@ -134,7 +134,7 @@ def precisions(pairs: list[tuple[str, str]], variants: list[str], extra: list[st
 
 def combining(settings: Settings, pairs: list[tuple[str, str]], per_question: int) -> dict:
     """Passages/s: one question per call in turn, four threads calling at once, one call."""
-    model = load_span_model(settings.with_(reader_threads=os.cpu_count() or 1))
+    model = load_span_model(settings.with_(reader_threads=usable_cores()))
     calls = [pairs[i : i + per_question] for i in range(0, len(pairs), per_question)]
 
     def read(call: list[tuple[str, str]]) -> None:

@@ -422,6 +422,17 @@ def test_cli_eval_invalid_set_exits_2_before_indexing(tmp_path: Path) -> None:
     assert not (tmp_path / "none").exists()
 
 
+def test_cli_eval_refuses_squad_options_without_squad(tmp_path: Path) -> None:
+    from poleqa.cli import cli
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("", encoding="utf-8")
+    for extra in (["--limit", "3"], ["--no-answer", "never"]):
+        res = CliRunner().invoke(cli, ["eval", str(questions), *extra])
+        assert res.exit_code == 2
+        assert "Error: --limit and --no-answer go with --squad FILE" in res.output
+
+
 # -- the shipped question sets ----------------------------------------------------------------
 @pytest.mark.parametrize(
     ("questions", "corpus"),

@@ -88,14 +88,11 @@ def eval_(
     if (questions is None) == (squad_file is None):
         raise click.UsageError("give a QUESTIONS file or --squad FILE (one of them)")
     if squad_file is not None:
-        _eval_squad(
-            squad_file,
-            out_dir or Path("eval") / "out" / squad_file.stem,
-            limit,
-            settings_from(reader_dir=reader_dir),
-            no_answer,
-        )
+        out_dir = out_dir or Path("eval") / "out" / squad_file.stem
+        _eval_squad(squad_file, out_dir, limit, settings_from(reader_dir=reader_dir), no_answer)
         return
+    if limit is not None or no_answer != "auto":
+        raise click.UsageError("--limit and --no-answer go with --squad FILE")
     # Late: they load numpy and FAISS (see poleqa.cli).
     from poleqa.evaluation import (
         compare_lines,
@@ -160,13 +157,14 @@ def _eval_squad(
     path: Path, out_dir: Path, limit: int | None, settings: Settings, no_answer: str
 ) -> None:
     # Late: the reader loads torch and transformers (see poleqa.cli).
-    from poleqa.evaluation.squad import evaluate_squad
+    from poleqa.evaluation.squad import evaluate_squad, no_answer_allowed
     from poleqa.reading import load_span_model
-    from poleqa.reading.squad import read_squad
+    from poleqa.reading.squad import declares_unanswerable, read_squad
 
     examples = read_squad(path)[:limit]
+    allowed = no_answer_allowed(no_answer, declares_unanswerable(path))  # the whole file's task
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
-    metrics = evaluate_squad(load_span_model(settings), examples, out_dir, no_answer)
+    metrics = evaluate_squad(load_span_model(settings), examples, out_dir, allowed)
     for key, value in metrics.items():
         whole = key in ("n_questions", "no_answer_allowed")
         click.echo(f"{key}: {value:.0f}" if whole else f"{key}: {value:.4f}")

@@ -35,7 +35,8 @@ STAFF_PASSWORD_ENV = "POLEQA_STAFF_PASSWORD"  # never an option: `ps` would show
 
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity, not the machine's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, 256)  # --reader-threads' range
 
 
 @click.command()
@@ -71,7 +72,8 @@ def usable_cores() -> int:
     default=1,
     show_default=True,
     envvar="POLEQA_THREADS",
-    help="CPU threads per question for the query embedder (1 serves concurrent users best).",
+    help="CPU threads per question for the query embedder (1 serves concurrent users best; a "
+    "sentence-transformers embedder follows --reader-threads once the reader has read).",
 )
 @click.option(
     "--reader-threads",

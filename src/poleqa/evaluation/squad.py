@@ -53,21 +53,20 @@ class SquadPrediction:
 NO_ANSWER = ("auto", "allow", "never")
 
 
-def no_answer_allowed(mode: str, examples: Sequence[QAExample]) -> bool:
-    """Whether the reader may answer « no answer » on this file. auto: only when the file holds
-    unanswerable questions (the SQuAD 2.0 task); on a file where every question has its answer
-    in its paragraph (SQuAD 1.1, PIAF, FQuAD) the task is to give a span for each, as it is
-    scored officially."""
+def no_answer_allowed(mode: str, declares_unanswerable: bool) -> bool:
+    """Whether the reader may answer « no answer » on a file. auto: only when the file marks
+    questions unanswerable (the SQuAD 2.0 task); on a file where every question has its answer
+    in its paragraph (SQuAD 1.1, PIAF, FQuAD) the task is a span for each, as it is scored."""
     if mode not in NO_ANSWER:
         raise ValueError(f"no-answer mode must be one of {NO_ANSWER}, not {mode!r}")
-    return mode == "allow" or (mode == "auto" and any(not e.answerable for e in examples))
+    return mode == "allow" or (mode == "auto" and declares_unanswerable)
 
 
 def predict(
     model: SpanModel, examples: Sequence[QAExample], allow_no_answer: bool = True
 ) -> list[SquadPrediction]:
-    """The reader's span per question; "" when no answers are allowed and its no-answer score
-    beats its best span."""
+    """The reader's span per question; "" when « no answer » is allowed and its no-answer
+    score beats its best span."""
     out = []
     for at in range(0, len(examples), BATCH):
         part = examples[at : at + BATCH]
@@ -104,11 +103,10 @@ def squad_metrics(
 
 
 def evaluate_squad(
-    model: SpanModel, examples: Sequence[QAExample], out_dir: Path, no_answer: str = "auto"
+    model: SpanModel, examples: Sequence[QAExample], out_dir: Path, allowed: bool = True
 ) -> dict[str, float]:
     """Writes out_dir/predictions.jsonl and report.json; returns the metrics (with whether
-    « no answer » was allowed, see no_answer_allowed)."""
-    allowed = no_answer_allowed(no_answer, examples)
+    « no answer » was `allowed`, see no_answer_allowed)."""
     start = time.perf_counter()
     predictions = predict(model, examples, allowed)
     metrics = squad_metrics(examples, predictions, time.perf_counter() - start)

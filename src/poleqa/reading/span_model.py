@@ -53,6 +53,8 @@ class SpanModel:
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        if threads < 0:
+            raise ValueError(f"threads must be 0 (torch's setting) or more, not {threads}")
         model = model.eval()
         if precision == "int8":  # int8 matrices, computed with dynamic activation scales
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, torch.qint8)
@@ -111,14 +113,21 @@ class SpanModel:
             if self._reader is None:
                 self._reader = threading.Thread(target=self._read_loop, daemon=True)
                 self._reader.start()
+            reader = self._reader
         self._queue.put(job)
-        job.done.wait()
+        while not job.done.wait(timeout=1.0):
+            if not reader.is_alive():  # never expected: it catches every error
+                raise RuntimeError("the span model's reading thread has stopped")
         if job.error is not None:
             raise RuntimeError("the span model failed while reading") from job.error
         return [job.best[i] for i in range(len(questions))]
 
     def _read_loop(self) -> None:
-        """The reading thread: waits for a call, then reads it with every call queued since."""
+        """The reading thread: waits for a call, then reads it with every call queued since.
+
+        Its torch thread count becomes torch's default for threads that start using torch
+        later (torch keeps one process-wide value): with `poleqa serve`, a query embedder
+        run by torch (sentence-transformers) then uses as many, whatever `--threads` says."""
         if self.threads:
             torch.set_num_threads(self.threads)
         while True:
