@@ -97,7 +97,7 @@ class SpanModel:
         sorted by length. Batches of several questions' windows cost less per window
         than one question's alone (docs/reader.md, « Speed »), so the web chat under load
         answers more questions per second. A call alone is read as before; read with others,
-        its scores may differ in the last bf16 digits (other padding), never its windows.
+        its bf16 scores may differ slightly (other padding), never its windows.
         """
         if first_chars is not None and len(first_chars) != len(questions):
             raise ValueError("first_chars must give one position per question")
