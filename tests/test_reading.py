@@ -136,10 +136,15 @@ def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> Non
     path = tmp_path / "s.json"
     qa = {"id": "1", "question": "Où ?", "answers": [{"text": "Lyon", "answer_start": 0}]}
     impossible = {"id": "2", "question": "Qui ?", "answers": [], "is_impossible": True}
-    data = {"data": [{"title": "T", "paragraphs": [{"context": PASSAGE, "qas": [qa, impossible]}]}]}
+    lost = {"id": "3", "question": "Quand ?", "answers": [{"text": "Zanzibar", "answer_start": 3}]}
+    qas = [qa, impossible, lost]
+    data = {"data": [{"title": "T", "paragraphs": [{"context": PASSAGE, "qas": qas}]}]}
     path.write_text(json.dumps(data), "utf-8")
-    a, b = read_squad(path)
+    a, b, c = read_squad(path)
     assert a.answers[0].start == PASSAGE.index("Lyon") and not b.answerable
+    # the file's label is kept apart from whether an answer could be placed
+    assert (a.impossible, b.impossible, c.impossible) == (False, True, False)
+    assert not c.answerable
     path.write_text('{"questions": []}', "utf-8")
     from poleqa.errors import QuestionSetError
 

@@ -159,10 +159,12 @@ def _eval_squad(
     # Late: the reader loads torch and transformers (see poleqa.cli).
     from poleqa.evaluation.squad import evaluate_squad, no_answer_allowed
     from poleqa.reading import load_span_model
-    from poleqa.reading.squad import declares_unanswerable, read_squad
+    from poleqa.reading.squad import read_squad
 
-    examples = read_squad(path)[:limit]
-    allowed = no_answer_allowed(no_answer, declares_unanswerable(path))  # the whole file's task
+    every = read_squad(path)
+    # the whole file's task decides, not the questions --limit keeps
+    allowed = no_answer_allowed(no_answer, any(e.impossible for e in every))
+    examples = every[:limit]
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
     metrics = evaluate_squad(load_span_model(settings), examples, out_dir, allowed)
     for key, value in metrics.items():

@@ -70,12 +70,12 @@ def to_squad(
     questions: Sequence[Question], corpus: Path, settings: Settings, negatives: int = 1
 ) -> dict:
     """The SQuAD-format dict of `questions` over the documents of `corpus`."""
-    docs = {d.source: d for d in load_corpus(corpus).documents}
+    own = {s for q in questions for s in q.sources}  # the set's documents (its split's)
+    docs = {d.source: d for d in load_corpus(corpus).documents if d.source in own}
     chunks = {
         s: chunk_document(d, settings.chunk_size, settings.chunk_overlap) for s, d in docs.items()
     }
-    own = {s for q in questions for s in q.sources}  # the set's documents (its split's)
-    every = [c for s, d in docs.items() if s in own for c in _contexts(d, chunks[s])]
+    every = [c for s, d in docs.items() for c in _contexts(d, chunks[s])]
     df = Counter(w for c in every for w in set(words(c)))
     paragraphs = []
     for q in questions:

@@ -27,6 +27,9 @@ class QAExample:
     context: str
     answers: tuple[GoldSpan, ...]
     article: str  # title of the article the paragraph comes from (used to split by article)
+    # the file marks it unanswerable (`is_impossible`, or no answers given): the SQuAD 2.0 task;
+    # its label, whereas `answerable` also fails when no given answer could be placed
+    impossible: bool = False
 
     @property
     def answerable(self) -> bool:
@@ -47,29 +50,15 @@ def read_squad(path: Path) -> list[QAExample]:
         ) from e
 
 
-def declares_unanswerable(path: Path) -> bool:
-    """Whether the file marks a question unanswerable (`is_impossible`, or no answers given):
-    the SQuAD 2.0 task. Its labels decide, not the answers read_squad could place."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-        return any(
-            qa.get("is_impossible") or not qa.get("answers")
-            for article in data
-            for paragraph in article["paragraphs"]
-            for qa in paragraph["qas"]
-        )
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
-        raise QuestionSetError(f"Cannot read {path} as a SQuAD-format file: {e}") from e
-
-
 def _examples(data: list[dict]) -> Iterator[QAExample]:
     for art_no, article in enumerate(data):
         title = str(article.get("title") or f"article-{art_no}")
         for paragraph in article["paragraphs"]:
             context = paragraph["context"]
             for qa in paragraph["qas"]:
-                spans = () if qa.get("is_impossible") else _spans(context, qa.get("answers", []))
-                yield QAExample(str(qa["id"]), qa["question"], context, spans, title)
+                impossible = bool(qa.get("is_impossible")) or not qa.get("answers")
+                spans = () if impossible else _spans(context, qa["answers"])
+                yield QAExample(str(qa["id"]), qa["question"], context, spans, title, impossible)
 
 
 def _spans(context: str, answers: list[dict]) -> tuple[GoldSpan, ...]:

@@ -80,7 +80,7 @@ def french_negatives(examples: Sequence[QAExample], recipe: Recipe, rng: random.
         pool = [p for p in pool if not any(g in p.casefold() for g in golds)]
         if pool:
             ctx = rng.choice(pool)
-            out.append(QAExample(ex.id + "-neg", ex.question, ctx, (), ex.article))
+            out.append(QAExample(ex.id + "-neg", ex.question, ctx, (), ex.article, True))
     return out
 
 
@@ -114,7 +114,7 @@ def near_miss_negatives(
         if ex.answerable and rng.random() < share:
             context = without_answer(ex)
             if context is not None:
-                out.append(QAExample(ex.id + "-nm", ex.question, context, (), ex.article))
+                out.append(QAExample(ex.id + "-nm", ex.question, context, (), ex.article, True))
     return out
 
 
