@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from poleqa.config import Settings
+from poleqa.evaluation.metrics import percentile
 from poleqa.pipeline import Pipeline
 
 QUESTIONS = [
@@ -31,11 +32,6 @@ QUESTIONS = [
     "Quels pôles sont implantés en région Centre ?",
     "Combien d'adhérents regroupent les pôles de la région ?",
 ]
-
-
-def percentile(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from poleqa.evaluation.metrics import percentile
+
 QUESTIONS = (
     "Combien de pôles de compétitivité ont été labellisés en 2023 ?",
     "Combien de membres compte un pôle de compétitivité en moyenne ?",
@@ -101,13 +103,6 @@ def client_loop(url: str, offset: int, stop_at: float, tally: Tally, distinct: b
                         tally.errors.append(f"new conversation: {type(e).__name__}: {e}")
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:7860/")
@@ -145,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(
         f"| {args.clients} | {wall:.1f} | {len(lat)} | {len(tally.errors)} | {ok / wall:.2f} "
-        f"| {statistics.median(lat) if lat else float('nan'):.3f} | {percentile(lat, 0.95):.3f} "
+        f"| {statistics.median(lat) if lat else float('nan'):.3f} | {percentile(lat, 95):.3f} "
         f"| {max(lat) if lat else float('nan'):.3f} |"
     )
     for error in sorted(set(tally.errors))[:10]:

@@ -31,15 +31,11 @@ import torch
 
 from poleqa.cli.serve_cmd import usable_cores
 from poleqa.config import Settings, default_cache_dir
+from poleqa.evaluation.metrics import percentile
 from poleqa.evaluation.questions import load_questions
 from poleqa.pipeline import CANDIDATE_HITS, Pipeline
 from poleqa.reading import load_span_model
 from poleqa.reading.span_model import PRECISIONS, SpanModel
-
-
-def percentile(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 class _OrtSpans:
