@@ -138,16 +138,15 @@ def combining(settings: Settings, pairs: list[tuple[str, str]], per_question: in
 
     read(calls[0])  # warm-up
     rates = {}
-    pool = ThreadPoolExecutor(4)  # started before the clock
-    for name, run in (
-        ("one question at a time", lambda: [read(c) for c in calls]),
-        ("4 threads at once", lambda: list(pool.map(read, calls))),
-        ("all in one call", lambda: read(pairs)),
-    ):
-        start = time.perf_counter()
-        run()
-        rates[name] = round(len(pairs) / (time.perf_counter() - start), 1)
-    pool.shutdown()
+    with ThreadPoolExecutor(4) as pool:  # started before the clock
+        for name, run in (
+            ("one question at a time", lambda: [read(c) for c in calls]),
+            ("4 threads at once", lambda: list(pool.map(read, calls))),
+            ("all in one call", lambda: read(pairs)),
+        ):
+            start = time.perf_counter()
+            run()
+            rates[name] = round(len(pairs) / (time.perf_counter() - start), 1)
     return {"passages_per_s": rates}
 
 
