@@ -1,10 +1,14 @@
-"""Session-wide fixtures shared by several test files."""
+"""Shared fixtures: the web server and seed index (once a session), a small corpus and its index."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from support import build_seed_index
+from support import PARAMS, FakeEmbedder, build_seed_index, write_corpus
 from webserver import Server, start_server
+
+from poleqa.index import build_index
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +20,15 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Server:
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     """(corpus, index, model cache): the shipped corpus indexed once with the real model."""
     return build_seed_index(tmp_path_factory)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def built(corpus: Path, tmp_path: Path) -> tuple[Path, Path, FakeEmbedder]:
+    emb = FakeEmbedder()
+    build_index(corpus, tmp_path / "index", emb, **PARAMS)
+    return corpus, tmp_path / "index", emb

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from poleqa.config import Settings
-from poleqa.index import build_index
+from poleqa.index import Index, build_index
 from poleqa.text import stems
 
 
@@ -110,3 +110,19 @@ def build_seed_index(tmp_path_factory) -> tuple[Path, Path, Path]:
         )
         _SEED["paths"] = (SEED_CORPUS, index_dir, MODEL_CACHE)
     return _SEED["paths"]
+
+
+def generations(index_dir: Path) -> list[str]:
+    """The generation folders an index holds (one after each completed build)."""
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+
+
+def snapshot(index: Index) -> tuple:
+    """Everything an index serves, comparable with ==."""
+    return (
+        sorted(index.documents),
+        [(c.source, c.start, c.end) for c in index.chunks],
+        [(s.source, s.start, s.end) for s in index.sentences],
+        np.asarray(index.chunk_vectors).tobytes(),
+        index.sentence_vectors.tobytes(),
+    )

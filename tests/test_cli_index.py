@@ -246,7 +246,7 @@ def test_the_first_runs_model_set_up_is_said(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     built: list[str] = []
-    # the conversion and the export themselves are tested in test_embedding.py; here, only
+    # the conversion and the export themselves are tested in test_embedding*.py; here, only
     # that a command meeting a fresh cache says what it does, and a done one says nothing
     monkeypatch.setattr(convert, "ensure_st_folder", lambda cache, w: built.append("st") or cache)
     monkeypatch.setattr(onnx_backend, "ensure_onnx_folder", lambda f: built.append("onnx"))

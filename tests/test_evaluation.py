@@ -1,11 +1,9 @@
-"""Evaluation: question-set parsing, metric functions (hand-computed), reports, CLI, gold sets."""
+"""Evaluation: metric functions (hand-computed), evaluate, reports, the eval CLI."""
 
 from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,14 +21,11 @@ from poleqa.evaluation import (
     evaluate_file,
     failure_rows,
     failures,
-    load_questions,
-    set_name,
     write_reports,
 )
 from poleqa.evaluation.metrics import contains_answer, percentile, source_rank, token_f1
 from poleqa.types import Answer, Citation, DocumentInfo
 
-ROOT = Path(__file__).resolve().parents[1]
 ASK_JSON_KEYS = {"question", "answer", "abstained", "confidence", "short_answer", "citations"}
 CITATION_KEYS = {"n", "source", "title", "date", "url", "start", "end", "passage", "score"}
 
@@ -102,112 +97,6 @@ REPLIES = {
 @pytest.fixture()
 def result() -> EvalResult:
     return evaluate(FakePipeline(REPLIES), QUESTIONS, k=3, name="fake")
-
-
-# -- question sets ----------------------------------------------------------------------------
-def test_load_jsonl(tmp_path: Path) -> None:
-    path = tmp_path / "set.jsonl"
-    path.write_text(
-        '{"id": "s1", "question": "Combien de pôles ?", "answers": ["71"], '
-        '"sources": ["./seeds/a.txt"], "answerable": true, "type": "number", '
-        '"tags": ["temporal"]}\n'
-        "\n"
-        '{"id": 2, "question": "Qui préside X ?", "answers": [], "sources": [], '
-        '"answerable": false}\n',
-        encoding="utf-8",
-    )
-    assert load_questions(path) == [
-        Question(
-            "s1", "Combien de pôles ?", ("71",), ("seeds/a.txt",), True, "number", ("temporal",), 1
-        ),
-        Question("2", "Qui préside X ?", (), (), False, "unanswerable", (), 3),
-    ]
-
-
-def test_malformed_jsonl_lists_every_problem_by_line(tmp_path: Path) -> None:
-    path = tmp_path / "bad.jsonl"
-    path.write_text(
-        "\n".join(
-            [
-                '{"id": "a", "question": "Combien ?", "answers": ["3"], "sources": [], '
-                '"answerable": true}',
-                '{"id": "b", "question": "Quoi ?"',  # truncated JSON
-                '{"id": "c", "question": "Qui ?", "sources": [], "answerable": true}',
-                '{"id": "d", "question": "Où ?", "answers": [], "sources": [], "answerable": true}',
-                '{"id": "a", "question": "Quand ?", "answers": [], "sources": [], '
-                '"answerable": "peut-être"}',
-                "[1, 2]",
-            ]
-        ),
-        encoding="utf-8",
-    )
-    with pytest.raises(QuestionSetError) as err:
-        load_questions(path)
-    msg = err.value.message
-    assert "5 problem(s)" in msg
-    assert "line 2: invalid JSON" in msg
-    assert "line 3: missing key(s) answers" in msg
-    assert "line 4: answerable question without answers" in msg
-    assert "line 5: answerable must be true or false" in msg
-    assert "line 6: not a JSON object" in msg
-    assert "ligne 3 : clé(s) manquante(s) : answers" in err.value.message_fr
-
-
-def test_duplicate_ids_and_empty_file(tmp_path: Path) -> None:
-    line = '{"id": "x", "question": "Qui ?", "answers": [], "sources": [], "answerable": false}'
-    dup = tmp_path / "dup.jsonl"
-    dup.write_text(line + "\n" + line + "\n", encoding="utf-8")
-    with pytest.raises(QuestionSetError, match=r"line 2: duplicate id 'x' \(first on line 1\)"):
-        load_questions(dup)
-    empty = tmp_path / "empty.jsonl"
-    empty.write_text("\n", encoding="utf-8")
-    with pytest.raises(QuestionSetError, match="no questions"):
-        load_questions(empty)
-    binary = tmp_path / "bin.jsonl"
-    binary.write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(QuestionSetError, match="not UTF-8"):
-        load_questions(binary)
-
-
-def test_load_csv_with_semicolons_and_pipes(tmp_path: Path) -> None:
-    path = tmp_path / "set.csv"
-    path.write_text(
-        "id;question;answers;sources;answerable;type;tags\n"
-        "c1;Quels pôles ?;Axelera | Tenerrdis;a.txt|b.txt;oui;list;\n"
-        "c2;Qui préside ?;;;non;;\n",
-        encoding="utf-8",
-    )
-    assert load_questions(path) == [
-        Question(
-            "c1", "Quels pôles ?", ("Axelera", "Tenerrdis"), ("a.txt", "b.txt"), True, "list", (), 2
-        ),
-        Question("c2", "Qui préside ?", (), (), False, "unanswerable", (), 3),
-    ]
-
-
-def test_malformed_csv(tmp_path: Path) -> None:
-    no_col = tmp_path / "nocol.csv"
-    no_col.write_text("id,question,answers\n1,Qui ?,X\n", encoding="utf-8")
-    with pytest.raises(QuestionSetError, match="line 1: CSV header lacks column"):
-        load_questions(no_col)
-    bad = tmp_path / "bad.csv"
-    bad.write_text(
-        "id,question,answers,sources,answerable\n"
-        "1,Qui ?,X,a.txt,maybe\n"
-        "2,Quoi ?,Y\n"
-        "3,Où ?,Z,a.txt,1\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(QuestionSetError) as err:
-        load_questions(bad)
-    assert "2 problem(s)" in err.value.message
-    assert "line 2: answerable must be true or false" in err.value.message
-    assert "line 3: 3 cells, expected 5" in err.value.message
-
-
-def test_set_name() -> None:
-    assert set_name(Path("eval/dev/questions.jsonl")) == "dev"
-    assert set_name(Path("eval/seeds.jsonl")) == "seeds"
 
 
 # -- metric functions -------------------------------------------------------------------------
@@ -431,58 +320,3 @@ def test_cli_eval_refuses_squad_options_without_squad(tmp_path: Path) -> None:
         res = CliRunner().invoke(cli, ["eval", str(questions), *extra])
         assert res.exit_code == 2
         assert "Error: --limit and --no-answer go with --squad FILE" in res.output
-
-
-# -- the shipped question sets ----------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("questions", "corpus"),
-    [("eval/dev/questions.jsonl", "eval/dev/corpus"), ("eval/seeds.jsonl", "corpus")],
-)
-def test_gold_answers_are_in_their_cited_sources(questions: str, corpus: str) -> None:
-    qs = load_questions(ROOT / questions)
-    root = ROOT / corpus
-    problems = []
-    for x in qs:
-        if not x.answerable:
-            assert (x.answers, x.sources, x.type) == ((), (), "unanswerable"), x.id
-            continue
-        assert x.sources, x.id
-        texts = []
-        for s in x.sources:
-            if not (root / s).is_file():
-                problems.append(f"{x.id}: source {s} missing")
-            else:
-                texts.append((root / s).read_text(encoding="utf-8").casefold())
-        problems += [
-            f"{x.id}: {a!r} not in {x.sources}"
-            for a in x.answers
-            if not any(a.casefold() in t for t in texts)
-        ]
-    assert problems == []
-
-
-def _passes(checker: Path) -> None:
-    """A question set's checker script exits 0 and ends with OK."""
-    proc = subprocess.run(
-        [sys.executable, str(checker)], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert proc.stdout.rstrip().endswith("OK")
-
-
-def test_domain_question_set_passes_its_check() -> None:
-    """eval/domain: headers, sizes, splits by document, every answer verbatim in its source."""
-    _passes(ROOT / "eval" / "domain" / "check.py")
-    for split in ("train", "train-extra", "dev", "dev-extra", "dev-extra2", "test"):
-        assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them
-
-
-def test_second_training_set_passes_its_check() -> None:
-    """eval/train2 (training data only): headers, sizes, every answer verbatim in its source,
-    and no document shared with the in-domain sets' corpus (their figures stay comparable)."""
-    _passes(ROOT / "eval" / "train2" / "check.py")
-    questions = load_questions(ROOT / "eval" / "train2" / "questions.jsonl")
-    assert len(questions) >= 100 and any(not q.answerable for q in questions)
-    ours = {p.name for p in (ROOT / "eval" / "train2" / "corpus").iterdir()}
-    assert len(ours) >= 12
-    assert not ours & {p.name for p in (ROOT / "eval" / "domain" / "corpus").iterdir()}

@@ -1,0 +1,248 @@
+"""Ingestion of HTML, PDF and DOCX, and bad files skipped with their reasons."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import docx
+import pytest
+from documents import FRENCH, make_docx, make_pdf, reasons
+from fpdf import FPDF
+
+from poleqa.errors import CorpusError, IngestError, PoleqaError
+from poleqa.ingest import (
+    CorpusScan,
+    iter_corpus_files,
+    load_corpus,
+    read_document,
+)
+from poleqa.types import PageSpan
+
+HTML = """<!DOCTYPE html><html lang="fr"><head><meta charset="windows-1252">
+<title>Les pôles | DGE</title>
+<meta property="article:published_time" content="2023-03-30T09:00:00+02:00">
+<meta property="og:site_name" content="Direction générale des Entreprises">
+<link rel="canonical" href="https://example.fr/poles">
+<style>p { color: red }</style><script>var secret = "ne pas indexer";</script></head>
+<body><nav><a href="/">Accueil</a> &gt; Actualités</nav><!-- commentaire -->
+<h1>Les pôles   de compétitivité</h1>
+<p>Le pôle a reçu l’aide de l’État&nbsp;: <b>5 M€</b>.
+   Suite de la phrase.</p>
+<ul><li>Axelera</li><li>CIMES</li></ul>
+<table><tr><th>Pôle</th><th>Adhérents</th></tr><tr><td>CIMES</td><td>400</td></tr></table>
+<p>Ligne 1<br>Ligne 2</p><noscript>Activez JavaScript</noscript></body></html>"""
+
+
+def test_html_visible_text_lines_and_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_bytes(HTML.encode("cp1252"))
+    doc = read_document(tmp_path, path)
+    assert doc.text == (
+        "Les pôles de compétitivité\n\n"
+        "Le pôle a reçu l’aide de l’État\u00a0: 5 M€. Suite de la phrase.\n\n"
+        "Axelera\nCIMES\n\n"
+        "Pôle | Adhérents\nCIMES | 400\n\n"
+        "Ligne 1\nLigne 2"
+    )
+    info = doc.info
+    assert (info.title, info.date, info.url, info.format) == (
+        "Les pôles | DGE",
+        "2023-03-30",
+        "https://example.fr/poles",
+        "html",
+    )
+    assert info.organisation == "Direction générale des Entreprises"
+
+
+def test_html_title_from_h1_and_date_from_time(tmp_path: Path) -> None:
+    path = tmp_path / "page.htm"
+    path.write_text(
+        "<html><body><h1>Titre du pôle</h1><p>Publié le <time datetime='2019-06-01'>1er juin"
+        "</time>.</p></body></html>",
+        encoding="utf-8",
+    )
+    doc = read_document(tmp_path, path)
+    assert (doc.info.title, doc.info.date) == ("Titre du pôle", "2019-06-01")
+    assert doc.text == "Titre du pôle\n\nPublié le 1er juin."
+
+
+def test_html_declared_legacy_charset(tmp_path: Path) -> None:
+    path = tmp_path / "latin9.html"
+    html = '<html><head><meta charset="iso-8859-15"></head><body><p>Le cœur du pôle : 5 €.</p>'
+    path.write_bytes(
+        (html + "<div hidden>caché</div><div role='navigation'>Menu</div>").encode("iso8859-15")
+    )
+    assert read_document(tmp_path, path).text == "Le cœur du pôle : 5 €."
+
+
+def test_pdf_pages_and_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "rapport.pdf"
+    page1 = "Première page : le pôle de compétitivité a reçu l'aide de l'État."
+    page2 = "Deuxième page : élève, garçon, à côté, être."
+    path.write_bytes(make_pdf([page1, page2], title="Rapport des pôles"))
+    doc = read_document(tmp_path, path)
+    assert doc.text == f"{page1}\n\n{page2}"
+    assert doc.pages == (
+        PageSpan(page=1, start=0, end=len(page1)),
+        PageSpan(page=2, start=len(page1) + 2, end=len(page1) + 2 + len(page2)),
+    )
+    assert doc.page_at(doc.text.index("garçon")) == 2
+    assert doc.page_at(0) == 1
+    assert (doc.info.title, doc.info.date, doc.info.format) == (
+        "Rapport des pôles",
+        "2021-05-04",
+        "pdf",
+    )
+
+
+def test_docx_paragraphs_lists_tables_and_properties(tmp_path: Path) -> None:
+    path = tmp_path / "note.docx"
+    make_docx(path)
+    doc = read_document(tmp_path, path)
+    assert doc.text == (
+        "Les pôles en région\n\n"
+        "Le pôle a reçu l’aide de l’État\u00a0: 5 M€.\n\n"
+        "Axelera\nTenerrdis\n\n"
+        "Pôle | Adhérents\nCIMES | 400\n\n"
+        "Fin du document."
+    )
+    assert (doc.info.title, doc.info.date, doc.info.format) == (
+        "Note sur les pôles",
+        "2020-02-03",
+        "docx",
+    )
+
+
+def test_docx_without_properties_uses_first_line_and_no_template_date(tmp_path: Path) -> None:
+    path = tmp_path / "plain.docx"
+    d = docx.Document()
+    d.add_paragraph("Un titre implicite")
+    d.add_paragraph("Et du texte.")
+    d.save(str(path))
+    doc = read_document(tmp_path, path)
+    # python-docx's template is dated 2013: that date says nothing about this text.
+    assert (doc.info.title, doc.info.date) == ("Un titre implicite", None)
+
+
+# -- bad files -------------------------------------------------------------------------------
+def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text(FRENCH, encoding="utf-8")
+    make_docx(tmp_path / "good.docx")
+    (tmp_path / "good.pdf").write_bytes(make_pdf(["Un texte de pôle."]))
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.md").write_text(" \n\t\n", encoding="utf-8")
+    (tmp_path / "header-only.md").write_text(
+        "# Titre\nSource: https://example.fr\nDate: 2020-01-01\n\n", encoding="utf-8"
+    )
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage")
+    (tmp_path / "truncated.pdf").write_bytes(make_pdf(["Texte tronqué."])[:300])
+    (tmp_path / "fake.pdf").write_bytes(b"Ceci n'est pas un PDF.")
+    scanned = FPDF()
+    scanned.add_page()
+    scanned.rect(10, 10, 50, 50)
+    (tmp_path / "scanned.pdf").write_bytes(bytes(scanned.output()))
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "fake.docx").write_bytes(b"just text")
+    (tmp_path / "empty.html").write_text("<html><script>x()</script></html>", encoding="utf-8")
+    (tmp_path / "badmeta.txt").write_text("Texte correct.", encoding="utf-8")
+    (tmp_path / "badmeta.txt.meta.json").write_text("{title: oops", encoding="utf-8")
+    (tmp_path / "baddate.txt").write_text("Texte correct.", encoding="utf-8")
+    (tmp_path / "baddate.txt.meta.json").write_text('{"date": "hier"}', encoding="utf-8")
+    (tmp_path / "list.txt").write_text("Texte correct.", encoding="utf-8")
+    (tmp_path / "list.txt.meta.json").write_text('["not", "an", "object"]', encoding="utf-8")
+    (tmp_path / "orphan.txt.meta.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK\x03\x04")
+
+    scan = load_corpus(tmp_path)
+
+    assert [d.source for d in scan.documents] == ["good.docx", "good.pdf", "good.txt"]
+    assert scan.documents[2].text == FRENCH
+    got = reasons(scan)
+    expected = {
+        "image.txt": "binary file (it holds NUL bytes), not text",
+        "empty.txt": "the file is empty",
+        "blank.md": "the file holds only whitespace",
+        "header-only.md": "the file holds header lines but no text",
+        "broken.pdf": "corrupted PDF",
+        "truncated.pdf": "corrupted PDF",
+        "fake.pdf": "corrupted PDF (no PDF header)",
+        "scanned.pdf": "the PDF has no extractable text (scanned images?)",
+        "broken.docx": "corrupted DOCX",
+        "fake.docx": "corrupted DOCX (not a ZIP package)",
+        "empty.html": "no text could be extracted from the file",
+        "badmeta.txt": "its metadata file badmeta.txt.meta.json is not valid JSON",
+        "baddate.txt": "the date 'hier' is not a date",
+        "list.txt": "its metadata file list.txt.meta.json must hold a JSON object",
+        "orphan.txt.meta.json": "metadata file without its document",
+        "dangling.txt": "cannot read the file",
+        "sheet.xlsx": "unsupported file type '.xlsx'",
+    }
+    assert set(got) == set(expected)
+    for source, reason in expected.items():
+        assert reason in got[source], (source, got[source])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "locked.txt"
+    path.write_text("secret", encoding="utf-8")
+    path.chmod(0)
+    try:
+        scan = load_corpus(tmp_path)
+    finally:
+        path.chmod(0o644)
+    assert reasons(scan) == {"locked.txt": "cannot read the file: permission denied"}
+
+
+def test_permission_error_is_reported_even_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "locked.txt").write_text("secret", encoding="utf-8")
+    (tmp_path / "open.txt").write_text("Texte lisible.", encoding="utf-8")
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    scan = load_corpus(tmp_path)
+    assert [d.source for d in scan.documents] == ["open.txt"]
+    assert reasons(scan) == {"locked.txt": "cannot read the file: permission denied"}
+
+
+def test_read_document_refuses_unsupported_and_outside_files(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "data.csv").write_text("a,b", encoding="utf-8")
+    (tmp_path / "elsewhere.txt").write_text("Ailleurs.", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"unsupported file type '\.csv'"):
+        read_document(tmp_path / "corpus", tmp_path / "corpus" / "data.csv")
+    with pytest.raises(IngestError, match="is not inside the corpus folder"):
+        read_document(tmp_path / "corpus", tmp_path / "elsewhere.txt")
+
+
+def test_ingest_error_speaks_both_languages(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with pytest.raises(IngestError) as info:
+        read_document(tmp_path, tmp_path / "empty.txt")
+    assert isinstance(info.value, PoleqaError)
+    assert info.value.message == "the file is empty"
+    assert info.value.message_fr == "Ce fichier ne peut pas être lu."
+
+
+def test_missing_or_non_folder_corpus_raises_corpus_error(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="corpus folder not found"):
+        load_corpus(tmp_path / "absent")
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(CorpusError, match="not a folder"):
+        load_corpus(tmp_path / "file.txt")
+    with pytest.raises(CorpusError, match="corpus folder not found"):
+        iter_corpus_files(tmp_path / "absent")
+
+
+def test_empty_folder_gives_an_empty_scan(tmp_path: Path) -> None:
+    assert load_corpus(tmp_path) == CorpusScan(documents=(), skipped=())
