@@ -1,4 +1,4 @@
-"""Helpers shared by several test files: a fake embedder, small corpora, the real seed index."""
+"""Shared test helpers: a fake embedder, small corpora, the real seed index, index snapshots."""
 
 from __future__ import annotations
 
