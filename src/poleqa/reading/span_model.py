@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
@@ -17,16 +18,21 @@ from poleqa.reading.weights import ReaderManifest, load_reader_state
 from poleqa.reading.windows import SpanScore, Window, best_span, pad_batch, tokenize
 
 log = logging.getLogger(__name__)
-BATCH = 8  # windows per forward pass (bench/bench_reader.py)
-PRECISIONS = ("fp32", "bf16", "int8")
+BATCH = 32  # windows per forward pass (bench/bench_reader.py, docs/reader.md « Speed »)
+# bf16: the model's weights in bf16, read without casts (1.3–1.5x bf16-mixed's passages/s);
+# bf16-mixed: fp32 weights under autocast, as readers were read until session 25
+PRECISIONS = ("fp32", "bf16", "bf16-mixed", "int8")
+# Calls read together at most: a round of more keeps the first calls waiting for the last
+# (with the web chat's 8 questions at once, a cap of 4 served 20 clients best; docs/reader.md)
+ROUND = 4
 
 
-def load_base(base_folder: Path) -> torch.nn.Module:
+def load_base(base_folder: Path, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
     """e5-small as a QA model (only the span head is new), without transformers' load report."""
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the new head and the unused pooler are expected
     try:
-        return AutoModelForQuestionAnswering.from_pretrained(str(base_folder))
+        return AutoModelForQuestionAnswering.from_pretrained(str(base_folder), dtype=dtype)
     finally:
         hf_logging.set_verbosity(verbosity)
 
@@ -58,6 +64,9 @@ class SpanModel:
         model = model.eval()
         if precision == "int8":  # int8 matrices, computed with dynamic activation scales
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, torch.qint8)
+        elif precision == "bf16" and next(model.parameters()).dtype != torch.bfloat16:
+            # a copy: Module.to converts in place, the caller's model too (`load` loads bf16)
+            model = copy.deepcopy(model).to(torch.bfloat16)
         self.model = model
         self.tokenizer = tokenizer
         self.manifest = manifest
@@ -75,7 +84,9 @@ class SpanModel:
         cls, base_folder: Path, reader_folder: Path, precision: str = "fp32", threads: int = 0
     ) -> SpanModel:
         manifest, state = load_reader_state(reader_folder, base_folder.name)
-        model = load_base(base_folder)
+        # bf16 loaded as bf16: converting an fp32 model afterwards held both in memory for a while
+        # and left 130 MB more resident; the weights get the same values either way
+        model = load_base(base_folder, torch.bfloat16 if precision == "bf16" else torch.float32)
         missing = [k for k in state if k not in model.state_dict()]
         if missing:
             log.warning("reader weights name unknown tensors: %s", missing[:3])
@@ -123,7 +134,8 @@ class SpanModel:
         return [job.best[i] for i in range(len(questions))]
 
     def _read_loop(self) -> None:
-        """The reading thread: waits for a call, then reads it with every call queued since.
+        """The reading thread: waits for a call, then reads it with the calls queued since
+        (ROUND calls at most, the first queued first).
 
         Its torch thread count becomes torch's default for threads that start using torch
         later (torch keeps one process-wide value): with `poleqa serve`, a query embedder
@@ -132,7 +144,7 @@ class SpanModel:
             torch.set_num_threads(self.threads)
         while True:
             jobs = [self._queue.get()]
-            while not self._queue.empty():
+            while not self._queue.empty() and len(jobs) < ROUND:
                 jobs.append(self._queue.get())
             try:
                 self._read_jobs(jobs)
@@ -147,8 +159,8 @@ class SpanModel:
         """Reads the windows of every job in batches of similar length."""
         pending = [(job, window) for job in jobs for window in job.windows]
         pending.sort(key=lambda jw: len(jw[1].input_ids))
-        bf16 = self.precision == "bf16"
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        mixed = self.precision == "bf16-mixed"
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=mixed):
             for at in range(0, len(pending), BATCH):
                 batch = pending[at : at + BATCH]
                 ids, mask = pad_batch([window for _, window in batch])

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # gradio and fastapi are imported only when the app is built
 
 STATIC = Path(__file__).parent / "static"
 # Questions answered at once; the others wait in the queue (up to QUEUE_SIZE of them).
-CONCURRENCY = 4
+CONCURRENCY = 8  # 20 web clients were served best by 8 (docs/reader.md, « Speed »)
 QUEUE_SIZE = 256
 FEEDBACK_PER_MINUTE = 10  # opinions accepted per minute from one client address
 

@@ -1,0 +1,63 @@
+"""`poleqa serve` sets the process settings that the web chat under load is measured with."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from poleqa.cli import cli
+
+# Set by serve before torch, OpenMP and gradio start (docs/reader.md, « Speed »).
+DEFAULTS = {
+    "OMP_WAIT_POLICY": "PASSIVE",
+    "GRADIO_ANALYTICS_MAX_EVENTS": "1000",
+    "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000",
+}
+SET_BY_SERVE = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "GRADIO_ANALYTICS_ENABLED", *DEFAULTS)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve_until_the_feedback_check(tmp_path: Path) -> None:
+    """Runs serve in this process; a bad feedback address stops it before any loading."""
+    poleqa_log = logging.getLogger("poleqa")
+    level = poleqa_log.level  # serve sets it
+    try:
+        result = CliRunner().invoke(
+            cli, ["serve", "--port", str(_free_port()), "--index", str(tmp_path / "none")]
+        )
+    finally:
+        poleqa_log.setLevel(level)
+    assert result.exit_code == 1 and "POLEQA_FEEDBACK_URL" in result.output
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in SET_BY_SERVE:  # serve sets them in this process: monkeypatch restores them
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("POLEQA_FEEDBACK_URL", "sqlite://oops/feedback.db")
+    return monkeypatch
+
+
+def test_serve_sets_its_load_settings(environment: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _serve_until_the_feedback_check(tmp_path)
+    assert {name: os.environ.get(name) for name in DEFAULTS} == DEFAULTS
+    assert os.environ["OMP_NUM_THREADS"] == "1"  # --threads' default
+
+
+def test_serve_keeps_what_the_operator_set(environment: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    environment.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    environment.setenv("GRADIO_ANALYTICS_MAX_EVENTS", "50")
+    _serve_until_the_feedback_check(tmp_path)
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert os.environ["GRADIO_ANALYTICS_MAX_EVENTS"] == "50"
+    assert os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] == "1000"
