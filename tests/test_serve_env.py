@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,13 @@ def test_serve_keeps_what_the_operator_set(environment: pytest.MonkeyPatch, tmp_
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
     assert os.environ["GRADIO_ANALYTICS_MAX_EVENTS"] == "50"
     assert os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] == "1000"
+
+
+def test_the_cli_loads_no_library_that_reads_them() -> None:
+    """serve sets them in time only if importing the CLI starts none of these libraries."""
+    code = (
+        "import sys, poleqa.cli; "
+        "print(sorted({'torch', 'onnxruntime', 'gradio', 'numpy'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

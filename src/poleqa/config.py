@@ -34,7 +34,7 @@ class Settings:
     # Embeds questions only; must give the same vectors as `model` (same embedder id). The web
     # chat uses "onnx" here, on one thread a question: it answers the most users (bench/).
     query_model: str | None = None
-    query_threads: int = 0  # ONNX Runtime threads of the query model; 0: its default (every core)
+    query_threads: int = 0  # ONNX Runtime threads of the query model; 0: one per physical core
     # 500/80 read faster and answer better with the trained reader than 800/120 (docs/reader.md)
     chunk_size: int = 500
     chunk_overlap: int = 80

