@@ -22,6 +22,7 @@ import torch
 
 from poleqa.reading.span_model import load_base, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
+from poleqa.reading.swap import swapped_negatives
 from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
 from poleqa.reading.windows import MAX_LENGTH, STRIDE, Window, answer_tokens, pad_batch, tokenize
 from poleqa.sentences import split_sentences
@@ -40,6 +41,7 @@ class Recipe:
     fr_negatives: float = 0.5  # French negatives per PIAF question and epoch
     hard_negatives: float = 0.7  # share of them taken from the question's own article
     near_miss: float = 0.0  # near-miss negatives (answer sentences cut out) per answerable question
+    swap: float = 0.0  # swapped negatives (reading.swap) per answerable question
     squad1: int = 5000  # English SQuAD 1.1 questions sampled
     squad2: int = 6000  # SQuAD 2.0 dev questions sampled (about half unanswerable)
     squad2_heldout_articles: int = 4  # SQuAD 2.0 dev articles kept out (no-answer check)
@@ -127,6 +129,7 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
         drawn = rng.sample(piaf, min(recipe.piaf_sample, len(piaf))) if recipe.piaf_sample else piaf
         mix += drawn + french_negatives(drawn, recipe, rng)
         mix += near_miss_negatives(drawn, recipe.near_miss, rng)
+        mix += swapped_negatives(drawn, recipe.swap, rng)
     if args.squad1:
         squad1 = read_squad(args.squad1)
         mix += rng.sample(squad1, min(recipe.squad1, len(squad1)))
@@ -137,7 +140,9 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
         mix += rng.sample(squad2, min(recipe.squad2, len(squad2)))
     for path in args.domain or ():
         domain = read_squad(path)
-        mix += (domain + near_miss_negatives(domain, recipe.near_miss, rng)) * recipe.domain_epochs
+        negatives = near_miss_negatives(domain, recipe.near_miss, rng)
+        negatives += swapped_negatives(domain, recipe.swap, rng)
+        mix += (domain + negatives) * recipe.domain_epochs
     rng.shuffle(mix)
     return mix
 

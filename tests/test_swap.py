@@ -1,0 +1,69 @@
+"""Swapped negatives: a question's year, number or name replaced by one its passage lacks."""
+
+from __future__ import annotations
+
+import random
+
+from poleqa.reading.squad import GoldSpan, QAExample
+from poleqa.reading.swap import swapped_negatives
+
+CONTEXT = (
+    "En 2019, le pôle Aquanord comptait 212 adhérents. Il est présidé par Marie Dupin "
+    "depuis la phase IV."
+)
+
+
+def _ex(question: str, ident: str = "q1", answers: tuple = (GoldSpan("212", 35),)) -> QAExample:
+    return QAExample(ident, question, CONTEXT, answers, "Aquanord")
+
+
+def test_a_year_the_passage_holds_becomes_one_it_lacks() -> None:
+    ex = _ex("Combien d'adhérents comptait le pôle en 2019 ?")
+    assert CONTEXT[35:38] == "212"
+    (twin,) = swapped_negatives([ex], 1.0, random.Random(0))
+    assert twin.id == "q1-sw" and twin.context == CONTEXT and twin.answers == ()
+    assert twin.impossible and not twin.answerable
+    year = twin.question.removeprefix("Combien d'adhérents comptait le pôle en ").removesuffix(" ?")
+    assert year.isdigit() and len(year) == 4 and year not in CONTEXT
+    assert 1 <= abs(int(year) - 2019) <= 10
+
+
+def test_names_and_numerals_swap_within_their_kind() -> None:
+    named = _ex("Qui préside le pôle Aquanord ?", "a")
+    other = QAExample(
+        "b",
+        "Qui préside Végépolys ?",
+        "Végépolys est présidé par Jean Roux.",
+        (GoldSpan("Jean Roux", 26),),
+        "Végépolys",
+    )
+    phase = _ex("Qu'a fait le pôle pendant la phase IV ?", "c")
+    earlier = QAExample(
+        "d",
+        "Qu'a fait le pôle pendant la phase III ?",
+        "Pendant la phase III, il a grandi.",
+        (GoldSpan("il a grandi", 22),),
+        "Aquanord",
+    )
+    made = swapped_negatives([named, other, phase, earlier], 1.0, random.Random(0))
+    # each passage lacks exactly one other value of its question's kind: the swap takes it
+    assert {t.id: t.question for t in made} == {
+        "a-sw": "Qui préside le pôle Végépolys ?",
+        "b-sw": "Qui préside Aquanord ?",
+        "c-sw": "Qu'a fait le pôle pendant la phase III ?",
+        "d-sw": "Qu'a fait le pôle pendant la phase IV ?",
+    }
+
+
+def test_nothing_is_made_without_a_mention_the_passage_holds() -> None:
+    unpinned = _ex("Combien d'adhérents le pôle compte-t-il en 2021 ?")  # 2021: not in it
+    part = _ex("Que valait le budget 20 ?")  # « 20 » is not a word of « 2019 »
+    unanswerable = _ex("Qui présidait en 2019 ?", "u", ())
+    assert swapped_negatives([unpinned, part, unanswerable], 1.0, random.Random(0)) == []
+
+
+def test_share_zero_draws_nothing() -> None:
+    rng = random.Random(5)
+    state = rng.getstate()
+    assert swapped_negatives([_ex("Combien en 2019 ?")], 0.0, rng) == []
+    assert rng.getstate() == state
