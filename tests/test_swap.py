@@ -13,13 +13,16 @@ CONTEXT = (
 )
 
 
-def _ex(question: str, ident: str = "q1", answers: tuple = (GoldSpan("212", 35),)) -> QAExample:
-    return QAExample(ident, question, CONTEXT, answers, "Aquanord")
+def _ex(
+    question: str, ident: str = "q1", answer: str | None = "212", context: str = CONTEXT
+) -> QAExample:
+    """An example on the context; its answer placed where the context holds it (None: none)."""
+    answers = () if answer is None else (GoldSpan(answer, context.index(answer)),)
+    return QAExample(ident, question, context, answers, "Aquanord")
 
 
 def test_a_year_the_passage_holds_becomes_one_it_lacks() -> None:
     ex = _ex("Combien d'adhérents comptait le pôle en 2019 ?")
-    assert CONTEXT[35:38] == "212"
     (twin,) = swapped_negatives([ex], 1.0, random.Random(0))
     assert twin.id == "q1-sw" and twin.context == CONTEXT and twin.answers == ()
     assert twin.impossible and not twin.answerable
@@ -30,20 +33,13 @@ def test_a_year_the_passage_holds_becomes_one_it_lacks() -> None:
 
 def test_names_and_numerals_swap_within_their_kind() -> None:
     named = _ex("Qui préside le pôle Aquanord ?", "a")
-    other = QAExample(
-        "b",
-        "Qui préside Végépolys ?",
-        "Végépolys est présidé par Jean Roux.",
-        (GoldSpan("Jean Roux", 26),),
-        "Végépolys",
-    )
+    other = _ex("Qui préside Végépolys ?", "b", "Jean Roux", "Végépolys est présidé par Jean Roux.")
     phase = _ex("Qu'a fait le pôle pendant la phase IV ?", "c")
-    earlier = QAExample(
-        "d",
+    earlier = _ex(
         "Qu'a fait le pôle pendant la phase III ?",
+        "d",
+        "il a grandi",
         "Pendant la phase III, il a grandi.",
-        (GoldSpan("il a grandi", 22),),
-        "Aquanord",
     )
     made = swapped_negatives([named, other, phase, earlier], 1.0, random.Random(0))
     # each passage lacks exactly one other value of its question's kind: the swap takes it
@@ -58,7 +54,7 @@ def test_names_and_numerals_swap_within_their_kind() -> None:
 def test_nothing_is_made_without_a_mention_the_passage_holds() -> None:
     unpinned = _ex("Combien d'adhérents le pôle compte-t-il en 2021 ?")  # 2021: not in it
     part = _ex("Que valait le budget 20 ?")  # « 20 » is not a word of « 2019 »
-    unanswerable = _ex("Qui présidait en 2019 ?", "u", ())
+    unanswerable = _ex("Qui présidait en 2019 ?", "u", None)
     assert swapped_negatives([unpinned, part, unanswerable], 1.0, random.Random(0)) == []
 
 
