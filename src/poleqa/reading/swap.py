@@ -43,9 +43,11 @@ def _pools(examples: Sequence[QAExample]) -> dict[str, list[str]]:
     return {kind: sorted(values) for kind, values in pools.items()}
 
 
-def _replacement(kind: str, old: str, context: str, pools: dict, rng: random.Random) -> str | None:
-    """A value of the same kind that the passage does not hold (a few draws, else None)."""
-    folded = context.casefold()
+def _replacement(
+    kind: str, old: str, folded: str, pools: dict[str, list[str]], rng: random.Random
+) -> str | None:
+    """A value of the same kind that the casefolded passage does not hold, even inside a longer
+    word (stricter than `_holds`: a swap must not land on the passage's own text)."""
     for _ in range(8):
         if kind == "year":
             new = str(int(old) + rng.choice([-1, 1]) * rng.randint(1, 10))
@@ -75,7 +77,7 @@ def swapped_negatives(
         if not pinned:
             continue
         start, end, kind = rng.choice(pinned)
-        new = _replacement(kind, ex.question[start:end], ex.context, pools, rng)
+        new = _replacement(kind, ex.question[start:end], folded, pools, rng)
         if new is not None:
             question = ex.question[:start] + new + ex.question[end:]
             out.append(QAExample(ex.id + "-sw", question, ex.context, (), ex.article, True))
