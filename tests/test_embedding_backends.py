@@ -279,7 +279,7 @@ def test_onnx_query_model_runs_on_the_threads_it_is_given(e5_default) -> None:
     assert one is get_embedder("onnx", cache_dir=MODEL_CACHE, threads=1)
     assert one is not get_embedder("onnx", cache_dir=MODEL_CACHE)
     ours = one.embed_queries(FRENCH)
-    session, _ = one._load()
+    session, _, _ = one._load()
     assert session.get_session_options().intra_op_num_threads == 1
     assert (ours * e5_default.embed_queries(FRENCH)).sum(axis=1).min() >= 0.9999
     with pytest.raises(EmbedderError, match="threads must be 0"):

@@ -4,6 +4,10 @@ resumes, and writes weights the serving code loads (CI never trains a real reade
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,7 @@ from support import MODEL_CACHE
 
 from poleqa.embedding.convert import ensure_st_folder
 from poleqa.reading.span_model import SpanModel
-from poleqa.reading.training import CHECKPOINT, main
+from poleqa.reading.training import CHECKPOINT, STOPPED, main
 from poleqa.reading.weights import load_reader_state
 
 pytestmark = pytest.mark.slow
@@ -55,6 +59,34 @@ def test_training_runs_resumes_and_writes_loadable_weights(tmp_path: Path) -> No
     model = SpanModel.load(base, tmp_path / "reader")
     (span,) = model.read(["Qui préside le pôle Alpha ?"], [CONTEXT])
     assert 0 <= span.start < span.end <= len(CONTEXT)
+
+
+def test_a_stopped_run_exits_with_its_own_status_and_keeps_its_checkpoint(tmp_path: Path) -> None:
+    # SIGTERM mid-run (a session ending): a checkpoint, no weights, and an exit status that is not
+    # success, so that a script chaining the steps (bench/reader_chain.sh) does not go on
+    base = ensure_st_folder(MODEL_CACHE)
+    data = _squad(tmp_path / "tiny.json")
+    args = [
+        "--piaf", str(data), "--base", str(base), "--checkpoints", str(tmp_path / "ck"),
+        "--out", str(tmp_path / "reader"), "--save-every", "600",
+        "--recipe", '{"batch": 2, "piaf_heldout": 0.0, "fr_negatives": 0.0, "piaf_epochs": 500}',
+    ]  # fmt: skip
+    run = subprocess.Popen(
+        [sys.executable, "-m", "poleqa.reading.training", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert run.stderr is not None
+    for line in run.stderr:  # the first step's log line: the handler is in place
+        if " step 0/" in line:
+            break
+    run.send_signal(signal.SIGTERM)
+    rest = run.communicate(timeout=120)[1]
+    assert run.returncode == STOPPED, rest
+    assert "run the same command to resume" in rest
+    assert torch.load(tmp_path / "ck" / CHECKPOINT, weights_only=False)["step"] >= 1
+    assert not (tmp_path / "reader").exists()
 
 
 def test_near_miss_negatives_cut_the_answer_sentences_out() -> None:

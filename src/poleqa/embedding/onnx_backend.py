@@ -22,6 +22,7 @@ from poleqa.embedding.backends import (
 from poleqa.embedding.convert import publish_folder
 from poleqa.errors import EmbedderError
 from poleqa.roles import Progress
+from poleqa.tokenizer import shared_tokenizer
 
 EXPORT_VERSION = 1  # bump when the exported graph changes: the cache folder's name changes too
 MODEL_FILE = "model.onnx"
@@ -135,7 +136,6 @@ class OnnxEmbedder(_LazyEmbedder):
         try:
             # onnxruntime loads here, not at import: the other backends do not pay for it.
             import onnxruntime as ort
-            from tokenizers import Tokenizer
 
             options = ort.SessionOptions()
             options.intra_op_num_threads = self.threads
@@ -143,19 +143,18 @@ class OnnxEmbedder(_LazyEmbedder):
             session = ort.InferenceSession(
                 str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
             )
-            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            # the span model reads the same tokenizer.json: one copy per process
+            tokenizer = shared_tokenizer(folder / "tokenizer.json")
         except Exception as e:  # ONNX Runtime raises its own types (Fail, InvalidGraph…)
             raise EmbedderError(
                 f"ONNX Runtime cannot load {folder} ({type(e).__name__}: {e}): delete that "
                 "folder so it is exported again, or use --model multilingual-e5-small-st."
             ) from e
-        tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        pad = tokenizer.token_to_id("<pad>")
-        tokenizer.enable_padding(pad_id=1 if pad is None else pad, pad_token="<pad>")
-        return session, tokenizer
+        pad = tokenizer.backend.token_to_id("<pad>")
+        return session, tokenizer, 1 if pad is None else pad
 
     def _encode(self, texts: Sequence[str], kind: Kind, progress: Progress | None) -> np.ndarray:
-        session, tokenizer = self._load()
+        session, tokenizer, pad = self._load()
         prompt = E5_PROMPTS[kind]
         texts = [prompt + t for t in texts]
         if not texts:
@@ -165,7 +164,7 @@ class OnnxEmbedder(_LazyEmbedder):
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), BATCH_SIZE):
             rows = order[start : start + BATCH_SIZE]
-            encodings = tokenizer.encode_batch([texts[i] for i in rows])
+            encodings = tokenizer.encode_texts([texts[i] for i in rows], MAX_TOKENS, pad)
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             (vectors,) = session.run(None, {"input_ids": ids, "attention_mask": mask})

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers import AutoModelForQuestionAnswering
 from transformers.utils import logging as hf_logging
 
 from poleqa.reading.weights import ReaderManifest, load_reader_state
 from poleqa.reading.windows import SpanScore, Window, best_span, pad_batch, tokenize
+from poleqa.tokenizer import SharedTokenizer, shared_tokenizer
 
 log = logging.getLogger(__name__)
 BATCH = 32  # windows per forward pass (bench/bench_reader.py, docs/reader.md « Speed »)
@@ -52,7 +53,7 @@ class SpanModel:
     def __init__(
         self,
         model: torch.nn.Module,
-        tokenizer: object,
+        tokenizer: SharedTokenizer,
         manifest: ReaderManifest,
         precision: str = "fp32",
         threads: int = 0,
@@ -91,7 +92,8 @@ class SpanModel:
         if missing:
             log.warning("reader weights name unknown tensors: %s", missing[:3])
         model.load_state_dict(state, strict=False)
-        tokenizer = AutoTokenizer.from_pretrained(str(base_folder))
+        # the query embedder reads the same tokenizer: one copy per process (poleqa.tokenizer)
+        tokenizer = shared_tokenizer(base_folder / "tokenizer.json")
         return cls(model, tokenizer, manifest, precision, threads)
 
     def read(

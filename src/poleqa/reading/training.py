@@ -26,9 +26,13 @@ from poleqa.reading.swap import swapped_negatives
 from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
 from poleqa.reading.windows import MAX_LENGTH, STRIDE, Window, answer_tokens, pad_batch, tokenize
 from poleqa.sentences import split_sentences
+from poleqa.tokenizer import SharedTokenizer, shared_tokenizer
 
 log = logging.getLogger("poleqa.reading.training")
 CHECKPOINT = "checkpoint.pt"
+# The exit status of a run stopped before its end (EX_TEMPFAIL): not 0, so that a script chaining
+# steps (bench/reader_chain.sh) stops too instead of going on without this step's weights.
+STOPPED = 75
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
 
 
 def featurize(
-    tokenizer: object, examples: Sequence[QAExample], recipe: Recipe
+    tokenizer: SharedTokenizer, examples: Sequence[QAExample], recipe: Recipe
 ) -> list[tuple[Window, int, int]]:
     """(window, start token, end token); a window without the answer points at [CLS] (0, 0)."""
     feats = []
@@ -200,11 +204,9 @@ def _save_checkpoint(path: Path, model, opt, sched, step: int, recipe: Recipe) -
 
 def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
     """Runs (or resumes) the training run; returns the model after its last step."""
-    from transformers import AutoTokenizer  # heavy import, only for this entry point
-
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(args.threads)
-    tokenizer = AutoTokenizer.from_pretrained(str(args.base))
+    tokenizer = shared_tokenizer(args.base / "tokenizer.json")
     examples = training_examples(args, recipe)
     feats = featurize(tokenizer, examples, recipe)
     plan = batches(feats, recipe)
@@ -234,7 +236,7 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
         step = state["step"]
         log.info("resumed at step %d", step)
     model.train()
-    # SIGTERM (a session ending, `kill`) saves a checkpoint at the next step and stops.
+    # SIGTERM (a session ending, `kill`) saves a checkpoint at the next step and stops (STOPPED).
     stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
     t0, last_save, loss_avg = time.time(), time.time(), None
@@ -262,7 +264,7 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
             last_save = time.time()
         if stop:
             log.info("stopped after step %d: run the same command to resume", k + 1)
-            raise SystemExit(0)
+            raise SystemExit(STOPPED)
     _save_checkpoint(ckpt, model, opt, sched, len(plan), recipe)
     return model
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from poleqa.tokenizer import SharedTokenizer
+
 MAX_LENGTH = 256  # tokens per window (question + passage); measured in docs/reader.md
 STRIDE = 96  # tokens shared by consecutive windows of one passage
 MAX_ANSWER_TOKENS = 40
@@ -40,34 +42,23 @@ class SpanScore:
 
 
 def tokenize(
-    tokenizer: object,
+    tokenizer: SharedTokenizer,
     questions: Sequence[str],
     passages: Sequence[str],
     max_length: int = MAX_LENGTH,
     stride: int = STRIDE,
 ) -> list[Window]:
     """Windows over each passage (several when it is longer than a window), unpadded."""
-    enc = tokenizer(  # type: ignore[operator]
-        [q.strip() for q in questions],
-        list(passages),
-        truncation="only_second",
-        max_length=max_length,
-        stride=stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-    )
-    windows = []
-    for i, ids in enumerate(enc["input_ids"]):
-        seq = enc.sequence_ids(i)
-        windows.append(
-            Window(
-                item=int(enc["overflow_to_sample_mapping"][i]),
-                input_ids=tuple(ids),
-                offsets=tuple(tuple(o) for o in enc["offset_mapping"][i]),
-                context=tuple(k for k, sid in enumerate(seq) if sid == 1),
-            )
+    pairs = tokenizer.encode_pairs([q.strip() for q in questions], passages, max_length, stride)
+    return [
+        Window(
+            item=item,
+            input_ids=tuple(enc.ids),
+            offsets=tuple(tuple(o) for o in enc.offsets),
+            context=tuple(k for k, sid in enumerate(enc.sequence_ids) if sid == 1),
         )
-    return windows
+        for item, enc in pairs
+    ]
 
 
 def answer_tokens(window: Window, start_char: int, end_char: int) -> tuple[int, int]:
