@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 from support import FakeEmbedder
 
+from poleqa.cli import cli
 from poleqa.errors import ReaderError
 from poleqa.evaluation.squad import SquadPrediction, exact_match, f1, normalize, squad_metrics
 from poleqa.query import Query, analyse
@@ -22,6 +24,7 @@ from poleqa.reading.calibrate import Scored, choose_threshold
 from poleqa.reading.evidence import Evidence, EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
 from poleqa.reading.scorer.model import model_sha256
+from poleqa.reading.span_model import resolve_precision
 from poleqa.reading.squad import GoldSpan, QAExample, read_squad
 from poleqa.reading.weights import (
     MANIFEST_FILE,
@@ -375,3 +378,24 @@ def test_domain_questions_become_squad_training_data(tmp_path: Path) -> None:
     assert negative["qas"][0]["is_impossible"] and negative["qas"][0]["id"] == "a-neg1"
     assert "lajoux" not in negative["context"].casefold()
     assert second["context"].startswith("Xylofutur\n") and second["qas"][0]["is_impossible"]
+
+
+def test_auto_precision_is_bf16_only_on_a_cpu_with_amx(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n")
+    assert resolve_precision("auto", cpuinfo) == "bf16"
+    cpuinfo.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n")  # no AMX
+    assert resolve_precision("auto", cpuinfo) == "fp32"
+    assert resolve_precision("auto", tmp_path / "missing") == "fp32"  # not Linux
+    assert resolve_precision("bf16", tmp_path / "missing") == "bf16"  # asked for: kept
+
+
+def test_a_bad_reader_precision_is_refused_at_the_edge(tmp_path: Path) -> None:
+    squad = tmp_path / "squad.json"
+    squad.write_text('{"data": []}', "utf-8")
+    result = CliRunner().invoke(
+        cli, ["eval", "--squad", str(squad)], env={"POLEQA_READER_PRECISION": "fp8"}
+    )
+    assert result.exit_code == 2
+    assert "Invalid value for '--reader-precision'" in result.output
+    assert "'fp8' is not one of 'auto', 'fp32', 'bf16'" in result.output

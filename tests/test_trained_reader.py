@@ -24,7 +24,7 @@ from poleqa.pipeline import CANDIDATE_HITS, Pipeline
 from poleqa.reading import make_answerer, shipped_reader
 from poleqa.reading.judge import FEATURES, feature_rows
 from poleqa.reading.scorer import ExtractiveAnswerer
-from poleqa.reading.span_model import ROUND, SpanModel
+from poleqa.reading.span_model import ROUND, SpanModel, resolve_precision
 from poleqa.reading.weights import WEIGHTS_FILE
 from poleqa.reading.windows import SpanScore
 
@@ -268,6 +268,7 @@ def test_eval_squad_gives_a_span_for_every_question_of_a_squad11_file(
         answers[mode] = json.loads(line)["answer"]
     precision = Settings().reader_precision  # the one `poleqa eval` reads with
     reader = SpanModel.load(ensure_st_folder(MODEL_CACHE), shipped_reader(), precision)
+    assert reader.precision == resolve_precision(precision) in ("fp32", "bf16")  # auto: this CPU's
     (span,) = reader.read([question], [VITALIS])
     # allowed to, the reader says « no answer » here (the budget is not in the paragraph);
     # on a file without unanswerable questions it gives its best span all the same

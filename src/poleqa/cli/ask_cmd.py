@@ -115,6 +115,7 @@ def ask(
     model: str | None,
     reader: str | None,
     reader_dir: Path | None,
+    reader_precision: str | None,
     k: int | None,
     as_json: bool,
     jsonl: TextIO | None,
@@ -137,6 +138,7 @@ def ask(
         model=model,
         reader=reader,
         reader_dir=reader_dir,
+        reader_precision=reader_precision,
         k=k,
     )
     if jsonl is None:

@@ -77,6 +77,7 @@ def eval_(
     model: str | None,
     reader: str | None,
     reader_dir: Path | None,
+    reader_precision: str | None,
     compare_to: Path | None,
 ) -> None:
     """Evaluate answer quality on QUESTIONS (JSON Lines or CSV), or the reader on --squad FILE.
@@ -89,7 +90,8 @@ def eval_(
         raise click.UsageError("give a QUESTIONS file or --squad FILE (one of them)")
     if squad_file is not None:
         out_dir = out_dir or Path("eval") / "out" / squad_file.stem
-        _eval_squad(squad_file, out_dir, limit, settings_from(reader_dir=reader_dir), no_answer)
+        settings = settings_from(reader_dir=reader_dir, reader_precision=reader_precision)
+        _eval_squad(squad_file, out_dir, limit, settings, no_answer)
         return
     if limit is not None or no_answer != "auto":
         raise click.UsageError("--limit and --no-answer go with --squad FILE")
@@ -118,6 +120,7 @@ def eval_(
         model=model,
         reader=reader,
         reader_dir=reader_dir,
+        reader_precision=reader_precision,
         k=k,
     )
     ensure_model(settings)  # the first run's model set-up, said rather than silent

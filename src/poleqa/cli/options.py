@@ -44,7 +44,15 @@ def model_option(f: F) -> F:
 
 
 def reader_options(f: F) -> F:
-    """--reader NAME and --reader-dir FOLDER (the trained reader's weights and judge)."""
+    """--reader NAME, --reader-dir FOLDER (the trained reader's weights and judge) and
+    --reader-precision."""
+    f = click.option(
+        "--reader-precision",
+        type=click.Choice(["auto", "fp32", "bf16"]),
+        envvar="POLEQA_READER_PRECISION",
+        help="Number format of the trained reader: auto (bf16 on a CPU with AMX, fp32 "
+        "elsewhere: the faster there), fp32 or bf16.  [env: POLEQA_READER_PRECISION]",
+    )(f)
     f = click.option(
         "--reader-dir",
         type=click.Path(path_type=Path, file_okay=False, exists=True),

@@ -111,6 +111,7 @@ def serve(
     model: str | None,
     reader: str | None,
     reader_dir: Path | None,
+    reader_precision: str | None,
     data_dir: Path | None,
     concurrency: int | None,
     threads: int,
@@ -146,6 +147,7 @@ def serve(
         data_dir=data_dir,
         reader=reader,
         reader_dir=reader_dir,
+        reader_precision=reader_precision,
         feedback_url=os.environ.get(FEEDBACK_URL_ENV) or None,
     )
     # Before the long loading: a malformed address or an unreachable database stops it now.

@@ -23,9 +23,23 @@ BATCH = 32  # windows per forward pass (bench/bench_reader.py, docs/reader.md «
 # bf16: the model's weights in bf16, read without casts (1.15x bf16-mixed's passages/s in
 # batches of 32); bf16-mixed: fp32 weights under autocast, as readers were read until session 25
 PRECISIONS = ("fp32", "bf16", "bf16-mixed", "int8")
+AUTO = "auto"  # bf16 where the CPU multiplies bf16 matrices in AMX tiles, fp32 elsewhere
+CPUINFO = Path("/proc/cpuinfo")
 # Calls read together at most: a round of more keeps the first calls waiting for the last
 # (with the web chat's 8 questions at once, a cap of 4 served 20 clients best; docs/reader.md)
 ROUND = 4
+
+
+def resolve_precision(precision: str, cpuinfo: Path = CPUINFO) -> str:
+    """`precision`, or for "auto" the faster on this CPU: bf16 reads 3.5x as fast as fp32 with
+    AMX, and 0.83x without it (bench/bench_reader.py; docs/reader.md, « Speed »)."""
+    if precision != AUTO:
+        return precision
+    try:
+        flags = cpuinfo.read_text(errors="replace").split()
+    except OSError:  # not Linux: nothing says AMX is there
+        return "fp32"
+    return "bf16" if "amx_bf16" in flags else "fp32"
 
 
 def load_base(base_folder: Path, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
@@ -58,8 +72,9 @@ class SpanModel:
         precision: str = "fp32",
         threads: int = 0,
     ) -> None:
+        precision = resolve_precision(precision)
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+            raise ValueError(f"precision must be one of {(AUTO, *PRECISIONS)}, not {precision!r}")
         if threads < 0:
             raise ValueError(f"threads must be 0 (torch's setting) or more, not {threads}")
         model = model.eval()
@@ -84,6 +99,7 @@ class SpanModel:
     def load(
         cls, base_folder: Path, reader_folder: Path, precision: str = "fp32", threads: int = 0
     ) -> SpanModel:
+        precision = resolve_precision(precision)
         manifest, state = load_reader_state(reader_folder, base_folder.name)
         # bf16 loaded as bf16: converted after loading in fp32, the same weights peaked at
         # 1.45 GB of memory, against 1.16 GB
