@@ -56,7 +56,9 @@ class Recipe:
     lr: float = 1e-4
     warmup: float = 0.05
     weight_decay: float = 0.01
-    bf16: bool = True  # autocast: ~2x faster on these CPUs (avx512_bf16), fp32 master weights
+    # autocast over fp32 master weights: about 2x faster on a CPU with AMX; without AMX, fp32
+    # (false) trains 1.5x faster, the loss the same (docs/reader.md, « Reproducing »)
+    bf16: bool = True
     seed: int = 13
     extra: dict = field(default_factory=dict)
 
