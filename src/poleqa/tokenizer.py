@@ -24,7 +24,6 @@ class SharedTokenizer:
 
     backend: Tokenizer
     lock: threading.Lock
-    sha256: str
 
     def encode_texts(self, texts: Sequence[str], max_length: int, pad_id: int) -> list[Encoding]:
         """Each text cut to max_length tokens (special tokens included), padded to the longest."""
@@ -64,5 +63,5 @@ def shared_tokenizer(path: Path) -> SharedTokenizer:
                 backend = Tokenizer.from_str(data.decode("utf-8"))
             except Exception as e:  # tokenizers raises plain Exception; bad UTF-8 too
                 raise PoleqaError(f"Cannot load the tokenizer {path}: {e}") from e
-            _cache[key] = SharedTokenizer(backend, threading.Lock(), key)
+            _cache[key] = SharedTokenizer(backend, threading.Lock())
         return _cache[key]

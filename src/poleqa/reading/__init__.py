@@ -37,16 +37,16 @@ def load_span_model(settings: Settings) -> SpanModel:
     # torch and transformers load here, not at import: `poleqa --help` and the sentence scorer
     # do not pay for them.
     from poleqa.embedding.convert import ensure_st_folder
-    from poleqa.reading.span_model import SpanModel
+    from poleqa.reading.span_model import SpanModel, resolve_precision
 
     folder = settings.reader_dir or shipped_reader()
     base = ensure_st_folder(settings.cache_dir)
-    key = (base, folder, settings.reader_precision, settings.reader_threads)
+    # resolved first: "auto" and the precision it stands for on this CPU are one model
+    precision = resolve_precision(settings.reader_precision)
+    key = (base, folder, precision, settings.reader_threads)
     with _models_lock:
         if key not in _models:
-            _models[key] = SpanModel.load(
-                base, folder, settings.reader_precision, settings.reader_threads
-            )
+            _models[key] = SpanModel.load(base, folder, precision, settings.reader_threads)
         return _models[key]
 
 
