@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from argparse import Namespace
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,17 @@ from support import MODEL_CACHE
 
 from poleqa.embedding.convert import ensure_st_folder
 from poleqa.reading.span_model import SpanModel
-from poleqa.reading.training import CHECKPOINT, STOPPED, main
+from poleqa.reading.training import (
+    CHECKPOINT,
+    STOPPED,
+    Recipe,
+    featurize,
+    main,
+    training_examples,
+    training_plan,
+)
 from poleqa.reading.weights import load_reader_state
+from poleqa.tokenizer import shared_tokenizer
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +69,30 @@ def test_training_runs_resumes_and_writes_loadable_weights(tmp_path: Path) -> No
     model = SpanModel.load(base, tmp_path / "reader")
     (span,) = model.read(["Qui préside le pôle Alpha ?"], [CONTEXT])
     assert 0 <= span.start < span.end <= len(CONTEXT)
+
+
+def test_shared_normalisation_trains_a_question_with_its_negative_together(tmp_path: Path) -> None:
+    base = ensure_st_folder(MODEL_CACHE)
+    data = _squad(tmp_path / "tiny.json")
+    squad = json.loads(data.read_text("utf-8"))
+    other = "Le pôle Beta, à Nantes, travaille sur la mer."  # the same question, no answer here
+    qa = {"id": "1-other", "question": "Combien de membres compte le pôle Alpha ?", "answers": []}
+    squad["data"][0]["paragraphs"].append({"context": other, "qas": [qa]})
+    data.write_text(json.dumps(squad, ensure_ascii=False), "utf-8")
+    recipe = {"batch": 4, "piaf_heldout": 0.0, "fr_negatives": 0.0, "shared_norm": 1.0}
+    args = Namespace(piaf=data, squad1=None, squad2=None, domain=None)
+    examples = training_examples(args, Recipe(**recipe))
+    feats = featurize(shared_tokenizer(base / "tokenizer.json"), examples, Recipe(**recipe))
+    plan = training_plan(feats, examples, Recipe(**recipe))
+    assert sorted(len(g) for step in plan for g in step) == [1, 1, 1, 2]  # question 1, twice
+    main([
+        "--piaf", str(data), "--base", str(base), "--checkpoints", str(tmp_path / "ck"),
+        "--out", str(tmp_path / "reader"), "--max-steps", "2", "--save-every", "0",
+        "--recipe", json.dumps(recipe),
+    ])  # fmt: skip
+    manifest, state = load_reader_state(tmp_path / "reader", base.name)
+    assert manifest.recipe["shared_norm"] == 1.0
+    assert all(torch.isfinite(v.float()).all() for v in state.values())
 
 
 def test_a_stopped_run_exits_with_its_own_status_and_keeps_its_checkpoint(tmp_path: Path) -> None:

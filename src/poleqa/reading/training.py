@@ -20,11 +20,12 @@ from pathlib import Path
 
 import torch
 
+from poleqa.reading.shared_norm import Feature, group_batches, question_groups, shared_loss
 from poleqa.reading.span_model import load_base, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
 from poleqa.reading.swap import swapped_negatives
 from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
-from poleqa.reading.windows import MAX_LENGTH, STRIDE, Window, answer_tokens, pad_batch, tokenize
+from poleqa.reading.windows import MAX_LENGTH, STRIDE, answer_tokens, pad_batch, tokenize
 from poleqa.sentences import split_sentences
 from poleqa.tokenizer import SharedTokenizer, shared_tokenizer
 
@@ -56,6 +57,9 @@ class Recipe:
     lr: float = 1e-4
     warmup: float = 0.05
     weight_decay: float = 0.01
+    # weight of the shared-normalisation loss over each question's windows (reading.shared_norm;
+    # 0: every window on its own, as the shipped stages were trained)
+    shared_norm: float = 0.0
     # autocast over fp32 master weights: about 2x faster on a CPU with AMX; without AMX, fp32
     # (false) trains 1.5x faster, the loss the same (docs/reader.md, « Reproducing »)
     bf16: bool = True
@@ -155,8 +159,8 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
 
 def featurize(
     tokenizer: SharedTokenizer, examples: Sequence[QAExample], recipe: Recipe
-) -> list[tuple[Window, int, int]]:
-    """(window, start token, end token); a window without the answer points at [CLS] (0, 0)."""
+) -> list[Feature]:
+    """The examples' windows; a window without the answer points at [CLS] (0, 0)."""
     feats = []
     for at in range(0, len(examples), 256):
         part = examples[at : at + 256]
@@ -173,11 +177,11 @@ def featurize(
             if ex.answers:
                 gold = ex.answers[0]
                 s, e = answer_tokens(w, gold.start, gold.start + len(gold.text))
-            feats.append((w, s, e))
+            feats.append(Feature(w, s, e, at + w.item))
     return feats
 
 
-def batches(feats: list, recipe: Recipe) -> list[list]:
+def batches(feats: list[Feature], recipe: Recipe) -> list[list[Feature]]:
     """Batches of similar length (less padding), in a seeded random order."""
     rng = random.Random(recipe.seed + 1)
     order = list(range(len(feats)))
@@ -185,10 +189,22 @@ def batches(feats: list, recipe: Recipe) -> list[list]:
     out = []
     group = recipe.batch * 50
     for at in range(0, len(order), group):
-        chunk = sorted(order[at : at + group], key=lambda i: len(feats[i][0].input_ids))
+        chunk = sorted(order[at : at + group], key=lambda i: len(feats[i].window.input_ids))
         out += [chunk[k : k + recipe.batch] for k in range(0, len(chunk), recipe.batch)]
     rng.shuffle(out)
     return [[feats[i] for i in b] for b in out]
+
+
+def training_plan(
+    feats: list[Feature], examples: Sequence[QAExample], recipe: Recipe
+) -> list[list[list[Feature]]]:
+    """The steps: each a batch, as groups of features sharing one softmax (one feature each
+    unless the recipe shares normalisation across a question's windows)."""
+    if not recipe.shared_norm:  # the shipped stages' batches, in their seeded order
+        return [[[f] for f in batch] for batch in batches(feats, recipe)]
+    groups = question_groups(feats, examples)
+    steps = group_batches(feats, groups, recipe.batch, recipe.seed + 1)
+    return [[[feats[i] for i in group] for group in step] for step in steps]
 
 
 def _save_checkpoint(path: Path, model, opt, sched, step: int, recipe: Recipe) -> None:
@@ -211,7 +227,7 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
     tokenizer = shared_tokenizer(args.base / "tokenizer.json")
     examples = training_examples(args, recipe)
     feats = featurize(tokenizer, examples, recipe)
-    plan = batches(feats, recipe)
+    plan = training_plan(feats, examples, recipe)
     if args.max_steps:
         plan = plan[: args.max_steps]
     log.info("%d examples, %d windows, %d steps", len(examples), len(feats), len(plan))
@@ -241,25 +257,30 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
     # SIGTERM (a session ending, `kill`) saves a checkpoint at the next step and stops (STOPPED).
     stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
-    t0, last_save, loss_avg = time.time(), time.time(), None
+    t0, last_save, loss_avg, read = time.time(), time.time(), None, 0
     for k in range(step, len(plan)):
-        batch = plan[k]
-        ids, mask = pad_batch([w for w, _, _ in batch])
+        batch = [f for group in plan[k] for f in group]
+        read += len(batch)  # grouped batches may hold fewer windows than recipe.batch
+        ids, mask = pad_batch([f.window for f in batch])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.bf16):
             out = model(
                 input_ids=torch.from_numpy(ids),
                 attention_mask=torch.from_numpy(mask),
-                start_positions=torch.tensor([s for _, s, _ in batch]),
-                end_positions=torch.tensor([e for _, _, e in batch]),
+                start_positions=torch.tensor([f.start for f in batch]),
+                end_positions=torch.tensor([f.end for f in batch]),
             )
-        out.loss.backward()
+            loss = out.loss
+            if recipe.shared_norm:
+                shared = shared_loss(out.start_logits, out.end_logits, plan[k])
+                loss = loss + recipe.shared_norm * shared
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         opt.zero_grad()
-        loss_avg = out.loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * out.loss.item()
+        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
         if k % 25 == 0:
-            rate = (k + 1 - step) * recipe.batch / (time.time() - t0)
+            rate = read / (time.time() - t0)
             log.info("step %d/%d loss %.3f %.1f windows/s", k, len(plan), loss_avg, rate)
         if stop or time.time() - last_save > args.save_every:
             _save_checkpoint(ckpt, model, opt, sched, k + 1, recipe)
