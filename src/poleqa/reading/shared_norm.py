@@ -28,7 +28,8 @@ def question_groups(features: Sequence[Feature], examples: Sequence[QAExample]) 
     """Feature indices grouped by question: a question's passage, its negatives (same question,
     other passages) and every window of a long passage. The n-th reading of an example (a file
     read for several epochs) joins the n-th group of its question, so epochs never merge."""
-    reading, seen = [], Counter()
+    reading: list[int] = []
+    seen: Counter[str] = Counter()
     for ex in examples:
         reading.append(seen[ex.id])
         seen[ex.id] += 1
@@ -70,7 +71,9 @@ def group_batches(
     return out
 
 
-def _group_loss(logits: torch.Tensor, rows: list[int], windows: list[Window], gold: list[int]):
+def _group_loss(
+    logits: torch.Tensor, rows: list[int], windows: list[Window], gold: list[int]
+) -> torch.Tensor:
     """-log of the probability mass on the gold tokens under one softmax over the group's
     passage and [CLS] tokens; the gold is the answer where a window holds it, else every [CLS]."""
     valid = [(r, k) for r, w in zip(rows, windows, strict=True) for k in (0, *w.context)]
@@ -85,7 +88,8 @@ def shared_loss(
 ) -> torch.Tensor:
     """The mean shared-normalisation loss (start and end) over the batch's groups of two or more
     windows, the rows of the batch being the groups' features in order; 0 when there are none."""
-    losses, row = [], 0
+    losses: list[torch.Tensor] = []
+    row = 0
     for group in groups:
         rows = list(range(row, row + len(group)))
         row += len(group)
