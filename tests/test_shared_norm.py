@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from poleqa.reading.shared_norm import Feature, group_batches, question_groups, shared_loss
+from poleqa.reading.shared_norm import group_batches, question_groups, shared_loss
 from poleqa.reading.squad import GoldSpan, QAExample
-from poleqa.reading.windows import Window
+from poleqa.reading.windows import Feature, Window
 
 
 def _window(length: int, context: tuple[int, ...]) -> Window:

@@ -5,23 +5,11 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 
 from poleqa.reading.squad import QAExample
-from poleqa.reading.windows import Window
-
-
-@dataclass(frozen=True)
-class Feature:
-    """One training window: its gold start and end tokens ([CLS], 0, when it lacks the answer)
-    and the index of the example it was cut from."""
-
-    window: Window
-    start: int
-    end: int
-    example: int
+from poleqa.reading.windows import Feature, Window
 
 
 def question_groups(features: Sequence[Feature], examples: Sequence[QAExample]) -> list[list[int]]:
@@ -60,11 +48,13 @@ def group_batches(
             at += 1
         chunk.sort(key=lambda i: longest[i])
         batch: list[list[int]] = []
+        held = 0  # windows in `batch`
         for i in chunk:
-            if batch and sum(map(len, batch)) + len(pieces[i]) > size:
+            if batch and held + len(pieces[i]) > size:
                 out.append(batch)
-                batch = []
+                batch, held = [], 0
             batch.append(pieces[i])
+            held += len(pieces[i])
         if batch:
             out.append(batch)
     rng.shuffle(out)
@@ -90,13 +80,14 @@ def shared_loss(
     windows, the rows of the batch being the groups' features in order; 0 when there are none."""
     losses: list[torch.Tensor] = []
     row = 0
+    start_logits, end_logits = start_logits.float(), end_logits.float()  # bf16 under autocast
     for group in groups:
         rows = list(range(row, row + len(group)))
         row += len(group)
         if len(group) < 2:
             continue
         windows = [f.window for f in group]
-        start = _group_loss(start_logits.float(), rows, windows, [f.start for f in group])
-        end = _group_loss(end_logits.float(), rows, windows, [f.end for f in group])
+        start = _group_loss(start_logits, rows, windows, [f.start for f in group])
+        end = _group_loss(end_logits, rows, windows, [f.end for f in group])
         losses.append((start + end) / 2)
     return torch.stack(losses).mean() if losses else start_logits.new_zeros((), dtype=torch.float)

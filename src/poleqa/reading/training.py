@@ -20,12 +20,19 @@ from pathlib import Path
 
 import torch
 
-from poleqa.reading.shared_norm import Feature, group_batches, question_groups, shared_loss
+from poleqa.reading.shared_norm import group_batches, question_groups, shared_loss
 from poleqa.reading.span_model import load_base, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
 from poleqa.reading.swap import swapped_negatives
 from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
-from poleqa.reading.windows import MAX_LENGTH, STRIDE, answer_tokens, pad_batch, tokenize
+from poleqa.reading.windows import (
+    MAX_LENGTH,
+    STRIDE,
+    Feature,
+    answer_tokens,
+    pad_batch,
+    tokenize,
+)
 from poleqa.sentences import split_sentences
 from poleqa.tokenizer import SharedTokenizer, shared_tokenizer
 

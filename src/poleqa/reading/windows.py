@@ -31,6 +31,17 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Feature:
+    """One training window (reading.training): its gold start and end tokens ([CLS], 0, when
+    it lacks the answer) and the index of the example it was cut from."""
+
+    window: Window
+    start: int
+    end: int
+    example: int
+
+
+@dataclass(frozen=True)
 class SpanScore:
     """The best span of one window: passage character offsets and logit scores."""
 
