@@ -24,12 +24,14 @@ from poleqa.chunking import chunk_document
 from poleqa.config import Settings
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.ingest import load_corpus
+from poleqa.reading.squad import squad_file
+from poleqa.reading.windows import title_prefix
 from poleqa.text import words
 from poleqa.types import Chunk, Document
 
 
 def _contexts(doc: Document, chunks: Sequence[Chunk]) -> list[str]:
-    return [f"{doc.info.title}\n{c.text}" for c in chunks]
+    return [title_prefix(doc.info.title) + c.text for c in chunks]
 
 
 def _find(answer: str, context: str, start: int) -> re.Match[str] | None:
@@ -89,7 +91,7 @@ def to_squad(
                 "is_impossible": not answers,
             }
             paragraphs.append({"context": context, "qas": [qa]})
-    return {"version": "poleqa-domain", "data": [{"title": "domain", "paragraphs": paragraphs}]}
+    return squad_file("poleqa-domain", paragraphs)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

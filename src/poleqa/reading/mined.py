@@ -23,7 +23,9 @@ from poleqa.config import Settings, default_cache_dir
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.pipeline import Pipeline
 from poleqa.reading import load_span_model
+from poleqa.reading.squad import squad_file
 from poleqa.reading.trained import TrainedReader
+from poleqa.reading.windows import title_prefix
 from poleqa.text import fold
 
 RETRIEVED = 30  # passages retrieved before keeping the set's own documents' first `depth`
@@ -58,9 +60,9 @@ def mine(
             if h.chunk.source in own and not any(g and g in fold(h.chunk.text) for g in golds)
         ][:depth]
         answered = [
-            MinedNegative(q, f"{s.hit.info.title}\n{s.hit.chunk.text}", s.score - s.no_answer)
+            MinedNegative(q, title_prefix(s.hit.info.title) + s.hit.chunk.text, margin)
             for s in reader.read(query, hits)
-            if s.score > s.no_answer
+            if (margin := s.score - s.no_answer) > 0
         ]
         answered.sort(key=lambda m: m.margin, reverse=True)
         out += answered[:per_question]
@@ -80,7 +82,7 @@ def to_squad(negatives: Sequence[MinedNegative]) -> dict:
             "is_impossible": True,
         }
         paragraphs.append({"context": m.context, "qas": [qa]})
-    return {"version": "poleqa-mined", "data": [{"title": "domain", "paragraphs": paragraphs}]}
+    return squad_file("poleqa-mined", paragraphs)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

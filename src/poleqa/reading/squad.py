@@ -36,6 +36,11 @@ class QAExample:
         return bool(self.answers)
 
 
+def squad_file(version: str, paragraphs: list[dict]) -> dict:
+    """A SQuAD-format file's content: one article holding `paragraphs` (as `read_squad` reads)."""
+    return {"version": version, "data": [{"title": "domain", "paragraphs": paragraphs}]}
+
+
 def read_squad(path: Path) -> list[QAExample]:
     """Every question of a SQuAD-format file; QuestionSetError if it is not one."""
     try:

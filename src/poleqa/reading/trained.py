@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from poleqa.query import Query
 from poleqa.reading.span_model import SpanModel
+from poleqa.reading.windows import title_prefix
 from poleqa.types import ExtractedAnswer, Hit
 
 
@@ -21,7 +22,7 @@ class TrainedReader:
         hits = list(hits[: self.passages])
         if not hits:
             return []
-        prefixes = [f"{h.info.title}\n" for h in hits]
+        prefixes = [title_prefix(h.info.title) for h in hits]
         texts = [p + h.chunk.text for p, h in zip(prefixes, hits, strict=True)]
         firsts = [len(p) for p in prefixes]
         scores = self.model.read([query.resolved] * len(hits), texts, firsts)

@@ -16,6 +16,12 @@ TOP_K = 20  # start and end candidates examined per window
 PAD_ID = 1  # XLM-R's <pad>
 
 
+def title_prefix(title: str) -> str:
+    """What the reader reads before each passage: its document's title and a line break (the
+    in-domain training files are cut the same way: reading.domain_data, reading.mined)."""
+    return f"{title}\n"
+
+
 @dataclass(frozen=True)
 class Window:
     """One tokenised (question, passage) window: `offsets[i]` are passage characters of token i.
