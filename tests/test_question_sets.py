@@ -177,3 +177,30 @@ def test_second_training_set_passes_its_check() -> None:
     ours = {p.name for p in (ROOT / "eval" / "train2" / "corpus").iterdir()}
     assert len(ours) >= 12
     assert not ours & {p.name for p in (ROOT / "eval" / "domain" / "corpus").iterdir()}
+
+
+def test_developer_tools_print_one_line_for_poleqa_errors(tmp_path: Path) -> None:
+    """`python -m poleqa.reading.…` tools translate poleqa's errors at their edge: one line on
+    stderr, exit 2 for a bad question file and 1 for the rest, no traceback, nothing written."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    (tmp_path / "corpus").mkdir()
+    out = tmp_path / "out.json"
+    tool = [sys.executable, "-m", "poleqa.reading.domain_data", str(bad), "corpus", str(out)]
+    run = subprocess.run(tool, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stderr, run.stdout) == (
+        2,
+        "Error: bad.jsonl: not UTF-8 text (byte 0).\n",
+        "",
+    )
+    assert not out.exists()
+    missing = tmp_path / "nowhere"
+    soup = [sys.executable, "-m", "poleqa.reading.soup", "--base", "corpus", "--out", "s"]
+    run = subprocess.run(
+        [*soup, str(missing), str(missing)], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 1
+    assert run.stderr == (
+        f"Error: No usable reader manifest at {missing}/reader.json: [Errno 2] "
+        f"No such file or directory: '{missing}/reader.json'\n"
+    )

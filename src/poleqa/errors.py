@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 
 class PoleqaError(Exception):
     """Base class. `message` is English (CLI, logs); `message_fr` is shown to chat users."""
@@ -80,3 +83,14 @@ class ReaderError(PoleqaError):
     """The trained reader's weights are missing, damaged or made for another base model."""
 
     message_fr = "Le modèle de lecture n'a pas pu être chargé."
+
+
+def run_tool(main: Callable[[], None]) -> None:
+    """The edge of a developer tool (`python -m poleqa.reading.training`, …): poleqa's errors
+    become one line on stderr and exit status 2 for bad input files, 1 otherwise."""
+    try:
+        main()
+    except PoleqaError as e:
+        print(f"Error: {e.message}", file=sys.stderr)
+        bad_input = isinstance(e, (QuestionError, QuestionSetError))
+        raise SystemExit(2 if bad_input else 1) from None

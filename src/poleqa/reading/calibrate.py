@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from poleqa.config import Settings, default_cache_dir
+from poleqa.errors import run_tool
 from poleqa.evaluation.metrics import contains_answer
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.pipeline import CANDIDATE_HITS, Pipeline
@@ -172,4 +173,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from poleqa.chunking import chunk_document
 from poleqa.config import Settings
+from poleqa.errors import run_tool
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.ingest import load_corpus
 from poleqa.reading.squad import squad_file
@@ -112,4 +113,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

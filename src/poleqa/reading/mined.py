@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.config import Settings, default_cache_dir
+from poleqa.errors import run_tool
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.pipeline import Pipeline
 from poleqa.reading import load_span_model
@@ -112,4 +113,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

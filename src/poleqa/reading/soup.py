@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from poleqa.errors import ReaderError
+from poleqa.errors import ReaderError, run_tool
 from poleqa.reading.weights import ReaderManifest, load_reader_state, save_reader
 
 log = logging.getLogger("poleqa.reading.soup")
@@ -81,4 +81,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)

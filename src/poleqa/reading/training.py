@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from poleqa.errors import run_tool
 from poleqa.reading.shared_norm import group_batches, question_groups, shared_loss
 from poleqa.reading.span_model import load_base, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
@@ -359,4 +360,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_tool(main)
