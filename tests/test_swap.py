@@ -1,11 +1,11 @@
-"""Swapped negatives: a question's year, number or name replaced by one its passage lacks."""
+"""Swapped negatives: a question's year, number, name or noun replaced by one its passage lacks."""
 
 from __future__ import annotations
 
 import random
 
 from poleqa.reading.squad import GoldSpan, QAExample
-from poleqa.reading.swap import swapped_negatives
+from poleqa.reading.swap import noun_swaps, swapped_negatives
 
 CONTEXT = (
     "En 2019, le pôle Aquanord comptait 212 adhérents. Il est présidé par Marie Dupin "
@@ -62,4 +62,28 @@ def test_share_zero_draws_nothing() -> None:
     rng = random.Random(5)
     state = rng.getstate()
     assert swapped_negatives([_ex("Combien en 2019 ?")], 0.0, rng) == []
+    assert noun_swaps([_ex("Combien d'adhérents en 2019 ?")], 0.0, rng) == []
     assert rng.getstate() == state
+
+
+def test_a_noun_the_passage_holds_becomes_one_of_the_same_slot_it_never_uses() -> None:
+    members = _ex("Combien d'adhérents compte Aquanord ?", "a")
+    staff = _ex("Combien d'employés a Végépolys ?", "b", "40", "Végépolys a 40 personnes.")
+    made = noun_swaps([members, staff], 1.0, random.Random(0))
+    # « employés » is not in its own passage, so nothing is swapped there
+    assert [(t.id, t.question, t.context, t.answers) for t in made] == [
+        ("a-ns", "Combien d'employés compte Aquanord ?", CONTEXT, ())
+    ]
+    budget = _ex("Quel est le budget d'Aquanord ?", "c", "3 M€", "Le budget d'Aquanord : 3 M€.")
+    chair = _ex("Quel est le président de Végépolys ?", "d", "Jean Roux", "Jean Roux préside.")
+    role = _ex("Who is the chairman of Aquanord?", "e", "Jean Roux", "Jean Roux is its chairman.")
+    # « the chairman » has no other noun in its slot; « le budget » takes « le président »,
+    # never « d'employés » (another slot: its elision and number would give the twin away)
+    made = noun_swaps([budget, chair, role, staff], 1.0, random.Random(0))
+    assert [t.question for t in made] == ["Quel est le président d'Aquanord ?"]
+
+
+def test_nouns_follow_an_article_and_names_never_swap() -> None:
+    named = _ex("Qui est le président de Végépolys ?", "a", None)  # unanswerable: never twinned
+    capital = _ex("Combien de Aquanord ?", "b")  # a name after « de » is a name, not a noun
+    assert noun_swaps([named, capital], 1.0, random.Random(0)) == []

@@ -1,4 +1,4 @@
-"""Unanswerable training twins: a question with a year, number or name its passage lacks."""
+"""Unanswerable training twins: a question with a year, number, name or noun its passage lacks."""
 
 from __future__ import annotations
 
@@ -16,6 +16,17 @@ _KINDS = (
     ("number", re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?![\d.,]*\d)")),
     ("roman", re.compile(r"(?<![\w'’])[IVX]{1,4}(?![\w'’])")),
     ("name", re.compile(r"(?<!^)\b[A-ZÀ-ÖØ-Þ][\w'’-]+(?:[ -][A-ZÀ-ÖØ-Þ][\w'’-]*)*")),
+)
+
+
+# What a question asks about by a common noun (« combien de *salariés* », « qui est le
+# *trésorier* », « the *budget* of »): a lowercase word of four letters or more after an article,
+# « de » or « of » (its slot). A twin asking about a noun its passage never uses is the « wrong
+# role, wrong quantity » near miss that year and name swaps do not make. Replacements come from
+# the same slot of other questions, so that gender, number and elision still agree: a twin that
+# only bad grammar gives away would teach the reader that, not the missing noun.
+_NOUN = re.compile(
+    r"\b((?i:les?|la|du|des|de|une?|the|of)\s+|(?i:[ld])['’])([a-zà-öø-ÿ][a-zà-öø-ÿ-]{3,})"
 )
 
 
@@ -81,4 +92,40 @@ def swapped_negatives(
         if new is not None:
             question = ex.question[:start] + new + ex.question[end:]
             out.append(QAExample(ex.id + "-sw", question, ex.context, (), ex.article, True))
+    return out
+
+
+def _nouns(question: str) -> list[tuple[int, int, str]]:
+    """The question's nouns after an article, « de » or « of »: (start, end, slot)."""
+    out = []
+    for m in _NOUN.finditer(question):
+        slot = m.group(1).casefold().replace("’", "'").rstrip()
+        out.append((m.start(2), m.end(2), slot))
+    return out
+
+
+def noun_swaps(examples: Sequence[QAExample], share: float, rng: random.Random) -> list[QAExample]:
+    """Unanswerable twins of answerable examples: one of the question's nouns that its passage
+    holds replaced by a noun in the same slot of another training question that the passage
+    never holds."""
+    if share <= 0:  # draws nothing: earlier recipes keep their random sequence
+        return []
+    pools: dict[str, set[str]] = {}
+    for ex in examples:
+        for s, e, slot in _nouns(ex.question):
+            pools.setdefault(slot, set()).add(ex.question[s:e])
+    ordered = {slot: sorted(nouns) for slot, nouns in pools.items()}
+    out = []
+    for ex in examples:
+        if not ex.answerable or rng.random() >= share:
+            continue
+        folded = ex.context.casefold()
+        held = [n for n in _nouns(ex.question) if _holds(folded, ex.question[n[0] : n[1]])]
+        if not held:
+            continue
+        start, end, slot = rng.choice(held)
+        new = _replacement(slot, ex.question[start:end], folded, ordered, rng)
+        if new is not None:
+            question = ex.question[:start] + new + ex.question[end:]
+            out.append(QAExample(ex.id + "-ns", question, ex.context, (), ex.article, True))
     return out

@@ -24,7 +24,7 @@ from poleqa.errors import run_tool
 from poleqa.reading.shared_norm import group_batches, question_groups, shared_loss
 from poleqa.reading.span_model import load_base, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
-from poleqa.reading.swap import swapped_negatives
+from poleqa.reading.swap import noun_swaps, swapped_negatives
 from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
 from poleqa.reading.windows import (
     MAX_LENGTH,
@@ -55,6 +55,7 @@ class Recipe:
     hard_negatives: float = 0.7  # share of them taken from the question's own article
     near_miss: float = 0.0  # near-miss negatives (answer sentences cut out) per answerable question
     swap: float = 0.0  # swapped negatives (reading.swap) per answerable question
+    swap_nouns: float = 0.0  # noun-swapped negatives (reading.swap.noun_swaps) per answerable one
     squad1: int = 5000  # English SQuAD 1.1 questions sampled
     squad2: int = 6000  # SQuAD 2.0 dev questions sampled (about half unanswerable)
     squad2_heldout_articles: int = 4  # SQuAD 2.0 dev articles kept out (no-answer check)
@@ -148,6 +149,7 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
         mix += drawn + french_negatives(drawn, recipe, rng)
         mix += near_miss_negatives(drawn, recipe.near_miss, rng)
         mix += swapped_negatives(drawn, recipe.swap, rng)
+        mix += noun_swaps(drawn, recipe.swap_nouns, rng)
     if args.squad1:
         squad1 = read_squad(args.squad1)
         mix += rng.sample(squad1, min(recipe.squad1, len(squad1)))
@@ -160,6 +162,7 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
         domain = read_squad(path)
         negatives = near_miss_negatives(domain, recipe.near_miss, rng)
         negatives += swapped_negatives(domain, recipe.swap, rng)
+        negatives += noun_swaps(domain, recipe.swap_nouns, rng)
         mix += (domain + negatives) * recipe.domain_epochs
     rng.shuffle(mix)
     return mix
