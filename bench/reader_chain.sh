@@ -9,7 +9,9 @@
 # STAGE1_RECIPE (JSON) sets stage 1's recipe. The default is the shipped stage 1's (session 26:
 # two PIAF passes, 30,000 SQuAD 1.1 and 6,000 SQuAD 2.0 questions; 64,930 windows, about 2.6 h at
 # 7 windows/s, so it spans sessions: its checkpoint must outlive the machine). '{}' is the
-# shorter stage 1 shipped until session 27 (24,464 windows, about 65 min).
+# shorter stage 1 shipped until session 27 (24,464 windows, about 65 min). STAGE2_RECIPE sets
+# stage 2's (default: the shipped one); EXTRA_DOMAIN adds SQuAD-format files to stage 2's
+# in-domain ones (e.g. reader-mined negatives, `python -m poleqa.reading.mined`).
 # Run with nothing else busy (docs/reader.md, « The fine-tuned embedder, clean »). Writes nothing
 # under src/: the result is WORK/stage2 (weights and judge), compared with the shipped reader
 # before anything is copied over it. The test split is not run here.
@@ -21,6 +23,9 @@ B=$($PY -c "from poleqa.config import default_cache_dir; from poleqa.embedding i
 print(convert.ensure_st_folder(default_cache_dir()))")
 mkdir -p "$W"
 LONG='{"piaf_epochs": 2, "squad1": 30000, "squad2": 6000}'
+STAGE2='{"piaf_sample": 2000, "squad1": 0, "squad2": 1500, "domain_epochs": 3, "lr": 5e-05,
+  "near_miss": 0.5, "swap": 0.3}'
+read -r -a EXTRA <<< "${EXTRA_DOMAIN:-}"
 
 if [ ! -f "$W/stage1/reader.json" ]; then
   $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" --squad1 "$D/squad-v1.1-train.json" \
@@ -40,9 +45,9 @@ domain eval/train2/questions.jsonl eval/train2/corpus train2-train.json
 if [ ! -f "$W/stage2/reader.json" ]; then
   $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" --squad2 "$D/squad-v2.0-dev.json" \
     --domain "$W/domain-train.json" "$W/extra-train.json" "$W/dev-train.json" \
-    "$W/train2-train.json" --init "$W/stage1" --base "$B" --checkpoints "$W/ckpt2" \
-    --out "$W/stage2" --save-every 300 --recipe '{"piaf_sample": 2000, "squad1": 0,
-    "squad2": 1500, "domain_epochs": 3, "lr": 5e-05, "near_miss": 0.5, "swap": 0.3}'
+    "$W/train2-train.json" "${EXTRA[@]}" --init "$W/stage1" --base "$B" \
+    --checkpoints "$W/ckpt2" --out "$W/stage2" --save-every 300 \
+    --recipe "${STAGE2_RECIPE:-$STAGE2}"
 fi
 
 # The judge, on questions the reader never trained on (cross-validated by document).
