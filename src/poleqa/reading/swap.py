@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from poleqa.reading.squad import QAExample
 
@@ -30,6 +30,10 @@ _NOUN = re.compile(
 )
 
 
+# A question's mentions of one family: (start, end, kind) for each
+Mentions = Callable[[str], list[tuple[int, int, str]]]
+
+
 def _mentions(question: str) -> list[tuple[int, int, str]]:
     """The question's years, numbers, numerals and names, without overlaps: (start, end, kind)."""
     found: list[tuple[int, int, str]] = []
@@ -45,12 +49,12 @@ def _holds(context: str, text: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(text.casefold())}(?!\w)", context) is not None
 
 
-def _pools(examples: Sequence[QAExample]) -> dict[str, list[str]]:
-    """Every year, number, numeral and name the questions mention, by kind (what swaps draw)."""
-    pools: dict[str, set[str]] = {kind: set() for kind, _ in _KINDS}
+def _pools(examples: Sequence[QAExample], mentions: Mentions) -> dict[str, list[str]]:
+    """Every value the questions mention, by kind (what swaps draw from)."""
+    pools: dict[str, set[str]] = {}
     for ex in examples:
-        for s, e, kind in _mentions(ex.question):
-            pools[kind].add(ex.question[s:e])
+        for s, e, kind in mentions(ex.question):
+            pools.setdefault(kind, set()).add(ex.question[s:e])
     return {kind: sorted(values) for kind, values in pools.items()}
 
 
@@ -62,7 +66,7 @@ def _replacement(
     for _ in range(8):
         if kind == "year":
             new = str(int(old) + rng.choice([-1, 1]) * rng.randint(1, 10))
-        elif not pools[kind]:
+        elif not pools.get(kind):
             return None
         else:
             new = rng.choice(pools[kind])
@@ -76,23 +80,7 @@ def swapped_negatives(
 ) -> list[QAExample]:
     """Unanswerable twins of answerable examples: the same passage, the question now about a
     year, number or name the passage never mentions (one of the question's, swapped)."""
-    if share <= 0:  # draws nothing: earlier recipes keep their random sequence
-        return []
-    pools = _pools(examples)
-    out = []
-    for ex in examples:
-        if not ex.answerable or rng.random() >= share:
-            continue
-        folded = ex.context.casefold()
-        pinned = [m for m in _mentions(ex.question) if _holds(folded, ex.question[m[0] : m[1]])]
-        if not pinned:
-            continue
-        start, end, kind = rng.choice(pinned)
-        new = _replacement(kind, ex.question[start:end], folded, pools, rng)
-        if new is not None:
-            question = ex.question[:start] + new + ex.question[end:]
-            out.append(QAExample(ex.id + "-sw", question, ex.context, (), ex.article, True))
-    return out
+    return _twins(examples, share, rng, _mentions, "-sw")
 
 
 def _nouns(question: str) -> list[tuple[int, int, str]]:
@@ -108,24 +96,32 @@ def noun_swaps(examples: Sequence[QAExample], share: float, rng: random.Random) 
     """Unanswerable twins of answerable examples: one of the question's nouns that its passage
     holds replaced by a noun in the same slot of another training question that the passage
     never holds."""
+    return _twins(examples, share, rng, _nouns, "-ns")
+
+
+def _twins(
+    examples: Sequence[QAExample],
+    share: float,
+    rng: random.Random,
+    mentions: Mentions,
+    suffix: str,
+) -> list[QAExample]:
+    """For a `share` of the answerable examples, one mention the passage holds swapped for a
+    value of its kind the passage lacks; the twin is labelled « no answer »."""
     if share <= 0:  # draws nothing: earlier recipes keep their random sequence
         return []
-    pools: dict[str, set[str]] = {}
-    for ex in examples:
-        for s, e, slot in _nouns(ex.question):
-            pools.setdefault(slot, set()).add(ex.question[s:e])
-    ordered = {slot: sorted(nouns) for slot, nouns in pools.items()}
+    pools = _pools(examples, mentions)
     out = []
     for ex in examples:
         if not ex.answerable or rng.random() >= share:
             continue
         folded = ex.context.casefold()
-        held = [n for n in _nouns(ex.question) if _holds(folded, ex.question[n[0] : n[1]])]
-        if not held:
+        pinned = [m for m in mentions(ex.question) if _holds(folded, ex.question[m[0] : m[1]])]
+        if not pinned:
             continue
-        start, end, slot = rng.choice(held)
-        new = _replacement(slot, ex.question[start:end], folded, ordered, rng)
+        start, end, kind = rng.choice(pinned)
+        new = _replacement(kind, ex.question[start:end], folded, pools, rng)
         if new is not None:
             question = ex.question[:start] + new + ex.question[end:]
-            out.append(QAExample(ex.id + "-ns", question, ex.context, (), ex.article, True))
+            out.append(QAExample(ex.id + suffix, question, ex.context, (), ex.article, True))
     return out
