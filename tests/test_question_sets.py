@@ -197,7 +197,11 @@ def test_developer_tools_print_one_line_for_poleqa_errors(tmp_path: Path) -> Non
     missing = tmp_path / "nowhere"
     soup = [sys.executable, "-m", "poleqa.reading.soup", "--base", "corpus", "--out", "s"]
     run = subprocess.run(
-        [*soup, str(missing), str(missing)], cwd=tmp_path, capture_output=True, text=True
+        [*soup, str(missing), str(missing)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 1
     assert run.stderr == (
