@@ -12,6 +12,7 @@
 # shorter stage 1 shipped until session 27 (24,464 windows, about 65 min). STAGE2_RECIPE sets
 # stage 2's (default: the shipped one); EXTRA_DOMAIN adds SQuAD-format files to stage 2's
 # in-domain ones (e.g. reader-mined negatives, `python -m poleqa.reading.mined`).
+# A recipe without "bf16" trains in bf16 on a CPU with AMX and in fp32 elsewhere (the faster).
 # Run with nothing else busy (docs/reader.md, « The fine-tuned embedder, clean »). Writes nothing
 # under src/: the result is WORK/stage2 (weights and judge), compared with the shipped reader
 # before anything is copied over it. The test split is not run here.

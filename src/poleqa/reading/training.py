@@ -14,15 +14,15 @@ import random
 import signal
 import time
 import zlib
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
 
-from poleqa.errors import run_tool
+from poleqa.errors import ReaderError, run_tool
 from poleqa.reading.shared_norm import group_batches, question_groups, shared_loss
-from poleqa.reading.span_model import load_base, trainable_state
+from poleqa.reading.span_model import AUTO, CPUINFO, load_base, resolve_precision, trainable_state
 from poleqa.reading.squad import QAExample, read_squad
 from poleqa.reading.swap import noun_swaps, swapped_negatives
 from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
@@ -70,10 +70,35 @@ class Recipe:
     # 0: every window on its own, as the shipped stages were trained)
     shared_norm: float = 0.0
     # autocast over fp32 master weights: about 2x faster on a CPU with AMX; without AMX, fp32
-    # (false) trains 1.5x faster, the loss the same (docs/reader.md, « Reproducing »)
+    # (false) trains 1.5x faster, the loss the same (docs/reader.md, « Reproducing »); a recipe
+    # that leaves it out gets the faster on this CPU (recipe_from)
     bf16: bool = True
     seed: int = 13
     extra: dict = field(default_factory=dict)
+
+
+# The JSON types each recipe field accepts (an int where a float is asked is fine).
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,)}
+
+
+def recipe_from(overrides: object, cpuinfo: Path = CPUINFO) -> Recipe:
+    """The recipe that `--recipe`'s JSON object asks for, checked field by field; without "bf16",
+    autocast in bf16 only on a CPU with AMX, where it is the faster (fp32 elsewhere)."""
+    if not isinstance(overrides, Mapping):
+        raise ReaderError(f"--recipe must be a JSON object of recipe fields, not {overrides!r}.")
+    kinds = {f.name: str(f.type) for f in fields(Recipe)}
+    unknown = sorted(set(overrides) - set(kinds))
+    if unknown:
+        raise ReaderError(f"Unknown recipe fields {unknown}; the fields are {sorted(kinds)}.")
+    for name, value in overrides.items():
+        want = _TYPES.get(kinds[name], (dict,))
+        # bool is an int to Python, never a count or a rate here
+        if not isinstance(value, want) or (isinstance(value, bool) and bool not in want):
+            kind = kinds[name]
+            raise ReaderError(f"Recipe field {name!r} must be of type {kind}, not {value!r}.")
+    values = dict(overrides)
+    values.setdefault("bf16", resolve_precision(AUTO, cpuinfo) == "bf16")
+    return Recipe(**values)
 
 
 def heldout_article(title: str, share: float) -> bool:
@@ -353,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--heldout-out", type=Path, help="write the held-out PIAF articles here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    recipe = Recipe(**args.recipe)
+    recipe = recipe_from(args.recipe)
     if args.heldout_out:
         n = write_heldout(args.piaf, recipe, args.heldout_out)
         log.info("%d held-out PIAF questions written to %s", n, args.heldout_out)
