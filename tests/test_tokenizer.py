@@ -12,10 +12,10 @@ from transformers import AutoTokenizer
 
 from poleqa.embedding import get_embedder
 from poleqa.embedding.convert import ensure_st_folder
-from poleqa.errors import PoleqaError
+from poleqa.errors import PoleqaError, ReaderError
 from poleqa.reading import shipped_reader
 from poleqa.reading.span_model import SpanModel
-from poleqa.reading.windows import tokenize
+from poleqa.reading.windows import MAX_QUESTION_TOKENS, tokenize
 from poleqa.tokenizer import shared_tokenizer
 
 pytestmark = pytest.mark.slow
@@ -84,3 +84,26 @@ def test_an_unreadable_tokenizer_is_a_clear_error(tmp_path: Path) -> None:
         shared_tokenizer(bad)
     with pytest.raises(PoleqaError, match="Cannot read the tokenizer"):
         shared_tokenizer(tmp_path / "missing.json")
+
+
+def test_a_question_is_read_cut_to_its_first_tokens_and_leaves_the_passage_its_room() -> None:
+    # whole, a question of a few hundred characters left each window no room beyond the stride
+    # (25 windows a passage, then a tokenizer panic, then « Truncation error »)
+    shared = shared_tokenizer(ensure_st_folder(MODEL_CACHE) / "tokenizer.json")
+    long_question = ("Combien d'adhérents le pôle Vitalis comptait-il à Rennes en 2007, " * 40)[
+        :2000
+    ]
+    (cut,) = shared.cut([long_question], MAX_QUESTION_TOKENS)
+    assert long_question.startswith(cut) and len(cut) < len(long_question)
+    assert len(shared.cut([cut + " x"], 10_000)[0]) == len(cut) + 2  # under the limit: whole
+    assert len(shared.backend.encode(cut, add_special_tokens=False).ids) == MAX_QUESTION_TOKENS
+    # the question takes at most 64 tokens, fewer where the window would leave the passage no
+    # more than the stride: 64 - 4 special tokens - 16 - 1 = 43
+    for length, stride, budget in ((256, 96, MAX_QUESTION_TOKENS), (64, 16, 43)):
+        windows = tokenize(shared, [long_question], [PASSAGES[0]], length, stride)
+        precut = shared.cut([long_question], budget)
+        assert windows == tokenize(shared, precut, [PASSAGES[0]], length, stride)
+        for w in windows:
+            assert len(w.input_ids) <= length and len(w.context) > stride
+    with pytest.raises(ReaderError, match="leave no room for a question"):
+        tokenize(shared, QUESTIONS, PASSAGES, 64, 59)

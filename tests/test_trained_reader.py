@@ -184,6 +184,22 @@ def test_the_pipeline_answers_with_exact_offsets(tmp_path_factory) -> None:
     assert ARA in {c.info.source for c in a.citations}
 
 
+def test_the_longest_question_allowed_is_read_like_any_other(tmp_path_factory) -> None:
+    # the reader reads the question's first 64 tokens: a question of 2,000 characters (the most
+    # `ask` takes) once crashed the tokenizer
+    corpus, index, cache = build_seed_index(tmp_path_factory)
+    settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache, reader="trained")
+    pipeline = Pipeline(settings)
+    asked = "Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ? "
+    question = (asked * 40)[: settings.max_question_chars]
+    a = pipeline.ask(question)
+    assert a.citations and ARA in {c.info.source for c in a.citations}
+    if not a.abstained:
+        first = a.citations[0]
+        doc = pipeline.document(first.info.source)
+        assert doc.text[first.answer_start : first.answer_end] == a.text
+
+
 def test_the_judge_reads_the_sentence_scorers_verdict(tmp_path_factory) -> None:
     corpus, index_dir, cache = build_seed_index(tmp_path_factory)
     settings = Settings(corpus_dir=corpus, index_dir=index_dir, cache_dir=cache)

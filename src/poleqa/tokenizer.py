@@ -32,6 +32,18 @@ class SharedTokenizer:
             self.backend.enable_padding(pad_id=pad_id, pad_token="<pad>")
             return self.backend.encode_batch(list(texts))
 
+    def cut(self, texts: Sequence[str], max_tokens: int) -> list[str]:
+        """Each text cut after its first max_tokens tokens (special tokens not counted), at the
+        end of that token's characters; shorter texts whole."""
+        with self.lock:
+            self.backend.no_padding()
+            self.backend.no_truncation()
+            encodings = self.backend.encode_batch(list(texts), add_special_tokens=False)
+        return [
+            t if len(e.offsets) <= max_tokens else t[: e.offsets[max_tokens - 1][1]]
+            for t, e in zip(texts, encodings, strict=True)
+        ]
+
     def encode_pairs(
         self, firsts: Sequence[str], seconds: Sequence[str], max_length: int, stride: int
     ) -> list[tuple[int, Encoding]]:

@@ -7,13 +7,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from poleqa.errors import ReaderError
 from poleqa.tokenizer import SharedTokenizer
 
 MAX_LENGTH = 256  # tokens per window (question + passage); measured in docs/reader.md
 STRIDE = 96  # tokens shared by consecutive windows of one passage
+# A question is read cut to its first 64 tokens (SQuAD's reference scripts cut at 64 too): whole,
+# a question of a few hundred characters left a window no room beyond the stride (25 windows a
+# passage, then the tokenizer fails). The longest question of every set here has 55 tokens.
+MAX_QUESTION_TOKENS = 64
 MAX_ANSWER_TOKENS = 40
 TOP_K = 20  # start and end candidates examined per window
 PAD_ID = 1  # XLM-R's <pad>
+SPECIAL_TOKENS = 4  # <s> question </s></s> passage </s>
 
 
 def title_prefix(title: str) -> str:
@@ -65,8 +71,17 @@ def tokenize(
     max_length: int = MAX_LENGTH,
     stride: int = STRIDE,
 ) -> list[Window]:
-    """Windows over each passage (several when it is longer than a window), unpadded."""
-    pairs = tokenizer.encode_pairs([q.strip() for q in questions], passages, max_length, stride)
+    """Windows over each passage (several when it is longer than a window), unpadded; each
+    question cut to MAX_QUESTION_TOKENS, or shorter where the window would leave its passage no
+    more than the stride."""
+    budget = min(MAX_QUESTION_TOKENS, max_length - SPECIAL_TOKENS - stride - 1)
+    if budget < 1:
+        raise ReaderError(
+            f"Windows of {max_length} tokens sharing {stride} leave no room for a question: "
+            "the stride must be smaller."
+        )
+    cut = tokenizer.cut([q.strip() for q in questions], budget)
+    pairs = tokenizer.encode_pairs(cut, passages, max_length, stride)
     return [
         Window(
             item=item,
