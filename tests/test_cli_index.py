@@ -194,6 +194,28 @@ def test_max_document_chars_skips_longer_documents(folders, fake_models) -> None
     assert result.exit_code == 2 and "--max-document-chars" in result.stderr
 
 
+def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_indexed(folders, fake_models):
+    # a Windows archive unpacked on Linux: « café » in Latin-1 bytes; the build once failed on
+    # writing its manifest, for this file and every later build
+    corpus, _ = folders
+    name = os.fsdecode(b"rapport caf\xe9.txt")
+    (corpus / name).write_text("Le pôle Alpha compte 210 membres.", encoding="utf-8")
+    (corpus / os.fsdecode(b"notes\xe9.xyz")).write_text("?", encoding="utf-8")
+    for _ in range(2):  # and again: nothing of it was remembered
+        result = run("index", "--model", "fake-a")
+        assert result.exit_code == 0, result.output
+        assert "skipped 2;" in result.stdout
+        assert (
+            "skipped rapport caf\ufffd.txt: the file name is not UTF-8 text: rename the file\n"
+            in (result.stderr)
+        )
+        assert "skipped notes\ufffd.xyz: unsupported file type '.xyz'\n" in result.stderr
+    assert "3 documents" in result.stdout
+    (corpus / name).rename(corpus / "rapport café.txt")
+    result = run("index", "--model", "fake-a")
+    assert "added 1, changed 0, removed 0, unchanged 3, skipped 1;" in result.stdout
+
+
 def test_embedding_progress_shows_totals_and_time_left(folders, fake_models) -> None:
     result = run("index", "--model", "fake-a")
     assert result.exit_code == 0, result.output

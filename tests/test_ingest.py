@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from documents import FRENCH
 
+from poleqa import ingest
 from poleqa.errors import IngestError
 from poleqa.ingest import (
     file_fingerprint,
@@ -16,6 +17,7 @@ from poleqa.ingest import (
     load_corpus,
     read_document,
 )
+from poleqa.ingest.base import Extracted, Format
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -251,3 +253,17 @@ def test_fingerprint_follows_file_and_sidecar(tmp_path: Path) -> None:
 
 
 # -- html, pdf, docx -------------------------------------------------------------------------
+
+
+def test_lone_surrogates_a_reader_returns_become_replacement_characters(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # pypdf gives them for some character maps; no tokenizer or UTF-8 file takes them
+    def read(raw: bytes) -> Extracted:
+        return Extracted(text="AA\ud800 BB\udce9", title="T\udfff", url=None)
+
+    monkeypatch.setitem(ingest.FORMATS, ".pdf", Format("pdf", (".pdf",), read))
+    (tmp_path / "odd.pdf").write_bytes(b"%PDF-1.4 whatever")
+    doc = read_document(tmp_path, tmp_path / "odd.pdf")
+    assert (doc.text, doc.info.title) == ("AA\ufffd BB\ufffd", "T\ufffd")
+    assert doc.text.encode("utf-8") and json.dumps(doc.info.title, ensure_ascii=False).encode()

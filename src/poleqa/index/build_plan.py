@@ -23,7 +23,13 @@ from poleqa.index.manifest import (
     Manifest,
     SkippedEntry,
 )
-from poleqa.ingest import FORMATS, file_fingerprint, iter_corpus_files, read_document
+from poleqa.ingest import (
+    FORMATS,
+    file_fingerprint,
+    iter_corpus_files,
+    read_document,
+    shown_name,
+)
 from poleqa.ingest.metadata import is_sidecar
 from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
@@ -92,9 +98,11 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
         try:
             out[source] = (path, str(file_fingerprint(corpus_dir, path)))
         except IngestError as e:
-            skipped.append(Skipped(source, e.message))
+            skipped.append(Skipped(shown_name(source), e.message))
     skipped += [
-        Skipped(p.relative_to(corpus_dir).as_posix(), f"unsupported file type {p.suffix!r}")
+        Skipped(
+            shown_name(p.relative_to(corpus_dir).as_posix()), f"unsupported file type {p.suffix!r}"
+        )
         for p in _unsupported_files(corpus_dir, FORMATS)
     ]
     return dict(sorted(out.items())), skipped

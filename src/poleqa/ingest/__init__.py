@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from poleqa.errors import CorpusError, IngestError
@@ -28,6 +29,7 @@ __all__ = [
     "iter_corpus_files",
     "load_corpus",
     "read_document",
+    "shown_name",
 ]
 
 # Bump when readers change what they extract: fingerprints change, so indexes are rebuilt.
@@ -49,6 +51,38 @@ class CorpusScan:
 
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...]
+
+
+# Lone surrogates: Python's stand-ins for the bytes of a file name that is not UTF-8 (a Windows
+# archive unpacked on Linux), and what some PDFs' character maps give. No UTF-8 file, JSON
+# manifest or tokenizer takes them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def shown_name(name: str) -> str:
+    """`name` as it can be printed and stored: each undecodable byte as U+FFFD."""
+    return _SURROGATES.sub("\ufffd", name)
+
+
+def _check_name(name: str) -> None:
+    if _SURROGATES.search(name):
+        raise IngestError("the file name is not UTF-8 text: rename the file")
+
+
+def _without_surrogates(extracted: Extracted) -> Extracted:
+    """The extracted text and metadata with each lone surrogate as U+FFFD (one character for
+    one, so offsets stay exact)."""
+
+    def clean(value: str | None) -> str | None:
+        return value if value is None else _SURROGATES.sub("\ufffd", value)
+
+    return replace(
+        extracted,
+        text=_SURROGATES.sub("\ufffd", extracted.text),
+        title=clean(extracted.title),
+        organisation=clean(extracted.organisation),
+        url=clean(extracted.url),
+    )
 
 
 def _source(root: Path, path: Path) -> str:
@@ -125,6 +159,7 @@ def _fingerprint(raw: bytes, sidecar: bytes | None) -> str:
 def file_fingerprint(root: Path, path: Path) -> str:
     """sha256 of the file's bytes and of its sidecar's bytes (changes when either changes)."""
     path = _absolute(root, path)
+    _check_name(str(path))
     return _fingerprint(_read_bytes(path), read_sidecar_bytes(path))
 
 
@@ -132,6 +167,7 @@ def read_document(root: Path, path: Path) -> Document:
     """The Document of one corpus file; IngestError(reason) if it cannot be used."""
     path = _absolute(root, path)
     source = _source(root, path)
+    _check_name(source)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise IngestError(f"unsupported file type {path.suffix or '(no extension)'!r}")
@@ -142,7 +178,7 @@ def read_document(root: Path, path: Path) -> Document:
     sidecar_raw = read_sidecar_bytes(path)
     sidecar = parse_sidecar(sidecar_raw, sidecar_path(path))
     try:
-        extracted = fmt.read(raw)
+        extracted = _without_surrogates(fmt.read(raw))
     except IngestError:
         raise
     except Exception as exc:  # a reader bug or a library surprise costs one file, not the corpus
@@ -176,7 +212,7 @@ def load_corpus(root: Path) -> CorpusScan:
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for path in _walk(root):
-        source = path.relative_to(root).as_posix()
+        source = shown_name(path.relative_to(root).as_posix())
         if path.suffix.lower() not in FORMATS:
             supported = ", ".join(SUPPORTED_EXTENSIONS)
             reason = f"unsupported file type {path.suffix or '(no extension)'!r} ({supported})"
@@ -190,7 +226,7 @@ def load_corpus(root: Path) -> CorpusScan:
         if not meta.with_name(meta.name[: -len(SIDECAR_SUFFIX)]).exists() and _visible(root, meta):
             skipped.append(
                 Skipped(
-                    source=meta.relative_to(root).as_posix(),
+                    source=shown_name(meta.relative_to(root).as_posix()),
                     reason="metadata file without its document (expected next to it: "
                     f"{meta.name[: -len(SIDECAR_SUFFIX)]})",
                 )
