@@ -18,7 +18,7 @@ from poleqa.reading.scorer.gates import (
     stem_present,
 )
 from poleqa.reading.scorer.question import analyze, expected_type
-from poleqa.reading.sentence import fit_span
+from poleqa.reading.sentence import answer_sentence, fit_span
 from poleqa.sentences import embedding_text, split_sentences, unit_text
 from poleqa.text import stems
 from poleqa.types import Document, DocumentInfo
@@ -201,3 +201,18 @@ def test_a_name_of_the_question_is_not_the_person_asked_for() -> None:
 
 
 # -- labels and list introductions answer with what they introduce ------------------------------
+
+
+@pytest.mark.parametrize("at", [0, 300, 700, 1100])
+def test_a_clause_longer_than_the_limit_is_quoted_around_its_short_answer(at: int) -> None:
+    # no , ; : or dash to cut on (a PDF list joined into one block): the quote once kept the
+    # clause's first 400 characters wherever the answer was
+    words = "les pôles réunissent entreprises laboratoires et centres de formation".split()
+    text = " ".join(words[k % len(words)] for k in range(200))
+    answer = "56 pôles"
+    cut = text.index(" ", at) + 1 if at else 0
+    text = text[:cut] + answer + " " + text[cut:]
+    s, e = answer_sentence(text, cut, cut + len(answer))
+    assert e - s <= 400 and s <= cut and cut + len(answer) <= e
+    assert s == 0 or text[s - 1] == " "  # whole words
+    assert e == len(text) or text[e] == " "

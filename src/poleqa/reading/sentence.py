@@ -45,13 +45,26 @@ def fit_span(
         if not grown:
             break
     s, e = bounds[i], bounds[j]
-    if e - s > limit:  # one clause is too long by itself: cut on a word boundary
-        e = s + limit
-        while e > s and not text[e - 1].isspace():
-            e -= 1
+    if e - s > limit:  # one clause is too long by itself: a window of it around the focus
+        s, e = _window(text, s, e, focus, limit)
     while e > s and text[e - 1] in " ,;:":
         e -= 1
     return s, e
+
+
+def _window(text: str, start: int, end: int, focus: tuple[int, int], limit: int) -> tuple[int, int]:
+    """At most `limit` characters of text[start:end] holding the focus (the clause's opening
+    when the focus is empty at its start), cut on word boundaries outside the focus."""
+    if focus[1] - focus[0] > limit:
+        return focus[0], focus[0] + limit
+    room = limit - (focus[1] - focus[0])
+    lo = max(start, min(focus[0] - room // 2, end - limit))
+    hi = min(end, lo + limit)
+    while start < lo < focus[0] and not text[lo - 1].isspace():
+        lo += 1
+    while focus[1] < hi < end and not text[hi].isspace():
+        hi -= 1
+    return lo, hi
 
 
 def strip_markup(text: str, start: int, end: int) -> tuple[int, int]:
