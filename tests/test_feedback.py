@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -160,6 +161,38 @@ def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
         empty.output
         == "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("comment", None, "comment: None is not str"),
+        ("confidence", "high", "confidence: 'high' is not float"),
+        ("abstained", 0, "abstained: 0 is not bool"),
+        ("rating", 1, "rating: 1 is not str | None"),
+        ("citations", {"n": 1}, "citations: {'n': 1} is not a list"),
+        ("citations", [{"n": "1", "source": "s", "title": "t", "start": 0, "end": 1}],
+         "n: '1' is not int"),
+    ],
+)  # fmt: skip
+def test_a_field_of_the_wrong_type_costs_its_line_only(
+    tmp_path: Path, field: str, value: object, why: str
+) -> None:
+    # valid JSON edited by hand: the export once died on it, every record with it
+    data = tmp_path / "data"
+    store = FeedbackStore(data)
+    store.add(Feedback.about(_answer(), "up", feedback_id="a", now=NOW))
+    good = json.loads(store.path.read_text(encoding="utf-8"))
+    with open(store.path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({**good, "id": "b", field: value}) + "\n")
+    read = store.read()
+    assert [r.id for r in read.records] == ["a"]
+    assert read.warnings == (
+        f"{store.path} line 2 skipped: not a feedback record ({why}); fix or delete that line "
+        "(the other records are read as usual)",
+    )
+    result = CliRunner().invoke(cli, ["feedback", "export", "--csv", "--data", str(data)])
+    assert result.exit_code == 0 and result.stdout.count("\n") == 2  # header and record a
 
 
 def test_a_line_torn_by_hand_is_named_with_what_to_do(tmp_path: Path, caplog) -> None:

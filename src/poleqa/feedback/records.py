@@ -7,8 +7,9 @@ import io
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from poleqa.errors import PoleqaError
 from poleqa.types import Answer
@@ -106,8 +107,33 @@ class Feedback:
         raw = json.loads(line)
         if not isinstance(raw, dict):
             raise TypeError(f"a JSON {type(raw).__name__}, not an object")
-        cites = tuple(CitedSource(**c) for c in raw.pop("citations", ()))
-        return cls(**raw, citations=cites)
+        cites = raw.pop("citations", [])
+        if not isinstance(cites, list):
+            raise TypeError(f"citations: {cites!r} is not a list")
+        return _typed(cls(**raw, citations=tuple(_typed(CitedSource(**c)) for c in cites)))
+
+
+_Record = TypeVar("_Record", "Feedback", "CitedSource")
+# The JSON types a record's fields take (what the export and the staff view then rely on).
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "str | None": (str, type(None)),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+}
+
+
+def _typed(record: _Record) -> _Record:
+    """`record` (a dataclass read from JSON), or TypeError naming a field of the wrong type."""
+    for f in fields(record):
+        kinds = _JSON_TYPES.get(str(f.type))
+        value = getattr(record, f.name)
+        if kinds and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        ):
+            raise TypeError(f"{f.name}: {value!r} is not {f.type}")
+    return record
 
 
 @dataclass(frozen=True)
