@@ -43,12 +43,13 @@ def test_rate_limiter_memory_is_bounded() -> None:
     assert len(limiter._events) <= 2  # idle keys are dropped as new ones come
 
 
-def test_record_and_blocked_count_failures_only() -> None:
+def test_an_event_counted_up_front_can_be_given_back() -> None:
     limiter = RateLimiter(2, clock=Clock())
-    assert not limiter.blocked("ip")
-    limiter.record("ip")
-    limiter.record("ip")
-    assert limiter.blocked("ip") and limiter.blocked("ip")  # asking does not count
+    assert limiter.allow("ip") and limiter.allow("ip") and not limiter.allow("ip")
+    limiter.release("ip")  # a login that turned out right
+    assert limiter.allow("ip") and not limiter.allow("ip")
+    limiter.release("nobody")  # nothing to give back: nothing happens, nothing is created
+    assert "nobody" not in limiter._events
 
 
 @pytest.mark.parametrize("value", ["2023", "2023-02", "2024-02-29", "", None, "  2023-12-31 "])

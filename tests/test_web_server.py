@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,31 @@ def test_failed_logins_are_throttled_per_address(tmp_path: Path) -> None:
         assert right.json() == {
             "detail": "Trop de tentatives de connexion : réessayez dans une minute."
         }
+
+
+def test_logins_sent_together_cannot_outrun_the_throttle(tmp_path: Path) -> None:
+    # each attempt is counted before its password is hashed: 20 at once get 5 tries, not 20
+    with serving(create_app(FakePipeline(), tmp_path / "data", staff_password=PASSWORD)) as url:
+        wrong = {"username": "equipe", "password": "devine"}
+        with ThreadPoolExecutor(20) as pool:
+            codes = sorted(
+                pool.map(
+                    lambda _: httpx.post(url + "equipe/login", data=wrong, timeout=60).status_code,
+                    range(20),
+                )
+            )
+        assert codes == [400] * 5 + [429] * 15
+
+
+def test_a_right_login_gives_its_attempt_back(tmp_path: Path) -> None:
+    with serving(create_app(FakePipeline(), tmp_path / "data", staff_password=PASSWORD)) as url:
+        right = {"username": "equipe", "password": PASSWORD}
+        wrong = {"username": "equipe", "password": "devine"}
+        assert [httpx.post(url + "equipe/login", data=right).status_code for _ in range(6)] == [
+            200
+        ] * 6
+        codes = [httpx.post(url + "equipe/login", data=wrong).status_code for _ in range(6)]
+        assert codes == [400] * 5 + [429]
 
 
 def test_a_short_staff_password_is_refused(tmp_path: Path) -> None:

@@ -145,19 +145,12 @@ class RateLimiter:
             self._trim(now)
             return True
 
-    def blocked(self, key: str) -> bool:
-        """Whether `key` has used its allowance, without counting anything."""
+    def release(self, key: str) -> None:
+        """Uncount `key`'s latest event (an attempt counted up front that turned out fine)."""
         with self._lock:
-            since = self.clock() - self.window
-            events = self._events.get(key, ())  # not created: asking must not grow the table
-            return sum(1 for t in events if t > since) >= self.limit
-
-    def record(self, key: str) -> None:
-        """Count an event whatever the limit (e.g. a failed login, known only afterwards)."""
-        with self._lock:
-            now = self.clock()
-            self._recent(key, now).append(now)
-            self._trim(now)
+            events = self._events.get(key)
+            if events:
+                events.pop()
 
     def _trim(self, now: float) -> None:
         while len(self._events) > self.max_keys:

@@ -166,7 +166,9 @@ class LoginThrottle:
             return
         client = scope.get("client")
         key = str(client[0]) if client else "inconnu"
-        if self.limiter.blocked(key):
+        # Counted before the password is checked, returned if it was right: attempts sent
+        # together cannot all pass while the first ones are still being hashed.
+        if not self.limiter.allow(key):
             log.warning("refused staff login from %s: too many failures", key)
             detail = "Trop de tentatives de connexion : réessayez dans une minute."
             await JSONResponse({"detail": detail}, status_code=429)(scope, receive, send)
@@ -180,6 +182,7 @@ class LoginThrottle:
             await send(message)
 
         await self.app(scope, receive, watch)
-        if status >= 400:
-            self.limiter.record(key)
+        if 0 < status < 400:
+            self.limiter.release(key)
+        else:
             log.warning("failed staff login from %s", key)
