@@ -96,6 +96,27 @@ def test_ask_jsonl_goes_on_after_bad_lines(fake_index: Path) -> None:
     assert out[5]["error"].startswith("The question is too long")
 
 
+def test_ask_jsonl_answers_the_utf8_lines_of_a_file_that_has_others(
+    fake_index: Path, tmp_path: Path
+) -> None:
+    # a file saved in Windows-1252 once stopped the run with a traceback before any answer
+    questions = tmp_path / "questions.txt"
+    questions.write_bytes(
+        "\ufeffQui préside Medicen Paris Region ?\r\n".encode()
+        + "Où est le siège du pôle ?\r\n".encode("cp1252")
+        + b"???\n"
+    )
+    result = run("ask", "--jsonl", str(questions), "--index", "index")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert out[0]["question"] == "Qui préside Medicen Paris Region ?" and list(out[0]) == KEYS
+    assert out[1] == {
+        "question": "",
+        "error": "The line is not UTF-8 text (byte 2): save the file as UTF-8.",
+    }
+    assert out[2]["error"] == "The question holds no words, only punctuation."
+
+
 def test_question_and_jsonl_are_exclusive(fake_index: Path) -> None:
     result = CliRunner().invoke(cli, ["ask", "Q ?", "--jsonl", "-"], input="a\n")
     assert result.exit_code == 2

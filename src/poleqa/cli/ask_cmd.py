@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import click
 
@@ -73,12 +74,26 @@ def _parse_line(line: str) -> str:
     return text
 
 
-def _run_jsonl(pipeline: Any, stream: TextIO, k: int, filters: Filters) -> None:
-    for line in stream:
+def _lines(stream: BinaryIO) -> Iterator[str | UnicodeDecodeError]:
+    """The stream's lines as text, line ends dropped; a line that is not UTF-8 as its error
+    (a file saved in Windows-1252 costs those lines, not the run)."""
+    for number, raw in enumerate(stream, 1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            yield e
+
+
+def _run_jsonl(pipeline: Any, stream: BinaryIO, k: int, filters: Filters) -> None:
+    for line in _lines(stream):
+        if isinstance(line, UnicodeDecodeError):
+            error = f"The line is not UTF-8 text (byte {line.start + 1}): save the file as UTF-8."
+            click.echo(json.dumps({"question": "", "error": error}))
+            continue
         if not line.strip():
             click.echo(json.dumps({"question": "", "error": "The question is empty."}))
             continue
-        question = line.rstrip("\n")
+        question = line
         try:
             question = _parse_line(line)
             out = answer_to_json(pipeline.ask(question, k=k, filters=filters))
@@ -103,7 +118,7 @@ def _run_jsonl(pipeline: Any, stream: TextIO, k: int, filters: Filters) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--jsonl",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     help="Answer every line of FILE ('-' for stdin): plain text, or a JSON object with a "
     '"question" key; writes one JSON object per line.',
 )
@@ -118,7 +133,7 @@ def ask(
     reader_precision: str | None,
     k: int | None,
     as_json: bool,
-    jsonl: TextIO | None,
+    jsonl: BinaryIO | None,
     sources: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
