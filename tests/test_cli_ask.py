@@ -193,6 +193,37 @@ def test_filters_restrict_the_cited_documents(fake_index: Path) -> None:
     assert {h["source"] for h in json.loads(hits.output)["hits"]} == {"a_medicen.md"}
 
 
+NOT_A_DATE = "is not a date written YYYY, YYYY-MM or YYYY-MM-DD."
+NOT_A_SOURCE = (
+    "in the index (sources are paths relative to the corpus folder, with /, as `poleqa search` "
+    "lists them)."
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("--date-from", "2013-1"), f"--date-from '2013-1' {NOT_A_DATE}"),
+        (("--date-to", "01/2013"), f"--date-to '01/2013' {NOT_A_DATE}"),
+        (("--date-from", "2013-02-30"), f"--date-from '2013-02-30' {NOT_A_DATE}"),
+        (("--date-from", "2013", "--date-to", "2010-06"),
+         "The dates are the wrong way round: from 2013 to 2010-06."),
+        (("--source", "corpus/c_aqua.md"), f"No document 'corpus/c_aqua.md' {NOT_A_SOURCE}"),
+    ],
+)  # fmt: skip
+def test_filters_that_would_match_nothing_or_the_wrong_documents_are_refused(
+    fake_index: Path, args: tuple[str, ...], error: str
+) -> None:
+    # compared as text, « 2013-1 » once dropped January to September 2013 without a word
+    for command in ("ask", "search"):
+        result = run(command, "Quel pôle est consacré à l'eau ?", "--index", "index", *args)
+        assert (result.exit_code, result.output) == (2, f"Error: {error}\n")
+    fine = run(
+        "ask", "Quel pôle ?", "--index", "index", "--date-from", "2013-06", "--date-to", "2013"
+    )
+    assert fine.exit_code == 0, fine.output
+
+
 # -- exact output on the fixed small index (support.DOCS, fake embedder, sentence scorer) -------
 
 ASK_OUTPUT = """\

@@ -2,15 +2,61 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from poleqa.errors import QuestionError
 from poleqa.query import Query
 from poleqa.types import Filters, Hit
 
 if TYPE_CHECKING:
     from poleqa.index import Index
+
+
+def is_iso_date(text: str) -> bool:
+    """Whether `text` is AAAA, AAAA-MM or AAAA-MM-JJ naming a real month or day (what date
+    filters compare with documents' dates, character by character)."""
+    parts = text.split("-")
+    if len(parts) > 3 or [len(p) for p in parts] != [4, 2, 2][: len(parts)]:
+        return False
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        return False
+    try:
+        date(*([int(p) for p in parts] + [1] * (3 - len(parts))))
+    except ValueError:
+        return False
+    return True
+
+
+def check_filters(filters: Filters, known_sources: Iterable[str]) -> Filters:
+    """`filters`, or QuestionError naming what would silently match nothing or the wrong
+    documents: a date not written AAAA, AAAA-MM or AAAA-MM-JJ, a range ending before it starts,
+    a source the index does not hold."""
+    for name, value in (("--date-from", filters.date_from), ("--date-to", filters.date_to)):
+        if value is not None and not is_iso_date(value):
+            raise QuestionError(
+                f"{name} {value[:50]!r} is not a date written YYYY, YYYY-MM or YYYY-MM-DD.",
+                f"Date « {value[:50]} » non reconnue : écrivez AAAA, AAAA-MM ou AAAA-MM-JJ.",
+            )
+    if filters.date_from and filters.date_to:
+        n = min(len(filters.date_from), len(filters.date_to))
+        if filters.date_from[:n] > filters.date_to[:n]:
+            raise QuestionError(
+                f"The dates are the wrong way round: from {filters.date_from} to "
+                f"{filters.date_to}.",
+                "La date de début est après la date de fin.",
+            )
+    unknown = sorted(set(filters.sources) - set(known_sources))
+    if unknown:
+        raise QuestionError(
+            f"No document {unknown[0][:200]!r} in the index (sources are paths relative to the "
+            "corpus folder, with /, as `poleqa search` lists them).",
+            f"Document inconnu : « {unknown[0][:200]} ».",
+        )
+    return filters
 
 
 def _keep(info_date: str | None, source: str, filters: Filters | None) -> bool:

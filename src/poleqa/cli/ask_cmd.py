@@ -146,6 +146,7 @@ def ask(
     # Late: they load numpy and FAISS (see poleqa.cli).
     from poleqa.pipeline import Pipeline
     from poleqa.query import validate_question
+    from poleqa.retrieval import check_filters
 
     settings = settings_from(
         index_dir=index_dir,
@@ -165,7 +166,9 @@ def ask(
     _check_index(settings)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
-    filters = filters_from(sources, date_from, date_to)
+    filters = check_filters(
+        filters_from(sources, date_from, date_to), (d.source for d in pipeline.sources())
+    )
     if jsonl is not None:
         _run_jsonl(pipeline, jsonl, settings.k, filters)
         return

@@ -134,9 +134,14 @@ def search(
     """Show the passages retrieved for QUERY (hybrid dense + BM25), with their scores."""
     settings = settings_from(index_dir=index_dir, model=model)
     from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
+    from poleqa.retrieval import check_filters
 
     ensure_model(settings)
-    hits = Pipeline(settings).search(query, k, filters_from(sources, date_from, date_to))
+    pipeline = Pipeline(settings)
+    filters = check_filters(
+        filters_from(sources, date_from, date_to), (d.source for d in pipeline.sources())
+    )
+    hits = pipeline.search(query, k, filters)
     if as_json:
         click.echo(json.dumps(hits_to_json(query, hits), ensure_ascii=False, indent=2))
         return

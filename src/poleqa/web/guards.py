@@ -7,10 +7,10 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from datetime import date
 from typing import Any
 
 from poleqa.errors import PoleqaError
+from poleqa.retrieval import is_iso_date
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +64,7 @@ def date_input(value: Any, where: str, name_fr: str) -> str | None:
     text = text_input(value, where, name_fr).strip()
     if not text:
         return None
-    parts = text.split("-")
-    ok = len(parts) <= 3 and [len(p) for p in parts] == [4, 2, 2][: len(parts)]
-    ok = ok and all(p.isascii() and p.isdigit() for p in parts)
-    if ok:
-        numbers = [int(p) for p in parts] + [1] * (3 - len(parts))
-        try:
-            date(*numbers)
-        except ValueError:
-            ok = False
-    if not ok:
+    if not is_iso_date(text):
         raise refuse(
             where,
             f"bad date {text[:50]!r}",
