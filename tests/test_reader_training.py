@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,15 +17,18 @@ import torch
 from support import MODEL_CACHE
 
 from poleqa.embedding.convert import ensure_st_folder
+from poleqa.reading.recipe import Recipe
 from poleqa.reading.span_model import SpanModel
+from poleqa.reading.squad import GoldSpan, QAExample
 from poleqa.reading.training import (
     CHECKPOINT,
     STOPPED,
-    Recipe,
     featurize,
     main,
+    near_miss_negatives,
     training_examples,
     training_plan,
+    without_answer,
 )
 from poleqa.reading.weights import load_reader_state
 from poleqa.tokenizer import shared_tokenizer
@@ -124,11 +128,6 @@ def test_a_stopped_run_exits_with_its_own_status_and_keeps_its_checkpoint(tmp_pa
 
 
 def test_near_miss_negatives_cut_the_answer_sentences_out() -> None:
-    import random
-
-    from poleqa.reading.squad import GoldSpan, QAExample
-    from poleqa.reading.training import near_miss_negatives, without_answer
-
     context = (
         "Le pôle Alpha a été créé en 2005 à Lyon par des industriels de la chimie. "
         "Il compte 210 membres, dont 150 PME. "

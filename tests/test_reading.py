@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from support import FakeEmbedder
 
 from poleqa.cli import cli
-from poleqa.errors import ReaderError
+from poleqa.errors import QuestionSetError, ReaderError
 from poleqa.evaluation.squad import SquadPrediction, exact_match, f1, normalize, squad_metrics
 from poleqa.query import Query, analyse
 from poleqa.reading import JUDGE_FILE, shipped_reader
@@ -23,9 +23,11 @@ from poleqa.reading.answerer import ReadingAnswerer
 from poleqa.reading.calibrate import Scored, choose_threshold
 from poleqa.reading.evidence import Evidence, EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
+from poleqa.reading.recipe import Recipe
 from poleqa.reading.scorer.model import model_sha256
 from poleqa.reading.span_model import resolve_precision
-from poleqa.reading.squad import GoldSpan, QAExample, read_squad
+from poleqa.reading.squad import GoldSpan, QAExample, placed, read_squad
+from poleqa.reading.training import write_heldout
 from poleqa.reading.weights import (
     MANIFEST_FILE,
     WEIGHTS_FILE,
@@ -148,11 +150,50 @@ def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> Non
     # the file's label is kept apart from whether an answer could be placed
     assert (a.impossible, b.impossible, c.impossible) == (False, True, False)
     assert not c.answerable
+    # read as they are, such questions would count and train as unanswerable: callers leave
+    # them out (eval --squad says so, training logs it)
+    assert placed([a, b, c]) == ([a, b], [c])
     path.write_text('{"questions": []}', "utf-8")
-    from poleqa.errors import QuestionSetError
-
     with pytest.raises(QuestionSetError, match="not a SQuAD-format file"):
         read_squad(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ({"data": [["x"]]}, "'list' object has no attribute 'get'"),
+        ({"data": {"k": 1}}, "'str' object has no attribute 'get'"),
+        ({"data": [{"paragraphs": [{"context": 3, "qas": []}]}]},
+         "a context of 'article-0': 3 is not a string"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": 1, "question": None}]}]}]},
+         "question 1: None is not a string"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": [
+            {"id": 1, "question": "q", "answers": [{"text": 5, "answer_start": 0}]}]}]}]},
+         "an answer: 5 is not a string"),
+    ],
+)  # fmt: skip
+def test_a_malformed_squad_file_is_refused_with_what_is_wrong(
+    tmp_path: Path, data: object, why: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(QuestionSetError) as caught:
+        read_squad(path)
+    assert str(caught.value).startswith(f"{path} is not a SQuAD-format file")
+    assert str(caught.value).endswith(f": {why}")
+
+
+def test_held_out_articles_without_a_title_are_split_as_training_splits_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "piaf.json"
+    qa = {"id": "1", "question": "Où ?", "answers": [{"text": "Lyon", "answer_start": 0}]}
+    article = {"paragraphs": [{"context": PASSAGE, "qas": [qa]}]}  # no title
+    path.write_text(json.dumps({"data": [article, {**article, "title": "T"}]}), "utf-8")
+    out = tmp_path / "heldout.json"
+    assert write_heldout(path, Recipe(piaf_heldout=1.0), out) == 2
+    assert write_heldout(path, Recipe(piaf_heldout=0.0), out) == 0
+    assert [e.article for e in read_squad(path)] == ["article-0", "T"]
 
 
 # -- judge and answerer, with a reader whose spans are given ----------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from poleqa.errors import ReaderError
-from poleqa.reading.training import Recipe, recipe_from
+from poleqa.reading.recipe import Recipe, recipe_from
 
 AMX = "flags\t\t: fpu sse2 avx512f amx_bf16 amx_tile\n"
 NO_AMX = "flags\t\t: fpu sse2 avx2 avx512f\n"

@@ -240,6 +240,9 @@ def test_eval_squad_on_a_tiny_file(tmp_path: Path, monkeypatch) -> None:
          "answers": [{"text": "Paul Martin", "answer_start": VITALIS.index("Paul Martin")}]},
         {"id": "c", "question": "Quel est le budget annuel du pôle Vitalis ?", "answers": [],
          "is_impossible": True},
+        # its answer is not in the paragraph: scored, a right span would count as wrong
+        {"id": "x", "question": "Où siège le pôle ?",
+         "answers": [{"text": "Zanzibar", "answer_start": 3}]},
     ]  # fmt: skip
     data = {"data": [{"title": "Vitalis", "paragraphs": [{"context": VITALIS, "qas": qas}]}]}
     path = tmp_path / "tiny.json"
@@ -247,6 +250,9 @@ def test_eval_squad_on_a_tiny_file(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["eval", "--squad", str(path), "--out", str(out)])
     assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(
+        "poleqa: 1 question(s) left out, none of their answers in their paragraph: x\n"
+    )
     preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert [p["id"] for p in preds] == ["a", "b", "c"]
     report = json.loads((out / "report.json").read_text())

@@ -162,9 +162,15 @@ def _eval_squad(
     # Late: the reader loads torch and transformers (see poleqa.cli).
     from poleqa.evaluation.squad import evaluate_squad, no_answer_allowed
     from poleqa.reading import load_span_model
-    from poleqa.reading.squad import read_squad
+    from poleqa.reading.squad import placed, read_squad
 
-    every = read_squad(path)
+    every, unplaced = placed(read_squad(path))
+    if unplaced:  # scored as they are, a right span would count as wrong
+        click.echo(
+            f"poleqa: {len(unplaced)} question(s) left out, none of their answers in their "
+            f"paragraph: {', '.join(e.id for e in unplaced[:5])}{'…' if len(unplaced) > 5 else ''}",
+            err=True,
+        )
     # the whole file's task decides, not the questions --limit keeps
     allowed = no_answer_allowed(no_answer, any(e.impossible for e in every))
     examples = every[:limit]

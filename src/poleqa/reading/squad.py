@@ -48,29 +48,48 @@ def read_squad(path: Path) -> list[QAExample]:
         return list(_examples(data))
     except (OSError, UnicodeDecodeError) as e:
         raise QuestionSetError(f"Cannot read {path}: {e}") from e
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise QuestionSetError(
             f"{path} is not a SQuAD-format file ({{'data': [{{'title', 'paragraphs': "
             f"[{{'context', 'qas'}}]}}]}}): {e}"
         ) from e
 
 
+def article_title(article: dict, number: int) -> str:
+    """An article's title, or its place in the file when it has none (splits go by title)."""
+    return str(article.get("title") or f"article-{number}")
+
+
+def placed(examples: list[QAExample]) -> tuple[list[QAExample], list[QAExample]]:
+    """The examples, and apart those given answers none of which their paragraph holds: read
+    as they are, they would count (and train) as unanswerable."""
+    kept = [e for e in examples if e.impossible or e.answers]
+    return kept, [e for e in examples if not (e.impossible or e.answers)]
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} {value!r} is not a string")
+    return value
+
+
 def _examples(data: list[dict]) -> Iterator[QAExample]:
     for art_no, article in enumerate(data):
-        title = str(article.get("title") or f"article-{art_no}")
+        title = article_title(article, art_no)
         for paragraph in article["paragraphs"]:
-            context = paragraph["context"]
+            context = _text(paragraph["context"], f"a context of {title!r}:")
             for qa in paragraph["qas"]:
+                question = _text(qa["question"], f"question {qa.get('id')!r}:")
                 impossible = bool(qa.get("is_impossible")) or not qa.get("answers")
                 spans = () if impossible else _spans(context, qa["answers"])
-                yield QAExample(str(qa["id"]), qa["question"], context, spans, title, impossible)
+                yield QAExample(str(qa["id"]), question, context, spans, title, impossible)
 
 
 def _spans(context: str, answers: list[dict]) -> tuple[GoldSpan, ...]:
     """Gold answers whose offset points at their text; a wrong offset is mended from the text."""
     spans = []
     for a in answers:
-        text, start = a["text"], int(a.get("answer_start", -1))
+        text, start = _text(a["text"], "an answer:"), int(a.get("answer_start", -1))
         if context[start : start + len(text)] != text:
             start = context.find(text)
         if text.strip() and start >= 0:

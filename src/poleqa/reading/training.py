@@ -14,21 +14,20 @@ import random
 import signal
 import time
 import zlib
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from poleqa.errors import ReaderError, run_tool
+from poleqa.errors import run_tool
+from poleqa.reading.recipe import Recipe, recipe_from
 from poleqa.reading.shared_norm import group_batches, question_groups, shared_loss
-from poleqa.reading.span_model import AUTO, CPUINFO, load_base, resolve_precision, trainable_state
-from poleqa.reading.squad import QAExample, read_squad
+from poleqa.reading.span_model import load_base, trainable_state
+from poleqa.reading.squad import QAExample, article_title, placed, read_squad
 from poleqa.reading.swap import noun_swaps, swapped_negatives
 from poleqa.reading.weights import load_reader_state, read_manifest, save_reader
 from poleqa.reading.windows import (
-    MAX_LENGTH,
-    STRIDE,
     Feature,
     answer_tokens,
     pad_batch,
@@ -42,63 +41,6 @@ CHECKPOINT = "checkpoint.pt"
 # The exit status of a run stopped before its end (EX_TEMPFAIL): not 0, so that a script chaining
 # steps (bench/reader_chain.sh) stops too instead of going on without this step's weights.
 STOPPED = 75
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """Everything that decides the trained weights (recorded in the shipped manifest)."""
-
-    piaf_epochs: int = 1
-    piaf_sample: int = 0  # PIAF questions drawn per epoch (0: all; a later stage keeps a few)
-    piaf_heldout: float = 0.10  # share of PIAF articles never trained on (reader EM/F1)
-    fr_negatives: float = 0.5  # French negatives per PIAF question and epoch
-    hard_negatives: float = 0.7  # share of them taken from the question's own article
-    near_miss: float = 0.0  # near-miss negatives (answer sentences cut out) per answerable question
-    swap: float = 0.0  # swapped negatives (reading.swap) per answerable question
-    swap_nouns: float = 0.0  # noun-swapped negatives (reading.swap.noun_swaps) per answerable one
-    squad1: int = 5000  # English SQuAD 1.1 questions sampled
-    squad2: int = 6000  # SQuAD 2.0 dev questions sampled (about half unanswerable)
-    squad2_heldout_articles: int = 4  # SQuAD 2.0 dev articles kept out (no-answer check)
-    domain_epochs: int = 3  # passes over in-domain training questions, when given
-    max_length: int = MAX_LENGTH
-    stride: int = STRIDE
-    batch: int = 16
-    lr: float = 1e-4
-    warmup: float = 0.05
-    weight_decay: float = 0.01
-    # weight of the shared-normalisation loss over each question's windows (reading.shared_norm;
-    # 0: every window on its own, as the shipped stages were trained)
-    shared_norm: float = 0.0
-    # autocast over fp32 master weights: about 2x faster on a CPU with AMX; without AMX, fp32
-    # (false) trains 1.5x faster, the loss the same (docs/reader.md, « Reproducing »); a recipe
-    # that leaves it out gets the faster on this CPU (recipe_from)
-    bf16: bool = True
-    seed: int = 13
-    extra: dict = field(default_factory=dict)
-
-
-# The JSON types each recipe field accepts (an int where a float is asked is fine).
-_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,)}
-
-
-def recipe_from(overrides: object, cpuinfo: Path = CPUINFO) -> Recipe:
-    """The recipe that `--recipe`'s JSON object asks for, checked field by field; without "bf16",
-    autocast in bf16 only on a CPU with AMX, where it is the faster (fp32 elsewhere)."""
-    if not isinstance(overrides, Mapping):
-        raise ReaderError(f"--recipe must be a JSON object of recipe fields, not {overrides!r}.")
-    kinds = {f.name: str(f.type) for f in fields(Recipe)}
-    unknown = sorted(set(overrides) - set(kinds))
-    if unknown:
-        raise ReaderError(f"Unknown recipe fields {unknown}; the fields are {sorted(kinds)}.")
-    for name, value in overrides.items():
-        want = _TYPES.get(kinds[name], (dict,))
-        # bool is an int to Python, never a count or a rate here
-        if not isinstance(value, want) or (isinstance(value, bool) and bool not in want):
-            kind = kinds[name]
-            raise ReaderError(f"Recipe field {name!r} must be of type {kind}, not {value!r}.")
-    values = dict(overrides)
-    values.setdefault("bf16", resolve_precision(AUTO, cpuinfo) == "bf16")
-    return Recipe(**values)
 
 
 def heldout_article(title: str, share: float) -> bool:
@@ -164,10 +106,24 @@ def near_miss_negatives(
     return out
 
 
+def _read(path: Path) -> list[QAExample]:
+    """A training file's examples; those whose given answers their paragraph lacks left out
+    (read as they are, they would train as « no answer »)."""
+    kept, unplaced = placed(read_squad(path))
+    if unplaced:
+        log.warning(
+            "%s: %d questions left out, none of their answers in their paragraph (%s…)",
+            path,
+            len(unplaced),
+            ", ".join(e.id for e in unplaced[:3]),
+        )
+    return kept
+
+
 def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExample]:
     """The mix, in a seeded order: PIAF (train articles) with French negatives, SQuAD, domain."""
     rng = random.Random(recipe.seed)
-    piaf = [e for e in read_squad(args.piaf) if not heldout_article(e.article, recipe.piaf_heldout)]
+    piaf = [e for e in _read(args.piaf) if not heldout_article(e.article, recipe.piaf_heldout)]
     mix: list[QAExample] = []
     for _ in range(recipe.piaf_epochs):
         drawn = rng.sample(piaf, min(recipe.piaf_sample, len(piaf))) if recipe.piaf_sample else piaf
@@ -176,15 +132,15 @@ def training_examples(args: argparse.Namespace, recipe: Recipe) -> list[QAExampl
         mix += swapped_negatives(drawn, recipe.swap, rng)
         mix += noun_swaps(drawn, recipe.swap_nouns, rng)
     if args.squad1:
-        squad1 = read_squad(args.squad1)
+        squad1 = _read(args.squad1)
         mix += rng.sample(squad1, min(recipe.squad1, len(squad1)))
     if args.squad2:
-        squad2 = read_squad(args.squad2)
+        squad2 = _read(args.squad2)
         kept = set(sorted({e.article for e in squad2})[recipe.squad2_heldout_articles :])
         squad2 = [e for e in squad2 if e.article in kept]
         mix += rng.sample(squad2, min(recipe.squad2, len(squad2)))
     for path in args.domain or ():
-        domain = read_squad(path)
+        domain = _read(path)
         negatives = near_miss_negatives(domain, recipe.near_miss, rng)
         negatives += swapped_negatives(domain, recipe.swap, rng)
         negatives += noun_swaps(domain, recipe.swap_nouns, rng)
@@ -243,7 +199,14 @@ def training_plan(
     return [[[feats[i] for i in group] for group in step] for step in steps]
 
 
-def _save_checkpoint(path: Path, model, opt, sched, step: int, recipe: Recipe) -> None:
+def _save_checkpoint(
+    path: Path,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    step: int,
+    recipe: Recipe,
+) -> None:
     tmp = path.with_suffix(".tmp")
     state = {
         "model": trainable_state(model),
@@ -331,7 +294,9 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
 def write_heldout(piaf: Path, recipe: Recipe, out: Path) -> int:
     """The PIAF articles kept out of training, as a SQuAD-format file (for `eval --squad`)."""
     data = json.loads(piaf.read_text("utf-8"))["data"]
-    kept = [a for a in data if heldout_article(a["title"], recipe.piaf_heldout)]
+    kept = [
+        a for i, a in enumerate(data) if heldout_article(article_title(a, i), recipe.piaf_heldout)
+    ]
     out.write_text(json.dumps({"version": "piaf-heldout", "data": kept}, ensure_ascii=False))
     return sum(len(p["qas"]) for a in kept for p in a["paragraphs"])
 
