@@ -17,6 +17,7 @@ import torch
 from support import MODEL_CACHE
 
 from poleqa.embedding.convert import ensure_st_folder
+from poleqa.errors import ReaderError
 from poleqa.reading.recipe import Recipe
 from poleqa.reading.span_model import SpanModel
 from poleqa.reading.squad import GoldSpan, QAExample
@@ -73,6 +74,15 @@ def test_training_runs_resumes_and_writes_loadable_weights(tmp_path: Path) -> No
     model = SpanModel.load(base, tmp_path / "reader")
     (span,) = model.read(["Qui préside le pôle Alpha ?"], [CONTEXT])
     assert 0 <= span.start < span.end <= len(CONTEXT)
+    # the same checkpoint for other data would resume at a step of another plan: refused
+    other = json.loads(data.read_text("utf-8"))
+    other["data"][0]["paragraphs"][0]["qas"].pop()
+    data.write_text(json.dumps(other, ensure_ascii=False), "utf-8")
+    with pytest.raises(ReaderError, match="was made on other training data"):
+        main(args)
+    assert torch.load(tmp_path / "ck" / CHECKPOINT, weights_only=False)["step"] == 2
+    with pytest.raises(ReaderError, match="No checkpoint to export"):
+        main([*args[:5], str(tmp_path / "none"), "--out", str(tmp_path / "r2"), "--export-only"])
 
 
 def test_shared_normalisation_trains_a_question_with_its_negative_together(tmp_path: Path) -> None:

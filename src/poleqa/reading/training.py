@@ -7,6 +7,7 @@ python -m poleqa.reading.training --piaf PIAF.json --squad1 SQUAD11.json --squad
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from poleqa.errors import run_tool
+from poleqa.errors import ReaderError, run_tool
 from poleqa.reading.recipe import Recipe, recipe_from
 from poleqa.reading.shared_norm import group_batches, question_groups, shared_loss
 from poleqa.reading.span_model import load_base, trainable_state
@@ -199,6 +200,19 @@ def training_plan(
     return [[[feats[i] for i in group] for group in step] for step in steps]
 
 
+def plan_digest(plan: list[list[list[Feature]]], examples: Sequence[QAExample]) -> str:
+    """What a run reads, step by step (example ids, window lengths, gold tokens): a checkpoint
+    resumes only the run whose plan it was made on."""
+    digest = hashlib.sha256()
+    for step in plan:
+        for group in step:
+            for f in group:
+                ex = examples[f.example]
+                digest.update(f"{ex.id}:{len(f.window.input_ids)}:{f.start}:{f.end};".encode())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
 def _save_checkpoint(
     path: Path,
     model: torch.nn.Module,
@@ -206,6 +220,7 @@ def _save_checkpoint(
     sched: torch.optim.lr_scheduler.LRScheduler,
     step: int,
     recipe: Recipe,
+    digest: str,
 ) -> None:
     tmp = path.with_suffix(".tmp")
     state = {
@@ -214,9 +229,37 @@ def _save_checkpoint(
         "sched": sched.state_dict(),
         "step": step,
         "recipe": asdict(recipe),
+        "plan": digest,
     }
     torch.save(state, tmp)
     os.replace(tmp, path)  # a cut during the save leaves the previous checkpoint whole
+
+
+def _resume(
+    ckpt: Path,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    recipe: Recipe,
+    digest: str,
+) -> int:
+    """The step the checkpoint stopped after, its state loaded; ReaderError if it was made by
+    another run (other recipe, other data: it would resume at a step of another plan)."""
+    state = torch.load(ckpt, weights_only=False)
+    # a field added since the checkpoint was made counts at its default (the old behaviour)
+    if {**asdict(Recipe()), **state["recipe"]} != asdict(recipe):
+        raise ReaderError(f"{ckpt} was made with another recipe: remove it or use its recipe.")
+    # checkpoints made before session 34 lack the plan's digest: taken on trust
+    if state.get("plan", digest) != digest:
+        raise ReaderError(
+            f"{ckpt} was made on other training data (other files or another order): "
+            "remove it, or give the data it was made on."
+        )
+    model.load_state_dict(state["model"], strict=False)
+    opt.load_state_dict(state["opt"])
+    sched.load_state_dict(state["sched"])
+    log.info("resumed at step %d", state["step"])
+    return int(state["step"])
 
 
 def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
@@ -227,6 +270,7 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
     examples = training_examples(args, recipe)
     feats = featurize(tokenizer, examples, recipe)
     plan = training_plan(feats, examples, recipe)
+    digest = plan_digest(plan, examples)  # the whole plan's: --max-steps only stops it earlier
     if args.max_steps:
         plan = plan[: args.max_steps]
     log.info("%d examples, %d windows, %d steps", len(examples), len(feats), len(plan))
@@ -241,17 +285,7 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
         opt, lambda k: min((k + 1) / warm, max(0.0, (len(plan) - k) / max(1, len(plan) - warm)))
     )
     ckpt = args.checkpoints / CHECKPOINT
-    step = 0
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        # a field added since the checkpoint was made counts at its default (the old behaviour)
-        if {**asdict(Recipe()), **state["recipe"]} != asdict(recipe):
-            raise SystemExit(f"{ckpt} was made with another recipe: remove it or use its recipe.")
-        model.load_state_dict(state["model"], strict=False)
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
-        log.info("resumed at step %d", step)
+    step = _resume(ckpt, model, opt, sched, recipe, digest) if ckpt.exists() else 0
     model.train()
     # SIGTERM (a session ending, `kill`) saves a checkpoint at the next step and stops (STOPPED).
     stop: list[int] = []
@@ -282,12 +316,12 @@ def train(args: argparse.Namespace, recipe: Recipe) -> torch.nn.Module:
             rate = read / (time.time() - t0)
             log.info("step %d/%d loss %.3f %.1f windows/s", k, len(plan), loss_avg, rate)
         if stop or time.time() - last_save > args.save_every:
-            _save_checkpoint(ckpt, model, opt, sched, k + 1, recipe)
+            _save_checkpoint(ckpt, model, opt, sched, k + 1, recipe, digest)
             last_save = time.time()
         if stop:
             log.info("stopped after step %d: run the same command to resume", k + 1)
             raise SystemExit(STOPPED)
-    _save_checkpoint(ckpt, model, opt, sched, len(plan), recipe)
+    _save_checkpoint(ckpt, model, opt, sched, len(plan), recipe, digest)
     return model
 
 
@@ -304,6 +338,8 @@ def write_heldout(piaf: Path, recipe: Recipe, out: Path) -> int:
 def export(args: argparse.Namespace, recipe: Recipe, model: torch.nn.Module | None) -> None:
     """Writes the shipped weights from `model`, or from the last checkpoint."""
     if model is None:
+        if not (args.checkpoints / CHECKPOINT).exists():
+            raise ReaderError(f"No checkpoint to export in {args.checkpoints}.")
         model = load_base(args.base)
         state = torch.load(args.checkpoints / CHECKPOINT, weights_only=False)
         model.load_state_dict(state["model"], strict=False)
