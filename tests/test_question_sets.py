@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from poleqa.errors import QuestionSetError
+from poleqa.errors import QuestionSetError, writable
 from poleqa.evaluation import (
     Question,
     load_questions,
@@ -194,6 +194,14 @@ def test_developer_tools_print_one_line_for_poleqa_errors(tmp_path: Path) -> Non
         "",
     )
     assert not out.exists()
+    # the output is checked before any question is read (calibrate and mined read for minutes)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x", "utf-8")
+    tool[-1] = str(blocked / "sub" / "out.json")
+    run = subprocess.run(tool, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr == f"Error: Cannot write {blocked}/sub/out.json: Not a directory\n"
+    assert writable(tmp_path / "new" / "deep" / "f.json").parent.is_dir()
     missing = tmp_path / "nowhere"
     soup = [sys.executable, "-m", "poleqa.reading.soup", "--base", "corpus", "--out", "s"]
     run = subprocess.run(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 
 class PoleqaError(Exception):
@@ -94,3 +96,15 @@ def run_tool(main: Callable[[], None]) -> None:
         print(f"Error: {e.message}", file=sys.stderr)
         bad_input = isinstance(e, (QuestionError, QuestionSetError))
         raise SystemExit(2 if bad_input else 1) from None
+
+
+def writable(path: Path) -> Path:
+    """`path`, its folder made; PoleqaError now, not after a tool's long run, if it cannot be
+    written there."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PoleqaError(f"Cannot write {path}: {e.strerror or e}") from e
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise PoleqaError(f"Cannot write {path}: permission denied")
+    return path

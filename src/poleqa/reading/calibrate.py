@@ -18,11 +18,17 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from poleqa.config import Settings, default_cache_dir
-from poleqa.errors import run_tool
+from poleqa.errors import run_tool, writable
 from poleqa.evaluation.metrics import contains_answer
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.pipeline import CANDIDATE_HITS, Pipeline
-from poleqa.reading import JUDGE_FILE, judge_expectations, load_span_model, make_answerer
+from poleqa.reading import (
+    JUDGE_FILE,
+    judge_expectations,
+    load_span_model,
+    make_answerer,
+    shipped_reader,
+)
 from poleqa.reading.answerer import compose
 from poleqa.reading.evidence import EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
@@ -146,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--max-far", type=float, default=0.05, help="false abstentions allowed (CV)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # checked before the questions are read, which takes minutes
+    out = writable(args.out or (args.reader_dir or shipped_reader()) / JUDGE_FILE)
     base = Settings(
         cache_dir=default_cache_dir(), reader_dir=args.reader_dir, read_passages=args.read_passages
     )
@@ -167,7 +175,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         "cv": {k: round(v, 4) for k, v in stats.items()},
     }
     judge = Judge(judge.weights, judge.bias, judge.mean, judge.scale, t, meta)
-    out = args.out or (args.reader_dir or Path("src/poleqa/data/reader")) / JUDGE_FILE
     out.write_text(json.dumps(judge.to_json(), indent=2) + "\n", "utf-8")
     log.info("judge written to %s (features %s)", out, ", ".join(FEATURES))
 

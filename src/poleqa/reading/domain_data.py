@@ -22,7 +22,7 @@ from pathlib import Path
 
 from poleqa.chunking import chunk_document
 from poleqa.config import Settings
-from poleqa.errors import run_tool
+from poleqa.errors import run_tool, writable
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.ingest import load_corpus
 from poleqa.reading.squad import squad_file
@@ -105,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--chunk-size", type=int, default=Settings().chunk_size)
     ap.add_argument("--chunk-overlap", type=int, default=Settings().chunk_overlap)
     args = ap.parse_args(argv)
+    writable(args.out)
     settings = Settings(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
     data = to_squad(load_questions(args.questions), args.corpus, settings, args.negatives)
     args.out.write_text(json.dumps(data, ensure_ascii=False), "utf-8")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.config import Settings, default_cache_dir
-from poleqa.errors import run_tool
+from poleqa.errors import run_tool, writable
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.pipeline import Pipeline
 from poleqa.reading import load_span_model
@@ -103,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         reader_dir=args.reader_dir,
         reader="sentences",  # retrieval only: the reader below reads, no judge is needed
     )
+    writable(args.out)  # before the questions are read
     pipeline = Pipeline(settings)
     pipeline.ensure_index(progress=True)
     reader = TrainedReader(load_span_model(settings), args.depth)
