@@ -73,3 +73,16 @@ def test_the_cli_loads_no_library_that_reads_them() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("flag", "env"), [(["--port", "70000"], {}), ([], {"POLEQA_PORT": "-1"})])
+def test_a_port_out_of_range_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, flag: list[str], env: dict[str, str]
+) -> None:
+    # socket.bind raised OverflowError, which no error handler expected
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["serve", *flag])
+    assert result.exit_code == 2
+    assert "Invalid value for '--port'" in result.output
+    assert "is not in the range 1<=x<=65535" in result.output

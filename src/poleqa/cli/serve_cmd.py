@@ -61,7 +61,7 @@ def usable_cores() -> int:
     "--port",
     default=7860,
     show_default=True,
-    type=int,
+    type=click.IntRange(1, 65535),
     envvar=["POLEQA_PORT", "GRADIO_SERVER_PORT"],
     help="[env: POLEQA_PORT or GRADIO_SERVER_PORT]",
 )
