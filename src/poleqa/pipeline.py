@@ -177,7 +177,7 @@ class Pipeline:
         state = self._state()
         # The answerer may read more passages than are cited; citations are cut to k afterwards.
         hits = state.retriever.retrieve(query, k=max(k, CANDIDATE_HITS), filters=filters)
-        answer = state.answerer.answer(query, hits)
+        answer = state.answerer.answer(query, hits, shown=max(1, k))
         return replace(
             answer,
             question=query.text,

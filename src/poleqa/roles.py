@@ -53,4 +53,7 @@ class SpanReader(Protocol):
 class Answerer(Protocol):
     """Turns the retrieved passages into an answer, or an abstention with the closest passages."""
 
-    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer: ...
+    def answer(self, query: Query, hits: Sequence[Hit], shown: int | None = None) -> Answer:
+        """`shown`: how many citations the caller keeps (None: all); the answer's notes then
+        refer to none beyond them."""
+        ...

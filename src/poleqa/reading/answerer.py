@@ -56,9 +56,11 @@ def compose(
     hits: Sequence[Hit],
     confidence: float,
     others: Sequence[ExtractedAnswer] = (),
+    shown: int | None = None,
 ) -> Answer:
     """The answer a citizen reads: the sentence holding the span, verbatim, the span highlighted;
-    `others` are the other spans judged answers (their figures by year become a note)."""
+    `others` are the other spans judged answers (their figures by year become a note, citing
+    only the first `shown` citations: the ones the reader will see)."""
     chunk = best.hit.chunk
     s, e = answer_sentence(chunk.text, best.start - chunk.start, best.end - chunk.start)
     start, end = chunk.start + s, chunk.start + e
@@ -66,7 +68,7 @@ def compose(
     if short == (start, end) or best.end <= best.start:
         short = None  # the whole sentence, or an empty span: nothing shorter to highlight
     cited = citations(hits, cite(best.hit, start, end, short, confidence))
-    dated = by_year(query, [best, *others], cited)
+    dated = by_year(query, [best, *others], cited[:shown])
     return Answer(
         question=query.text,
         text=chunk.text[s:e],
@@ -115,10 +117,10 @@ class ReadingAnswerer:
         order = np.argsort(-probs, kind="stable")
         return [(spans[i], float(probs[i])) for i in order]
 
-    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer:
+    def answer(self, query: Query, hits: Sequence[Hit], shown: int | None = None) -> Answer:
         ranked = self.candidates(query, hits)
         if not ranked or ranked[0][1] < self.judge.threshold:
             return abstain(query, hits, ranked[0][1] if ranked else 0.0)
         best, p = ranked[0]
         others = [span for span, q in ranked[1:] if q >= self.judge.threshold]
-        return compose(query, best, hits, p, others)
+        return compose(query, best, hits, p, others, shown)

@@ -100,7 +100,8 @@ class ExtractiveAnswerer:
         ranked = rank(candidates, self.model)
         return Scoring(q, ranked, verdict(ranked, q.qtype in TYPED, bool(q.years), self.model))
 
-    def answer(self, query: Query, hits: Sequence[Hit]) -> Answer:
+    def answer(self, query: Query, hits: Sequence[Hit], shown: int | None = None) -> Answer:
+        # `shown` is not needed: the notes here name their documents, not citation numbers
         scoring = self.score(query, hits)
         q = scoring.question
         notes: tuple[str, ...] = (ENGLISH_NOTE,) if q.language == "en" else ()
