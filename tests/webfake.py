@@ -9,15 +9,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from support import PARAMS, FakeEmbedder, write_corpus
 
 from poleqa.config import Settings
+from poleqa.index.builder import BuildReport
 from poleqa.pipeline import Pipeline
 from poleqa.query import validate_question
-from poleqa.types import Answer, Chunk, Citation, Document, DocumentInfo, Filters, Hit, Turn
+from poleqa.types import (
+    Answer,
+    Chunk,
+    Citation,
+    Document,
+    DocumentInfo,
+    Filters,
+    Hit,
+    Skipped,
+    Turn,
+)
 
 TEXT = (
     "Les pôles <labellisés>\n\n"
@@ -108,18 +118,10 @@ class FakePipeline:
     def reload(self) -> None:
         self.reloads += 1
 
-    def build(self, progress: bool = False, isolated: bool = False) -> SimpleNamespace:
+    def build(self, progress: bool = False, isolated: bool = False) -> BuildReport:
         self.reload()
-        return SimpleNamespace(
-            written=True,
-            seconds=2.4,
-            documents=6,
-            added=1,
-            changed=0,
-            removed=0,
-            chunks=30,
-            skipped=(SimpleNamespace(source="cassé.pdf"),),
-        )
+        skipped = (Skipped("cassé.pdf", "no text could be extracted from the file"),)
+        return BuildReport(6, 30, 1, 0, 0, 5, skipped, 2.4, "flat")
 
 
 def _by_year_citations(first: Citation) -> tuple[Citation, ...]:

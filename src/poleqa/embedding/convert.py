@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -351,8 +352,6 @@ def _remove_leftovers(models: Path, folder_name: str) -> None:
 
 
 def main() -> None:  # pragma: no cover - manual tool: python -m poleqa.embedding.convert DIR
-    import sys
-
     start = time.perf_counter()
     folder = ensure_st_folder(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(".cache/poleqa"))
     print(f"{folder} ready in {time.perf_counter() - start:.1f} s")

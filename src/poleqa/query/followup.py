@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from poleqa.query.language import detect_language
 from poleqa.types import Turn
 
 _Y = r"(?:1[89]|20)\d\d"
@@ -182,6 +183,4 @@ def _is_english(previous: str, phrase: re.Match[str] | None) -> bool:
     """Whether `previous` is in English (its time phrase's preposition tells, when it has one)."""
     if phrase is not None and phrase["prep"]:
         return phrase["prep"].lower() in _FRENCH
-    from poleqa.query.language import detect_language
-
     return detect_language(previous) == "en"

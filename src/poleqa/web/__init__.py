@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -143,8 +144,6 @@ def _mount(
 
 def check_port(host: str, port: int) -> None:
     """PoleqaError now, rather than after loading everything, if the port cannot be used."""
-    import socket
-
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
             probe.bind((host, port))

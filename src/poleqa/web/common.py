@@ -7,10 +7,11 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import gradio as gr
 
+from poleqa.index.builder import BuildReport
 from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class PipelineLike(Protocol):
 
     def reload(self) -> None: ...
 
-    def build(self, progress: bool = False, isolated: bool = False) -> Any: ...
+    def build(self, progress: bool = False, isolated: bool = False) -> BuildReport: ...
 
 
 class IndexWatcher:

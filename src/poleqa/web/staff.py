@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from poleqa.errors import PoleqaError
 from poleqa.feedback import FeedbackStore, to_csv
+from poleqa.index.builder import BuildReport
 from poleqa.types import Filters
 from poleqa.web import render
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness
@@ -171,8 +173,6 @@ def _uploaded_path(upload: Any) -> Path | None:
         raise refuse(
             "evaluate", f"not an uploaded file: {type(upload).__name__}", "Fichier non reçu."
         )
-    from gradio.utils import get_upload_folder
-
     path = Path(raw).resolve()
     # An API call may name any file on the server: only what was uploaded is read.
     if not path.is_relative_to(Path(get_upload_folder()).resolve()):
@@ -186,9 +186,9 @@ def _uploaded_path(upload: Any) -> Path | None:
     return path
 
 
-def _build_summary(report: Any) -> str:
+def _build_summary(report: BuildReport) -> str:
     """French one-liner for a BuildReport."""
-    if not getattr(report, "written", True):
+    if not report.written:
         return f"L'index est déjà à jour ({report.documents} documents)."
     text = (
         f"Index reconstruit en {report.seconds:.0f} s : {report.documents} documents "
