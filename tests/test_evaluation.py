@@ -320,3 +320,48 @@ def test_cli_eval_refuses_squad_options_without_squad(tmp_path: Path) -> None:
         res = CliRunner().invoke(cli, ["eval", str(questions), *extra])
         assert res.exit_code == 2
         assert "Error: --limit and --no-answer go with --squad FILE" in res.output
+
+
+def test_cli_eval_never_indexes_another_corpus_into_the_environments_index(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # POLEQA_INDEX names the chat's index on a server: `eval --corpus` once rebuilt it
+    import poleqa.pipeline
+    from poleqa.cli import cli
+
+    seen: list[Path] = []
+
+    class Fake(FakePipeline):
+        def __init__(self, settings) -> None:
+            super().__init__(REPLIES)
+            seen.append(settings.index_dir)
+
+        def ensure_index(self, progress: bool = False) -> None:
+            return None
+
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
+    monkeypatch.setenv("POLEQA_INDEX", str(tmp_path / "live"))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": "Q ?", "answers": [], "sources": [],
+                    "answerable": False}), encoding="utf-8")  # fmt: skip
+    out = tmp_path / "out"
+    args = ["eval", str(questions), "--corpus", str(tmp_path), "--out", str(out)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, "--index", str(tmp_path / "mine")]).exit_code == 0
+    assert CliRunner().invoke(cli, ["eval", str(questions), "--out", str(out)]).exit_code == 0
+    assert seen == [out / "index", tmp_path / "mine", tmp_path / "live"]
+
+
+def test_cli_eval_squad_refuses_the_options_it_would_ignore(tmp_path: Path) -> None:
+    from poleqa.cli import cli
+
+    squad = tmp_path / "s.json"
+    squad.write_text('{"data": []}', encoding="utf-8")
+    res = CliRunner().invoke(
+        cli, ["eval", "--squad", str(squad), "--reader", "sentences", "--k", "3", "--corpus", "."]
+    )
+    assert res.exit_code == 2
+    assert "--squad evaluates the trained reader alone: --corpus, --k, --reader do not apply" in (
+        res.output
+    )

@@ -89,6 +89,16 @@ def eval_(
     if (questions is None) == (squad_file is None):
         raise click.UsageError("give a QUESTIONS file or --squad FILE (one of them)")
     if squad_file is not None:
+        # the reader alone, on each question's own paragraph: these would be ignored silently
+        ignored = [
+            f"--{name.removesuffix('_dir').removesuffix('_to').replace('_', '-')}"
+            for name in ("corpus_dir", "index_dir", "k", "model", "reader", "compare_to")
+            if _on_command_line(name)
+        ]
+        if ignored:
+            raise click.UsageError(
+                f"--squad evaluates the trained reader alone: {', '.join(ignored)} do not apply"
+            )
         out_dir = out_dir or Path("eval") / "out" / squad_file.stem
         settings = settings_from(reader_dir=reader_dir, reader_precision=reader_precision)
         _eval_squad(squad_file, out_dir, limit, settings, no_answer)
@@ -112,7 +122,9 @@ def eval_(
     old = load_report(compare_to) if compare_to else None
     name = set_name(questions)
     out_dir = out_dir or Path("eval") / "out" / name
-    if corpus_dir is not None and index_dir is None:
+    # Another corpus never goes into the chat's index, even one POLEQA_INDEX names: only an
+    # --index given on this command line is used for it.
+    if corpus_dir is not None and not _on_command_line("index_dir"):
         index_dir = out_dir / "index"
     settings = settings_from(
         corpus_dir=corpus_dir,
@@ -154,6 +166,12 @@ def _index_if_needed(pipeline: Pipeline, settings: Settings) -> None:
             f"in {time.perf_counter() - start:.0f} s.",
             err=True,
         )
+
+
+def _on_command_line(name: str) -> bool:
+    """Whether the option `name` was given on the command line (not by default or environment)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is click.core.ParameterSource.COMMANDLINE
 
 
 def _eval_squad(
