@@ -6,7 +6,7 @@ import numpy as np
 
 from poleqa.query import analyse
 from poleqa.query.language import detect_language, expand_query, translate_terms
-from poleqa.retrieval import HybridRetriever
+from poleqa.retrieval import HybridRetriever, _keep, before
 from poleqa.types import Chunk, Document, DocumentInfo, Filters, Turn
 
 
@@ -127,3 +127,14 @@ def test_a_completed_follow_up_is_marked_as_such() -> None:
     q = analyse("Et en 2023 ?", _Embedder(), history)
     assert q.completed and q.resolved == "Combien de pôles compte la France en 2023 ?"
     assert not analyse("Combien de pôles en 2023 ?", _Embedder(), history).completed
+
+
+def test_date_bounds_compare_each_date_at_its_own_precision() -> None:
+    # a document dated by its year alone was dropped by --date-from 2013-01-01
+    assert not before("2013", "2013-01-01") and not before("2013-01-01", "2013")
+    assert before("2012", "2013-06") and before("2013-05-31", "2013-06")
+    assert not before("2013-06", "2013-06-30")
+    year_only = Filters(date_from="2013-01-01", date_to="2013-12-31")
+    assert _keep("2013", "a.txt", year_only) and _keep("2013-07", "a.txt", year_only)
+    assert not _keep("2014", "a.txt", year_only) and not _keep("2012-12-31", "a.txt", year_only)
+    assert not _keep(None, "a.txt", year_only)

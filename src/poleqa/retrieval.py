@@ -41,14 +41,11 @@ def check_filters(filters: Filters, known_sources: Iterable[str]) -> Filters:
                 f"{name} {value[:50]!r} is not a date written YYYY, YYYY-MM or YYYY-MM-DD.",
                 f"Date « {value[:50]} » non reconnue : écrivez AAAA, AAAA-MM ou AAAA-MM-JJ.",
             )
-    if filters.date_from and filters.date_to:
-        n = min(len(filters.date_from), len(filters.date_to))
-        if filters.date_from[:n] > filters.date_to[:n]:
-            raise QuestionError(
-                f"The dates are the wrong way round: from {filters.date_from} to "
-                f"{filters.date_to}.",
-                "La date de début est après la date de fin.",
-            )
+    if filters.date_from and filters.date_to and before(filters.date_to, filters.date_from):
+        raise QuestionError(
+            f"The dates are the wrong way round: from {filters.date_from} to {filters.date_to}.",
+            "La date de début est après la date de fin.",
+        )
     unknown = sorted(set(filters.sources) - set(known_sources))
     if unknown:
         raise QuestionError(
@@ -67,11 +64,18 @@ def _keep(info_date: str | None, source: str, filters: Filters | None) -> bool:
     if filters.date_from or filters.date_to:
         if not info_date:
             return False
-        if filters.date_from and info_date[: len(filters.date_from)] < filters.date_from:
+        if filters.date_from and before(info_date, filters.date_from):
             return False
-        if filters.date_to and info_date[: len(filters.date_to)] > filters.date_to:
+        if filters.date_to and before(filters.date_to, info_date):
             return False
     return True
+
+
+def before(a: str, b: str) -> bool:
+    """Whether date `a` ends before date `b` begins, each at its own precision: « 2013 » is
+    not before « 2013-06 », nor after it (a document dated by its year alone stays in)."""
+    n = min(len(a), len(b))
+    return a[:n] < b[:n]
 
 
 class HybridRetriever:

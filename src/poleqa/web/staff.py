@@ -14,6 +14,7 @@ from gradio.utils import get_upload_folder
 from poleqa.errors import PoleqaError
 from poleqa.feedback import FeedbackStore, to_csv
 from poleqa.index.builder import BuildReport
+from poleqa.retrieval import before
 from poleqa.types import Filters
 from poleqa.web import render
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness
@@ -79,7 +80,7 @@ class StaffApp:
                 date_input(date_from, "verify", "La date min."),
                 date_input(date_to, "verify", "La date max."),
             )
-            if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+            if filters.date_from and filters.date_to and before(filters.date_to, filters.date_from):
                 return render.message_html("La date min. est postérieure à la date max.")
             count = int_input(k, "verify", "Le nombre de passages", 1, MAX_K)
             text = text_input(query, "verify", "La requête")
