@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -42,14 +43,26 @@ class PipelineLike(Protocol):
     def build(self, progress: bool = False, isolated: bool = False) -> BuildReport: ...
 
 
+RETRY_SECONDS = 60  # before another try at loading a generation that failed to load
+
+
 class IndexWatcher:
     """Reloads the pipeline when another process swapped the index (its CURRENT pointer changed)."""
 
-    def __init__(self, pipeline: PipelineLike, pointer: Path | None) -> None:
+    def __init__(
+        self,
+        pipeline: PipelineLike,
+        pointer: Path | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.pipeline = pipeline
         self.pointer = pointer
+        self.clock = clock
         self._seen = self._stamp()
         self._lock = threading.Lock()
+        # a generation that failed to load, and when: retried after RETRY_SECONDS, not on
+        # every question (each try checksums the whole index while questions wait)
+        self._failed: tuple[tuple[int, str], float] | None = None
 
     def _stamp(self) -> tuple[int, str] | None:
         if self.pointer is None:
@@ -76,11 +89,20 @@ class IndexWatcher:
         with self._lock:
             if stamp == self._seen:
                 return
+            failed = self._failed
+            if failed and failed[0] == stamp and self.clock() - failed[1] < RETRY_SECONDS:
+                return
             try:
                 self.pipeline.reload()
             except Exception as e:  # half-written or broken index: keep serving the one we have
-                log.warning("index changed but could not be reloaded: %s", e)
+                self._failed = (stamp, self.clock())
+                log.warning(
+                    "index changed but could not be reloaded (next try in %d s): %s",
+                    RETRY_SECONDS,
+                    e,
+                )
                 return
+            self._failed = None
             self._seen = stamp
             log.info("index reloaded after %s changed", self.pointer)
 
