@@ -18,6 +18,7 @@ from poleqa.reading.scorer.gates import (
     stem_present,
 )
 from poleqa.reading.scorer.question import analyze, expected_type
+from poleqa.reading.scorer.short import gap_note
 from poleqa.reading.sentence import answer_sentence, fit_span
 from poleqa.sentences import embedding_text, split_sentences, unit_text
 from poleqa.text import stems
@@ -216,3 +217,13 @@ def test_a_clause_longer_than_the_limit_is_quoted_around_its_short_answer(at: in
     assert e - s <= 400 and s <= cut and cut + len(answer) <= e
     assert s == 0 or text[s - 1] == " "  # whole words
     assert e == len(text) or text[e] == " "
+
+
+def test_the_missing_years_note_is_french_for_one_year_or_several() -> None:
+    one, two = analyze("Combien de membres en 2019 ?"), analyze("Combien entre 2019 et 2020 ?")
+    assert gap_note(one, {"gap_year": 1.0}) == (
+        "Aucun passage trouvé ne date cette information de 2019."
+    )
+    assert gap_note(two, {"gap_year": 1.0}) == (
+        "Aucun passage trouvé ne date cette information ni de 2019 ni de 2020."
+    )

@@ -128,9 +128,7 @@ def _jsonl_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             problems.append(
-                _Problem(
-                    n, f"invalid JSON ({e.msg})", f"JSON invalide ({e.msg}, colonne {e.colno})"
-                )
+                _Problem(n, f"invalid JSON ({e.msg})", f"JSON invalide (colonne {e.colno})")
             )
             continue
         if not isinstance(obj, dict):
@@ -153,7 +151,7 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
     except StopIteration:
         return [], []
     except csv.Error as e:
-        return [], [_Problem(1, f"unreadable CSV header ({e})", f"en-tête CSV illisible ({e})")]
+        return [], [_Problem(1, f"unreadable CSV header ({e})", "en-tête CSV illisible")]
     missing = [k for k in REQUIRED if k not in header]
     if missing:
         cols = ", ".join(missing)
@@ -168,9 +166,7 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
         except StopIteration:
             break
         except csv.Error as e:
-            problems.append(
-                _Problem(reader.line_num, f"unreadable CSV ({e})", f"CSV illisible ({e})")
-            )
+            problems.append(_Problem(reader.line_num, f"unreadable CSV ({e})", "CSV illisible"))
             break
         line = reader.line_num
         if not any(cell.strip() for cell in row):

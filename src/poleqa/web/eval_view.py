@@ -64,7 +64,7 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "mrr@5",
-        "Rang moyen réciproque (MRR@5)",
+        "Rang réciproque moyen (MRR@5)",
         "Moyenne de 1/rang du premier document attendu parmi les sources (0 s'il n'y est pas).",
         "rate",
     ),

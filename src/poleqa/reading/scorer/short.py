@@ -20,8 +20,9 @@ _TYPE_NAMES = {NUMBER: "aucun chiffre", DATE: "aucune date", PERSON: "aucun nom 
 def gap_note(q: QuestionAnalysis, features: Mapping[str, float]) -> str:
     """Why poleqa abstains when a gate of `candidates.evidence_gaps` decided it, in French."""
     if features.get("gap_year"):
-        years = " ni ".join(str(y) for y in q.dated_years)
-        return f"Aucun passage trouvé ne date cette information de {years}."
+        years = " ni ".join(f"de {y}" for y in q.dated_years)
+        either = "ni " if len(q.dated_years) > 1 else ""
+        return f"Aucun passage trouvé ne date cette information {either}{years}."
     if features.get("gap_type") and q.qtype in _TYPE_NAMES:
         return f"Le passage le plus proche ne contient {_TYPE_NAMES[q.qtype]} qui réponde."
     return "Le passage le plus proche ne parle pas de ce que la question demande."
