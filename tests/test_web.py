@@ -105,6 +105,10 @@ def test_errors_become_messages_never_exceptions(chat: ChatApp) -> None:
     assert chat.ask("Combien ?", None)[1][-1]["content"] == render.message_html(
         render.GENERIC_ERROR
     )
+    # an index error's French tells the team what to run: a citizen reads a plain message
+    pipeline.fail_with = IndexCorruptedError("chunk_vectors.npy: checksum mismatch")
+    shown = chat.ask("Combien ?", None)[1][-1]["content"]
+    assert shown == render.message_html(render.UNAVAILABLE) and "poleqa" not in shown
 
 
 def _event(data: object):  # type: ignore[no-untyped-def]

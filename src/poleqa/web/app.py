@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from poleqa.errors import PoleqaError
+from poleqa.errors import IndexError_, PoleqaError
 from poleqa.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackStore
 from poleqa.query import plain_question
 from poleqa.types import Answer, Turn
@@ -117,6 +117,11 @@ class ChatApp:
             key = uuid.uuid4().hex
             html = answer_html(answer, key)
             exchange = Exchange(question, html, answer, key, self.watcher.version())
+        except (
+            IndexError_
+        ) as e:  # its French says what to run: the team's business, not a citizen's
+            log.error("the index cannot serve questions: %s", e.message)
+            exchange = Exchange(question, render.message_html(render.UNAVAILABLE))
         except PoleqaError as e:
             exchange = Exchange(question, render.message_html(e.message_fr))
         except Exception:

@@ -12,6 +12,10 @@ from urllib.parse import urlencode
 
 from poleqa.types import Document, DocumentInfo, Hit
 
+UNAVAILABLE = (
+    "Le service est momentanément indisponible : les documents sont en cours de mise à jour. "
+    "Réessayez dans quelques minutes."
+)
 GENERIC_ERROR = (
     "Désolé, une erreur inattendue est survenue. Réessayez dans un instant ; "
     "si le problème persiste, signalez-le à l'équipe."
