@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -325,9 +326,16 @@ def test_one_feedback_control_per_answer_stores_rating_and_comment(browser, fake
             timeout=10_000,
         )
         assert first.locator(".pq-comment").count() == 0  # sent: the box is gone
+        # the other thumb afterwards: the new event keeps the comment (the export keeps only
+        # the last event of an answer, and once lost the comment there)
+        first.locator("button.pq-up").click()
+        deadline = time.monotonic() + 10
+        while FeedbackStore(fake_site.data).latest()[-1].rating != "up":
+            assert time.monotonic() < deadline, "the new rating was not stored"
+            time.sleep(0.1)
     latest = FeedbackStore(fake_site.data).latest()[-1]
     assert (latest.rating, latest.comment, latest.question) == (
-        "down",
+        "up",
         "Il manque <b>2024</b>",
         "Combien de pôles ?",
     )

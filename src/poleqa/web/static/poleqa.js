@@ -63,7 +63,8 @@ function rate(button) {
   });
   commentBox(bar, key);
   statusLine(bar).textContent = "Envoi…";
-  trigger("feedback", { answer: key, rating: rating, comment: "" });
+  // a later event replaces the earlier one: the comment already sent goes with the new thumb
+  trigger("feedback", { answer: key, rating: rating, comment: bar.dataset.comment || "" });
 }
 
 function sendComment(button) {
@@ -77,6 +78,7 @@ function sendComment(button) {
     return;
   }
   statusLine(bar).textContent = "Envoi…";
+  bar.dataset.comment = comment;
   trigger("feedback", { answer: key, rating: bar.dataset.rating, comment: comment });
 }
 
