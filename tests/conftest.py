@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsing import launched
 from support import PARAMS, FakeEmbedder, build_seed_index, write_corpus
 from webserver import Server, start_server
 
 from poleqa.index import build_index
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium (skips without it or without Playwright)."""
+    yield from launched()
 
 
 @pytest.fixture(scope="session")

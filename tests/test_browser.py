@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import webfake
+from browsing import local_only
 from webserver import (
     FOLLOW_UP,
     SEED_QUESTION,
@@ -26,50 +27,15 @@ from poleqa.web.common import PREPARING, Readiness
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 INJECTION = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> **gras**'
 ANSWER_TIMEOUT = 60_000  # ms; the first question may wait for the model to warm up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@contextmanager
-def _local_only(browser, url: str, width: int, height: int) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A browser context that must make no request outside the app at `url`."""
-    ctx = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
-    requests: list[str] = []
-    ctx.on("request", lambda r: requests.append(r.url))
-    yield ctx
-    ctx.close()
-    origin = url.rstrip("/")
-    outside = [u for u in requests if not (u.startswith(origin + "/") or u == origin)]
-    outside = [u for u in outside if not u.startswith(("data:", "blob:"))]
-    assert outside == [], f"requests outside the local server: {outside}"
-
-
 @pytest.fixture
 def context(browser, web_server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    with _local_only(browser, web_server.url, 1200, 1100) as ctx:
+    with local_only(browser, web_server.url, 1200, 1100) as ctx:
         yield ctx
 
 
@@ -91,7 +57,7 @@ def fake_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSite]:
 @contextmanager
 def _chat(browser, site: FakeSite, width: int = 1400, height: int = 900):  # type: ignore[no-untyped-def]
     """The fake site's chat in a window of `width` × `height`."""
-    with _local_only(browser, site.url, width, height) as ctx:
+    with local_only(browser, site.url, width, height) as ctx:
         page = ctx.new_page()
         page.goto(site.url)
         page.wait_for_selector("#pq-question textarea")

@@ -5,7 +5,28 @@
 // Feedback: a thumb sends the rating at once and offers a comment box (a comment re-sends the
 // rating with it; the store keeps the latest per answer); the server's reply (props.value, JSON)
 // is shown under that answer. Text is only ever set with textContent.
+// Gradio's client writes a few notices in English whatever the page's language (a full queue, a
+// lost connection): in its notices, and only there, they are shown in French.
 const MAX_COMMENT = 2000;
+const GRADIO_FRENCH = new Map([
+  ["This application is currently busy. Please try again.",
+    "Le service reçoit beaucoup de questions en ce moment : réessayez dans un instant."],
+  ["Connection to the server was lost. Attempting reconnection...",
+    "La connexion au serveur a été perdue. Nouvelle tentative en cours…"],
+  ["Connection Lost", "Connexion perdue"],
+  ["Connection errored out.", "La connexion au serveur a échoué."],
+  ["Error", "Erreur"],
+]);
+
+function frenchNotices() {
+  document.querySelectorAll(".toast-wrap").forEach((wrap) => {
+    const walker = document.createTreeWalker(wrap, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const french = GRADIO_FRENCH.get(node.nodeValue.trim());
+      if (french) node.nodeValue = french;
+    }
+  });
+}
 
 function openPassage(link) {
   const target = document.getElementById(link.getAttribute("href").slice(1));
@@ -104,6 +125,7 @@ function onClick(event) {
 const seen = new Set();
 let waiting = false;
 const observer = new MutationObserver(() => {
+  frenchNotices();
   const pending = document.querySelector("#pq-chat .pending") !== null;
   if (pending && !waiting) {
     const scroller = document.querySelector("#pq-chat .bubble-wrap");

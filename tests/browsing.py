@@ -1,0 +1,45 @@
+"""Debian's Chromium driven by Playwright, with no request allowed outside the app under test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def launched() -> Iterator[object]:
+    """One Chromium for the session; skips when Playwright or Debian's chromium is missing."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@contextmanager
+def local_only(browser, url: str, width: int, height: int) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A browser context that must make no request outside the app at `url`."""
+    ctx = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
+    requests: list[str] = []
+    ctx.on("request", lambda r: requests.append(r.url))
+    yield ctx
+    ctx.close()
+    origin = url.rstrip("/")
+    outside = [u for u in requests if not (u.startswith(origin + "/") or u == origin)]
+    outside = [u for u in outside if not u.startswith(("data:", "blob:"))]
+    assert outside == [], f"requests outside the local server: {outside}"
