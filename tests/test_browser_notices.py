@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -41,6 +44,17 @@ def _send(page, question: str) -> None:  # type: ignore[no-untyped-def]
     page.click("#pq-send")
 
 
+def _wait_queued(url: str, n: int) -> None:
+    """Until Gradio's queue holds `n` waiting questions (its own status route)."""
+    deadline = time.monotonic() + WAIT / 1000
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url + "gradio_api/queue/status") as response:
+            if json.load(response)["queue_size"] == n:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the queue never held {n} question(s)")
+
+
 def test_full_queue_notice_is_french(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pipeline = HeldPipeline()
     app = create_app(pipeline, tmp_path / "data", concurrency=1, queue_size=1)
@@ -53,7 +67,7 @@ def test_full_queue_notice_is_french(browser, tmp_path: Path) -> None:  # type: 
             _send(pages[0], "Combien de pôles ?")
             assert pipeline.started.acquire(timeout=WAIT / 1000)  # the one being answered
             _send(pages[1], "Combien de pôles en 2019 ?")  # waits in the queue, now full
-            pages[1].wait_for_timeout(1000)
+            _wait_queued(url, 1)
             _send(pages[2], "Combien de pôles en 2023 ?")
             notice = pages[2].locator(".toast-wrap")
             notice.get_by_text("réessayez dans un instant").wait_for(timeout=WAIT)

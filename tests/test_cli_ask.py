@@ -1,5 +1,5 @@
-"""`poleqa ask`: plain and JSON output, --jsonl batches, error lines and exit codes; end-to-end
-answers on the seed corpus with the real model (slow)."""
+"""`poleqa ask`: plain and JSON output, --jsonl batches, error lines and exit codes; abstentions
+on the seed corpus with the real model (slow; answers: tests/test_real_answers.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import ARA, FakeEmbedder, build_seed_index, write_corpus
+from support import FakeEmbedder, build_seed_index, write_corpus
 
 from poleqa.cli import cli
 from poleqa.pipeline import Pipeline
 
+ANSWERED = "Où est le siège de Xylofutur ?"  # support.DOCS: « Le siège est à Bordeaux. »
 KEYS = ["question", "answer", "abstained", "confidence", "short_answer", "citations", "notes"]
 CITATION_KEYS = ["n", "source", "title", "date", "url", "start", "end", "passage", "score"]
 
@@ -53,31 +54,32 @@ def test_no_index_says_what_to_run(tmp_path: Path) -> None:
 
 
 def test_ask_json_schema(fake_index: Path) -> None:
-    result = run("ask", "Qui préside Medicen Paris Region ?", "--index", "index", "--json")
+    result = run("ask", ANSWERED, "--index", "index", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert list(data) == KEYS
-    assert data["question"] == "Qui préside Medicen Paris Region ?"
-    assert isinstance(data["abstained"], bool)
+    assert data["question"] == ANSWERED
+    assert data["abstained"] is False
     assert 0.0 <= data["confidence"] <= 1.0
     assert data["citations"] and list(data["citations"][0]) == CITATION_KEYS
     assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
-    if not data["abstained"]:
-        c = data["citations"][0]
+    for c in data["citations"]:  # each passage is the document's text at its offsets
         text = (fake_index.parent / "corpus" / c["source"]).read_text(encoding="utf-8")
-        assert data["answer"] in text
+        assert text[c["start"] : c["end"]] == c["passage"]
+    assert data["answer"] in data["citations"][0]["passage"]
+    assert data["short_answer"] in data["answer"]
 
 
 def test_ask_plain_output(fake_index: Path) -> None:
-    result = run("ask", "Qui préside Medicen Paris Region ?", "--index", "index", "--k", "2")
+    result = run("ask", ANSWERED, "--index", "index", "--k", "1")
     assert result.exit_code == 0, result.output
     assert "Confiance : " in result.output
-    assert "  [1] " in result.output and "  [3] " not in result.output
+    assert "  [1] " in result.output and "  [2] " not in result.output  # --k 1
 
 
 def test_ask_jsonl_goes_on_after_bad_lines(fake_index: Path) -> None:
     lines = [
-        "Qui préside Medicen Paris Region ?",
+        ANSWERED,
         "",
         "???",
         json.dumps({"question": "Combien de membres compte Medicen ?"}),
@@ -89,6 +91,7 @@ def test_ask_jsonl_goes_on_after_bad_lines(fake_index: Path) -> None:
     out = [json.loads(line) for line in result.output.splitlines()]
     assert len(out) == 6
     assert list(out[0]) == KEYS and list(out[3]) == KEYS
+    assert out[0]["short_answer"] == "Bordeaux"  # the same answer as `ask` alone
     assert out[3]["question"] == "Combien de membres compte Medicen ?"
     assert [sorted(o) for o in (out[1], out[2], out[4], out[5])] == [["error", "question"]] * 4
     assert out[2]["error"] == "The question holds no words, only punctuation."
@@ -117,9 +120,15 @@ def test_ask_jsonl_answers_the_utf8_lines_of_a_file_that_has_others(
     assert out[2]["error"] == "The question holds no words, only punctuation."
 
 
+EXCLUSIVE = (
+    "Usage: cli ask [OPTIONS] [QUESTION]\nTry 'cli ask --help' for help.\n\n"
+    "Error: give either a QUESTION or --jsonl, not both\n"
+)
+
+
 def test_question_and_jsonl_are_exclusive(fake_index: Path) -> None:
     result = CliRunner().invoke(cli, ["ask", "Q ?", "--jsonl", "-"], input="a\n")
-    assert result.exit_code == 2
+    assert (result.exit_code, result.output) == (2, EXCLUSIVE)
 
 
 # -- end to end with the real model on the seed corpus ------------------------------------------
@@ -132,20 +141,6 @@ def seed_pipeline(tmp_path_factory):
 
     corpus_dir, index_dir, cache = build_seed_index(tmp_path_factory)
     return Pipeline(Settings(corpus_dir=corpus_dir, index_dir=index_dir, cache_dir=cache))
-
-
-@pytest.mark.slow
-def test_real_answer_from_the_aura_document(seed_pipeline) -> None:
-    a = seed_pipeline.ask(
-        "Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?"
-    )
-    assert not a.abstained
-    assert "13" in a.text
-    first = a.citations[0]
-    assert first.info.source == ARA
-    doc = seed_pipeline.document(ARA)
-    assert doc.text[first.answer_start : first.answer_end] == a.text
-    assert len(a.text) <= 400
 
 
 @pytest.mark.slow
@@ -171,15 +166,6 @@ def test_real_near_miss_abstains(seed_pipeline, reader: str) -> None:
     pipeline = Pipeline(seed_pipeline.settings.with_(reader=reader))
     a = pipeline.ask("Quel est le salaire annuel du directeur général du pôle Axelera ?")
     assert a.abstained and a.text is None
-
-
-@pytest.mark.slow
-def test_real_english_question_answered_in_french(seed_pipeline) -> None:
-    a = seed_pipeline.ask("How many competitiveness clusters does Auvergne-Rhône-Alpes have?")
-    assert not a.abstained
-    assert "13" in a.text  # the region's 13 pôles, copied from a French source
-    assert ARA in {c.info.source for c in a.citations}
-    assert a.language == "en" and any("anglais" in n for n in a.notes)
 
 
 def test_filters_restrict_the_cited_documents(fake_index: Path) -> None:
@@ -227,14 +213,25 @@ def test_filters_that_would_match_nothing_or_the_wrong_documents_are_refused(
 # -- exact output on the fixed small index (support.DOCS, fake embedder, sentence scorer) -------
 
 ASK_OUTPUT = """\
+Réponse : Le siège est à Bordeaux.
+Réponse courte : Bordeaux
+Confiance : 0.99
+Sources :
+  [1] Xylofutur, 2019-05-02 — b_xylofutur.md [68-228], réponse [204-228]
+      « Xylofutur est le pôle de la filière forêt-bois-papier en Nouvelle-Aquitaine. Il réunit \
+des scieries, des papetiers et des laboratoires. Le siège est à Bordeaux. »
+  [2] Aqua-Valley, 2018-03-04 — c_aqua.md [65-192]
+      « Aqua-Valley est un pôle consacré à l'eau, basé à Montpellier. Il a fusionné avec Hydreos \
+pour former un pôle national de l'eau. »
+"""
+
+ABSTAIN_OUTPUT = """\
 Je n'ai pas trouvé de réponse à cette question dans les documents.
-Confiance : 0.36
-Note : Le passage le plus proche ne parle pas de ce que la question demande.
+Confiance : 0.00
 Passages peut-être utiles :
-  [1] Medicen Paris Region, 2016-10-01 — a_medicen.md [77-311]
-      « Medicen Paris Region est un pôle de compétitivité dédié à la santé. Il comptait 276 \
-adhérents à l'automne 2016. Son président est Christian Lajoux. Le pôle couvre Paris et les \
-départements voisins. Le… »
+  [1] Aqua-Valley, 2018-03-04 — c_aqua.md [65-192]
+      « Aqua-Valley est un pôle consacré à l'eau, basé à Montpellier. Il a fusionné avec Hydreos \
+pour former un pôle national de l'eau. »
   [2] Xylofutur, 2019-05-02 — b_xylofutur.md [68-228]
       « Xylofutur est le pôle de la filière forêt-bois-papier en Nouvelle-Aquitaine. Il réunit \
 des scieries, des papetiers et des laboratoires. Le siège est à Bordeaux. »
@@ -255,8 +252,16 @@ pour former un pôle national de l'eau.
 
 
 def test_ask_exact_output(fake_index: Path) -> None:
-    result = run("ask", "Qui préside Medicen Paris Region ?", "--index", "index", "--k", "2")
+    # support.DOCS: the offsets are those of « Le siège est à Bordeaux. » in b_xylofutur.md
+    text = (fake_index.parent / "corpus" / "b_xylofutur.md").read_text(encoding="utf-8")
+    assert text[204:228] == "Le siège est à Bordeaux."
+    result = run("ask", ANSWERED, "--index", "index", "--k", "2")
     assert result.output == ASK_OUTPUT
+
+
+def test_ask_exact_output_when_the_documents_do_not_say(fake_index: Path) -> None:
+    result = run("ask", "Quelle est la recette de la tarte Tatin ?", "--index", "index", "--k", "2")
+    assert result.output == ABSTAIN_OUTPUT
 
 
 def test_search_exact_output(fake_index: Path) -> None:

@@ -348,11 +348,14 @@ def test_api_evaluate_tab_returns_metrics_failures_and_reports(
     assert '<code>n&#95;questions</code></td><td class="pq-value">2</td>' in metrics
     assert '<code>n&#95;errors</code></td><td class="pq-value">0</td>' in metrics
     assert metrics.count('<tr class="pq-type-row">') == 2  # number, unanswerable
-    assert failures  # either the failures table or "Aucun échec"
     names = sorted(Path(f).name for f in files)
     assert {"predictions.jsonl", "report.json", "report.md"} <= set(names)
     report = json.loads(Path(next(f for f in files if f.endswith("report.json"))).read_text())
     assert report["n_questions"] == 2
+    # the failures shown are the questions the report counts wrong
+    wrong = round((1 - report["overall_accuracy"]) * 2)
+    shown = f"Échecs : {wrong} sur 2 questions" if wrong else "Aucun échec"
+    assert shown in failures
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text("pas du json\n", encoding="utf-8")
