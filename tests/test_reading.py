@@ -154,15 +154,26 @@ def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> Non
     # them out (eval --squad says so, training logs it)
     assert placed([a, b, c]) == ([a, b], [c])
     path.write_text('{"questions": []}', "utf-8")
-    with pytest.raises(QuestionSetError, match="not a SQuAD-format file"):
+    with pytest.raises(QuestionSetError, match=r"SQuAD-format file.*: the file has no 'data'"):
         read_squad(path)
 
 
 @pytest.mark.parametrize(
     ("data", "why"),
     [
-        ({"data": [["x"]]}, "'list' object has no attribute 'get'"),
-        ({"data": {"k": 1}}, "'str' object has no attribute 'get'"),
+        ({"data": [["x"]]}, "article 0 is not an object"),
+        ({"data": {"k": 1}}, "'data' is not a list"),
+        ([{"data": []}], "the file is not an object"),
+        ({"data": [{"title": "T"}]}, "article 0 has no 'paragraphs'"),
+        ({"data": [{"title": "T", "paragraphs": [{"qas": []}]}]},
+         "a paragraph of 'T' has no 'context'"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": {}}]}]},
+         "the questions of a paragraph of 'article-0' is not a list"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": [{"question": "q"}]}]}]},
+         "question 0 of a paragraph of 'article-0' has no 'id'"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": [
+            {"id": 1, "question": "q", "answers": [{"answer_start": 0}]}]}]}]},
+         "an answer has no 'text'"),
         ({"data": [{"paragraphs": [{"context": 3, "qas": []}]}]},
          "a context of 'article-0': 3 is not a string"),
         ({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": 1, "question": None}]}]}]},

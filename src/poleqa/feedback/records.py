@@ -7,7 +7,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -102,14 +102,19 @@ class Feedback:
 
     @classmethod
     def from_json(cls, line: str) -> Feedback:
-        """The record of one line; ValueError (JSONDecodeError included), TypeError or KeyError
-        when the line is not one."""
+        """The record of one line; ValueError (JSONDecodeError included) or TypeError naming
+        what is wrong when the line is not one."""
         raw = json.loads(line)
         if not isinstance(raw, dict):
             raise TypeError(f"a JSON {type(raw).__name__}, not an object")
         cites = raw.pop("citations", [])
         if not isinstance(cites, list):
             raise TypeError(f"citations: {cites!r} is not a list")
+        for c in cites:
+            if not isinstance(c, dict):
+                raise TypeError(f"citations: {c!r} is not an object")
+            _named(CitedSource, c, "a citation's ")
+        _named(cls, raw, "")
         return _typed(cls(**raw, citations=tuple(_typed(CitedSource(**c)) for c in cites)))
 
 
@@ -122,6 +127,21 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "float": (int, float),
     "bool": (bool,),
 }
+
+
+def _named(kind: type, raw: dict, what: str) -> None:
+    """TypeError naming the fields `raw` lacks or has too many for a `kind` record."""
+    known = {f.name: f for f in fields(kind)}
+    missing = [
+        n
+        for n, f in known.items()
+        if f.default is MISSING and f.default_factory is MISSING and n not in raw
+    ]
+    unknown = [str(n) for n in raw if n not in known]
+    if missing:
+        raise TypeError(f"{what}fields missing: {', '.join(missing)}")
+    if unknown:
+        raise TypeError(f"{what}fields unknown: {', '.join(unknown)}")
 
 
 def _typed(record: _Record) -> _Record:

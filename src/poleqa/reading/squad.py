@@ -44,11 +44,11 @@ def squad_file(version: str, paragraphs: list[dict]) -> dict:
 def read_squad(path: Path) -> list[QAExample]:
     """Every question of a SQuAD-format file; QuestionSetError if it is not one."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-        return list(_examples(data))
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return list(_examples(_list(_get(raw, "data", "the file"), "'data'")))
     except (OSError, UnicodeDecodeError) as e:
         raise QuestionSetError(f"Cannot read {path}: {e}") from e
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+    except (ValueError, TypeError) as e:
         raise QuestionSetError(
             f"{path} is not a SQuAD-format file ({{'data': [{{'title', 'paragraphs': "
             f"[{{'context', 'qas'}}]}}]}}): {e}"
@@ -67,29 +67,56 @@ def placed(examples: list[QAExample]) -> tuple[list[QAExample], list[QAExample]]
     return kept, [e for e in examples if not (e.impossible or e.answers)]
 
 
+# The shape checks below raise TypeError naming the part of the file that is wrong: read_squad
+# shows it to the person who gave the file (a bare KeyError or AttributeError said nothing).
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} {value!r} is not a string")
     return value
 
 
-def _examples(data: list[dict]) -> Iterator[QAExample]:
+def _list(value: object, what: str) -> list:
+    if not isinstance(value, list):
+        raise TypeError(f"{what} is not a list")
+    return value
+
+
+def _get(value: object, key: str, what: str) -> object:
+    """`value[key]`, `value` being a JSON object."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{what} is not an object")
+    if key not in value:
+        raise TypeError(f"{what} has no {key!r}")
+    return value[key]
+
+
+def _examples(data: list) -> Iterator[QAExample]:
     for art_no, article in enumerate(data):
+        where = f"article {art_no}"
+        paragraphs = _list(_get(article, "paragraphs", where), f"the paragraphs of {where}")
         title = article_title(article, art_no)
-        for paragraph in article["paragraphs"]:
-            context = _text(paragraph["context"], f"a context of {title!r}:")
-            for qa in paragraph["qas"]:
-                question = _text(qa["question"], f"question {qa.get('id')!r}:")
+        for paragraph in paragraphs:
+            context = _text(_get(paragraph, "context", f"a paragraph of {title!r}"),
+                            f"a context of {title!r}:")  # fmt: skip
+            qas = _list(_get(paragraph, "qas", f"a paragraph of {title!r}"),
+                        f"the questions of a paragraph of {title!r}")  # fmt: skip
+            for qa_no, qa in enumerate(qas):
+                qid = _get(qa, "id", f"question {qa_no} of a paragraph of {title!r}")
+                question = _text(_get(qa, "question", f"question {qid!r}"), f"question {qid!r}:")
                 impossible = bool(qa.get("is_impossible")) or not qa.get("answers")
-                spans = () if impossible else _spans(context, qa["answers"])
-                yield QAExample(str(qa["id"]), question, context, spans, title, impossible)
+                answers = () if impossible else _list(qa["answers"], f"the answers of {qid!r}")
+                spans = _spans(context, answers)
+                yield QAExample(str(qid), question, context, spans, title, impossible)
 
 
-def _spans(context: str, answers: list[dict]) -> tuple[GoldSpan, ...]:
+def _spans(context: str, answers: list | tuple) -> tuple[GoldSpan, ...]:
     """Gold answers whose offset points at their text; a wrong offset is mended from the text."""
     spans = []
     for a in answers:
-        text, start = _text(a["text"], "an answer:"), int(a.get("answer_start", -1))
+        text = _text(_get(a, "text", "an answer"), "an answer:")
+        start = a.get("answer_start")
+        if not isinstance(start, int) or isinstance(start, bool):
+            start = -1  # no usable offset: found from the text below
         if context[start : start + len(text)] != text:
             start = context.find(text)
         if text.strip() and start >= 0:
