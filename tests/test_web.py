@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from webfake import INFO, SENT_END, SENT_START, TEXT, FakePipeline
-from webserver import (
-    FOLLOW_UP,
-    SEED_QUESTION,
-    STAFF_PASSWORD,
-    STAFF_USER,
-    Server,
-    require_staff_area,
-)
+from webserver import FOLLOW_UP, SEED_QUESTION, Server, message_text, staff_client
 
 from poleqa.errors import IndexCorruptedError, PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore
@@ -232,21 +223,6 @@ def test_a_generation_that_fails_to_load_is_retried_after_a_while_not_per_questi
 # -- the real server (tests/webserver.py; fixture `web_server` in conftest.py) ----------------
 
 
-def _staff_client(server: Server):  # type: ignore[no-untyped-def]
-    """A gradio_client logged in to the staff area (webserver.py sets its password)."""
-    from gradio_client import Client
-
-    require_staff_area(server)
-    return Client(server.url + "equipe/", auth=(STAFF_USER, STAFF_PASSWORD), verbose=False)
-
-
-def _text(message: dict) -> str:
-    content = message["content"]
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return str(content)
-
-
 @pytest.mark.slow
 def test_api_answers_seed_question_with_citations(web_server: Server) -> None:
     from gradio_client import Client
@@ -255,7 +231,7 @@ def test_api_answers_seed_question_with_citations(web_server: Server) -> None:
     box, messages, _ = client.predict(SEED_QUESTION, api_name="/ask")
     assert box == ""
     assert [m["role"] for m in messages] == ["user", "assistant"]
-    html = _text(messages[1])
+    html = message_text(messages[1])
     # which figure is the quality sets' business; here the short answer is marked, and the
     # document page marks the span it came from
     short = html.split('<mark class="pq-short">', 1)[1].split("</mark>", 1)[0]
@@ -276,7 +252,9 @@ def test_api_answers_seed_question_with_citations(web_server: Server) -> None:
     # Follow-up in the same session: understood with the previous question.
     _, messages, _ = client.predict(FOLLOW_UP, api_name="/ask")
     assert len(messages) == 4
-    resolved = _text(messages[3]).split('<div class="pq-resolved">', 1)[1].split("</div>", 1)[0]
+    resolved = (
+        message_text(messages[3]).split('<div class="pq-resolved">', 1)[1].split("</div>", 1)[0]
+    )
     assert resolved.startswith(render.esc("J'ai compris : « Combien de pôles de compétitivité "))
     assert "Auvergne&#45;Rhône&#45;Alpes" in resolved
 
@@ -295,12 +273,14 @@ def test_api_bad_questions_and_unknown_document(web_server: Server) -> None:
 
     client = Client(web_server.url, verbose=False)
     _, messages, _ = client.predict("", api_name="/ask")
-    assert _text(messages[-1]) == '<div class="pq-message pq-error">La question est vide.</div>'
+    assert (
+        message_text(messages[-1]) == '<div class="pq-message pq-error">La question est vide.</div>'
+    )
     _, messages, _ = client.predict("é" * 2001, api_name="/ask")
-    assert "La question est trop longue &#40;2001 caractères ; 2000 au plus&#41;." in _text(
+    assert "La question est trop longue &#40;2001 caractères ; 2000 au plus&#41;." in message_text(
         messages[-1]
     )
-    html = _staff_client(web_server).predict("Hydrogène", [], "", "", 5, api_name="/verify")
+    html = staff_client(web_server).predict("Hydrogène", [], "", "", 5, api_name="/verify")
     assert "zz_piege.md" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     with pytest.raises(urllib.error.HTTPError) as e:
@@ -343,7 +323,7 @@ def test_api_evaluate_tab_returns_metrics_failures_and_reports(
         },
     ]
     questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    client = _staff_client(web_server)
+    client = staff_client(web_server)
     metrics, failures, files = client.predict(handle_file(str(questions)), 5, api_name="/evaluate")
     assert '<code>n&#95;questions</code></td><td class="pq-value">2</td>' in metrics
     assert '<code>n&#95;errors</code></td><td class="pq-value">0</td>' in metrics
@@ -361,58 +341,3 @@ def test_api_evaluate_tab_returns_metrics_failures_and_reports(
     bad.write_text("pas du json\n", encoding="utf-8")
     metrics, failures, files = client.predict(handle_file(str(bad)), 5, api_name="/evaluate")
     assert 'class="pq-message pq-error"' in metrics and files is None
-
-
-@pytest.mark.slow
-def test_reindex_in_another_process_swaps_while_serving(web_server: Server) -> None:
-    """`poleqa index` run beside the server: questions keep being answered, then see the change."""
-    import threading
-
-    import httpx
-
-    assert web_server.index is not None and web_server.env is not None
-    (web_server.corpus / "zz_nouveau.md").write_text(
-        "# Le pôle Zéphyr\nDate: 2025-06-01\n\nLe pôle Zéphyr compte 77 adhérents en Corse.\n",
-        encoding="utf-8",
-    )
-    answers: list[str] = []
-    stop = threading.Event()
-
-    def keep_asking() -> None:
-        with httpx.Client(timeout=120) as client:
-            while not stop.is_set():
-                answers.append(_ask_http(client, web_server.url, SEED_QUESTION))
-
-    asker = threading.Thread(target=keep_asking)
-    asker.start()
-    try:
-        code = "from poleqa.cli import main; main()"
-        args = [sys.executable, "-c", code, "index", "--corpus", str(web_server.corpus)]
-        args += ["--index", str(web_server.index)]
-        done = subprocess.run(args, env=web_server.env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-2000:]
-    finally:
-        stop.set()
-        asker.join(timeout=120)
-    assert answers and all("pq-answer" in a for a in answers), answers[-1:]
-    with httpx.Client(timeout=120) as client:
-        html = _ask_http(client, web_server.url, "Combien d'adhérents compte le pôle Zéphyr ?")
-    assert '<mark class="pq-short">77' in html
-
-
-def _ask_http(client, url: str, question: str) -> str:  # type: ignore[no-untyped-def]
-    """The chat's /ask over plain HTTP (Gradio's queue API); the assistant's HTML."""
-    import json
-
-    joined = client.post(f"{url}gradio_api/call/ask", json={"data": [question]})
-    joined.raise_for_status()
-    event_id = joined.json()["event_id"]
-    event = None
-    with client.stream("GET", f"{url}gradio_api/call/ask/{event_id}") as r:
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                assert event == "complete", line
-                return _text(json.loads(line[5:])[1][-1])
-    raise AssertionError("no result")

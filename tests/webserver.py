@@ -108,3 +108,35 @@ def require_staff_area(server: Server) -> None:
         "the staff area is off: `poleqa serve` must read POLEQA_STAFF_PASSWORD and pass it to "
         "poleqa.web.serve(staff_password=...)"
     )
+
+
+def staff_client(server: Server):  # type: ignore[no-untyped-def]
+    """A gradio_client logged in to the staff area (webserver.py sets its password)."""
+    from gradio_client import Client
+
+    require_staff_area(server)
+    return Client(server.url + "equipe/", auth=(STAFF_USER, STAFF_PASSWORD), verbose=False)
+
+
+def message_text(message: dict) -> str:
+    """The text of one chat message as Gradio's API returns it."""
+    content = message["content"]
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def ask_http(client, url: str, question: str) -> str:  # type: ignore[no-untyped-def]
+    """The chat's /ask over plain HTTP (Gradio's queue API); the assistant's HTML."""
+    joined = client.post(f"{url}gradio_api/call/ask", json={"data": [question]})
+    joined.raise_for_status()
+    event_id = joined.json()["event_id"]
+    event = None
+    with client.stream("GET", f"{url}gradio_api/call/ask/{event_id}") as r:
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                assert event == "complete", line
+                return message_text(json.loads(line[5:])[1][-1])
+    raise AssertionError("no result")
