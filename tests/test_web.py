@@ -229,6 +229,25 @@ def test_a_generation_that_fails_to_load_is_retried_after_a_while_not_per_questi
     assert pipeline.reloads == 2 and watcher.version() == "gen-2"
 
 
+def test_a_pointer_that_is_not_text_is_a_damaged_index_not_a_crash(tmp_path: Path) -> None:
+    class Damaged(FakePipeline):
+        def reload(self) -> None:
+            super().reload()
+            raise IndexCorruptedError("The index in index is damaged (CURRENT is not a name)")
+
+    pipeline = Damaged()
+    pointer = tmp_path / "CURRENT"
+    pointer.write_bytes(b"\xff\xfe")
+    IndexWatcher(pipeline, pointer)  # at start-up: the repair build comes next
+    pointer.write_text("gen-1\n", encoding="utf-8")
+    watcher = IndexWatcher(pipeline, pointer)
+    chat = ChatApp(pipeline, FeedbackStore(tmp_path / "data"), watcher)
+    pointer.write_bytes(b"\xff\xfe")  # damaged while serving: the loaded index keeps answering
+    _, _, session, _ = chat.ask("Combien de pôles ?", Session())
+    assert pipeline.reloads == 1 and session.exchanges[0].answer is not None
+    assert watcher.version() == "gen-1"
+
+
 # -- the real server (tests/webserver.py; fixture `web_server` in conftest.py) ----------------
 
 
