@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,58 @@ def test_damaged_files_are_refused(built, name, damage, expected) -> None:
     assert f"run `poleqa index --index {index_dir}` to rebuild it" in e.value.message
     assert index_status(corpus, index_dir, emb.id) == "corrupted"
     # The next build repairs it from scratch.
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert report.rebuilt and report.written
+    assert index_status(corpus, index_dir, emb.id) == "current"
+
+
+def _edit_manifest(index_dir: Path, edit: Callable[[dict], object]) -> None:
+    manifest = store.read_current(index_dir) / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    edit(data)
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _set(where: str, value: object) -> Callable[[dict], object]:
+    """An edit of the manifest: `where` is a dotted path ("embedder.dim", "documents.0.chunks")."""
+    *parents, key = where.split(".")
+
+    def edit(data: dict) -> None:
+        for part in parents:
+            data = data[int(part)] if isinstance(data, list) else data[part]
+        data[key] = value
+
+    return edit
+
+
+COUNT = "is not a whole number of at least"
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (_set("files", []), "files is not a JSON object"),
+        (_set("files", None), "files is not a JSON object"),
+        (lambda d: d["files"].update(bm25=7), "files['bm25'] is not a JSON object"),
+        # JSON's 1e999 is Python's float infinity: int() of it raised OverflowError.
+        (_set("format_version", float("inf")), f"format_version {COUNT} 0"),
+        (_set("n_chunks", float("inf")), f"n_chunks {COUNT} 0"),
+        (_set("embedder.dim", "x"), f"embedder.dim {COUNT} 1"),
+        (_set("dense.kind", "ivf"), "dense.kind is not one of flat, hnsw"),
+        (_set("documents.0.chunks", True), f"documents[0].chunks {COUNT} 0"),
+        (lambda d: d.pop("created"), "created is missing"),
+    ],
+)
+def test_a_hand_edited_manifest_is_refused_and_repaired(built, edit, reason) -> None:
+    corpus, index_dir, emb = built
+    _edit_manifest(index_dir, edit)
+    with pytest.raises(IndexCorruptedError) as e:
+        Index.load(index_dir, emb.id)
+    assert e.value.message == (
+        f"The manifest of the index in {index_dir} is malformed ({reason}): "
+        f"run `poleqa index --index {index_dir}` to rebuild it."
+    )
+    assert index_status(corpus, index_dir, emb.id) == "corrupted"
     report = build_index(corpus, index_dir, emb, **PARAMS)
     assert report.rebuilt and report.written
     assert index_status(corpus, index_dir, emb.id) == "current"

@@ -22,6 +22,7 @@ from poleqa.index.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     Manifest,
+    ManifestFormatError,
     read_format_version,
     sha256_file,
 )
@@ -84,9 +85,10 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
         )
     try:
         manifest = Manifest.from_json(text)
-    except (ValueError, KeyError, TypeError) as e:
+    except ManifestFormatError as e:
         raise IndexCorruptedError(
-            f"The manifest of the index in {index_dir} is malformed: {_rebuild_hint(index_dir)}."
+            f"The manifest of the index in {index_dir} is malformed ({e}): "
+            f"{_rebuild_hint(index_dir)}."
         ) from e
     return gen, manifest
 
