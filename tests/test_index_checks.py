@@ -152,6 +152,35 @@ def test_a_hand_edited_manifest_is_refused_and_repaired(built, edit, reason) -> 
     assert index_status(corpus, index_dir, emb.id) == "current"
 
 
+def test_a_manifest_must_list_every_file_of_the_format(built) -> None:
+    corpus, index_dir, emb = built
+    keep = {"documents.jsonl", "sentences.jsonl", "bm25/vocab.index.json"}
+    _edit_manifest(index_dir, lambda d: d.__setitem__("files", {n: d["files"][n] for n in keep}))
+    with pytest.raises(IndexCorruptedError) as e:
+        Index.load(index_dir, emb.id)
+    assert e.value.message == (
+        f"The manifest of the index in {index_dir} does not list chunks.jsonl, "
+        "chunk_vectors.npy, dense.faiss, sentence_vectors.npy, bm25/data.csc.index.npy, "
+        "bm25/indices.csc.index.npy, bm25/indptr.csc.index.npy, bm25/params.index.json: "
+        f"run `poleqa index --index {index_dir}` to rebuild it."
+    )
+    assert index_status(corpus, index_dir, emb.id) == "corrupted"
+    assert build_index(corpus, index_dir, emb, **PARAMS).rebuilt
+
+
+@pytest.mark.parametrize("name", ["../CURRENT", "/etc/hostname", "bm25/../dense.faiss", ""])
+def test_a_manifest_naming_files_outside_its_generation_is_refused(built, name) -> None:
+    corpus, index_dir, emb = built
+    _edit_manifest(index_dir, lambda d: d["files"].__setitem__(name, {"sha256": "0", "size": 0}))
+    with pytest.raises(IndexCorruptedError) as e:
+        Index.load(index_dir, emb.id)
+    assert e.value.message == (
+        f"The manifest of the index in {index_dir} is malformed (files names {name!r}, "
+        f"which is not a file of the index): run `poleqa index --index {index_dir}` to rebuild it."
+    )
+    assert index_status(corpus, index_dir, emb.id) == "corrupted"
+
+
 @pytest.mark.parametrize("content", [b"garbage\n", b"gen-20990101T000000-000000-1\n", b"\xff\xfe"])
 def test_damaged_pointer_is_refused(built, content) -> None:
     corpus, index_dir, emb = built

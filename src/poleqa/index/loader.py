@@ -17,7 +17,7 @@ from poleqa.errors import (
     IndexMissingError,
 )
 from poleqa.index import dense, store
-from poleqa.index.lexical import Lexical
+from poleqa.index.lexical import SAVED_FILES, Lexical
 from poleqa.index.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
@@ -103,11 +103,28 @@ def check_embedder(index_dir: Path, manifest: Manifest, embedder_id: str | None)
         )
 
 
+def required_files(manifest: Manifest) -> list[str]:
+    """The files a generation of this manifest must hold, so the manifest must list them."""
+    names = [store.DOCUMENTS, store.CHUNKS, store.SENTENCES, store.CHUNK_VECTORS, store.DENSE]
+    if manifest.sentence_vectors:
+        names.append(store.SENTENCE_VECTORS)
+    if manifest.n_chunks:
+        names += [f"{store.BM25_DIR}/{name}" for name in SAVED_FILES]
+    return names
+
+
 def verify_files(index_dir: Path, gen: Path, manifest: Manifest) -> None:
-    """Every file listed in the manifest is there, with its size and sha256."""
+    """Every file the format requires is listed in the manifest; every file listed is there,
+    with its size and sha256."""
     if not manifest.files:
         raise IndexCorruptedError(
             f"The manifest of the index in {index_dir} lists no files: {_rebuild_hint(index_dir)}."
+        )
+    unlisted = [name for name in required_files(manifest) if name not in manifest.files]
+    if unlisted:
+        raise IndexCorruptedError(
+            f"The manifest of the index in {index_dir} does not list {', '.join(unlisted)}: "
+            f"{_rebuild_hint(index_dir)}."
         )
     for name, entry in manifest.files.items():
         path = gen / name
