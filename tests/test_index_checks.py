@@ -216,6 +216,19 @@ def test_status_is_stale_when_the_wanted_chunking_differs(built) -> None:
     assert index_status(corpus, index_dir, emb.id, (built_with[0] * 2, 0)) == "stale"
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("poleqa_version", "0.0.9"), ("passage_template", "text"), ("sentence_text", "sentence")],
+)
+def test_status_is_stale_when_a_build_would_not_reuse_the_index(built, key, value) -> None:
+    corpus, index_dir, emb = built
+    _edit_manifest(index_dir, lambda d: d.__setitem__(key, value))  # e.g. built by an older poleqa
+    assert index_status(corpus, index_dir, emb.id) == "stale"
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert report.rebuilt and report.embedded_chunks == report.chunks
+    assert index_status(corpus, index_dir, emb.id) == "current"
+
+
 def test_unreadable_files_are_skipped_and_remembered(built) -> None:
     corpus, index_dir, emb = built
     (corpus / "empty.txt").write_bytes(b"")

@@ -140,6 +140,18 @@ class Previous:
     sentence_vectors: np.ndarray | None  # None when that generation was built without them
 
 
+def reusable(manifest: Manifest, chunking: tuple[int, int] | None) -> bool:
+    """Whether a build may reuse the rows and vectors of the generation of `manifest`: same
+    chunking (None: any), passage template, sentence text and poleqa version (whose chunker
+    and sentence splitter cut the rows). The one test of the builder and of `index_status`."""
+    return (
+        (chunking is None or chunking == (manifest.chunk_size, manifest.chunk_overlap))
+        and manifest.passage_template == PASSAGE_TEMPLATE
+        and manifest.sentence_text == SENTENCE_TEXT
+        and manifest.poleqa_version == __version__
+    )
+
+
 def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
     """The current generation if its vectors can be reused by this build, else None."""
     index_dir = params.index_dir
@@ -149,13 +161,7 @@ def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
         verify_files(index_dir, gen, manifest)
     except IndexError_:
         return None  # missing, other model, other format, damaged: build from scratch
-    if (
-        manifest.chunk_size != params.chunk_size
-        or manifest.chunk_overlap != params.chunk_overlap
-        or manifest.passage_template != PASSAGE_TEMPLATE
-        or manifest.sentence_text != SENTENCE_TEXT
-        or manifest.poleqa_version != __version__
-    ):
+    if not reusable(manifest, (params.chunk_size, params.chunk_overlap)):
         return None
     try:
         docs = {d.source: d for d in store.read_documents(gen / store.DOCUMENTS)}

@@ -21,6 +21,7 @@ from poleqa.index.build_plan import (
     make_plan,
     passage_text,
     read_corpus,
+    reusable,
     scan_corpus,
     split_document_sentences,
 )
@@ -203,9 +204,11 @@ def index_status(
     chunking: tuple[int, int] | None = None,
     sentence_vectors: bool = False,
 ) -> str:
-    """ "missing" | "corrupted" | "mismatch" | "stale" (corpus or chunking changed) | "current".
+    """ "missing" | "corrupted" | "mismatch" | "stale" | "current".
 
-    `chunking` is the wanted (chunk_size, chunk_overlap); None accepts whatever was built.
+    "stale": the corpus changed, or a build would not reuse the index (other chunking, passage
+    template, sentence text or poleqa version: `build_plan.reusable`). `chunking` is the
+    wanted (chunk_size, chunk_overlap); None accepts whatever was built.
     `sentence_vectors` True: an index without them is "stale" (both readers need them);
     False accepts either (unused vectors do no harm; `poleqa index` drops them).
     """
@@ -224,7 +227,7 @@ def index_status(
     known = {e.source: e.fingerprint for e in manifest.documents}
     known.update({s.source: s.fingerprint for s in manifest.skipped})
     now = {source: fp for source, (_, fp) in files.items()}
-    if chunking is not None and chunking != (manifest.chunk_size, manifest.chunk_overlap):
+    if not reusable(manifest, chunking):  # a build would not reuse it: it redoes everything
         return "stale"
     if sentence_vectors and not manifest.sentence_vectors:
         return "stale"
