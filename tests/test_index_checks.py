@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from support import (
     snapshot,
 )
 
+from poleqa import ingest
 from poleqa.errors import (
     CorpusError,
     IndexCorruptedError,
@@ -239,6 +241,26 @@ def test_unreadable_files_are_skipped_and_remembered(built) -> None:
     assert report.documents == 3
     assert index_status(corpus, index_dir, emb.id) == "current"
     assert build_index(corpus, index_dir, emb, **PARAMS).written is False
+
+
+def test_a_file_rewritten_during_a_build_is_read_again_by_the_next(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, reads = ingest._read_bytes, Counter[str]()
+
+    def read_bytes(path: Path) -> bytes:
+        reads[path.name] += 1
+        # c_aqua.md is being copied again when the build reads it (scanned whole, read empty)
+        return b"" if path.name == "c_aqua.md" and reads[path.name] == 2 else real(path)
+
+    monkeypatch.setattr(ingest, "_read_bytes", read_bytes)
+    emb, index_dir = FakeEmbedder(), tmp_path / "index"
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert [(s.source, s.reason) for s in report.skipped] == [("c_aqua.md", "the file is empty")]
+    assert index_status(corpus, index_dir, emb.id) == "stale"  # the copy is over: it changed
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert (report.added, report.skipped) == (1, ())
+    assert sorted(Index.load(index_dir, emb.id).documents) == sorted(DOCS)
 
 
 def test_empty_corpus_leaves_the_index_untouched(built, tmp_path: Path) -> None:

@@ -25,9 +25,11 @@ from poleqa.index.manifest import (
 )
 from poleqa.ingest import (
     FORMATS,
+    bytes_fingerprint,
     file_fingerprint,
     iter_corpus_files,
     read_document,
+    read_file_bytes,
     shown_name,
 )
 from poleqa.ingest.metadata import is_sidecar
@@ -238,13 +240,21 @@ def read_corpus(
     """
     corpus_dir = params.corpus_dir
     docs: list[PlannedDoc] = []
-    for source, (path, fingerprint) in files.items():
+    for source, (path, scanned) in files.items():
         entry = prev.entries.get(source) if prev else None
-        if prev and entry and entry.fingerprint == fingerprint and source in prev.documents:
-            doc = prev.documents[source]
+        if prev and entry and entry.fingerprint == scanned and source in prev.documents:
+            doc, fingerprint = prev.documents[source], scanned
         else:
             try:
-                doc = read_document(corpus_dir, path)
+                data = read_file_bytes(corpus_dir, path)
+            except IngestError as e:  # unreadable since the scan: not remembered, so stale
+                skips.reported.append(Skipped(source, e.message))
+                continue
+            # The bytes read, not those scanned: a file rewritten in between (a copy under
+            # way) must look changed to the next status, or its document stays missing.
+            fingerprint = bytes_fingerprint(*data)
+            try:
+                doc = read_document(corpus_dir, path, data)
             except IngestError as e:
                 skips.add(source, fingerprint, e.message)
                 continue

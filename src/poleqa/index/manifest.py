@@ -35,7 +35,7 @@ class DocumentEntry:
     """One indexed document: how to tell whether it changed, and what it contributed."""
 
     source: str
-    fingerprint: str  # poleqa.ingest.file_fingerprint of the file when it was read
+    fingerprint: str  # poleqa.ingest.bytes_fingerprint of the bytes the build read
     content_hash: str  # sha256 of the extracted text, body start, pages and metadata
     chunks: int
     sentences: int

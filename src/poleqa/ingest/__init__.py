@@ -25,10 +25,12 @@ __all__ = [
     "INGEST_VERSION",
     "SUPPORTED_EXTENSIONS",
     "CorpusScan",
+    "bytes_fingerprint",
     "file_fingerprint",
     "iter_corpus_files",
     "load_corpus",
     "read_document",
+    "read_file_bytes",
     "shown_name",
 ]
 
@@ -160,22 +162,38 @@ def file_fingerprint(root: Path, path: Path) -> str:
     """sha256 of the file's bytes and of its sidecar's bytes (changes when either changes)."""
     path = _absolute(root, path)
     _check_name(str(path))
-    return _fingerprint(_read_bytes(path), read_sidecar_bytes(path))
+    return bytes_fingerprint(*read_file_bytes(root, path))
 
 
-def read_document(root: Path, path: Path) -> Document:
-    """The Document of one corpus file; IngestError(reason) if it cannot be used."""
+def bytes_fingerprint(raw: bytes, sidecar: bytes | None) -> str:
+    """The file_fingerprint of a file whose bytes and sidecar's bytes were `raw`, `sidecar`."""
+    return _fingerprint(raw, sidecar)
+
+
+def read_file_bytes(root: Path, path: Path) -> tuple[bytes, bytes | None]:
+    """The bytes of a corpus file and of its sidecar (None without one); IngestError if either
+    cannot be read. Give them to read_document to fingerprint exactly what it reads."""
+    path = _absolute(root, path)
+    return _read_bytes(path), read_sidecar_bytes(path)
+
+
+def read_document(
+    root: Path, path: Path, data: tuple[bytes, bytes | None] | None = None
+) -> Document:
+    """The Document of one corpus file; IngestError(reason) if it cannot be used.
+
+    `data`: the file's and its sidecar's bytes, already read (read_file_bytes); else read here.
+    """
     path = _absolute(root, path)
     source = _source(root, path)
     _check_name(source)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise IngestError(f"unsupported file type {path.suffix or '(no extension)'!r}")
-    raw = _read_bytes(path)
+    # Read once: the fingerprint describes exactly the bytes the text came from.
+    raw, sidecar_raw = data if data is not None else read_file_bytes(root, path)
     if not raw.strip():
         raise IngestError("the file is empty" if not raw else "the file holds only whitespace")
-    # Read once: the fingerprint describes exactly the bytes the text came from.
-    sidecar_raw = read_sidecar_bytes(path)
     sidecar = parse_sidecar(sidecar_raw, sidecar_path(path))
     try:
         extracted = _without_surrogates(fmt.read(raw))
