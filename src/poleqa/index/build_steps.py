@@ -231,6 +231,7 @@ def write_generation(
             _save_npy(partial / store.SENTENCE_VECTORS, sentence_vectors)
         dense.save(dense.build(chunk_vectors, manifest.dense), partial / store.DENSE)
         Lexical.build(lexical_texts).save(partial / store.BM25_DIR)
+        store.fsync_tree(partial)  # what the checksums describe is on the disk
         files = {
             p.relative_to(partial).as_posix(): file_entry(p)
             for p in sorted(partial.rglob("*"))
@@ -239,6 +240,7 @@ def write_generation(
         _write_manifest(partial, replace(manifest, files=files))
         store.fsync_dir(partial)
         os.rename(partial, final)
+        store.fsync_dir(index_dir)  # the rename is on the disk before CURRENT names `final`
     except BaseException:
         # Ctrl-C or a failure: the current index stays as it was; drop the half-written folder.
         shutil.rmtree(partial, ignore_errors=True)

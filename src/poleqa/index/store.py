@@ -140,6 +140,21 @@ def switch_current(index_dir: Path, gen: Path) -> None:
     fsync_dir(index_dir)
 
 
+def fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under `folder` (itself included) to the disk.
+
+    Before a switch to a new generation: after a power loss, CURRENT must not name files still
+    empty (FAISS and bm25s do not fsync what they write).
+    """
+    for path in sorted(folder.rglob("*"), reverse=True):  # a folder after what it holds
+        if path.is_dir():
+            fsync_dir(path)
+        else:
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+    fsync_dir(folder)
+
+
 def fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):  # not supported everywhere; best effort
         fd = os.open(path, os.O_RDONLY)
