@@ -3,13 +3,19 @@ builds. The previous index stays intact and errors are poleqa's, with what to do
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
-from support import PARAMS, FakeEmbedder
+from support import DOCS, PARAMS, FakeEmbedder, generations
 
-from poleqa.index import build_index, store
+from poleqa.errors import IndexError_
+from poleqa.index import Index, build_index, index_status, store
 
 # -- power loss ------------------------------------------------------------------------------
 
@@ -41,3 +47,110 @@ def test_the_new_generation_is_on_the_disk_before_current_names_it(
     }
     wanted = {str(p.resolve()) for p in [index_dir, gen, *gen.rglob("*")]}
     assert wanted - before_switch == set()
+
+
+# -- overlapping builds (the lock file deleted, or locks not shared on a network mount) -------
+
+OLD, NEW = "gen-20000101T000000-000000-1", "gen-29990101T000000-000000-1"
+
+
+def _fake_generation(index_dir: Path, name: str) -> Path:
+    (index_dir / name).mkdir()
+    (index_dir / name / "manifest.json").write_text("{}", encoding="utf-8")
+    return index_dir / name
+
+
+def test_cleanup_keeps_the_current_generation_and_newer_ones(built) -> None:
+    _, index_dir, _ = built
+    current = store.read_current(index_dir)
+    for name in (OLD, OLD + ".partial", NEW, NEW + ".partial"):
+        _fake_generation(index_dir, name)
+    store.remove_stale_generations(index_dir, keep=current)
+    assert generations(index_dir) == sorted([current.name, NEW, NEW + ".partial"])
+    # Another build switched CURRENT back (it wrote its generation earlier): it stays too.
+    store.remove_stale_generations(index_dir, keep=index_dir / NEW)
+    assert generations(index_dir) == sorted([current.name, NEW, NEW + ".partial"])
+    assert store.read_current(index_dir) == current
+
+
+def test_overlapping_builds_leave_a_loadable_index(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, index_dir, emb = built
+    (corpus / "c_aqua.md").write_text(DOCS["c_aqua.md"] + " Fin.", encoding="utf-8")
+    a_at_switch, a_go, b_embedding, b_go = (threading.Event() for _ in range(4))
+    real_switch = store.switch_current
+
+    def switch_current(index_dir_: Path, gen: Path) -> None:
+        if threading.current_thread().name == "A":
+            a_at_switch.set()
+            assert a_go.wait(30)
+        real_switch(index_dir_, gen)
+
+    class SlowB(FakeEmbedder):
+        def embed_passages(self, texts: Sequence[str], progress: object = None) -> np.ndarray:
+            b_embedding.set()
+            assert b_go.wait(30)
+            return super().embed_passages(texts, progress)
+
+    monkeypatch.setattr(store, "switch_current", switch_current)
+    errors: list[BaseException] = []
+
+    def build(embedder: FakeEmbedder) -> None:
+        try:
+            build_index(corpus, index_dir, embedder, **PARAMS)
+        except BaseException as e:
+            errors.append(e)
+
+    a = threading.Thread(name="A", target=build, args=(FakeEmbedder(),), daemon=True)
+    b = threading.Thread(name="B", target=build, args=(SlowB(),), daemon=True)
+    try:
+        a.start()
+        assert a_at_switch.wait(30)  # A's generation is complete, CURRENT not yet switched
+        (index_dir / ".lock").unlink()  # someone tidies the folder: B takes a new lock file
+        b.start()
+        assert b_embedding.wait(30)  # B has cleaned up at its start
+        a_go.set()
+        a.join(30)
+        assert "c_aqua.md" in Index.load(index_dir, emb.id).documents
+        assert index_status(corpus, index_dir, emb.id) == "current"
+    finally:
+        a_go.set()
+        b_go.set()
+        if b.is_alive():
+            b.join(30)
+    assert errors == []
+    assert len(Index.load(index_dir, emb.id).documents) == 3
+    assert len(generations(index_dir)) == 1  # B's, newer: A's was deleted after B's switch
+
+
+def test_a_lock_file_deleted_before_it_is_locked_is_taken_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_flock, calls = fcntl.flock, []
+
+    def flock(fd: int, operation: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:  # between the open and the lock, the file is deleted
+            (tmp_path / ".lock").unlink()
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with store.build_lock(tmp_path):
+        assert len(calls) == 2  # the deleted file's lock was let go, the new one locked
+        with pytest.raises(IndexError_) as e, store.build_lock(tmp_path):
+            pass
+    assert e.value.message == (
+        f"Another `poleqa index` is already building {tmp_path}; wait for it to finish."
+    )
+
+
+def test_the_switch_refuses_a_generation_deleted_meanwhile(built) -> None:
+    corpus, index_dir, emb = built
+    gone = _fake_generation(index_dir, NEW)
+    shutil.rmtree(gone)
+    with pytest.raises(IndexError_) as e:
+        store.switch_current(index_dir, gone)
+    assert e.value.message == (
+        f"The new index generation {gone} was deleted before it could be used: the previous "
+        "index is kept; run `poleqa index` again."
+    )
+    assert index_status(corpus, index_dir, emb.id) == "current"

@@ -13,8 +13,10 @@ import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from poleqa.errors import IndexError_
+from poleqa.index.manifest import MANIFEST_NAME
 from poleqa.types import Chunk, Document, DocumentInfo, PageSpan, Sentence
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,11 @@ def read_current(index_dir: Path) -> Path | None:
 
 def switch_current(index_dir: Path, gen: Path) -> None:
     """Point CURRENT at `gen` atomically: readers see the old or the new name, never half."""
+    if not (gen / MANIFEST_NAME).is_file():  # deleted by a build that ran alongside this one
+        raise IndexError_(
+            f"The new index generation {gen} was deleted before it could be used: the previous "
+            "index is kept; run `poleqa index` again."
+        )
     tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
     with tmp.open("w", encoding="ascii") as f:
         f.write(gen.name + "\n")
@@ -165,22 +172,38 @@ def fsync_dir(path: Path) -> None:
 
 
 def remove_stale_generations(index_dir: Path, keep: Path | None) -> None:
-    """Delete generations other than `keep`, and leftovers of interrupted builds and probes.
+    """Delete the generations older than `keep` (the one this build keeps), and leftovers of
+    interrupted builds and probes; with `keep` None, no generation.
 
-    Only folders named like generations are touched: anything else in the folder is left alone.
+    Never the generation CURRENT names, read again before each deletion (another build may
+    have switched meanwhile), nor one newer than `keep`: if the lock did not hold (its file
+    deleted, a network mount without locks) another build may be writing it or about to make
+    it current. Names sort by time. Only folders named like generations are touched.
     """
     if not index_dir.is_dir():
         return
-    for entry in index_dir.iterdir():
+    for entry in sorted(index_dir.iterdir()):
         name = entry.name
-        is_gen = name.startswith(GEN_PREFIX) and (
-            _GEN_NAME.match(name) or name.endswith(PARTIAL_SUFFIX)
-        )
-        if is_gen and entry.is_dir() and (keep is None or entry.name != keep.name):
+        if _GEN_NAME.match(name.removesuffix(PARTIAL_SUFFIX)):
+            base = name.removesuffix(PARTIAL_SUFFIX)
+            if keep is None or base >= keep.name or not entry.is_dir():
+                continue
+            current = _current_name(index_dir)
+            if current is None or current == base:
+                continue  # unreadable now: deleting could take the index being served
             _remove_generation(entry)
         elif name.startswith((f".{CURRENT}.", PROBE_PREFIX)) and name.endswith(".tmp"):
             with contextlib.suppress(OSError):
                 entry.unlink()
+
+
+def _current_name(index_dir: Path) -> str | None:
+    """The generation name in CURRENT, None if there is none or it is unreadable."""
+    try:
+        gen = read_current(index_dir)
+    except PointerError:
+        return None
+    return gen.name if gen is not None else None
 
 
 # Generations already reported as undeletable: a build cleans up twice, a server re-indexes
@@ -209,28 +232,66 @@ def _remove_generation(path: Path) -> None:
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Only one build at a time per index folder (readers never lock)."""
-    path = index_dir / LOCK
+    f = _locked(index_dir, index_dir / LOCK)
     try:
-        f = path.open("a+")
+        yield
+    finally:
+        f.close()
+
+
+LOCK_TRIES = 3
+
+
+def _locked(index_dir: Path, path: Path) -> IO[str]:
+    """The lock file `path`, open and locked: the one at `path` now, not one deleted or
+    replaced meanwhile (a lock on a deleted file would let the next build run alongside)."""
+    for _ in range(LOCK_TRIES):
+        f = _open_lock(index_dir, path)
+        try:
+            _flock(index_dir, f)
+            if _same_file(f, path):
+                return f
+        except BaseException:
+            f.close()
+            raise
+        f.close()
+    raise IndexError_(
+        f"The lock file {path} keeps being deleted or replaced while `poleqa index` takes it: "
+        "stop whatever removes it, then run `poleqa index` again.",
+        "Un index est déjà en cours de construction ; réessayez dans un instant.",
+    )
+
+
+def _open_lock(index_dir: Path, path: Path) -> IO[str]:
+    try:
+        return path.open("a+")
     except OSError as e:  # e.g. a lock file left by another user
         if is_read_only_error(e):
             raise read_only_error(index_dir, f"its lock file {path.name}", e) from e
         raise
-    try:
-        try:
-            import fcntl
 
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # no fcntl (Windows): no lock, builds are rare
-            pass
-        except BlockingIOError as e:
-            raise IndexError_(
-                f"Another `poleqa index` is already building {index_dir}; wait for it to finish.",
-                "Un index est déjà en cours de construction ; réessayez dans un instant.",
-            ) from e
-        yield
-    finally:
-        f.close()
+
+def _flock(index_dir: Path, f: IO[str]) -> None:
+    try:
+        import fcntl
+    except ImportError:  # no fcntl (Windows): no lock, builds are rare
+        return
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as e:
+        raise IndexError_(
+            f"Another `poleqa index` is already building {index_dir}; wait for it to finish.",
+            "Un index est déjà en cours de construction ; réessayez dans un instant.",
+        ) from e
+
+
+def _same_file(f: IO[str], path: Path) -> bool:
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(f.fileno())
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
 # -- JSONL stores ----------------------------------------------------------------------------
