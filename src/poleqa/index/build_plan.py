@@ -14,7 +14,7 @@ from poleqa import __version__
 from poleqa.chunking import chunk_document
 from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import CorpusError, IndexError_, IngestError
-from poleqa.index import dense, store
+from poleqa.index import dense, jsonl, store
 from poleqa.index.loader import check_embedder, read_manifest, verify_files
 from poleqa.index.manifest import (
     PASSAGE_TEMPLATE,
@@ -166,9 +166,9 @@ def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
     if not reusable(manifest, (params.chunk_size, params.chunk_overlap)):
         return None
     try:
-        docs = {d.source: d for d in store.read_documents(gen / store.DOCUMENTS)}
-        chunks = store.read_chunks(gen / store.CHUNKS, docs)
-        sentences = store.read_sentences(gen / store.SENTENCES)
+        docs = {d.source: d for d in jsonl.read_documents(gen / store.DOCUMENTS)}
+        chunks = jsonl.read_chunks(gen / store.CHUNKS, docs)
+        sentences = jsonl.read_sentences(gen / store.SENTENCES)
         chunk_vectors = np.load(gen / store.CHUNK_VECTORS, mmap_mode="r", allow_pickle=False)
         sentence_vectors = (
             np.load(gen / store.SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)

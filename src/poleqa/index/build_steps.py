@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from poleqa import __version__
 from poleqa.errors import IndexError_
-from poleqa.index import dense, store
+from poleqa.index import dense, jsonl, store
 from poleqa.index.build_plan import SENTENCE_TEXT, BuildParams, BuildPlan, passage_text
 from poleqa.index.lexical import BM25_PARAMS, Lexical
 from poleqa.index.manifest import (
@@ -223,9 +223,9 @@ def write_generation(
     final = index_dir / name
     partial.mkdir()
     try:
-        store.write_documents(partial / store.DOCUMENTS, documents)
-        store.write_chunks(partial / store.CHUNKS, chunks)
-        store.write_sentences(partial / store.SENTENCES, sentences)
+        jsonl.write_documents(partial / store.DOCUMENTS, documents)
+        jsonl.write_chunks(partial / store.CHUNKS, chunks)
+        jsonl.write_sentences(partial / store.SENTENCES, sentences)
         _save_npy(partial / store.CHUNK_VECTORS, chunk_vectors)
         if sentence_vectors is not None:
             _save_npy(partial / store.SENTENCE_VECTORS, sentence_vectors)

@@ -16,7 +16,7 @@ from poleqa.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from poleqa.index import dense, store
+from poleqa.index import dense, jsonl, store
 from poleqa.index.lexical import SAVED_FILES, Lexical
 from poleqa.index.manifest import (
     FORMAT_VERSION,
@@ -209,10 +209,10 @@ class Index:
     def _load_generation(cls, index_dir: Path, gen: Path, manifest: Manifest) -> Index:
         verify_files(index_dir, gen, manifest)
         try:
-            docs = store.read_documents(gen / store.DOCUMENTS)
+            docs = jsonl.read_documents(gen / store.DOCUMENTS)
             by_source = {d.source: d for d in docs}
-            chunks = store.read_chunks(gen / store.CHUNKS, by_source)
-            sentences = store.read_sentences(gen / store.SENTENCES)
+            chunks = jsonl.read_chunks(gen / store.CHUNKS, by_source)
+            sentences = jsonl.read_sentences(gen / store.SENTENCES)
             sentence_vectors = (
                 np.load(gen / store.SENTENCE_VECTORS, allow_pickle=False)
                 if manifest.sentence_vectors
