@@ -3,6 +3,7 @@ builds. The previous index stays intact and errors are poleqa's, with what to do
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import DOCS, PARAMS, FakeEmbedder, generations
+from support import DOCS, PARAMS, FakeEmbedder, generations, snapshot
 
-from poleqa.errors import IndexError_
-from poleqa.index import Index, build_index, index_status, store
+from poleqa.errors import IndexCorruptedError, IndexError_
+from poleqa.index import Index, build_index, dense, index_status, jsonl, store
 
 # -- power loss ------------------------------------------------------------------------------
 
@@ -154,3 +155,122 @@ def test_the_switch_refuses_a_generation_deleted_meanwhile(built) -> None:
         "index is kept; run `poleqa index` again."
     )
     assert index_status(corpus, index_dir, emb.id) == "current"
+
+
+# -- what the system refuses: a full disk, a file in the way, permissions ---------------------
+
+
+def test_a_full_disk_is_said_and_the_previous_index_kept(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, index_dir, emb = built
+    before = snapshot(Index.load(index_dir, emb.id))
+    (corpus / "c_aqua.md").write_text(DOCS["c_aqua.md"] + " Fin.", encoding="utf-8")
+
+    def save(index: object, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(dense, "save", save)
+    with pytest.raises(IndexError_) as e:
+        build_index(corpus, index_dir, emb, **PARAMS)
+    assert e.value.message == (
+        f"Cannot write the index in {index_dir} (No space left on device): the previous index "
+        "is kept. Free some disk space, then run `poleqa index` again."
+    )
+    assert snapshot(Index.load(index_dir, emb.id)) == before
+    assert len(generations(index_dir)) == 1  # the half-written one removed
+
+
+def test_a_file_where_the_index_folder_should_be(corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
+    index_dir = tmp_path / "afile" / "index"
+    with pytest.raises(IndexError_) as e:
+        build_index(corpus, index_dir, FakeEmbedder(), **PARAMS)
+    assert e.value.message == (
+        f"Cannot create the index folder {index_dir} (Not a directory): choose another folder "
+        "with --index, or remove what is in the way."
+    )
+
+
+def test_a_folder_named_current_stops_the_build_before_the_embedding(built) -> None:
+    corpus, index_dir, _ = built
+    (index_dir / "CURRENT").unlink()
+    (index_dir / "CURRENT").mkdir()
+    emb = FakeEmbedder()
+    with pytest.raises(IndexError_) as e:
+        build_index(corpus, index_dir, emb, **PARAMS)
+    assert e.value.message == (
+        f"{index_dir / 'CURRENT'} is a folder, where the index keeps the name of its current "
+        f"generation: move that folder out of {index_dir}, then run `poleqa index` again."
+    )
+    assert emb.embedded == []
+    with pytest.raises(IndexCorruptedError, match="CURRENT is a folder, not a file"):
+        Index.load(index_dir, emb.id)
+
+
+def test_a_file_system_without_locks_is_said(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, index_dir, emb = built
+
+    def flock(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with pytest.raises(IndexError_) as e:
+        build_index(corpus, index_dir, emb, **PARAMS)
+    assert e.value.message == (
+        f"Cannot lock {index_dir / '.lock'} (No locks available): the file system of the index "
+        "folder has no locks. Mount it with locks, or build the index on a local disk and copy "
+        "the whole folder."
+    )
+
+
+def _unreadable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`path` unreadable for this process, as a file of mode 600 is for another user (root
+    reads whatever the mode, so then its reads are refused the way the kernel would)."""
+    path.chmod(0)
+    real_open = Path.open
+
+    def open_(self: Path, mode: str = "r", *args: object, **kwargs: object):
+        if self == path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_open(self, mode, *args, **kwargs)
+
+    if os.geteuid() == 0:
+        monkeypatch.setattr(Path, "open", open_)
+
+
+@pytest.mark.parametrize("name", ["CURRENT", "chunks.jsonl", "manifest.json"])
+def test_an_index_this_user_cannot_read_says_so(
+    built, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    corpus, index_dir, emb = built
+    path = index_dir / name if name == "CURRENT" else store.read_current(index_dir) / name
+    _unreadable(path, monkeypatch)
+    message = (
+        f"Cannot read the index in {index_dir} (Permission denied: {path}): give the user "
+        "running poleqa read access to the index folder and its files."
+    )
+    with pytest.raises(IndexError_) as e:
+        Index.load(index_dir, emb.id)
+    assert e.value.message == message
+    with pytest.raises(IndexError_) as e:
+        index_status(corpus, index_dir, emb.id)
+    assert e.value.message == message
+
+
+def test_a_file_deleted_while_loading_is_a_damaged_index(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, index_dir, emb = built
+    path = store.read_current(index_dir) / "documents.jsonl"
+
+    def read_documents(p: Path) -> list:
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+
+    monkeypatch.setattr(jsonl, "read_documents", read_documents)
+    with pytest.raises(IndexCorruptedError) as e:
+        Index.load(index_dir, emb.id)
+    assert e.value.message == (
+        f"The index in {index_dir} is damaged ({path} is missing): "
+        f"run `poleqa index --index {index_dir}` to rebuild it."
+    )

@@ -101,11 +101,14 @@ def build_index(
     )
     files, unreadable = scan_corpus(params.corpus_dir)  # before touching the index folder
     store.make_index_dir(params.index_dir)
-    if not store.writable(params.index_dir):
-        # Nothing can be written here, so no other build can run here: read without the lock.
-        return _build(params, embedder, files, unreadable, t0, read_only=True)
-    with store.build_lock(params.index_dir):
-        return _build(params, embedder, files, unreadable, t0, read_only=False)
+    try:
+        if not store.writable(params.index_dir):
+            # Nothing can be written here, so no other build can run here: read without the lock.
+            return _build(params, embedder, files, unreadable, t0, read_only=True)
+        with store.build_lock(params.index_dir):
+            return _build(params, embedder, files, unreadable, t0, read_only=False)
+    except OSError as e:  # whatever else the system refused: said, and the index kept
+        raise store.write_error(params.index_dir, e) from e
 
 
 def _build(
@@ -120,6 +123,8 @@ def _build(
     write, switch."""
     timings: dict[str, float] = {}
     current = _current_after_cleanup(params.index_dir, clean=not read_only)
+    if not read_only:
+        store.check_pointer(params.index_dir)  # before the embedding, the long part
     prev = load_previous(params, embedder.id)
     skips = Skips(reported=list(unreadable))  # reported, not remembered: they are not indexable
 
@@ -140,10 +145,8 @@ def _build(
     t = time.perf_counter()
     try:
         write_planned(plan, params, embedder, vectors, t0)
-    except OSError as e:  # made read-only since the check, or writable only in part
-        if store.is_read_only_error(e):
-            raise store.read_only_error(params.index_dir, _what_to_write(plan), e) from e
-        raise
+    except OSError as e:  # a full disk; made read-only since the check, or writable in part
+        raise store.write_error(params.index_dir, e, _what_to_write(plan)) from e
     timings["write"] = time.perf_counter() - t
     return _report(plan, vectors, timings, t0)
 
@@ -210,7 +213,8 @@ def index_status(
     template, sentence text or poleqa version: `build_plan.reusable`). `chunking` is the
     wanted (chunk_size, chunk_overlap); None accepts whatever was built.
     `sentence_vectors` True: an index without them is "stale" (both readers need them);
-    False accepts either (unused vectors do no harm; `poleqa index` drops them).
+    False accepts either (unused vectors do no harm; `poleqa index` drops them). An index the
+    system refuses to read (permissions) raises IndexError_: rebuilding would not help.
     """
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     try:

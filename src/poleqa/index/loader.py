@@ -21,6 +21,7 @@ from poleqa.index.lexical import SAVED_FILES, Lexical
 from poleqa.index.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
+    FileEntry,
     Manifest,
     ManifestFormatError,
     read_format_version,
@@ -62,6 +63,8 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
     """
     try:
         gen = store.read_current(index_dir)
+    except store.PointerUnreadableError as e:
+        raise store.read_error(index_dir, e.os_error) from e
     except store.PointerError as e:
         raise IndexCorruptedError(
             f"The index in {index_dir} is damaged ({e}): {_rebuild_hint(index_dir)}."
@@ -73,10 +76,12 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
     path = gen / MANIFEST_NAME
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as e:
         raise IndexCorruptedError(
             f"The index in {index_dir} has no readable manifest: {_rebuild_hint(index_dir)}."
         ) from e
+    except OSError as e:
+        raise store.read_error(index_dir, e) from e
     version = read_format_version(text)
     if version is not None and version != FORMAT_VERSION:
         raise IndexMismatchError(
@@ -127,19 +132,27 @@ def verify_files(index_dir: Path, gen: Path, manifest: Manifest) -> None:
             f"{_rebuild_hint(index_dir)}."
         )
     for name, entry in manifest.files.items():
-        path = gen / name
-        problem = None
-        if not path.is_file():
-            problem = "is missing"
-        elif path.stat().st_size != entry.size:
-            problem = f"has {path.stat().st_size} bytes instead of {entry.size}"
-        elif sha256_file(path) != entry.sha256:
-            problem = "does not match its checksum"
+        try:
+            problem = _file_problem(gen / name, entry)
+        except OSError as e:
+            raise store.read_error(index_dir, e) from e
         if problem:
             raise IndexCorruptedError(
                 f"The index in {index_dir} is damaged ({name} {problem}): "
                 f"{_rebuild_hint(index_dir)}."
             )
+
+
+def _file_problem(path: Path, entry: FileEntry) -> str | None:
+    """What is wrong with the file of the index at `path`, None if it matches `entry`."""
+    if not path.is_file():
+        return "is missing"
+    size = path.stat().st_size
+    if size != entry.size:
+        return f"has {size} bytes instead of {entry.size}"
+    if sha256_file(path) != entry.sha256:
+        return "does not match its checksum"
+    return None
 
 
 @dataclass(frozen=True)
@@ -200,9 +213,15 @@ class Index:
                 gen, manifest = read_manifest(path)
                 check_embedder(path, manifest, embedder_id)
                 return cls._load_generation(path, gen, manifest)
-            except (FileNotFoundError, IndexCorruptedError):
-                if attempt == 2 or _current_or_none(path) == before:
-                    raise  # really damaged, not swapped under our feet
+            except (FileNotFoundError, IndexCorruptedError) as e:
+                if attempt < 2 and _current_or_none(path) != before:
+                    continue  # swapped under our feet: read the new generation
+                if isinstance(e, FileNotFoundError):  # deleted between the checks and the read
+                    raise IndexCorruptedError(
+                        f"The index in {path} is damaged ({e.filename or 'a file'} is missing): "
+                        f"{_rebuild_hint(path)}."
+                    ) from e
+                raise
         raise AssertionError("unreachable")
 
     @classmethod
@@ -223,6 +242,8 @@ class Index:
             lexical = Lexical.load(gen / store.BM25_DIR, len(chunks))
         except FileNotFoundError:
             raise
+        except OSError as e:  # permissions, the disk: not the index's fault
+            raise store.read_error(index_dir, e) from e
         except Exception as e:  # a parse error in a file whose checksum matched: a poleqa bug
             raise IndexCorruptedError(
                 f"The index in {index_dir} cannot be read ({type(e).__name__}: {e}): "

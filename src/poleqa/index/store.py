@@ -39,6 +39,15 @@ class PointerError(Exception):
     """CURRENT is unreadable or names no valid generation."""
 
 
+class PointerUnreadableError(PointerError):
+    """The system refused to read CURRENT (permissions, a disk error): not damage, so
+    rebuilding would not help. `os_error` says why."""
+
+    def __init__(self, message: str, os_error: OSError) -> None:
+        super().__init__(message)
+        self.os_error = os_error
+
+
 class IndexReadOnlyError(IndexError_):
     """The index folder cannot be written (permissions, a read-only mount): nothing was built."""
 
@@ -67,14 +76,51 @@ def read_only_error(index_dir: Path, what: str, cause: OSError | None = None) ->
     )
 
 
+def write_error(index_dir: Path, e: OSError, what: str = "the index") -> IndexError_:
+    """The error for a build the system refused to write `what` (a full disk, a read-only
+    folder…): nothing was switched, so the previous index is intact."""
+    if is_read_only_error(e):
+        return read_only_error(index_dir, what, e)
+    where = f": {e.filename}" if e.filename else ""
+    todo = "Free some disk space" if e.errno in _FULL_ERRNOS else "Check that folder"
+    return IndexError_(
+        f"Cannot write the index in {index_dir} ({e.strerror or e}{where}): the previous index "
+        f"is kept. {todo}, then run `poleqa index` again.",
+        "L'index n'a pas pu être mis à jour ; l'index précédent est conservé.",
+    )
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def read_error(index_dir: Path, e: OSError) -> IndexError_:
+    """The error for an index the system refused to read: permissions (a replica running as
+    another user, a strict umask at build time) or the disk. Rebuilding would not help."""
+    where = f": {e.filename}" if e.filename else ""
+    todo = (
+        "give the user running poleqa read access to the index folder and its files"
+        if is_read_only_error(e)
+        else "check the disk, then run `poleqa index` again if the index is damaged"
+    )
+    return IndexError_(
+        f"Cannot read the index in {index_dir} ({e.strerror or e}{where}): {todo}.",
+        "L'index des documents ne peut pas être lu : prévenez l'équipe qui l'administre.",
+    )
+
+
 def make_index_dir(index_dir: Path) -> None:
-    """Create the index folder if needed; IndexReadOnlyError if its parent is read-only."""
+    """Create the index folder if needed; IndexReadOnlyError if its parent is read-only,
+    IndexError_ if something else is in the way (a file where a folder should be)."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         if is_read_only_error(e):
             raise read_only_error(index_dir, "the index", e) from e
-        raise
+        raise IndexError_(
+            f"Cannot create the index folder {index_dir} ({e.strerror or e}): choose another "
+            "folder with --index, or remove what is in the way.",
+            "Le dossier de l'index ne peut pas être créé.",
+        ) from e
 
 
 def writable(index_dir: Path) -> bool:
@@ -115,8 +161,10 @@ def read_current(index_dir: Path) -> Path | None:
         raw = pointer.read_bytes()
     except FileNotFoundError:
         return None
+    except IsADirectoryError as e:
+        raise PointerError(f"{pointer} is a folder, not a file") from e
     except OSError as e:
-        raise PointerError(f"cannot read {pointer}: {e}") from e
+        raise PointerUnreadableError(f"cannot read {pointer}: {e}", e) from e
     try:
         name = raw.decode("ascii").strip()
     except UnicodeDecodeError as e:
@@ -127,6 +175,18 @@ def read_current(index_dir: Path) -> Path | None:
     if not gen.is_dir():
         raise PointerError(f"{pointer} names {name}, which does not exist")
     return gen
+
+
+def check_pointer(index_dir: Path) -> None:
+    """IndexError_ now, before a build's long work, if CURRENT cannot be replaced (a folder
+    there: os.replace refuses to put a file over it)."""
+    pointer = current_pointer(index_dir)
+    if pointer.is_dir():
+        raise IndexError_(
+            f"{pointer} is a folder, where the index keeps the name of its current generation: "
+            f"move that folder out of {index_dir}, then run `poleqa index` again.",
+            "L'index ne peut pas être mis à jour : son dossier est mal rangé.",
+        )
 
 
 def switch_current(index_dir: Path, gen: Path) -> None:
@@ -280,6 +340,13 @@ def _flock(index_dir: Path, f: IO[str]) -> None:
         raise IndexError_(
             f"Another `poleqa index` is already building {index_dir}; wait for it to finish.",
             "Un index est déjà en cours de construction ; réessayez dans un instant.",
+        ) from e
+    except OSError as e:  # ENOLCK: a network mount without locks
+        raise IndexError_(
+            f"Cannot lock {index_dir / LOCK} ({e.strerror or e}): the file system of the index "
+            "folder has no locks. Mount it with locks, or build the index on a local disk and "
+            "copy the whole folder.",
+            "L'index ne peut pas être mis à jour : son dossier ne permet pas de verrou.",
         ) from e
 
 
