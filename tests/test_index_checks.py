@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from poleqa.index import (
     index_status,
     store,
 )
+from poleqa.types import Skipped
 
 # -- checks on load ------------------------------------------------------------------------
 
@@ -261,6 +263,24 @@ def test_a_file_rewritten_during_a_build_is_read_again_by_the_next(
     report = build_index(corpus, index_dir, emb, **PARAMS)
     assert (report.added, report.skipped) == (1, ())
     assert sorted(Index.load(index_dir, emb.id).documents) == sorted(DOCS)
+
+
+def test_a_named_pipe_in_the_corpus_blocks_neither_the_build_nor_the_status(built) -> None:
+    corpus, index_dir, emb = built
+    os.mkfifo(corpus / "pipe.txt")  # reading it would wait for a writer, for ever
+    results: list[object] = []
+
+    def build_then_status() -> None:
+        results.append(build_index(corpus, index_dir, emb, **PARAMS))
+        results.append(index_status(corpus, index_dir, emb.id))
+
+    worker = threading.Thread(target=build_then_status, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert len(results) == 2, "still reading the pipe"
+    report, status = results
+    assert report.skipped == (Skipped("pipe.txt", "the file is a named pipe, not a regular file"),)
+    assert (report.documents, report.written, status) == (3, False, "current")
 
 
 def test_empty_corpus_leaves_the_index_untouched(built, tmp_path: Path) -> None:

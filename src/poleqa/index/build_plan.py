@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,15 +23,14 @@ from poleqa.index.manifest import (
     SkippedEntry,
 )
 from poleqa.ingest import (
-    FORMATS,
     bytes_fingerprint,
     file_fingerprint,
     iter_corpus_files,
     read_document,
     read_file_bytes,
     shown_name,
+    unsupported_files,
 )
-from poleqa.ingest.metadata import is_sidecar
 from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
 
@@ -105,25 +103,9 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
         Skipped(
             shown_name(p.relative_to(corpus_dir).as_posix()), f"unsupported file type {p.suffix!r}"
         )
-        for p in _unsupported_files(corpus_dir, FORMATS)
+        for p in unsupported_files(corpus_dir)
     ]
     return dict(sorted(out.items())), skipped
-
-
-def _unsupported_files(root: Path, formats: Mapping[str, object]) -> list[Path]:
-    """Visible files poleqa cannot read (not sidecars, not the root README), to report them."""
-    out = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        if (
-            p.is_file()
-            and p.suffix.lower() not in formats
-            and not any(part.startswith((".", "~$")) for part in rel.parts)
-            and not is_sidecar(p)
-            and not (len(rel.parts) == 1 and p.name.lower() == "readme.md")
-        ):
-            out.append(p)
-    return sorted(out)
 
 
 # -- the previous generation, for reuse ----------------------------------------------------

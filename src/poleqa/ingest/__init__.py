@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from poleqa.errors import CorpusError, IngestError
-from poleqa.ingest import docx, html, md, pdf, txt
+from poleqa.ingest import docx, files, html, md, pdf, txt
 from poleqa.ingest.base import Extracted, Format
 from poleqa.ingest.metadata import (
     SIDECAR_SUFFIX,
@@ -32,6 +32,7 @@ __all__ = [
     "read_document",
     "read_file_bytes",
     "shown_name",
+    "unsupported_files",
 ]
 
 # Bump when readers change what they extract: fingerprints change, so indexes are rebuilt.
@@ -117,8 +118,7 @@ def _is_candidate(root: Path, path: Path) -> bool:
 
 
 def _walk(root: Path) -> list[Path]:
-    files = [p for p in root.rglob("*") if not p.is_dir() and _is_candidate(root, p)]
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    return [p for p in files.walk(root) if _is_candidate(root, p)]
 
 
 def _check_root(root: Path) -> None:
@@ -135,18 +135,21 @@ def _check_root(root: Path) -> None:
 
 def iter_corpus_files(root: Path) -> list[Path]:
     """The supported files under `root`, sorted by relative path (hidden files, sidecars and
-    the root README.md left out); CorpusError if `root` is not a folder."""
+    the root README.md left out; linked folders walked once: files.walk); CorpusError if
+    `root` is not a folder."""
     _check_root(root)
     return [p for p in _walk(root) if p.suffix.lower() in FORMATS]
 
 
+def unsupported_files(root: Path) -> list[Path]:
+    """The files iter_corpus_files leaves out for their type, sorted (to report them)."""
+    _check_root(root)
+    return [p for p in _walk(root) if p.suffix.lower() not in FORMATS]
+
+
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except PermissionError as exc:
-        raise IngestError("cannot read the file: permission denied") from exc
-    except OSError as exc:
-        raise IngestError(f"cannot read the file: {exc.strerror or exc}") from exc
+    """A corpus file's bytes; IngestError for a pipe, a device, a file above the size limit."""
+    return files.read_bounded(path)
 
 
 def _fingerprint(raw: bytes, sidecar: bytes | None) -> str:
