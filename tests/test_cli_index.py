@@ -126,6 +126,26 @@ def test_search_with_another_model(folders, fake_models) -> None:
     )
 
 
+def test_a_hand_edited_manifest_is_one_error_line_and_poleqa_index_repairs_it(
+    folders, fake_models
+) -> None:
+    assert run("index", "--model", "fake-a").exit_code == 0
+    manifest = Path("index") / (Path("index") / "CURRENT").read_text().strip() / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["files"] = [data["files"]]  # a list where a mapping is expected
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    result = run("search", "Combien de pôles ?", "--model", "fake-a")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: The manifest of the index in index is malformed (files is not a JSON object): "
+        "run `poleqa index --index index` to rebuild it.\n"
+    )
+    result = run("index", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Indexed: 3 documents, ")
+    assert run("search", "Combien de pôles ?", "--model", "fake-a").exit_code == 0
+
+
 def test_bad_arguments(folders, fake_models) -> None:
     result = run("index", "--chunk-size", "200", "--chunk-overlap", "200")
     assert result.exit_code == 2

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from support import (
     snapshot,
 )
 
+from poleqa import ingest
 from poleqa.errors import (
     CorpusError,
     IndexCorruptedError,
@@ -27,6 +31,7 @@ from poleqa.index import (
     index_status,
     store,
 )
+from poleqa.types import Skipped
 
 # -- checks on load ------------------------------------------------------------------------
 
@@ -99,6 +104,87 @@ def test_damaged_files_are_refused(built, name, damage, expected) -> None:
     assert index_status(corpus, index_dir, emb.id) == "current"
 
 
+def _edit_manifest(index_dir: Path, edit: Callable[[dict], object]) -> None:
+    manifest = store.read_current(index_dir) / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    edit(data)
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _set(where: str, value: object) -> Callable[[dict], object]:
+    """An edit of the manifest: `where` is a dotted path ("embedder.dim", "documents.0.chunks")."""
+    *parents, key = where.split(".")
+
+    def edit(data: dict) -> None:
+        for part in parents:
+            data = data[int(part)] if isinstance(data, list) else data[part]
+        data[key] = value
+
+    return edit
+
+
+COUNT = "is not a whole number of at least"
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (_set("files", []), "files is not a JSON object"),
+        (_set("files", None), "files is not a JSON object"),
+        (lambda d: d["files"].update(bm25=7), "files['bm25'] is not a JSON object"),
+        # JSON's 1e999 is Python's float infinity: int() of it raised OverflowError.
+        (_set("format_version", float("inf")), f"format_version {COUNT} 0"),
+        (_set("n_chunks", float("inf")), f"n_chunks {COUNT} 0"),
+        (_set("embedder.dim", "x"), f"embedder.dim {COUNT} 1"),
+        (_set("dense.kind", "ivf"), "dense.kind is not one of flat, hnsw"),
+        (_set("documents.0.chunks", True), f"documents[0].chunks {COUNT} 0"),
+        (lambda d: d.pop("created"), "created is missing"),
+    ],
+)
+def test_a_hand_edited_manifest_is_refused_and_repaired(built, edit, reason) -> None:
+    corpus, index_dir, emb = built
+    _edit_manifest(index_dir, edit)
+    with pytest.raises(IndexCorruptedError) as e:
+        Index.load(index_dir, emb.id)
+    assert e.value.message == (
+        f"The manifest of the index in {index_dir} is malformed ({reason}): "
+        f"run `poleqa index --index {index_dir}` to rebuild it."
+    )
+    assert index_status(corpus, index_dir, emb.id) == "corrupted"
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert report.rebuilt and report.written
+    assert index_status(corpus, index_dir, emb.id) == "current"
+
+
+def test_a_manifest_must_list_every_file_of_the_format(built) -> None:
+    corpus, index_dir, emb = built
+    keep = {"documents.jsonl", "sentences.jsonl", "bm25/vocab.index.json"}
+    _edit_manifest(index_dir, lambda d: d.__setitem__("files", {n: d["files"][n] for n in keep}))
+    with pytest.raises(IndexCorruptedError) as e:
+        Index.load(index_dir, emb.id)
+    assert e.value.message == (
+        f"The manifest of the index in {index_dir} does not list chunks.jsonl, "
+        "chunk_vectors.npy, dense.faiss, sentence_vectors.npy, bm25/data.csc.index.npy, "
+        "bm25/indices.csc.index.npy, bm25/indptr.csc.index.npy, bm25/params.index.json: "
+        f"run `poleqa index --index {index_dir}` to rebuild it."
+    )
+    assert index_status(corpus, index_dir, emb.id) == "corrupted"
+    assert build_index(corpus, index_dir, emb, **PARAMS).rebuilt
+
+
+@pytest.mark.parametrize("name", ["../CURRENT", "/etc/hostname", "bm25/../dense.faiss", ""])
+def test_a_manifest_naming_files_outside_its_generation_is_refused(built, name) -> None:
+    corpus, index_dir, emb = built
+    _edit_manifest(index_dir, lambda d: d["files"].__setitem__(name, {"sha256": "0", "size": 0}))
+    with pytest.raises(IndexCorruptedError) as e:
+        Index.load(index_dir, emb.id)
+    assert e.value.message == (
+        f"The manifest of the index in {index_dir} is malformed (files names {name!r}, "
+        f"which is not a file of the index): run `poleqa index --index {index_dir}` to rebuild it."
+    )
+    assert index_status(corpus, index_dir, emb.id) == "corrupted"
+
+
 @pytest.mark.parametrize("content", [b"garbage\n", b"gen-20990101T000000-000000-1\n", b"\xff\xfe"])
 def test_damaged_pointer_is_refused(built, content) -> None:
     corpus, index_dir, emb = built
@@ -134,6 +220,19 @@ def test_status_is_stale_when_the_wanted_chunking_differs(built) -> None:
     assert index_status(corpus, index_dir, emb.id, (built_with[0] * 2, 0)) == "stale"
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("poleqa_version", "0.0.9"), ("passage_template", "text"), ("sentence_text", "sentence")],
+)
+def test_status_is_stale_when_a_build_would_not_reuse_the_index(built, key, value) -> None:
+    corpus, index_dir, emb = built
+    _edit_manifest(index_dir, lambda d: d.__setitem__(key, value))  # e.g. built by an older poleqa
+    assert index_status(corpus, index_dir, emb.id) == "stale"
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert report.rebuilt and report.embedded_chunks == report.chunks
+    assert index_status(corpus, index_dir, emb.id) == "current"
+
+
 def test_unreadable_files_are_skipped_and_remembered(built) -> None:
     corpus, index_dir, emb = built
     (corpus / "empty.txt").write_bytes(b"")
@@ -144,6 +243,44 @@ def test_unreadable_files_are_skipped_and_remembered(built) -> None:
     assert report.documents == 3
     assert index_status(corpus, index_dir, emb.id) == "current"
     assert build_index(corpus, index_dir, emb, **PARAMS).written is False
+
+
+def test_a_file_rewritten_during_a_build_is_read_again_by_the_next(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, reads = ingest._read_bytes, Counter[str]()
+
+    def read_bytes(path: Path) -> bytes:
+        reads[path.name] += 1
+        # c_aqua.md is being copied again when the build reads it (scanned whole, read empty)
+        return b"" if path.name == "c_aqua.md" and reads[path.name] == 2 else real(path)
+
+    monkeypatch.setattr(ingest, "_read_bytes", read_bytes)
+    emb, index_dir = FakeEmbedder(), tmp_path / "index"
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert [(s.source, s.reason) for s in report.skipped] == [("c_aqua.md", "the file is empty")]
+    assert index_status(corpus, index_dir, emb.id) == "stale"  # the copy is over: it changed
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert (report.added, report.skipped) == (1, ())
+    assert sorted(Index.load(index_dir, emb.id).documents) == sorted(DOCS)
+
+
+def test_a_named_pipe_in_the_corpus_blocks_neither_the_build_nor_the_status(built) -> None:
+    corpus, index_dir, emb = built
+    os.mkfifo(corpus / "pipe.txt")  # reading it would wait for a writer, for ever
+    results: list[object] = []
+
+    def build_then_status() -> None:
+        results.append(build_index(corpus, index_dir, emb, **PARAMS))
+        results.append(index_status(corpus, index_dir, emb.id))
+
+    worker = threading.Thread(target=build_then_status, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert len(results) == 2, "still reading the pipe"
+    report, status = results
+    assert report.skipped == (Skipped("pipe.txt", "the file is a named pipe, not a regular file"),)
+    assert (report.documents, report.written, status) == (3, False, "current")
 
 
 def test_empty_corpus_leaves_the_index_untouched(built, tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from pathlib import Path
 
 import docx
@@ -13,6 +15,7 @@ from fpdf import FPDF
 from poleqa.errors import CorpusError, IngestError, PoleqaError
 from poleqa.ingest import (
     CorpusScan,
+    files,
     iter_corpus_files,
     load_corpus,
     read_document,
@@ -202,17 +205,75 @@ def test_permission_error_is_reported_even_as_root(
 ) -> None:
     (tmp_path / "locked.txt").write_text("secret", encoding="utf-8")
     (tmp_path / "open.txt").write_text("Texte lisible.", encoding="utf-8")
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "locked.txt":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def open_(path: str, flags: int, *args: int, **kwargs: object) -> int:
+        if Path(path).name == "locked.txt":
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", open_)
     scan = load_corpus(tmp_path)
     assert [d.source for d in scan.documents] == ["open.txt"]
     assert reasons(scan) == {"locked.txt": "cannot read the file: permission denied"}
+
+
+def _load_within(root: Path, seconds: float = 20) -> CorpusScan:
+    """load_corpus(root), failing the test rather than hanging on a file that blocks."""
+    out: list[CorpusScan] = []
+    worker = threading.Thread(target=lambda: out.append(load_corpus(root)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert out, "load_corpus is still reading"
+    return out[0]
+
+
+def test_pipes_devices_and_sockets_are_skipped_unread(tmp_path: Path) -> None:
+    (tmp_path / "ok.txt").write_text("Un document lisible.", encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")  # reading it would wait for a writer, for ever
+    (tmp_path / "null.md").symlink_to("/dev/null")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock.html"))
+        scan = _load_within(tmp_path)
+    assert [d.source for d in scan.documents] == ["ok.txt"]
+    assert reasons(scan) == {
+        "pipe.txt": "the file is a named pipe, not a regular file",
+        "null.md": "the file is a device, not a regular file",
+        "sock.html": "the file is a socket, not a regular file",
+    }
+
+
+def test_a_file_above_the_size_limit_is_skipped_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)
+    (tmp_path / "small.txt").write_text("x" * 1000, encoding="utf-8")
+    (tmp_path / "big.txt").write_text("x" * 1001, encoding="utf-8")
+    (tmp_path / "meta.txt").write_text("Un document.", encoding="utf-8")
+    (tmp_path / "meta.txt.meta.json").write_text("{}" + " " * 1000, encoding="utf-8")
+    scan = load_corpus(tmp_path)
+    assert [d.source for d in scan.documents] == ["small.txt"]
+    assert reasons(scan) == {
+        "big.txt": "the file holds 1,001 bytes, above the limit of 1,000 per file",
+        "meta.txt": "its metadata file meta.txt.meta.json holds 1,002 bytes, above the limit "
+        "of 1,000 per file",
+    }
+
+
+def test_linked_folders_are_walked_once(tmp_path: Path) -> None:
+    corpus, elsewhere = tmp_path / "corpus", tmp_path / "elsewhere"
+    (corpus / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    (corpus / "sub" / "a.txt").write_text("Dans le corpus.", encoding="utf-8")
+    (elsewhere / "b.txt").write_text("Ailleurs, lié.", encoding="utf-8")
+    (corpus / "linked").symlink_to(elsewhere)  # followed: its documents are the corpus's
+    (corpus / "twice").symlink_to(elsewhere)  # the same folder again: not walked twice
+    (corpus / "again").symlink_to(corpus / "sub")  # inside the corpus: walked as sub/
+    (corpus / "sub" / "loop").symlink_to(corpus)  # a loop: not followed
+    (elsewhere / "back").symlink_to(elsewhere)
+    found = [p.relative_to(corpus).as_posix() for p in iter_corpus_files(corpus)]
+    assert found == ["linked/b.txt", "sub/a.txt"]
+    assert [d.source for d in load_corpus(corpus).documents] == found
 
 
 def test_read_document_refuses_unsupported_and_outside_files(tmp_path: Path) -> None:

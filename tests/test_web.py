@@ -17,7 +17,6 @@ from poleqa.query import validate_question
 from poleqa.types import Document, Turn
 from poleqa.web import render
 from poleqa.web.app import ChatApp, IndexWatcher, Session
-from poleqa.web.common import RETRY_SECONDS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -179,45 +178,6 @@ def test_answers_carry_their_key_and_the_index_version(tmp_path: Path) -> None:
     assert exchange.index_version == "gen-7"
     assert f'id="pq-a-{exchange.feedback_id}"' in messages[1]["content"]
     assert IndexWatcher(pipeline, None).version() == ""
-
-
-def test_index_watcher_reloads_once_per_pointer_change(tmp_path: Path) -> None:
-    pipeline = FakePipeline()
-    pointer = tmp_path / "CURRENT"
-    pointer.write_text("gen-1", encoding="utf-8")
-    watcher = IndexWatcher(pipeline, pointer)
-    watcher.check()
-    assert pipeline.reloads == 0
-    pointer.write_text("gen-2", encoding="utf-8")
-    watcher.check()
-    watcher.check()
-    assert pipeline.reloads == 1
-
-
-def test_a_generation_that_fails_to_load_is_retried_after_a_while_not_per_question(
-    tmp_path: Path,
-) -> None:
-    class Broken(FakePipeline):
-        broken = True
-
-        def reload(self) -> None:
-            super().reload()
-            if self.broken:
-                raise IndexCorruptedError("chunk_vectors.npy: checksum mismatch")
-
-    pipeline, now = Broken(), [0.0]
-    pointer = tmp_path / "CURRENT"
-    pointer.write_text("gen-1", encoding="utf-8")
-    watcher = IndexWatcher(pipeline, pointer, clock=lambda: now[0])
-    pointer.write_text("gen-2", encoding="utf-8")
-    for _ in range(5):  # five questions: one try, the generation served is still gen-1
-        watcher.check()
-    assert pipeline.reloads == 1 and watcher.version() == "gen-1"
-    now[0] += RETRY_SECONDS
-    pipeline.broken = False  # e.g. the files arrived on a shared disk
-    watcher.check()
-    watcher.check()
-    assert pipeline.reloads == 2 and watcher.version() == "gen-2"
 
 
 # -- the real server (tests/webserver.py; fixture `web_server` in conftest.py) ----------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from poleqa import __version__
 from poleqa.chunking import chunk_document
 from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import CorpusError, IndexError_, IngestError
-from poleqa.index import dense, store
+from poleqa.index import dense, jsonl, store
 from poleqa.index.loader import check_embedder, read_manifest, verify_files
 from poleqa.index.manifest import (
     PASSAGE_TEMPLATE,
@@ -24,13 +23,14 @@ from poleqa.index.manifest import (
     SkippedEntry,
 )
 from poleqa.ingest import (
-    FORMATS,
+    bytes_fingerprint,
     file_fingerprint,
     iter_corpus_files,
     read_document,
+    read_file_bytes,
     shown_name,
+    unsupported_files,
 )
-from poleqa.ingest.metadata import is_sidecar
 from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
 
@@ -103,25 +103,9 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
         Skipped(
             shown_name(p.relative_to(corpus_dir).as_posix()), f"unsupported file type {p.suffix!r}"
         )
-        for p in _unsupported_files(corpus_dir, FORMATS)
+        for p in unsupported_files(corpus_dir)
     ]
     return dict(sorted(out.items())), skipped
-
-
-def _unsupported_files(root: Path, formats: Mapping[str, object]) -> list[Path]:
-    """Visible files poleqa cannot read (not sidecars, not the root README), to report them."""
-    out = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        if (
-            p.is_file()
-            and p.suffix.lower() not in formats
-            and not any(part.startswith((".", "~$")) for part in rel.parts)
-            and not is_sidecar(p)
-            and not (len(rel.parts) == 1 and p.name.lower() == "readme.md")
-        ):
-            out.append(p)
-    return sorted(out)
 
 
 # -- the previous generation, for reuse ----------------------------------------------------
@@ -140,6 +124,18 @@ class Previous:
     sentence_vectors: np.ndarray | None  # None when that generation was built without them
 
 
+def reusable(manifest: Manifest, chunking: tuple[int, int] | None) -> bool:
+    """Whether a build may reuse the rows and vectors of the generation of `manifest`: same
+    chunking (None: any), passage template, sentence text and poleqa version (whose chunker
+    and sentence splitter cut the rows). The one test of the builder and of `index_status`."""
+    return (
+        (chunking is None or chunking == (manifest.chunk_size, manifest.chunk_overlap))
+        and manifest.passage_template == PASSAGE_TEMPLATE
+        and manifest.sentence_text == SENTENCE_TEXT
+        and manifest.poleqa_version == __version__
+    )
+
+
 def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
     """The current generation if its vectors can be reused by this build, else None."""
     index_dir = params.index_dir
@@ -149,18 +145,12 @@ def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
         verify_files(index_dir, gen, manifest)
     except IndexError_:
         return None  # missing, other model, other format, damaged: build from scratch
-    if (
-        manifest.chunk_size != params.chunk_size
-        or manifest.chunk_overlap != params.chunk_overlap
-        or manifest.passage_template != PASSAGE_TEMPLATE
-        or manifest.sentence_text != SENTENCE_TEXT
-        or manifest.poleqa_version != __version__
-    ):
+    if not reusable(manifest, (params.chunk_size, params.chunk_overlap)):
         return None
     try:
-        docs = {d.source: d for d in store.read_documents(gen / store.DOCUMENTS)}
-        chunks = store.read_chunks(gen / store.CHUNKS, docs)
-        sentences = store.read_sentences(gen / store.SENTENCES)
+        docs = {d.source: d for d in jsonl.read_documents(gen / store.DOCUMENTS)}
+        chunks = jsonl.read_chunks(gen / store.CHUNKS, docs)
+        sentences = jsonl.read_sentences(gen / store.SENTENCES)
         chunk_vectors = np.load(gen / store.CHUNK_VECTORS, mmap_mode="r", allow_pickle=False)
         sentence_vectors = (
             np.load(gen / store.SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
@@ -232,13 +222,21 @@ def read_corpus(
     """
     corpus_dir = params.corpus_dir
     docs: list[PlannedDoc] = []
-    for source, (path, fingerprint) in files.items():
+    for source, (path, scanned) in files.items():
         entry = prev.entries.get(source) if prev else None
-        if prev and entry and entry.fingerprint == fingerprint and source in prev.documents:
-            doc = prev.documents[source]
+        if prev and entry and entry.fingerprint == scanned and source in prev.documents:
+            doc, fingerprint = prev.documents[source], scanned
         else:
             try:
-                doc = read_document(corpus_dir, path)
+                data = read_file_bytes(corpus_dir, path)
+            except IngestError as e:  # unreadable since the scan: not remembered, so stale
+                skips.reported.append(Skipped(source, e.message))
+                continue
+            # The bytes read, not those scanned: a file rewritten in between (a copy under
+            # way) must look changed to the next status, or its document stays missing.
+            fingerprint = bytes_fingerprint(*data)
+            try:
+                doc = read_document(corpus_dir, path, data)
             except IngestError as e:
                 skips.add(source, fingerprint, e.message)
                 continue

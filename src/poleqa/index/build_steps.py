@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from poleqa import __version__
 from poleqa.errors import IndexError_
-from poleqa.index import dense, store
+from poleqa.index import dense, jsonl, store
 from poleqa.index.build_plan import SENTENCE_TEXT, BuildParams, BuildPlan, passage_text
 from poleqa.index.lexical import BM25_PARAMS, Lexical
 from poleqa.index.manifest import (
@@ -223,14 +223,15 @@ def write_generation(
     final = index_dir / name
     partial.mkdir()
     try:
-        store.write_documents(partial / store.DOCUMENTS, documents)
-        store.write_chunks(partial / store.CHUNKS, chunks)
-        store.write_sentences(partial / store.SENTENCES, sentences)
+        jsonl.write_documents(partial / store.DOCUMENTS, documents)
+        jsonl.write_chunks(partial / store.CHUNKS, chunks)
+        jsonl.write_sentences(partial / store.SENTENCES, sentences)
         _save_npy(partial / store.CHUNK_VECTORS, chunk_vectors)
         if sentence_vectors is not None:
             _save_npy(partial / store.SENTENCE_VECTORS, sentence_vectors)
         dense.save(dense.build(chunk_vectors, manifest.dense), partial / store.DENSE)
         Lexical.build(lexical_texts).save(partial / store.BM25_DIR)
+        store.fsync_tree(partial)  # what the checksums describe is on the disk
         files = {
             p.relative_to(partial).as_posix(): file_entry(p)
             for p in sorted(partial.rglob("*"))
@@ -239,6 +240,7 @@ def write_generation(
         _write_manifest(partial, replace(manifest, files=files))
         store.fsync_dir(partial)
         os.rename(partial, final)
+        store.fsync_dir(index_dir)  # the rename is on the disk before CURRENT names `final`
     except BaseException:
         # Ctrl-C or a failure: the current index stays as it was; drop the half-written folder.
         shutil.rmtree(partial, ignore_errors=True)

@@ -21,6 +21,7 @@ from poleqa.index.build_plan import (
     make_plan,
     passage_text,
     read_corpus,
+    reusable,
     scan_corpus,
     split_document_sentences,
 )
@@ -100,11 +101,14 @@ def build_index(
     )
     files, unreadable = scan_corpus(params.corpus_dir)  # before touching the index folder
     store.make_index_dir(params.index_dir)
-    if not store.writable(params.index_dir):
-        # Nothing can be written here, so no other build can run here: read without the lock.
-        return _build(params, embedder, files, unreadable, t0, read_only=True)
-    with store.build_lock(params.index_dir):
-        return _build(params, embedder, files, unreadable, t0, read_only=False)
+    try:
+        if not store.writable(params.index_dir):
+            # Nothing can be written here, so no other build can run here: read without the lock.
+            return _build(params, embedder, files, unreadable, t0, read_only=True)
+        with store.build_lock(params.index_dir):
+            return _build(params, embedder, files, unreadable, t0, read_only=False)
+    except OSError as e:  # whatever else the system refused: said, and the index kept
+        raise store.write_error(params.index_dir, e) from e
 
 
 def _build(
@@ -119,6 +123,8 @@ def _build(
     write, switch."""
     timings: dict[str, float] = {}
     current = _current_after_cleanup(params.index_dir, clean=not read_only)
+    if not read_only:
+        store.check_pointer(params.index_dir)  # before the embedding, the long part
     prev = load_previous(params, embedder.id)
     skips = Skips(reported=list(unreadable))  # reported, not remembered: they are not indexable
 
@@ -139,10 +145,8 @@ def _build(
     t = time.perf_counter()
     try:
         write_planned(plan, params, embedder, vectors, t0)
-    except OSError as e:  # made read-only since the check, or writable only in part
-        if store.is_read_only_error(e):
-            raise store.read_only_error(params.index_dir, _what_to_write(plan), e) from e
-        raise
+    except OSError as e:  # a full disk; made read-only since the check, or writable in part
+        raise store.write_error(params.index_dir, e, _what_to_write(plan)) from e
     timings["write"] = time.perf_counter() - t
     return _report(plan, vectors, timings, t0)
 
@@ -203,11 +207,14 @@ def index_status(
     chunking: tuple[int, int] | None = None,
     sentence_vectors: bool = False,
 ) -> str:
-    """ "missing" | "corrupted" | "mismatch" | "stale" (corpus or chunking changed) | "current".
+    """ "missing" | "corrupted" | "mismatch" | "stale" | "current".
 
-    `chunking` is the wanted (chunk_size, chunk_overlap); None accepts whatever was built.
+    "stale": the corpus changed, or a build would not reuse the index (other chunking, passage
+    template, sentence text or poleqa version: `build_plan.reusable`). `chunking` is the
+    wanted (chunk_size, chunk_overlap); None accepts whatever was built.
     `sentence_vectors` True: an index without them is "stale" (both readers need them);
-    False accepts either (unused vectors do no harm; `poleqa index` drops them).
+    False accepts either (unused vectors do no harm; `poleqa index` drops them). An index the
+    system refuses to read (permissions) raises IndexError_: rebuilding would not help.
     """
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     try:
@@ -224,7 +231,7 @@ def index_status(
     known = {e.source: e.fingerprint for e in manifest.documents}
     known.update({s.source: s.fingerprint for s in manifest.skipped})
     now = {source: fp for source, (_, fp) in files.items()}
-    if chunking is not None and chunking != (manifest.chunk_size, manifest.chunk_overlap):
+    if not reusable(manifest, chunking):  # a build would not reuse it: it redoes everything
         return "stale"
     if sentence_vectors and not manifest.sentence_vectors:
         return "stale"

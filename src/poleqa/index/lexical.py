@@ -12,6 +12,15 @@ import numpy as np
 from poleqa.text import stems
 
 BM25_PARAMS = {"method": "lucene", "k1": 1.5, "b": 0.75}
+# What bm25s saves, and reads back, for a lucene index of at least one chunk (checked on load:
+# a manifest that leaves one out would skip its checksum).
+SAVED_FILES = (
+    "data.csc.index.npy",
+    "indices.csc.index.npy",
+    "indptr.csc.index.npy",
+    "params.index.json",
+    "vocab.index.json",
+)
 
 
 def tokenize(text: str) -> list[str]:

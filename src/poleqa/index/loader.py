@@ -16,12 +16,14 @@ from poleqa.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from poleqa.index import dense, store
-from poleqa.index.lexical import Lexical
+from poleqa.index import dense, jsonl, store
+from poleqa.index.lexical import SAVED_FILES, Lexical
 from poleqa.index.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
+    FileEntry,
     Manifest,
+    ManifestFormatError,
     read_format_version,
     sha256_file,
 )
@@ -61,6 +63,8 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
     """
     try:
         gen = store.read_current(index_dir)
+    except store.PointerUnreadableError as e:
+        raise store.read_error(index_dir, e.os_error) from e
     except store.PointerError as e:
         raise IndexCorruptedError(
             f"The index in {index_dir} is damaged ({e}): {_rebuild_hint(index_dir)}."
@@ -72,10 +76,12 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
     path = gen / MANIFEST_NAME
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as e:
         raise IndexCorruptedError(
             f"The index in {index_dir} has no readable manifest: {_rebuild_hint(index_dir)}."
         ) from e
+    except OSError as e:
+        raise store.read_error(index_dir, e) from e
     version = read_format_version(text)
     if version is not None and version != FORMAT_VERSION:
         raise IndexMismatchError(
@@ -84,9 +90,10 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
         )
     try:
         manifest = Manifest.from_json(text)
-    except (ValueError, KeyError, TypeError) as e:
+    except ManifestFormatError as e:
         raise IndexCorruptedError(
-            f"The manifest of the index in {index_dir} is malformed: {_rebuild_hint(index_dir)}."
+            f"The manifest of the index in {index_dir} is malformed ({e}): "
+            f"{_rebuild_hint(index_dir)}."
         ) from e
     return gen, manifest
 
@@ -101,26 +108,51 @@ def check_embedder(index_dir: Path, manifest: Manifest, embedder_id: str | None)
         )
 
 
+def required_files(manifest: Manifest) -> list[str]:
+    """The files a generation of this manifest must hold, so the manifest must list them."""
+    names = [store.DOCUMENTS, store.CHUNKS, store.SENTENCES, store.CHUNK_VECTORS, store.DENSE]
+    if manifest.sentence_vectors:
+        names.append(store.SENTENCE_VECTORS)
+    if manifest.n_chunks:
+        names += [f"{store.BM25_DIR}/{name}" for name in SAVED_FILES]
+    return names
+
+
 def verify_files(index_dir: Path, gen: Path, manifest: Manifest) -> None:
-    """Every file listed in the manifest is there, with its size and sha256."""
+    """Every file the format requires is listed in the manifest; every file listed is there,
+    with its size and sha256."""
     if not manifest.files:
         raise IndexCorruptedError(
             f"The manifest of the index in {index_dir} lists no files: {_rebuild_hint(index_dir)}."
         )
+    unlisted = [name for name in required_files(manifest) if name not in manifest.files]
+    if unlisted:
+        raise IndexCorruptedError(
+            f"The manifest of the index in {index_dir} does not list {', '.join(unlisted)}: "
+            f"{_rebuild_hint(index_dir)}."
+        )
     for name, entry in manifest.files.items():
-        path = gen / name
-        problem = None
-        if not path.is_file():
-            problem = "is missing"
-        elif path.stat().st_size != entry.size:
-            problem = f"has {path.stat().st_size} bytes instead of {entry.size}"
-        elif sha256_file(path) != entry.sha256:
-            problem = "does not match its checksum"
+        try:
+            problem = _file_problem(gen / name, entry)
+        except OSError as e:
+            raise store.read_error(index_dir, e) from e
         if problem:
             raise IndexCorruptedError(
                 f"The index in {index_dir} is damaged ({name} {problem}): "
                 f"{_rebuild_hint(index_dir)}."
             )
+
+
+def _file_problem(path: Path, entry: FileEntry) -> str | None:
+    """What is wrong with the file of the index at `path`, None if it matches `entry`."""
+    if not path.is_file():
+        return "is missing"
+    size = path.stat().st_size
+    if size != entry.size:
+        return f"has {size} bytes instead of {entry.size}"
+    if sha256_file(path) != entry.sha256:
+        return "does not match its checksum"
+    return None
 
 
 @dataclass(frozen=True)
@@ -181,19 +213,25 @@ class Index:
                 gen, manifest = read_manifest(path)
                 check_embedder(path, manifest, embedder_id)
                 return cls._load_generation(path, gen, manifest)
-            except (FileNotFoundError, IndexCorruptedError):
-                if attempt == 2 or _current_or_none(path) == before:
-                    raise  # really damaged, not swapped under our feet
+            except (FileNotFoundError, IndexCorruptedError) as e:
+                if attempt < 2 and _current_or_none(path) != before:
+                    continue  # swapped under our feet: read the new generation
+                if isinstance(e, FileNotFoundError):  # deleted between the checks and the read
+                    raise IndexCorruptedError(
+                        f"The index in {path} is damaged ({e.filename or 'a file'} is missing): "
+                        f"{_rebuild_hint(path)}."
+                    ) from e
+                raise
         raise AssertionError("unreachable")
 
     @classmethod
     def _load_generation(cls, index_dir: Path, gen: Path, manifest: Manifest) -> Index:
         verify_files(index_dir, gen, manifest)
         try:
-            docs = store.read_documents(gen / store.DOCUMENTS)
+            docs = jsonl.read_documents(gen / store.DOCUMENTS)
             by_source = {d.source: d for d in docs}
-            chunks = store.read_chunks(gen / store.CHUNKS, by_source)
-            sentences = store.read_sentences(gen / store.SENTENCES)
+            chunks = jsonl.read_chunks(gen / store.CHUNKS, by_source)
+            sentences = jsonl.read_sentences(gen / store.SENTENCES)
             sentence_vectors = (
                 np.load(gen / store.SENTENCE_VECTORS, allow_pickle=False)
                 if manifest.sentence_vectors
@@ -204,6 +242,8 @@ class Index:
             lexical = Lexical.load(gen / store.BM25_DIR, len(chunks))
         except FileNotFoundError:
             raise
+        except OSError as e:  # permissions, the disk: not the index's fault
+            raise store.read_error(index_dir, e) from e
         except Exception as e:  # a parse error in a file whose checksum matched: a poleqa bug
             raise IndexCorruptedError(
                 f"The index in {index_dir} cannot be read ({type(e).__name__}: {e}): "

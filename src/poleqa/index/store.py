@@ -1,21 +1,21 @@
-"""Index generations on disk (atomic CURRENT pointer) and the document/chunk/sentence stores."""
+"""Index generations on disk: the atomic CURRENT pointer, the build lock, the cleanup."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from poleqa.errors import IndexError_
-from poleqa.types import Chunk, Document, DocumentInfo, PageSpan, Sentence
+from poleqa.index.manifest import MANIFEST_NAME
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,15 @@ BM25_DIR = "bm25"
 
 class PointerError(Exception):
     """CURRENT is unreadable or names no valid generation."""
+
+
+class PointerUnreadableError(PointerError):
+    """The system refused to read CURRENT (permissions, a disk error): not damage, so
+    rebuilding would not help. `os_error` says why."""
+
+    def __init__(self, message: str, os_error: OSError) -> None:
+        super().__init__(message)
+        self.os_error = os_error
 
 
 class IndexReadOnlyError(IndexError_):
@@ -67,14 +76,51 @@ def read_only_error(index_dir: Path, what: str, cause: OSError | None = None) ->
     )
 
 
+def write_error(index_dir: Path, e: OSError, what: str = "the index") -> IndexError_:
+    """The error for a build the system refused to write `what` (a full disk, a read-only
+    folder…): nothing was switched, so the previous index is intact."""
+    if is_read_only_error(e):
+        return read_only_error(index_dir, what, e)
+    where = f": {e.filename}" if e.filename else ""
+    todo = "Free some disk space" if e.errno in _FULL_ERRNOS else "Check that folder"
+    return IndexError_(
+        f"Cannot write the index in {index_dir} ({e.strerror or e}{where}): the previous index "
+        f"is kept. {todo}, then run `poleqa index` again.",
+        "L'index n'a pas pu être mis à jour ; l'index précédent est conservé.",
+    )
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def read_error(index_dir: Path, e: OSError) -> IndexError_:
+    """The error for an index the system refused to read: permissions (a replica running as
+    another user, a strict umask at build time) or the disk. Rebuilding would not help."""
+    where = f": {e.filename}" if e.filename else ""
+    todo = (
+        "give the user running poleqa read access to the index folder and its files"
+        if is_read_only_error(e)
+        else "check the disk, then run `poleqa index` again if the index is damaged"
+    )
+    return IndexError_(
+        f"Cannot read the index in {index_dir} ({e.strerror or e}{where}): {todo}.",
+        "L'index des documents ne peut pas être lu : prévenez l'équipe qui l'administre.",
+    )
+
+
 def make_index_dir(index_dir: Path) -> None:
-    """Create the index folder if needed; IndexReadOnlyError if its parent is read-only."""
+    """Create the index folder if needed; IndexReadOnlyError if its parent is read-only,
+    IndexError_ if something else is in the way (a file where a folder should be)."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         if is_read_only_error(e):
             raise read_only_error(index_dir, "the index", e) from e
-        raise
+        raise IndexError_(
+            f"Cannot create the index folder {index_dir} ({e.strerror or e}): choose another "
+            "folder with --index, or remove what is in the way.",
+            "Le dossier de l'index ne peut pas être créé.",
+        ) from e
 
 
 def writable(index_dir: Path) -> bool:
@@ -115,8 +161,10 @@ def read_current(index_dir: Path) -> Path | None:
         raw = pointer.read_bytes()
     except FileNotFoundError:
         return None
+    except IsADirectoryError as e:
+        raise PointerError(f"{pointer} is a folder, not a file") from e
     except OSError as e:
-        raise PointerError(f"cannot read {pointer}: {e}") from e
+        raise PointerUnreadableError(f"cannot read {pointer}: {e}", e) from e
     try:
         name = raw.decode("ascii").strip()
     except UnicodeDecodeError as e:
@@ -129,8 +177,25 @@ def read_current(index_dir: Path) -> Path | None:
     return gen
 
 
+def check_pointer(index_dir: Path) -> None:
+    """IndexError_ now, before a build's long work, if CURRENT cannot be replaced (a folder
+    there: os.replace refuses to put a file over it)."""
+    pointer = current_pointer(index_dir)
+    if pointer.is_dir():
+        raise IndexError_(
+            f"{pointer} is a folder, where the index keeps the name of its current generation: "
+            f"move that folder out of {index_dir}, then run `poleqa index` again.",
+            "L'index ne peut pas être mis à jour : son dossier est mal rangé.",
+        )
+
+
 def switch_current(index_dir: Path, gen: Path) -> None:
     """Point CURRENT at `gen` atomically: readers see the old or the new name, never half."""
+    if not (gen / MANIFEST_NAME).is_file():  # deleted by a build that ran alongside this one
+        raise IndexError_(
+            f"The new index generation {gen} was deleted before it could be used: the previous "
+            "index is kept; run `poleqa index` again."
+        )
     tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
     with tmp.open("w", encoding="ascii") as f:
         f.write(gen.name + "\n")
@@ -138,6 +203,21 @@ def switch_current(index_dir: Path, gen: Path) -> None:
         os.fsync(f.fileno())
     os.replace(tmp, current_pointer(index_dir))
     fsync_dir(index_dir)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under `folder` (itself included) to the disk.
+
+    Before a switch to a new generation: after a power loss, CURRENT must not name files still
+    empty (FAISS and bm25s do not fsync what they write).
+    """
+    for path in sorted(folder.rglob("*"), reverse=True):  # a folder after what it holds
+        if path.is_dir():
+            fsync_dir(path)
+        else:
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+    fsync_dir(folder)
 
 
 def fsync_dir(path: Path) -> None:
@@ -150,22 +230,38 @@ def fsync_dir(path: Path) -> None:
 
 
 def remove_stale_generations(index_dir: Path, keep: Path | None) -> None:
-    """Delete generations other than `keep`, and leftovers of interrupted builds and probes.
+    """Delete the generations older than `keep` (the one this build keeps), and leftovers of
+    interrupted builds and probes; with `keep` None, no generation.
 
-    Only folders named like generations are touched: anything else in the folder is left alone.
+    Never the generation CURRENT names, read again before each deletion (another build may
+    have switched meanwhile), nor one newer than `keep`: if the lock did not hold (its file
+    deleted, a network mount without locks) another build may be writing it or about to make
+    it current. Names sort by time. Only folders named like generations are touched.
     """
     if not index_dir.is_dir():
         return
-    for entry in index_dir.iterdir():
+    for entry in sorted(index_dir.iterdir()):
         name = entry.name
-        is_gen = name.startswith(GEN_PREFIX) and (
-            _GEN_NAME.match(name) or name.endswith(PARTIAL_SUFFIX)
-        )
-        if is_gen and entry.is_dir() and (keep is None or entry.name != keep.name):
+        if _GEN_NAME.match(name.removesuffix(PARTIAL_SUFFIX)):
+            base = name.removesuffix(PARTIAL_SUFFIX)
+            if keep is None or base >= keep.name or not entry.is_dir():
+                continue
+            current = _current_name(index_dir)
+            if current is None or current == base:
+                continue  # unreadable now: deleting could take the index being served
             _remove_generation(entry)
         elif name.startswith((f".{CURRENT}.", PROBE_PREFIX)) and name.endswith(".tmp"):
             with contextlib.suppress(OSError):
                 entry.unlink()
+
+
+def _current_name(index_dir: Path) -> str | None:
+    """The generation name in CURRENT, None if there is none or it is unreadable."""
+    try:
+        gen = read_current(index_dir)
+    except PointerError:
+        return None
+    return gen.name if gen is not None else None
 
 
 # Generations already reported as undeletable: a build cleans up twice, a server re-indexes
@@ -194,120 +290,70 @@ def _remove_generation(path: Path) -> None:
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Only one build at a time per index folder (readers never lock)."""
-    path = index_dir / LOCK
+    f = _locked(index_dir, index_dir / LOCK)
     try:
-        f = path.open("a+")
-    except OSError as e:  # e.g. a lock file left by another user
-        if is_read_only_error(e):
-            raise read_only_error(index_dir, f"its lock file {path.name}", e) from e
-        raise
-    try:
-        try:
-            import fcntl
-
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # no fcntl (Windows): no lock, builds are rare
-            pass
-        except BlockingIOError as e:
-            raise IndexError_(
-                f"Another `poleqa index` is already building {index_dir}; wait for it to finish.",
-                "Un index est déjà en cours de construction ; réessayez dans un instant.",
-            ) from e
         yield
     finally:
         f.close()
 
 
-# -- JSONL stores ----------------------------------------------------------------------------
+LOCK_TRIES = 3
 
 
-def _write_jsonl(path: Path, rows: Iterable[object]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
-            f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _read_jsonl(path: Path) -> Iterator[object]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
-
-
-def write_documents(path: Path, docs: Iterable[Document]) -> None:
-    _write_jsonl(
-        path,
-        (
-            {
-                "info": {
-                    "source": d.info.source,
-                    "title": d.info.title,
-                    "date": d.info.date,
-                    "organisation": d.info.organisation,
-                    "url": d.info.url,
-                    "format": d.info.format,
-                    "content_hash": d.info.content_hash,
-                },
-                "body_start": d.body_start,
-                "pages": [[p.page, p.start, p.end] for p in d.pages],
-                "text": d.text,
-            }
-            for d in docs
-        ),
+def _locked(index_dir: Path, path: Path) -> IO[str]:
+    """The lock file `path`, open and locked: the one at `path` now, not one deleted or
+    replaced meanwhile (a lock on a deleted file would let the next build run alongside)."""
+    for _ in range(LOCK_TRIES):
+        f = _open_lock(index_dir, path)
+        try:
+            _flock(index_dir, f)
+            if _same_file(f, path):
+                return f
+        except BaseException:
+            f.close()
+            raise
+        f.close()
+    raise IndexError_(
+        f"The lock file {path} keeps being deleted or replaced while `poleqa index` takes it: "
+        "stop whatever removes it, then run `poleqa index` again.",
+        "Un index est déjà en cours de construction ; réessayez dans un instant.",
     )
 
 
-def read_documents(path: Path) -> list[Document]:
-    return [
-        Document(
-            info=DocumentInfo(**row["info"]),
-            text=row["text"],
-            body_start=int(row["body_start"]),
-            pages=tuple(PageSpan(int(p), int(s), int(e)) for p, s, e in row["pages"]),
-        )
-        for row in _read_jsonl(path)
-    ]
+def _open_lock(index_dir: Path, path: Path) -> IO[str]:
+    try:
+        return path.open("a+")
+    except OSError as e:  # e.g. a lock file left by another user
+        if is_read_only_error(e):
+            raise read_only_error(index_dir, f"its lock file {path.name}", e) from e
+        raise
 
 
-def write_chunks(path: Path, chunks: Iterable[Chunk]) -> None:
-    _write_jsonl(
-        path,
-        (
-            {"id": c.id, "source": c.source, "start": c.start, "end": c.end, "page": c.page}
-            for c in chunks
-        ),
-    )
+def _flock(index_dir: Path, f: IO[str]) -> None:
+    try:
+        import fcntl
+    except ImportError:  # no fcntl (Windows): no lock, builds are rare
+        return
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as e:
+        raise IndexError_(
+            f"Another `poleqa index` is already building {index_dir}; wait for it to finish.",
+            "Un index est déjà en cours de construction ; réessayez dans un instant.",
+        ) from e
+    except OSError as e:  # ENOLCK: a network mount without locks
+        raise IndexError_(
+            f"Cannot lock {index_dir / LOCK} ({e.strerror or e}): the file system of the index "
+            "folder has no locks. Mount it with locks, or build the index on a local disk and "
+            "copy the whole folder.",
+            "L'index ne peut pas être mis à jour : son dossier ne permet pas de verrou.",
+        ) from e
 
 
-def read_chunks(path: Path, documents: dict[str, Document]) -> list[Chunk]:
-    """Chunks with their text cut from the stored document text (so both can never disagree)."""
-    out = []
-    for row in _read_jsonl(path):
-        doc = documents[row["source"]]
-        start, end = int(row["start"]), int(row["end"])
-        out.append(
-            Chunk(
-                id=int(row["id"]),
-                source=row["source"],
-                start=start,
-                end=end,
-                text=doc.text[start:end],
-                page=row["page"],
-            )
-        )
-    return out
-
-
-def write_sentences(path: Path, sentences: Iterable[Sentence]) -> None:
-    # Compact rows [source, start, end]: there are many more sentences than chunks.
-    _write_jsonl(path, ([s.source, s.start, s.end] for s in sentences))
-
-
-def read_sentences(path: Path) -> list[Sentence]:
-    return [
-        Sentence(id=i, source=src, start=int(s), end=int(e))
-        for i, (src, s, e) in enumerate(_read_jsonl(path))
-    ]
+def _same_file(f: IO[str], path: Path) -> bool:
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(f.fileno())
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)

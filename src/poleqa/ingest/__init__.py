@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from poleqa.errors import CorpusError, IngestError
-from poleqa.ingest import docx, html, md, pdf, txt
+from poleqa.ingest import docx, files, html, md, pdf, txt
 from poleqa.ingest.base import Extracted, Format
 from poleqa.ingest.metadata import (
     SIDECAR_SUFFIX,
@@ -25,11 +25,14 @@ __all__ = [
     "INGEST_VERSION",
     "SUPPORTED_EXTENSIONS",
     "CorpusScan",
+    "bytes_fingerprint",
     "file_fingerprint",
     "iter_corpus_files",
     "load_corpus",
     "read_document",
+    "read_file_bytes",
     "shown_name",
+    "unsupported_files",
 ]
 
 # Bump when readers change what they extract: fingerprints change, so indexes are rebuilt.
@@ -115,8 +118,7 @@ def _is_candidate(root: Path, path: Path) -> bool:
 
 
 def _walk(root: Path) -> list[Path]:
-    files = [p for p in root.rglob("*") if not p.is_dir() and _is_candidate(root, p)]
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    return [p for p in files.walk(root) if _is_candidate(root, p)]
 
 
 def _check_root(root: Path) -> None:
@@ -133,18 +135,21 @@ def _check_root(root: Path) -> None:
 
 def iter_corpus_files(root: Path) -> list[Path]:
     """The supported files under `root`, sorted by relative path (hidden files, sidecars and
-    the root README.md left out); CorpusError if `root` is not a folder."""
+    the root README.md left out; linked folders walked once: files.walk); CorpusError if
+    `root` is not a folder."""
     _check_root(root)
     return [p for p in _walk(root) if p.suffix.lower() in FORMATS]
 
 
+def unsupported_files(root: Path) -> list[Path]:
+    """The files iter_corpus_files leaves out for their type, sorted (to report them)."""
+    _check_root(root)
+    return [p for p in _walk(root) if p.suffix.lower() not in FORMATS]
+
+
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except PermissionError as exc:
-        raise IngestError("cannot read the file: permission denied") from exc
-    except OSError as exc:
-        raise IngestError(f"cannot read the file: {exc.strerror or exc}") from exc
+    """A corpus file's bytes; IngestError for a pipe, a device, a file above the size limit."""
+    return files.read_bounded(path)
 
 
 def _fingerprint(raw: bytes, sidecar: bytes | None) -> str:
@@ -160,22 +165,38 @@ def file_fingerprint(root: Path, path: Path) -> str:
     """sha256 of the file's bytes and of its sidecar's bytes (changes when either changes)."""
     path = _absolute(root, path)
     _check_name(str(path))
-    return _fingerprint(_read_bytes(path), read_sidecar_bytes(path))
+    return bytes_fingerprint(*read_file_bytes(root, path))
 
 
-def read_document(root: Path, path: Path) -> Document:
-    """The Document of one corpus file; IngestError(reason) if it cannot be used."""
+def bytes_fingerprint(raw: bytes, sidecar: bytes | None) -> str:
+    """The file_fingerprint of a file whose bytes and sidecar's bytes were `raw`, `sidecar`."""
+    return _fingerprint(raw, sidecar)
+
+
+def read_file_bytes(root: Path, path: Path) -> tuple[bytes, bytes | None]:
+    """The bytes of a corpus file and of its sidecar (None without one); IngestError if either
+    cannot be read. Give them to read_document to fingerprint exactly what it reads."""
+    path = _absolute(root, path)
+    return _read_bytes(path), read_sidecar_bytes(path)
+
+
+def read_document(
+    root: Path, path: Path, data: tuple[bytes, bytes | None] | None = None
+) -> Document:
+    """The Document of one corpus file; IngestError(reason) if it cannot be used.
+
+    `data`: the file's and its sidecar's bytes, already read (read_file_bytes); else read here.
+    """
     path = _absolute(root, path)
     source = _source(root, path)
     _check_name(source)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise IngestError(f"unsupported file type {path.suffix or '(no extension)'!r}")
-    raw = _read_bytes(path)
+    # Read once: the fingerprint describes exactly the bytes the text came from.
+    raw, sidecar_raw = data if data is not None else read_file_bytes(root, path)
     if not raw.strip():
         raise IngestError("the file is empty" if not raw else "the file holds only whitespace")
-    # Read once: the fingerprint describes exactly the bytes the text came from.
-    sidecar_raw = read_sidecar_bytes(path)
     sidecar = parse_sidecar(sidecar_raw, sidecar_path(path))
     try:
         extracted = _without_surrogates(fmt.read(raw))

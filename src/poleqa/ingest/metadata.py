@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from poleqa.errors import IngestError
+from poleqa.ingest.files import read_bounded
 
 SIDECAR_SUFFIX = ".meta.json"
 SIDECAR_FIELDS = ("title", "organisation", "date", "url")
@@ -49,10 +50,7 @@ def read_sidecar_bytes(path: Path) -> bytes | None:
     meta = sidecar_path(path)
     if not meta.is_file():
         return None
-    try:
-        return meta.read_bytes()
-    except OSError as exc:
-        raise IngestError(f"cannot read its metadata file {meta.name}: {exc.strerror}") from exc
+    return read_bounded(meta, f"its metadata file {meta.name}")
 
 
 def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:

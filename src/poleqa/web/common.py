@@ -44,6 +44,7 @@ class PipelineLike(Protocol):
 
 
 RETRY_SECONDS = 60  # before another try at loading a generation that failed to load
+POINTER_BYTES = 4096  # a generation name is some 40 bytes: more is garbage, not worth reading
 
 
 class IndexWatcher:
@@ -68,9 +69,14 @@ class IndexWatcher:
         if self.pointer is None:
             return None
         try:
-            return (self.pointer.stat().st_mtime_ns, self.pointer.read_text(encoding="utf-8"))
+            mtime = self.pointer.stat().st_mtime_ns
+            with self.pointer.open("rb") as f:
+                raw = f.read(POINTER_BYTES)
         except OSError:
             return None
+        # Bytes that are not text are a damaged pointer, not a crash: they differ from the
+        # name seen, so the reload says what is wrong while the loaded index keeps serving.
+        return (mtime, raw.decode("utf-8", "replace"))
 
     def version(self) -> str:
         """The index generation served (the pointer's content when last seen), "" if unknown."""

@@ -1,0 +1,103 @@
+"""Corpus files on disk: the walk (linked folders followed once) and bounded reads."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from poleqa.errors import IngestError
+
+# A corpus file larger than this is skipped unread: an illustrated PDF report of a few hundred
+# pages stays under it, a disk image or a database dump dropped in the folder is not read whole
+# (twice: the scan fingerprints it, the build reads it). Its text must still fit within
+# MAX_DOCUMENT_CHARS (config.py).
+MAX_FILE_BYTES = 100_000_000
+
+_KINDS = {
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
+
+
+def read_bounded(path: Path, what: str = "the file") -> bytes:
+    """The bytes of `path`, a regular file of at most MAX_FILE_BYTES; IngestError saying why
+    otherwise (`what` names the file in it).
+
+    Pipes, devices and sockets are never read: a named pipe would block the build (and the
+    scan of `poleqa serve`) until something writes to it; /dev/zero never ends.
+    """
+    limit = MAX_FILE_BYTES
+    try:
+        _check(os.stat(path), limit, what)
+        # O_NONBLOCK: a pipe put in the file's place since the stat must not block the open.
+        with open(path, "rb", opener=_open_nonblocking) as f:
+            _check(os.fstat(f.fileno()), limit, what)
+            data = f.read(limit + 1)
+    except PermissionError as exc:
+        raise IngestError(f"cannot read {what}: permission denied") from exc
+    except OSError as exc:
+        raise IngestError(f"cannot read {what}: {exc.strerror or exc}") from exc
+    if len(data) > limit:  # grown since the stat
+        raise IngestError(f"{what} holds more than {limit:,} bytes, the limit per file")
+    return data
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def _check(st: os.stat_result, limit: int, what: str) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        raise IngestError(f"{what} is {kind}, not a regular file")
+    if st.st_size > limit:
+        raise IngestError(
+            f"{what} holds {st.st_size:,} bytes, above the limit of {limit:,} per file"
+        )
+
+
+def walk(root: Path) -> list[Path]:
+    """Every entry under `root` that is not a folder, hidden ones (".name") left out, sorted
+    by path relative to `root`.
+
+    A folder linked into the corpus (symbolic link) is walked like a folder unless its target
+    is walked already: a link to a folder inside the corpus, a second link to the same folder,
+    a link back to a parent (a loop). Each document is thus read once, under one path.
+    """
+    top = os.path.realpath(root)
+    seen = {top}
+    out: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:  # an unreadable folder is left out, as pathlib's rglob does
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            if not _is_folder(entry):
+                out.append(path)
+                continue
+            real = os.path.realpath(path)
+            inside = real == top or real.startswith(top + os.sep)
+            if real in seen or (entry.is_symlink() and inside):
+                continue
+            seen.add(real)
+            subfolders.append(path)
+        stack.extend(reversed(subfolders))  # depth first, in name order
+    return sorted(out, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows links
+    except OSError:
+        return False
