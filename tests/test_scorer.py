@@ -33,6 +33,8 @@ from poleqa.types import Chunk, Document, DocumentInfo, Hit, Sentence
 
 DEFAULT = Settings()  # the chunking the shipped scorer model is fit under
 
+# Cases are made up for these tests: eval/ and corpus/ measure the scorer, so none copies them.
+
 
 # -- the answerer on a tiny in-memory index -------------------------------------------------
 
@@ -140,28 +142,28 @@ def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
     class _TwoDocs:
         def __init__(self) -> None:
             self.infos = {
-                "old.txt": DocumentInfo(source="old.txt", title="Phase III", date="2013-01-01"),
-                "new.txt": DocumentInfo(source="new.txt", title="Phase IV", date="2019-01-01"),
+                "old.txt": DocumentInfo(source="old.txt", title="Bilan 2013", date="2013-01-01"),
+                "new.txt": DocumentInfo(source="new.txt", title="Bilan 2019", date="2019-01-01"),
             }
 
         def info(self, source):
             return self.infos[source]
 
-    q = analyze("Combien de pôles de compétitivité compte la France ?")
+    q = analyze("Combien d'entreprises le réseau Granit Numérique fédère-t-il ?")
     feats = {"lex_ctx": 1.0}
 
     def cand(source: str, text: str, score: float) -> Candidate:
         spans = tuple(type_spans(q, text))
         return Candidate(Sentence(0, source, 0, len(text)), text, text, score, feats, score, spans)
 
-    old = cand("old.txt", "La France compte 71 pôles de compétitivité.", 5.0)
-    new = cand("new.txt", "La France compte 55 pôles de compétitivité.", 4.8)
+    old = cand("old.txt", "Le réseau Granit Numérique fédère 340 entreprises.", 5.0)
+    new = cand("new.txt", "Le réseau Granit Numérique fédère 415 entreprises.", 4.8)
     chosen, notes = most_recent(_TwoDocs(), default_model(), q, old, [old, new])
     assert chosen is new
     assert notes[0] == "Les sources ne donnent pas le même chiffre : voici le plus récent."
-    assert notes[1].startswith("Autre chiffre (2013) dans « Phase III » : 71 pôles")
+    assert notes[1].startswith("Autre chiffre (2013) dans « Bilan 2013 » : 340 entreprises")
     # a question that names its year keeps its own figure
-    q2 = analyze("Combien de pôles de compétitivité compte la France en 2013 ?")
+    q2 = analyze("Combien d'entreprises le réseau Granit Numérique fédérait-il en 2013 ?")
     assert most_recent(_TwoDocs(), default_model(), q2, old, [old, new]) == (old, ())
 
 
@@ -199,17 +201,43 @@ class _TextIndex(_TinyIndex):
         return Candidate(s, unit, unit, 1.0, {}, 1.0, spans)
 
 
-def test_a_label_answers_with_the_unit_it_introduces() -> None:
-    index = _TextIndex("Actualités\n\nContact\n\nSophie DUEZ\n\nsophie.duez@polymeris.fr\n")
-    answerer = ExtractiveAnswerer(index)
-    q = analyze("Who is the contact person for the clusters' 20th anniversary?")
-    best = index.candidate(q, "Contact")
-    a = answerer._answer_from(q, best, _hits(index), 0.9, ())
-    assert a.text == "Contact\n\nSophie DUEZ"
-    assert a.short_answer == "Sophie DUEZ"
-    # a label whose next unit holds nothing of the kind asked for (a number) stays as it was
-    q2 = analyze("Combien de personnes faut-il contacter ?")
-    best2 = index.candidate(q2, "Contact")
+@pytest.mark.parametrize(
+    ("text", "question", "label", "short", "other"),
+    [
+        (
+            "Actualités\n\nContact\n\nLéa MORVAN\n\nlea.morvan@lumivalle.example\n",
+            "Who is the contact person for the Lumivalle open day?",
+            "Contact",
+            "Léa MORVAN",
+            "Combien de personnes faut-il contacter ?",
+        ),
+        (
+            "# Le pôle Brumaris\n\nDirection :\n\nYann Le Goasdoué\n\nTél. 01 23 45 67 89\n",
+            "Qui dirige le pôle Brumaris ?",
+            "Direction :",
+            "Yann Le Goasdoué",
+            "Combien de salariés le pôle Brumaris emploie-t-il ?",
+        ),
+        (
+            "Chiffres clés\n\nAdhérents\n\n215 entreprises\n\nSalariés\n\n14\n",
+            "Combien d'adhérents compte le pôle ?",
+            "Adhérents",
+            "215 entreprises",
+            "Qui est le président du pôle ?",
+        ),
+    ],
+)
+def test_a_label_answers_with_the_unit_it_introduces(
+    text: str, question: str, label: str, short: str, other: str
+) -> None:
+    index = _TextIndex(text)
+    q = analyze(question)
+    a = ExtractiveAnswerer(index)._answer_from(q, index.candidate(q, label), _hits(index), 0.9, ())
+    assert a.text == f"{label}\n\n{short}"
+    assert a.short_answer == short
+    # a label whose next unit holds nothing of the kind asked for stays as it was
+    q2 = analyze(other)
+    best2 = index.candidate(q2, label)
     assert label_extended(index, q2, best2) is best2
 
 
@@ -235,12 +263,14 @@ def test_a_sentence_ending_on_a_colon_answers_a_list_question_with_its_items() -
 
 def test_a_surname_in_capitals_is_a_person_within_one_line() -> None:
 
-    assert [s.text for s in entities.names("Contact\n\nSophie DUEZ")] == ["Contact", "Sophie DUEZ"]
+    assert [s.text for s in entities.names("Contact\n\nLéa MORVAN")] == ["Contact", "Léa MORVAN"]
     q = analyze("Qui est le contact ?")
-    assert [s.text for s in type_spans(q, "Contact\n\nSophie DUEZ")] == ["Sophie DUEZ"]
-    assert [s.text for s in type_spans(q, "avec Jean DUPONT et Marie Curie")] == [
-        "Jean DUPONT",
-        "Marie Curie",
+    assert [s.text for s in type_spans(q, "Contact\n\nLéa MORVAN")] == ["Léa MORVAN"]
+    press = type_spans(q, "Presse\nPaul KERANDEL\n06 12 34 56 78")
+    assert [s.text for s in press] == ["Paul KERANDEL"]
+    assert [s.text for s in type_spans(q, "avec Paul KERANDEL et Inès Barrière")] == [
+        "Paul KERANDEL",
+        "Inès Barrière",
     ]
 
 
@@ -265,13 +295,15 @@ def test_a_gap_makes_the_answerer_abstain_whatever_the_threshold() -> None:
 
 
 def test_a_sentence_is_dated_by_its_paragraph_and_document() -> None:
-    text = "# T\n\n2. **iD4CAR (2009).** Le pôle change. Bernadette Rovire en est la directrice."
-    doc = Document(DocumentInfo(source="a.md", title="T", date="2025-06-30"), text)
-    start = text.index("Bernadette")
+    text = (
+        "# T\n\n3. **Lumivalle (2011).** Le pôle s'élargit. Odile Marchetti en est la présidente."
+    )
+    doc = Document(DocumentInfo(source="a.md", title="T", date="2024-05-31"), text)
+    start = text.index("Odile")
     before = Sentence(0, "a.md", text.index("Le pôle"), start - 1)
     dating = dating_text(doc, Sentence(1, "a.md", start, len(text)), before)
-    assert "iD4CAR (2009)" in dating and "Le pôle change." in dating
-    assert dating.endswith("2025-06-30")
+    assert "Lumivalle (2011)" in dating and "Le pôle s'élargit." in dating
+    assert dating.endswith("2024-05-31")
 
 
 def test_a_winner_naming_no_one_gives_way_to_a_close_sentence_that_does() -> None:
@@ -281,8 +313,8 @@ def test_a_winner_naming_no_one_gives_way_to_a_close_sentence_that_does() -> Non
 
     model = default_model()
     assert model["type_fallback"] > 0
-    lead = cand(0, 30.0, gap_type=1.0, gap_role=1.0)  # "**iD4CAR (2009).** Le pôle intègre …"
-    named = cand(1, 30.0 - model["type_fallback"] / 2)  # "Bernadette Rovire en est la directrice"
+    lead = cand(0, 30.0, gap_type=1.0, gap_role=1.0)  # "**Lumivalle (2011).** Le pôle s'élargit."
+    named = cand(1, 30.0 - model["type_fallback"] / 2)  # "Odile Marchetti en est la présidente."
     far = cand(2, 30.0 - 2 * model["type_fallback"])
     assert [c.sentence.id for c in named_first([lead, named, far], model)] == [1, 0, 2]
     assert [c.sentence.id for c in named_first([lead, far], model)] == [0, 2]

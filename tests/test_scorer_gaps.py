@@ -19,6 +19,8 @@ from poleqa.reading.scorer.question import analyze
 from poleqa.text import stems
 
 # -- evidence gaps: what the question demands and the best sentence plainly lacks -----------
+# Questions and sentences written for these tests, about made-up pôles, people, places and
+# figures: the eval sets (eval/, corpus/) measure the gates, so no case is copied from them.
 
 
 def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
@@ -47,89 +49,162 @@ def _gaps(question: str, sentence: str, around: str = "") -> dict[str, float]:
     [
         # the year asked is in neither the sentence nor what dates it
         (
-            "Combien d'adhérents le pôle compte-t-il en 2023 ?",
-            "Le pôle compte 100 adhérents.",
+            "Combien d'entreprises le pôle Brumaris réunissait-il en 2016 ?",
+            "Le pôle Brumaris réunit 85 entreprises.",
             "",
             "gap_year",
         ),
         (
-            "Combien de projets a-t-il labellisés en 2023 ?",
-            "En 2024, 25 projets labellisés.",
+            "Combien de brevets le pôle Lumivalle a-t-il déposés en 2014 ?",
+            "Les laboratoires du pôle Lumivalle ont déposé 37 brevets.",
             "",
             "gap_year",
         ),
-        # "depuis 2005" would hold in 2020, but the figure is dated mi-2015
+        # ... or the sentence dates its figure by another year
         (
-            "Combien de projets a-t-il labellisés en 2020 ?",
-            "| Projets labellisés | 181 |",
-            "| Indicateur (depuis 2005) | Valeur à mi-2015 |",
+            "Combien de start-ups le pôle accompagnait-il en 2017 ?",
+            "En 2021, le pôle accompagnait 46 start-ups.",
+            "",
             "gap_year",
         ),
-        # a number, a date or a person asked, none in the sentence
-        ("Qui a succédé à Hervé Floch ?", "Hervé Floch dirige le nouvel ensemble.", "", "gap_type"),
         (
-            "Combien de projets le pôle a-t-il financés ?",
-            "Le pôle finance des projets.",
+            "Quel budget le pôle Vélonord avait-il en 2015 ?",
+            "Son budget atteignait 2,4 millions d'euros en 2018.",
+            "",
+            "gap_year",
+        ),
+        # "depuis 2010" would hold in 2022, but the figure is dated later than its start
+        (
+            "Combien de brevets le pôle avait-il déposés en 2022 ?",
+            "| Brevets déposés | 64 |",
+            "| Indicateur (depuis 2010) | Valeur fin 2017 |",
+            "gap_year",
+        ),
+        (
+            "Combien d'emplois les projets ont-ils créés en 2021 ?",
+            "Les projets soutenus depuis 2008 ont créé 1 250 emplois à la fin de 2013.",
+            "",
+            "gap_year",
+        ),
+        # a number, a date or a person asked, none in the sentence (the question's own name is
+        # not the answer)
+        (
+            "Qui a remplacé Lucien Ferrand ?",
+            "Lucien Ferrand quitte le pôle Vélonord en juin.",
+            "",
+            "gap_type",
+        ),
+        (
+            "Qui succède à Inès Barrière ?",
+            "Inès Barrière laisse sa place après huit ans.",
+            "",
+            "gap_type",
+        ),
+        (
+            "Combien de thèses le pôle Lumivalle cofinance-t-il ?",
+            "Le pôle Lumivalle cofinance des thèses avec la région.",
+            "",
+            "gap_type",
+        ),
+        (
+            "Quand le pôle Brumaris a-t-il été labellisé ?",
+            "Le pôle Brumaris a été labellisé par l'État.",
             "",
             "gap_type",
         ),
         # every number counts something else than what is asked
         (
-            "Combien d'adhérents le pôle compte-t-il ?",
-            "48 animateurs et experts accompagnent les adhérents.",
+            "Combien d'entreprises le pôle Vélonord fédère-t-il ?",
+            "Le pôle Vélonord compte 7 antennes régionales au service des entreprises.",
+            "",
+            "gap_unit",
+        ),
+        (
+            "Combien de membres le réseau Granit Numérique rassemble-t-il ?",
+            "Le réseau Granit Numérique emploie 9 permanents.",
             "",
             "gap_unit",
         ),
         # the thing whose quantity is asked is nowhere around
         (
-            "Quel était le budget de fonctionnement du pôle ?",
-            "| Investissement total associé | 2,87 milliards d'euros |",
+            "Quel est le budget d'animation du pôle Brumaris ?",
+            "| Montant des projets soutenus | 48 millions d'euros |",
+            "",
+            "gap_head",
+        ),
+        (
+            "Quelle est la dotation annuelle de l'État au pôle Vélonord ?",
+            "Les entreprises du pôle Vélonord ont levé 12 millions d'euros.",
             "",
             "gap_head",
         ),
         # ... or the word that qualifies it ("annuel": not the budget of some projects)
         (
-            "Quel est le budget annuel de fonctionnement du pôle Xylofutur ?",
-            "| Budget total de ces projets | 360 millions d'euros |",
+            "Quel est le budget annuel du pôle Lumivalle ?",
+            "| Budget cumulé des projets | 75 millions d'euros |",
             "",
             "gap_head",
         ),
         (
-            "Quel est le montant de la cotisation annuelle d'une grande entreprise ?",
-            "Avec 320 adhérents, le pôle annonce 12 projets.",
+            "Quelle est la cotisation annuelle d'un laboratoire au pôle Granit Numérique ?",
+            "Le pôle Granit Numérique réunit 310 PME et 40 laboratoires.",
             "",
             "gap_head",
         ),
-        # "quand" asks about an event the sentence never names (it names the opening)
         (
-            "Quand le centre de R&D de Tate & Lyle a-t-il fermé ?",
-            "| septembre 2008 | ouverture d'un centre de R&D de Tate & Lyle à la Haute Borne |",
+            "Combien de PME vaurignacaises le pôle accompagne-t-il ?",
+            "Le pôle accompagne 230 PME dans toute la région.",
             "",
-            "gap_event",
+            "gap_head",
+        ),
+        (
+            "Combien de projets européens le pôle Brumaris a-t-il montés en 2020 ?",
+            "| 2020 | 18 projets montés avec des partenaires régionaux |",
+            "",
+            "gap_head",
         ),
         # what holds the quantity asked ("l'équipe") is not the regional industry
         (
-            "Combien de salariés compte l'équipe de Clubster NSL ?",
-            "La filière régionale pesait environ 1 000 entreprises et 30 800 salariés.",
+            "Combien d'ingénieurs compte l'équipe technique du pôle Vélonord ?",
+            "La filière du cycle emploie 4 200 ingénieurs dans la région.",
             "",
             "gap_head",
         ),
         (
-            "Combien de grappes d'entreprises bretonnes ont été retenues en 2010 ?",
-            "| 4 mai 2010 | 42 grappes d'entreprises retenues sur 112 dossiers |",
+            "Combien de chercheurs emploie le laboratoire Lumivalle Photonique ?",
+            "Les universités de la région comptent 600 chercheurs en optique.",
             "",
             "gap_head",
+        ),
+        # "quand" asks about an event the sentence never names (it names another one)
+        (
+            "Quand l'atelier pilote de Lumivalle a-t-il fermé ses portes ?",
+            "| mars 2011 | ouverture de l'atelier pilote de Lumivalle à Vaurignac |",
+            "",
+            "gap_event",
+        ),
+        (
+            "Quand l'antenne de Saint-Aubel a-t-elle déménagé ?",
+            "L'antenne de Saint-Aubel a été inaugurée en octobre 2015.",
+            "",
+            "gap_event",
         ),
         # "qui" names a role the sentence never names
         (
-            "Qui est le trésorier de CARA ?",
-            "Son délégué général, Thomas Prieur, indique que CARA accompagne 300 entreprises.",
+            "Qui est le trésorier de l'association Granit Numérique ?",
+            "Sa secrétaire générale, Odile Marchetti, présente le bilan de l'association.",
             "",
             "gap_role",
         ),
         (
-            "Qui a fondé l'entreprise Rol Pin ?",
-            "Marc Vincent est directeur général de l'entreprise Rol Pin.",
+            "Qui a fondé la start-up Lumisol ?",
+            "Paul Kerandel est le directeur commercial de la start-up Lumisol.",
+            "",
+            "gap_role",
+        ),
+        (
+            "Qui préside le conseil scientifique du pôle Brumaris ?",
+            "Yann Le Goasdoué anime le conseil scientifique du pôle Brumaris.",
             "",
             "gap_role",
         ),
@@ -139,66 +214,156 @@ def test_an_evidence_gap_is_found(question: str, sentence: str, around: str, gap
     assert _gaps(question, sentence, around)[gap] == 1.0
 
 
+# Wordings these gates miss, found when the cases above were written; strict, so that a fix
+# shows. What a number counts is read in the two words after it: a verb and its object there
+# pass for it. A date question's event is a participle in -é: « dissous » is none.
+@pytest.mark.xfail(strict=True, reason="a known miss of the gates (see the comment)")
+@pytest.mark.parametrize(
+    ("question", "sentence", "gap"),
+    [
+        (
+            "Combien d'entreprises le pôle Vélonord fédère-t-il ?",
+            "Ses 12 salariés conseillent les entreprises du pôle Vélonord.",
+            "gap_unit",
+        ),
+        (
+            "Combien de membres le réseau Granit Numérique rassemble-t-il ?",
+            "Le réseau Granit Numérique a organisé 30 ateliers pour ses membres.",
+            "gap_unit",
+        ),
+        (
+            "À quelle date le pôle Brumaris a-t-il été dissous ?",
+            "Le pôle Brumaris a été créé le 3 février 2007.",
+            "gap_event",
+        ),
+    ],
+)
+def test_known_misses_of_the_gates(question: str, sentence: str, gap: str) -> None:
+    assert _gaps(question, sentence)[gap] == 1.0
+
+
 @pytest.mark.parametrize(
     ("question", "sentence", "around"),
     [
         # the year dates the sentence through its context or the document's date
         (
-            "Combien d'adhérents le pôle compte-t-il en 2023 ?",
-            "Le pôle compte 100 adhérents.",
-            "2023-03-30",
+            "Combien d'entreprises le pôle Brumaris réunissait-il en 2016 ?",
+            "Le pôle Brumaris réunit 85 entreprises.",
+            "2016-11-04",
         ),
-        # "depuis 2005" opens a period, "France 2030" is a name: neither dates the answer
         (
-            "Quel montant de subventions les projets labellisés depuis 2005 ont-ils obtenu ?",
-            "| Subventions obtenues | 507 millions d'euros |",
+            "Combien de start-ups le pôle accompagnait-il en 2019 ?",
+            "Le pôle accompagnait 46 start-ups.",
+            "Rapport d'activité 2019",
+        ),
+        # "depuis 2009" opens a period, "Lumivalle 2024" is a name: neither dates the answer
+        (
+            "Combien de thèses le pôle a-t-il cofinancées depuis 2009 ?",
+            "| Thèses cofinancées | 112 |",
             "",
         ),
         (
-            "Quel est le montant total du plan France 2030 ?",
-            "Le plan d'investissement est doté de 54 milliards d'euros.",
+            "Quel montant d'aides les projets labellisés depuis 2011 ont-ils reçu ?",
+            "Ces projets ont reçu 86 millions d'euros d'aides publiques.",
+            "",
+        ),
+        (
+            "Combien de lauréats le concours Lumivalle 2024 a-t-il distingués ?",
+            "Le concours a distingué 14 lauréats.",
+            "",
+        ),
+        (
+            "Quel est le montant de l'appel Vélonord 2030 ?",
+            "L'appel à projets est doté de 15 millions d'euros.",
             "",
         ),
         # a role answers "qui" without a name; a date without its year answers "quel jour"
-        ("Qui préside les comités de coordination ?", "Ils sont présidés par le préfet.", ""),
+        ("Qui préside le jury du concours ?", "Le jury est présidé par le maire de Vaurignac.", ""),
         (
-            "Quel jour l'État a-t-il annoncé la labellisation ?",
-            "Le 27 mars, l'État a annoncé la labellisation de 55 pôles.",
+            "Qui désigne les membres du comité de pilotage ?",
+            "Les membres du comité de pilotage sont désignés par la Région.",
+            "",
+        ),
+        (
+            "Quel jour le pôle Vélonord a-t-il signé la convention ?",
+            "Le 14 avril, le pôle Vélonord a signé la convention avec la Région.",
+            "",
+        ),
+        (
+            "À quelle date la Région a-t-elle annoncé les lauréats ?",
+            "Les lauréats ont été annoncés par la Région le 3 décembre.",
             "",
         ),
         # synonyms count the same things; the words after a number say what it counts
-        ("Combien d'adhérents compte le pôle ?", "Le pôle revendique 210 membres.", ""),
         (
-            "Combien de spécialistes bénévoles épaulent les membres ?",
-            "48 animateurs et experts bénévoles accompagnent les adhérents.",
+            "Combien d'adhérents compte le pôle Lumivalle ?",
+            "Le pôle Lumivalle revendique 175 membres.",
             "",
         ),
         (
-            "How many competitiveness clusters did the State label?",
-            "L'État a labellisé 55 pôles de compétitivité.",
+            "Combien de salariés l'entreprise Lumisol emploie-t-elle ?",
+            "Lumisol emploie 48 collaborateurs à Vaurignac.",
+            "",
+        ),
+        ("Combien de start-ups le pôle héberge-t-il ?", "Le pôle héberge 19 jeunes pousses.", ""),
+        (
+            "Combien de consultants bénévoles conseillent les start-ups du pôle ?",
+            "35 mentors et experts bénévoles conseillent les start-ups du pôle.",
             "",
         ),
         (
-            "Quel est le chiffre d'affaires cumulé des membres ?",
-            "Ses 600 membres réalisent un chiffre d'affaires cumulé de 5 milliards d'euros.",
+            "Combien de consultants bénévoles conseillent les start-ups du pôle ?",
+            "35 chercheurs et consultants bénévoles conseillent les start-ups du pôle.",
+            "",
+        ),
+        (
+            "Combien d'ingénieurs travaillent au centre d'essais ?",
+            "Le centre d'essais emploie 14 salariés et ingénieurs de recherche.",
+            "",
+        ),
+        (
+            "How many research projects did the cluster fund?",
+            "Le pôle a financé 27 projets de recherche.",
+            "",
+        ),
+        (
+            "Quel est le chiffre d'affaires annuel des entreprises du pôle Brumaris ?",
+            "Les entreprises du pôle Brumaris réalisent un chiffre d'affaires annuel de 3,2 "
+            "milliards d'euros.",
             "",
         ),
         # the role in another form of the word; the year at the start of the list item
         (
-            "Qui dirigeait iD4CAR en 2009 ?",
-            "Bernadette Rovire en est la directrice générale.",
-            "2. **iD4CAR (2009).** Le pôle intègre la petite série.",
+            "Qui dirigeait Lumivalle en 2011 ?",
+            "Odile Marchetti en est la directrice.",
+            "3. **Lumivalle (2011).** Le pôle s'ouvre à la photonique.",
         ),
-        ("Who chairs the cluster?", "Le pôle est présidé par Franck Grimaud.", ""),
+        (
+            "Qui présidait le pôle Brumaris en 2014 ?",
+            "Paul Kerandel en assure la présidence.",
+            "**2014 : le pôle Brumaris s'agrandit.**",
+        ),
+        ("Who chairs the Brumaris cluster?", "Le pôle Brumaris est présidé par Inès Barrière.", ""),
+        ("Who is the director of the cluster?", "Lucien Ferrand dirige le pôle depuis 2019.", ""),
         # the event in another word of its family
         (
-            "À quelle date l'appel à projets a-t-il été lancé ?",
-            "| 29 octobre 2009 | lancement de l'appel à projets par le ministre |",
+            "À quelle date le concours Lumivalle a-t-il été lancé ?",
+            "| 12 mars 2018 | lancement du concours Lumivalle par la Région |",
             "",
         ),
         (
-            "En quelle année la convention d'affaires a-t-elle été créée ?",
-            "La convention d'affaires, dont la création remonte à 2012, réunit 300 acheteurs.",
+            "En quelle année le pôle Vélonord a-t-il été créé ?",
+            "Le pôle Vélonord, dont la création remonte à 2006, réunit 140 entreprises.",
+            "",
+        ),
+        (
+            "Quand les deux pôles ont-ils fusionné ?",
+            "La fusion des deux pôles a eu lieu en janvier 2016.",
+            "",
+        ),
+        (
+            "Quand le pôle Lumivalle a-t-il déménagé ?",
+            "Le déménagement du pôle Lumivalle à Vaurignac date de mai 2017.",
             "",
         ),
     ],
@@ -207,40 +372,3 @@ def test_no_evidence_gap_when_the_sentence_answers(
     question: str, sentence: str, around: str
 ) -> None:
     assert not any(_gaps(question, sentence, around).values())
-
-
-@pytest.mark.parametrize(
-    ("question", "head"),
-    [
-        ("Quel est le budget annuel de fonctionnement du pôle Xylofutur ?", ("budget", "annuel")),
-        ("Quel est le montant de la cotisation annuelle d'une PME ?", ("cotis", "annuel")),
-        ("Combien de spécialistes bénévoles épaulent les membres ?", ("special", "benevol")),
-        # a name or a conjugated verb after the noun is not part of it
-        ("Combien de projets Valorial a-t-il approuvés ?", ("projet",)),
-        ("Quel projet associait la PME Mahytec et La Poste ?", ("projet",)),
-        ("Combien de projets environ ont été labellisés ?", ("projet",)),
-        # with its complement and qualifier, but not a name ("d'Auvergne-Rhône-Alpes")
-        (
-            "Combien de grappes d'entreprises bretonnes ont été retenues ?",
-            ("grapp", "entrepris", "breton"),
-        ),
-        ("Combien de pôles d'Auvergne-Rhône-Alpes ont été renouvelés ?", ("pol",)),
-        ("How many competitiveness clusters did the State label?", ("pol", "competitivit")),
-    ],
-)
-def test_the_noun_a_question_asks_for(question: str, head: tuple[str, ...]) -> None:
-    assert analyze(question).head == head
-
-
-def test_the_event_a_date_question_asks_about() -> None:
-    assert analyze("Quand le centre de R&D a-t-il fermé ?").event == ("ferm",)
-    # nouns ending like participles are not events; neither is the auxiliary "été"
-    q = "À quelle date la fusion de Cancer-Bio-Santé a-t-elle été validée en assemblée générale ?"
-    assert analyze(q).event == ("valide",)
-    assert analyze("Combien de pôles ont été labellisés ?").event == ()
-
-
-def test_what_holds_the_quantity_asked() -> None:
-    assert analyze("Combien de salariés compte l'équipe de Clubster NSL ?").owner == ("equip",)
-    assert analyze("Combien d'adhérents compte la Cosmetic Valley ?").owner == ()
-    assert analyze("How many employees work in the team?").owner == ()

@@ -1,5 +1,8 @@
 """Unit tests of the sentence scorer's question analysis, typed spans and short answers."""
 
+# Questions and sentences written for these tests, about made-up pôles, people, places and
+# figures: the eval sets (eval/, corpus/) measure the scorer, so no case is copied from them.
+
 from __future__ import annotations
 
 import pytest
@@ -28,23 +31,27 @@ from poleqa.types import Document, DocumentInfo
 @pytest.mark.parametrize(
     ("question", "qtype"),
     [
-        ("Combien d'adhérents comptait Medicen en 2016 ?", "number"),
-        ("Quel est le montant total du plan France 2030 ?", "number"),
-        ("Quelle part des dossiers était conduite par les laboratoires ?", "number"),
-        ("À quelle date le pôle a-t-il été labellisé ?", "date"),
-        ("En quelle année la convention a-t-elle été créée ?", "date"),
-        ("Quand le pôle Optitec a-t-il été intégré au pôle SCS ?", "date"),
-        ("Qui préside le pôle depuis avril 2015 ?", "person"),
-        ("Pourquoi le pôle s'est-il étendu vers Toulouse ?", "why"),
-        ("Qu'est-ce que Railenium ?", "definition"),
-        ("Que signifie le sigle SRDEII ?", "definition"),
-        ("Quels sont les quatre axes d'action du programme ?", "list"),
-        ("Quelle marque ombrelle le pôle anime-t-il ?", "name"),
-        ("How many members did the cluster have in 2020?", "number"),
-        ("Who chairs the cluster?", "person"),
-        ("Since when has the office been in Montpellier?", "date"),
-        ("In which cities do the staff work?", "place"),
-        ("Why did the clusters merge?", "why"),
+        ("Combien d'entreprises le pôle Brumaris réunissait-il en 2018 ?", "number"),
+        ("Quel est le montant de la dotation régionale du pôle Lumivalle ?", "number"),
+        ("Quelle part des projets était portée par des PME ?", "number"),
+        ("À quelle date le pôle Vélonord a-t-il été créé ?", "date"),
+        ("En quelle année l'accord avec la Région a-t-il été signé ?", "date"),
+        ("Quand le cluster Granit Numérique a-t-il rejoint le pôle Brumaris ?", "date"),
+        ("Qui dirige le pôle Lumivalle depuis mars 2019 ?", "person"),
+        ("Par qui le pôle Brumaris est-il présidé ?", "person"),
+        ("Pourquoi le pôle Vélonord a-t-il ouvert une antenne à Saint-Aubel ?", "why"),
+        ("Pour quelle raison le projet Lumisol a-t-il été abandonné ?", "why"),
+        ("Qu'est-ce que Lumisol ?", "definition"),
+        ("Que signifie le sigle PRIMEV ?", "definition"),
+        ("Quels sont les cinq domaines d'intervention du cluster ?", "list"),
+        ("Quelles filières le pôle Lumivalle fédère-t-il ?", "list"),
+        ("Quelle marque collective le pôle Granit Numérique promeut-il ?", "name"),
+        ("Quel est le nom du programme d'accélération ?", "name"),
+        ("How many start-ups did the hub support in 2021?", "number"),
+        ("Who leads the Brumaris cluster?", "person"),
+        ("Since when has the headquarters been in Vaurignac?", "date"),
+        ("In which towns are the cluster's engineers based?", "place"),
+        ("Why did the two networks join forces?", "why"),
     ],
 )
 def test_expected_type(question: str, qtype: str) -> None:
@@ -52,54 +59,115 @@ def test_expected_type(question: str, qtype: str) -> None:
 
 
 def test_analysis_years_numbers_language() -> None:
-    q = analyze("Combien de pôles la phase IV comptait-elle en 2019, contre 71 en 2013 ?")
+    q = analyze("Combien d'adhérents le pôle Lumivalle comptait-il en 2020, contre 84 en 2016 ?")
     assert q.language == "fr"
-    assert q.years == (2019, 2013)
-    assert q.numbers == ("71",)
+    assert q.years == (2020, 2016)
+    assert q.numbers == ("84",)
     assert "pol" in q.stems
-    en = analyze("Who chairs Atlanpole Biotherapies?")
+    en = analyze("Who chairs Brumaris Atlantique?")
     assert en.language == "en"
-    assert en.proper == ("atlanpole", "biotherapies")
+    assert en.proper == ("brumaris", "atlantique")
     assert {"presid", "pre"} & set(en.stems)  # glossary: chairs → préside président
 
 
+# Found when these cases were written (strict, so that a fix shows): an accented letter counts
+# as two French words, so a short English question naming « Vélonord » or « Océan » reads French.
+@pytest.mark.xfail(strict=True, reason="an accented name outweighs the English words")
+@pytest.mark.parametrize(
+    "question", ["Who chairs Brumaris Océan?", "Who chairs the Vélonord cluster?"]
+)
+def test_known_miss_an_english_question_naming_an_accented_pole(question: str) -> None:
+    assert analyze(question).language == "en"
+
+
 def test_typed_spans() -> None:
-    text = "En septembre 2020, le pôle comptait 210 membres et 2,88 milliards d'euros levés."
-    assert [s.text for s in entities.numbers(text)] == ["210 membres", "2,88 milliards d'euros"]
-    assert [s.text for s in entities.dates(text)] == ["septembre 2020"]
-    assert [s.text for s in entities.dates("Le label date du 12 juillet 2005.")] == [
-        "12 juillet 2005"
+    text = "En mars 2019, le pôle comptait 164 membres et 3,75 milliards d'euros levés."
+    assert [s.text for s in entities.numbers(text)] == ["164 membres", "3,75 milliards d'euros"]
+    assert [s.text for s in entities.dates(text)] == ["mars 2019"]
+    assert [s.text for s in entities.dates("La convention date du 9 octobre 2008.")] == [
+        "9 octobre 2008"
     ]
-    assert [s.text for s in entities.persons("Le président Christian Lajoux a parlé.")] == [
-        "Christian Lajoux"
+    assert [s.text for s in entities.persons("La présidente Odile Marchetti a parlé.")] == [
+        "Odile Marchetti"
     ]
-    assert [s.text for s in entities.numbers("plus de 60 % du budget")] == ["plus de 60 %"]
+    assert [s.text for s in entities.numbers("plus de 40 % du chiffre d'affaires")] == [
+        "plus de 40 %"
+    ]
 
 
-def test_year_of_question_is_not_the_answer() -> None:
-    q = analyze("Combien de membres le pôle comptait-il en 2020 ?")
-    text = "En 2020, le pôle comptait 210 membres."
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        (
+            "Combien d'entreprises le pôle Vélonord fédérait-il en 2021 ?",
+            "En 2021, le pôle Vélonord fédérait 164 entreprises.",
+            "164 entreprises",
+        ),
+        (
+            "Quel budget le pôle avait-il en 2017 ?",
+            "En 2017, son budget était de 1,8 million d'euros.",
+            "1,8 million d'euros",
+        ),
+    ],
+)
+def test_year_of_question_is_not_the_answer(question: str, text: str, expected: str) -> None:
+    q = analyze(question)
     spans = type_spans(q, text)
-    assert [s.text for s in spans] == ["210 membres"]
-    assert text[slice(*short_answer(q, text, spans))] == "210 membres"
+    assert [s.text for s in spans] == [expected]
+    assert text[slice(*short_answer(q, text, spans))] == expected
 
 
-def test_short_answer_date_and_person() -> None:
-    q = analyze("À quelle date le pôle Aqua-Valley est-il né ?")
-    text = "Le pôle Aqua-Valley est né le 28 juin 2017 à Montpellier."
+@pytest.mark.parametrize(
+    ("question", "text", "expected"),
+    [
+        (
+            "À quelle date le pôle Lumivalle a-t-il été labellisé ?",
+            "Le pôle Lumivalle a été labellisé le 14 mars 2006 à Vaurignac.",
+            "14 mars 2006",
+        ),
+        (
+            "Quand l'antenne de Saint-Aubel a-t-elle ouvert ?",
+            "L'antenne de Saint-Aubel a ouvert ses portes en septembre 2012.",
+            "septembre 2012",
+        ),
+        (
+            "Qui présidait le pôle Brumaris en 2009 ?",
+            "En 2009, le pôle Brumaris était présidé par Paul Kerandel.",
+            "Paul Kerandel",
+        ),
+        (
+            "Qui dirige le cluster Granit Numérique ?",
+            "Le cluster Granit Numérique est dirigé depuis 2016 par Inès Barrière.",
+            "Inès Barrière",
+        ),
+    ],
+)
+def test_short_answer_date_and_person(question: str, text: str, expected: str) -> None:
+    q = analyze(question)
     span = short_answer(q, text, type_spans(q, text))
-    assert text[span[0] : span[1]] == "28 juin 2017"
-    q = analyze("Qui présidait le pôle Valorial en 2007 ?")
-    text = "En 2007, le pôle Valorial était présidé par Michel Houdebine."
-    span = short_answer(q, text, type_spans(q, text))
-    assert text[span[0] : span[1]] == "Michel Houdebine"
+    assert span is not None and text[span[0] : span[1]] == expected
 
 
-def test_short_answer_table_row_value() -> None:
-    q = analyze("Qui est le président ?")
-    text = "| Président | Christian Lajoux (en poste depuis avril 2015) |"
-    span = short_answer(q, text, [])
-    assert text[span[0] : span[1]] == "Christian Lajoux (en poste depuis avril 2015)"
+@pytest.mark.parametrize(
+    ("question", "row", "expected"),
+    [
+        (
+            "Qui est la présidente ?",
+            "| Présidente | Odile Marchetti (élue en juin 2019) |",
+            "Odile Marchetti (élue en juin 2019)",
+        ),
+        ("Qui est le directeur ?", "| Directeur général | Lucien Ferrand |", "Lucien Ferrand"),
+        (
+            "Quel est le budget ?",
+            "| Budget 2022 | 1,9 M€ | dont État : 0,4 M€ |",
+            "1,9 M€ | dont État : 0,4 M€",
+        ),
+    ],
+)
+def test_short_answer_table_row_value(question: str, row: str, expected: str) -> None:
+    # no typed span given: the row's value cells answer
+    span = short_answer(analyze(question), row, [])
+    assert span is not None and row[span[0] : span[1]] == expected
 
 
 def test_fit_span_keeps_short_answer_verbatim() -> None:
@@ -138,53 +206,81 @@ def test_split_sentences_offsets_and_units() -> None:
 
 def test_names_of_the_question_missing_from_a_document() -> None:
 
-    q = analyze("Combien de pôles de compétitivité compte la région Bretagne ?")
-    # "bretagn" is in 1 of 10 documents (a distinctive name), "pôle" in all of them
-    df = {"pol": 10, "competit": 10, "bretagn": 1, "region": 6}
+    q = analyze("Combien de pôles de compétitivité la province de Corvalie accueille-t-elle ?")
+    # "corval" is in 1 of 10 documents (a distinctive name), "pôle" in all of them
+    df = {"pol": 10, "competitivit": 10, "corval": 1, "provinc": 6}
     weights = idf_weights(q, df, 10)
     names = name_stems(q, weights, 10)
-    assert names == ("bretagn",)
-    aura = frozenset(stems("La Région Auvergne-Rhône-Alpes compte 13 pôles de compétitivité."))
-    assert names_missing(names, aura) == 1.0
-    assert names_missing(names, aura | frozenset(stems("Bretagne"))) == 0.0
-    assert stem_present("toulousain", frozenset({"toulousaine"}))
-    assert not stem_present("scs", frozenset({"scss"}))
+    assert names == ("corval",)
+    other = frozenset(stems("La province de Haute-Vallière compte 9 pôles de compétitivité."))
+    assert names_missing(names, other) == 1.0
+    assert names_missing(names, other | frozenset(stems("Corvalie"))) == 0.0
+    assert stem_present("vaurignacais", frozenset({"vaurignacaises"}))
+    assert not stem_present("krx", frozenset({"krxx"}))
     # a glossary word of an English question ("State" → État) is not a name
-    assert analyze("How many clusters did the State label in 2023?").proper == ()
-    assert analyze("How many employees work in the Aqua-Valley team?").proper == ("aqua-valley",)
+    assert analyze("How many projects did the State fund in 2022?").proper == ()
+    assert analyze("Which companies did the Region support?").proper == ()
+    assert analyze("How many engineers work in the Lumivalle team?").proper == ("lumivalle",)
 
 
 @pytest.mark.parametrize(
     ("question", "text", "expected"),
     [
+        # the number that carries the noun asked for as its unit, not another number
         (
-            "Combien d'adhérents compte le pôle S2E2 ?",
-            "4 pôles ont leur siège en région Centre, dont S2E2 (énergie, 130 adhérents).",
-            "130 adhérents",
+            "Combien d'adhérents compte le pôle Lumivalle ?",
+            "3 pôles ont leur siège à Vaurignac, dont Lumivalle (optique, 165 adhérents).",
+            "165 adhérents",
+        ),
+        (
+            "Combien de start-ups le pôle Brumaris accompagne-t-il ?",
+            "Brumaris, l'un des 5 pôles de Vaurignac, accompagne 42 start-ups.",
+            "42 start-ups",
         ),
         # a sum of money is asked: the amount, not the other number
         (
-            "Quelle somme l'État a-t-il consacrée sur deux ans aux grappes ?",
-            "Au terme des deux vagues, 126 grappes ont été retenues et l'État leur consacre "
-            "24 millions d'euros.",
-            "24 millions d'euros",
-        ),
-        # a place follows a locative preposition ("à Orléans"), not the pole's name
-        (
-            "Dans quelle ville le contrat de performance du pôle DREAM sera-t-il signé ?",
-            "Deux contrats seront signés le 21 janvier à Chartres pour le pôle Cosmetic Valley "
-            "et le 22 janvier à Orléans pour le pôle DREAM.",
-            "Orléans",
+            "Quel montant les projets retenus ont-ils reçu ?",
+            "Les 58 projets retenus ont reçu au total 11 millions d'euros.",
+            "11 millions d'euros",
         ),
         (
-            "Par quel cluster le pôle Infr@2050 est-il porté ?",
-            "Le pôle Infr@2050, dédié au secteur du BTP, est porté par le cluster INDURA.",
-            "INDURA",
+            "Quelle somme la Région a-t-elle accordée aux entreprises lauréates ?",
+            "Les 24 entreprises lauréates se partagent une aide régionale de 3 millions d'euros.",
+            "3 millions d'euros",
+        ),
+        # a place follows a locative preposition ("à Vaurignac"), not the pole's name
+        (
+            "Dans quelle ville la convention du pôle Brumaris sera-t-elle signée ?",
+            "Deux conventions seront signées le 4 mars à Saint-Aubel pour le pôle Vélonord "
+            "et le 5 mars à Vaurignac pour le pôle Brumaris.",
+            "Vaurignac",
         ),
         (
-            "Quelle part du chiffre d'affaires national du décolletage revient au territoire ?",
-            "1er territoire mécanicien (65 % du chiffre d'affaires national du décolletage)",
-            "65 %",
+            "Dans quelle ville le pôle Lumivalle a-t-il installé son centre d'essais ?",
+            "Le centre d'essais Photon Lab du pôle Lumivalle a été installé en 2019 à Morvelle.",
+            "Morvelle",
+        ),
+        # the name right after the noun asked for ("le réseau KERNELIA")
+        (
+            "Par quel réseau le pôle Granit Numérique est-il animé ?",
+            "Comme le pôle Lumivalle, le pôle Granit Numérique est animé par le réseau KERNELIA.",
+            "KERNELIA",
+        ),
+        (
+            "Quelle association porte le projet Lumisol ?",
+            "Porté par l'association Soleil Vert, le projet Lumisol rejoint le pôle Brumaris.",
+            "Soleil Vert",
+        ),
+        # a share is asked: the percentage, not the rank or the count
+        (
+            "Quelle part du chiffre d'affaires régional de l'optique revient au pôle ?",
+            "2e pôle optique (40 % du chiffre d'affaires régional de l'optique)",
+            "40 %",
+        ),
+        (
+            "Quelle proportion des projets était portée par des PME ?",
+            "Sur 120 projets, 84 étaient portés par des PME, soit 70 %.",
+            "70 %",
         ),
     ],
 )
@@ -195,10 +291,14 @@ def test_short_answer_is_the_item_asked_for(question: str, text: str, expected: 
 
 
 def test_a_name_of_the_question_is_not_the_person_asked_for() -> None:
-    q = analyze("Qui dirige le pôle Minalogic ?")
-    assert type_spans(q, "• Minalogic Auvergne-Rhône-Alpes (numérique et électronique)") == []
-    spans = type_spans(q, "Le pôle Minalogic est dirigé par Jean Dupont.")
-    assert [s.text for s in spans] == ["Jean Dupont"]
+    q = analyze("Qui dirige le pôle Lumivalle ?")
+    assert type_spans(q, "• Lumivalle Haute-Corvalie (optique et photonique)") == []
+    spans = type_spans(q, "Le pôle Lumivalle est dirigé par Odile Marchetti.")
+    assert [s.text for s in spans] == ["Odile Marchetti"]
+    q2 = analyze("Qui préside Brumaris Océan ?")
+    assert type_spans(q2, "- Brumaris Océan Atlantique : mer et littoral") == []
+    spans = type_spans(q2, "Paul Kerandel préside Brumaris Océan depuis 2018.")
+    assert [s.text for s in spans] == ["Paul Kerandel"]
 
 
 # -- labels and list introductions answer with what they introduce ------------------------------
@@ -227,3 +327,54 @@ def test_the_missing_years_note_is_french_for_one_year_or_several() -> None:
     assert gap_note(two, {"gap_year": 1.0}) == (
         "Aucun passage trouvé ne date cette information ni de 2019 ni de 2020."
     )
+
+
+# -- what a question asks for: the noun, the event, what holds the quantity ---------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("Quel est le budget annuel d'animation du pôle Lumivalle ?", ("budget", "annuel")),
+        ("Quelle est la dotation annuelle du pôle ?", ("dotat", "annuel")),
+        ("Combien de consultants bénévoles conseillent les start-ups ?", ("consult", "benevol")),
+        # a name or a conjugated verb after the noun is not part of it
+        ("Combien de projets Brumaris a-t-il soutenus ?", ("projet",)),
+        ("Quelle entreprise réunissait Lumisol et la Région ?", ("entrepris",)),
+        ("Combien de brevets environ ont été déposés ?", ("brevet",)),
+        # with its qualifier, but not a name ("de Haute-Corvalie")
+        pytest.param(
+            "Combien de PME vaurignacaises ont été accompagnées ?",
+            ("pme", "vaurignac"),
+            marks=pytest.mark.xfail(
+                strict=True, reason="an acronym in capitals (PME) is read as a name, not the noun"
+            ),
+        ),
+        ("Combien de pôles de Haute-Corvalie ont été labellisés ?", ("pol",)),
+        ("How many research projects did the cluster fund?", ("projet", "recherch")),
+    ],
+)
+def test_the_noun_a_question_asks_for(question: str, head: tuple[str, ...]) -> None:
+    assert analyze(question).head == head
+
+
+def test_the_event_a_date_question_asks_about() -> None:
+    assert analyze("Quand l'atelier pilote a-t-il fermé ?").event == ("ferm",)
+    # nouns ending like participles are not events; neither is the auxiliary "été"
+    q = (
+        "À quelle date l'adhésion de la société Lumisol a-t-elle été approuvée "
+        "en assemblée plénière ?"
+    )
+    assert analyze(q).event == ("approuve",)
+    assert analyze("Combien de projets ont été financés ?").event == ()
+
+
+def test_what_holds_the_quantity_asked() -> None:
+    assert analyze("Combien d'ingénieurs compte l'équipe technique du pôle Vélonord ?").owner == (
+        "equip",
+    )
+    assert analyze("Combien de chercheurs emploie le laboratoire Lumivalle ?").owner == (
+        "laboratoir",
+    )
+    assert analyze("Combien de membres regroupe la Lumivalle Photonique ?").owner == ()
+    assert analyze("How many engineers work for the Vélonord team?").owner == ()
