@@ -133,3 +133,20 @@ def test_serve_defaults(environment: pytest.MonkeyPatch, tmp_path: Path) -> None
     seen = _serve_settings(environment, tmp_path, "--port", str(_free_port()))
     assert (seen["host"], seen["concurrency"]) == ("127.0.0.1", 8)
     assert seen["settings"].query_model == "onnx"
+
+
+@pytest.mark.slow
+def test_a_failed_preparation_stops_the_real_server(tmp_path: Path) -> None:
+    """app.py on an empty corpus: the page could never answer, so the process ends, saying why."""
+    (tmp_path / "empty").mkdir()
+    repo = Path(__file__).resolve().parents[1]
+    args = [sys.executable, str(repo / "app.py"), "--port", str(_free_port()),
+            "--corpus", "empty", "--index", "index", "--data", "data"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLEQA_")}
+    env.setdefault("XDG_CACHE_HOME", str(repo / ".cache"))
+    done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.splitlines()[-1] == (
+        "Error: No readable document in empty; the index was not changed."
+    )
+    assert not (tmp_path / "index" / "CURRENT").exists()
