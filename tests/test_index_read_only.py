@@ -268,3 +268,34 @@ def test_serving_and_reindexing_from_a_read_only_folder(built, monkeypatch, fake
     assert "pq-error" in shown
     assert f"Le dossier de l'index est en lecture seule : {index_dir}." in html.unescape(shown)
     assert "c_aqua.md" in {i.source for i in pipeline.sources()}  # still served
+
+
+def test_serve_preparation_serves_a_stale_read_only_index_saying_so(
+    built, monkeypatch, fake_model, capsys
+) -> None:
+    # a container image whose corpus moved on: serve warns once and answers from the index
+    from poleqa.cli.serve_cmd import prepare_chat
+    from poleqa.pipeline import Pipeline
+    from poleqa.web.common import Readiness
+
+    corpus, index_dir, _ = built
+    settings = Settings(
+        corpus_dir=corpus,
+        index_dir=index_dir,
+        cache_dir=index_dir.parent / "cache",
+        model=fake_model.id,  # not the default model: nothing to convert
+        reader="sentences",
+        chunk_size=PARAMS["chunk_size"],
+        chunk_overlap=PARAMS["chunk_overlap"],
+    )
+    (corpus / "c_aqua.md").unlink()
+    make_read_only(index_dir, monkeypatch)
+    pipeline = Pipeline(settings)
+    prepare_chat(pipeline, Readiness())
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "Warning" in line]
+    assert warnings == [
+        f"Warning: The index folder {index_dir} is read-only: cannot write the updated index "
+        "(0 documents added, 0 changed, 1 removed) there. Make the folder writable, or build "
+        "the index into another folder with --index. Serving the index as it is."
+    ]
+    assert "c_aqua.md" in {i.source for i in pipeline.sources()}  # the index as it was
