@@ -14,7 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,10 +71,12 @@ def _record(n: int, rating: str | None = "up", comment: str = "", **changes: obj
 
 @dataclass(frozen=True)
 class Cluster:
-    """A running PostgreSQL server; `url(db)` reaches database `db` as its superuser."""
+    """A running PostgreSQL server; `url(db)` reaches database `db` as its superuser;
+    `pg_ctl("stop")` / `pg_ctl("start")` stops and starts it again."""
 
     port: int
     password: str
+    pg_ctl: Callable[[str], None]
 
     def url(self, db: str = "postgres") -> str:
         return f"postgresql://poleqa:{self.password}@127.0.0.1:{self.port}/{db}"
@@ -149,9 +151,13 @@ def cluster() -> Iterator[Cluster]:
         pwfile = str(folder / "pw")
         run(str(bin_dir / "initdb"), "-D", str(data), "-U", "poleqa", "--pwfile", pwfile,
             "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync")  # fmt: skip
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w",
-            "-o", options, "start")  # fmt: skip
-        yield Cluster(port, password)
+
+        def pg_ctl(action: str) -> None:
+            run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w",
+                "-o", options, "-m", "fast", action)  # fmt: skip
+
+        pg_ctl("start")
+        yield Cluster(port, password, pg_ctl)
     finally:
         if (data / "postmaster.pid").exists():
             run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
@@ -338,6 +344,21 @@ def test_an_unreachable_postgres_is_refused_clearly(tmp_path: Path) -> None:
     )
     assert "Check that the server is running" in message and "s3cret" not in message
     assert isinstance(caught.value, OSError)  # what the chat and the staff export catch
+
+
+def test_a_restarted_database_is_reached_again(cluster: Cluster, tmp_path: Path) -> None:
+    # each operation opens its own connection (docs/deployment.md): no restart of poleqa
+    cluster.sql("CREATE DATABASE feedback_restart")
+    store = open_feedback_store(cluster.url("feedback_restart"), tmp_path / "data")
+    store.add(_record(1))
+    cluster.pg_ctl("stop")
+    try:
+        with pytest.raises(FeedbackStoreError, match="Check that the server is running"):
+            store.add(_record(2))
+    finally:
+        cluster.pg_ctl("start")
+    store.add(_record(3))
+    assert [r.id for r in store.records()] == [_record(1).id, _record(3).id]
 
 
 def test_a_wrong_password_is_refused_clearly(cluster: Cluster, tmp_path: Path) -> None:
