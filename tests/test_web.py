@@ -48,7 +48,7 @@ def test_document_page_escapes_and_marks_span() -> None:
     assert "<mark" not in render.document_page(Document(INFO, TEXT), 50, 10)
     # The metadata header (title line) is not repeated in the body, unless it is cited.
     with_header = Document(INFO, TEXT, body_start=SENT_START)
-    assert '<div class="text"><mark id="passage">Le 27 mars' in render.document_page(
+    assert '<div class="text"><mark id="passage">Le 12 février' in render.document_page(
         with_header, SENT_START, SENT_END
     )
     header_cited = render.document_page(with_header, 0, 5)

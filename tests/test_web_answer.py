@@ -47,12 +47,12 @@ def test_answer_marks_short_answer_and_links_its_citation_to_the_passage() -> No
     html = answer_html(FakePipeline().ask("Combien de pôles ?"), key="k1")
     assert "\n" not in html  # one HTML block for the chat's Markdown pass
     assert (
-        '<mark class="pq-short">55 pôles</mark> de compétitivité 2023&#45;2026. '
+        '<mark class="pq-short">38 pôles</mark> de compétitivité pour 2023&#45;2026. '
         '<a class="pq-cite" href="#pq-c-k1-1"'
     ) in html
     # The link's target is the passage, inside its document's card, the answer marked in it.
     assert '<div class="pq-passage" id="pq-c-k1-1" tabindex="-1"><span class="pq-num">[1]' in html
-    assert '<mark class="pq-hl">Le 27 mars, l’État a annoncé la labellisation de <strong>' in html
+    assert '<mark class="pq-hl">Le 12 février, l’Agence de Sorlande a labellisé <strong>' in html
     assert '<span class="pq-title">Pôles &lt;b&gt;AURA&lt;/b&gt;</span>' in html
     assert '<span class="pq-doc-meta">R&amp;D · 30/03/2023</span>' in html
     assert "&lt;script&gt;window.&#95;&#95;pwned=1&lt;/script&gt;" in html
@@ -87,16 +87,16 @@ def test_sources_are_grouped_by_document_in_citation_order() -> None:
     assert html.index('id="pq-c-k-1"') < html.index('id="pq-c-k-3"') < html.index('id="pq-d-k-2"')
     assert "(2 documents)" in html
     # Closed cards show a one-line excerpt: the answer sentence, else the passage's start.
-    assert '<span class="pq-excerpt">Le 27 mars, l’État a annoncé' in html
-    assert '<span class="pq-excerpt">En 2019, la France comptait 56 pôles' in html
+    assert '<span class="pq-excerpt">Le 12 février, l’Agence de Sorlande a' in html
+    assert '<span class="pq-excerpt">En 2019, la Sorlande comptait 41 pôles' in html
 
 
 def test_by_year_note_lists_each_year_with_its_citation_link() -> None:
     html = answer_html(FakePipeline().ask(BY_YEAR_QUESTION), key="k")
     head = render.esc("Selon l'année :")
     assert f'<span class="pq-note-head">{head}</span>' in html
-    assert '<li>2019 — 56 pôles <a class="pq-cite" href="#pq-c-k-2"' in html
-    assert '<li>2023 — 55 pôles <a class="pq-cite" href="#pq-c-k-1"' in html
+    assert '<li>2019 — 41 pôles <a class="pq-cite" href="#pq-c-k-2"' in html
+    assert '<li>2023 — 38 pôles <a class="pq-cite" href="#pq-c-k-1"' in html
     # A number no citation carries stays text; other notes are shown as they are.
     answer = FakePipeline().ask("Combien de pôles ?")
     html = answer_html(replace(answer, notes=("Selon l'année : 2019 — 56 [9]", "Note <b>")), "k")

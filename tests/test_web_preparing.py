@@ -54,7 +54,7 @@ def test_questions_wait_for_the_index_then_are_answered(tmp_path: Path) -> None:
         readiness.done()
         assert httpx.get(url + "etat").json() == {"pret": True, "etape": ""}
         _, messages, status = chat.predict("Combien de pôles ?", api_name="/ask")
-        assert "55 pôles" in _last_answer(messages) and status == ""
+        assert "38 pôles" in _last_answer(messages) and status == ""
         assert pipeline.histories == [()]  # the refused question is no earlier turn
 
 

@@ -18,46 +18,46 @@ from poleqa.web import render
 from poleqa.web.eval_view import FORMAT_HELP, METRICS, TYPE_NAMES, value_text
 from poleqa.web.staff import StaffApp, build_staff_blocks
 
-# A question set about the documents of `support.DOCS` (and one they do not answer).
+# A question set about the documents of `webfake.WEB_DOCS` (and one they do not answer).
 QUESTIONS = [
     {
-        "question": "Combien d'adhérents comptait Medicen Paris Region en 2016 ?",
-        "answers": ["276"],
-        "sources": ["a_medicen.md"],
+        "question": "Combien d'adhérents comptait Vallée Cobalt en 2016 ?",
+        "answers": ["148"],
+        "sources": ["a_cobalt.md"],
         "answerable": True,
         "type": "number",
     },
     {
-        "question": "Qui est le président de Medicen Paris Region ?",
-        "answers": ["Christian Lajoux"],
-        "sources": ["a_medicen.md"],
+        "question": "Qui est la présidente de Vallée Cobalt ?",
+        "answers": ["Odile Ferrandier"],
+        "sources": ["a_cobalt.md"],
         "answerable": True,
         "type": "name",
     },
     {
-        "question": "Où est le siège du pôle Xylofutur ?",
-        "answers": ["Bordeaux"],
-        "sources": ["b_xylofutur.md"],
+        "question": "Où est le siège du pôle Hêtraie Nord ?",
+        "answers": ["Vaudrecourt"],
+        "sources": ["b_hetraie.md"],
         "answerable": True,
         "type": "name",
     },
     {
-        "question": "Avec quel pôle Aqua-Valley a-t-il fusionné ?",
-        "answers": ["Hydreos"],
-        "sources": ["c_aqua.md"],
+        "question": "Avec quel pôle Saline-Est a-t-il fusionné ?",
+        "answers": ["Thalassor"],
+        "sources": ["c_saline.md"],
         "answerable": True,
         "type": "name",
     },
     # The documents do not give this year: whatever the reply, it cannot be right.
     {
-        "question": "En quelle année le pôle Xylofutur a-t-il été créé ?",
+        "question": "En quelle année le pôle Hêtraie Nord a-t-il été créé ?",
         "answers": ["2005"],
-        "sources": ["b_xylofutur.md"],
+        "sources": ["b_hetraie.md"],
         "answerable": True,
         "type": "date",
     },
     {
-        "question": "Quel est le budget annuel du pôle Xylofutur en 2031 ?",
+        "question": "Quel est le budget annuel du pôle Hêtraie Nord en 2031 ?",
         "answers": [],
         "sources": [],
         "answerable": False,
@@ -178,7 +178,7 @@ def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
     wrong = round((1 - metrics["overall_accuracy"]) * len(QUESTIONS))
     assert wrong >= 1 and metrics["type/date/answer_accuracy"] == 0
     assert f"Échecs : {wrong} sur {len(QUESTIONS)} questions" in html_text(failures)
-    assert "En quelle année le pôle Xylofutur" in html_text(failures)
+    assert "En quelle année le pôle Hêtraie Nord" in html_text(failures)
     # in French for staff: the table's columns
     assert all(h in html_text(failures) for h in ("Réponse attendue", "Sources citées"))
     assert "expected_sources" not in failures

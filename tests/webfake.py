@@ -29,27 +29,29 @@ from poleqa.types import (
     Turn,
 )
 
+# The fake's documents and answers are written for the tests: a made-up country, made-up figures.
 TEXT = (
     "Les pôles <labellisés>\n\n"
-    "Le 27 mars, l’État a annoncé la labellisation de 55 pôles de compétitivité 2023-2026. "
-    "Les 13 pôles <script>window.__pwned=1</script> de la Région.\n\nFin *du* _texte_."
+    "Le 12 février, l’Agence de Sorlande a labellisé 38 pôles de compétitivité pour 2023-2026. "
+    "Les 7 pôles <script>window.__pwned=1</script> de la côte.\n\nFin *du* _texte_."
 )
 INFO = DocumentInfo(
     source="régions/aura <1>.txt", title="Pôles <b>AURA</b>", date="2023-03-30", organisation="R&D"
 )
-SENT_START = TEXT.index("Le 27 mars")
+SENT_START = TEXT.index("Le 12 février")
 SENT_END = TEXT.index("2023-2026.") + len("2023-2026.")
-SHORT_START = TEXT.index("55 pôles")
+SHORT = "38 pôles"  # the short answer
+SHORT_START = TEXT.index(SHORT)
 PASSAGE_END = TEXT.index("\n\nFin")
 # A second document, for answers citing several documents (figures by year).
-TEXT_2019 = "Bilan\n\nEn 2019, la France comptait 56 pôles de compétitivité labellisés."
+TEXT_2019 = "Bilan\n\nEn 2019, la Sorlande comptait 41 pôles de compétitivité labellisés."
 INFO_2019 = DocumentInfo(
     source="national/bilan-2019.txt", title="Bilan 2019", date="2019-06-01", organisation="DGE"
 )
 FOLLOW_UP = "Et en 2023 ?"  # completed from the previous question
 RESOLVED = "Combien de pôles ont été labellisés en 2023 ?"
 BY_YEAR_QUESTION = "Combien de pôles selon l'année ?"  # answered with « Selon l'année : »
-BY_YEAR_NOTE = "Selon l'année : 2019 — 56 pôles [2] ; 2023 — 55 pôles [1]"
+BY_YEAR_NOTE = "Selon l'année : 2019 — 41 pôles [2] ; 2023 — 38 pôles [1]"
 
 
 class FakePipeline:
@@ -81,7 +83,7 @@ class FakePipeline:
             SENT_START,
             SENT_END,
             SHORT_START,
-            SHORT_START + len("55 pôles"),
+            SHORT_START + len(SHORT),
         )
         if "abstiens" in question:
             return Answer(question, None, True, 0.1, citations=(citation,))
@@ -90,7 +92,7 @@ class FakePipeline:
             TEXT[SENT_START:SENT_END],
             False,
             0.83,
-            short_answer="55 pôles",
+            short_answer=SHORT,
             citations=(citation,),
         )
         if question == FOLLOW_UP:
@@ -133,13 +135,34 @@ def _by_year_citations(first: Citation) -> tuple[Citation, ...]:
     return (first, other, same)
 
 
+# The small corpus of `small_pipeline`, written for the tests: made-up pôles, people and places.
+WEB_DOCS = {
+    "a_cobalt.md": (
+        "# Vallée Cobalt\nSource: https://example.org/cobalt\nDate: 2016-10-01\n\n"
+        "Vallée Cobalt est un pôle de compétitivité dédié aux batteries. "
+        "Il comptait 148 adhérents à l'automne 2016. Sa présidente est Odile Ferrandier.\n\n"
+        "Le pôle couvre Sorbec et les communes voisines. Le recyclage est une priorité."
+    ),
+    "b_hetraie.md": (
+        "# Hêtraie Nord\nSource: https://example.org/hetraie\nDate: 2019-05-02\n\n"
+        "Hêtraie Nord est le pôle de la filière du meuble en Sorlande. "
+        "Il réunit des ébénistes, des tapissiers et des laboratoires. Le siège est à Vaudrecourt."
+    ),
+    "c_saline.md": (
+        "# Saline-Est\nSource: https://example.org/saline\nDate: 2018-03-04\n\n"
+        "Saline-Est est un pôle consacré au sel, basé à Port-Aubrel. "
+        "Il a fusionné avec Thalassor pour former un pôle national du sel."
+    ),
+}
+
+
 def small_pipeline(folder: Path) -> Pipeline:
     """The real pipeline (index, retrieval, reading) on the three small documents of
-    `support.DOCS`, with the instant fake embedder and the sentence scorer: real answers, no
-    model to load (tests/test_web_real.py serves the trained reader on the seeds too)."""
+    `WEB_DOCS`, with the instant fake embedder and the sentence scorer: real answers, no model
+    to load (tests/test_web_real.py serves the trained reader on the seeds too)."""
     settings = Settings(
         reader="sentences",
-        corpus_dir=write_corpus(folder / "corpus"),
+        corpus_dir=write_corpus(folder / "corpus", WEB_DOCS),
         index_dir=folder / "index",
         data_dir=folder / "data",
         cache_dir=folder / "cache",
