@@ -1,5 +1,5 @@
 """The reading stage without the trained weights: windows and spans, the compact weights file,
-the judge, the answerer's composition, threshold choice and SQuAD metrics (worked by hand)."""
+the judge, the answerer's composition, threshold choice (SQuAD files: tests/test_squad.py)."""
 
 from __future__ import annotations
 
@@ -15,19 +15,15 @@ from click.testing import CliRunner
 from support import FakeEmbedder
 
 from poleqa.cli import cli
-from poleqa.errors import QuestionSetError, ReaderError
-from poleqa.evaluation.squad import SquadPrediction, exact_match, f1, normalize, squad_metrics
+from poleqa.errors import ReaderError
 from poleqa.query import Query, analyse
 from poleqa.reading import JUDGE_FILE, shipped_reader
 from poleqa.reading.answerer import ReadingAnswerer
 from poleqa.reading.calibrate import Scored, choose_threshold
 from poleqa.reading.evidence import Evidence, EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
-from poleqa.reading.recipe import Recipe
 from poleqa.reading.scorer.model import model_sha256
 from poleqa.reading.span_model import resolve_precision
-from poleqa.reading.squad import GoldSpan, QAExample, placed, read_squad
-from poleqa.reading.training import write_heldout
 from poleqa.reading.weights import (
     MANIFEST_FILE,
     WEIGHTS_FILE,
@@ -110,101 +106,6 @@ def test_weights_round_trip_and_checks(tmp_path: Path) -> None:
     (tmp_path / MANIFEST_FILE).unlink()
     with pytest.raises(ReaderError, match="No usable reader manifest"):
         load_reader_state(tmp_path, "base-a")
-
-
-def test_squad_metrics_worked_by_hand() -> None:
-    assert normalize("L’État, la Région !") == "état région"
-    assert exact_match("la Région Bretagne", ["Région Bretagne"]) == 1.0
-    # "en 2013" vs "2013": precision 1/2, recall 1 → F1 2/3
-    assert f1("en 2013", ["2013"]) == pytest.approx(2 / 3)
-    examples = [
-        QAExample("a", "q", "c", (GoldSpan("2013", 0),), "t"),
-        QAExample("b", "q", "c", (GoldSpan("Marie Durand", 0),), "t"),
-        QAExample("c", "q", "c", (), "t"),  # unanswerable
-        QAExample("d", "q", "c", (), "t"),  # unanswerable
-    ]
-    preds = [
-        SquadPrediction("a", "en 2013"),  # EM 0, F1 2/3
-        SquadPrediction("b", "Marie Durand"),  # EM 1, F1 1
-        SquadPrediction("c", ""),  # abstained: EM 1, F1 1
-        SquadPrediction("d", "Lyon"),  # answered: EM 0, F1 0
-    ]
-    m = squad_metrics(examples, preds, seconds=2.0)
-    assert m["exact_match"] == pytest.approx(2 / 4)
-    assert m["f1"] == pytest.approx((2 / 3 + 1 + 1 + 0) / 4)
-    assert m["has_answer_f1"] == pytest.approx((2 / 3 + 1) / 2)
-    assert m["no_answer_accuracy"] == pytest.approx(1 / 2)
-    assert m["latency_ms_per_question"] == pytest.approx(500.0)
-
-
-def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> None:
-    path = tmp_path / "s.json"
-    qa = {"id": "1", "question": "Où ?", "answers": [{"text": "Lyon", "answer_start": 0}]}
-    impossible = {"id": "2", "question": "Qui ?", "answers": [], "is_impossible": True}
-    lost = {"id": "3", "question": "Quand ?", "answers": [{"text": "Zanzibar", "answer_start": 3}]}
-    qas = [qa, impossible, lost]
-    data = {"data": [{"title": "T", "paragraphs": [{"context": PASSAGE, "qas": qas}]}]}
-    path.write_text(json.dumps(data), "utf-8")
-    a, b, c = read_squad(path)
-    assert a.answers[0].start == PASSAGE.index("Lyon") and not b.answerable
-    # the file's label is kept apart from whether an answer could be placed
-    assert (a.impossible, b.impossible, c.impossible) == (False, True, False)
-    assert not c.answerable
-    # read as they are, such questions would count and train as unanswerable: callers leave
-    # them out (eval --squad says so, training logs it)
-    assert placed([a, b, c]) == ([a, b], [c])
-    path.write_text('{"questions": []}', "utf-8")
-    with pytest.raises(QuestionSetError, match=r"SQuAD-format file.*: the file has no 'data'"):
-        read_squad(path)
-
-
-@pytest.mark.parametrize(
-    ("data", "why"),
-    [
-        ({"data": [["x"]]}, "article 0 is not an object"),
-        ({"data": {"k": 1}}, "'data' is not a list"),
-        ([{"data": []}], "the file is not an object"),
-        ({"data": [{"title": "T"}]}, "article 0 has no 'paragraphs'"),
-        ({"data": [{"title": "T", "paragraphs": [{"qas": []}]}]},
-         "a paragraph of 'T' has no 'context'"),
-        ({"data": [{"paragraphs": [{"context": "c", "qas": {}}]}]},
-         "the questions of a paragraph of 'article-0' is not a list"),
-        ({"data": [{"paragraphs": [{"context": "c", "qas": [{"question": "q"}]}]}]},
-         "question 0 of a paragraph of 'article-0' has no 'id'"),
-        ({"data": [{"paragraphs": [{"context": "c", "qas": [
-            {"id": 1, "question": "q", "answers": [{"answer_start": 0}]}]}]}]},
-         "an answer has no 'text'"),
-        ({"data": [{"paragraphs": [{"context": 3, "qas": []}]}]},
-         "a context of 'article-0': 3 is not a string"),
-        ({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": 1, "question": None}]}]}]},
-         "question 1: None is not a string"),
-        ({"data": [{"paragraphs": [{"context": "c", "qas": [
-            {"id": 1, "question": "q", "answers": [{"text": 5, "answer_start": 0}]}]}]}]},
-         "an answer: 5 is not a string"),
-    ],
-)  # fmt: skip
-def test_a_malformed_squad_file_is_refused_with_what_is_wrong(
-    tmp_path: Path, data: object, why: str
-) -> None:
-    path = tmp_path / "bad.json"
-    path.write_text(json.dumps(data), "utf-8")
-    with pytest.raises(QuestionSetError) as caught:
-        read_squad(path)
-    assert str(caught.value).startswith(f"{path} is not a SQuAD-format file")
-    assert str(caught.value).endswith(f": {why}")
-
-
-def test_held_out_articles_without_a_title_are_split_as_training_splits_them(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "piaf.json"
-    qa = {"id": "1", "question": "Où ?", "answers": [{"text": "Lyon", "answer_start": 0}]}
-    article = {"paragraphs": [{"context": PASSAGE, "qas": [qa]}]}  # no title
-    path.write_text(json.dumps({"data": [article, {**article, "title": "T"}]}), "utf-8")
-    out = tmp_path / "heldout.json"
-    assert write_heldout(path, Recipe(piaf_heldout=1.0), out) == 2
-    assert write_heldout(path, Recipe(piaf_heldout=0.0), out) == 0
-    assert [e.article for e in read_squad(path)] == ["article-0", "T"]
 
 
 # -- judge and answerer, with a reader whose spans are given ----------------------------------

@@ -89,16 +89,7 @@ def eval_(
     if (questions is None) == (squad_file is None):
         raise click.UsageError("give a QUESTIONS file or --squad FILE (one of them)")
     if squad_file is not None:
-        # the reader alone, on each question's own paragraph: these would be ignored silently
-        ignored = [
-            f"--{name.removesuffix('_dir').removesuffix('_to').replace('_', '-')}"
-            for name in ("corpus_dir", "index_dir", "k", "model", "reader", "compare_to")
-            if _on_command_line(name)
-        ]
-        if ignored:
-            raise click.UsageError(
-                f"--squad evaluates the trained reader alone: {', '.join(ignored)} do not apply"
-            )
+        _refuse_ignored_by_squad()
         out_dir = out_dir or Path("eval") / "out" / squad_file.stem
         settings = settings_from(reader_dir=reader_dir, reader_precision=reader_precision)
         _eval_squad(squad_file, out_dir, limit, settings, no_answer)
@@ -147,14 +138,26 @@ def eval_(
     result = evaluate(pipeline, qs, settings.k, name=name, progress=True, info=info)
     write_reports(result, out_dir)
 
-    for line in summary_lines(result):
-        click.echo(line)
+    click.echo("\n".join(summary_lines(result)))
     click.echo(f"Reports written to {out_dir}/ (report.md, report.json, predictions.jsonl)")
     if old is not None:
         click.echo("")
         click.echo(f"Compared with {compare_to}:")
-        for line in compare_lines(result.metrics, old, old_name="old"):
-            click.echo(line)
+        click.echo("\n".join(compare_lines(result.metrics, old, old_name="old")))
+
+
+def _refuse_ignored_by_squad() -> None:
+    """UsageError naming the options given with --squad: it reads each question's own
+    paragraph with the reader alone, so they would be ignored silently."""
+    ignored = [
+        f"--{name.removesuffix('_dir').removesuffix('_to').replace('_', '-')}"
+        for name in ("corpus_dir", "index_dir", "k", "model", "reader", "compare_to")
+        if _on_command_line(name)
+    ]
+    if ignored:
+        raise click.UsageError(
+            f"--squad evaluates the trained reader alone: {', '.join(ignored)} do not apply"
+        )
 
 
 def _index_if_needed(pipeline: Pipeline, settings: Settings) -> None:
