@@ -126,3 +126,51 @@ def snapshot(index: Index) -> tuple:
         np.asarray(index.chunk_vectors).tobytes(),
         index.sentence_vectors.tobytes(),
     )
+
+
+# Made-up pôles, for answers tested end to end (tests/test_real_answers.py, DEVELOPERS.md).
+WRITTEN_DOCS = {
+    "agrivalor.md": (
+        "# Agrivalor Centre, pôle de la valorisation des céréales\n"
+        "Source: https://example.org/agrivalor\nDate: 2021-04-01\n\n"
+        "Agrivalor Centre est un pôle de compétitivité dédié à la valorisation des céréales et "
+        "des coproduits agricoles. Labellisé en 2005, il a son siège à Chartres. Son directeur "
+        "général est Marc Delorme, nommé en janvier 2020.\n\n"
+        "Le pôle accompagne des projets de recherche collaborative entre coopératives, "
+        "industriels de l'amidonnerie et laboratoires publics."
+    ),
+    "lumen-2019.md": (
+        "# Lumen Atlantique : bilan d'activité 2019\n"
+        "Source: https://example.org/lumen/2019\nDate: 2019-11-15\n\n"
+        "Le pôle Lumen Atlantique, consacré à la photonique et aux technologies de la lumière, "
+        "est installé à Saint-Nazaire. En 2019, le pôle comptait 142 adhérents, dont 98 PME.\n\n"
+        "Sa présidente, Hélène Vasseur, a présenté le bilan lors de l'assemblée générale."
+    ),
+    "lumen-2023.md": (
+        "# Lumen Atlantique : bilan d'activité 2023\n"
+        "Source: https://example.org/lumen/2023\nDate: 2023-10-02\n\n"
+        "En 2023, le pôle Lumen Atlantique comptait 187 adhérents. Il a ouvert une antenne à "
+        "Brest en 2022 pour se rapprocher des laboratoires d'optique marine."
+    ),
+}
+
+
+def build_written_index(tmp_path_factory) -> tuple[Path, Path]:
+    """(corpus, index): WRITTEN_DOCS indexed once per session with the real model."""
+    if "written" not in _SEED:
+        root = tmp_path_factory.mktemp("written")
+        corpus = root / "corpus"
+        corpus.mkdir()
+        for name, text in WRITTEN_DOCS.items():
+            (corpus / name).write_text(text, encoding="utf-8")
+        settings = Settings()
+        build_index(
+            corpus,
+            root / "index",
+            real_embedder(),
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            flat_max_vectors=settings.flat_max_vectors,
+        )
+        _SEED["written"] = (corpus, root / "index")
+    return _SEED["written"]

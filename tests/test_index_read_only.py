@@ -243,7 +243,9 @@ def test_cli_index_in_a_read_only_folder(tmp_path: Path, monkeypatch, fake_model
     )
 
 
-def test_serving_and_reindexing_from_a_read_only_folder(built, monkeypatch, fake_model) -> None:
+def test_serving_and_reindexing_from_a_read_only_folder(
+    built, monkeypatch, fake_model, caplog
+) -> None:
     from poleqa.feedback import FeedbackStore
     from poleqa.pipeline import Pipeline
     from poleqa.web.staff import StaffApp
@@ -264,9 +266,16 @@ def test_serving_and_reindexing_from_a_read_only_folder(built, monkeypatch, fake
     assert pipeline.search("Qui préside Medicen ?", k=1)[0].chunk.source == "a_medicen.md"
 
     (corpus / "c_aqua.md").unlink()
+    caplog.set_level(logging.WARNING, logger="poleqa")
     shown = StaffApp(pipeline, FeedbackStore(index_dir.parent / "data")).reindex()
     assert "pq-error" in shown
     assert f"Le dossier de l'index est en lecture seule : {index_dir}." in html.unescape(shown)
+    # the operator's English line, with what to do, is in the server's log
+    assert [r.getMessage() for r in caplog.records if r.name == "poleqa.web.staff"] == [
+        f"re-indexing refused: The index folder {index_dir} is read-only: cannot write the "
+        "updated index (0 documents added, 0 changed, 1 removed) there. Make the folder "
+        "writable, or build the index into another folder with --index."
+    ]
     assert "c_aqua.md" in {i.source for i in pipeline.sources()}  # still served
 
 

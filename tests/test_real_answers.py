@@ -10,58 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import MODEL_CACHE, REPO, real_embedder
+from support import MODEL_CACHE, REPO, build_written_index
 
 from poleqa.config import Settings
-from poleqa.index import build_index
 from poleqa.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
 
-DOCS = {
-    "agrivalor.md": (
-        "# Agrivalor Centre, pôle de la valorisation des céréales\n"
-        "Source: https://example.org/agrivalor\nDate: 2021-04-01\n\n"
-        "Agrivalor Centre est un pôle de compétitivité dédié à la valorisation des céréales et "
-        "des coproduits agricoles. Labellisé en 2005, il a son siège à Chartres. Son directeur "
-        "général est Marc Delorme, nommé en janvier 2020.\n\n"
-        "Le pôle accompagne des projets de recherche collaborative entre coopératives, "
-        "industriels de l'amidonnerie et laboratoires publics."
-    ),
-    "lumen-2019.md": (
-        "# Lumen Atlantique : bilan d'activité 2019\n"
-        "Source: https://example.org/lumen/2019\nDate: 2019-11-15\n\n"
-        "Le pôle Lumen Atlantique, consacré à la photonique et aux technologies de la lumière, "
-        "est installé à Saint-Nazaire. En 2019, le pôle comptait 142 adhérents, dont 98 PME.\n\n"
-        "Sa présidente, Hélène Vasseur, a présenté le bilan lors de l'assemblée générale."
-    ),
-    "lumen-2023.md": (
-        "# Lumen Atlantique : bilan d'activité 2023\n"
-        "Source: https://example.org/lumen/2023\nDate: 2023-10-02\n\n"
-        "En 2023, le pôle Lumen Atlantique comptait 187 adhérents. Il a ouvert une antenne à "
-        "Brest en 2022 pour se rapprocher des laboratoires d'optique marine."
-    ),
-}
-
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(corpus, index): the documents above, indexed with the real model."""
-    root = tmp_path_factory.mktemp("written")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings()
-    build_index(
-        corpus,
-        root / "index",
-        real_embedder(),
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        flat_max_vectors=settings.flat_max_vectors,
-    )
-    return corpus, root / "index"
+    """(corpus, index): support.WRITTEN_DOCS indexed with the real model."""
+    return build_written_index(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -167,22 +167,6 @@ def test_a_failed_batch_fails_every_call_it_held_and_the_next_call_reads(
     assert "Montpellier" in HYDRA[span.start : span.end]
 
 
-def test_the_pipeline_answers_with_exact_offsets(tmp_path_factory) -> None:
-    corpus, index, cache = build_seed_index(tmp_path_factory)
-    settings = Settings(corpus_dir=corpus, index_dir=index, cache_dir=cache, reader="trained")
-    pipeline = Pipeline(settings)
-    a = pipeline.ask("Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?")
-    assert a.citations
-    first = a.citations[0]
-    doc = pipeline.document(first.info.source)
-    assert doc.text[first.start : first.end] == first.passage
-    assert not a.abstained  # (which figure it reads: tests/test_quality_floor.py)
-    assert doc.text[first.answer_start : first.answer_end] == a.text
-    assert len(a.text) <= 400
-    assert a.short_answer and doc.text[first.short_start : first.short_end] == a.short_answer
-    assert ARA in {c.info.source for c in a.citations}
-
-
 def test_the_longest_question_allowed_is_read_like_any_other(tmp_path_factory) -> None:
     # the reader reads the question's first 64 tokens: a question of 2,000 characters (the most
     # `ask` takes) once crashed the tokenizer

@@ -344,8 +344,8 @@ def _flock(index_dir: Path, f: IO[str]) -> None:
     except OSError as e:  # ENOLCK: a network mount without locks
         raise IndexError_(
             f"Cannot lock {index_dir / LOCK} ({e.strerror or e}): the file system of the index "
-            "folder has no locks. Mount it with locks, or build the index on a local disk and "
-            "copy the whole folder.",
+            "folder has no locks. Mount it with locks, or build the index in a local folder and "
+            "publish its generation as docs/deployment.md says (never over the served one).",
             "L'index ne peut pas être mis à jour : son dossier ne permet pas de verrou.",
         ) from e
 

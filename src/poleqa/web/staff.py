@@ -105,6 +105,8 @@ class StaffApp:
             report = self.pipeline.build(progress=False, isolated=True)
             self.watcher.mark_seen()
         except PoleqaError as e:
+            # staff read the short French line; what to do (disk, locks, permissions) is logged
+            log.warning("re-indexing refused: %s", e.message)
             return render.message_html(e.message_fr)
         except Exception:
             log.exception("re-indexing failed")
