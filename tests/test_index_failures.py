@@ -219,8 +219,8 @@ def test_a_file_system_without_locks_is_said(built, monkeypatch: pytest.MonkeyPa
         build_index(corpus, index_dir, emb, **PARAMS)
     assert e.value.message == (
         f"Cannot lock {index_dir / '.lock'} (No locks available): the file system of the index "
-        "folder has no locks. Mount it with locks, or build the index on a local disk and copy "
-        "the whole folder."
+        "folder has no locks. Mount it with locks, or build the index in a local folder and "
+        "publish its generation as docs/deployment.md says (never over the served one)."
     )
 
 
