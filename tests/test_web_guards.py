@@ -74,6 +74,8 @@ def test_numbers_and_texts() -> None:
         with pytest.raises(InputError, match="out of range"):
             int_input(bad, "t", "k", 1, 20)
     assert text_input(None, "t", "La question") == ""
+    # a lone surrogate (JSON « \ud800 ») would break the page's JSON encoder for the whole tab
+    assert text_input("p\ud800les", "t", "La question") == "p\ufffdles"
     with pytest.raises(InputError) as e:
         text_input(["a"], "t", "La question")
     assert e.value.message_fr == "La question doit être un texte."

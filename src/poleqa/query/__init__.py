@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,16 +18,30 @@ from poleqa.types import Turn
 
 # A year of the 20th or 21st century, alone (not inside a longer number).
 YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d\d(?![\d,.]\d)")
-_TAG = re.compile(r"<[^<>]{0,200}>")
+# Real tags and comments only: « ont < 50 membres et > 10 salariés » is a question, not markup.
+_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]{0,200})?/?>|<!--.{0,200}?-->", re.DOTALL)
+# Entities ended by « ; » only (html.unescape alone reads « &ltd » as « <d »).
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_MARKS = re.compile(r"(\*\*|__|`+|~~)|^\s*(?:#{1,6}|>|[-*+])\s+", re.MULTILINE)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def plain_question(text: str) -> str:
-    """The question without HTML tags or Markdown (links keep their text): markup around a
-    question must not change its answer."""
+    """The question without HTML tags or Markdown (links keep their text), composed (NFC)
+    and without invisible format characters (zero-width spaces, soft hyphens, BOM, direction
+    marks): markup or a decomposed « ô » around a question must not change its answer."""
     text = _MD_LINK.sub(r"\1", _TAG.sub(" ", text))
-    return " ".join(_MD_MARKS.sub(" ", html.unescape(text)).split())
+    text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(_MD_MARKS.sub(" ", text).split())
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with lone surrogates (bytes a terminal or a client could not decode) replaced
+    by U+FFFD: the tokenizer and the JSON encoders refuse them."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,8 +58,9 @@ class Query:
 
 
 def validate_question(question: str, max_chars: int) -> str:
-    """The question stripped, or QuestionError (empty, punctuation only, too long)."""
-    q = (question or "").strip()
+    """The question stripped (lone surrogates replaced), or QuestionError (empty,
+    punctuation only, too long)."""
+    q = without_surrogates(question or "").strip()
     if not q:
         raise QuestionError("The question is empty.", "La question est vide.")
     if not any(c.isalnum() for c in q):
@@ -69,7 +85,9 @@ def analyse(
     """Validates, resolves a follow-up, detects the language, expands and embeds the question."""
     text = validate_question(question, max_chars)
     asked = validate_question(plain_question(text), max_chars)
-    resolved = resolve_follow_up(asked, history)
+    # the earlier questions read as this one is (a client may send them decomposed, marked up)
+    earlier = [replace(t, question=plain_question(t.question)) for t in history]
+    resolved = resolve_follow_up(asked, earlier)
     language = detect_language(resolved)
     vector = np.asarray(embedder.embed_queries([resolved]), dtype=np.float32).reshape(-1)
     years = tuple(dict.fromkeys(int(y) for y in YEAR.findall(resolved)))
@@ -77,4 +95,11 @@ def analyse(
     return Query(text, resolved, language, lexical, years, vector, resolved != asked)
 
 
-__all__ = ["YEAR", "Query", "analyse", "plain_question", "validate_question"]
+__all__ = [
+    "YEAR",
+    "Query",
+    "analyse",
+    "plain_question",
+    "validate_question",
+    "without_surrogates",
+]

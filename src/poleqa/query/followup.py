@@ -57,10 +57,14 @@ _PREP = re.compile(r"^(?:en|au|aux|à|a|dans|pour|pendant|in|for|at|on|during)\b
 _CAP_SEQ = re.compile(
     r"[A-ZÀ-ÖØ-Þ][\w'’-]*(?:\s+(?:de|du|des|d'|la|le|et|of|the)?\s*[A-ZÀ-ÖØ-Þ][\w'’-]*)*"
 )
-# Pronouns that point back at something named earlier.
+# Pronouns that point back at something named earlier. « le, la, les, l' » are articles too
+# (« Qui finance la politique des pôles ? » names nothing earlier): they count only as object
+# pronouns, right after a question word or a subject and not before « de, du, des, d' ».
 _ANAPHORA = re.compile(
-    r"\b(?:il|elle|ils|elles|le|la|les|lui|leur|leurs|son|sa|ses|celui-ci|celle-ci|ce pôle|"
-    r"cette structure|it|its|they|their|them|this cluster|that cluster)\b",
+    r"\b(?:il|elle|ils|elles|lui|leur|leurs|son|sa|ses|celui-ci|celle-ci|ce pôle|"
+    r"cette structure|it|its|they|their|them|this cluster|that cluster)\b"
+    r"|\b(?:qui|que|qu'|comment|pourquoi|où|quand|combien|il|elle|on|ne|n'|pour|à)\s*"
+    r"(?:les?|la|l')(?!\s*(?:de|du|des|d')\b)(?=\s*\w)",
     re.IGNORECASE,
 )
 _QUESTION_OPENERS = re.compile(

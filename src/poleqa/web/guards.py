@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from poleqa.errors import PoleqaError
+from poleqa.query import without_surrogates
 from poleqa.retrieval import is_iso_date
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,15 @@ def refuse(where: str, english: str, french: str) -> InputError:
 
 
 def text_input(value: Any, where: str, name_fr: str) -> str:
-    """A string (None counts as empty); anything else — a number, a list — is refused."""
+    """A string (None counts as empty; lone surrogates replaced: the page's JSON encoder
+    refuses them); anything else — a number, a list — is refused."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise refuse(
             where, f"not a string: {type(value).__name__}", f"{name_fr} doit être un texte."
         )
-    return value
+    return without_surrogates(value)
 
 
 def int_input(value: Any, where: str, name_fr: str, lo: int, hi: int) -> int:

@@ -1,0 +1,81 @@
+"""The question as analysed: markup, Unicode forms and undecodable bytes, and which words point
+back at an earlier question (questions written for the test, about made-up pôles)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from support import FakeEmbedder
+
+from poleqa.query import analyse, plain_question, validate_question
+from poleqa.query.followup import resolve_follow_up
+from poleqa.types import Turn
+
+PREVIOUS = (Turn("Combien de membres compte le pôle Brisevent en 2019 ?"),)
+
+
+@pytest.mark.parametrize(
+    ("asked", "plain"),
+    [
+        # comparisons are not markup
+        ("Quels pôles ont < 50 membres et > 10 salariés ?",
+         "Quels pôles ont < 50 membres et > 10 salariés ?"),
+        ("Pôles avec CA<1M€ et effectif>100 ?", "Pôles avec CA<1M€ et effectif>100 ?"),
+        # tags, comments and entities ended by « ; » are
+        ("<b>Combien</b> de pôles <!-- note --> ?", "Combien de pôles ?"),
+        ("Qui dirige Brisevent &amp; Cie ?", "Qui dirige Brisevent & Cie ?"),
+        ("Le pôle Brisevent&ltd ?", "Le pôle Brisevent&ltd ?"),  # no « ; »: not an entity
+        # invisible characters: a zero-width space, a soft hyphen, a BOM, a direction mark
+        ("Combien de pô\u200bles ?", "Combien de pôles ?"),
+        ("Quelle compé\xadtitivité ?", "Quelle compétitivité ?"),
+        ("\ufeff\u200fQui préside Brisevent ?", "Qui préside Brisevent ?"),
+    ],
+)  # fmt: skip
+def test_plain_question(asked: str, plain: str) -> None:
+    assert plain_question(asked) == plain
+
+
+def test_a_decomposed_question_is_read_as_the_composed_one() -> None:
+    question = "Où se situe le siège du pôle Écomérie en Île-de-France ?"
+    decomposed = unicodedata.normalize("NFD", question)
+    assert decomposed != question
+    fake = FakeEmbedder()
+    a, b = analyse(question, fake), analyse(decomposed, fake)
+    assert (b.resolved, b.lexical, b.years) == (a.resolved, a.lexical, a.years)
+    # and as a previous question: « Et en Bretagne ? » replaces the region, not half of it
+    turn = (Turn(unicodedata.normalize("NFD", "Combien de pôles en Île-de-France ?")),)
+    assert analyse("Et en Bretagne ?", fake, turn).resolved == "Combien de pôles en Bretagne ?"
+
+
+def test_undecodable_bytes_become_replacement_characters() -> None:
+    # what `poleqa ask` receives from a terminal that is not UTF-8 (os.fsdecode)
+    assert validate_question("Combien de p\udcf4les ?", 100) == "Combien de p\ufffdles ?"
+    assert analyse("Combien de p\udcf4les ?", FakeEmbedder()).text.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Quels sont les pôles labellisés en 2023 ?",
+        "Qui finance la politique des pôles ?",
+        "Quelle est la durée d'une phase ?",
+        pytest.param(
+            "Combien les régions versent-elles aux pôles ?",
+            marks=pytest.mark.xfail(
+                strict=True, reason="an inverted subject (« versent-elles ») reads as pointing back"
+            ),
+        ),
+    ],
+)
+def test_articles_do_not_make_a_new_question_a_follow_up(question: str) -> None:
+    assert resolve_follow_up(question, PREVIOUS) == question
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Qui le finance ?", "Qui les préside ?", "Comment la contacter ?", "Qui l'a créé ?",
+     "Quel est son budget ?", "Who funds it?"],
+)  # fmt: skip
+def test_pronouns_complete_a_follow_up(question: str) -> None:
+    assert resolve_follow_up(question, PREVIOUS) == question.rstrip(" ?") + " (Brisevent) ?"
