@@ -79,3 +79,38 @@ def test_articles_do_not_make_a_new_question_a_follow_up(question: str) -> None:
 )  # fmt: skip
 def test_pronouns_complete_a_follow_up(question: str) -> None:
     assert resolve_follow_up(question, PREVIOUS) == question.rstrip(" ?") + " (Brisevent) ?"
+
+
+def test_a_follow_up_naming_another_pole_keeps_what_else_it_says() -> None:
+    budget = (Turn("Quel est le budget du pôle Brisevent ?"),)
+    # a name and a year: both taken
+    assert resolve_follow_up("Et Thalassor en 2019 ?", budget) == (
+        "Quel est le budget du pôle Thalassor en 2019 ?"
+    )
+    assert resolve_follow_up("Et le pôle Thalassor ?", budget) == (
+        "Quel est le budget du pôle Thalassor ?"
+    )
+    # another thing asked about another pôle: left as asked, not made a budget question
+    assert resolve_follow_up("Et le président de Thalassor ?", budget) == (
+        "Et le président de Thalassor ?"
+    )
+
+
+def test_the_year_as_l_an_is_a_time_phrase() -> None:
+    assert resolve_follow_up("Et l'an 2020 ?", PREVIOUS) == (
+        "Combien de membres compte le pôle Brisevent en l'an 2020 ?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "years"),
+    [
+        ("Combien de pôles comptent plus de 20000 membres ?", ()),
+        ("Quel pôle est installé au 19100 avenue de Brisevent ?", ()),
+        ("Quelle part, 2019,5 %, revient aux PME ?", ()),
+        ("Combien de membres en 2019 et en 2021 ?", (2019, 2021)),
+        ("Quel budget pour 2019-2020 ?", (2019, 2020)),
+    ],
+)
+def test_years_named_in_a_question(question: str, years: tuple[int, ...]) -> None:
+    assert analyse(question, FakeEmbedder()).years == years

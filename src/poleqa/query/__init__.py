@@ -16,8 +16,9 @@ from poleqa.query.language import detect_language, expand_query
 from poleqa.roles import Embedder
 from poleqa.types import Turn
 
-# A year of the 20th or 21st century, alone (not inside a longer number).
-YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d\d(?![\d,.]\d)")
+# A year of the 20th or 21st century, alone (not inside a longer number: « 20000 membres »
+# is no year 2000, « 2019,5 % » no year 2019).
+YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d\d(?!\d)(?![,.]\d)")
 # Real tags and comments only: « ont < 50 membres et > 10 salariés » is a question, not markup.
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]{0,200})?/?>|<!--.{0,200}?-->", re.DOTALL)
 # Entities ended by « ; » only (html.unescape alone reads « &ltd » as « <d »).

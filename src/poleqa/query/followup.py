@@ -29,7 +29,8 @@ _RANGE = (
 )
 _DATE = rf"(?P<day>(?:(?:(?:1er|premier|\d{{1,2}})\s+)?(?:{_MONTHS})\s+)?){_Y}"
 _TIME = re.compile(
-    rf"(?<![\w'’])(?:(?P<prep>{_PREPOSITION})\s+)?(?:{_RANGE}|(?:(?:le|la|l['’]|the)\s*)?{_DATE})"
+    rf"(?<![\w'’])(?:(?P<prep>{_PREPOSITION})\s+)?"
+    rf"(?:{_RANGE}|(?:(?:l['’]an(?:née)?|le|la|l['’]|the)\s*)?{_DATE})"
     r"(?![\w'’])",
     re.IGNORECASE,
 )
@@ -65,6 +66,11 @@ _ANAPHORA = re.compile(
     r"cette structure|it|its|they|their|them|this cluster|that cluster)\b"
     r"|\b(?:qui|que|qu'|comment|pourquoi|où|quand|combien|il|elle|on|ne|n'|pour|à)\s*"
     r"(?:les?|la|l')(?!\s*(?:de|du|des|d')\b)(?=\s*\w)",
+    re.IGNORECASE,
+)
+# What may stand beside the name in « Et le pôle Thalassor ? », « And the Ostrevie region? ».
+_FILLER = re.compile(
+    r"^(?:(?:le|la|les|l['’]|du|de|des|d['’]|the|of|pôle|pôles|région|region|cluster)\b\s*)*",
     re.IGNORECASE,
 )
 _QUESTION_OPENERS = re.compile(
@@ -115,15 +121,23 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     asked = _TIME.fullmatch(_strip_end(_LEAD.sub("", q)))
     if asked is not None:
         return with_time(previous, asked)
-    # 2. "Et en Bretagne ?" / "And for Medicen?": a name instead of the previous one
+    # 2. "Et en Bretagne ?" / "And for Medicen in 2019?": a name instead of the previous one,
+    # when the follow-up says nothing more (« Et le président de Systematic ? » asks another
+    # thing: left as asked)
     if led and own_names and not _QUESTION_OPENERS.match(_LEAD.sub("", q)):
-        prev_names = _names(previous)
         new = own_names[-1]
+        tail = _FILLER.sub("", " ".join(rest.replace(new, " ", 1).split()))
+        asked = _TIME.fullmatch(tail) if tail else None
+        if tail and asked is None:
+            return q
+        prev_names = _names(previous)
         if prev_names:
             old = prev_names[-1]
             i = previous.rfind(old)
-            return previous[:i] + new + previous[i + len(old) :]
-        return f"{_strip_end(previous)} ({rest}) ?"
+            swapped = previous[:i] + new + previous[i + len(old) :]
+        else:
+            swapped = f"{_strip_end(previous)} ({new}) ?"
+        return with_time(swapped, asked) if asked else swapped
     # 3. "Qui le finance ?": a pronoun and no name → the previous names appended
     if not own_names and (led or len(words) <= 6 or _ANAPHORA.search(q)):
         prev_names = _names(previous)
