@@ -115,5 +115,8 @@ def test_the_default_reader_answers_through_the_web(tmp_path_factory) -> None:
         assert sentence == "Labellisé en 2005, il a son siège à Chartres. [1]"  # cited
         assert '<mark class="pq-short">Chartres</mark>' in answer  # the span highlighted
         assert "agrivalor.md" in answer  # cited with its document
+        # its link names the version of the text the offsets hold for
+        version = Pipeline(pipeline.settings).document("agrivalor.md").info.content_hash[:12]
+        assert f"&amp;v={version}#passage" in answer
         _, none = _ask(_client(site), "Quelle est la recette de la tarte Tatin ?")
         assert "Je n'ai pas trouvé de réponse" in _text(none) and "pq-text" not in none

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from webfake import INFO, SENT_END, SENT_START, FakePipeline, serving
 
 from poleqa.feedback import FeedbackStore
+from poleqa.types import Document
 from poleqa.web import create_app
+from poleqa.web.documents import CHANGED
+from poleqa.web.render import document_url
 
 PASSWORD = "un mot de passe d'équipe"
 PUBLIC_ENDPOINTS = {"/ask", "/new_conversation", "/feedback_up", "/feedback_down"}
@@ -172,6 +177,7 @@ def test_feedback_is_capped_and_rate_limited(site: Site) -> None:
         "?source=a.txt&start=abc&end=5",
         "?source=a.txt&start=5",
         "?source=a.txt&start=1e3&end=2000",
+        "?source=a.txt&start=1&end=5&v=pas-un-hash",
     ],
 )
 def test_document_with_bad_parameters_is_a_french_400_page(site: Site, query: str) -> None:
@@ -188,6 +194,30 @@ def test_document_known_and_unknown(site: Site) -> None:
     assert ok.status_code == 200 and '<mark id="passage">' in ok.text
     missing = httpx.get(site.url + "document", params={"source": "../../etc/passwd"})
     assert missing.status_code == 404 and "Document introuvable" in missing.text
+
+
+class EditedPipeline(FakePipeline):
+    """The fake pipeline whose document has a content hash (as every indexed one has)."""
+
+    def document(self, source: str) -> Document:
+        doc = super().document(source)
+        return replace(doc, info=replace(doc.info, content_hash="abcdef0123456789" * 4))
+
+
+def test_a_link_to_a_span_of_a_document_changed_since_marks_nothing(tmp_path: Path) -> None:
+    # offsets hold for the text the answer was read from: a re-indexed, edited file would
+    # have other text there
+    span = {"source": INFO.source, "start": SENT_START, "end": SENT_END}
+    assert document_url(INFO.source, SENT_START, SENT_END, content_hash="abcdef0123456789" * 4) == (
+        f"document?{urlencode(span)}&v=abcdef012345#passage"
+    )
+    with serving(create_app(EditedPipeline(), tmp_path / "data")) as url:
+        same = httpx.get(url + "document", params={**span, "v": "abcdef012345"})
+        assert '<mark id="passage">' in same.text and CHANGED not in same.text
+        edited = httpx.get(url + "document", params={**span, "v": "0123456789ab"})
+        assert edited.status_code == 200
+        assert '<mark id="passage">' not in edited.text
+        assert html.escape(CHANGED) in edited.text  # the whole document, said to have changed
 
 
 def test_without_password_the_staff_area_explains_how_to_turn_it_on(tmp_path: Path) -> None:

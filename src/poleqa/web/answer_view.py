@@ -104,10 +104,11 @@ def passage_html(c: Citation, key: str, context: int = 300) -> str:
     lo, hi = _window(c.passage, outer, context)
     text = spans_html(c.passage[lo:hi], _shift(outer, lo), _shift(inner, lo))
     text = ("… " if lo > 0 else "") + text + (" …" if hi < len(c.passage) else "")
+    version = c.info.content_hash
     if c.answer_start is not None and c.answer_end is not None:
-        url = document_url(c.info.source, c.answer_start, c.answer_end)
+        url = document_url(c.info.source, c.answer_start, c.answer_end, content_hash=version)
     else:
-        url = document_url(c.info.source, c.start, c.end)
+        url = document_url(c.info.source, c.start, c.end, content_hash=version)
     return (
         f'<div class="pq-passage" id="pq-c-{key}-{c.n}" tabindex="-1">'
         f'<span class="pq-num">[{c.n}]</span> {text} '

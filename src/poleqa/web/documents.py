@@ -22,6 +22,10 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+CHANGED = (
+    "Ce document a changé depuis cette réponse : le passage cité n'y est plus repéré. "
+    "Posez la question de nouveau pour une citation à jour."
+)
 BAD_LINK = (
     "Ce lien vers un document est incomplet ou abîmé. "
     "Revenez au chat et utilisez le lien « Ouvrir le document » d'une source."
@@ -40,7 +44,7 @@ def _offset(raw: str | None, name: str) -> int | None:
     return int(raw)
 
 
-def _parameters(request: Request) -> tuple[str, int | None, int | None]:
+def _parameters(request: Request) -> tuple[str, int | None, int | None, str]:
     """The parameters read by hand: FastAPI's own checks would answer in English JSON."""
     params = request.query_params
     source = params.get("source", "")
@@ -49,7 +53,10 @@ def _parameters(request: Request) -> tuple[str, int | None, int | None]:
     start, end = _offset(params.get("start"), "start"), _offset(params.get("end"), "end")
     if (start is None) != (end is None):
         raise BadLink("start and end go together")
-    return source, start, end
+    version = params.get("v", "")
+    if len(version) > 64 or not all(c in "0123456789abcdef" for c in version):
+        raise BadLink(f"v={version[:50]!r} is not a content hash")
+    return source, start, end, version
 
 
 def add_document_route(
@@ -69,7 +76,7 @@ def add_document_route(
             page = error_page("Préparation en cours", PREPARING)
             return HTMLResponse(page, status_code=503, headers=_HEADERS | {"Retry-After": "5"})
         try:
-            source, start, end = _parameters(request)
+            source, start, end, version = _parameters(request)
         except BadLink as e:
             log.warning("refused /document: %s", e)
             page = error_page("Lien non valable", BAD_LINK)
@@ -88,4 +95,7 @@ def add_document_route(
                 "Il a peut-être été retiré lors d'une mise à jour de l'index.",
             )
             return HTMLResponse(page, status_code=404, headers=_HEADERS)
+        if version and not doc.info.content_hash.startswith(version):
+            # offsets of another version of the file: marking them would show the wrong text
+            return HTMLResponse(document_page(doc, None, None, CHANGED), headers=_HEADERS)
         return HTMLResponse(document_page(doc, start, end), headers=_HEADERS)

@@ -50,14 +50,27 @@ def french_date(date: str | None) -> str:
     return "/".join(reversed(parts)) if all(p.isdigit() for p in parts) else date
 
 
+VERSION_CHARS = 12  # of the document's content hash, carried by a link to one of its spans
+
+
 def document_url(
-    source: str, start: int | None = None, end: int | None = None, base: str = ""
+    source: str,
+    start: int | None = None,
+    end: int | None = None,
+    base: str = "",
+    content_hash: str = "",
 ) -> str:
     """Link to the app's own page for a document, scrolled to the span (relative to the page:
-    `base` is "" on the chat at the app's root, "../" on the staff pages one level below)."""
+    `base` is "" on the chat at the app's root, "../" on the staff pages one level below).
+
+    The span's offsets hold for the document as it was indexed: the link carries the start of
+    its content hash (`v`), so that the page can tell when the document changed since.
+    """
     params: dict[str, str | int] = {"source": source}
     if start is not None and end is not None:
         params.update(start=start, end=end)
+        if content_hash:
+            params["v"] = content_hash[:VERSION_CHARS]
     return base + "document?" + urlencode(params) + ("#passage" if start is not None else "")
 
 
@@ -116,7 +129,7 @@ def hits_html(hits: Sequence[Hit], base: str = "") -> str:
         if h.lexical_score is not None:
             scores += f"<br><small>lexical {h.lexical_score:.3f}</small>"
         page = f"<br>page {c.page}" if c.page is not None else ""
-        url = document_url(c.source, c.start, c.end, base)
+        url = document_url(c.source, c.start, c.end, base, h.info.content_hash)
         rows.append(
             "<tr>"
             f"<td>{h.rank}</td><td>{scores}</td>"
@@ -150,8 +163,9 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def document_page(doc: Document, start: int | None, end: int | None) -> str:
-    """A whole document as a standalone page, the span in <mark id="passage">, text escaped."""
+def document_page(doc: Document, start: int | None, end: int | None, notice: str = "") -> str:
+    """A whole document as a standalone page, the span in <mark id="passage">, text escaped;
+    `notice` (plain text) said above the text."""
     info = doc.info
     text = doc.text
     span = None
@@ -187,7 +201,9 @@ def document_page(doc: Document, start: int | None, end: int | None) -> str:
         f"<style>{DOCUMENT_CSS}</style></head><body>"
         f"<header><h1>{html.escape(info.title or info.source)}</h1>"
         f'<p class="meta">{" · ".join(meta)}</p>'
-        f'<p class="file">Fichier : <code>{html.escape(info.source)}</code></p>{url}</header>'
+        f'<p class="file">Fichier : <code>{html.escape(info.source)}</code></p>{url}'
+        + (f'<p class="notice">{html.escape(notice)}</p>' if notice else "")
+        + "</header>"
         f'<main><div class="text">{body}</div></main></body></html>'
     )
 
@@ -209,4 +225,5 @@ DOCUMENT_CSS = (
     ".text{white-space:pre-wrap;overflow-wrap:anywhere}"
     "mark{background:#fde68a;padding:.1rem 0;scroll-margin-top:30vh}"
     "header{border-bottom:1px solid #e5e7eb;margin-bottom:1rem;padding-bottom:.5rem}"
+    ".notice{background:#fef3c7;padding:.4rem .6rem;border-radius:.3rem}"
 )
