@@ -234,12 +234,12 @@ def read_corpus(
                 continue
             # The bytes read, not those scanned: a file rewritten in between (a copy under
             # way) must look changed to the next status, or its document stays missing.
-            fingerprint = bytes_fingerprint(*data)
             try:
                 doc = read_document(corpus_dir, path, data)
             except IngestError as e:
-                skips.add(source, fingerprint, e.message)
+                skips.add(source, bytes_fingerprint(*data), e.message)
                 continue
+            fingerprint = doc.info.content_hash  # bytes_fingerprint of `data`, taken once
         reason = too_long(doc, params.max_document_chars)
         if reason is not None:
             skips.add(source, fingerprint, reason)

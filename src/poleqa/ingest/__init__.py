@@ -152,7 +152,9 @@ def _read_bytes(path: Path) -> bytes:
     return files.read_bounded(path)
 
 
-def _fingerprint(raw: bytes, sidecar: bytes | None) -> str:
+def bytes_fingerprint(raw: bytes, sidecar: bytes | None) -> str:
+    """The file_fingerprint of a file whose bytes and sidecar's bytes were `raw`, `sidecar`
+    (also the `content_hash` of the Document read from them)."""
     digest = hashlib.sha256(f"poleqa-ingest-{INGEST_VERSION}\0".encode())
     digest.update(len(raw).to_bytes(8, "big"))
     digest.update(raw)
@@ -166,11 +168,6 @@ def file_fingerprint(root: Path, path: Path) -> str:
     path = _absolute(root, path)
     _check_name(str(path))
     return bytes_fingerprint(*read_file_bytes(root, path))
-
-
-def bytes_fingerprint(raw: bytes, sidecar: bytes | None) -> str:
-    """The file_fingerprint of a file whose bytes and sidecar's bytes were `raw`, `sidecar`."""
-    return _fingerprint(raw, sidecar)
 
 
 def read_file_bytes(root: Path, path: Path) -> tuple[bytes, bytes | None]:
@@ -215,7 +212,7 @@ def read_document(
         organisation=sidecar.organisation or extracted.organisation,
         url=sidecar.url or extracted.url,
         format=fmt.name,
-        content_hash=_fingerprint(raw, sidecar_raw),
+        content_hash=bytes_fingerprint(raw, sidecar_raw),
     )
     return Document(
         info=info, text=extracted.text, body_start=extracted.body_start, pages=extracted.pages
