@@ -243,6 +243,18 @@ def test_cli_index_in_a_read_only_folder(tmp_path: Path, monkeypatch, fake_model
     )
 
 
+def _settings(corpus: Path, index_dir: Path, **changes: str) -> Settings:
+    """The settings of the `built` index (its chunking), the cache beside it."""
+    return Settings(
+        corpus_dir=corpus,
+        index_dir=index_dir,
+        cache_dir=index_dir.parent / "cache",
+        chunk_size=PARAMS["chunk_size"],
+        chunk_overlap=PARAMS["chunk_overlap"],
+        **changes,
+    )
+
+
 def test_serving_and_reindexing_from_a_read_only_folder(
     built, monkeypatch, fake_model, caplog
 ) -> None:
@@ -251,13 +263,7 @@ def test_serving_and_reindexing_from_a_read_only_folder(
     from poleqa.web.staff import StaffApp
 
     corpus, index_dir, _ = built
-    settings = Settings(
-        corpus_dir=corpus,
-        index_dir=index_dir,
-        cache_dir=index_dir.parent / "cache",
-        chunk_size=PARAMS["chunk_size"],
-        chunk_overlap=PARAMS["chunk_overlap"],
-    )
+    settings = _settings(corpus, index_dir)
     make_read_only(index_dir, monkeypatch)
     # The embedder given, the staff re-index builds in this process: the read-only folder this
     # test simulates for root (monkeypatched writes) would not reach the child process it uses.
@@ -288,15 +294,8 @@ def test_serve_preparation_serves_a_stale_read_only_index_saying_so(
     from poleqa.web.common import Readiness
 
     corpus, index_dir, _ = built
-    settings = Settings(
-        corpus_dir=corpus,
-        index_dir=index_dir,
-        cache_dir=index_dir.parent / "cache",
-        model=fake_model.id,  # not the default model: nothing to convert
-        reader="sentences",
-        chunk_size=PARAMS["chunk_size"],
-        chunk_overlap=PARAMS["chunk_overlap"],
-    )
+    # not the default model: nothing to convert
+    settings = _settings(corpus, index_dir, model=fake_model.id, reader="sentences")
     (corpus / "c_aqua.md").unlink()
     make_read_only(index_dir, monkeypatch)
     pipeline = Pipeline(settings)
