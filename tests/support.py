@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -174,3 +177,20 @@ def build_written_index(tmp_path_factory) -> tuple[Path, Path]:
         )
         _SEED["written"] = (corpus, root / "index")
     return _SEED["written"]
+
+
+def run_poleqa(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """The installed `poleqa` command as a real process, without the caller's POLEQA_*
+    settings, on the model cache of the other tests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLEQA_")}
+    env["OMP_NUM_THREADS"] = "1"
+    env["XDG_CACHE_HOME"] = str(REPO / ".cache")
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "poleqa"), *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import DOCS, MODEL_CACHE, REPO, FakeEmbedder, write_corpus
+from support import DOCS, MODEL_CACHE, FakeEmbedder, run_poleqa, write_corpus
 
 from poleqa.cli import cli, first_run
 from poleqa.config import Settings
@@ -159,22 +157,8 @@ def test_bad_arguments(folders, fake_models) -> None:
 # -- real processes ----------------------------------------------------------------------------
 
 
-def _poleqa(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLEQA_")}
-    env["OMP_NUM_THREADS"] = "1"
-    env["XDG_CACHE_HOME"] = str(REPO / ".cache")  # the model cache of the other tests
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "poleqa"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def test_real_process_error_line(tmp_path: Path) -> None:
-    proc = _poleqa("index", "--corpus", "missing", cwd=tmp_path)
+    proc = run_poleqa("index", "--corpus", "missing", cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stderr == "Error: Corpus folder not found: missing\n"
 
@@ -182,7 +166,7 @@ def test_real_process_error_line(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_real_process_search_json(seed_index) -> None:
     corpus_dir, index_dir, _ = seed_index
-    proc = _poleqa(
+    proc = run_poleqa(
         "search",
         "Combien de pôles de compétitivité compte la région Auvergne-Rhône-Alpes ?",
         "--index",

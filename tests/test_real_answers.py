@@ -4,13 +4,10 @@ pôles, so that no eval set is copied): `poleqa ask` as a process, figures by ye
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support import MODEL_CACHE, REPO, build_written_index
+from support import MODEL_CACHE, build_written_index, run_poleqa
 
 from poleqa.config import Settings
 from poleqa.pipeline import Pipeline
@@ -30,20 +27,6 @@ def pipeline(written: tuple[Path, Path]) -> Pipeline:
     return Pipeline(Settings(corpus_dir=corpus, index_dir=index, cache_dir=MODEL_CACHE))
 
 
-def _poleqa(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLEQA_")}
-    env["XDG_CACHE_HOME"] = str(REPO / ".cache")  # the model cache of the other tests
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "poleqa"), *args],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def _check_offsets(corpus: Path, answer: dict) -> None:
     """Every citation's passage is its document's text at its offsets; the answer is in [1]."""
     for c in answer["citations"]:
@@ -55,7 +38,7 @@ def _check_offsets(corpus: Path, answer: dict) -> None:
 
 def test_ask_process_answers_with_the_span_and_its_offsets(written: tuple[Path, Path]) -> None:
     corpus, index = written
-    proc = _poleqa("ask", "Où se trouve le siège du pôle Agrivalor Centre ?", "--index",
+    proc = run_poleqa("ask", "Où se trouve le siège du pôle Agrivalor Centre ?", "--index",
                    str(index), "--json", cwd=index.parent)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
@@ -74,7 +57,9 @@ def test_ask_jsonl_process_answers_each_line(written: tuple[Path, Path]) -> None
             "???",
         ]
     )
-    proc = _poleqa("ask", "--jsonl", "-", "--index", str(index), cwd=index.parent, stdin=questions)
+    proc = run_poleqa(
+        "ask", "--jsonl", "-", "--index", str(index), cwd=index.parent, stdin=questions
+    )
     assert proc.returncode == 0, proc.stderr
     director, outside, bad = (json.loads(line) for line in proc.stdout.splitlines())
     assert director["short_answer"] == "Marc Delorme"
