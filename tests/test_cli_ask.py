@@ -14,8 +14,32 @@ from poleqa.cli import cli
 from poleqa.pipeline import Pipeline
 
 ANSWERED = "Où est le siège de Xylofutur ?"  # support.DOCS: « Le siège est à Bordeaux. »
-KEYS = ["question", "answer", "abstained", "confidence", "short_answer", "citations", "notes"]
-CITATION_KEYS = ["n", "source", "title", "date", "url", "start", "end", "passage", "score"]
+KEYS = [
+    "question",
+    "resolved_question",
+    "language",
+    "answer",
+    "abstained",
+    "confidence",
+    "short_answer",
+    "citations",
+    "notes",
+]
+CITATION_KEYS = [
+    "n",
+    "source",
+    "title",
+    "date",
+    "url",
+    "start",
+    "end",
+    "passage",
+    "score",
+    "answer_start",
+    "answer_end",
+    "short_start",
+    "short_end",
+]
 
 
 def run(*args: str, stdin: str | None = None):
@@ -68,6 +92,12 @@ def test_ask_json_schema(fake_index: Path) -> None:
         assert text[c["start"] : c["end"]] == c["passage"]
     assert data["answer"] in data["citations"][0]["passage"]
     assert data["short_answer"] in data["answer"]
+    assert data["resolved_question"] is None and data["language"] == "fr"
+    first = data["citations"][0]  # the answer's own offsets, inside its passage
+    text = (fake_index.parent / "corpus" / first["source"]).read_text(encoding="utf-8")
+    assert first["start"] <= first["answer_start"] < first["answer_end"] <= first["end"]
+    assert text[first["answer_start"] : first["answer_end"]] == data["answer"]
+    assert text[first["short_start"] : first["short_end"]] == data["short_answer"]
 
 
 def test_ask_plain_output(fake_index: Path) -> None:

@@ -28,12 +28,16 @@ def pipeline(written: tuple[Path, Path]) -> Pipeline:
 
 
 def _check_offsets(corpus: Path, answer: dict) -> None:
-    """Every citation's passage is its document's text at its offsets; the answer is in [1]."""
+    """Every citation's passage is its document's text at its offsets; so are the answer and its
+    short answer, inside citation [1]."""
     for c in answer["citations"]:
         text = (corpus / c["source"]).read_text(encoding="utf-8")
         assert text[c["start"] : c["end"]] == c["passage"]
-    assert answer["answer"] in answer["citations"][0]["passage"]
-    assert answer["short_answer"] in answer["answer"]
+    first = answer["citations"][0]
+    text = (corpus / first["source"]).read_text(encoding="utf-8")
+    assert first["start"] <= first["answer_start"] < first["answer_end"] <= first["end"]
+    assert text[first["answer_start"] : first["answer_end"]] == answer["answer"]
+    assert text[first["short_start"] : first["short_end"]] == answer["short_answer"]
 
 
 def test_ask_process_answers_with_the_span_and_its_offsets(written: tuple[Path, Path]) -> None:
@@ -65,6 +69,8 @@ def test_ask_jsonl_process_answers_each_line(written: tuple[Path, Path]) -> None
     assert director["short_answer"] == "Marc Delorme"
     _check_offsets(corpus, director)
     assert outside["abstained"] is True and outside["answer"] is None
+    assert outside["citations"]  # the closest passages, with nothing marked in them
+    assert {(c["answer_start"], c["short_start"]) for c in outside["citations"]} == {(None, None)}
     assert bad == {"question": "???", "error": "The question holds no words, only punctuation."}
 
 

@@ -13,6 +13,9 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
     """The JSON object of an answer (CLI --json/--jsonl, evaluation, web API)."""
     return {
         "question": answer.question,
+        # The question as answered, when a follow-up was completed from the conversation.
+        "resolved_question": answer.resolved_question,
+        "language": answer.language,
         "answer": answer.text,
         "abstained": answer.abstained,
         "confidence": answer.confidence,
@@ -28,6 +31,12 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
                 "end": c.end,
                 "passage": c.passage,
                 "score": c.score,
+                # Document offsets of the highlighted sentence and of the short answer in it
+                # (null on the passages shown with an abstention).
+                "answer_start": c.answer_start,
+                "answer_end": c.answer_end,
+                "short_start": c.short_start,
+                "short_end": c.short_end,
             }
             for c in answer.citations
         ],
