@@ -27,9 +27,17 @@ from poleqa.types import Answer, Citation, DocumentInfo
 
 INFO = DocumentInfo(source="regions/aura.txt", title="Les pôles de la Région", date="2023-03-30")
 NOW = datetime(2026, 11, 23, 10, 30, 5, tzinfo=UTC)
+HEADER = (
+    "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version,"
+    "resolved_question\n"
+)
 
 
-def _answer(question: str = "Combien de pôles ?", text: str | None = "55 pôles.") -> Answer:
+def _answer(
+    question: str = "Combien de pôles ?",
+    text: str | None = "55 pôles.",
+    resolved: str | None = None,
+) -> Answer:
     citation = Citation(1, INFO, 100, 180, "… 55 pôles. …", 0.91, 110, 120, 110, 118)
     return Answer(
         question=question,
@@ -38,6 +46,7 @@ def _answer(question: str = "Combien de pôles ?", text: str | None = "55 pôles
         confidence=0.8234,
         short_answer=None,
         citations=(citation,),
+        resolved_question=resolved,
     )
 
 
@@ -54,6 +63,8 @@ def test_feedback_about_answer_keeps_question_answer_and_citations() -> None:
         confidence=0.8234,
         citations=(CitedSource(1, "regions/aura.txt", "Les pôles de la Région", 100, 180),),
     )
+    follow_up = _answer("Et en 2020 ?", resolved="Combien de pôles en 2020 ?")
+    assert Feedback.about(follow_up, "down").resolved_question == "Combien de pôles en 2020 ?"
     with pytest.raises(ValueError):
         Feedback.about(_answer(), "meh")
     assert len(Feedback.about(_answer(), "up", "x" * MAX_COMMENT_CHARS).comment) == 2000
@@ -112,12 +123,12 @@ def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
     assert sorted(int(r.id) for r in store.records()) == list(range(20))
 
 
-EXPECTED_CSV = (
-    "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version\n"
+EXPECTED_CSV = HEADER + (
     "a,2026-11-23T10:30:05+00:00,up,,Combien de pôles ?,55 pôles.,no,0.82,"
-    "[1] regions/aura.txt (100-180),\n"
+    "[1] regions/aura.txt (100-180),,\n"
     'b,2026-11-23T10:30:05+00:00,down,"Pas clair, ""vraiment""\nà revoir",'
-    "'=cmd|' /C calc'!A0,,yes,0.82,[1] regions/aura.txt (100-180),g-1\n"
+    "'=cmd|' /C calc'!A0,,yes,0.82,[1] regions/aura.txt (100-180),g-1,"
+    "'=cmd|' /C calc'!A0 en 2020\n"
 )
 
 
@@ -125,7 +136,7 @@ def test_csv_export_exact(tmp_path: Path) -> None:
     records = [
         Feedback.about(_answer(), "up", feedback_id="a", now=NOW),
         Feedback.about(
-            _answer("=cmd|' /C calc'!A0", None),
+            _answer("=cmd|' /C calc'!A0", None, "=cmd|' /C calc'!A0 en 2020"),
             "down",
             'Pas clair, "vraiment"\nà revoir',
             "b",
@@ -147,20 +158,16 @@ def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
         cli, ["feedback", "export", "--csv", "--data", str(data), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert out.read_text(encoding="utf-8") == (
-        "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version\n"
+    assert out.read_text(encoding="utf-8") == HEADER + (
         "a,2026-11-23T10:30:05+00:00,up,,Combien de pôles ?,55 pôles.,no,0.82,"
-        "[1] regions/aura.txt (100-180),\n"
+        "[1] regions/aura.txt (100-180),,\n"
     )
     result = runner.invoke(cli, ["feedback", "export", "--csv", "--all", "--data", str(data)])
     assert result.exit_code == 0
     assert [line.split(",")[2] for line in result.output.splitlines()[1:]] == ["down", "up"]
     empty = runner.invoke(cli, ["feedback", "export", "--csv", "--data", str(tmp_path / "none")])
     assert empty.exit_code == 0
-    assert (
-        empty.output
-        == "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version\n"
-    )
+    assert empty.output == HEADER
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import logging
 import multiprocessing
 import os
@@ -15,7 +16,7 @@ import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -289,6 +290,55 @@ def test_two_processes_writing_at_once_lose_nothing(url: str, tmp_path: Path) ->
         assert [r.id for r in records if r.id.startswith(tag)] == [
             f"{tag}-{n}" for n in range(PER_PROCESS)
         ]
+
+
+# -- stores written by an older poleqa ----------------------------------------------------------
+
+# The table as poleqa created it before `resolved_question` (written out: what is on disk).
+OLD_TABLE = (
+    "CREATE TABLE poleqa_feedback (seq {seq}, id TEXT NOT NULL, time TEXT NOT NULL, rating TEXT,"
+    " comment TEXT NOT NULL, question TEXT NOT NULL, answer TEXT, abstained {flag} NOT NULL,"
+    " confidence {real} NOT NULL, citations TEXT NOT NULL, index_version TEXT NOT NULL)"
+)
+OLD_ROW = (
+    "INSERT INTO poleqa_feedback (id, time, rating, comment, question, answer, abstained,"
+    " confidence, citations, index_version) VALUES ('old', '2026-11-01T09:00:00+00:00', 'down',"
+    " '', 'Et en 2020 ?', NULL, {true}, 0.5, '[]', 'g-1')"
+)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_store_from_before_resolved_questions_is_read_and_upgraded(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if kind == "file":
+        url = None
+        old = asdict(_record(0))
+        del old["resolved_question"]
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "feedback.jsonl").write_text(json.dumps(old) + "\n", "utf-8")
+    elif kind == "sqlite":
+        url = f"sqlite://{tmp_path}/feedback.db"
+        with sqlite3.connect(tmp_path / "feedback.db") as db:
+            db.execute(OLD_TABLE.format(seq="INTEGER PRIMARY KEY AUTOINCREMENT", flag="INTEGER",
+                                        real="REAL"))  # fmt: skip
+            db.execute(OLD_ROW.format(true=1))
+    else:
+        cluster: Cluster = request.getfixturevalue("cluster")
+        cluster.sql("CREATE DATABASE feedback_old")
+        url = cluster.url("feedback_old")
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as db:
+            seq = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+            db.execute(OLD_TABLE.format(seq=seq, flag="BOOLEAN", real="DOUBLE PRECISION"))
+            db.execute(OLD_ROW.format(true="TRUE"))
+    store = _open(url, tmp_path / "data")
+    (before,) = store.records()
+    assert before.resolved_question == ""
+    follow_up = _record(7, resolved_question="Combien de pôles en 2020 ?")
+    store.add(follow_up)
+    assert _open(url, tmp_path / "data").records() == [before, follow_up]
 
 
 # -- damaged rows and bad addresses ---------------------------------------------------------

@@ -70,6 +70,9 @@ class PostgresFeedbackStore(ReadsRecords):
             db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             db.execute(sql.SCHEMA.format(seq=SEQ, flag="BOOLEAN", real="DOUBLE PRECISION"))
             db.execute(sql.INDEX)
+            columns = [d.name for d in db.execute(sql.COLUMNS).description or ()]
+            for statement in sql.upgrades(columns):
+                db.execute(statement)
 
     @contextlib.contextmanager
     def _connect(self, doing: str) -> Iterator[psycopg.Connection]:

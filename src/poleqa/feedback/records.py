@@ -27,6 +27,7 @@ CSV_COLUMNS = (
     "confidence",
     "citations",
     "index_version",
+    "resolved_question",  # last: added after the first release, so older readers keep working
 )
 
 
@@ -65,6 +66,9 @@ class Feedback:
     confidence: float
     citations: tuple[CitedSource, ...] = field(default_factory=tuple)
     index_version: str = ""  # the index generation the answer came from ("" in older records)
+    # The question as answered when a follow-up was completed (« Et en 2020 ? » alone says
+    # little to whoever reads the opinion); "" when it was answered as asked, and in older records.
+    resolved_question: str = ""
 
     @classmethod
     def about(
@@ -95,6 +99,7 @@ class Feedback:
                 for c in answer.citations
             ),
             index_version=index_version,
+            resolved_question=answer.resolved_question or "",
         )
 
     def to_json(self) -> str:
@@ -214,6 +219,7 @@ def to_csv(records: Iterable[Feedback]) -> str:
                 f"{r.confidence:.2f}",
                 _citations_cell(r.citations),
                 r.index_version,
+                _cell(r.resolved_question),
             ]
         )
     return buffer.getvalue()

@@ -35,11 +35,28 @@ SCHEMA = (
     " abstained {flag} NOT NULL,"
     " confidence {real} NOT NULL,"
     " citations TEXT NOT NULL,"
-    " index_version TEXT NOT NULL"
+    " index_version TEXT NOT NULL,"
+    " resolved_question TEXT NOT NULL DEFAULT ''"
     ")"
 )
+# Columns added since the first release: a table created before gets them when a store opens
+# it (its rows read as ""), so upgrading poleqa neither refuses nor loses stored opinions.
+ADDED_COLUMNS = {"resolved_question": "TEXT NOT NULL DEFAULT ''"}
 INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_id ON {TABLE} (id)"
 SELECT = f"SELECT seq, {', '.join(FIELDS)} FROM {TABLE} ORDER BY seq"
+
+
+def upgrades(columns: Iterable[str]) -> list[str]:
+    """The ALTER TABLEs that give a table with `columns` the ones added since."""
+    have = set(columns)
+    return [
+        f"ALTER TABLE {TABLE} ADD COLUMN {name} {kind}"
+        for name, kind in ADDED_COLUMNS.items()
+        if name not in have
+    ]
+
+
+COLUMNS = f"SELECT * FROM {TABLE} LIMIT 0"  # its cursor's description names the columns
 
 
 def insert_sql(placeholder: str) -> str:
@@ -62,6 +79,7 @@ def row_of(feedback: Feedback) -> tuple[object, ...]:
         float(feedback.confidence),
         citations,
         feedback.index_version,
+        feedback.resolved_question,
     )
 
 
@@ -72,7 +90,7 @@ def record_of(row: Sequence[object]) -> Feedback:
     cites = json.loads(str(values.pop("citations")))
     if not isinstance(cites, list):
         raise TypeError(f"citations are a JSON {type(cites).__name__}, not a list")
-    for text in ("id", "time", "comment", "question", "index_version"):
+    for text in ("id", "time", "comment", "question", "index_version", "resolved_question"):
         if not isinstance(values[text], str):
             raise TypeError(f"{text} is {values[text]!r}, not text")
     abstained = bool(values.pop("abstained"))

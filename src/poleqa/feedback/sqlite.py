@@ -50,8 +50,13 @@ class SqliteFeedbackStore(ReadsRecords):
         with self._connect("create") as db:
             db.execute("PRAGMA journal_mode=WAL")
             with db:
+                # IMMEDIATE: two processes opening an older table add its columns once.
+                db.execute("BEGIN IMMEDIATE")
                 db.execute(sql.SCHEMA.format(seq=SEQ, flag="INTEGER", real="REAL"))
                 db.execute(sql.INDEX)
+                columns = [d[0] for d in db.execute(sql.COLUMNS).description]
+                for statement in sql.upgrades(columns):
+                    db.execute(statement)
 
     @contextlib.contextmanager
     def _connect(self, doing: str) -> Iterator[sqlite3.Connection]:
