@@ -88,14 +88,17 @@ def test_a_port_out_of_range_is_a_usage_error(
     assert "is not in the range 1<=x<=65535" in result.output
 
 
-def _serve_settings(environment: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> dict:
+def _serve_settings(
+    environment: pytest.MonkeyPatch, tmp_path: Path, *args: str, keep_url: bool = False
+) -> dict:
     """What serve hands the web server (nothing loaded, nothing served), and its stderr."""
     seen: dict = {}
 
     def fake_serve(pipeline, **kwargs) -> None:  # type: ignore[no-untyped-def]
         seen.update(kwargs, settings=pipeline.settings)
 
-    environment.delenv("POLEQA_FEEDBACK_URL")
+    if not keep_url:
+        environment.delenv("POLEQA_FEEDBACK_URL")
     environment.setattr("poleqa.cli.serve_cmd.serve_web", fake_serve)
     poleqa_log = logging.getLogger("poleqa")
     level = poleqa_log.level  # serve sets it
@@ -130,9 +133,27 @@ def test_serve_defaults(environment: pytest.MonkeyPatch, tmp_path: Path) -> None
     for name in ("POLEQA_HOST", "GRADIO_SERVER_NAME", "POLEQA_PORT", "GRADIO_SERVER_PORT",
                  "POLEQA_CONCURRENCY", "POLEQA_QUERY_MODEL", "POLEQA_READER_DIR"):  # fmt: skip
         environment.delenv(name, raising=False)
+    environment.delenv("FORWARDED_ALLOW_IPS", raising=False)
     seen = _serve_settings(environment, tmp_path, "--port", str(_free_port()))
     assert (seen["host"], seen["concurrency"]) == ("127.0.0.1", 8)
     assert seen["settings"].query_model == "onnx"
+    assert seen["trusted_proxies"] == ""  # no X-Forwarded-For believed unless configured
+
+
+def test_serve_takes_its_secrets_out_of_the_environment(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # read once, then gone: the processes serve starts (the staff re-index) do not inherit them
+    environment.setenv("POLEQA_STAFF_PASSWORD", "un-mot-de-passe-assez-long")
+    environment.setenv("FORWARDED_ALLOW_IPS", "10.0.0.5")
+    seen = _serve_settings(environment, tmp_path, "--port", str(_free_port()))
+    assert seen["staff_password"] == "un-mot-de-passe-assez-long"
+    assert seen["trusted_proxies"] == "10.0.0.5"
+    assert "POLEQA_STAFF_PASSWORD" not in os.environ
+    url = f"sqlite://{tmp_path}/feedback.db"
+    environment.setenv("POLEQA_FEEDBACK_URL", url)
+    seen = _serve_settings(environment, tmp_path, "--port", str(_free_port()), keep_url=True)
+    assert seen["settings"].feedback_url == url and "POLEQA_FEEDBACK_URL" not in os.environ
 
 
 @pytest.mark.slow

@@ -281,19 +281,30 @@ def test_a_short_staff_password_is_refused(tmp_path: Path) -> None:
     check_staff_password(PASSWORD)
 
 
+def _opinion(url: str, address: str) -> str:
+    """The status of one 👍 sent with `X-Forwarded-For: address`."""
+    client = _client(url, headers={"X-Forwarded-For": address})
+    client.predict("Combien de pôles ?", api_name="/ask")
+    status, _ = client.predict("", api_name="/feedback_up")
+    return status
+
+
 def test_behind_a_trusted_proxy_each_citizen_has_their_own_allowance(tmp_path: Path) -> None:
-    # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default (FORWARDED_ALLOW_IPS,
-    # docs/deployment.md): the limit then keys on each citizen's address, not the proxy's
+    # FORWARDED_ALLOW_IPS names the proxy (docs/deployment.md): the limit then keys on each
+    # citizen's address, not the proxy's
+    app = create_app(FakePipeline(), tmp_path / "data", feedback_per_minute=1)
+    with serving(app, trusted_proxies="127.0.0.1") as url:
+        assert "Merci" in _opinion(url, "203.0.113.7")
+        assert "Merci" in _opinion(url, "203.0.113.8")  # another citizen: their own allowance
+        assert "Trop d&#x27;avis" in _opinion(url, "203.0.113.7")  # the first one's is used up
+    assert len(FeedbackStore(tmp_path / "data").records()) == 2
+
+
+def test_a_client_cannot_choose_its_address_when_no_proxy_is_trusted(tmp_path: Path) -> None:
+    # uvicorn alone would believe X-Forwarded-For from 127.0.0.1: a proxy on the same host that
+    # passes the client's header through let each request pick a fresh allowance
     app = create_app(FakePipeline(), tmp_path / "data", feedback_per_minute=1)
     with serving(app) as url:
-
-        def opinion(address: str) -> str:
-            client = _client(url, headers={"X-Forwarded-For": address})
-            client.predict("Combien de pôles ?", api_name="/ask")
-            status, _ = client.predict("", api_name="/feedback_up")
-            return status
-
-        assert "Merci" in opinion("203.0.113.7")
-        assert "Merci" in opinion("203.0.113.8")  # another citizen: their own allowance
-        assert "Trop d&#x27;avis" in opinion("203.0.113.7")  # the first one's is used up
-    assert len(FeedbackStore(tmp_path / "data").records()) == 2
+        assert "Merci" in _opinion(url, "203.0.113.7")
+        assert "Trop d&#x27;avis" in _opinion(url, "203.0.113.8")  # the same client after all
+    assert len(FeedbackStore(tmp_path / "data").records()) == 1

@@ -175,16 +175,18 @@ def small_pipeline(folder: Path) -> Pipeline:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """`app` served by a real uvicorn on a free local port, for the block; yields its URL."""
+def serving(app: Any, trusted_proxies: str = "") -> Iterator[str]:
+    """`app` served by a real uvicorn on a free local port, for the block, with the settings
+    of `poleqa serve`; yields its URL."""
     import uvicorn
+
+    from poleqa.web import server_config
 
     # The socket stays bound from here on: a port freed then bound again could be taken between.
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, trusted_proxies))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

