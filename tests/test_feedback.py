@@ -147,6 +147,27 @@ def test_csv_export_exact(tmp_path: Path) -> None:
     assert to_csv(records) == EXPECTED_CSV
 
 
+def test_csv_export_for_a_french_spreadsheet_exact() -> None:
+    records = [
+        Feedback.about(_answer(), "up", "Clair ; merci", feedback_id="a", now=NOW),
+        Feedback.about(
+            _answer("Et en 2020 ?", None, "Combien de pôles en 2020 ?"),
+            "down",
+            feedback_id="b",
+            now=NOW,
+            index_version="g-1",
+        ),
+    ]
+    assert to_csv(records, excel=True) == (
+        "\ufeffid;time;rating;comment;question;answer;abstained;confidence;citations;"
+        "index_version;resolved_question\n"
+        'a;2026-11-23T10:30:05+00:00;up;"Clair ; merci";Combien de pôles ?;55 pôles.;no;0,82;'
+        "[1] regions/aura.txt (100-180);;\n"
+        "b;2026-11-23T10:30:05+00:00;down;;Et en 2020 ?;;yes;0,82;"
+        "[1] regions/aura.txt (100-180);g-1;Combien de pôles en 2020 ?\n"
+    )
+
+
 def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = FeedbackStore(data)
@@ -165,6 +186,8 @@ def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["feedback", "export", "--csv", "--all", "--data", str(data)])
     assert result.exit_code == 0
     assert [line.split(",")[2] for line in result.output.splitlines()[1:]] == ["down", "up"]
+    excel = runner.invoke(cli, ["feedback", "export", "--csv", "--excel", "--data", str(data)])
+    assert excel.exit_code == 0 and excel.output.startswith("\ufeffid;time;rating;")
     empty = runner.invoke(cli, ["feedback", "export", "--csv", "--data", str(tmp_path / "none")])
     assert empty.exit_code == 0
     assert empty.output == HEADER

@@ -12,6 +12,7 @@ from poleqa.errors import QuestionSetError, writable
 from poleqa.evaluation import (
     Question,
     load_questions,
+    parse_questions,
     set_name,
 )
 
@@ -65,6 +66,34 @@ def test_malformed_jsonl_lists_every_problem_by_line(tmp_path: Path) -> None:
     assert "line 5: answerable must be true or false" in msg
     assert "line 6: not a JSON object" in msg
     assert "ligne 3 : clé(s) manquante(s) : answers" in err.value.message_fr
+
+
+def test_odd_lines_are_named_or_mended_before_anything_is_asked() -> None:
+    # a lone surrogate (a JSON « \\udce8 » escape) once passed here and broke the reports only
+    # after every question had been asked; a line nested thousands deep raised RecursionError
+    (q,) = parse_questions(
+        '{"id": "s\\udce8", "question": "O\\udce8 est le si\\u00e8ge ?", "answers": ["x\\ud800"], '
+        '"sources": ["a\\udfff.md"], "answerable": true, "type": "n\\ud800"}',
+        "jsonl",
+    )
+    assert (q.id, q.question, q.answers, q.sources, q.type) == (
+        "s\ufffd", "O\ufffd est le siège ?", ("x\ufffd",), ("a\ufffd.md",), "n\ufffd"
+    )  # fmt: skip
+    with pytest.raises(QuestionSetError) as err:
+        parse_questions("[" * 100_000, "jsonl")
+    assert err.value.message.endswith("line 1: JSON nested too deeply")
+    assert err.value.message_fr.endswith("ligne 1 : JSON imbriqué trop profond")
+
+
+def test_a_file_of_thousands_of_bad_lines_lists_the_first_twenty() -> None:
+    with pytest.raises(QuestionSetError) as err:
+        parse_questions("\n".join(["[1]"] * 5000), "jsonl")
+    lines = err.value.message_fr.splitlines()
+    assert lines[0].endswith("(5000 problème(s)) :")
+    assert lines[1:] == [f"  - ligne {n} : ce n'est pas un objet JSON" for n in range(1, 21)] + [
+        "  - … et 4980 autre(s)"
+    ]
+    assert err.value.message.splitlines()[-1] == "  - … and 4980 more"
 
 
 def test_duplicate_ids_and_empty_file(tmp_path: Path) -> None:
@@ -166,6 +195,17 @@ def test_domain_question_set_passes_its_check() -> None:
     _passes(ROOT / "eval" / "domain" / "check.py")
     for split in ("train", "train-extra", "dev", "dev-extra", "dev-extra2", "test"):
         assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them
+
+
+def test_fresh_dev_set_passes_its_check() -> None:
+    """eval/fresh (choosing only): headers, sizes, every answer verbatim in its source; its
+    seeds/ are links to the shipped corpus' five documents, not copies."""
+    _passes(ROOT / "eval" / "fresh" / "check.py")
+    questions = load_questions(ROOT / "eval" / "fresh" / "questions.jsonl")
+    assert len(questions) >= 100 and any(not q.answerable for q in questions)
+    seeds = ROOT / "eval" / "fresh" / "corpus" / "seeds"
+    for link in seeds.iterdir():
+        assert link.is_symlink() and link.resolve() == (ROOT / "corpus" / link.name).resolve()
 
 
 def test_second_training_set_passes_its_check() -> None:

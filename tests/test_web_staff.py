@@ -130,8 +130,9 @@ def test_feedback_export_is_a_csv_of_the_latest_opinions(staff: StaffApp) -> Non
     assert "Avis exportés : 1." in html_text(status)
     assert path is not None and Path(path).name == "avis.csv"
     rows = Path(path).read_text(encoding="utf-8").splitlines()
-    assert rows[0].startswith("id,time,rating,comment") and len(rows) == 2
-    assert ",up,'=1+1," in rows[1]  # spreadsheet formulas stay text
+    # for a double click: columns and accents in a spreadsheet set to French
+    assert rows[0].startswith("\ufeffid;time;rating;comment") and len(rows) == 2
+    assert ";up;'=1+1;" in rows[1]  # spreadsheet formulas stay text
 
 
 def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
@@ -182,6 +183,21 @@ def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
     # in French for staff: the table's columns
     assert all(h in html_text(failures) for h in ("Réponse attendue", "Sources citées"))
     assert "expected_sources" not in failures
+
+
+def test_each_evaluation_replaces_the_last_ones_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every run left a poleqa-eval-* folder in /tmp (the questions and answers in it) for good
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
+    upload.parent.mkdir(parents=True)
+    upload.write_text(json.dumps({"id": "q0", **QUESTIONS[0]}) + "\n", encoding="utf-8")
+    staff = StaffApp(FakePipeline(), FeedbackStore(tmp_path / "data"))
+    first = staff.evaluate({"path": str(upload)}, 5)[2]
+    second = staff.evaluate({"path": str(upload)}, 5)[2]
+    assert first and second and {Path(f).parent for f in first} != {Path(f).parent for f in second}
+    assert not any(Path(f).exists() for f in first) and all(Path(f).exists() for f in second)
 
 
 def test_evaluate_tab_shows_the_question_file_format(staff: StaffApp) -> None:

@@ -64,7 +64,7 @@ def _parse_line(line: str) -> str:
     if text.startswith("{"):
         try:
             obj = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: « {[[[[… » too deep
             return text
         if isinstance(obj, dict):
             q = obj.get("question")

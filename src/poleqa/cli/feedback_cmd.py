@@ -26,7 +26,13 @@ def feedback() -> None:
     help="Write to this file instead of standard output.",
 )
 @click.option("--all", "every", is_flag=True, help="Every event, not only the last per answer.")
-def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool) -> None:
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="For a spreadsheet set to French: « ; » between cells, decimal commas, a byte-order "
+    "mark (what the staff area's « Exporter les avis » gives).",
+)
+def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool, excel: bool) -> None:
     """Export feedback as CSV: one row per rated answer (its last rating and comment).
 
     From the database named by POLEQA_FEEDBACK_URL when it is set, else from the data folder.
@@ -35,7 +41,7 @@ def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool) -
     settings = settings_from(data_dir=data_dir, feedback_url=url)
     store = open_feedback_store(settings.feedback_url, settings.data_dir)
     records = store.records() if every else store.latest()
-    text = to_csv(records)
+    text = to_csv(records, excel=excel)
     if out is None:
         sys.stdout.write(text)
     else:

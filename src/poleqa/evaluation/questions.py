@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.errors import QuestionSetError
+from poleqa.query import without_surrogates
 
 REQUIRED = ("id", "question", "answers", "sources", "answerable")
 _TRUE = {"true", "1", "oui", "yes", "vrai", "o", "y"}
 _FALSE = {"false", "0", "non", "no", "faux", "n"}
 _LIST_SEP = "|"  # CSV cells holding several answers, sources or tags
+SHOWN_PROBLEMS = 20  # a file of thousands of bad lines lists the first ones and a count
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,16 @@ def _format_of(path: Path, text: str) -> str:
 
 def _raise(name: str, problems: list[_Problem]) -> None:
     problems = sorted(problems, key=lambda p: p.line)
+    shown, more = problems[:SHOWN_PROBLEMS], len(problems) - SHOWN_PROBLEMS
 
     def where(p: _Problem, word: str, colon: str) -> str:
         return f"{word} {p.line}{colon} " if p.line else ""
 
-    en = "\n".join(f"  - {where(p, 'line', ':')}{p.en}" for p in problems)
-    fr = "\n".join(f"  - {where(p, 'ligne', ' :')}{p.fr}" for p in problems)
+    en = "\n".join(f"  - {where(p, 'line', ':')}{p.en}" for p in shown)
+    fr = "\n".join(f"  - {where(p, 'ligne', ' :')}{p.fr}" for p in shown)
+    if more > 0:
+        en += f"\n  - … and {more} more"
+        fr += f"\n  - … et {more} autre(s)"
     raise QuestionSetError(
         f"{name}: {len(problems)} problem(s), nothing was asked:\n{en}",
         f"Le fichier de questions {name} est mal formé ({len(problems)} problème(s)) :\n{fr}",
@@ -130,6 +136,9 @@ def _jsonl_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
             problems.append(
                 _Problem(n, f"invalid JSON ({e.msg})", f"JSON invalide (colonne {e.colno})")
             )
+            continue
+        except RecursionError:  # « [[[[… » thousands deep
+            problems.append(_Problem(n, "JSON nested too deeply", "JSON imbriqué trop profond"))
             continue
         if not isinstance(obj, dict):
             problems.append(_Problem(n, "not a JSON object", "ce n'est pas un objet JSON"))
@@ -203,9 +212,13 @@ def _as_bool(value: object) -> bool | None:
     return None
 
 
+def _default_type(answerable: bool | None) -> str:
+    return "other" if answerable else "unanswerable"
+
+
 def _str_list(value: object) -> tuple[str, ...] | None:
     if isinstance(value, list) and all(isinstance(x, str) for x in value):
-        return tuple(x.strip() for x in value if x.strip())
+        return tuple(without_surrogates(x).strip() for x in value if x.strip())
     return None
 
 
@@ -249,13 +262,15 @@ def _question(line: int, record: dict, problems: list[_Problem]) -> Question | N
     if len(problems) > before:
         return None
     assert answers is not None and sources is not None and tags is not None
+    # A JSON « \\ud800 » escape decodes to a lone surrogate, which the reports cannot be
+    # written with: replaced here, before any question is asked.
     return Question(
-        id=str(qid).strip(),
-        question=str(text).strip(),
+        id=without_surrogates(str(qid)).strip(),
+        question=without_surrogates(str(text)).strip(),
         answers=answers,
         sources=tuple(s.replace("\\", "/").removeprefix("./") for s in sources),
         answerable=bool(answerable),
-        type=str(qtype).strip() if qtype else ("other" if answerable else "unanswerable"),
+        type=without_surrogates(str(qtype)).strip() if qtype else _default_type(answerable),
         tags=tags,
         line=line,
     )

@@ -201,10 +201,16 @@ def _citations_cell(citations: Iterable[CitedSource]) -> str:
     return "; ".join(f"[{c.n}] {c.source} ({c.start}-{c.end})" for c in citations)
 
 
-def to_csv(records: Iterable[Feedback]) -> str:
-    """CSV (comma-separated, header row, RFC 4180 quoting, \\n line ends), one row per record."""
+def to_csv(records: Iterable[Feedback], excel: bool = False) -> str:
+    """CSV (comma-separated, header row, RFC 4180 quoting, \\n line ends), one row per record.
+
+    `excel`: what a spreadsheet set to French opens as columns on a double click: « ; » between
+    cells, decimal commas, and a byte-order mark (without it Excel reads UTF-8 as Windows-1252).
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    if excel:
+        buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";" if excel else ",", lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in records:
         writer.writerow(
@@ -216,7 +222,7 @@ def to_csv(records: Iterable[Feedback]) -> str:
                 _cell(r.question),
                 _cell(r.answer or ""),
                 "yes" if r.abstained else "no",
-                f"{r.confidence:.2f}",
+                f"{r.confidence:.2f}".replace(".", "," if excel else "."),
                 _citations_cell(r.citations),
                 r.index_version,
                 _cell(r.resolved_question),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -57,6 +58,7 @@ class StaffApp:
         self.k = k
         self._reindexing = threading.Lock()
         self._exports: Path | None = None  # folder of the feedback export, made on first use
+        self._reports: Path | None = None  # folder of the last evaluation's reports
 
     def source_choices(self) -> list[tuple[str, str]]:
         if not self.readiness.ready:
@@ -132,7 +134,13 @@ class StaffApp:
 
             self.watcher.check()
             result = evaluate_file(self.pipeline, path, k=count)
-            paths = write_reports(result, Path(tempfile.mkdtemp(prefix="poleqa-eval-")))
+            folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
+            paths = write_reports(result, folder)
+            # Gradio copied the last run's reports for its download links when it returned
+            # them: the folder would only pile up, one per run, with the questions in it.
+            if self._reports is not None:
+                shutil.rmtree(self._reports, ignore_errors=True)
+            self._reports = folder
         except PoleqaError as e:
             return render.message_html(e.message_fr), "", None
         except Exception:
@@ -160,7 +168,8 @@ class StaffApp:
             if self._exports is None:
                 self._exports = Path(tempfile.mkdtemp(prefix="poleqa-avis-"))
             path = self._exports / "avis.csv"
-            path.write_text(to_csv(records), encoding="utf-8")
+            # For staff who open it with a double click: columns in a French spreadsheet.
+            path.write_text(to_csv(records, excel=True), encoding="utf-8")
         except OSError:
             log.exception("feedback export failed")
             return render.message_html(render.GENERIC_ERROR), None
