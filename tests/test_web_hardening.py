@@ -1,10 +1,13 @@
 """The real web server (uvicorn, Gradio, fake pipeline) against misuse: no URL fetched for
-anyone, no file taken or given by the public app, malformed calls answered in French."""
+anyone, no file taken or given by the public app, malformed calls answered in French,
+one staff member's logout."""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 from webfake import FakePipeline, serving
 
 from poleqa.web import create_app
+from poleqa.web.staff import STAFF_HEADER
 
 PASSWORD = "un mot de passe d'équipe"
 NO_URL = "Ce service ne relaie aucune adresse extérieure."
@@ -165,3 +169,13 @@ def test_the_page_calls_still_join_the_queue(site: Site) -> None:
         join = body | {"session_hash": session, "event_data": event}
         r = httpx.post(site.url + "gradio_api/queue/join", json=join)
         assert r.status_code == 200 and "event_id" in r.json()
+
+
+def test_logging_out_ends_this_session_only(site: Site) -> None:
+    # the staff share one user name: the page's link must not log every colleague out
+    link = html.unescape(re.search(r'href="(logout[^"]*)"', STAFF_HEADER)[1])
+    mine, colleague = _login(site), _login(site)
+    assert mine.get("equipe/config").status_code == colleague.get("equipe/config").status_code
+    assert mine.get("equipe/" + link).status_code == 302
+    assert mine.get("equipe/config").status_code == 401
+    assert colleague.get("equipe/config").status_code == 200
