@@ -1,6 +1,6 @@
 """The real web server (uvicorn, Gradio, fake pipeline) against misuse: no URL fetched for
-anyone, no file taken or given by the public app, malformed calls answered in French,
-one staff member's logout."""
+anyone, no file taken or given by the public app, malformed calls and /document's failures
+answered in French, one staff member's logout."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from webfake import FakePipeline, serving
+from webfake import INFO, FakePipeline, serving
 
+from poleqa.errors import IndexCorruptedError
+from poleqa.types import DocumentInfo
 from poleqa.web import create_app
+from poleqa.web.render import GENERIC_ERROR, UNAVAILABLE
 from poleqa.web.staff import STAFF_HEADER
 
 PASSWORD = "un mot de passe d'équipe"
@@ -179,3 +182,34 @@ def test_logging_out_ends_this_session_only(site: Site) -> None:
     assert mine.get("equipe/" + link).status_code == 302
     assert mine.get("equipe/config").status_code == 401
     assert colleague.get("equipe/config").status_code == 200
+
+
+class BrokenPipeline(FakePipeline):
+    """The fake pipeline whose index fails when asked for its documents."""
+
+    failure: Exception = IndexCorruptedError("chunks.jsonl does not match the manifest")
+
+    def sources(self) -> list[DocumentInfo]:
+        raise self.failure
+
+
+def test_document_says_when_the_index_is_broken_or_the_page_fails(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    pipeline = BrokenPipeline()
+    with serving(create_app(pipeline, tmp_path / "data")) as url:
+        broken = httpx.get(url + "document", params={"source": INFO.source})
+        # the chat's message: the index is the team's to rebuild, the document was not removed
+        assert (broken.status_code, broken.headers["retry-after"]) == (503, "60")
+        assert html.escape(UNAVAILABLE) in broken.text and "introuvable" not in broken.text
+        assert _poleqa_lines(caplog) == [
+            "the index cannot serve documents: chunks.jsonl does not match the manifest"
+        ]
+        caplog.clear()
+        pipeline.failure = ValueError("a bug")
+        failed = httpx.get(url + "document", params={"source": INFO.source})
+        assert failed.status_code == 500 and '<html lang="fr">' in failed.text
+        assert html.escape(GENERIC_ERROR) in failed.text
+        assert _poleqa_lines(caplog) == [f"unexpected error showing document {INFO.source!r}"]
+        assert caplog.records[-1].exc_info is not None  # the traceback is in the log
