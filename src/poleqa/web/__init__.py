@@ -77,7 +77,8 @@ def create_app(
     else:
         staff = StaffApp(pipeline, store, watcher, k=k, readiness=ready)
         mounts[STAFF_PATH + "/"] = _mount_staff(app, staff, auth)
-    # Citizens upload nothing: any file sent to the public app is refused by size.
+    # Citizens upload and download nothing: ApiGuard refuses the public app's upload and file
+    # routes (Gradio would keep what is uploaded forever); the 1 KB cap is a second line.
     mounts["/"] = _mount(app, demo, "", uploads=None, max_file_size="1kb")
     app.add_middleware(ApiGuard, mounts=mounts)
     return app
@@ -102,6 +103,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
         blocks,
         STAFF_PATH,
         uploads=Path(get_upload_folder()).resolve(),
+        downloads=True,  # the evaluation's reports, the feedback export
         auth=auth.verify,
         auth_message="Espace équipe de poleqa : identifiant « equipe » et mot de passe.",
         max_file_size="20mb",  # question sets are small; refuse anything huge
@@ -112,7 +114,12 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
 
 
 def _mount(
-    app: FastAPI, blocks: gr.Blocks, path: str, uploads: Path | None, **options: Any
+    app: FastAPI,
+    blocks: gr.Blocks,
+    path: str,
+    uploads: Path | None,
+    downloads: bool = False,
+    **options: Any,
 ) -> Endpoints:
     """Mounts a Gradio app with poleqa's settings; what it answers to by API, for `ApiGuard`."""
     import gradio as gr
@@ -139,7 +146,7 @@ def _mount(
     blocks.has_launched = True
     fns = blocks.fns
     names = frozenset(f.api_name for f in fns.values() if f.api_visibility == "public")
-    return Endpoints(names, frozenset(fns), uploads)
+    return Endpoints(names, frozenset(fns), uploads, downloads)
 
 
 def check_port(host: str, port: int) -> None:

@@ -7,9 +7,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from poleqa.errors import PoleqaError
+from poleqa.errors import IndexError_, PoleqaError
 from poleqa.web.common import PREPARING, PipelineLike, Readiness
-from poleqa.web.render import document_page, error_page
+from poleqa.web.render import GENERIC_ERROR, UNAVAILABLE, document_page, error_page
 
 log = logging.getLogger(__name__)
 
@@ -76,26 +76,42 @@ def add_document_route(
             page = error_page("Préparation en cours", PREPARING)
             return HTMLResponse(page, status_code=503, headers=_HEADERS | {"Retry-After": "5"})
         try:
-            source, start, end, version = _parameters(request)
-        except BadLink as e:
-            log.warning("refused /document: %s", e)
-            page = error_page("Lien non valable", BAD_LINK)
-            return HTMLResponse(page, status_code=400, headers=_HEADERS)
-        known = False
-        try:
-            known = any(info.source == source for info in pipeline.sources())
-            doc = pipeline.document(source) if known else None
-        except (PoleqaError, KeyError, OSError) as e:
-            log.warning("document %r unavailable: %s", source[:200], e)
-            doc = None
-        if doc is None:
-            page = error_page(
-                "Document introuvable",
-                "Ce document n'existe pas (ou plus) dans le corpus. "
-                "Il a peut-être été retiré lors d'une mise à jour de l'index.",
-            )
-            return HTMLResponse(page, status_code=404, headers=_HEADERS)
-        if version and not doc.info.content_hash.startswith(version):
-            # offsets of another version of the file: marking them would show the wrong text
-            return HTMLResponse(document_page(doc, None, None, CHANGED), headers=_HEADERS)
-        return HTMLResponse(document_page(doc, start, end), headers=_HEADERS)
+            return _document_response(pipeline, request)
+        except IndexError_ as e:  # its French says what to run: the team's business
+            log.error("the index cannot serve documents: %s", e.message)
+            page = error_page("Service indisponible", UNAVAILABLE)
+            return HTMLResponse(page, status_code=503, headers=_HEADERS | {"Retry-After": "60"})
+        except Exception:
+            source = request.query_params.get("source", "")
+            log.exception("unexpected error showing document %r", source[:200])
+            page = error_page("Erreur inattendue", GENERIC_ERROR)
+            return HTMLResponse(page, status_code=500, headers=_HEADERS)
+
+
+def _document_response(pipeline: PipelineLike, request: Request) -> HTMLResponse:
+    """The page of the document a link names (IndexError_ if the index cannot say)."""
+    try:
+        source, start, end, version = _parameters(request)
+    except BadLink as e:
+        log.warning("refused /document: %s", e)
+        page = error_page("Lien non valable", BAD_LINK)
+        return HTMLResponse(page, status_code=400, headers=_HEADERS)
+    try:
+        known = any(info.source == source for info in pipeline.sources())
+        doc = pipeline.document(source) if known else None
+    except IndexError_:
+        raise  # a broken index, not a missing document
+    except (PoleqaError, KeyError, OSError) as e:
+        log.warning("document %r unavailable: %s", source[:200], e)
+        doc = None
+    if doc is None:
+        page = error_page(
+            "Document introuvable",
+            "Ce document n'existe pas (ou plus) dans le corpus. "
+            "Il a peut-être été retiré lors d'une mise à jour de l'index.",
+        )
+        return HTMLResponse(page, status_code=404, headers=_HEADERS)
+    if version and not doc.info.content_hash.startswith(version):
+        # offsets of another version of the file: marking them would show the wrong text
+        return HTMLResponse(document_page(doc, None, None, CHANGED), headers=_HEADERS)
+    return HTMLResponse(document_page(doc, start, end), headers=_HEADERS)

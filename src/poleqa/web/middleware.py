@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gradio.data_classes import PredictBody
+from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from poleqa.web.guards import RateLimiter
@@ -22,10 +24,20 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _CALL = re.compile(
-    r"^(?P<mount>.*/)gradio_api/(?:call/v2/|call/|run/|api/)(?P<name>[^/]+)(?:/[^/]+)?/?$"
+    r"^(?P<mount>.*/)gradio_api/(?P<route>call/v2/|call/|run/|api/)(?P<name>[^/]+)(?:/[^/]+)?/?$"
 )
 _JOIN = re.compile(r"^(?P<mount>.*/)gradio_api/queue/join/?$")
+# Gradio's routes that send a file, or fetch a URL on the server for the caller; the mount is
+# matched lazily because the target may itself hold « gradio_api/ ».
+_FILES = re.compile(
+    r"^(?P<mount>.*?/)gradio_api/(?P<route>file=|file/|proxy=)(?P<target>.*)$", re.DOTALL
+)
+_UPLOADS = re.compile(r"^(?P<mount>.*/)gradio_api/(?:upload|upload_progress|process_recording)/?$")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # http:, https:, … : not a file of this server
 MAX_BODY = 1_000_000  # bytes of one API call (files go to Gradio's upload route, not here)
+MAX_SESSION_HASH = 64  # Gradio's page makes hashes of 11 characters, its Python client of 36
+
+Refusal = tuple[int, str, str]  # HTTP status, English for the log, French for the client
 
 
 @dataclass(frozen=True)
@@ -35,12 +47,16 @@ class Endpoints:
     names: frozenset[str]  # public API names
     fn_indexes: frozenset[int]  # every event, as the page calls them
     uploads: Path | None  # the folder any file named in a call must be in; None: no file
+    downloads: bool = False  # whether its events give files to download (`…/file=PATH`)
 
 
 class ApiGuard:
     """ASGI middleware before the Gradio apps' API: refuses in French, with one log line, the
-    calls Gradio would fail on with a 500 and a traceback — an unknown API name or function
-    index, and on an app taking no upload, a file reference (Gradio would try to copy it)."""
+    calls Gradio would fail on with a 500 and a traceback or answer in English — an unknown API
+    name or function index, a malformed body, and on an app taking no upload, a file reference
+    (Gradio would try to copy it) — and what no mount is for: a URL for the server to fetch
+    (Gradio's `file=URL` and `proxy=`), a file from a mount that gives none, an upload to a
+    mount that takes none."""
 
     def __init__(self, app: ASGIApp, mounts: dict[str, Endpoints]) -> None:
         self.app = app
@@ -48,35 +64,50 @@ class ApiGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"] if scope["type"] == "http" else ""
+        refusal = self._route_refusal(path)
+        if refusal is not None:
+            await _refuse(scope, send, *refusal)
+            return
         call, join = _CALL.match(path), _JOIN.match(path)
         match = call or join
         mount = self.mounts.get(match["mount"]) if match else None
-        if match is None or mount is None:
-            await self.app(scope, receive, send)
-            return
-        if call and call["name"] not in mount.names:
-            name = call["name"][:100]
-            await _refuse(
-                scope,
-                send,
-                404,
-                f"unknown API name {name!r}",
-                f"Point d'accès inconnu : « {name} ».",
-            )
-            return
-        if scope["method"] != "POST":
+        if match is None or mount is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        problem = _problem(body, mount)
+        problem = _problem(body, mount, call["route"] if call else "join")
         if problem is not None:
             await _refuse(scope, send, 400 if body is not None else 413, *problem)
             return
         await self.app(scope, _replay(body, receive), send)
 
+    def _route_refusal(self, path: str) -> Refusal | None:
+        """The refusal of a route whatever its method and body, or None."""
+        files, uploads, call = _FILES.match(path), _UPLOADS.match(path), _CALL.match(path)
+        if files:
+            target = files["target"]
+            if files["route"] == "proxy=" or _SCHEME.match(target):
+                # on every mount: poleqa fetches nothing for anyone (an open proxy otherwise)
+                french = "Ce service ne relaie aucune adresse extérieure."
+                return 404, f"URL to fetch: {target[:200]!r}", french
+            mount = self.mounts.get(files["mount"])
+            if mount is not None and not mount.downloads:
+                french = "Ce service ne fournit aucun fichier."
+                return 404, "file asked of a mount giving none", french
+        if uploads:
+            mount = self.mounts.get(uploads["mount"])
+            if mount is not None and mount.uploads is None:
+                return 404, "upload to a mount taking none", "Ce service n'accepte aucun fichier."
+        mount = self.mounts.get(call["mount"]) if call else None
+        if call and mount is not None and call["name"] not in mount.names:
+            name = call["name"][:100]
+            return 404, f"unknown API name {name!r}", f"Point d'accès inconnu : « {name} »."
+        return None
 
-def _problem(body: bytes | None, mount: Endpoints) -> tuple[str, str] | None:
-    """(English for the log, French for the client), or None if the call may go on."""
+
+def _problem(body: bytes | None, mount: Endpoints, route: str) -> tuple[str, str] | None:
+    """(English for the log, French for the client), or None if the call may go on. `route` is
+    "join" (the page's queue) or the API route: "call/", "call/v2/", "run/", "api/"."""
     if body is None:
         return "request body too large", "Requête trop volumineuse."  # answered with 413
     try:
@@ -86,14 +117,46 @@ def _problem(body: bytes | None, mount: Endpoints) -> tuple[str, str] | None:
     if not isinstance(payload, dict):  # Gradio would answer with a 422 in English
         return "body is not a JSON object", "Requête illisible : un objet JSON est attendu."
     index = payload.get("fn_index")
-    if index is not None and (not isinstance(index, int) or index not in mount.fn_indexes):
+    known = isinstance(index, int) and index in mount.fn_indexes
+    if not known and (index is not None or route == "join"):  # the queue needs to know which
         return f"unknown fn_index {str(index)[:20]!r}", "Point d'accès inconnu."
-    files = _file_paths(payload.get("data"))
+    if route != "call/v2/":  # call/v2/ takes the arguments by name, at the top level
+        malformed = _malformed(payload, route == "join")
+        if malformed is not None:
+            return malformed
+    # The whole body: call/v2/ names its arguments at the top level, not in `data`.
+    files = _file_paths(payload)
     if files and mount.uploads is None:
         return "file reference in a call", "Ce service n'accepte aucun fichier."
     for name in files:
         if mount.uploads is None or not Path(name).resolve().is_relative_to(mount.uploads):
             return f"file not uploaded: {name[:300]!r}", "Seuls les fichiers déposés sont acceptés."
+    return None
+
+
+def _malformed(payload: dict[str, Any], join: bool) -> tuple[str, str] | None:
+    """What in a call's fields Gradio would refuse with a 422 (or a 400) in English."""
+    if not isinstance(payload.get("data"), list):
+        return "data is not a list", "Requête illisible : « data » doit être une liste."
+    session = payload.get("session_hash")
+    if (session is not None or join) and not (
+        isinstance(session, str) and 0 < len(session) <= MAX_SESSION_HASH
+    ):
+        return "bad session_hash", (
+            f"Requête illisible : « session_hash » doit être un texte de 1 à {MAX_SESSION_HASH} "
+            "caractères."
+        )
+    event_data = payload.get("event_data")
+    if event_data is not None and not isinstance(event_data, dict):
+        return "event_data is not an object", (
+            "Requête illisible : « event_data » doit être un objet JSON ou null."
+        )
+    # The rest as Gradio checks it, with its own model (its fields change with its versions).
+    try:
+        PredictBody.model_validate(payload)
+    except ValidationError as e:
+        field = str(e.errors()[0]["loc"][0])[:50]
+        return f"invalid field {field!r}", f"Requête illisible : « {field} » n'est pas valable."
     return None
 
 

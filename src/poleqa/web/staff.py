@@ -213,10 +213,12 @@ def _build_summary(report: BuildReport) -> str:
     return text
 
 
+# The staff share one user: Gradio's logout would otherwise end every colleague's session too.
 STAFF_HEADER = (
     '<div class="pq-header"><h1>Espace équipe</h1>'
     "<p>Vérification des passages, évaluation des réponses, mise à jour de l'index et avis des "
-    'citoyens. <a href="../">Retour au chat public</a> · <a href="logout">Se déconnecter</a></p>'
+    'citoyens. <a href="../">Retour au chat public</a> · '
+    '<a href="logout?all_session=false">Se déconnecter</a></p>'
     "</div>"
 )
 

@@ -1,0 +1,215 @@
+"""The real web server (uvicorn, Gradio, fake pipeline) against misuse: no URL fetched for
+anyone, no file taken or given by the public app, malformed calls and /document's failures
+answered in French, one staff member's logout."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from webfake import INFO, FakePipeline, serving
+
+from poleqa.errors import IndexCorruptedError
+from poleqa.types import DocumentInfo
+from poleqa.web import create_app
+from poleqa.web.render import GENERIC_ERROR, UNAVAILABLE
+from poleqa.web.staff import STAFF_HEADER
+
+PASSWORD = "un mot de passe d'équipe"
+NO_URL = "Ce service ne relaie aucune adresse extérieure."
+NO_UPLOAD = "Ce service n'accepte aucun fichier."
+NO_DOWNLOAD = "Ce service ne fournit aucun fichier."
+DATA = "Requête illisible : « data » doit être une liste."
+SESSION = "Requête illisible : « session_hash » doit être un texte de 1 à 64 caractères."
+EVENT_DATA = "Requête illisible : « event_data » doit être un objet JSON ou null."
+DROP = object()  # a field left out of a call
+
+
+@dataclass
+class Site:
+    url: str
+    uploads: Path  # Gradio's upload folder for this server
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    uploads = tmp_path_factory.mktemp("uploads")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GRADIO_TEMP_DIR", str(uploads))  # read by Gradio when the app is built
+        app = create_app(FakePipeline(), uploads.parent / "data", staff_password=PASSWORD)
+        with serving(app) as url:
+            yield Site(url, uploads)
+
+
+def _login(site: Site) -> httpx.Client:
+    """A client with its own staff session (the cookie Gradio's login sets)."""
+    client = httpx.Client(base_url=site.url)
+    login = client.post("equipe/login", data={"username": "equipe", "password": PASSWORD})
+    assert login.status_code == 200
+    return client
+
+
+def _poleqa_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name.startswith("poleqa")]
+
+
+def test_no_mount_fetches_a_url_for_the_caller(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Gradio's `file=URL` resolves the host and streams the page back: an open proxy. Its
+    # resolver is replaced by one that records the host, so that nothing leaves the machine.
+    import safehttpx
+
+    asked: list[str] = []
+
+    async def resolve(host: str, *args: Any, **kwargs: Any) -> str:
+        asked.append(host)
+        raise OSError("the tests make no request outside")
+
+    monkeypatch.setattr(safehttpx, "async_validate_url", resolve)
+    public, staff = httpx.Client(base_url=site.url), _login(site)
+    for client, mount in ((public, ""), (staff, "equipe/")):
+        for route in ("file=", "file/", "proxy="):
+            path = f"{mount}gradio_api/{route}https://www.example.org/page"
+            assert client.head(path).status_code == 404, path
+            r = client.get(path)
+            assert (r.status_code, r.json()) == (404, {"detail": NO_URL}), path
+    assert asked == []
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_the_public_app_takes_and_gives_no_file(site: Site) -> None:
+    before = _files(site.uploads)
+    files = [("files", (f"f{i}.txt", f"{i}".encode() * 900, "text/plain")) for i in range(3)]
+    upload = httpx.post(site.url + "gradio_api/upload", files=files)
+    assert (upload.status_code, upload.json()) == (404, {"detail": NO_UPLOAD})
+    assert _files(site.uploads) == before  # Gradio would have kept them, and forever
+    progress = httpx.get(site.url + "gradio_api/upload_progress", params={"upload_id": "x"})
+    assert (progress.status_code, progress.json()) == (404, {"detail": NO_UPLOAD})
+    local = httpx.get(site.url + "gradio_api/file=/etc/hostname")
+    assert (local.status_code, local.json()) == (404, {"detail": NO_DOWNLOAD})
+
+
+def test_the_staff_upload_question_sets_and_download_reports(site: Site, tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+
+    questions = tmp_path / "questions.jsonl"
+    row = {"id": "q1", "question": "Combien de pôles ?", "answers": ["38"], "sources": []}
+    questions.write_text(json.dumps(row | {"answerable": True}) + "\n", encoding="utf-8")
+    staff = Client(site.url + "equipe/", auth=("equipe", PASSWORD), verbose=False)
+    # the client uploads the file, then downloads the reports through /equipe/gradio_api/file=
+    _, _, reports = staff.predict(handle_file(str(questions)), 5, api_name="/evaluate")
+    assert reports and {"predictions.jsonl", "report.json"} <= {Path(f).name for f in reports}
+    assert json.loads(Path(next(f for f in reports if f.endswith(".json"))).read_text())
+    _, export = staff.predict(api_name="/feedback_export")
+    assert Path(export).read_text(encoding="utf-8").startswith("id,time,rating,comment")
+
+
+def _ask_index(site: Site) -> int:
+    config = httpx.get(site.url + "config").json()
+    return next(d["id"] for d in config["dependencies"] if d.get("api_name") == "ask")
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "message"),
+    [
+        ("call/ask", {"data": "Combien ?"}, DATA),
+        ("call/ask", {"data": DROP}, DATA),
+        ("call/ask", {"session_hash": 7}, SESSION),
+        ("queue/join", {"data": {"question": "Combien ?"}}, DATA),
+        ("queue/join", {"session_hash": DROP}, SESSION),
+        ("queue/join", {"session_hash": ""}, SESSION),
+        ("queue/join", {"session_hash": "s" * 65}, SESSION),
+        ("queue/join", {"session_hash": ["s"]}, SESSION),
+        ("queue/join", {"event_data": "pas un objet"}, EVENT_DATA),
+        ("queue/join", {"event_data": [1]}, EVENT_DATA),
+        (
+            "queue/join",
+            {"trigger_id": "x"},
+            "Requête illisible : « trigger_id » n'est pas valable.",
+        ),
+        ("queue/join", {"fn_index": DROP}, "Point d'accès inconnu."),
+        # call/v2/ names its arguments at the top level: a file there is refused too
+        (
+            "call/v2/ask",
+            {"question": {"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}},
+            NO_UPLOAD,
+        ),
+    ],
+)
+def test_malformed_calls_get_a_french_400(
+    site: Site,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    fields: dict[str, Any],
+    message: str,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    if path == "call/v2/ask":
+        body = fields
+    else:
+        join = {"fn_index": _ask_index(site), "session_hash": "abc", "event_data": None}
+        body = {"data": ["Combien ?", None]} | (join if path == "queue/join" else {}) | fields
+    body = {key: value for key, value in body.items() if value is not DROP}
+    r = httpx.post(site.url + "gradio_api/" + path, json=body)
+    assert (r.status_code, r.json()) == (400, {"detail": message})
+    assert len(_poleqa_lines(caplog)) == 1
+
+
+def test_the_page_calls_still_join_the_queue(site: Site) -> None:
+    # what Gradio's page and client send passes: the longest hash, an event's data, a trigger
+    body = {"fn_index": _ask_index(site), "data": ["Combien ?", None], "trigger_id": 3}
+    for session, event in (("s" * 64, None), ("abc", {"index": 0, "value": "x"})):
+        join = body | {"session_hash": session, "event_data": event}
+        r = httpx.post(site.url + "gradio_api/queue/join", json=join)
+        assert r.status_code == 200 and "event_id" in r.json()
+
+
+def test_logging_out_ends_this_session_only(site: Site) -> None:
+    # the staff share one user name: the page's link must not log every colleague out
+    link = html.unescape(re.search(r'href="(logout[^"]*)"', STAFF_HEADER)[1])
+    mine, colleague = _login(site), _login(site)
+    assert mine.get("equipe/config").status_code == colleague.get("equipe/config").status_code
+    assert mine.get("equipe/" + link).status_code == 302
+    assert mine.get("equipe/config").status_code == 401
+    assert colleague.get("equipe/config").status_code == 200
+
+
+class BrokenPipeline(FakePipeline):
+    """The fake pipeline whose index fails when asked for its documents."""
+
+    failure: Exception = IndexCorruptedError("chunks.jsonl does not match the manifest")
+
+    def sources(self) -> list[DocumentInfo]:
+        raise self.failure
+
+
+def test_document_says_when_the_index_is_broken_or_the_page_fails(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    pipeline = BrokenPipeline()
+    with serving(create_app(pipeline, tmp_path / "data")) as url:
+        broken = httpx.get(url + "document", params={"source": INFO.source})
+        # the chat's message: the index is the team's to rebuild, the document was not removed
+        assert (broken.status_code, broken.headers["retry-after"]) == (503, "60")
+        assert html.escape(UNAVAILABLE) in broken.text and "introuvable" not in broken.text
+        assert _poleqa_lines(caplog) == [
+            "the index cannot serve documents: chunks.jsonl does not match the manifest"
+        ]
+        caplog.clear()
+        pipeline.failure = ValueError("a bug")
+        failed = httpx.get(url + "document", params={"source": INFO.source})
+        assert failed.status_code == 500 and '<html lang="fr">' in failed.text
+        assert html.escape(GENERIC_ERROR) in failed.text
+        assert _poleqa_lines(caplog) == [f"unexpected error showing document {INFO.source!r}"]
+        assert caplog.records[-1].exc_info is not None  # the traceback is in the log
