@@ -87,6 +87,14 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
+def test_no_mount_keeps_a_history_of_runs_in_the_browser(site: Site) -> None:
+    # Gradio's run history stores each call (the questions, the answers) in the browser
+    staff = _login(site)
+    for client, mount in ((httpx.Client(base_url=site.url), ""), (staff, "equipe/")):
+        assert client.get(mount + "config").json()["run_history"] is False
+        assert client.get(mount + "gradio_api/runs").status_code == 404
+
+
 def test_the_public_app_takes_and_gives_no_file(site: Site) -> None:
     before = _files(site.uploads)
     files = [("files", (f"f{i}.txt", f"{i}".encode() * 900, "text/plain")) for i in range(3)]
@@ -111,7 +119,7 @@ def test_the_staff_upload_question_sets_and_download_reports(site: Site, tmp_pat
     assert reports and {"predictions.jsonl", "report.json"} <= {Path(f).name for f in reports}
     assert json.loads(Path(next(f for f in reports if f.endswith(".json"))).read_text())
     _, export = staff.predict(api_name="/feedback_export")
-    assert Path(export).read_text(encoding="utf-8").startswith("id,time,rating,comment")
+    assert Path(export).read_text(encoding="utf-8").startswith("\ufeffid;time;rating;comment")
 
 
 def _ask_index(site: Site) -> int:

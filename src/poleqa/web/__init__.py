@@ -138,6 +138,10 @@ def _mount(
         pwa=False,
         mcp_server=False,
         enable_monitoring=False,
+        # Gradio would keep every question and answer in the browser for its « runs » page: on a
+        # shared computer the next person would read them (« Nouvelle conversation » clears
+        # only the chat).
+        run_history=False,
         **options,
     )
     # Gradio checks that a file named in a request was uploaded only once `launch()` has run,
