@@ -106,8 +106,7 @@ class StaffApp:
             return render.message_html("Une réindexation est déjà en cours.", "info")
         try:
             # in a child process: the server does not keep the embedding model afterwards
-            report = self.pipeline.build(progress=False, isolated=True)
-            self.watcher.mark_seen()
+            report = self.watcher.rebuild()
         except PoleqaError as e:
             # staff read the short French line; what to do (disk, locks, permissions) is logged
             log.warning("re-indexing refused: %s", e.message)
