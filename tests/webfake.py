@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 from support import PARAMS, FakeEmbedder, write_corpus
 
 from poleqa.config import Settings
@@ -126,6 +128,38 @@ class FakePipeline:
         return BuildReport(6, 30, 1, 0, 0, 5, skipped, 2.4, "flat")
 
 
+class HeldPipeline(FakePipeline):
+    """The fake pipeline whose questions (those `held` says, all by default) wait until
+    `release` is set; counts the questions being answered at once."""
+
+    def __init__(self, held: Callable[[str], bool] = lambda question: True) -> None:
+        super().__init__()
+        self.held = held
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)  # one token per question begun
+        self.running = self.peak = 0
+        self._count = threading.Lock()
+
+    def ask(
+        self,
+        question: str,
+        history: tuple[Turn, ...] | None = None,
+        k: int = 5,
+        filters: Filters | None = None,
+    ) -> Answer:
+        with self._count:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        self.started.release()
+        try:
+            if self.held(question):
+                self.release.wait(60)
+            return super().ask(question, history, k, filters)
+        finally:
+            with self._count:
+                self.running -= 1
+
+
 def _by_year_citations(first: Citation) -> tuple[Citation, ...]:
     """Citation 1, one from the 2019 document, and another passage of citation 1's document."""
     start = TEXT_2019.index("En 2019")
@@ -200,3 +234,20 @@ def serving(app: Any, trusted_proxies: str = "") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+def queue_call(
+    url: str, fn_index: int, data: list, session: str, event_data: Any = None
+) -> dict[str, Any]:
+    """One event through Gradio's queue as the page sends it (any listener, the examples'
+    included, which the API client cannot trigger); its « process_completed » message."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        joined = {"data": data, "fn_index": fn_index, "session_hash": session}
+        joined |= {"event_data": event_data, "trigger_id": None}
+        event = client.post("gradio_api/queue/join", json=joined).json()["event_id"]
+        with client.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as s:
+            for line in s.iter_lines():
+                message = json.loads(line[5:]) if line.startswith("data:") else {}
+                if message.get("msg") == "process_completed" and message["event_id"] == event:
+                    return message
+    raise AssertionError(f"no answer to event {event}")

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from poleqa.config import Settings
-from poleqa.errors import EmbedderError, PoleqaError
+from poleqa.errors import EmbedderError, IndexError_, PoleqaError
 from poleqa.query import Query, analyse
 from poleqa.reading import make_answerer
 from poleqa.retrieval import HybridRetriever
@@ -84,8 +84,11 @@ class Pipeline:
 
     # -- index lifecycle -------------------------------------------------------------------
     def build(self, progress: bool = False, isolated: bool = False) -> BuildReport:
-        """(Re)index the corpus incrementally and return the summary; the next question loads
-        the new index (questions under way finish on the one they started with).
+        """(Re)index the corpus incrementally and return the summary.
+
+        An index already loaded keeps serving until the new one has loaded, then is replaced
+        (questions under way finish on the one they started with); if the new one cannot be
+        loaded, an IndexError_ says so and the loaded one keeps serving.
 
         `isolated`: build in a child process (a server's re-index), so the document embedding
         model and the build's buffers never stay in this process's memory. An embedder given
@@ -94,9 +97,30 @@ class Pipeline:
             report = _build_in_child(self.settings)
         else:
             report = self._build_here(progress)
-        with self._lock:
-            self._loaded = None
+        self._serve_built()
         return report
+
+    def _serve_built(self) -> None:
+        """After a build: the generation now current replaces the loaded one, once loaded."""
+        from poleqa.index.store import PointerError, read_current
+
+        loaded = self._loaded
+        if loaded is None:
+            return  # nothing served yet: the first question loads the new index
+        try:
+            if read_current(self.settings.index_dir) == loaded.index.path:
+                return  # nothing was written (already up to date)
+        except PointerError:
+            pass  # the load says what is wrong
+        try:
+            self.reload()
+        except IndexError_ as e:
+            raise IndexError_(
+                f"The new index was built but cannot be loaded ({e.message}); the previous one "
+                "keeps serving.",
+                "Le nouvel index a été construit mais ne peut pas être chargé : "
+                "l'index précédent continue de servir.",
+            ) from e
 
     def _build_here(self, progress: bool) -> BuildReport:
         from poleqa.index import build_index

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # gradio and fastapi are imported only when the app is built
     from poleqa.web.staff import StaffApp
 
 STATIC = Path(__file__).parent / "static"
-# Questions answered at once; the others wait in the queue (up to QUEUE_SIZE of them).
+# Questions answered at once, whatever sent them (Envoyer, Enter, an example: one
+# concurrency id); the others wait in the queue (up to QUEUE_SIZE of them).
 CONCURRENCY = 8  # 20 web clients were served best by 8 (docs/reader.md, « Speed »)
 QUEUE_SIZE = 256
 FEEDBACK_PER_MINUTE = 10  # opinions accepted per minute from one client address
@@ -97,7 +98,8 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
     # Gradio answers only below /equipe/; the bare address is what people type.
     app.add_api_route(STAFF_PATH, lambda: RedirectResponse("equipe/"), include_in_schema=False)
     blocks = build_staff_blocks(staff)
-    blocks.queue(default_concurrency_limit=1, max_size=32)  # a few staff, one task at a time
+    # A few staff: each listener one task at a time; the long ones share theirs (staff.py).
+    blocks.queue(default_concurrency_limit=1, max_size=32)
     endpoints = _mount(
         app,
         blocks,

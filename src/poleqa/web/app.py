@@ -6,7 +6,7 @@ import itertools
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,12 @@ import gradio as gr
 
 from poleqa.errors import IndexError_, PoleqaError
 from poleqa.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackStore
-from poleqa.query import plain_question
-from poleqa.types import Answer, Turn
+from poleqa.types import Turn
 from poleqa.web import render
 from poleqa.web.answer_view import answer_html
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, theme
 from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
+from poleqa.web.session import Exchange, Session
 
 __all__ = ["EXAMPLES", "ChatApp", "Exchange", "IndexWatcher", "PipelineLike", "Session", "theme"]
 
@@ -31,50 +31,11 @@ EXAMPLES = (
     "Quels pôles ont leur siège en région Centre ?",
     "En quelle année la politique des pôles de compétitivité a-t-elle été lancée ?",
 )
-HISTORY_TURNS = 3  # earlier exchanges passed to the pipeline to resolve follow-up questions
 # A person gives a few opinions a minute; more from one address is a script filling the disk.
 FEEDBACK_PER_MINUTE = 10
 RATE_LIMITED = "Trop d'avis envoyés en peu de temps : réessayez dans une minute."
 NOTHING_TO_RATE = "Aucune réponse à évaluer pour le moment."
 THANKS = "Merci ! Votre avis a été enregistré."
-
-
-@dataclass
-class Exchange:
-    """One question of a session and what was shown for it."""
-
-    question: str
-    html: str
-    answer: Answer | None = None  # None when the question was refused or failed
-    feedback_id: str = ""  # also the key of the answer's elements in the page
-    index_version: str = ""  # the index generation that answered ("" if unknown)
-
-
-@dataclass
-class Session:
-    """Per-browser-tab state (kept by Gradio, never shared between users)."""
-
-    exchanges: list[Exchange] = field(default_factory=list)
-
-    def history(self) -> tuple[Turn, ...]:
-        """The last answered exchanges, each as understood: a follow-up completed, markup
-        stripped (« Et en 2020 ? » after « Et en 2019 ? » completes the question of 2019)."""
-        answered = [e for e in self.exchanges if e.answer is not None]
-        return tuple(
-            Turn(
-                e.answer.resolved_question or plain_question(e.question),
-                None if e.answer.abstained else e.answer.text,
-            )
-            for e in answered[-HISTORY_TURNS:]
-            if e.answer is not None
-        )
-
-    def messages(self) -> list[dict[str, str]]:
-        out: list[dict[str, str]] = []
-        for e in self.exchanges:
-            out.append({"role": "user", "content": render.question_html(e.question)})
-            out.append({"role": "assistant", "content": e.html})
-        return out
 
 
 class ChatApp:
@@ -101,37 +62,49 @@ class ChatApp:
         self.feedback_limiter = feedback_limiter or RateLimiter(FEEDBACK_PER_MINUTE)
         self._replies = itertools.count(1)
 
-    def ask(self, question: Any, session: Session | None) -> tuple[str, list, Session, str]:
-        """Answer in the chat; returns (emptied box, messages, session, status line)."""
-        session = _copy(session)
+    def ask(self, question: Any, session: Session | None) -> tuple[Any, list, Session, str]:
+        """Answer in the chat; returns (emptied box, messages, session, status line).
+
+        The exchange joins the tab's conversation when its answer is ready, unless
+        « Nouvelle conversation » was clicked meanwhile: it is dropped then, and the box left
+        as it is (it may already hold the new conversation's first question).
+        """
+        session = _own(session)
         try:
             question = text_input(question, "question", "La question")
         except InputError as e:  # only a crafted API call sends a non-text question
             return "", session.messages(), session, render.message_html(e.message_fr)
-        if not self.readiness.ready:
-            session.exchanges.append(Exchange(question, render.message_html(PREPARING, "info")))
-            return "", session.messages(), session, self.status()
+        generation, history = session.begin()
+        if self.readiness.ready:
+            exchange, status = self._answer(question, history), ""
+        else:
+            exchange = Exchange(question, render.message_html(PREPARING, "info"))
+            status = self.status()
+        box = "" if session.add(exchange, generation) else gr.skip()
+        return box, session.messages(), session, status
+
+    def _answer(self, question: str, history: tuple[Turn, ...]) -> Exchange:
+        """The exchange of one question: its answer, or the French message saying why none."""
         try:
             self.watcher.check()
-            answer = self.pipeline.ask(question, history=session.history(), k=self.k)
+            answer = self.pipeline.ask(question, history=history, k=self.k)
             key = uuid.uuid4().hex
             html = answer_html(answer, key)
-            exchange = Exchange(question, html, answer, key, self.watcher.version())
-        except (
-            IndexError_
-        ) as e:  # its French says what to run: the team's business, not a citizen's
+            return Exchange(question, html, answer, key, self.watcher.version())
+        except IndexError_ as e:  # its French says what to run: the team's business
             log.error("the index cannot serve questions: %s", e.message)
-            exchange = Exchange(question, render.message_html(render.UNAVAILABLE))
+            return Exchange(question, render.message_html(render.UNAVAILABLE))
         except PoleqaError as e:
-            exchange = Exchange(question, render.message_html(e.message_fr))
+            return Exchange(question, render.message_html(e.message_fr))
         except Exception:
             log.exception("unexpected error answering %r", question[:200])
-            exchange = Exchange(question, render.message_html(render.GENERIC_ERROR))
-        session.exchanges.append(exchange)
-        return "", session.messages(), session, ""
+            return Exchange(question, render.message_html(render.GENERIC_ERROR))
 
-    def new_conversation(self) -> tuple[str, list, Session, str, str]:
-        return "", [], Session(), "", self.status()
+    def new_conversation(self, session: Session | None) -> tuple[str, list, Session, str, str]:
+        """Empties the tab's conversation in place: the answers still awaited are dropped."""
+        session = _own(session)
+        session.clear()
+        return "", [], session, "", self.status()
 
     def status(self) -> str:
         """The status line: what is being prepared, until the index is ready."""
@@ -151,8 +124,7 @@ class ChatApp:
     ) -> tuple[str, str]:
         """The API's feedback (`feedback_up`, `feedback_down`): about the last answer.
         Returns (status, comment box)."""
-        session = session or Session()
-        answered = [e for e in session.exchanges if e.answer is not None]
+        answered = [e for e in _own(session).snapshot() if e.answer is not None]
         if not answered:
             return render.message_html(NOTHING_TO_RATE, "info"), _keep(comment)
         reply = self._store(answered[-1], rating, comment, request)
@@ -171,8 +143,7 @@ class ChatApp:
         key = data.get("answer")
         if not isinstance(key, str) or not key or len(key) > 64:
             return self._reply("", FeedbackReply("error", "Avis illisible.", ""))
-        session = session if isinstance(session, Session) else Session()
-        exchange = next((e for e in session.exchanges if e.feedback_id == key), None)
+        exchange = next((e for e in _own(session).snapshot() if e.feedback_id == key), None)
         if exchange is None or exchange.answer is None:
             gone = FeedbackReply("info", "Cette réponse n'est plus dans la conversation.", "")
             return self._reply(key, gone)
@@ -242,8 +213,9 @@ def _keep(comment: Any) -> str:
     return comment if isinstance(comment, str) else ""
 
 
-def _copy(session: Session | None) -> Session:
-    return Session(list(session.exchanges)) if isinstance(session, Session) else Session()
+def _own(session: Session | None) -> Session:
+    """The tab's session (Gradio always passes it; a direct call may not)."""
+    return session if isinstance(session, Session) else Session()
 
 
 HEADER = (
@@ -335,26 +307,41 @@ def _asking(
     ask_out = [question, chatbot, session, status]
     # Unprocessed inputs: ChatApp checks their types itself and answers in French.
     raw: dict[str, Any] = {"preprocess": False}
-    send.click(chat.ask, [question, session], ask_out, api_name="ask", **raw)
-    question.submit(chat.ask, [question, session], ask_out, api_name=False, **raw)
+    # Gradio's concurrency limit holds per listener: the ones that ask share theirs, so the
+    # pipeline answers `concurrency` questions at once whatever sent them (the same for
+    # opinions).
+    asking: dict[str, Any] = {"concurrency_id": "ask"}
+    rating: dict[str, Any] = {"concurrency_id": "feedback", **raw}
+    # Enter and « Envoyer » are one event: the box holds the question until it is answered,
+    # and the other one would send it again meanwhile (Gradio's « once » is per event).
+    gr.on(
+        [send.click, question.submit],
+        chat.ask,
+        [question, session],
+        ask_out,
+        api_name="ask",
+        trigger_mode="once",
+        **asking,
+        **raw,
+    )
 
-    def ask_example(s: Session | None, event: gr.SelectData) -> tuple[str, list, Session, str]:
+    def ask_example(s: Session | None, event: gr.SelectData) -> tuple[Any, list, Session, str]:
         index = event.index if isinstance(event.index, int) else -1
         if not 0 <= index < len(examples):
             return chat.ask(None, s)
         return chat.ask(examples[index], s)
 
-    chatbot.example_select(ask_example, [session], ask_out, api_name=False)
+    chatbot.example_select(ask_example, [session], ask_out, api_name=False, **asking)
     reset_out = [question, chatbot, session, api_comment, status]
-    new.click(chat.new_conversation, None, reset_out, api_name="new_conversation")
-    controller.feedback(chat.rate_answer, [session], [controller], api_name=False, **raw)
-    for rating in ("up", "down"):
+    new.click(chat.new_conversation, [session], reset_out, api_name="new_conversation")
+    controller.feedback(chat.rate_answer, [session], [controller], api_name=False, **rating)
+    for value in ("up", "down"):
         hidden = gr.Button(visible=False)
         hidden.click(
             chat.rate_last,
-            [gr.State(rating), api_comment, session],
+            [gr.State(value), api_comment, session],
             [api_status, api_comment],
-            api_name=f"feedback_{rating}",
-            **raw,
+            api_name=f"feedback_{value}",
+            **rating,
         )
     return status

@@ -60,7 +60,7 @@ class IndexWatcher:
         self.pointer = pointer
         self.clock = clock
         self._seen = self._stamp()
-        self._lock = threading.Lock()
+        self._reloading = threading.Lock()  # held by the one thread loading a new generation
         # a generation that failed to load, and when: retried after RETRY_SECONDS, not on
         # every question (each try checksums the whole index while questions wait)
         self._failed: tuple[tuple[int, str], float] | None = None
@@ -88,11 +88,17 @@ class IndexWatcher:
         self._seen = self._stamp()
 
     def check(self) -> None:
-        """A stat per question; a reload only when the pointer really changed."""
+        """A stat per question; a reload only when the pointer really changed.
+
+        One thread reloads; the questions arriving meanwhile do not wait for it: they are
+        answered from the index loaded (the pipeline swaps the new one in once it has loaded).
+        """
         stamp = self._stamp()
         if stamp is None or stamp == self._seen:
             return
-        with self._lock:
+        if not self._reloading.acquire(blocking=False):
+            return
+        try:
             if stamp == self._seen:
                 return
             failed = self._failed
@@ -111,6 +117,25 @@ class IndexWatcher:
             self._failed = None
             self._seen = stamp
             log.info("index reloaded after %s changed", self.pointer)
+        finally:
+            self._reloading.release()
+
+    def rebuild(self) -> BuildReport:
+        """The staff's « Réindexer »: the pipeline builds (in a child process) and swaps in the
+        new index once loaded, as the one reload under way; questions meanwhile are answered
+        from the index loaded. A new index built but not loaded is retried after
+        RETRY_SECONDS, like one another process published; the pipeline's error is raised."""
+        with self._reloading:
+            try:
+                report = self.pipeline.build(progress=False, isolated=True)
+            except Exception:
+                stamp = self._stamp()
+                if stamp is not None and stamp != self._seen:  # published, not loaded
+                    self._failed = (stamp, self.clock())
+                raise
+            self._failed = None
+            self._seen = self._stamp()
+        return report
 
 
 PREPARING = "Préparation de l'index en cours, réessayez dans un instant."

@@ -35,6 +35,10 @@ FAILURE_COLUMNS = {
 }
 
 MAX_K = 20  # the sliders' maximum; the API may not ask for more
+# « Vérifier », « Évaluer » and « Réindexer » run one at a time, whoever sent them: an
+# evaluation's questions are all answered from one index (Gradio's limit is per listener
+# unless listeners share a concurrency id).
+ONE_AT_A_TIME: dict[str, Any] = {"concurrency_id": "staff", "concurrency_limit": 1}
 QUESTION_SETS = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")  # what poleqa.evaluation reads
 # Reports and exports hold citizens' comments: Gradio's copies are deleted after an hour.
 CACHE_LIFETIME = (3600, 3600)
@@ -104,8 +108,7 @@ class StaffApp:
             return render.message_html("Une réindexation est déjà en cours.", "info")
         try:
             # in a child process: the server does not keep the embedding model afterwards
-            report = self.pipeline.build(progress=False, isolated=True)
-            self.watcher.mark_seen()
+            report = self.watcher.rebuild()
         except PoleqaError as e:
             # staff read the short French line; what to do (disk, locks, permissions) is logged
             log.warning("re-indexing refused: %s", e.message)
@@ -261,8 +264,15 @@ def _verify_tab(staff: StaffApp) -> gr.Dropdown:
     hits = gr.HTML("", elem_id="pq-hits", js_on_load=None)
     inputs = [query, sources, date_from, date_to, k]
     # Unprocessed: Gradio's own checks would answer in English; StaffApp answers in French.
-    search.click(staff.verify, inputs, [hits], api_name="verify", preprocess=False)
-    query.submit(staff.verify, inputs, [hits], api_name=False, preprocess=False)
+    gr.on(
+        [search.click, query.submit],
+        staff.verify,
+        inputs,
+        [hits],
+        api_name="verify",
+        preprocess=False,
+        **ONE_AT_A_TIME,
+    )
     return sources
 
 
@@ -291,6 +301,7 @@ def _evaluate_tab(staff: StaffApp) -> None:
         [metrics, fails, reports],
         api_name="evaluate",
         preprocess=False,
+        **ONE_AT_A_TIME,
     )
 
 
@@ -302,7 +313,7 @@ def _admin_tab(staff: StaffApp) -> None:
     )
     reindex = gr.Button("Réindexer le corpus", elem_id="pq-reindex")
     reindex_status = gr.HTML("", elem_id="pq-reindex-status", js_on_load=None)
-    reindex.click(staff.reindex, None, [reindex_status], api_name="reindex", concurrency_limit=1)
+    reindex.click(staff.reindex, None, [reindex_status], api_name="reindex", **ONE_AT_A_TIME)
     gr.Markdown("**Avis des citoyens** (le dernier avis de chaque réponse), au format CSV.")
     export = gr.Button("Exporter les avis", elem_id="pq-export")
     export_status = gr.HTML("", elem_id="pq-export-status", js_on_load=None)

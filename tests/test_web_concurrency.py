@@ -1,0 +1,169 @@
+"""Events that overlap on the real server (uvicorn, Gradio, fake pipeline): one tab's questions
+and « Nouvelle conversation », the questions answered at once whatever the listener, the staff's
+long tasks one at a time."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from webfake import HeldPipeline, queue_call, serving
+from webserver import message_text
+
+from poleqa.feedback import FeedbackStore
+from poleqa.web import create_app
+from poleqa.web.app import ChatApp, build_blocks
+from poleqa.web.staff import StaffApp, build_staff_blocks
+
+PASSWORD = "un mot de passe d'équipe"
+WAIT = 30  # seconds
+
+
+def _client(url: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    return Client(url, verbose=False, **kwargs)
+
+
+def _questions(messages: list[dict]) -> list[str]:
+    """The questions of a conversation, as its user messages show them."""
+    prefix, suffix = '<div class="pq-question">', "</div>"
+    return [
+        message_text(m).removeprefix(prefix).removesuffix(suffix)
+        for m in messages
+        if m["role"] == "user"
+    ]
+
+
+def test_two_questions_pending_in_one_tab_both_stay_in_the_conversation(tmp_path: Path) -> None:
+    pipeline = HeldPipeline(held=lambda question: question == "Question un ?")
+    with serving(create_app(pipeline, tmp_path / "data")) as url:
+        tab = _client(url)
+        first = tab.submit("Question un ?", api_name="/ask")
+        assert pipeline.started.acquire(timeout=WAIT)
+        _, messages, _ = tab.submit("Question deux ?", api_name="/ask").result(timeout=WAIT)
+        assert _questions(messages) == ["Question deux ?"]
+        pipeline.release.set()
+        _, messages, _ = first.result(timeout=WAIT)
+        assert _questions(messages) == ["Question deux ?", "Question un ?"]
+        _, messages, _ = tab.predict("Question trois ?", api_name="/ask")
+        assert _questions(messages) == ["Question deux ?", "Question un ?", "Question trois ?"]
+        assert [turn.question for turn in pipeline.histories[-1]] == [
+            "Question deux ?",
+            "Question un ?",
+        ]
+        # another tab has its own conversation
+        _, messages, _ = _client(url).predict("Question quatre ?", api_name="/ask")
+        assert _questions(messages) == ["Question quatre ?"]
+
+
+def test_a_new_conversation_while_a_question_is_pending_stays_new(tmp_path: Path) -> None:
+    pipeline = HeldPipeline(held=lambda question: "secret" in question)
+    with serving(create_app(pipeline, tmp_path / "data")) as url:
+        tab = _client(url)
+        tab.predict("Première question ?", api_name="/ask")
+        pending = tab.submit("Ma question secret ?", api_name="/ask")
+        assert pipeline.started.acquire(timeout=WAIT) and pipeline.started.acquire(timeout=WAIT)
+        tab.predict(api_name="/new_conversation")
+        pipeline.release.set()
+        _, messages, _ = pending.result(timeout=WAIT)
+        assert messages == []  # the answer to the cleared conversation is not put back
+        _, messages, _ = tab.predict("Autre question ?", api_name="/ask")
+        assert _questions(messages) == ["Autre question ?"]
+        assert pipeline.histories[-1] == ()  # nothing of the cleared conversation followed
+
+
+def test_questions_answered_at_once_are_capped_whatever_the_listener(tmp_path: Path) -> None:
+    """Envoyer, Enter and the examples share one limit: `concurrency`, not one each."""
+    pipeline = HeldPipeline()
+    with serving(create_app(pipeline, tmp_path / "data", concurrency=2)) as url:
+        dependencies = httpx.get(url + "config").json()["dependencies"]
+        ask = next(d for d in dependencies if d["api_name"] == "ask")
+        listeners = [d for d in dependencies if d["outputs"] == ask["outputs"]]
+        calls = []
+        for d in listeners * 3:
+            if [event for _, event in d["targets"]] == ["example_select"]:
+                calls.append((d["id"], [None], {"index": 0, "value": {"text": "x"}}))
+            else:
+                calls.append((d["id"], ["Combien de pôles ?", None], None))
+        with ThreadPoolExecutor(len(calls)) as pool:
+            done = [
+                pool.submit(queue_call, url, fn, data, uuid.uuid4().hex, event)
+                for fn, data, event in calls
+            ]
+            assert pipeline.started.acquire(timeout=WAIT) and pipeline.started.acquire(timeout=WAIT)
+            time.sleep(1)  # time for more questions to begin, were they allowed to
+            running = pipeline.running
+            pipeline.release.set()
+            outputs = [d.result(timeout=WAIT)["output"]["data"] for d in done]
+    assert (running, pipeline.peak, len(pipeline.histories)) == (2, 2, len(calls))
+    assert all(len(out[1]) == 2 for out in outputs)  # each one answered: question, answer
+
+
+class StaffRecorder(HeldPipeline):
+    """The fake pipeline noting when the staff's questions and re-index begin and end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+    def ask(self, question: str, *args: Any, **kwargs: Any) -> Any:
+        self.log.append("question")
+        try:
+            return super().ask(question, *args, **kwargs)
+        finally:
+            self.log.append("answer")
+
+    def build(self, progress: bool = False, isolated: bool = False) -> Any:
+        self.log.append("build")
+        return super().build(progress, isolated)
+
+
+def test_an_evaluation_and_a_reindex_run_one_after_the_other(tmp_path: Path) -> None:
+    """One report reads one index: « Réindexer » waits for the evaluation under way."""
+    from gradio_client import handle_file
+
+    pipeline = StaffRecorder()
+    questions = tmp_path / "questions.jsonl"
+    rows = [
+        {"id": f"q{i}", "question": f"Combien de pôles en 20{i}0 ?", "answers": ["38"]}
+        | {"sources": [], "answerable": True}
+        for i in (1, 2)
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    app = create_app(pipeline, tmp_path / "data", staff_password=PASSWORD)
+    with serving(app) as url:
+        staff = _client(url + "equipe/", auth=("equipe", PASSWORD))
+        evaluation = staff.submit(handle_file(str(questions)), 5, api_name="/evaluate")
+        assert pipeline.started.acquire(timeout=WAIT)
+        reindex = staff.submit(api_name="/reindex")
+        time.sleep(1)  # time for the re-index to begin, were it allowed to
+        pipeline.release.set()
+        metrics, _, _ = evaluation.result(timeout=WAIT)
+        summary = reindex.result(timeout=WAIT)
+    # the evaluation's untimed warm-up question, its two questions, then the re-index
+    assert pipeline.log == ["question", "answer"] * 3 + ["build"]
+    assert '<code>n&#95;questions</code></td><td class="pq-value">2</td>' in metrics
+    assert "Index reconstruit" in summary
+
+
+def test_listeners_share_one_limit_by_what_they_run(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "data")
+    chat = build_blocks(ChatApp(HeldPipeline(), store))
+    shared: dict[str, set[str]] = {}
+    for fn in chat.fns.values():
+        shared.setdefault(fn.name, set()).add(fn.concurrency_id)
+    assert shared["ask"] == shared["ask_example"] == {"ask"}
+    assert shared["rate_answer"] == shared["rate_last"] == {"feedback"}
+    staff = build_staff_blocks(StaffApp(HeldPipeline(), store))
+    long_tasks = {
+        (f.name, f.concurrency_id, f.concurrency_limit)
+        for f in staff.fns.values()
+        if f.name in ("verify", "evaluate", "reindex")
+    }
+    assert long_tasks == {("verify", "staff", 1), ("evaluate", "staff", 1), ("reindex", "staff", 1)}
