@@ -117,6 +117,8 @@ def test_answer_to_json_schema() -> None:
     out = answer_to_json(a)
     assert list(out) == [
         "question",
+        "resolved_question",
+        "language",
         "answer",
         "abstained",
         "confidence",
@@ -134,6 +136,10 @@ def test_answer_to_json_schema() -> None:
         "end",
         "passage",
         "score",
+        "answer_start",
+        "answer_end",
+        "short_start",
+        "short_end",
     ]
 
 
