@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,11 +58,22 @@ def normalize_answer(text: str) -> str:
 
 
 def contains_answer(predicted: str | None, gold: Iterable[str]) -> bool:
-    """The dev-set rule: at most 400 characters and holding one gold answer once normalised."""
+    """The dev-set rule: at most 400 characters and holding one gold answer once normalised,
+    as whole words: « 9 » is not in « 290 », « 8 » not in « 2008 », « 200 » not in
+    « 1 200 » (a number going on through a space, point or comma), « Lyon » not in
+    « Lyonbiopôle »."""
     if not predicted or len(predicted) > MAX_ANSWER_CHARS:
         return False
     got = normalize_answer(predicted)
-    return any(g and normalize_answer(g) in got for g in gold)
+    return any(_whole(normalize_answer(g), got) for g in gold if g)
+
+
+def _whole(gold: str, text: str) -> bool:
+    if not gold:
+        return False
+    before = r"(?<!\w)" + (r"(?<!\d[ .,])" if gold[0].isdigit() else "")
+    after = r"(?!\w)" + (r"(?![ .,]\d)" if gold[-1].isdigit() else "")
+    return re.search(before + re.escape(gold) + after, text) is not None
 
 
 def answer_tokens(text: str) -> list[str]:
