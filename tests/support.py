@@ -73,6 +73,11 @@ DOCS = {
     ),
 }
 
+# A made-up passage for the reader's unit tests (windows, judge, answerer).
+ALPHA_PASSAGE = (
+    "Le pôle Alpha a été créé en 2005 à Lyon. Il compte 210 membres en 2020. "
+    "Sa présidente est Marie Durand."
+)
 PARAMS = {"chunk_size": 120, "chunk_overlap": 20, "flat_max_vectors": 1000}
 
 

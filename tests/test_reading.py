@@ -1,5 +1,6 @@
-"""The reading stage without the trained weights: windows and spans, the compact weights file,
-the judge, the answerer's composition, threshold choice (SQuAD files: tests/test_squad.py)."""
+"""The reading stage without the trained weights: the judge, the answerer's composition, threshold
+choice (windows, spans and the weights file: tests/test_reading_windows.py; SQuAD files:
+tests/test_squad.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
+from support import ALPHA_PASSAGE as PASSAGE
 from support import FakeEmbedder
 
 from poleqa.cli import cli
@@ -24,89 +25,9 @@ from poleqa.reading.evidence import Evidence, EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
 from poleqa.reading.scorer.model import model_sha256
 from poleqa.reading.span_model import resolve_precision
-from poleqa.reading.weights import (
-    MANIFEST_FILE,
-    WEIGHTS_FILE,
-    dequantize,
-    load_reader_state,
-    quantize,
-    save_reader,
-)
-from poleqa.reading.windows import Window, answer_tokens, best_span, pad_batch
+from poleqa.reading.trained import TrainedReader
+from poleqa.reading.windows import SpanScore
 from poleqa.types import Chunk, DocumentInfo, ExtractedAnswer, Hit
-
-PASSAGE = (
-    "Le pôle Alpha a été créé en 2005 à Lyon. Il compte 210 membres en 2020. "
-    "Sa présidente est Marie Durand."
-)
-
-
-def _window() -> Window:
-    """A hand-made window: [CLS] q q [SEP] then one token per word of PASSAGE."""
-    offsets = [(0, 0), (0, 3), (4, 9), (0, 0)]
-    pos = 0
-    for word in PASSAGE.split(" "):
-        start = PASSAGE.index(word, pos)
-        offsets.append((start, start + len(word)))
-        pos = start + len(word)
-    ids = tuple(range(5, 5 + len(offsets)))
-    return Window(0, ids, tuple(offsets), tuple(range(4, len(offsets))))
-
-
-def test_answer_tokens_map_characters_to_tokens_and_back() -> None:
-    w = _window()
-    start = PASSAGE.index("210 membres")
-    s, e = answer_tokens(w, start, start + len("210 membres"))
-    assert PASSAGE[w.offsets[s][0] : w.offsets[e][1]] == "210 membres"
-    assert answer_tokens(w, len(PASSAGE) + 5, len(PASSAGE) + 9) == (0, 0)  # not in the window
-
-
-def test_best_span_is_bounded_and_skips_the_prefix() -> None:
-    w = _window()
-    n = len(w.input_ids)
-    start, end = np.full(n, -5.0), np.full(n, -5.0)
-    start[0] = end[0] = 1.0  # the no-answer option
-    durand = next(k for k in w.context if PASSAGE[w.offsets[k][0] :].startswith("Marie"))
-    start[durand], end[durand + 1] = 4.0, 3.0
-    span = best_span(w, start, end)
-    assert PASSAGE[span.start : span.end] == "Marie Durand."
-    assert span.score == 7.0 and span.null_score == 2.0
-    # an end before its start, or a span longer than allowed, is never chosen
-    assert best_span(w, start, end, max_answer_tokens=1).end - span.start < len("Marie Durand.")
-    # nothing before first_char may be chosen
-    late = best_span(w, start, end, first_char=PASSAGE.index("Durand"))
-    assert PASSAGE[late.start : late.end] == "Durand."
-    assert best_span(w, start, end, first_char=len(PASSAGE)).score == float("-inf")
-
-
-def test_pad_batch_pads_to_the_longest_window() -> None:
-    short = Window(0, (0, 7, 2), ((0, 0),) * 3, ())
-    ids, mask = pad_batch([short, _window()])
-    assert ids.shape == mask.shape == (2, len(_window().input_ids))
-    assert mask[0].sum() == 3 and ids[0, 3] == 1  # XLM-R's <pad>
-
-
-def test_weights_round_trip_and_checks(tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    state = {"layer.weight": torch.randn(8, 16), "layer.bias": torch.randn(8)}
-    packed = quantize(state)
-    assert packed["layer.weight"].dtype == torch.int8
-    back = dequantize(packed)
-    assert torch.allclose(back["layer.weight"], state["layer.weight"], atol=0.03)
-    save_reader(tmp_path, state, "base-a", 256, 96, {"lr": 1e-4}, {"f1": 0.5})
-    manifest, loaded = load_reader_state(tmp_path, "base-a")
-    assert manifest.max_length == 256 and manifest.recipe == {"lr": 1e-4}
-    assert torch.allclose(loaded["layer.bias"], state["layer.bias"], atol=1e-2)
-    with pytest.raises(ReaderError, match="trained on base model base-a"):
-        load_reader_state(tmp_path, "base-b")
-    weights = tmp_path / WEIGHTS_FILE
-    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
-    with pytest.raises(ReaderError, match="do not match their manifest"):
-        load_reader_state(tmp_path, "base-a")
-    (tmp_path / MANIFEST_FILE).unlink()
-    with pytest.raises(ReaderError, match="No usable reader manifest"):
-        load_reader_state(tmp_path, "base-a")
-
 
 # -- judge and answerer, with a reader whose spans are given ----------------------------------
 
@@ -226,6 +147,31 @@ def test_abstains_below_the_threshold_and_notes_english() -> None:
     assert any("anglais" in n for n in a.notes)
 
 
+class _Scores:
+    """A span model: the first passage's span is « 210 membres », the others have none."""
+
+    def read(self, questions, texts, firsts):
+        at = texts[0].index("210 membres")
+        best = SpanScore(0, at, at + len("210 membres"), 6.0, 1.0)
+        return [best] + [SpanScore(i, 0, 0, float("-inf"), 1.0) for i in range(1, len(texts))]
+
+
+def test_a_passage_without_any_span_is_left_out_not_infinitely_behind() -> None:
+    # its -inf made the other passage's lead +inf: probability 1.0 whatever the judge; two
+    # such passages made NaN, which passed the threshold and answered with empty text
+    q = analyse("Combien de membres compte le pôle Alpha ?", FakeEmbedder())
+    spans = TrainedReader(_Scores(), 4).read(q, [_hit(), _hit(2), _hit(3)])
+    assert len(spans) == 1 and PASSAGE[spans[0].start - CHUNK.start :].startswith("210")
+    rows = feature_rows(q, spans, _NoEvidence().gather(q, []))
+    assert np.isfinite(rows).all()
+    undecided = Judge((float("nan"),) * len(FEATURES), 0.0, (0.0,) * len(FEATURES),
+                      (1.0,) * len(FEATURES), 0.5, {})  # fmt: skip
+    a = ReadingAnswerer(_GivenSpans(("210 membres", 6.0, 1.0)), undecided, _NoEvidence()).answer(
+        q, [_hit()]
+    )
+    assert a.abstained and a.text is None
+
+
 def test_judge_load_checks_features_and_settings(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -244,6 +190,12 @@ def test_judge_load_checks_features_and_settings(
     path.write_text(json.dumps({**body, "features": ["margin"]}), "utf-8")
     with pytest.raises(ReaderError, match="other features"):
         Judge.load(path, {})
+    # a hand-edited or truncated judge fails at load, not at the first question
+    for damage in ({"weights": body["weights"][:-1]}, {"scale": [0.0] * len(FEATURES)},
+                   {"threshold": float("nan")}):  # fmt: skip
+        path.write_text(json.dumps({**body, **damage}), "utf-8")
+        with pytest.raises(ReaderError, match=f"is damaged: it needs {len(FEATURES)} finite"):
+            Judge.load(path, {})
 
 
 def test_threshold_keeps_false_abstentions_under_the_cap() -> None:

@@ -11,6 +11,10 @@ from support import MODEL_CACHE, build_written_index, run_poleqa
 
 from poleqa.config import Settings
 from poleqa.pipeline import Pipeline
+from poleqa.query import analyse
+from poleqa.reading import load_span_model
+from poleqa.reading.trained import TrainedReader
+from poleqa.types import Chunk, DocumentInfo, Hit
 
 pytestmark = pytest.mark.slow
 
@@ -118,3 +122,15 @@ def test_a_fact_the_documents_lack_is_not_answered(pipeline: Pipeline) -> None:
         a = pipeline.ask(question)
         assert a.abstained and a.text is None, (question, a.text)
         assert a.citations  # the closest passages are still shown
+
+
+def test_a_name_that_opens_a_passage_is_read_whole(pipeline: Pipeline) -> None:
+    # The reader reads « title\npassage »; the tokenizer joins the newline to the passage's
+    # first word, whose token was refused: « Minalogic » came out as « logic ».
+    text = "Hélène Varenne préside le pôle Lumen Atlantique depuis mars 2021."
+    chunk = Chunk(0, "lumen.md", 0, len(text), text)
+    hit = Hit(chunk, DocumentInfo(source="lumen.md", title="Le pôle Lumen Atlantique"), 1.0, 1)
+    query = analyse("Qui préside le pôle Lumen Atlantique ?", pipeline.embedder)
+    reader = TrainedReader(load_span_model(pipeline.settings), 1)
+    (span,) = reader.read(query, [hit])
+    assert text[span.start : span.end] == "Hélène Varenne"

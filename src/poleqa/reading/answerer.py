@@ -119,7 +119,7 @@ class ReadingAnswerer:
 
     def answer(self, query: Query, hits: Sequence[Hit], shown: int | None = None) -> Answer:
         ranked = self.candidates(query, hits)
-        if not ranked or ranked[0][1] < self.judge.threshold:
+        if not ranked or not ranked[0][1] >= self.judge.threshold:  # NaN abstains too
             return abstain(query, hits, ranked[0][1] if ranked else 0.0)
         best, p = ranked[0]
         others = [span for span, q in ranked[1:] if q >= self.judge.threshold]

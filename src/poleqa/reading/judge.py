@@ -105,6 +105,17 @@ class Judge:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ReaderError(f"Cannot load the abstention model {path}: {e}") from e
         refit = "refit it with `python -m poleqa.reading.calibrate` (docs/reader.md)"
+        numbers = (*judge.weights, *judge.mean, *judge.scale, judge.bias, judge.threshold)
+        sizes = {len(judge.weights), len(judge.mean), len(judge.scale)}
+        if (
+            sizes != {len(FEATURES)}
+            or not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers)
+            or min(judge.scale) <= 0
+        ):
+            raise ReaderError(
+                f"{path} is damaged: it needs {len(FEATURES)} finite weights, means and "
+                f"positive scales, and a finite bias and threshold; {refit}."
+            )
         if tuple(body.get("features", ())) != FEATURES:
             raise ReaderError(
                 f"{path} was fit on other features ({body.get('features')}) than this poleqa "

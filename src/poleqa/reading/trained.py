@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from poleqa.query import Query
@@ -28,6 +29,10 @@ class TrainedReader:
         scores = self.model.read([query.resolved] * len(hits), texts, firsts)
         out = []
         for hit, prefix, text, sc in zip(hits, prefixes, texts, scores, strict=True):
+            if not math.isfinite(sc.score):
+                # No span at all in this passage (a chunk of only « --- »): left out, or its
+                # -inf would make every other passage's lead over it infinite for the judge.
+                continue
             start, end = _trimmed(text, sc.start, sc.end)
             offset = hit.chunk.start - len(prefix)
             out.append(ExtractedAnswer(hit, start + offset, end + offset, sc.score, sc.null_score))

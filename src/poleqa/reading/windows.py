@@ -125,10 +125,15 @@ def best_span(
     max_answer_tokens: int = MAX_ANSWER_TOKENS,
     top_k: int = TOP_K,
 ) -> SpanScore:
-    """The highest-scoring span in the passage part of a window that starts at or after
-    `first_char` (a span ends after it starts, within max_answer_tokens)."""
+    """The highest-scoring span in the passage part of a window, after `first_char` (a span
+    ends after it starts, within max_answer_tokens); score -inf when the window has none.
+
+    A token counts when it ends after `first_char`, its start clamped to it: the tokenizer
+    joins the newline after the title to the passage's first word (« \\nMina »), and training
+    labels an answer that opens the passage on that token; requiring the token to start after
+    the title left such answers only their second token (« logic » for « Minalogic »)."""
     ctx = np.asarray(
-        [k for k in window.context if window.offsets[k][0] >= first_char], dtype=np.int64
+        [k for k in window.context if window.offsets[k][1] > first_char], dtype=np.int64
     )
     null = float(start_logits[0] + end_logits[0])
     if ctx.size == 0:
@@ -139,7 +144,8 @@ def best_span(
     length = ends[None, :] - starts[:, None]
     pair = np.where((length >= 0) & (length < max_answer_tokens), pair, -np.inf)
     s_i, e_i = np.unravel_index(int(np.argmax(pair)), pair.shape)
+    if not np.isfinite(pair[s_i, e_i]):  # no pair is a span (every end before its start)
+        return SpanScore(window.item, 0, 0, float("-inf"), null)
     s, e = int(starts[s_i]), int(ends[e_i])
-    return SpanScore(
-        window.item, window.offsets[s][0], window.offsets[e][1], float(pair[s_i, e_i]), null
-    )
+    start = max(window.offsets[s][0], first_char)
+    return SpanScore(window.item, start, window.offsets[e][1], float(pair[s_i, e_i]), null)
