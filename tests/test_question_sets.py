@@ -128,6 +128,42 @@ def test_load_csv_with_semicolons_and_pipes(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_csv_doubled_quotes_are_escaped_quotes(sep: str) -> None:
+    # the dialect was sniffed from the header alone, which has no quotes: `""` inside a
+    # quoted cell stayed doubled and the gold answer could never be matched
+    header = sep.join(["id", "question", "answers", "sources", "answerable"])
+    cells = ["q1", f'"Que veut dire ""pôle""{sep} au fond ?"', '"un ""cluster"""', "a.md", "true"]
+    assert parse_questions(f"{header}\r\n{sep.join(cells)}\r\n", "csv") == [
+        Question("q1", f'Que veut dire "pôle"{sep} au fond ?', ('un "cluster"',), ("a.md",), True,
+                 line=2)
+    ]  # fmt: skip
+
+
+def test_jsonl_unicode_line_breaks_inside_strings_are_kept() -> None:
+    # JSON allows U+2028, U+2029 and U+0085 raw inside strings (json.dumps(ensure_ascii=False)
+    # writes them so); only "\n" ends a record, and a "\r" before it is dropped
+    text = (
+        '{"id": "q1", "question": "Combien de pôles\u2028en 2023\u0085?\u2028", '
+        '"answers": ["55\u2029"], "sources": ["a.md"], "answerable": true}\r\n'
+        "\r\n"
+        '{"id": "q2", "question": "Qui\u2029 ?", "answers": [], "sources": [], '
+        '"answerable": false}\n'
+        "[1]\n"
+    )
+    with pytest.raises(QuestionSetError) as err:
+        parse_questions(text, "jsonl")
+    assert err.value.message == (
+        "questions: 1 problem(s), nothing was asked:\n  - line 4: not a JSON object"
+    )
+    assert parse_questions(text.removesuffix("[1]\n"), "jsonl") == [
+        Question(
+            "q1", "Combien de pôles\u2028en 2023\u0085?", ("55",), ("a.md",), True, "other", (), 1
+        ),
+        Question("q2", "Qui\u2029 ?", (), (), False, "unanswerable", (), 3),
+    ]
+
+
 def test_malformed_csv(tmp_path: Path) -> None:
     no_col = tmp_path / "nocol.csv"
     no_col.write_text("id,question,answers\n1,Qui ?,X\n", encoding="utf-8")

@@ -127,7 +127,10 @@ def _raise(name: str, problems: list[_Problem]) -> None:
 def _jsonl_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
     records: list[tuple[int, dict]] = []
     problems: list[_Problem] = []
-    for n, line in enumerate(text.splitlines(), 1):
+    # Only "\n" ends a record: str.splitlines() also splits on U+2028, U+0085, \x0c…, which
+    # JSON allows raw inside strings (and json.dumps(ensure_ascii=False) writes so).
+    for n, raw_line in enumerate(text.split("\n"), 1):
+        line = raw_line.removesuffix("\r")
         if not line.strip():
             continue  # blank lines (a trailing newline, a separator) carry nothing
         try:
@@ -148,13 +151,13 @@ def _jsonl_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
 
 
 def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
+    # The header tells the delimiter only: sniffed from a line without quotes, the rest of
+    # the dialect (doublequote=False) would leave Excel's `""` escapes doubled in the cells.
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-            text.split("\n", 1)[0], delimiters=",;\t"
-        )
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
