@@ -207,10 +207,12 @@ def group_accuracy(metrics: dict[str, float], prefix: str) -> dict[str, tuple[fl
     """{group: (accuracy, n)} for "type" or "tag" keys; unanswerable groups use abstention."""
     out: dict[str, tuple[float, int]] = {}
     for key, n in metrics.items():
-        parts = key.split("/")
-        if len(parts) != 3 or parts[0] != prefix or parts[2] != "n":
+        # Keys are « prefix/group/metric » and a group may hold "/" (type « oui/non »): only
+        # the first and the last "/" separate.
+        head, _, rest = key.partition("/")
+        group, _, name = rest.rpartition("/")
+        if head != prefix or not group or name != "n":
             continue
-        group = parts[1]
         acc = metrics.get(f"{prefix}/{group}/answer_accuracy")
         if acc is None:
             acc = metrics.get(f"{prefix}/{group}/abstain_accuracy", math.nan)
