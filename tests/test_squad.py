@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from poleqa.errors import QuestionSetError
-from poleqa.evaluation.squad import SquadPrediction, exact_match, f1, normalize, squad_metrics
+from poleqa.evaluation.squad import (
+    SquadPrediction,
+    exact_match,
+    exact_match_squad,
+    f1,
+    f1_squad,
+    normalize,
+    normalize_squad,
+    squad_metrics,
+)
 from poleqa.reading.recipe import Recipe
 from poleqa.reading.squad import GoldSpan, QAExample, placed, read_squad
 from poleqa.reading.training import write_heldout
@@ -37,9 +46,30 @@ def test_squad_metrics_worked_by_hand() -> None:
     m = squad_metrics(examples, preds, seconds=2.0)
     assert m["exact_match"] == pytest.approx(2 / 4)
     assert m["f1"] == pytest.approx((2 / 3 + 1 + 1 + 0) / 4)
+    # by the official rule « en » stays a token too: the same figures here
+    assert (m["exact_match_squad"], m["f1_squad"]) == (m["exact_match"], m["f1"])
     assert m["has_answer_f1"] == pytest.approx((2 / 3 + 1) / 2)
     assert m["no_answer_accuracy"] == pytest.approx(1 / 2)
     assert m["latency_ms_per_question"] == pytest.approx(500.0)
+
+
+def test_the_official_squad_rule_is_evaluate_v11s() -> None:
+    # evaluate-v1.1.py's normalize_answer: ASCII punctuation deleted (an apostrophe glues
+    # « l'État » into one token; « » and ’ are no ASCII punctuation), English articles only
+    assert normalize_squad("L'État") == "létat"
+    assert normalize_squad("The  Eiffel-Tower, a (tall) one!") == "eiffeltower tall one"
+    assert normalize_squad("« la Région »") == "« la région »"
+    assert (exact_match("L'État", ["État"]), exact_match_squad("L'État", ["État"])) == (1.0, 0.0)
+    assert (f1("L'État", ["État"]), f1_squad("L'État", ["État"])) == (1.0, 0.0)
+    # poleqa's rule splits « 2,6 » at the comma, so a wrong decimal half-matches
+    assert f1("2,6 millions", ["2,5 millions"]) == pytest.approx(2 / 3)
+    assert f1_squad("2,6 millions", ["2,5 millions"]) == 0.5  # « 26 millions », « 25 millions »
+    assert f1_squad("12,5 %", ["12,4 %"]) == 0.0
+    assert exact_match_squad("the Eiffel Tower.", ["Eiffel tower", "la tour Eiffel"]) == 1.0
+    assert f1_squad("la tour", ["the tour Eiffel", "la tour Eiffel"]) == 0.8  # the best gold
+    # f1_score of evaluate-v1.1.py: no shared token scores 0, even two empty answers
+    assert (exact_match_squad("!", ["the"]), f1_squad("!", ["the"])) == (1.0, 0.0)
+    assert (exact_match_squad("", []), f1_squad("", []), f1_squad("Lyon", [])) == (1.0, 1.0, 0.0)
 
 
 def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> None:

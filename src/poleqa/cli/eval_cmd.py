@@ -200,6 +200,10 @@ def _eval_squad(
     for key, value in metrics.items():
         whole = key in ("n_questions", "no_answer_allowed")
         click.echo(f"{key}: {value:.0f}" if whole else f"{key}: {value:.4f}")
+    click.echo(
+        "exact_match, f1: poleqa's French normalisation (French and English articles removed, "
+        "punctuation made a space); exact_match_squad, f1_squad: the official SQuAD v1.1 one"
+    )
     click.echo(f"Reports written to {out_dir}/ (report.json, predictions.jsonl)")
 
 
