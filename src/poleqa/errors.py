@@ -82,7 +82,8 @@ class QuestionSetError(PoleqaError):
 
 
 class ReaderError(PoleqaError):
-    """The trained reader's weights are missing, damaged or made for another base model."""
+    """The trained reader's weights are missing, damaged, incomplete or made for another base
+    model, or the span model failed while reading."""
 
     message_fr = "Le modèle de lecture n'a pas pu être chargé."
 

@@ -14,6 +14,7 @@ import torch
 from transformers import AutoModelForQuestionAnswering
 from transformers.utils import logging as hf_logging
 
+from poleqa.errors import ReaderError
 from poleqa.reading.weights import ReaderManifest, load_reader_state
 from poleqa.reading.windows import SpanScore, Window, best_span, pad_batch, tokenize
 from poleqa.tokenizer import SharedTokenizer, shared_tokenizer
@@ -28,6 +29,7 @@ CPUINFO = Path("/proc/cpuinfo")
 # Calls read together at most: a round of more keeps the first calls waiting for the last
 # (with the web chat's 8 questions at once, a cap of 4 served 20 clients best; docs/reader.md)
 ROUND = 4
+_READ_FAILED = "La lecture des passages a échoué."
 
 
 def resolve_precision(precision: str, cpuinfo: Path = CPUINFO) -> str:
@@ -52,13 +54,34 @@ def load_base(base_folder: Path, dtype: torch.dtype = torch.float32) -> torch.nn
         hf_logging.set_verbosity(verbosity)
 
 
+def frozen(name: str) -> bool:
+    """Whether a tensor is one of the encoder's embeddings, which training leaves as the base
+    has them (`roberta.embeddings.…`): a reader ships everything else."""
+    return name.split(".")[1:2] == ["embeddings"]
+
+
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """What training changes: everything but the frozen embeddings (what a reader ships)."""
-    return {
-        name: p.detach().clone()
-        for name, p in model.named_parameters()
-        if name.split(".")[1:2] != ["embeddings"]
-    }
+    return {name: p.detach().clone() for name, p in model.named_parameters() if not frozen(name)}
+
+
+def _apply_reader_state(
+    model: torch.nn.Module, state: dict[str, torch.Tensor], reader_folder: Path
+) -> None:
+    """Loads a reader's tensors into the base; ReaderError naming those the file lacks."""
+    # not strict: the embeddings come from the base; any other tensor the file lacks would
+    # keep the base's value, or for the span head transformers' random one
+    result = model.load_state_dict(state, strict=False)
+    if result.unexpected_keys:
+        log.warning("reader weights name unknown tensors: %s", result.unexpected_keys[:3])
+    absent = sorted(k for k in result.missing_keys if not frozen(k))
+    if absent:
+        more = f" and {len(absent) - 6} more" if len(absent) > 6 else ""
+        raise ReaderError(
+            f"The reader weights in {reader_folder} lack {len(absent)} tensor(s) of the model: "
+            f"{', '.join(absent[:6])}{more}. The file is incomplete: retrain or reinstall the "
+            "reader."
+        )
 
 
 class SpanModel:
@@ -104,10 +127,7 @@ class SpanModel:
         # bf16 loaded as bf16: converted after loading in fp32, the same weights peaked at
         # 1.45 GB of memory, against 1.16 GB
         model = load_base(base_folder, torch.bfloat16 if precision == "bf16" else torch.float32)
-        missing = [k for k in state if k not in model.state_dict()]
-        if missing:
-            log.warning("reader weights name unknown tensors: %s", missing[:3])
-        model.load_state_dict(state, strict=False)
+        _apply_reader_state(model, state, reader_folder)
         # the query embedder reads the same tokenizer: one copy per process (poleqa.tokenizer)
         tokenizer = shared_tokenizer(base_folder / "tokenizer.json")
         return cls(model, tokenizer, manifest, precision, threads)
@@ -144,11 +164,16 @@ class SpanModel:
                 self._reader.start()
             reader = self._reader
         self._queue.put(job)
+        # ReaderError, poleqa's own: the edges and `poleqa eval` handle it (one question that
+        # fails to read is a failed prediction there, not a failed run)
         while not job.done.wait(timeout=1.0):
             if not reader.is_alive():  # never expected: it catches every error
-                raise RuntimeError("the span model's reading thread has stopped")
+                raise ReaderError("The span model's reading thread has stopped.", _READ_FAILED)
         if job.error is not None:
-            raise RuntimeError("the span model failed while reading") from job.error
+            error = f"{type(job.error).__name__}: {job.error}"
+            raise ReaderError(
+                f"The span model failed while reading ({error}).", _READ_FAILED
+            ) from job.error
         return [job.best[i] for i in range(len(questions))]
 
     def _read_loop(self) -> None:

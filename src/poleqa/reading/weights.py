@@ -1,4 +1,4 @@
-"""The trained reader's compact weights: int8 encoder deltas over the rebuilt e5 base, checked."""
+"""The trained reader's compact weights: its full encoder and span head in int8, checked."""
 
 from __future__ import annotations
 
@@ -110,7 +110,8 @@ def read_manifest(folder: Path) -> ReaderManifest:
 
 
 def load_reader_state(folder: Path, base: str) -> tuple[ReaderManifest, dict[str, torch.Tensor]]:
-    """The reader's float32 deltas, after checking its checksum and the base it was trained on."""
+    """The reader's float32 weights (every tensor but the frozen embeddings, which the base
+    gives), after checking its checksum and the base it was trained on."""
     manifest = read_manifest(folder)
     if manifest.base != base:
         raise ReaderError(
