@@ -73,6 +73,33 @@ DOCS = {
     ),
 }
 
+# The keys of `poleqa ask --json` (serialise.answer_to_json), in order.
+ANSWER_KEYS = [
+    "question",
+    "resolved_question",
+    "language",
+    "answer",
+    "abstained",
+    "confidence",
+    "short_answer",
+    "citations",
+    "notes",
+]
+CITATION_KEYS = [
+    "n",
+    "source",
+    "title",
+    "date",
+    "url",
+    "start",
+    "end",
+    "passage",
+    "score",
+    "answer_start",
+    "answer_end",
+    "short_start",
+    "short_end",
+]
 # A made-up passage for the reader's unit tests (windows, judge, answerer).
 ALPHA_PASSAGE = (
     "Le pôle Alpha a été créé en 2005 à Lyon. Il compte 210 membres en 2020. "

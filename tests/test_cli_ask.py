@@ -8,38 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import FakeEmbedder, build_seed_index, write_corpus
+from support import ANSWER_KEYS as KEYS
+from support import CITATION_KEYS, FakeEmbedder, build_seed_index, write_corpus
 
 from poleqa.cli import cli
 from poleqa.pipeline import Pipeline
 
 ANSWERED = "Où est le siège de Xylofutur ?"  # support.DOCS: « Le siège est à Bordeaux. »
-KEYS = [
-    "question",
-    "resolved_question",
-    "language",
-    "answer",
-    "abstained",
-    "confidence",
-    "short_answer",
-    "citations",
-    "notes",
-]
-CITATION_KEYS = [
-    "n",
-    "source",
-    "title",
-    "date",
-    "url",
-    "start",
-    "end",
-    "passage",
-    "score",
-    "answer_start",
-    "answer_end",
-    "short_start",
-    "short_end",
-]
 
 
 def run(*args: str, stdin: str | None = None):

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from support import ANSWER_KEYS, CITATION_KEYS
 
 from poleqa.config import Settings
 from poleqa.embedding import E5_SMALL_ID
@@ -115,32 +116,8 @@ def test_answer_to_json_schema() -> None:
     index = _TinyIndex()
     a = ExtractiveAnswerer(index).answer(_query("Où est situé le pôle ?"), _hits(index))
     out = answer_to_json(a)
-    assert list(out) == [
-        "question",
-        "resolved_question",
-        "language",
-        "answer",
-        "abstained",
-        "confidence",
-        "short_answer",
-        "citations",
-        "notes",
-    ]
-    assert list(out["citations"][0]) == [
-        "n",
-        "source",
-        "title",
-        "date",
-        "url",
-        "start",
-        "end",
-        "passage",
-        "score",
-        "answer_start",
-        "answer_end",
-        "short_start",
-        "short_end",
-    ]
+    assert list(out) == ANSWER_KEYS
+    assert list(out["citations"][0]) == CITATION_KEYS
 
 
 def test_disagreeing_figures_give_the_most_recent_with_a_note() -> None:
