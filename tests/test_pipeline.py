@@ -101,3 +101,18 @@ def test_a_build_replaces_the_loaded_index_only_once_the_new_one_has_loaded(
     monkeypatch.undo()
     assert not pipeline.build().written  # the corpus is indexed: the new generation is loaded
     assert [i.source for i in pipeline.sources()] == [*sorted(WEB_DOCS), "d_vent.md"]
+
+
+def test_an_answer_names_the_index_generation_that_gave_it(tmp_path) -> None:
+    # the chat files feedback under it: a reload finishing while the question was read must
+    # not relabel the answer with the newer generation
+    pipeline = small_pipeline(tmp_path)
+    first = pipeline.ask("Qui préside Vallée Cobalt ?")
+    current = (pipeline.settings.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    assert first.index_version == current.rsplit("/", 1)[-1] and first.index_version
+    (pipeline.settings.corpus_dir / "d_vent.md").write_text(
+        "# Noroît\n\nLe pôle Noroît est consacré à l'éolien en mer.\n", encoding="utf-8"
+    )
+    assert pipeline.build().written
+    second = pipeline.ask("Qui préside Vallée Cobalt ?")
+    assert second.index_version not in ("", first.index_version)

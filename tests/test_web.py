@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import urllib.error
 import urllib.request
@@ -179,6 +180,23 @@ def test_answers_carry_their_key_and_the_index_version(tmp_path: Path) -> None:
     assert exchange.index_version == "gen-7"
     assert f'id="pq-a-{exchange.feedback_id}"' in messages[1]["content"]
     assert IndexWatcher(pipeline, None).version() == ""
+
+
+def test_feedback_names_the_generation_that_answered_not_the_one_served_after(
+    tmp_path: Path,
+) -> None:
+    pointer = tmp_path / "CURRENT"
+    pointer.write_text("gen-2\n", encoding="utf-8")  # published while the question was read
+
+    class Answered(FakePipeline):
+        def ask(self, question, history=None, k=5, filters=None):  # type: ignore[no-untyped-def]
+            return dataclasses.replace(super().ask(question, history, k, filters),
+                                       index_version="gen-1")  # fmt: skip
+
+    pipeline = Answered()
+    chat = ChatApp(pipeline, FeedbackStore(tmp_path / "data"), IndexWatcher(pipeline, pointer))
+    _, _, session, _ = chat.ask("Combien de pôles ?", Session())
+    assert session.exchanges[0].index_version == "gen-1"
 
 
 # -- the real server (tests/webserver.py; fixture `web_server` in conftest.py) ----------------

@@ -207,6 +207,7 @@ class Pipeline:
             question=query.text,
             resolved_question=query.resolved if query.completed else None,
             citations=answer.citations[: max(1, k)],
+            index_version=state.index.path.name,
         )
 
     # -- documents ---------------------------------------------------------------------------

@@ -143,6 +143,7 @@ class Answer:
     resolved_question: str | None = None  # the question after follow-up resolution, if changed
     language: str = "fr"  # language of the question ("fr" or "en")
     notes: tuple[str, ...] = field(default_factory=tuple)  # French remarks shown to the user
+    index_version: str = ""  # the index generation that answered (its folder's name), if known
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,10 @@ class ChatApp:
             answer = self.pipeline.ask(question, history=history, k=self.k)
             key = uuid.uuid4().hex
             html = answer_html(answer, key)
-            return Exchange(question, html, answer, key, self.watcher.version())
+            # the generation that answered, not the one served when the answer is shown: a
+            # reload may finish while the question is read
+            version = answer.index_version or self.watcher.version()
+            return Exchange(question, html, answer, key, version)
         except IndexError_ as e:  # its French says what to run: the team's business
             log.error("the index cannot serve questions: %s", e.message)
             return Exchange(question, render.message_html(render.UNAVAILABLE))
