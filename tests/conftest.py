@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from browsing import launched
+from pgcluster import cluster  # noqa: F401 (a fixture: a throwaway PostgreSQL, per module)
 from support import PARAMS, FakeEmbedder, build_seed_index, write_corpus
 from webserver import Server, start_server
 

@@ -190,6 +190,11 @@ def test_judge_load_checks_features_and_settings(
     path.write_text(json.dumps({**body, "features": ["margin"]}), "utf-8")
     with pytest.raises(ReaderError, match="other features"):
         Judge.load(path, {})
+    # fit on one feature fewer (another poleqa): said so, not « damaged »
+    fewer = {"features": list(FEATURES[:-1]), "weights": body["weights"][:-1]}
+    path.write_text(json.dumps({**body, **fewer}), "utf-8")
+    with pytest.raises(ReaderError, match="other features"):
+        Judge.load(path, {})
     # a hand-edited or truncated judge fails at load, not at the first question
     for damage in ({"weights": body["weights"][:-1]}, {"scale": [0.0] * len(FEATURES)},
                    {"threshold": float("nan")}):  # fmt: skip

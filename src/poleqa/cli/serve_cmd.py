@@ -132,8 +132,9 @@ def serve(
     The staff area (Vérifier, Évaluer, re-indexing, feedback export; user « equipe ») is on
     only when the POLEQA_STAFF_PASSWORD environment variable holds its password.
     """
-    # Taken out of the environment: it would stay readable in /proc/PID/environ and go to every
-    # child process (the staff re-index); only its hash is kept (web/auth.py).
+    # Taken out of the environment, so that no child process (the staff re-index) inherits it;
+    # only its hash is kept (web/auth.py). /proc/PID/environ still shows the environment the
+    # process started with, to its user and root.
     staff_password = os.environ.pop(STAFF_PASSWORD_ENV, None) or None
     check_staff_password(staff_password)  # before the long loading: fail fast
     # Before gradio is imported anywhere: no usage statistics leave the machine.

@@ -105,6 +105,11 @@ class Judge:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ReaderError(f"Cannot load the abstention model {path}: {e}") from e
         refit = "refit it with `python -m poleqa.reading.calibrate` (docs/reader.md)"
+        if tuple(body.get("features", ())) != FEATURES:
+            raise ReaderError(
+                f"{path} was fit on other features ({body.get('features')}) than this poleqa "
+                f"computes ({', '.join(FEATURES)}): {refit}."
+            )
         numbers = (*judge.weights, *judge.mean, *judge.scale, judge.bias, judge.threshold)
         sizes = {len(judge.weights), len(judge.mean), len(judge.scale)}
         if (
@@ -115,11 +120,6 @@ class Judge:
             raise ReaderError(
                 f"{path} is damaged: it needs {len(FEATURES)} finite weights, means and "
                 f"positive scales, and a finite bias and threshold; {refit}."
-            )
-        if tuple(body.get("features", ())) != FEATURES:
-            raise ReaderError(
-                f"{path} was fit on other features ({body.get('features')}) than this poleqa "
-                f"computes ({', '.join(FEATURES)}): {refit}."
             )
         check_fit(str(path), judge.meta, expect, refit)
         return judge

@@ -35,9 +35,10 @@ FAILURE_COLUMNS = {
 }
 
 MAX_K = 20  # the sliders' maximum; the API may not ask for more
-# « Vérifier », « Évaluer » and « Réindexer » run one at a time, whoever sent them: an
-# evaluation's questions are all answered from one index (Gradio's limit is per listener
-# unless listeners share a concurrency id).
+# « Vérifier », « Évaluer » and « Réindexer » run one at a time, whoever sent them: this
+# server never re-indexes during an evaluation (Gradio's limit is per listener unless listeners
+# share a concurrency id). A generation another process publishes meanwhile is still loaded by
+# the next question, as for citizens.
 ONE_AT_A_TIME: dict[str, Any] = {"concurrency_id": "staff", "concurrency_limit": 1}
 QUESTION_SETS = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")  # what poleqa.evaluation reads
 # Reports and exports hold citizens' comments: Gradio's copies are deleted after an hour.
