@@ -103,7 +103,9 @@ def test_a_build_replaces_the_loaded_index_only_once_the_new_one_has_loaded(
     assert [i.source for i in pipeline.sources()] == [*sorted(WEB_DOCS), "d_vent.md"]
 
 
-def test_an_answer_names_the_index_generation_that_gave_it(tmp_path) -> None:
+def test_an_answer_names_the_index_generation_that_gave_it_and_a_batch_keeps_one(
+    tmp_path,
+) -> None:
     # the chat files feedback under it: a reload finishing while the question was read must
     # not relabel the answer with the newer generation
     pipeline = small_pipeline(tmp_path)
@@ -113,6 +115,9 @@ def test_an_answer_names_the_index_generation_that_gave_it(tmp_path) -> None:
     (pipeline.settings.corpus_dir / "d_vent.md").write_text(
         "# Noroît\n\nLe pôle Noroît est consacré à l'éolien en mer.\n", encoding="utf-8"
     )
+    pinned = pipeline.pinned()  # an evaluation under way
     assert pipeline.build().written
     second = pipeline.ask("Qui préside Vallée Cobalt ?")
     assert second.index_version not in ("", first.index_version)
+    # the evaluation keeps reading the index it started on; the citizens get the new one
+    assert pinned.ask("Qui préside Vallée Cobalt ?").index_version == first.index_version

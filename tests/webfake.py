@@ -119,6 +119,9 @@ class FakePipeline:
     def sources(self) -> list[DocumentInfo]:
         return [INFO]
 
+    def pinned(self) -> FakePipeline:
+        return self  # one fixed index already
+
     def reload(self) -> None:
         self.reloads += 1
 

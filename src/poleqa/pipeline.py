@@ -197,8 +197,23 @@ class Pipeline:
         k: int = 5,
         filters: Filters | None = None,
     ) -> Answer:
+        return self.ask_from(self._state(), question, history, k, filters)
+
+    def pinned(self) -> Pinned:
+        """The index loaded now, kept for a batch of questions (the staff's evaluation): a
+        generation loaded meanwhile answers the other questions, not the rest of the batch."""
+        return Pinned(self, self._state())
+
+    def ask_from(
+        self,
+        state: _Loaded,
+        question: str,
+        history: Sequence[Turn] | None = None,
+        k: int = 5,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """`ask`, answered from the index state given."""
         query = self.query(question, history)
-        state = self._state()
         # The answerer may read more passages than are cited; citations are cut to k afterwards.
         hits = state.retriever.retrieve(query, k=max(k, CANDIDATE_HITS), filters=filters)
         answer = state.answerer.answer(query, hits, shown=max(1, k))
@@ -235,3 +250,14 @@ def _build_in_child(settings: Settings) -> BuildReport:
 
 def _build_child(settings: Settings) -> BuildReport:
     return Pipeline(settings).build()
+
+
+class Pinned:
+    """A pipeline's questions answered from one index state (`Pipeline.pinned`)."""
+
+    def __init__(self, pipeline: Pipeline, state: _Loaded) -> None:
+        self.pipeline = pipeline
+        self.state = state
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        return self.pipeline.ask_from(self.state, question, k=k)

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import gradio as gr
 
+from poleqa.evaluation.runner import Asker
 from poleqa.index.builder import BuildReport
 from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
 
@@ -37,6 +38,8 @@ class PipelineLike(Protocol):
     def document(self, source: str) -> Document: ...
 
     def sources(self) -> list[DocumentInfo]: ...
+
+    def pinned(self) -> Asker: ...
 
     def reload(self) -> None: ...
 

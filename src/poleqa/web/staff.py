@@ -35,10 +35,9 @@ FAILURE_COLUMNS = {
 }
 
 MAX_K = 20  # the sliders' maximum; the API may not ask for more
-# « Vérifier », « Évaluer » and « Réindexer » run one at a time, whoever sent them: this
-# server never re-indexes during an evaluation (Gradio's limit is per listener unless listeners
-# share a concurrency id). A generation another process publishes meanwhile is still loaded by
-# the next question, as for citizens.
+# « Vérifier », « Évaluer » and « Réindexer » run one at a time, whoever sent them (Gradio's
+# limit is per listener unless listeners share a concurrency id): no re-index of this server
+# runs during an evaluation, which reads one index anyway (`Pipeline.pinned`).
 ONE_AT_A_TIME: dict[str, Any] = {"concurrency_id": "staff", "concurrency_limit": 1}
 QUESTION_SETS = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")  # what poleqa.evaluation reads
 # Reports and exports hold citizens' comments: Gradio's copies are deleted after an hour.
@@ -137,7 +136,9 @@ class StaffApp:
             from poleqa.evaluation import evaluate_file, failure_rows, write_reports
 
             self.watcher.check()
-            result = evaluate_file(self.pipeline, path, k=count)
+            # one index for the whole set: a generation another process publishes meanwhile
+            # answers the citizens, not the rest of this evaluation
+            result = evaluate_file(self.pipeline.pinned(), path, k=count)
             folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
             paths = write_reports(result, folder)
             # Gradio copied the last run's reports for its download links when it returned
