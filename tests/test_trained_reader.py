@@ -159,9 +159,12 @@ def test_a_failed_batch_fails_every_call_it_held_and_the_next_call_reads(
     with ThreadPoolExecutor(6) as pool:
         calls = [pool.submit(model.read, [question], [HYDRA]) for _ in range(6)]
         for call in calls:
-            with pytest.raises(RuntimeError) as failed:
+            with pytest.raises(ReaderError) as failed:  # poleqa's own: a failed prediction
                 call.result(timeout=60)  # a call left waiting would time out here
-            assert "out of memory" in str(failed.value) + str(failed.value.__cause__)
+            assert failed.value.message == (
+                "The span model failed while reading (RuntimeError: out of memory)."
+            )
+            assert isinstance(failed.value.__cause__, RuntimeError)
     monkeypatch.undo()
     (span,) = model.read([question], [HYDRA])
     assert "Montpellier" in HYDRA[span.start : span.end]
