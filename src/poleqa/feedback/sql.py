@@ -44,6 +44,7 @@ SCHEMA = (
 ADDED_COLUMNS = {"resolved_question": "TEXT NOT NULL DEFAULT ''"}
 INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_id ON {TABLE} (id)"
 SELECT = f"SELECT seq, {', '.join(FIELDS)} FROM {TABLE} ORDER BY seq"
+COLUMNS = f"SELECT * FROM {TABLE} LIMIT 0"  # its cursor's description names the columns
 
 
 def upgrades(columns: Iterable[str]) -> list[str]:
@@ -54,9 +55,6 @@ def upgrades(columns: Iterable[str]) -> list[str]:
         for name, kind in ADDED_COLUMNS.items()
         if name not in have
     ]
-
-
-COLUMNS = f"SELECT * FROM {TABLE} LIMIT 0"  # its cursor's description names the columns
 
 
 def insert_sql(placeholder: str) -> str:

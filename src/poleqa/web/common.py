@@ -8,13 +8,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import gradio as gr
 
-from poleqa.evaluation.runner import Asker
 from poleqa.index.builder import BuildReport
 from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
+
+if TYPE_CHECKING:  # a type only: the web layer does not load the evaluation runner for it
+    from poleqa.evaluation.runner import Asker
 
 log = logging.getLogger(__name__)
 
