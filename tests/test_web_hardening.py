@@ -30,6 +30,7 @@ NO_DOWNLOAD = "Ce service ne fournit aucun fichier."
 DATA = "Requête illisible : « data » doit être une liste."
 SESSION = "Requête illisible : « session_hash » doit être un texte de 1 à 64 caractères."
 EVENT_DATA = "Requête illisible : « event_data » doit être un objet JSON ou null."
+UNKNOWN_ARGUMENT = "Requête illisible : argument inconnu "
 DROP = object()  # a field left out of a call
 
 
@@ -152,6 +153,15 @@ def _ask_index(site: Site) -> int:
             {"question": {"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}},
             NO_UPLOAD,
         ),
+        # Gradio fails on an argument name its endpoint does not take with a 500
+        ("call/v2/ask", {"questoin": "Combien ?"}, UNKNOWN_ARGUMENT + "« questoin »."),
+        (
+            "call/v2/ask",
+            {"question": "Combien ?", "session_hash": "abc"},
+            UNKNOWN_ARGUMENT + "« session_hash ».",
+        ),
+        ("call/v2/ask", {}, "Requête illisible : argument manquant « question »."),
+        ("call/v2/new_conversation", {"question": "Combien ?"}, UNKNOWN_ARGUMENT + "« question »."),
     ],
 )
 def test_malformed_calls_get_a_french_400(
@@ -162,7 +172,7 @@ def test_malformed_calls_get_a_french_400(
     message: str,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="poleqa")
-    if path == "call/v2/ask":
+    if path.startswith("call/v2/"):
         body = fields
     else:
         join = {"fn_index": _ask_index(site), "session_hash": "abc", "event_data": None}
@@ -171,6 +181,20 @@ def test_malformed_calls_get_a_french_400(
     r = httpx.post(site.url + "gradio_api/" + path, json=body)
     assert (r.status_code, r.json()) == (400, {"detail": message})
     assert len(_poleqa_lines(caplog)) == 1
+
+
+def test_calls_naming_their_arguments_still_answer(site: Site) -> None:
+    for path, body in (
+        ("call/v2/ask", {"question": "Combien ?"}),
+        ("call/v2/new_conversation", {}),
+    ):
+        r = httpx.post(site.url + "gradio_api/" + path, json=body)
+        assert r.status_code == 200 and "event_id" in r.json()
+    # the staff app's verify: the arguments with defaults may be left out
+    staff = _login(site)
+    body = {"query": "Combien ?", "date_from": None, "date_to": None}
+    r = staff.post("equipe/gradio_api/call/v2/verify", json=body)
+    assert r.status_code == 200 and "event_id" in r.json()
 
 
 def test_the_page_calls_still_join_the_queue(site: Site) -> None:

@@ -152,7 +152,20 @@ def _mount(
     blocks.has_launched = True
     fns = blocks.fns
     names = frozenset(f.api_name for f in fns.values() if f.api_visibility == "public")
-    return Endpoints(names, frozenset(fns), uploads, downloads)
+    arguments = {
+        name.lstrip("/"): _arguments(endpoint["parameters"])
+        for name, endpoint in blocks.get_api_info()["named_endpoints"].items()
+    }
+    return Endpoints(names, frozenset(fns), uploads, downloads, arguments)
+
+
+def _arguments(parameters: list[dict]) -> tuple[frozenset[str], frozenset[str]]:
+    """(The names call/v2/ takes, those without a default) from Gradio's API description; an
+    argument without a name cannot be given by name, so it is needed under its position's."""
+    names = [p.get("parameter_name", f"argument {i}") for i, p in enumerate(parameters)]
+    defaults = [p.get("parameter_has_default", False) for p in parameters]
+    required = [n for n, default in zip(names, defaults, strict=True) if not default]
+    return frozenset(names), frozenset(required)
 
 
 def check_port(host: str, port: int) -> None:

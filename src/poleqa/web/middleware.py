@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +48,18 @@ class Endpoints:
     fn_indexes: frozenset[int]  # every event, as the page calls them
     uploads: Path | None  # the folder any file named in a call must be in; None: no file
     downloads: bool = False  # whether its events give files to download (`…/file=PATH`)
+    # by API name: (the arguments call/v2/ may name, those it must name); Gradio fails on any
+    # other with a 500 and a traceback
+    arguments: Mapping[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
 
 
 class ApiGuard:
     """ASGI middleware before the Gradio apps' API: refuses in French, with one log line, the
     calls Gradio would fail on with a 500 and a traceback or answer in English — an unknown API
-    name or function index, a malformed body, and on an app taking no upload, a file reference
-    (Gradio would try to copy it) — and what no mount is for: a URL for the server to fetch
-    (Gradio's `file=URL` and `proxy=`), a file from a mount that gives none, an upload to a
-    mount that takes none."""
+    name or function index, an argument name call/v2/ does not know or lacks, a malformed body,
+    and on an app taking no upload, a file reference (Gradio would try to copy it) — and what
+    no mount is for: a URL for the server to fetch (Gradio's `file=URL` and `proxy=`), a file
+    from a mount that gives none, an upload to a mount that takes none."""
 
     def __init__(self, app: ASGIApp, mounts: dict[str, Endpoints]) -> None:
         self.app = app
@@ -75,7 +78,7 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        problem = _problem(body, mount, call["route"] if call else "join")
+        problem = _problem(body, mount, call["route"] if call else "join", call and call["name"])
         if problem is not None:
             await _refuse(scope, send, 400 if body is not None else 413, *problem)
             return
@@ -105,9 +108,12 @@ class ApiGuard:
         return None
 
 
-def _problem(body: bytes | None, mount: Endpoints, route: str) -> tuple[str, str] | None:
+def _problem(
+    body: bytes | None, mount: Endpoints, route: str, name: str | None
+) -> tuple[str, str] | None:
     """(English for the log, French for the client), or None if the call may go on. `route` is
-    "join" (the page's queue) or the API route: "call/", "call/v2/", "run/", "api/"."""
+    "join" (the page's queue) or the API route: "call/", "call/v2/", "run/", "api/"; `name` the
+    API name called (None for the queue)."""
     if body is None:
         return "request body too large", "Requête trop volumineuse."  # answered with 413
     try:
@@ -120,10 +126,14 @@ def _problem(body: bytes | None, mount: Endpoints, route: str) -> tuple[str, str
     known = isinstance(index, int) and index in mount.fn_indexes
     if not known and (index is not None or route == "join"):  # the queue needs to know which
         return f"unknown fn_index {str(index)[:20]!r}", "Point d'accès inconnu."
-    if route != "call/v2/":  # call/v2/ takes the arguments by name, at the top level
-        malformed = _malformed(payload, route == "join")
-        if malformed is not None:
-            return malformed
+    # call/v2/ takes the arguments by name, at the top level
+    malformed = (
+        _misnamed(payload, mount.arguments.get(name or ""))
+        if route == "call/v2/"
+        else _malformed(payload, route == "join")
+    )
+    if malformed is not None:
+        return malformed
     # The whole body: call/v2/ names its arguments at the top level, not in `data`.
     files = _file_paths(payload)
     if files and mount.uploads is None:
@@ -157,6 +167,23 @@ def _malformed(payload: dict[str, Any], join: bool) -> tuple[str, str] | None:
     except ValidationError as e:
         field = str(e.errors()[0]["loc"][0])[:50]
         return f"invalid field {field!r}", f"Requête illisible : « {field} » n'est pas valable."
+    return None
+
+
+def _misnamed(
+    payload: dict[str, Any], arguments: tuple[frozenset[str], frozenset[str]] | None
+) -> tuple[str, str] | None:
+    """An argument call/v2/ does not know, or one it needs that is missing."""
+    allowed, required = arguments or (frozenset(), frozenset())
+    # Gradio drops an « oauth_token » its endpoint does not take
+    unknown = sorted(set(payload) - allowed - {"oauth_token"})
+    if unknown:
+        key = str(unknown[0])[:50]
+        return f"unknown argument {key!r}", f"Requête illisible : argument inconnu « {key} »."
+    missing = sorted(required - set(payload))
+    if missing:
+        key = missing[0]
+        return f"missing argument {key!r}", f"Requête illisible : argument manquant « {key} »."
     return None
 
 
