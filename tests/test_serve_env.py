@@ -156,6 +156,52 @@ def test_serve_takes_its_secrets_out_of_the_environment(
     assert seen["settings"].feedback_url == url and "POLEQA_FEEDBACK_URL" not in os.environ
 
 
+def test_serve_reads_its_secrets_from_files(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Docker's and systemd's secrets: a file, so the value is never in /proc/PID/environ
+    password, url = tmp_path / "password", tmp_path / "url"
+    password.write_text("un-mot-de-passe-assez-long\n", encoding="utf-8")
+    url.write_text(f"sqlite://{tmp_path}/feedback.db", encoding="utf-8")
+    environment.setenv("POLEQA_STAFF_PASSWORD_FILE", str(password))
+    environment.setenv("POLEQA_FEEDBACK_URL_FILE", str(url))
+    seen = _serve_settings(environment, tmp_path, "--port", str(_free_port()))
+    assert seen["staff_password"] == "un-mot-de-passe-assez-long"
+    assert seen["settings"].feedback_url == f"sqlite://{tmp_path}/feedback.db"
+    assert not {"POLEQA_STAFF_PASSWORD_FILE", "POLEQA_FEEDBACK_URL_FILE"} & set(os.environ)
+
+
+@pytest.mark.parametrize(
+    ("content", "also_set", "message"),
+    [
+        (None, False, "Error: POLEQA_STAFF_PASSWORD_FILE: cannot read {path} ("),
+        (b"\n", False, "Error: POLEQA_STAFF_PASSWORD_FILE: {path} is empty.\n"),
+        (b"\xff\xfe mot", False, "Error: POLEQA_STAFF_PASSWORD_FILE: cannot read {path} ("),
+        (
+            b"un-mot-de-passe-assez-long",
+            True,
+            "Error: Both POLEQA_STAFF_PASSWORD and POLEQA_STAFF_PASSWORD_FILE are set: keep one.\n",
+        ),
+    ],
+)
+def test_a_bad_secret_file_stops_serve_at_once(
+    environment: pytest.MonkeyPatch,
+    tmp_path: Path,
+    content: bytes | None,
+    also_set: bool,
+    message: str,
+) -> None:
+    path = tmp_path / "password"
+    if content is not None:
+        path.write_bytes(content)
+    environment.setenv("POLEQA_STAFF_PASSWORD_FILE", str(path))
+    if also_set:
+        environment.setenv("POLEQA_STAFF_PASSWORD", "un-autre-mot-de-passe")
+    result = CliRunner().invoke(cli, ["serve", "--port", str(_free_port())])
+    assert result.exit_code == 1
+    assert result.output.startswith(message.format(path=path))
+
+
 @pytest.mark.slow
 def test_a_failed_preparation_stops_the_real_server(tmp_path: Path) -> None:
     """app.py on an empty corpus: the page could never answer, so the process ends, saying why."""

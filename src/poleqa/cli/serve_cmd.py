@@ -20,6 +20,7 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.config import DEFAULT_MODEL
+from poleqa.errors import PoleqaError
 from poleqa.feedback import FEEDBACK_URL_ENV, open_feedback_store
 
 # poleqa.web imports gradio only when the app is built, after GRADIO_ANALYTICS_ENABLED is set.
@@ -41,6 +42,26 @@ LOAD_SETTINGS = {
     "GRADIO_ANALYTICS_MAX_EVENTS": "1000",
     "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000",
 }
+
+
+def read_secret(name: str) -> str | None:
+    """The value of the environment variable `name`, or the content of the file that
+    `name`_FILE names (Docker's and systemd's secrets: the value never sits in the process's
+    environment); both taken out of the environment. Unset or empty: None."""
+    value = os.environ.pop(name, None) or None
+    path = os.environ.pop(name + "_FILE", None) or None
+    if path is None:
+        return value
+    if value is not None:
+        raise PoleqaError(f"Both {name} and {name}_FILE are set: keep one.")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise PoleqaError(f"{name}_FILE: cannot read {path} ({e}).") from e
+    secret = text.rstrip("\r\n")  # the newline editors and `echo` end a file with
+    if not secret:
+        raise PoleqaError(f"{name}_FILE: {path} is empty.")
+    return secret
 
 
 def usable_cores() -> int:
@@ -130,12 +151,13 @@ def serve(
     """Serve the web chat on http://HOST:PORT/ and the staff area on /equipe/.
 
     The staff area (Vérifier, Évaluer, re-indexing, feedback export; user « equipe ») is on
-    only when the POLEQA_STAFF_PASSWORD environment variable holds its password.
+    only when the POLEQA_STAFF_PASSWORD environment variable holds its password (or the file
+    POLEQA_STAFF_PASSWORD_FILE names; POLEQA_FEEDBACK_URL_FILE likewise).
     """
     # Taken out of the environment, so that no child process (the staff re-index) inherits it;
     # only its hash is kept (web/auth.py). /proc/PID/environ still shows the environment the
-    # process started with, to its user and root.
-    staff_password = os.environ.pop(STAFF_PASSWORD_ENV, None) or None
+    # process started with, to its user and root: POLEQA_STAFF_PASSWORD_FILE keeps it out.
+    staff_password = read_secret(STAFF_PASSWORD_ENV)
     check_staff_password(staff_password)  # before the long loading: fail fast
     # Before gradio is imported anywhere: no usage statistics leave the machine.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -160,7 +182,7 @@ def serve(
         reader=reader,
         reader_dir=reader_dir,
         reader_precision=reader_precision,
-        feedback_url=os.environ.pop(FEEDBACK_URL_ENV, None) or None,  # may hold a password
+        feedback_url=read_secret(FEEDBACK_URL_ENV),  # may hold a password
     )
     # Before the long loading: a malformed address or an unreachable database stops it now.
     feedback_store = open_feedback_store(settings.feedback_url, settings.data_dir)
