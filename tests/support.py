@@ -81,6 +81,7 @@ ANSWER_KEYS = [
     "answer",
     "abstained",
     "confidence",
+    "uncertain",
     "short_answer",
     "citations",
     "notes",

@@ -4,6 +4,7 @@ on the seed corpus with the real model (slow; answers: tests/test_real_answers.p
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from support import CITATION_KEYS, FakeEmbedder, build_seed_index, write_corpus
 
 from poleqa.cli import cli
 from poleqa.pipeline import Pipeline
+from poleqa.serialise import UNCERTAIN_TEXT
 
 ANSWERED = "Où est le siège de Xylofutur ?"  # support.DOCS: « Le siège est à Bordeaux. »
 
@@ -266,6 +268,20 @@ def test_ask_exact_output(fake_index: Path) -> None:
     assert text[204:228] == "Le siège est à Bordeaux."
     result = run("ask", ANSWERED, "--index", "index", "--k", "2")
     assert result.output == ASK_OUTPUT
+
+
+def test_ask_exact_output_of_an_uncertain_answer(fake_index: Path, monkeypatch) -> None:
+    ask = Pipeline.ask  # the trained reader marks the answers its judge rates below one half
+
+    def uncertain(self: Pipeline, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return replace(ask(self, *args, **kwargs), uncertain=True)
+
+    monkeypatch.setattr(Pipeline, "ask", uncertain)
+    result = run("ask", ANSWERED, "--index", "index", "--k", "2")
+    assert result.output == UNCERTAIN_TEXT + "\n" + ASK_OUTPUT
+    assert result.output.startswith("Réponse incertaine : le passage cité ne répond peut-être")
+    result = run("ask", ANSWERED, "--index", "index", "--k", "2", "--json")
+    assert json.loads(result.output)["uncertain"] is True
 
 
 def test_ask_exact_output_when_the_documents_do_not_say(fake_index: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from poleqa.evaluation import (
     evaluate_file,
     failure_rows,
     failures,
+    summary_lines,
     write_reports,
 )
 from poleqa.evaluation.metrics import contains_answer, percentile, source_rank, token_f1
@@ -157,6 +159,23 @@ def test_compute_metrics_latency_and_counts() -> None:
     assert m["abstain_accuracy"] == 1.0
     assert (m["n_questions"], m["n_answerable"], m["n_unanswerable"]) == (4, 0, 4)
     assert "answer_accuracy" not in m and "source_hit@5" not in m
+
+
+def test_uncertain_answers_are_counted_apart() -> None:
+    def pred(question: int, uncertain: bool, correct: bool) -> Prediction:
+        answer = replace(reply("x", "une réponse", ["a.txt"]), uncertain=uncertain)
+        return Prediction(QUESTIONS[question], answer, correct, 1, None, 1.0)
+
+    # sure: right, wrong, an answer to an unanswerable question; uncertain: right; one abstention
+    preds = [pred(0, False, True), pred(1, False, False), pred(3, False, False)]
+    preds.append(pred(2, True, True))
+    preds.append(Prediction(QUESTIONS[4], reply("x", None, []), True, None, None, 1.0))
+    m = compute_metrics(preds)
+    assert (m["uncertain_rate"], m["uncertain_precision"]) == (0.25, 1.0)
+    assert m["sure_precision"] == pytest.approx(1 / 3)
+    assert "uncertain_rate" not in compute_metrics(preds[-1:])  # nothing answered
+    lines = summary_lines(EvalResult("set", 5, tuple(preds), m))
+    assert "  answers marked uncertain 0.250: right 1.000   unmarked answers right 0.333" in lines
 
 
 # -- evaluate ---------------------------------------------------------------------------------

@@ -138,6 +138,17 @@ def test_answer_is_the_sentence_holding_the_span_with_exact_offsets() -> None:
     assert PASSAGE[c.short_start - CHUNK.start : c.short_end - CHUNK.start] == "210 membres"
 
 
+def test_an_answer_rated_more_likely_wrong_than_right_is_marked_uncertain() -> None:
+    q = analyse("Combien de membres compte le pôle Alpha ?", FakeEmbedder())
+    # the fixed judge's probability is sigmoid(margin): 0.99 for a margin of 5, 0.38 for -0.5
+    sure = ReadingAnswerer(_GivenSpans(("210 membres", 6.0, 1.0)), _judge(0.1), _NoEvidence())
+    doubtful = ReadingAnswerer(_GivenSpans(("210 membres", 1.0, 1.5)), _judge(0.1), _NoEvidence())
+    a, b = sure.answer(q, [_hit()]), doubtful.answer(q, [_hit()])
+    assert (a.abstained, a.uncertain, a.confidence) == (False, False, 0.9933)
+    assert (b.abstained, b.uncertain, b.confidence) == (False, True, 0.3775)
+    assert b.text == a.text == "Il compte 210 membres en 2020."
+
+
 def test_abstains_below_the_threshold_and_notes_english() -> None:
     q = analyse("How many members does Alpha have?", FakeEmbedder())
     answerer = ReadingAnswerer(_GivenSpans(("210 membres", 1.0, 3.0)), _judge(0.5), _NoEvidence())

@@ -16,7 +16,7 @@ from webfake import (
     FakePipeline,
 )
 
-from poleqa.serialise import ABSTAIN_TEXT
+from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT
 from poleqa.types import Answer, Citation, DocumentInfo
 from poleqa.web import render
 from poleqa.web.answer_view import answer_html, excerpt, group_by_document
@@ -110,6 +110,15 @@ def test_completed_follow_up_says_what_was_understood() -> None:
     assert f'<div class="pq-resolved">{expected}</div>' in html
     assert html.index("pq-resolved") < html.index("pq-text")
     assert "pq-resolved" not in answer_html(FakePipeline().ask("Combien de pôles ?"))
+
+
+def test_an_uncertain_answer_says_so_before_the_answer() -> None:
+    answer = FakePipeline().ask("Combien de pôles ?")
+    assert render.esc(UNCERTAIN_TEXT) not in answer_html(answer, key="k")
+    html = answer_html(replace(answer, uncertain=True), key="k")
+    warning = html.index(f'<div class="pq-uncertain">{render.esc(UNCERTAIN_TEXT)}</div>')
+    assert warning < html.index('class="pq-text"')
+    assert "Confiance" in html and 'id="pq-f-k"' in html  # otherwise shown as any answer
 
 
 def test_abstention_says_so_and_offers_passages_and_tips() -> None:

@@ -7,6 +7,10 @@ from typing import Any
 from poleqa.types import Answer
 
 ABSTAIN_TEXT = "Je n'ai pas trouvé de réponse à cette question dans les documents."
+UNCERTAIN_TEXT = (
+    "Réponse incertaine : le passage cité ne répond peut-être pas exactement à la question ; "
+    "vérifiez-le."
+)
 
 
 def answer_to_json(answer: Answer) -> dict[str, Any]:
@@ -19,6 +23,8 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "answer": answer.text,
         "abstained": answer.abstained,
         "confidence": answer.confidence,
+        # Answered, though more likely wrong than right by the answerer's own estimate.
+        "uncertain": answer.uncertain,
         "short_answer": answer.short_answer,
         "citations": [
             {

@@ -144,6 +144,8 @@ class Answer:
     language: str = "fr"  # language of the question ("fr" or "en")
     notes: tuple[str, ...] = field(default_factory=tuple)  # French remarks shown to the user
     index_version: str = ""  # the index generation that answered (its folder's name), if known
+    # Answered, but the answerer rates the answer more likely wrong than right: shown as such.
+    uncertain: bool = False
 
 
 @dataclass(frozen=True)

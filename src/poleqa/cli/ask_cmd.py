@@ -21,7 +21,7 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
-from poleqa.serialise import ABSTAIN_TEXT, answer_to_json
+from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT, answer_to_json
 from poleqa.types import Answer, Filters
 
 
@@ -40,6 +40,8 @@ def _print_answer(answer: Answer) -> None:
     if answer.abstained:
         click.echo(ABSTAIN_TEXT)
     else:
+        if answer.uncertain:
+            click.echo(UNCERTAIN_TEXT)
         click.echo(f"Réponse : {answer.text}")
         if answer.short_answer:
             click.echo(f"Réponse courte : {answer.short_answer}")

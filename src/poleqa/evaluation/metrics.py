@@ -164,6 +164,21 @@ def _group_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
     return out
 
 
+def _uncertainty_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
+    """How many answers say they are uncertain, and how often answers of each kind are right
+    (an answer to a question without one is wrong)."""
+    answered = [p for p in preds if p.answer is not None and not p.answer.abstained]
+    if not answered:
+        return {}
+    flagged = [p for p in answered if p.answer is not None and p.answer.uncertain]
+    sure = [p for p in answered if p.answer is not None and not p.answer.uncertain]
+    m = {"uncertain_rate": len(flagged) / len(answered)}
+    for name, group in (("sure_precision", sure), ("uncertain_precision", flagged)):
+        if group:
+            m[name] = _mean([float(p.correct and p.question.answerable) for p in group])
+    return m
+
+
 def compute_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
     """The flat dict of named metrics written to report.json (rates in [0, 1])."""
     answerable = [p for p in preds if p.question.answerable]
@@ -183,6 +198,7 @@ def compute_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
         )
     if unanswerable:
         m["abstain_accuracy"] = _mean([float(p.correct) for p in unanswerable])
+    m.update(_uncertainty_metrics(preds))
     if preds:
         m["overall_accuracy"] = _mean([float(p.correct) for p in preds])
         latencies = [p.latency_ms for p in preds]

@@ -200,6 +200,11 @@ def summary_lines(result: EvalResult) -> list[str]:
         f"  source hit {hits}   MRR@5 {g('mrr@5')}",
         f"  latency p50 {g('latency_p50_ms')}   p95 {g('latency_p95_ms')}",
     ]
+    if m.get("uncertain_rate"):
+        lines.append(
+            f"  answers marked uncertain {g('uncertain_rate')}: right {g('uncertain_precision')}"
+            f"   unmarked answers right {g('sure_precision')}"
+        )
     tags = group_accuracy(m, "tag")
     if tags:
         lines.append(

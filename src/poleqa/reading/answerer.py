@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,6 +16,10 @@ from poleqa.roles import SpanReader
 from poleqa.text import fold
 from poleqa.types import Answer, Citation, ExtractedAnswer, Hit
 
+# The judge's probability is calibrated on in-domain questions: below one half it rates an
+# answer more likely wrong than right, and the answer says so (fixed, not tuned; how often such
+# answers are right on the dev sets: docs/quality.md).
+UNCERTAIN_BELOW = 0.5
 ENGLISH_NOTE = (
     "La question est en anglais : la réponse est citée telle quelle depuis les sources en français."
 )
@@ -123,4 +128,5 @@ class ReadingAnswerer:
             return abstain(query, hits, ranked[0][1] if ranked else 0.0)
         best, p = ranked[0]
         others = [span for span, q in ranked[1:] if q >= self.judge.threshold]
-        return compose(query, best, hits, p, others, shown)
+        answer = compose(query, best, hits, p, others, shown)
+        return replace(answer, uncertain=p < UNCERTAIN_BELOW)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from poleqa.query import plain_question
-from poleqa.serialise import ABSTAIN_TEXT
+from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT
 from poleqa.types import Answer, Citation, DocumentInfo
 from poleqa.web.render import attr, document_url, esc, french_date, spans_html
 
@@ -230,6 +230,8 @@ def answer_html(answer: Answer, key: str = "0", feedback: bool = True) -> str:
     if answer.abstained:
         out.append(f'<div class="pq-abstain">{esc(ABSTAIN_TEXT)}</div>')
     else:
+        if answer.uncertain:  # read before the answer, not after it
+            out.append(f'<div class="pq-uncertain">{esc(UNCERTAIN_TEXT)}</div>')
         out.append(f'<div class="pq-text">{answer_sentence(answer, key)}</div>')
     numbers = frozenset(c.n for c in answer.citations)
     out.extend(note_html(note, numbers, key) for note in answer.notes)

@@ -45,6 +45,26 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
         "rate",
     ),
     (
+        "uncertain_rate",
+        "Réponses signalées incertaines",
+        "Part des réponses données que poleqa juge plus probablement fausses que justes, et "
+        "présente comme incertaines.",
+        "rate",
+    ),
+    (
+        "sure_precision",
+        "Justesse des réponses sûres",
+        "Part des réponses non signalées incertaines qui sont justes (une réponse à une "
+        "question sans réponse est fausse).",
+        "rate",
+    ),
+    (
+        "uncertain_precision",
+        "Justesse des réponses incertaines",
+        "Part des réponses signalées incertaines qui sont justes.",
+        "rate",
+    ),
+    (
         "source_hit@1",
         "Bonne source en 1re position",
         "Part des questions dont un document attendu est la première source citée.",
