@@ -121,6 +121,12 @@ def test_export_is_the_same_from_every_store(url: str | None, tmp_path: Path) ->
         got = runner.invoke(cli, [*export, str(tmp_path / "data")], env=env)
         assert got.exit_code == 0, got.output
         assert got.output == expected.output
+        if url:  # the address from a secret file (saved by Notepad: a byte-order mark, CRLF)
+            secret = tmp_path / "feedback-url"
+            secret.write_text(f"\ufeff{url}\r\n", encoding="utf-8")
+            env = {"POLEQA_FEEDBACK_URL": None, "POLEQA_FEEDBACK_URL_FILE": str(secret)}
+            by_file = runner.invoke(cli, [*export, str(tmp_path / "data")], env=env)
+            assert (by_file.exit_code, by_file.output) == (0, expected.output)
     assert len(list(csv.reader(io.StringIO(got.output)))) == 6  # header + 5 events
 
 

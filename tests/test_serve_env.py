@@ -161,7 +161,7 @@ def test_serve_reads_its_secrets_from_files(
 ) -> None:
     # Docker's and systemd's secrets: a file, so the value is never in /proc/PID/environ
     password, url = tmp_path / "password", tmp_path / "url"
-    password.write_text("un-mot-de-passe-assez-long\n", encoding="utf-8")
+    password.write_text("\ufeffun-mot-de-passe-assez-long\r\n", encoding="utf-8")  # Notepad
     url.write_text(f"sqlite://{tmp_path}/feedback.db", encoding="utf-8")
     environment.setenv("POLEQA_STAFF_PASSWORD_FILE", str(password))
     environment.setenv("POLEQA_FEEDBACK_URL_FILE", str(url))

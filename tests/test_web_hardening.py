@@ -19,7 +19,8 @@ from webfake import INFO, FakePipeline, serving
 
 from poleqa.errors import IndexCorruptedError
 from poleqa.types import DocumentInfo
-from poleqa.web import create_app
+from poleqa.web import _arguments, create_app
+from poleqa.web.middleware import _misnamed
 from poleqa.web.render import GENERIC_ERROR, UNAVAILABLE
 from poleqa.web.staff import STAFF_HEADER
 
@@ -181,6 +182,21 @@ def test_malformed_calls_get_a_french_400(
     r = httpx.post(site.url + "gradio_api/" + path, json=body)
     assert (r.status_code, r.json()) == (400, {"detail": message})
     assert len(_poleqa_lines(caplog)) == 1
+
+
+def test_argument_names_come_from_gradios_description() -> None:
+    # an argument Gradio describes without a name cannot be given by name, only be missing
+    described = [
+        {"parameter_has_default": False},
+        {"parameter_name": "k", "parameter_has_default": True},
+    ]
+    arguments = _arguments(described)
+    assert arguments == (frozenset({"k"}), frozenset({"argument 0"}))
+    assert _misnamed({"argument 0": 1}, arguments) == (
+        "unknown argument 'argument 0'",
+        "Requête illisible : argument inconnu « argument 0 ».",
+    )
+    assert _misnamed({}, None) == ("no API description for this name", "Point d'accès inconnu.")
 
 
 def test_calls_naming_their_arguments_still_answer(site: Site) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from poleqa.cli.options import data_option, settings_from
+from poleqa.cli.options import data_option, read_secret, settings_from
 from poleqa.feedback import FEEDBACK_URL_ENV, open_feedback_store, to_csv
 
 
@@ -35,10 +34,10 @@ def feedback() -> None:
 def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool, excel: bool) -> None:
     """Export feedback as CSV: one row per rated answer (its last rating and comment).
 
-    From the database named by POLEQA_FEEDBACK_URL when it is set, else from the data folder.
+    From the database named by POLEQA_FEEDBACK_URL (or the file POLEQA_FEEDBACK_URL_FILE
+    names) when it is set, else from the data folder.
     """
-    url = os.environ.get(FEEDBACK_URL_ENV) or None
-    settings = settings_from(data_dir=data_dir, feedback_url=url)
+    settings = settings_from(data_dir=data_dir, feedback_url=read_secret(FEEDBACK_URL_ENV))
     store = open_feedback_store(settings.feedback_url, settings.data_dir)
     records = store.records() if every else store.latest()
     text = to_csv(records, excel=excel)

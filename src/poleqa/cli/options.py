@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import click
 
 from poleqa.config import Settings, default_cache_dir
+from poleqa.errors import PoleqaError
 from poleqa.types import Filters
 
 F = Callable[..., Any]
@@ -103,3 +105,23 @@ def settings_from(**values: Any) -> Settings:
     """Settings from the CLI values given (None means: keep the default)."""
     cache = values.pop("cache_dir", None) or default_cache_dir()
     return Settings().with_(cache_dir=cache, **values)
+
+
+def read_secret(name: str) -> str | None:
+    """The value of the environment variable `name`, or the content of the file that
+    `name`_FILE names (Docker's and systemd's secrets: the value never sits in the process's
+    environment); both taken out of the environment. Unset or empty: None."""
+    value = os.environ.pop(name, None) or None
+    path = os.environ.pop(name + "_FILE", None) or None
+    if path is None:
+        return value
+    if value is not None:
+        raise PoleqaError(f"Both {name} and {name}_FILE are set: keep one.")
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # Notepad's byte-order mark
+    except (OSError, UnicodeDecodeError) as e:
+        raise PoleqaError(f"{name}_FILE: cannot read {path} ({e}).") from e
+    secret = text.rstrip("\r\n")  # the line ends editors and `echo` end a file with
+    if not secret:
+        raise PoleqaError(f"{name}_FILE: {path} is empty.")
+    return secret

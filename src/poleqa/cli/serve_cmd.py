@@ -16,11 +16,11 @@ from poleqa.cli.options import (
     data_option,
     index_option,
     model_option,
+    read_secret,
     reader_options,
     settings_from,
 )
 from poleqa.config import DEFAULT_MODEL
-from poleqa.errors import PoleqaError
 from poleqa.feedback import FEEDBACK_URL_ENV, open_feedback_store
 
 # poleqa.web imports gradio only when the app is built, after GRADIO_ANALYTICS_ENABLED is set.
@@ -42,26 +42,6 @@ LOAD_SETTINGS = {
     "GRADIO_ANALYTICS_MAX_EVENTS": "1000",
     "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000",
 }
-
-
-def read_secret(name: str) -> str | None:
-    """The value of the environment variable `name`, or the content of the file that
-    `name`_FILE names (Docker's and systemd's secrets: the value never sits in the process's
-    environment); both taken out of the environment. Unset or empty: None."""
-    value = os.environ.pop(name, None) or None
-    path = os.environ.pop(name + "_FILE", None) or None
-    if path is None:
-        return value
-    if value is not None:
-        raise PoleqaError(f"Both {name} and {name}_FILE are set: keep one.")
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise PoleqaError(f"{name}_FILE: cannot read {path} ({e}).") from e
-    secret = text.rstrip("\r\n")  # the newline editors and `echo` end a file with
-    if not secret:
-        raise PoleqaError(f"{name}_FILE: {path} is empty.")
-    return secret
 
 
 def usable_cores() -> int:

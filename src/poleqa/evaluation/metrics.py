@@ -27,6 +27,9 @@ MAIN_METRICS = (
     "abstain_accuracy",
     "false_abstain_rate",
     "overall_accuracy",
+    "uncertain_rate",
+    "sure_precision",
+    "uncertain_precision",
     "latency_p50_ms",
     "latency_p95_ms",
     "n_questions",
@@ -166,7 +169,7 @@ def _group_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
 
 def _uncertainty_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
     """How many answers say they are uncertain, and how often answers of each kind are right
-    (an answer to a question without one is wrong)."""
+    (an answer to a question without one is judged wrong)."""
     answered = [p for p in preds if p.answer is not None and not p.answer.abstained]
     if not answered:
         return {}
@@ -175,7 +178,7 @@ def _uncertainty_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
     m = {"uncertain_rate": len(flagged) / len(answered)}
     for name, group in (("sure_precision", sure), ("uncertain_precision", flagged)):
         if group:
-            m[name] = _mean([float(p.correct and p.question.answerable) for p in group])
+            m[name] = _mean([float(p.correct) for p in group])
     return m
 
 

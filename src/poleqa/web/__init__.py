@@ -160,12 +160,15 @@ def _mount(
 
 
 def _arguments(parameters: list[dict]) -> tuple[frozenset[str], frozenset[str]]:
-    """(The names call/v2/ takes, those without a default) from Gradio's API description; an
-    argument without a name cannot be given by name, so it is needed under its position's."""
-    names = [p.get("parameter_name", f"argument {i}") for i, p in enumerate(parameters)]
-    defaults = [p.get("parameter_has_default", False) for p in parameters]
-    required = [n for n, default in zip(names, defaults, strict=True) if not default]
-    return frozenset(names), frozenset(required)
+    """(The names call/v2/ takes, those it needs) from Gradio's API description; an argument
+    without a name cannot be given by name: needed under its position's, never taken."""
+    names = [p.get("parameter_name") for p in parameters]
+    required = [
+        name or f"argument {i}"
+        for i, (name, p) in enumerate(zip(names, parameters, strict=True))
+        if not p.get("parameter_has_default", False)
+    ]
+    return frozenset(n for n in names if n), frozenset(required)
 
 
 def check_port(host: str, port: int) -> None:

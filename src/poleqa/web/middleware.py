@@ -174,7 +174,9 @@ def _misnamed(
     payload: dict[str, Any], arguments: tuple[frozenset[str], frozenset[str]] | None
 ) -> tuple[str, str] | None:
     """An argument call/v2/ does not know, or one it needs that is missing."""
-    allowed, required = arguments or (frozenset(), frozenset())
+    if arguments is None:  # Gradio's call/v2/ would fail to find its description (a 500)
+        return "no API description for this name", "Point d'accès inconnu."
+    allowed, required = arguments
     # Gradio drops an « oauth_token » its endpoint does not take
     unknown = sorted(set(payload) - allowed - {"oauth_token"})
     if unknown:
