@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +30,7 @@ INFO = DocumentInfo(source="regions/aura.txt", title="Les pôles de la Région",
 NOW = datetime(2026, 11, 23, 10, 30, 5, tzinfo=UTC)
 HEADER = (
     "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version,"
-    "resolved_question\n"
+    "resolved_question,uncertain\n"
 )
 
 
@@ -65,6 +66,7 @@ def test_feedback_about_answer_keeps_question_answer_and_citations() -> None:
     )
     follow_up = _answer("Et en 2020 ?", resolved="Combien de pôles en 2020 ?")
     assert Feedback.about(follow_up, "down").resolved_question == "Combien de pôles en 2020 ?"
+    assert Feedback.about(replace(_answer(), uncertain=True), "down").uncertain
     with pytest.raises(ValueError):
         Feedback.about(_answer(), "meh")
     assert len(Feedback.about(_answer(), "up", "x" * MAX_COMMENT_CHARS).comment) == 2000
@@ -125,10 +127,10 @@ def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
 
 EXPECTED_CSV = HEADER + (
     "a,2026-11-23T10:30:05+00:00,up,,Combien de pôles ?,55 pôles.,no,0.82,"
-    "[1] regions/aura.txt (100-180),,\n"
+    "[1] regions/aura.txt (100-180),,,no\n"
     'b,2026-11-23T10:30:05+00:00,down,"Pas clair, ""vraiment""\nà revoir",'
     "'=cmd|' /C calc'!A0,,yes,0.82,[1] regions/aura.txt (100-180),g-1,"
-    "'=cmd|' /C calc'!A0 en 2020\n"
+    "'=cmd|' /C calc'!A0 en 2020,no\n"
 )
 
 
@@ -149,7 +151,9 @@ def test_csv_export_exact(tmp_path: Path) -> None:
 
 def test_csv_export_for_a_french_spreadsheet_exact() -> None:
     records = [
-        Feedback.about(_answer(), "up", "Clair ; merci", feedback_id="a", now=NOW),
+        Feedback.about(
+            replace(_answer(), uncertain=True), "up", "Clair ; merci", feedback_id="a", now=NOW
+        ),
         Feedback.about(
             _answer("Et en 2020 ?", None, "Combien de pôles en 2020 ?"),
             "down",
@@ -160,11 +164,11 @@ def test_csv_export_for_a_french_spreadsheet_exact() -> None:
     ]
     assert to_csv(records, excel=True) == (
         "\ufeffid;time;rating;comment;question;answer;abstained;confidence;citations;"
-        "index_version;resolved_question\n"
+        "index_version;resolved_question;uncertain\n"
         'a;2026-11-23T10:30:05+00:00;up;"Clair ; merci";Combien de pôles ?;55 pôles.;no;0,82;'
-        "[1] regions/aura.txt (100-180);;\n"
+        "[1] regions/aura.txt (100-180);;;yes\n"
         "b;2026-11-23T10:30:05+00:00;down;;Et en 2020 ?;;yes;0,82;"
-        "[1] regions/aura.txt (100-180);g-1;Combien de pôles en 2020 ?\n"
+        "[1] regions/aura.txt (100-180);g-1;Combien de pôles en 2020 ?;no\n"
     )
 
 
@@ -181,7 +185,7 @@ def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8") == HEADER + (
         "a,2026-11-23T10:30:05+00:00,up,,Combien de pôles ?,55 pôles.,no,0.82,"
-        "[1] regions/aura.txt (100-180),,\n"
+        "[1] regions/aura.txt (100-180),,,no\n"
     )
     result = runner.invoke(cli, ["feedback", "export", "--csv", "--all", "--data", str(data)])
     assert result.exit_code == 0

@@ -217,7 +217,7 @@ def test_a_store_from_before_resolved_questions_is_read_and_upgraded(
     if kind == "file":
         url = None
         old = asdict(_record(0))
-        del old["resolved_question"]
+        del old["resolved_question"], old["uncertain"]
         (tmp_path / "data").mkdir()
         (tmp_path / "data" / "feedback.jsonl").write_text(json.dumps(old) + "\n", "utf-8")
     elif kind == "sqlite":
@@ -238,8 +238,8 @@ def test_a_store_from_before_resolved_questions_is_read_and_upgraded(
             db.execute(OLD_ROW.format(true="TRUE"))
     store = _open(url, tmp_path / "data")
     (before,) = store.records()
-    assert before.resolved_question == ""
-    follow_up = _record(7, resolved_question="Combien de pôles en 2020 ?")
+    assert (before.resolved_question, before.uncertain) == ("", False)
+    follow_up = _record(7, resolved_question="Combien de pôles en 2020 ?", uncertain=True)
     store.add(follow_up)
     assert _open(url, tmp_path / "data").records() == [before, follow_up]
 

@@ -19,6 +19,7 @@ CONNECT_TIMEOUT = 10  # seconds; a server that does not answer is an error, not 
 # CREATE TABLE IF NOT EXISTS (PostgreSQL then fails one of them on a duplicate type).
 SCHEMA_LOCK = 0x706F6C65  # "pole"
 SEQ = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+FLAG = "BOOLEAN"  # the boolean columns' type
 _PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")
 _UNREACHABLE_FR = (
     "Les avis ne peuvent pas être enregistrés pour le moment (base de données "
@@ -68,10 +69,10 @@ class PostgresFeedbackStore(ReadsRecords):
     def _create(self) -> None:
         with self._connect("create the table of") as db:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            db.execute(sql.SCHEMA.format(seq=SEQ, flag="BOOLEAN", real="DOUBLE PRECISION"))
+            db.execute(sql.SCHEMA.format(seq=SEQ, flag=FLAG, real="DOUBLE PRECISION"))
             db.execute(sql.INDEX)
             columns = [d.name for d in db.execute(sql.COLUMNS).description or ()]
-            for statement in sql.upgrades(columns):
+            for statement in sql.upgrades(columns, FLAG):
                 db.execute(statement)
 
     @contextlib.contextmanager

@@ -27,7 +27,9 @@ CSV_COLUMNS = (
     "confidence",
     "citations",
     "index_version",
-    "resolved_question",  # last: added after the first release, so older readers keep working
+    # last: added after the first release, so older readers keep working
+    "resolved_question",
+    "uncertain",
 )
 
 
@@ -69,6 +71,8 @@ class Feedback:
     # The question as answered when a follow-up was completed (« Et en 2020 ? » alone says
     # little to whoever reads the opinion); "" when it was answered as asked, and in older records.
     resolved_question: str = ""
+    # The answer said it was uncertain (« Réponse incertaine »): a 👎 on it was foretold.
+    uncertain: bool = False
 
     @classmethod
     def about(
@@ -100,6 +104,7 @@ class Feedback:
             ),
             index_version=index_version,
             resolved_question=answer.resolved_question or "",
+            uncertain=answer.uncertain,
         )
 
     def to_json(self) -> str:
@@ -226,6 +231,7 @@ def to_csv(records: Iterable[Feedback], excel: bool = False) -> str:
                 _citations_cell(r.citations),
                 r.index_version,
                 _cell(r.resolved_question),
+                "yes" if r.uncertain else "no",
             ]
         )
     return buffer.getvalue()

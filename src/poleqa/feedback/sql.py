@@ -36,22 +36,27 @@ SCHEMA = (
     " confidence {real} NOT NULL,"
     " citations TEXT NOT NULL,"
     " index_version TEXT NOT NULL,"
-    " resolved_question TEXT NOT NULL DEFAULT ''"
+    " resolved_question TEXT NOT NULL DEFAULT '',"
+    " uncertain {flag} NOT NULL DEFAULT FALSE"
     ")"
 )
 # Columns added since the first release: a table created before gets them when a store opens
 # it (its rows read as ""), so upgrading poleqa neither refuses nor loses stored opinions.
-ADDED_COLUMNS = {"resolved_question": "TEXT NOT NULL DEFAULT ''"}
+ADDED_COLUMNS = {
+    "resolved_question": "TEXT NOT NULL DEFAULT ''",
+    "uncertain": "{flag} NOT NULL DEFAULT FALSE",
+}
 INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_id ON {TABLE} (id)"
 SELECT = f"SELECT seq, {', '.join(FIELDS)} FROM {TABLE} ORDER BY seq"
 COLUMNS = f"SELECT * FROM {TABLE} LIMIT 0"  # its cursor's description names the columns
 
 
-def upgrades(columns: Iterable[str]) -> list[str]:
-    """The ALTER TABLEs that give a table with `columns` the ones added since."""
+def upgrades(columns: Iterable[str], flag: str) -> list[str]:
+    """The ALTER TABLEs that give a table with `columns` the ones added since (`flag`: the
+    database's boolean type)."""
     have = set(columns)
     return [
-        f"ALTER TABLE {TABLE} ADD COLUMN {name} {kind}"
+        f"ALTER TABLE {TABLE} ADD COLUMN {name} {kind.format(flag=flag)}"
         for name, kind in ADDED_COLUMNS.items()
         if name not in have
     ]
@@ -78,6 +83,7 @@ def row_of(feedback: Feedback) -> tuple[object, ...]:
         citations,
         feedback.index_version,
         feedback.resolved_question,
+        bool(feedback.uncertain),
     )
 
 
@@ -91,11 +97,12 @@ def record_of(row: Sequence[object]) -> Feedback:
     for text in ("id", "time", "comment", "question", "index_version", "resolved_question"):
         if not isinstance(values[text], str):
             raise TypeError(f"{text} is {values[text]!r}, not text")
-    abstained = bool(values.pop("abstained"))
+    abstained, uncertain = bool(values.pop("abstained")), bool(values.pop("uncertain"))
     confidence = float(values.pop("confidence"))  # type: ignore[arg-type]
     return Feedback(
         **values,  # type: ignore[arg-type]
         abstained=abstained,
+        uncertain=uncertain,
         confidence=confidence,
         citations=tuple(CitedSource(*c) for c in cites),
     )

@@ -14,6 +14,7 @@ from poleqa.feedback.records import Feedback, FeedbackRead, FeedbackStoreError, 
 BUSY_TIMEOUT = 30.0
 # AUTOINCREMENT: a number is never reused, so `seq` keeps the order of the events.
 SEQ = "INTEGER PRIMARY KEY AUTOINCREMENT"
+FLAG = "INTEGER"  # the boolean columns' type
 
 
 class SqliteFeedbackStore(ReadsRecords):
@@ -52,10 +53,10 @@ class SqliteFeedbackStore(ReadsRecords):
             with db:
                 # IMMEDIATE: two processes opening an older table add its columns once.
                 db.execute("BEGIN IMMEDIATE")
-                db.execute(sql.SCHEMA.format(seq=SEQ, flag="INTEGER", real="REAL"))
+                db.execute(sql.SCHEMA.format(seq=SEQ, flag=FLAG, real="REAL"))
                 db.execute(sql.INDEX)
                 columns = [d[0] for d in db.execute(sql.COLUMNS).description]
-                for statement in sql.upgrades(columns):
+                for statement in sql.upgrades(columns, FLAG):
                     db.execute(statement)
 
     @contextlib.contextmanager
