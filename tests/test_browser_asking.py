@@ -1,14 +1,18 @@
 """Sending a question in a real Chromium: Enter and « Envoyer » are one event, so a question
-still being answered is not sent again by the other one."""
+still being answered is not sent again by the other one; an uncertain answer warns first."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import webfake
 from browsing import local_only
 
+from poleqa.serialise import UNCERTAIN_TEXT
+from poleqa.types import Answer
 from poleqa.web import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,3 +38,30 @@ def test_enter_then_envoyer_while_pending_sends_the_question_once(browser, tmp_p
         page.wait_for_timeout(500)  # a second answer, were there one, would show by now
         assert page.locator("#pq-chat .pq-answer").count() == 1
     assert len(pipeline.histories) == 1
+
+
+class DoubtfulPipeline(webfake.FakePipeline):
+    """The fake pipeline whose answers are marked uncertain."""
+
+    def ask(self, question: str, *args: Any, **kwargs: Any) -> Answer:
+        return replace(super().ask(question, *args, **kwargs), uncertain=True)
+
+
+def test_an_uncertain_answer_shows_its_warning_above_it(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(DoubtfulPipeline(), tmp_path / "data")
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = ctx.new_page()
+        page.goto(url)
+        page.wait_for_selector("#pq-question textarea")
+        page.fill("#pq-question textarea", "Combien de pôles ?")
+        page.press("#pq-question textarea", "Enter")
+        warning = page.locator("#pq-chat .pq-uncertain").first
+        warning.wait_for(timeout=WAIT * 1000)
+        assert warning.inner_text() == UNCERTAIN_TEXT
+        below = page.locator("#pq-chat .pq-text").first.bounding_box()
+        above = warning.bounding_box()
+        assert below is not None and above is not None
+        assert above["y"] + above["height"] <= below["y"] + 1
+        # its own colours, whatever Gradio's theme (dark-on-light, as the highlighted answer)
+        style = "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+        assert warning.evaluate(style) == ["rgb(124, 45, 18)", "rgb(254, 243, 199)"]
