@@ -19,15 +19,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT = 30  # seconds
 
 
+def _asked(ctx, url: str, question: str):  # type: ignore[no-untyped-def]
+    """A new page of the chat, `question` typed and sent with Enter."""
+    page = ctx.new_page()
+    page.goto(url)
+    page.wait_for_selector("#pq-question textarea")
+    page.fill("#pq-question textarea", question)
+    page.press("#pq-question textarea", "Enter")
+    return page
+
+
 def test_enter_then_envoyer_while_pending_sends_the_question_once(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pipeline = webfake.HeldPipeline()
     app = create_app(pipeline, tmp_path / "data")
     with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
-        page = ctx.new_page()
-        page.goto(url)
-        page.wait_for_selector("#pq-question textarea")
-        page.fill("#pq-question textarea", "Combien de pôles ?")
-        page.press("#pq-question textarea", "Enter")
+        page = _asked(ctx, url, "Combien de pôles ?")
         assert pipeline.started.acquire(timeout=WAIT)
         page.click("#pq-send")  # the box still holds the question while it is answered
         try:
@@ -50,11 +56,7 @@ class DoubtfulPipeline(webfake.FakePipeline):
 def test_an_uncertain_answer_shows_its_warning_above_it(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app = create_app(DoubtfulPipeline(), tmp_path / "data")
     with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
-        page = ctx.new_page()
-        page.goto(url)
-        page.wait_for_selector("#pq-question textarea")
-        page.fill("#pq-question textarea", "Combien de pôles ?")
-        page.press("#pq-question textarea", "Enter")
+        page = _asked(ctx, url, "Combien de pôles ?")
         warning = page.locator("#pq-chat .pq-uncertain").first
         warning.wait_for(timeout=WAIT * 1000)
         assert warning.inner_text() == UNCERTAIN_TEXT
