@@ -38,6 +38,20 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             REGION,
             "Quels pôles de compétitivité sont implantés dans la région Haute-Sorlande en 2013 ?",
         ),
+        # a place asked after a pôle keeps its preposition: the pôle in that place is meant
+        (
+            "Et en Morvanie ?",
+            MEMBERS,
+            "Combien de membres le pôle en Morvanie comptait-il en 2012 ?",
+        ),
+        (
+            "Et dans la Haute-Sorlande en 2013 ?",
+            MEMBERS,
+            "Combien de membres le pôle dans la Haute-Sorlande comptait-il en 2013 ?",
+        ),
+        ("And in Ostrevie?", (Turn("Who chairs Vallée Cobalt?"),), "Who chairs in Ostrevie?"),
+        # … and a pôle asked after a pôle stays a name (« pour » is no place)
+        ("Et pour Thalassor ?", (Turn("Qui préside Vallée Cobalt ?"),), "Qui préside Thalassor ?"),
         # self-contained questions are left alone
         (
             "Quels pôles sont implantés en Morvanie ?",

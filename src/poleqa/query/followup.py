@@ -73,6 +73,11 @@ _FILLER = re.compile(
     r"^(?:(?:le|la|les|l['’]|du|de|des|d['’]|the|of|pôle|pôles|région|region|cluster)\b\s*)*",
     re.IGNORECASE,
 )
+# A place in a follow-up (« Et en Bretagne ? », « And in Brittany? »), and a previous name that
+# is one already (« … implantés dans la région Haute-Sorlande »): a place put in the stead of a
+# pôle's name keeps its preposition (« le pôle en Bretagne », not « le pôle Bretagne »).
+_LOCATIVE = re.compile(r"^(?:en|au|aux|à|dans|in|at)\b", re.IGNORECASE)
+_AFTER_LOCATIVE = re.compile(r"\b(?:en|au|aux|à|dans|in|at)\s+(?:\S+\s+){0,2}$", re.IGNORECASE)
 _QUESTION_OPENERS = re.compile(
     r"^(?:qui|que|quoi|quel|quelle|quels|quelles|combien|quand|où|comment|pourquoi|"
     r"who|what|which|when|where|how|why)\b",
@@ -103,7 +108,8 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
 
     - "Et en 2013 ?" after "Combien de membres depuis 2020 ?" → "Combien de membres en 2013 ?"
       (the previous question's time phrase replaced, or the new one added when it had none);
-    - "Et en Bretagne ?" / "And in Centre?" → the previous question with its last name replaced;
+    - "Et en Bretagne ?" / "And in Centre?" → the previous question with its last name replaced
+      (by « en Bretagne » when that name was a pôle's, not a place's);
     - "Qui le finance ?" (a pronoun, no name of its own) → "Qui le finance (Medicen) ?", the
       names of the previous question appended.
     """
@@ -134,6 +140,9 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
         if prev_names:
             old = prev_names[-1]
             i = previous.rfind(old)
+            said = _strip_end(_LEAD.sub("", q))
+            if _LOCATIVE.match(said) and not _AFTER_LOCATIVE.search(previous[:i]):
+                new = said[: said.find(new) + len(new)]  # « en Bretagne », « dans la Drôme »
             swapped = previous[:i] + new + previous[i + len(old) :]
         else:
             swapped = f"{_strip_end(previous)} ({new}) ?"
