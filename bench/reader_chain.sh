@@ -11,7 +11,8 @@
 # 7 windows/s, so it spans sessions: its checkpoint must outlive the machine). '{}' is the
 # shorter stage 1 shipped until session 27 (24,464 windows, about 65 min). STAGE2_RECIPE sets
 # stage 2's (default: the shipped one); EXTRA_DOMAIN adds SQuAD-format files to stage 2's
-# in-domain ones (e.g. reader-mined negatives, `python -m poleqa.reading.mined`).
+# in-domain ones (e.g. reader-mined negatives, `python -m poleqa.reading.mined`); TRAIN2_ALL=1
+# trains on all of eval/train2 (the shipped weights read its first 685 questions).
 # A recipe without "bf16" trains in bf16 on a CPU with AMX and in fp32 elsewhere (the faster).
 # Run with nothing else busy (docs/reader.md, « The fine-tuned embedder, clean »). Writes nothing
 # under src/: the result is WORK/stage2 (weights and judge), compared with the shipped reader
@@ -41,7 +42,13 @@ domain() {  # questions corpus out
 domain eval/domain/train.jsonl eval/domain/corpus domain-train.json
 domain eval/domain/train-extra.jsonl eval/domain/corpus extra-train.json
 domain eval/dev/questions.jsonl eval/dev/corpus dev-train.json
-domain eval/train2/questions.jsonl eval/train2/corpus train2-train.json
+# the shipped weights read train2's first 685 questions (t1–t20); TRAIN2_ALL=1 takes all 1,608
+if [ -n "${TRAIN2_ALL:-}" ]; then
+  domain eval/train2/questions.jsonl eval/train2/corpus train2-train.json
+else
+  [ -f "$W/train2-first.jsonl" ] || head -n 685 eval/train2/questions.jsonl > "$W/train2-first.jsonl"
+  domain "$W/train2-first.jsonl" eval/train2/corpus train2-train.json
+fi
 
 if [ ! -f "$W/stage2/reader.json" ]; then
   $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" --squad2 "$D/squad-v2.0-dev.json" \

@@ -226,7 +226,7 @@ def test_filters_that_would_match_nothing_or_the_wrong_documents_are_refused(
 ASK_OUTPUT = """\
 Réponse : Le siège est à Bordeaux.
 Réponse courte : Bordeaux
-Confiance : 0.99
+Confiance : 99 %
 Sources :
   [1] Xylofutur, 2019-05-02 — b_xylofutur.md [68-228], réponse [204-228]
       « Xylofutur est le pôle de la filière forêt-bois-papier en Nouvelle-Aquitaine. Il réunit \
@@ -238,7 +238,7 @@ pour former un pôle national de l'eau. »
 
 ABSTAIN_OUTPUT = """\
 Je n'ai pas trouvé de réponse à cette question dans les documents.
-Confiance : 0.00
+Confiance : 0 %
 Passages peut-être utiles :
   [1] Aqua-Valley, 2018-03-04 — c_aqua.md [65-192]
       « Aqua-Valley est un pôle consacré à l'eau, basé à Montpellier. Il a fusionné avec Hydreos \
@@ -292,3 +292,10 @@ def test_ask_exact_output_when_the_documents_do_not_say(fake_index: Path) -> Non
 def test_search_exact_output(fake_index: Path) -> None:
     result = run("search", "Qui préside Medicen ?", "--index", "index", "--k", "2")
     assert result.output.rstrip("\n") == SEARCH_OUTPUT.rstrip("\n")
+
+
+def test_any_option_also_comes_from_its_environment_variable() -> None:
+    # POLEQA_<COMMAND>_<OPTION>, as docs/deployment.md says: checked like the option itself
+    result = CliRunner().invoke(cli, ["ask", "Combien ?"], env={"POLEQA_ASK_K": "0"})
+    assert result.exit_code == 2
+    assert "Invalid value for '--k': 0 is not in the range 1<=x<=50." in result.output

@@ -281,8 +281,14 @@ def test_the_first_runs_model_set_up_is_said(
     assert built == ["st", "onnx"]
     assert f"poleqa: first run: building the embedding model once into {tmp_path / 'cache'} " in err
     assert "(about 930 MB)" in err and re.search(r"poleqa: model built in \d+ s\.", err)
-    first_run.ensure_model(Settings(cache_dir=tmp_path / "cache", model="fake-a"))
+    other = Settings(cache_dir=tmp_path / "other", model="fake-a", reader="sentences")
+    first_run.ensure_model(other)
+    first_run.ensure_model(other.with_(reader="trained"), reads=False)  # index, search
     assert built == ["st", "onnx"] and capsys.readouterr().err == ""  # other models: nothing
+    # … but the trained reader reads with the default model's weights, whatever the index's
+    first_run.ensure_model(other.with_(reader="trained"))
+    assert built == ["st", "onnx", "st"]
+    assert "(about 465 MB)" in capsys.readouterr().err
 
     monkeypatch.undo()
     # the real cache, converted once for the suite: nothing to do, nothing said

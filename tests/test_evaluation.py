@@ -227,6 +227,19 @@ def test_failures(result: EvalResult) -> None:
     }
     assert rows[1]["got"] == "(abstained)"
     assert rows[2]["expected"] == "(abstention)"
+    # the staff page's rows say the same in French, answers and sources unchanged
+    french = failure_rows(result, french=True)
+    assert (french[1]["got"], french[2]["expected"]) == (
+        "(pas de réponse)",
+        "(aucune : poleqa doit le dire)",
+    )
+    assert french[0] == rows[0]
+
+
+def test_a_failed_question_reads_in_french_on_the_staff_page() -> None:
+    res = evaluate(FakePipeline({}), QUESTIONS[:1])  # it fails as a too-long question does
+    assert failure_rows(res)[0]["got"] == "(error: The question is too long.)"
+    assert failure_rows(res, french=True)[0]["got"] == "(erreur : La question est trop longue.)"
 
 
 def test_evaluate_file_stops_before_asking_on_invalid_set(tmp_path: Path) -> None:

@@ -66,6 +66,9 @@ def test_malformed_jsonl_lists_every_problem_by_line(tmp_path: Path) -> None:
     assert "line 5: answerable must be true or false" in msg
     assert "line 6: not a JSON object" in msg
     assert "ligne 3 : clé(s) manquante(s) : answers" in err.value.message_fr
+    assert "ligne 4 : question marquée « avec réponse » mais sans réponse attendue" in (
+        err.value.message_fr
+    )
 
 
 def test_odd_lines_are_named_or_mended_before_anything_is_asked() -> None:

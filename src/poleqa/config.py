@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "multilingual-e5-small"
+TRAINED = "trained"  # the trained reader's name in poleqa.reading.READERS (the default)
 MAX_QUESTION_CHARS = 2000
 # ~2 MB of text, some 2,500 chunks: far above any policy document, low enough that one stray
 # dump (a log, a database export) cannot swamp the index or the build time.
@@ -44,7 +45,7 @@ class Settings:
     max_document_chars: int = MAX_DOCUMENT_CHARS  # longer documents are skipped by the index
     # poleqa.reading.READERS: "trained" (the fine-tuned reader and its learned judge; chosen on
     # the in-domain dev split, docs/reader.md) or "sentences" (the hand-built sentence scorer)
-    reader: str = "trained"
+    reader: str = TRAINED
     reader_dir: Path | None = None  # trained reader weights and judge; None: the shipped ones
     read_passages: int = 4  # retrieved passages the trained reader reads (docs/reader.md)
     # auto, fp32, bf16, bf16-mixed or int8 (bench/bench_reader.py); auto is bf16 on a CPU with

@@ -13,6 +13,11 @@ UNCERTAIN_TEXT = (
 )
 
 
+def confidence_text(answer: Answer) -> str:
+    """« Confiance : 83 % », as the chat and `ask` show it (a French percentage, not 0.83)."""
+    return f"Confiance : {round(100 * max(0.0, min(1.0, answer.confidence)))} %"
+
+
 def answer_to_json(answer: Answer) -> dict[str, Any]:
     """The JSON object of an answer (CLI --json/--jsonl, evaluation, web API)."""
     return {

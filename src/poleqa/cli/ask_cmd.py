@@ -21,7 +21,7 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
-from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT, answer_to_json
+from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT, answer_to_json, confidence_text
 from poleqa.types import Answer, Filters
 
 
@@ -45,7 +45,7 @@ def _print_answer(answer: Answer) -> None:
         click.echo(f"Réponse : {answer.text}")
         if answer.short_answer:
             click.echo(f"Réponse courte : {answer.short_answer}")
-    click.echo(f"Confiance : {answer.confidence:.2f}")
+    click.echo(confidence_text(answer))
     for note in answer.notes:
         click.echo(f"Note : {note}")
     if answer.citations:

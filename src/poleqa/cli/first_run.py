@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from poleqa.config import DEFAULT_MODEL, Settings
+from poleqa.config import DEFAULT_MODEL, TRAINED, Settings
 
 HEARTBEAT_SECONDS = 20  # a line in the terminal this often during a long silent step
 
@@ -65,10 +65,15 @@ def convert_model(
     say(f"model built in {time.perf_counter() - start:.0f} s.")
 
 
-def ensure_model(settings: Settings, announce: Callable[[str], None] | None = None) -> None:
+def ensure_model(
+    settings: Settings, announce: Callable[[str], None] | None = None, reads: bool = True
+) -> None:
     """convert_model when `settings` name the default model (its ONNX or sentence-transformers
-    form; the trained reader's base is the same folder); nothing for any other model."""
+    form), or when a command that `reads` answers with the trained reader, whose base is the
+    same folder whatever model the index has; nothing otherwise."""
     from poleqa.embedding import E5_ST, ONNX
 
     if settings.model in (DEFAULT_MODEL, ONNX, E5_ST):
         convert_model(settings.cache_dir, onnx=settings.model != E5_ST, announce=announce)
+    elif reads and settings.reader == TRAINED:
+        convert_model(settings.cache_dir, onnx=False, announce=announce)

@@ -93,7 +93,7 @@ def index(
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
     from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
 
-    ensure_model(settings)  # the first run's model set-up, said rather than silent
+    ensure_model(settings, reads=False)  # the first run's model set-up, said, not silent
     report = Pipeline(settings).build(progress=True)
     for s in report.skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
@@ -136,7 +136,7 @@ def search(
     from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
     from poleqa.retrieval import check_filters
 
-    ensure_model(settings)
+    ensure_model(settings, reads=False)
     pipeline = Pipeline(settings)
     filters = check_filters(
         filters_from(sources, date_from, date_to), (d.source for d in pipeline.sources())

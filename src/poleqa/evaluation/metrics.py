@@ -49,6 +49,7 @@ class Prediction:
     f1: float | None  # token F1 of the short answer; None for unanswerable questions
     latency_ms: float
     error: str | None = None
+    error_fr: str | None = None  # the same, for the staff page
 
     @property
     def abstained(self) -> bool:

@@ -259,7 +259,10 @@ def _question(line: int, record: dict, problems: list[_Problem]) -> Question | N
     if qtype is not None and not (isinstance(qtype, str) and qtype.strip()):
         bad("type must be a non-empty string", "type doit être un texte non vide")
     if answerable is True and answers == ():
-        bad("answerable question without answers", "question répondable sans réponse attendue")
+        bad(
+            "answerable question without answers",
+            "question marquée « avec réponse » mais sans réponse attendue",
+        )
     if answerable is False and answers:
         bad("unanswerable question with answers", "question sans réponse mais avec des réponses")
     if len(problems) > before:

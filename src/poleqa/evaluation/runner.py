@@ -100,7 +100,8 @@ def _predict(pipeline: Asker, q: Question, k: int) -> Prediction:
     except PoleqaError as e:
         # One bad question (e.g. too long) is a failed prediction, not a failed run.
         ms = (time.perf_counter() - start) * 1000
-        return Prediction(q, None, False, None, 0.0 if q.answerable else None, ms, e.message)
+        no_f1 = 0.0 if q.answerable else None
+        return Prediction(q, None, False, None, no_f1, ms, e.message, e.message_fr)
     ms = (time.perf_counter() - start) * 1000
     correct, rank, f1 = judge(q, answer)
     return Prediction(q, answer, correct, rank, f1, ms)
@@ -134,15 +135,32 @@ def cited_sources(p: Prediction) -> list[str]:
     return out
 
 
-def failure_rows(result: EvalResult) -> list[dict[str, str]]:
-    """One display row per failure: id, type, question, expected, got, sources (expected, cited)."""
+def expected_text_fr(q: Question) -> str:
+    """`expected_text` for the French staff page."""
+    return " | ".join(q.answers) if q.answerable else "(aucune : poleqa doit le dire)"
+
+
+def got_text_fr(p: Prediction, limit: int = 300) -> str:
+    """`got_text` for the French staff page."""
+    if p.error is not None:
+        return f"(erreur : {p.error_fr or p.error})"
+    assert p.answer is not None
+    if p.answer.abstained or not p.answer.text:
+        return "(pas de réponse)"
+    return got_text(p, limit)
+
+
+def failure_rows(result: EvalResult, french: bool = False) -> list[dict[str, str]]:
+    """One display row per failure: id, type, question, expected, got, sources (expected, cited);
+    `french`: the markers for an abstention or an error worded for the staff page."""
+    expected, got = (expected_text_fr, got_text_fr) if french else (expected_text, got_text)
     return [
         {
             "id": p.question.id,
             "type": p.question.type,
             "question": p.question.question,
-            "expected": expected_text(p.question),
-            "got": got_text(p),
+            "expected": expected(p.question),
+            "got": got(p),
             "expected_sources": ", ".join(p.question.sources),
             "cited_sources": ", ".join(cited_sources(p)),
         }

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from poleqa.config import Settings
+from poleqa.config import TRAINED, Settings
 from poleqa.errors import ReaderError
 from poleqa.roles import Answerer
 
@@ -87,7 +87,7 @@ def _sentences(index: Index, settings: Settings) -> Answerer:
 
 
 READERS: dict[str, Callable[[Index, Settings], Answerer]] = {
-    "trained": _trained,
+    TRAINED: _trained,
     "sentences": _sentences,
 }
 

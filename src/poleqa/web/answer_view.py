@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from poleqa.query import plain_question
-from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT
+from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT, confidence_text
 from poleqa.types import Answer, Citation, DocumentInfo
-from poleqa.web.render import attr, document_url, esc, french_date, spans_html
+from poleqa.web.render import attr, count_fr, document_url, esc, french_date, spans_html
 
 TIPS = (
     "Reformulez avec les mots des documents (par exemple « pôle de compétitivité », "
@@ -149,7 +149,7 @@ def sources_html(citations: Sequence[Citation], title: str, key: str) -> str:
     """The sources as cards, one per document, each opening to its passages."""
     groups = group_by_document(citations)
     cards = "".join(document_card(g, key, i) for i, g in enumerate(groups, 1))
-    count = f"{len(groups)} document{'s' if len(groups) > 1 else ''}"
+    count = count_fr(len(groups), "document")
     return (
         f'<div class="pq-sources"><div class="pq-sources-title">{esc(title)} '
         f'<span class="pq-count">({count})</span></div>{cards}</div>'
@@ -236,8 +236,7 @@ def answer_html(answer: Answer, key: str = "0", feedback: bool = True) -> str:
     numbers = frozenset(c.n for c in answer.citations)
     out.extend(note_html(note, numbers, key) for note in answer.notes)
     if not answer.abstained:
-        pct = round(100 * max(0.0, min(1.0, answer.confidence)))
-        out.append(f'<div class="pq-meta">Confiance : {pct} %</div>')
+        out.append(f'<div class="pq-meta">{confidence_text(answer)}</div>')  # digits only
     if answer.abstained:
         out.append('<div class="pq-tips"><b>Conseils pour reformuler :</b><ul>')
         out.extend(f"<li>{esc(t)}</li>" for t in TIPS)

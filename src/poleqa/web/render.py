@@ -42,6 +42,11 @@ def attr(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def count_fr(n: int, noun: str) -> str:
+    """« 1 document », « 2 documents »: French takes the singular below two (« 0 document »)."""
+    return f"{n} {noun}{'s' if n >= 2 else ''}"
+
+
 def french_date(date: str | None) -> str:
     """ISO "2023-03-30" → "30/03/2023"; "2023-03" → "03/2023"; anything else as is."""
     if not date:

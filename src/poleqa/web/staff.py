@@ -151,14 +151,12 @@ class StaffApp:
         except Exception:
             log.exception("evaluation failed for %r", str(upload)[:300])
             return render.message_html(render.GENERIC_ERROR), "", None
-        rows = failure_rows(result)
+        rows = failure_rows(result, french=True)
         if rows:
-            fails = (
-                f"<p><b>Échecs : {len(rows)} sur {len(result.predictions)} questions</b></p>"
-                + render.table_html(
-                    [FAILURE_COLUMNS.get(h, h) for h in rows[0]],
-                    ([r[h] for h in rows[0]] for r in rows),
-                )
+            asked = render.count_fr(len(result.predictions), "question")
+            fails = f"<p><b>Échecs : {len(rows)} sur {asked}</b></p>" + render.table_html(
+                [FAILURE_COLUMNS.get(h, h) for h in rows[0]],
+                ([r[h] for h in rows[0]] for r in rows),
             )
         else:
             fails = render.message_html("Aucun échec : toutes les réponses sont justes.", "ok")
@@ -206,11 +204,12 @@ def _uploaded_path(upload: Any) -> Path | None:
 def _build_summary(report: BuildReport) -> str:
     """French one-liner for a BuildReport."""
     if not report.written:
-        return f"L'index est déjà à jour ({report.documents} documents)."
+        return f"L'index est déjà à jour ({render.count_fr(report.documents, 'document')})."
     text = (
-        f"Index reconstruit en {report.seconds:.0f} s : {report.documents} documents "
+        f"Index reconstruit en {report.seconds:.0f} s : "
+        f"{render.count_fr(report.documents, 'document')} "
         f"(ajoutés : {report.added}, modifiés : {report.changed}, retirés : {report.removed}), "
-        f"{report.chunks} passages."
+        f"{render.count_fr(report.chunks, 'passage')}."
     )
     if report.skipped:
         names = ", ".join(s.source for s in report.skipped[:5])
