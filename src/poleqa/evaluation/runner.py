@@ -112,16 +112,24 @@ def failures(result: EvalResult) -> list[Prediction]:
     return [p for p in result.predictions if not p.correct]
 
 
-def expected_text(q: Question) -> str:
-    return " | ".join(q.answers) if q.answerable else "(abstention)"
+# What stands for no expected answer, no answer given, and a failed question: in the reports,
+# and in French on the staff page.
+_MARKERS = {
+    False: ("(abstention)", "(abstained)", "(error: {})"),
+    True: ("(aucune : poleqa doit le dire)", "(pas de réponse)", "(erreur : {})"),
+}
 
 
-def got_text(p: Prediction, limit: int = 300) -> str:
+def expected_text(q: Question, french: bool = False) -> str:
+    return " | ".join(q.answers) if q.answerable else _MARKERS[french][0]
+
+
+def got_text(p: Prediction, limit: int = 300, french: bool = False) -> str:
     if p.error is not None:
-        return f"(error: {p.error})"
+        return _MARKERS[french][2].format((p.error_fr if french else None) or p.error)
     assert p.answer is not None
     if p.answer.abstained or not p.answer.text:
-        return "(abstained)"
+        return _MARKERS[french][1]
     text = " ".join(p.answer.text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -135,32 +143,16 @@ def cited_sources(p: Prediction) -> list[str]:
     return out
 
 
-def expected_text_fr(q: Question) -> str:
-    """`expected_text` for the French staff page."""
-    return " | ".join(q.answers) if q.answerable else "(aucune : poleqa doit le dire)"
-
-
-def got_text_fr(p: Prediction, limit: int = 300) -> str:
-    """`got_text` for the French staff page."""
-    if p.error is not None:
-        return f"(erreur : {p.error_fr or p.error})"
-    assert p.answer is not None
-    if p.answer.abstained or not p.answer.text:
-        return "(pas de réponse)"
-    return got_text(p, limit)
-
-
 def failure_rows(result: EvalResult, french: bool = False) -> list[dict[str, str]]:
     """One display row per failure: id, type, question, expected, got, sources (expected, cited);
     `french`: the markers for an abstention or an error worded for the staff page."""
-    expected, got = (expected_text_fr, got_text_fr) if french else (expected_text, got_text)
     return [
         {
             "id": p.question.id,
             "type": p.question.type,
             "question": p.question.question,
-            "expected": expected(p.question),
-            "got": got(p),
+            "expected": expected_text(p.question, french),
+            "got": got_text(p, french=french),
             "expected_sources": ", ".join(p.question.sources),
             "cited_sources": ", ".join(cited_sources(p)),
         }
