@@ -43,17 +43,20 @@ domain eval/domain/train.jsonl eval/domain/corpus domain-train.json
 domain eval/domain/train-extra.jsonl eval/domain/corpus extra-train.json
 domain eval/dev/questions.jsonl eval/dev/corpus dev-train.json
 # the shipped weights read train2's first 685 questions (t1–t20); TRAIN2_ALL=1 takes all 1,608
-if [ -n "${TRAIN2_ALL:-}" ]; then
-  domain eval/train2/questions.jsonl eval/train2/corpus train2-train.json
+# (files of their own: a WORK folder made one way is never read as the other)
+if [ "${TRAIN2_ALL:-0}" = 1 ]; then
+  TRAIN2=train2-all-train.json
+  domain eval/train2/questions.jsonl eval/train2/corpus "$TRAIN2"
 else
+  TRAIN2=train2-first-train.json
   [ -f "$W/train2-first.jsonl" ] || head -n 685 eval/train2/questions.jsonl > "$W/train2-first.jsonl"
-  domain "$W/train2-first.jsonl" eval/train2/corpus train2-train.json
+  domain "$W/train2-first.jsonl" eval/train2/corpus "$TRAIN2"
 fi
 
 if [ ! -f "$W/stage2/reader.json" ]; then
   $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" --squad2 "$D/squad-v2.0-dev.json" \
     --domain "$W/domain-train.json" "$W/extra-train.json" "$W/dev-train.json" \
-    "$W/train2-train.json" "${EXTRA[@]}" --init "$W/stage1" --base "$B" \
+    "$W/$TRAIN2" "${EXTRA[@]}" --init "$W/stage1" --base "$B" \
     --checkpoints "$W/ckpt2" --out "$W/stage2" --save-every 300 \
     --recipe "${STAGE2_RECIPE:-$STAGE2}"
 fi

@@ -49,9 +49,29 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             MEMBERS,
             "Combien de membres le pôle dans la Haute-Sorlande comptait-il en 2013 ?",
         ),
-        ("And in Ostrevie?", (Turn("Who chairs Vallée Cobalt?"),), "Who chairs in Ostrevie?"),
-        # … and a pôle asked after a pôle stays a name (« pour » is no place)
+        # … only there, and only after « en » or « dans »: elsewhere the name is swapped as it is
         ("Et pour Thalassor ?", (Turn("Qui préside Vallée Cobalt ?"),), "Qui préside Thalassor ?"),
+        (
+            "Et à Thalassor ?",
+            (Turn("Combien compte Vallée Cobalt ?"),),
+            "Combien compte Thalassor ?",
+        ),
+        (
+            "Et au pôle Thalassor ?",
+            (Turn("Qui préside le pôle Vallée Cobalt ?"),),
+            "Qui préside le pôle Thalassor ?",
+        ),
+        ("Et en Morvanie ?", (Turn("Quels pôles de Sorlande ?"),), "Quels pôles de Morvanie ?"),
+        (
+            "Et en Morvanie ?",
+            (Turn("Quel est le budget de Vallée Cobalt ?"),),
+            "Quel est le budget de Morvanie ?",
+        ),
+        (
+            "And in Ostrevie?",
+            (Turn("Who chairs the Vallée Cobalt cluster?"),),
+            "Who chairs the Ostrevie cluster?",
+        ),
         # self-contained questions are left alone
         (
             "Quels pôles sont implantés en Morvanie ?",

@@ -195,6 +195,27 @@ def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
     assert "expected_sources" not in failures
 
 
+def test_evaluation_failures_read_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
+) -> None:
+    # an abstention where an answer was expected, an answer where none was, a refused question
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
+    upload.parent.mkdir(parents=True)
+    rows = [
+        {"id": "a", "question": "Je m'abstiens ?", "answers": ["38"], "answerable": True},
+        {"id": "b", "question": "Combien ?", "answers": [], "answerable": False},
+        {"id": "c", "question": "x" * 2001, "answers": ["38"], "answerable": True},
+    ]
+    upload.write_text("".join(json.dumps({"sources": [], **r}) + "\n" for r in rows), "utf-8")
+    _, failures, _ = staff.evaluate({"path": str(upload)}, 5)
+    shown = html_text(failures)
+    assert "Échecs : 3 sur 3 questions" in shown
+    assert "(pas de réponse)" in shown and "(aucune : poleqa doit le dire)" in shown
+    assert "(erreur : La question est trop longue" in shown
+    assert "abstained" not in shown and "(error" not in shown
+
+
 def test_each_evaluation_replaces_the_last_ones_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -73,11 +73,12 @@ _FILLER = re.compile(
     r"^(?:(?:le|la|les|l['’]|du|de|des|d['’]|the|of|pôle|pôles|région|region|cluster)\b\s*)*",
     re.IGNORECASE,
 )
-# A place in a follow-up (« Et en Bretagne ? », « And in Brittany? »), and a previous name that
-# is one already (« … implantés dans la région Haute-Sorlande »): a place put in the stead of a
-# pôle's name keeps its preposition (« le pôle en Bretagne », not « le pôle Bretagne »).
-_LOCATIVE = re.compile(r"^(?:en|au|aux|à|dans|in|at)\b", re.IGNORECASE)
-_AFTER_LOCATIVE = re.compile(r"\b(?:en|au|aux|à|dans|in|at)\s+(?:\S+\s+){0,2}$", re.IGNORECASE)
+# « Et en Bretagne ? » after a question about a pôle named right after « pôle » (« Qui préside le
+# pôle Minalogic ? ») asks about the pôle in that place: the place keeps its preposition (« le
+# pôle en Bretagne », not « le pôle Bretagne »). Only « en » and « dans », which introduce places
+# and never a pôle's name (« Et à Minalogic ? », « Et au pôle Medicen ? » name pôles).
+_PLACE = re.compile(r"^(?:en|dans)\b", re.IGNORECASE)
+_AFTER_POLE = re.compile(r"\bpôles?\s+$", re.IGNORECASE)
 _QUESTION_OPENERS = re.compile(
     r"^(?:qui|que|quoi|quel|quelle|quels|quelles|combien|quand|où|comment|pourquoi|"
     r"who|what|which|when|where|how|why)\b",
@@ -109,7 +110,7 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     - "Et en 2013 ?" after "Combien de membres depuis 2020 ?" → "Combien de membres en 2013 ?"
       (the previous question's time phrase replaced, or the new one added when it had none);
     - "Et en Bretagne ?" / "And in Centre?" → the previous question with its last name replaced
-      (by « en Bretagne » when that name was a pôle's, not a place's);
+      (by « en Bretagne » when that name followed « pôle »);
     - "Qui le finance ?" (a pronoun, no name of its own) → "Qui le finance (Medicen) ?", the
       names of the previous question appended.
     """
@@ -141,8 +142,9 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
             old = prev_names[-1]
             i = previous.rfind(old)
             said = _strip_end(_LEAD.sub("", q))
-            if _LOCATIVE.match(said) and not _AFTER_LOCATIVE.search(previous[:i]):
-                new = said[: said.find(new) + len(new)]  # « en Bretagne », « dans la Drôme »
+            place = said[: said.find(new) + len(new)]  # « en Bretagne », « dans la Drôme »
+            if _PLACE.match(said) and _AFTER_POLE.search(previous[:i]) and "pôle" not in place:
+                new = " ".join(place.split())
             swapped = previous[:i] + new + previous[i + len(old) :]
         else:
             swapped = f"{_strip_end(previous)} ({new}) ?"
