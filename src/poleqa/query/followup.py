@@ -143,7 +143,8 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
             i = previous.rfind(old)
             said = _strip_end(_LEAD.sub("", q))
             place = said[: said.find(new) + len(new)]  # « en Bretagne », « dans la Drôme »
-            if _PLACE.match(said) and _AFTER_POLE.search(previous[:i]) and "pôle" not in place:
+            after_pole = _AFTER_POLE.search(previous[:i])
+            if _PLACE.match(said) and after_pole and "pôle" not in place.lower():
                 new = " ".join(place.split())
             swapped = previous[:i] + new + previous[i + len(old) :]
         else:
