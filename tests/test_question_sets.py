@@ -236,13 +236,14 @@ def test_domain_question_set_passes_its_check() -> None:
         assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them
 
 
-def test_fresh_dev_set_passes_its_check() -> None:
-    """eval/fresh (choosing only): headers, sizes, every answer verbatim in its source; its
-    seeds/ are links to the shipped corpus' five documents, not copies."""
-    _passes(ROOT / "eval" / "fresh" / "check.py")
-    questions = load_questions(ROOT / "eval" / "fresh" / "questions.jsonl")
+@pytest.mark.parametrize("name", ["fresh", "fresh2"])
+def test_fresh_dev_sets_pass_their_check(name: str) -> None:
+    """eval/fresh and eval/fresh2 (choosing only): headers, sizes, every answer verbatim in its
+    source; their seeds/ are links to the shipped corpus' five documents, not copies."""
+    _passes(ROOT / "eval" / name / "check.py")
+    questions = load_questions(ROOT / "eval" / name / "questions.jsonl")
     assert len(questions) >= 100 and any(not q.answerable for q in questions)
-    seeds = ROOT / "eval" / "fresh" / "corpus" / "seeds"
+    seeds = ROOT / "eval" / name / "corpus" / "seeds"
     for link in seeds.iterdir():
         assert link.is_symlink() and link.resolve() == (ROOT / "corpus" / link.name).resolve()
 

@@ -16,20 +16,23 @@ domain = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(domain)  # the in-domain set's rules: one definition of them
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], here: Path = HERE, min_docs: int = 15) -> int:
+    """Checks the set in `here` (eval/fresh, or eval/fresh2 through its own check.py)."""
     errors: list[str] = []
-    corpus = HERE / "corpus"
+    corpus = here / "corpus"
     # `seeds/` links the five shipped documents (distractors, as in the set poleqa is judged on);
     # the in-domain rules (file names, header lines, 1,500-6,000 characters) apply to the rest.
     with tempfile.TemporaryDirectory() as tmp:
         for path in corpus.glob("*.md"):
             (Path(tmp) / path.name).symlink_to(path)
-        docs = domain.check_corpus(errors, Path(tmp), min_docs=0 if argv else 15)
+        docs = domain.check_corpus(errors, Path(tmp), min_docs=0 if argv else min_docs)
     seeds = sorted(p.name for p in (corpus / "seeds").iterdir() if p.suffix == ".txt")
     if len(seeds) != 5:
         errors.append(f"corpus/seeds: {len(seeds)} documents, expected the 5 of corpus/")
-    docs.update({f"seeds/{n}": domain.fold((corpus / "seeds" / n).read_text("utf-8")) for n in seeds})
-    return domain.check_drafts(argv or [str(HERE / "questions.jsonl")], docs, errors)
+    docs.update(
+        {f"seeds/{n}": domain.fold((corpus / "seeds" / n).read_text("utf-8")) for n in seeds}
+    )
+    return domain.check_drafts(argv or [str(here / "questions.jsonl")], docs, errors)
 
 
 if __name__ == "__main__":
