@@ -72,6 +72,12 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             (Turn("Who chairs the Vallée Cobalt cluster?"),),
             "Who chairs the Ostrevie cluster?",
         ),
+        # a name holding two small words is one name (« Pays de la Loire »)
+        (
+            "Et en Ostrevie ?",
+            (Turn("Combien de pôles en Pays de la Morvanie ?"),),
+            "Combien de pôles en Ostrevie ?",
+        ),
         # self-contained questions are left alone
         (
             "Quels pôles sont implantés en Morvanie ?",

@@ -55,8 +55,10 @@ _LEAD = re.compile(
     r"^\s*(?:et|mais|puis|aussi|and|but|what about|how about)\b[\s,]*", re.IGNORECASE
 )
 _PREP = re.compile(r"^(?:en|au|aux|à|a|dans|pour|pendant|in|for|at|on|during)\b\s*", re.IGNORECASE)
+# A name: capitalised words joined by up to two small words (« Pays de la Loire », « Côte d'Azur »).
 _CAP_SEQ = re.compile(
-    r"[A-ZÀ-ÖØ-Þ][\w'’-]*(?:\s+(?:de|du|des|d'|la|le|et|of|the)?\s*[A-ZÀ-ÖØ-Þ][\w'’-]*)*"
+    r"[A-ZÀ-ÖØ-Þ][\w'’-]*"
+    r"(?:\s+(?:(?:de|du|des|la|le|et|of|the)\s+){0,2}(?:d'\s*)?[A-ZÀ-ÖØ-Þ][\w'’-]*)*"
 )
 # Pronouns that point back at something named earlier. « le, la, les, l' » are articles too
 # (« Qui finance la politique des pôles ? » names nothing earlier): they count only as object
