@@ -171,11 +171,11 @@ def _group_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
 def _uncertainty_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
     """How many answers say they are uncertain, and how often answers of each kind are right
     (an answer to a question without one is judged wrong)."""
-    answered = [p for p in preds if p.answer is not None and not p.answer.abstained]
+    answered = [(p, p.answer) for p in preds if p.answer is not None and not p.answer.abstained]
     if not answered:
         return {}
-    flagged = [p for p in answered if p.answer is not None and p.answer.uncertain]
-    sure = [p for p in answered if p.answer is not None and not p.answer.uncertain]
+    flagged = [p for p, answer in answered if answer.uncertain]
+    sure = [p for p, answer in answered if not answer.uncertain]
     m = {"uncertain_rate": len(flagged) / len(answered)}
     for name, group in (("sure_precision", sure), ("uncertain_precision", flagged)):
         if group:
