@@ -60,14 +60,31 @@ _CAP_SEQ = re.compile(
     r"[A-ZÀ-ÖØ-Þ][\w'’-]*"
     r"(?:\s+(?:(?:de|du|des|la|le|et|of|the)\s+){0,2}(?:d'\s*)?[A-ZÀ-ÖØ-Þ][\w'’-]*)*"
 )
-# Pronouns that point back at something named earlier. « le, la, les, l' » are articles too
-# (« Qui finance la politique des pôles ? » names nothing earlier): they count only as object
-# pronouns, right after a question word or a subject and not before « de, du, des, d' ».
-_ANAPHORA = re.compile(
-    r"\b(?:il|elle|ils|elles|lui|leur|leurs|son|sa|ses|celui-ci|celle-ci|ce pôle|"
+# Pronouns that point back at something named earlier (and « le pôle » alone, as in « Comment le
+# pôle est-il financé ? »). « le, la, les, l' » are articles too (« Qui finance la politique des
+# pôles ? » names nothing earlier): they count only as object pronouns, right after a question
+# word or a subject and not before « de, du, des, d' » or a word followed by one (« Quand la
+# politique des pôles … »).
+_PRONOUN = re.compile(
+    r"\b(?:(?:il|elle|ils|elles|lui|leur|leurs|son|sa|ses|celui-ci|celle-ci|ce pôle|"
     r"cette structure|it|its|they|their|them|this cluster|that cluster)\b"
-    r"|\b(?:qui|que|qu'|comment|pourquoi|où|quand|combien|il|elle|on|ne|n'|pour|à)\s*"
-    r"(?:les?|la|l')(?!\s*(?:de|du|des|d')\b)(?=\s*\w)",
+    r"|le pôle(?!\s*(?:de|du|des|d['’])))",
+    re.IGNORECASE,
+)
+_OBJECT = re.compile(
+    r"\b(?:qui|que|qu'|comment|pourquoi|où|quand|combien|il|elle|on|ne|n'|pour|à)\s*"
+    r"(?:les?|la|l')(?!\s*(?:de|du|des|d')\b)(?!\s*\w+\s+(?:de|du|des|d')\b)(?=\s*\w)",
+    re.IGNORECASE,
+)
+# Complex inversion (« Quand la politique des pôles a-t-elle été lancée ? », « Combien les
+# régions versent-elles ? »): the pronoun after the verb repeats the question's own subject,
+# a noun phrase with its determiner before that verb, so neither points back.
+_INVERTED = re.compile(r"(?<=\w)-(?:t-)?(?:il|elle|ils|elles|on)\b", re.IGNORECASE)
+# An object pronoun right before the verb carrying the inverted pronoun (an article would be
+# followed by its noun, not by that verb).
+_CLITIC = re.compile(r"(?:\b(?:le|la|les)\s+|\bl['’])[^\W\d_]+$", re.IGNORECASE)
+_SUBJECT = re.compile(
+    r"\b(?:le|la|les|l['’]|un|une|des|du|ce|cet|cette|ces|son|sa|ses|leurs?)\s*[^\W\d_]+\s+",
     re.IGNORECASE,
 )
 # What may stand beside the name in « Et le pôle Thalassor ? », « And the Ostrevie region? ».
@@ -100,6 +117,22 @@ def _names(text: str) -> list[str]:
             continue
         out.append(m.group().strip())
     return out
+
+
+def _points_back(question: str) -> bool:
+    """Whether a pronoun of the question points at something named earlier."""
+    inverted = _INVERTED.search(question)
+    if inverted is None:
+        return bool(_PRONOUN.search(question) or _OBJECT.search(question))
+    verb = question.rfind(" ", 0, inverted.start()) + 1  # the verb carrying the pronoun
+    if _SUBJECT.search(question, 0, verb) is None:
+        return True  # « Quand a-t-il été créé ? »: the inverted pronoun is the subject
+    if _CLITIC.search(question, 0, inverted.start()):
+        return True  # « Comment les régions le financent-elles ? »: « le » is the object
+    # the subject's determiner is an article, and the pronoun after the verb repeats it
+    return any(
+        not inverted.start() <= m.start() < inverted.end() for m in _PRONOUN.finditer(question)
+    )
 
 
 def _strip_end(text: str) -> str:
@@ -153,9 +186,9 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
             swapped = f"{_strip_end(previous)} ({new}) ?"
         return with_time(swapped, asked) if asked else swapped
     # 3. "Qui le finance ?": a pronoun and no name → the previous names appended
-    if not own_names and (led or len(words) <= 6 or _ANAPHORA.search(q)):
+    if not own_names and (led or len(words) <= 6 or _points_back(q)):
         prev_names = _names(previous)
-        if (prev_names and _ANAPHORA.search(q)) or (prev_names and led):
+        if prev_names and (led or _points_back(q)):
             context = ", ".join(dict.fromkeys(prev_names))
             return f"{_strip_end(q)} ({context}) ?"
     return q
