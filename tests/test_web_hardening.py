@@ -32,6 +32,7 @@ DATA = "Requête illisible : « data » doit être une liste."
 SESSION = "Requête illisible : « session_hash » doit être un texte de 1 à 64 caractères."
 EVENT_DATA = "Requête illisible : « event_data » doit être un objet JSON ou null."
 UNKNOWN_ARGUMENT = "Requête illisible : argument inconnu "
+TOO_FEW = "Requête illisible : « data » doit contenir "
 DROP = object()  # a field left out of a call
 
 
@@ -148,6 +149,11 @@ def _ask_index(site: Site) -> int:
             "Requête illisible : « trigger_id » n'est pas valable.",
         ),
         ("queue/join", {"fn_index": DROP}, "Point d'accès inconnu."),
+        # too few values (Gradio failed with a 500 naming its Python objects)
+        ("call/ask", {"data": []}, TOO_FEW + "1 valeur (0 reçue)."),
+        ("run/ask", {"data": []}, TOO_FEW + "1 valeur (0 reçue)."),
+        ("queue/join", {"data": []}, TOO_FEW + "1 valeur (0 reçue)."),
+        ("call/feedback_up", {"data": []}, TOO_FEW + "1 valeur (0 reçue)."),
         # call/v2/ names its arguments at the top level: a file there is refused too
         (
             "call/v2/ask",
@@ -210,6 +216,32 @@ def test_calls_naming_their_arguments_still_answer(site: Site) -> None:
     staff = _login(site)
     body = {"query": "Combien ?", "date_from": None, "date_to": None}
     r = staff.post("equipe/gradio_api/call/v2/verify", json=body)
+    assert r.status_code == 200 and "event_id" in r.json()
+
+
+def test_calls_in_the_form_gradios_description_gives_answer(site: Site) -> None:
+    # Gradio's API page describes `ask` with one value (the question; the session state is its
+    # own) and its curl example sends that: Gradio itself then failed with a 500
+    info = httpx.get(site.url + "gradio_api/info").json()["named_endpoints"]
+    assert [p["parameter_name"] for p in info["/ask"]["parameters"]] == ["question"]
+    r = httpx.post(site.url + "gradio_api/run/ask", json={"data": ["Combien de pôles ?"]})
+    assert r.status_code == 200
+    assert "Combien de pôles ?" in json.dumps(r.json()["data"], ensure_ascii=False)
+    for path, data in (("call/ask", ["Combien ?"]), ("call/feedback_up", ["Très clair."])):
+        r = httpx.post(site.url + "gradio_api/" + path, json={"data": data})
+        assert r.status_code == 200 and "event_id" in r.json()
+        events = httpx.get(site.url + f"gradio_api/{path}/{r.json()['event_id']}").text
+        assert "event: complete" in events, events
+
+
+def test_a_file_input_given_anything_else_gets_a_french_400(site: Site) -> None:
+    staff = _login(site)
+    for value in ("/etc/passwd", 123, {"path": "/etc/passwd"}, ["x"]):
+        r = staff.post("equipe/gradio_api/call/evaluate", json={"data": [value, 5]})
+        assert r.status_code == 400, value
+        assert r.json() == {"detail": "Requête illisible : un fichier déposé est attendu."}
+    # no file yet is the page's « Choisissez d'abord un fichier de questions. »
+    r = staff.post("equipe/gradio_api/call/evaluate", json={"data": [None, 5]})
     assert r.status_code == 200 and "event_id" in r.json()
 
 

@@ -127,7 +127,7 @@ def _mount(
     import gradio as gr
 
     from poleqa.web.common import theme
-    from poleqa.web.middleware import Endpoints
+    from poleqa.web.middleware import Endpoints, Inputs
 
     gr.mount_gradio_app(
         app,
@@ -156,7 +156,17 @@ def _mount(
         name.lstrip("/"): _arguments(endpoint["parameters"])
         for name, endpoint in blocks.get_api_info()["named_endpoints"].items()
     }
-    return Endpoints(names, frozenset(fns), uploads, downloads, arguments)
+    # what a positional call's `data` holds: every input, the session states included
+    inputs = {
+        index: Inputs(
+            len(f.inputs),
+            tuple(i for i, c in enumerate(f.inputs) if c.stateful),
+            tuple(i for i, c in enumerate(f.inputs) if isinstance(c, gr.File)),
+        )
+        for index, f in fns.items()
+    }
+    by_name = {f.api_name: index for index, f in fns.items() if isinstance(f.api_name, str)}
+    return Endpoints(names, frozenset(fns), uploads, downloads, arguments, inputs, by_name)
 
 
 def _arguments(parameters: list[dict]) -> tuple[frozenset[str], frozenset[str]]:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from poleqa.web.guards import RateLimiter
+from poleqa.web.render import count_fr
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,17 @@ Refusal = tuple[int, str, str]  # HTTP status, English for the log, French for t
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """What a positional call's `data` holds for one function."""
+
+    count: int  # every input, the session states included
+    # the positions of the session states: Gradio reads them from the session, and its API
+    # description leaves them out
+    states: tuple[int, ...] = ()
+    files: tuple[int, ...] = ()  # the positions of file inputs: a file record or null
+
+
+@dataclass(frozen=True)
 class Endpoints:
     """What one mounted Gradio app answers to."""
 
@@ -51,6 +63,8 @@ class Endpoints:
     # by API name: (the arguments call/v2/ may name, those it must name); Gradio fails on any
     # other with a 500 and a traceback
     arguments: Mapping[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    inputs: Mapping[int, Inputs] = field(default_factory=dict)  # by function index
+    by_name: Mapping[str, int] = field(default_factory=dict)  # function index by API name
 
 
 class ApiGuard:
@@ -78,10 +92,13 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        problem = _problem(body, mount, call["route"] if call else "join", call and call["name"])
+        route, name = (call["route"], call["name"]) if call else ("join", None)
+        problem = _problem(body, mount, route, name)
         if problem is not None:
             await _refuse(scope, send, 400 if body is not None else 413, *problem)
             return
+        if route != "call/v2/":
+            body = _with_states(body, mount, name)
         await self.app(scope, _replay(body, receive), send)
 
     def _route_refusal(self, path: str) -> Refusal | None:
@@ -134,6 +151,10 @@ def _problem(
     )
     if malformed is not None:
         return malformed
+    if route != "call/v2/":
+        counted = _counted(payload["data"], mount.inputs.get(_fn_index(payload, mount, name)))
+        if counted is not None:
+            return counted
     # The whole body: call/v2/ names its arguments at the top level, not in `data`.
     files = _file_paths(payload)
     if files and mount.uploads is None:
@@ -170,6 +191,52 @@ def _malformed(payload: dict[str, Any], join: bool) -> tuple[str, str] | None:
     return None
 
 
+def _fn_index(payload: dict[str, Any], mount: Endpoints, name: str | None) -> int | None:
+    """The function a positional call is for: its API name's, else its `fn_index`."""
+    index = mount.by_name.get(name) if name else None
+    return index if index is not None else payload.get("fn_index")
+
+
+def _counted(data: list[Any], inputs: Inputs | None) -> tuple[str, str] | None:
+    """Too few values in `data`, or a file input given something else than a file record
+    (Gradio would fail with a 500 and a traceback, or answer in English): the form its API
+    description gives (without the session states) and the full one both pass."""
+    if inputs is None:
+        return None
+    described = inputs.count - len(inputs.states)
+    if len(data) < inputs.count and len(data) != described:
+        return f"{len(data)} values for {described}", (
+            f"Requête illisible : « data » doit contenir {count_fr(described, 'valeur')} "
+            f"({len(data)} reçue{'s' if len(data) >= 2 else ''})."
+        )
+    given = _full(data, inputs)
+    for position in inputs.files:
+        value = given[position]
+        if value is not None and not (isinstance(value, dict) and _is_file_record(value)):
+            return "not a file record", "Requête illisible : un fichier déposé est attendu."
+    return None
+
+
+def _full(data: list[Any], inputs: Inputs) -> list[Any]:
+    """`data` with a null at each session state's place if it left them out."""
+    if len(data) >= inputs.count:
+        return data
+    full = list(data)
+    for position in inputs.states:
+        full.insert(position, None)
+    return full
+
+
+def _with_states(body: bytes, mount: Endpoints, name: str | None) -> bytes:
+    """The body with a null at each session state's place when the call left them out, as
+    Gradio's own client sends it (Gradio reads a state from the session, not from the call)."""
+    payload = json.loads(body)
+    inputs = mount.inputs.get(_fn_index(payload, mount, name))
+    if inputs is None or len(payload["data"]) >= inputs.count:
+        return body
+    return json.dumps(payload | {"data": _full(payload["data"], inputs)}).encode()
+
+
 def _misnamed(
     payload: dict[str, Any], arguments: tuple[frozenset[str], frozenset[str]] | None
 ) -> tuple[str, str] | None:
@@ -189,14 +256,18 @@ def _misnamed(
     return None
 
 
+def _is_file_record(item: dict[str, Any]) -> bool:
+    meta = item.get("meta")
+    return isinstance(meta, dict) and meta.get("_type") == "gradio.FileData"
+
+
 def _file_paths(data: Any) -> list[str]:
     """The paths of Gradio's file records in a JSON value (walked without recursion)."""
     paths, todo = [], [data]
     while todo:
         item = todo.pop()
         if isinstance(item, dict):
-            meta = item.get("meta")
-            if isinstance(meta, dict) and meta.get("_type") == "gradio.FileData":
+            if _is_file_record(item):
                 paths.append(str(item.get("path")))
             todo.extend(item.values())
         elif isinstance(item, list):
