@@ -397,6 +397,24 @@ def test_cli_eval_never_indexes_another_corpus_into_the_environments_index(
     assert CliRunner().invoke(cli, [*args, "--index", str(tmp_path / "mine")]).exit_code == 0
     assert CliRunner().invoke(cli, ["eval", str(questions), "--out", str(out)]).exit_code == 0
     assert seen == [out / "index", tmp_path / "mine", tmp_path / "live"]
+    # nor into the chat's index by way of --out: « --out . » in the folder holding it, or the
+    # folder holding the one POLEQA_INDEX names
+    monkeypatch.chdir(tmp_path)
+    for env, where in ((None, Path(".")), (str(tmp_path / "srv" / "index"), tmp_path / "srv")):
+        if env is None:
+            monkeypatch.delenv("POLEQA_INDEX")
+        else:
+            monkeypatch.setenv("POLEQA_INDEX", env)
+        res = CliRunner().invoke(
+            cli, ["eval", str(questions), "--corpus", "c", "--out", str(where)]
+        )
+        assert res.exit_code == 1, res.output
+        chats = (where / "index").resolve()
+        assert res.output == (
+            f"Error: --out {where} would index c into the chat's index ({chats}): choose another "
+            "--out, or name an index with --index.\n"
+        )
+    assert len(seen) == 3  # refused before any pipeline was made
 
 
 def test_cli_eval_squad_refuses_the_options_it_would_ignore(tmp_path: Path) -> None:

@@ -238,7 +238,7 @@ def test_a_line_torn_by_hand_is_named_with_what_to_do(tmp_path: Path, caplog) ->
     good = Feedback.about(_answer(), "down", "rien", feedback_id="b", now=NOW).to_json()
     torn = good.replace('"rien"', '"ri\ten"')  # a tab typed into the comment
     with open(store.path, "a", encoding="utf-8") as f:
-        f.write(torn + "\n" + "42\n" + '{"id": "d"}\n')
+        f.write(torn + "\n" + "42\n" + '{"id": "d"}\n' + "[" * 100_000 + "\n")
     store.add(Feedback.about(_answer(), "up", feedback_id="e", now=NOW))
     caplog.set_level(logging.WARNING, logger="poleqa")
 
@@ -255,6 +255,10 @@ def test_a_line_torn_by_hand_is_named_with_what_to_do(tmp_path: Path, caplog) ->
         f"{store.path} line 4 skipped: not a feedback record (fields missing: time, rating, "
         "comment, question, answer, abstained, confidence); fix or delete that line (the other "
         "records are read as usual)"
+    )
+    assert read.warnings[3] == (
+        f"{store.path} line 5 skipped: not a feedback record (JSON nested too deeply); fix or "
+        "delete that line (the other records are read as usual)"
     )
     assert [r.getMessage() for r in caplog.records] == list(read.warnings)
     latest = store.read(latest=True)

@@ -154,6 +154,11 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
     (tmp_path / "baddate.txt").write_text("Texte correct.", encoding="utf-8")
     (tmp_path / "baddate.txt.meta.json").write_text('{"date": "hier"}', encoding="utf-8")
     (tmp_path / "list.txt").write_text("Texte correct.", encoding="utf-8")
+    # JSON that json.loads fails on with a RecursionError, or a ValueError of its own
+    (tmp_path / "deep.txt").write_text("Texte correct.", encoding="utf-8")
+    (tmp_path / "deep.txt.meta.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    (tmp_path / "digits.txt").write_text("Texte correct.", encoding="utf-8")
+    (tmp_path / "digits.txt.meta.json").write_text('{"n": 1' + "0" * 5000 + "}", encoding="utf-8")
     (tmp_path / "list.txt.meta.json").write_text('["not", "an", "object"]', encoding="utf-8")
     (tmp_path / "orphan.txt.meta.json").write_text("{}", encoding="utf-8")
     (tmp_path / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
@@ -179,6 +184,8 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
         "badmeta.txt": "its metadata file badmeta.txt.meta.json is not valid JSON",
         "baddate.txt": "the date 'hier' is not a date",
         "list.txt": "its metadata file list.txt.meta.json must hold a JSON object",
+        "deep.txt": "its metadata file deep.txt.meta.json is not valid JSON (JSON nested too deep",
+        "digits.txt": "its metadata file digits.txt.meta.json is not valid JSON (Exceeds the limit",
         "orphan.txt.meta.json": "metadata file without its document",
         "dangling.txt": "cannot read the file",
         "sheet.xlsx": "unsupported file type '.xlsx'",

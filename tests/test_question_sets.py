@@ -86,6 +86,12 @@ def test_odd_lines_are_named_or_mended_before_anything_is_asked() -> None:
         parse_questions("[" * 100_000, "jsonl")
     assert err.value.message.endswith("line 1: JSON nested too deeply")
     assert err.value.message_fr.endswith("ligne 1 : JSON imbriqué trop profond")
+    with pytest.raises(QuestionSetError) as err:  # json.loads' own ValueError, not a decode error
+        parse_questions('{"id": 1' + "0" * 5000 + "}", "jsonl")
+    assert err.value.message.endswith("line 1: invalid JSON (a number of more than 4,300 digits)")
+    assert err.value.message_fr.endswith(
+        "ligne 1 : JSON invalide (nombre de plus de 4 300 chiffres)"
+    )
 
 
 def test_a_file_of_thousands_of_bad_lines_lists_the_first_twenty() -> None:

@@ -116,6 +116,9 @@ def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> Non
         ({"data": [{"paragraphs": [{"context": "c", "qas": [
             {"id": 1, "question": "q", "answers": [{"text": 5, "answer_start": 0}]}]}]}]},
          "an answer: 5 is not a string"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": [
+            {"id": 1, "question": "q", "answers": [], "is_impossible": "peut-être"}]}]}]},
+         "question 1: 'is_impossible' 'peut-être' is not true or false"),
     ],
 )  # fmt: skip
 def test_a_malformed_squad_file_is_refused_with_what_is_wrong(
@@ -127,6 +130,41 @@ def test_a_malformed_squad_file_is_refused_with_what_is_wrong(
         read_squad(path)
     assert str(caught.value).startswith(f"{path} is not a SQuAD-format file")
     assert str(caught.value).endswith(f": {why}")
+
+
+def test_odd_but_readable_files_are_read_as_meant(tmp_path: Path) -> None:
+    # a byte-order mark, « is_impossible » written as text or null, a lone surrogate (the
+    # tokenizer refused it: a TypeError after the model had loaded)
+    qas = [
+        {"id": "1", "question": "Où ?", "answers": [{"text": "Lyon", "answer_start": 0}],
+         "is_impossible": "false"},
+        {"id": "2", "question": "Qui ?", "answers": [], "is_impossible": "True"},
+        {"id": "3", "question": "Quand \ud800?", "answers": [{"text": "Lyon", "answer_start": 0}],
+         "is_impossible": None},
+    ]  # fmt: skip
+    context = "\udce8" + PASSAGE
+    data = {"data": [{"title": "T", "paragraphs": [{"context": context, "qas": qas}]}]}
+    path = tmp_path / "s.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(data).encode())
+    a, b, c = read_squad(path)
+    assert (a.impossible, b.impossible, c.impossible) == (False, True, False)
+    assert a.context == "\ufffd" + PASSAGE and c.question == "Quand \ufffd?"
+    assert a.context[a.answers[0].start :].startswith("Lyon")
+    assert a.context.encode("utf-8") and c.question.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+     ('{"data": 1' + "0" * 5000 + "}", "Exceeds the limit (4300 digits)")],
+)  # fmt: skip
+def test_json_that_cannot_be_read_is_refused_too(tmp_path: Path, text: str, why: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text, "utf-8")
+    with pytest.raises(QuestionSetError) as caught:
+        read_squad(path)
+    assert str(caught.value).startswith(f"{path} is not a SQuAD-format file")
+    assert why in str(caught.value)
 
 
 def test_held_out_articles_without_a_title_are_split_as_training_splits_them(

@@ -17,6 +17,7 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.config import Settings
+from poleqa.errors import PoleqaError
 
 if TYPE_CHECKING:
     from poleqa.pipeline import Pipeline
@@ -116,7 +117,13 @@ def eval_(
     # Another corpus never goes into the chat's index, even one POLEQA_INDEX names: only an
     # --index given on this command line is used for it.
     if corpus_dir is not None and not _on_command_line("index_dir"):
+        chats = (index_dir or Settings().index_dir).resolve()
         index_dir = out_dir / "index"
+        if index_dir.resolve() == chats:  # « --out . » in the chat's folder
+            raise PoleqaError(
+                f"--out {out_dir} would index {corpus_dir} into the chat's index ({chats}): "
+                "choose another --out, or name an index with --index."
+            )
     settings = settings_from(
         corpus_dir=corpus_dir,
         index_dir=index_dir,

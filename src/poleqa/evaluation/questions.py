@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.errors import QuestionSetError
+from poleqa.jsontext import parse_json
 from poleqa.query import without_surrogates
 
 REQUIRED = ("id", "question", "answers", "sources", "answerable")
@@ -134,14 +135,23 @@ def _jsonl_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
         if not line.strip():
             continue  # blank lines (a trailing newline, a separator) carry nothing
         try:
-            obj = json.loads(line)
+            obj = parse_json(line)
         except json.JSONDecodeError as e:
             problems.append(
                 _Problem(n, f"invalid JSON ({e.msg})", f"JSON invalide (colonne {e.colno})")
             )
             continue
-        except RecursionError:  # « [[[[… » thousands deep
-            problems.append(_Problem(n, "JSON nested too deeply", "JSON imbriqué trop profond"))
+        except ValueError as e:  # « [[[[… » thousands deep, or a number of 5,000 digits
+            if isinstance(e.__cause__, RecursionError):
+                problems.append(_Problem(n, "JSON nested too deeply", "JSON imbriqué trop profond"))
+            else:
+                english, french = (
+                    "a number of more than 4,300 digits",
+                    "nombre de plus de 4 300 chiffres",
+                )
+                problems.append(
+                    _Problem(n, f"invalid JSON ({english})", f"JSON invalide ({french})")
+                )
             continue
         if not isinstance(obj, dict):
             problems.append(_Problem(n, "not a JSON object", "ce n'est pas un objet JSON"))

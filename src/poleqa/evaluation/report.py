@@ -15,6 +15,7 @@ from poleqa.evaluation.runner import (
     failures,
     got_text,
 )
+from poleqa.jsontext import parse_json
 from poleqa.serialise import answer_to_json
 
 PREDICTIONS = "predictions.jsonl"
@@ -71,7 +72,7 @@ def _rounded(metrics: dict[str, float]) -> dict[str, float]:
 def load_report(path: Path) -> dict[str, float]:
     """The metrics of an earlier report.json (for --compare)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = parse_json(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise PoleqaError(f"Cannot read the report {path}: {e}.") from e
     if not isinstance(data, dict):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from poleqa.errors import PoleqaError
+from poleqa.jsontext import parse_json
 from poleqa.types import Answer
 
 RATINGS = ("up", "down")
@@ -114,7 +115,7 @@ class Feedback:
     def from_json(cls, line: str) -> Feedback:
         """The record of one line; ValueError (JSONDecodeError included) or TypeError naming
         what is wrong when the line is not one."""
-        raw = json.loads(line)
+        raw = parse_json(line)
         if not isinstance(raw, dict):
             raise TypeError(f"a JSON {type(raw).__name__}, not an object")
         cites = raw.pop("citations", [])

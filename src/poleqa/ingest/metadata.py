@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from poleqa.errors import IngestError
 from poleqa.ingest.files import read_bounded
+from poleqa.jsontext import parse_json
 
 SIDECAR_SUFFIX = ".meta.json"
 SIDECAR_FIELDS = ("title", "organisation", "date", "url")
@@ -58,8 +58,8 @@ def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
     if raw is None:
         return Sidecar()
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = parse_json(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise IngestError(f"its metadata file {meta.name} is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise IngestError(f"its metadata file {meta.name} must hold a JSON object")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.errors import QuestionSetError
+from poleqa.jsontext import parse_json
+from poleqa.query import without_surrogates
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def squad_file(version: str, paragraphs: list[dict]) -> dict:
 def read_squad(path: Path) -> list[QAExample]:
     """Every question of a SQuAD-format file; QuestionSetError if it is not one."""
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = parse_json(Path(path).read_text(encoding="utf-8-sig"))
         return list(_examples(_list(_get(raw, "data", "the file"), "'data'")))
     except (OSError, UnicodeDecodeError) as e:
         raise QuestionSetError(f"Cannot read {path}: {e}") from e
@@ -72,7 +73,19 @@ def placed(examples: list[QAExample]) -> tuple[list[QAExample], list[QAExample]]
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} {value!r} is not a string")
-    return value
+    return without_surrogates(value)  # one character for one: the offsets stay right
+
+
+def _flag(value: object, what: str) -> bool:
+    """A yes/no field: a JSON boolean, null (no), 0 / 1 or the text « true » / « false » as
+    some exports write it (`bool("false")` would read it as yes)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise TypeError(f"{what} {value!r} is not true or false")
 
 
 def _list(value: object, what: str) -> list:
@@ -103,7 +116,8 @@ def _examples(data: list) -> Iterator[QAExample]:
             for qa_no, qa in enumerate(qas):
                 qid = _get(qa, "id", f"question {qa_no} of a paragraph of {title!r}")
                 question = _text(_get(qa, "question", f"question {qid!r}"), f"question {qid!r}:")
-                impossible = bool(qa.get("is_impossible")) or not qa.get("answers")
+                marked = _flag(qa.get("is_impossible"), f"question {qid!r}: 'is_impossible'")
+                impossible = marked or not qa.get("answers")
                 answers = () if impossible else _list(qa["answers"], f"the answers of {qid!r}")
                 spans = _spans(context, answers)
                 yield QAExample(str(qid), question, context, spans, title, impossible)
