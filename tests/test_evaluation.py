@@ -56,6 +56,12 @@ class FakePipeline:
         self.replies = replies
         self.ks: list[int] = []
 
+    def sources(self) -> list[DocumentInfo]:
+        """The corpus: every document a reply or a question of QUESTIONS cites."""
+        cited = {c.info.source for a in self.replies.values() for c in a.citations}
+        cited |= {s for q in QUESTIONS for s in q.sources}
+        return [DocumentInfo(source=s, title=s) for s in sorted(cited)]
+
     def ask(self, question: str, k: int = 5) -> Answer:
         self.ks.append(k)
         if question not in self.replies:
@@ -337,6 +343,7 @@ def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> No
     assert "fake: 5 questions (3 answerable, 2 unanswerable), k=3" in res.output
     assert "answer accuracy 0.333" in res.output
     assert "answer_accuracy       0.500       0.333     -0.167" in res.output
+    assert "not in" not in res.stderr  # every source cited is a document of the corpus
     assert {p.name for p in out.iterdir()} == {
         "predictions.jsonl",
         "report.json",
@@ -415,6 +422,35 @@ def test_cli_eval_never_indexes_another_corpus_into_the_environments_index(
             "--out, or name an index with --index.\n"
         )
     assert len(seen) == 3  # refused before any pipeline was made
+
+
+def test_cli_eval_says_which_cited_sources_the_corpus_lacks(tmp_path: Path, monkeypatch) -> None:
+    import poleqa.pipeline
+    from poleqa.cli import cli
+
+    class Fake(FakePipeline):
+        def __init__(self, settings) -> None:
+            super().__init__(REPLIES)
+
+        def ensure_index(self, progress: bool = False) -> None:
+            return None
+
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
+    known = QUESTIONS[0].sources[0]
+    rows = [
+        {"id": "a", "question": QUESTIONS[0].question, "answers": ["x"], "answerable": True,
+         "sources": [known, "corpus/" + known]},
+        {"id": "b", "question": QUESTIONS[0].question, "answers": ["x"], "answerable": True,
+         "sources": ["nope.txt", "corpus/" + known]},
+    ]  # fmt: skip
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["eval", str(questions), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert (
+        "poleqa: 2 source(s) the questions cite are not in corpus (their questions' source hits "
+        f"count as misses): corpus/{known}, nope.txt\n"
+    ) in res.stderr
 
 
 def test_cli_eval_squad_refuses_the_options_it_would_ignore(tmp_path: Path) -> None:

@@ -318,6 +318,17 @@ def test_api_evaluate_tab_returns_metrics_failures_and_reports(
     shown = f"Échecs : {wrong} sur 2 questions" if wrong else "Aucun échec"
     assert shown in failures
 
+    # a source the corpus does not hold (a folder prefix) is said: its hit can only miss
+    typo = tmp_path / "typo.jsonl"
+    cited = "corpus/" + rows[0]["sources"][0]
+    typo.write_text(json.dumps(rows[0] | {"sources": [cited]}) + "\n", encoding="utf-8")
+    _, failures, _ = client.predict(handle_file(str(typo)), 5, api_name="/evaluate")
+    said = (
+        "Attention : sources citées par les questions mais absentes du corpus (1) ; ces "
+        f"questions ne peuvent pas trouver leur source : {cited}"
+    )
+    assert failures.startswith(render.message_html(said, "info"))
+
     bad = tmp_path / "bad.jsonl"
     bad.write_text("pas du json\n", encoding="utf-8")
     metrics, failures, files = client.predict(handle_file(str(bad)), 5, api_name="/evaluate")

@@ -105,6 +105,7 @@ def eval_(
         load_report,
         set_name,
         summary_lines,
+        unknown_sources,
         write_reports,
     )
     from poleqa.pipeline import Pipeline
@@ -142,6 +143,14 @@ def eval_(
         "index": str(settings.index_dir),
         "model": settings.model,
     }
+    unknown = unknown_sources(qs, (d.source for d in pipeline.sources()))
+    if unknown:
+        shown = ", ".join(unknown[:5]) + ("…" if len(unknown) > 5 else "")
+        click.echo(
+            f"poleqa: {len(unknown)} source(s) the questions cite are not in {settings.corpus_dir} "
+            f"(their questions' source hits count as misses): {shown}",
+            err=True,
+        )
     result = evaluate(pipeline, qs, settings.k, name=name, progress=True, info=info)
     write_reports(result, out_dir)
 

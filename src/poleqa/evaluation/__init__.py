@@ -1,7 +1,13 @@
 """Answer-quality evaluation: question sets, metrics, reports (`poleqa eval`, the web tab)."""
 
 from poleqa.evaluation.metrics import Prediction, compare, compute_metrics
-from poleqa.evaluation.questions import Question, load_questions, parse_questions, set_name
+from poleqa.evaluation.questions import (
+    Question,
+    load_questions,
+    parse_questions,
+    set_name,
+    unknown_sources,
+)
 from poleqa.evaluation.report import (
     compare_lines,
     load_report,
@@ -34,5 +40,6 @@ __all__ = [
     "prediction_json",
     "set_name",
     "summary_lines",
+    "unknown_sources",
     "write_reports",
 ]

@@ -133,12 +133,19 @@ class StaffApp:
                     None,
                 )
             count = int_input(k, "evaluate", "k", 1, MAX_K)
-            from poleqa.evaluation import evaluate_file, failure_rows, write_reports
+            from poleqa.evaluation import (
+                evaluate_file,
+                failure_rows,
+                unknown_sources,
+                write_reports,
+            )
 
             self.watcher.check()
             # one index for the whole set: a generation another process publishes meanwhile
             # answers the citizens, not the rest of this evaluation
             result = evaluate_file(self.pipeline.pinned(), path, k=count)
+            asked = [p.question for p in result.predictions]
+            unknown = unknown_sources(asked, (i.source for i in self.pipeline.sources()))
             folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
             paths = write_reports(result, folder)
             # Gradio copied the last run's reports for its download links when it returned
@@ -160,6 +167,7 @@ class StaffApp:
             )
         else:
             fails = render.message_html("Aucun échec : toutes les réponses sont justes.", "ok")
+        fails = _unknown_sources_html(unknown) + fails
         files = [str(p) for p in paths.values() if Path(p).exists()]
         return report_html(result.metrics), fails, files
 
@@ -199,6 +207,18 @@ def _uploaded_path(upload: Any) -> Path | None:
             "Le jeu de questions doit être un fichier JSONL ou CSV.",
         )
     return path
+
+
+def _unknown_sources_html(unknown: tuple[str, ...]) -> str:
+    """The warning for sources a question set cites that the corpus does not hold."""
+    if not unknown:
+        return ""
+    shown = ", ".join(unknown[:5]) + ("…" if len(unknown) > 5 else "")
+    return render.message_html(
+        f"Attention : sources citées par les questions mais absentes du corpus ({len(unknown)}) ; "
+        f"ces questions ne peuvent pas trouver leur source : {shown}",
+        "info",
+    )
 
 
 def _build_summary(report: BuildReport) -> str:
