@@ -26,6 +26,15 @@ PREVIOUS = (Turn("Combien de membres compte le pôle Brisevent en 2019 ?"),)
         ("<b>Combien</b> de pôles <!-- note --> ?", "Combien de pôles ?"),
         ("Qui dirige Brisevent &amp; Cie ?", "Qui dirige Brisevent & Cie ?"),
         ("Le pôle Brisevent&ltd ?", "Le pôle Brisevent&ltd ?"),  # no « ; »: not an entity
+        # a script's or a style's code is no word of the question
+        ("<script>alert(1)</script>Combien de pôles ?", "Combien de pôles ?"),
+        ("<STYLE type='x'>p{}</style >Combien de pôles ?", "Combien de pôles ?"),
+        # Markdown: single emphasis, a link whose address holds parentheses
+        ("*Quand* la politique a-t-elle été _lancée_ ?",
+         "Quand la politique a-t-elle été lancée ?"),
+        ("Quand a-t-elle été [lancée](javascript:alert(4)) ?", "Quand a-t-elle été lancée ?"),
+        ("Combien font 2 * 3 et le_pôle ?", "Combien font 2 * 3 et le_pôle ?"),
+        ("**Combien** de *pôles* ?", "Combien de pôles ?"),
         # invisible characters: a zero-width space, a soft hyphen, a BOM, a direction mark
         ("Combien de pô\u200bles ?", "Combien de pôles ?"),
         ("Quelle compé\xadtitivité ?", "Quelle compétitivité ?"),

@@ -23,8 +23,13 @@ YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d\d(?!\d)(?![,.]\d)")
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]{0,200})?/?>|<!--.{0,200}?-->", re.DOTALL)
 # Entities ended by « ; » only (html.unescape alone reads « &ltd » as « <d »).
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# A script or a style element is code, not words of the question: dropped whole.
+_CODE = re.compile(r"<(script|style)\b[^>]{0,200}>.{0,5000}?</\1\s*>", re.DOTALL | re.IGNORECASE)
+# A link's address may hold one level of parentheses (« javascript:alert(4) »).
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
 _MD_MARKS = re.compile(r"(\*\*|__|`+|~~)|^\s*(?:#{1,6}|>|[-*+])\s+", re.MULTILINE)
+# Single emphasis around words (« *Quand* », « _lancée_ »), not a lone « * » or « a_b ».
+_MD_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -32,11 +37,11 @@ def plain_question(text: str) -> str:
     """The question without HTML tags or Markdown (links keep their text), composed (NFC)
     and without invisible format characters (zero-width spaces, soft hyphens, BOM, direction
     marks): markup or a decomposed « ô » around a question must not change its answer."""
-    text = _MD_LINK.sub(r"\1", _TAG.sub(" ", text))
+    text = _MD_LINK.sub(r"\1", _TAG.sub(" ", _CODE.sub(" ", text)))
     text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     text = unicodedata.normalize("NFC", text)
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    return " ".join(_MD_MARKS.sub(" ", text).split())
+    return " ".join(_MD_EMPHASIS.sub(r"\2", _MD_MARKS.sub(" ", text)).split())
 
 
 def without_surrogates(text: str) -> str:
