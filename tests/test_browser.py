@@ -95,6 +95,7 @@ def _staff_login(context, server: Server):  # type: ignore[no-untyped-def]
     page.fill("input[type=password]", STAFF_PASSWORD)
     page.press("input[type=password]", "Enter")
     page.wait_for_selector("#pq-query textarea", timeout=ANSWER_TIMEOUT)
+    assert page.evaluate("document.documentElement.lang") == "fr"
     return page
 
 
@@ -102,6 +103,7 @@ def test_public_chat_has_no_staff_tab(context, web_server: Server) -> None:  # t
     page = context.new_page()
     page.goto(web_server.url)
     page.wait_for_selector("#pq-question textarea")
+    assert page.evaluate("document.documentElement.lang") == "fr"  # for screen readers
     assert page.get_by_role("tab").count() == 0
     assert page.locator("#pq-query, #pq-reindex, #pq-evaluate").count() == 0
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # gradio and fastapi are imported only when the app is built
     from poleqa.web.staff import StaffApp
 
 STATIC = Path(__file__).parent / "static"
+_FRENCH_PAGE = '<script>document.documentElement.lang = "fr";</script>'
 # Questions answered at once, whatever sent them (Envoyer, Enter, an example: one
 # concurrency id); the others wait in the queue (up to QUEUE_SIZE of them).
 CONCURRENCY = 8  # 20 web clients were served best by 8 (docs/reader.md, « Speed »)
@@ -144,6 +145,8 @@ def _mount(
         # shared computer the next person would read them (« Nouvelle conversation » clears
         # only the chat).
         run_history=False,
+        # Gradio's page says <html lang="en">: screen readers would read the French in English
+        head=_FRENCH_PAGE,
         **options,
     )
     # Gradio checks that a file named in a request was uploaded only once `launch()` has run,
