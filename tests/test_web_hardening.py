@@ -263,6 +263,12 @@ def test_logging_out_ends_this_session_only(site: Site) -> None:
     assert mine.get("equipe/" + link).status_code == 302
     assert mine.get("equipe/config").status_code == 401
     assert colleague.get("equipe/config").status_code == 200
+    # nor may a bare logout, typed or followed from a link, nor one asking for every session
+    for logout in ("equipe/logout", "equipe/logout?all_session=true"):
+        mine = _login(site)
+        assert mine.get(logout).status_code == 302
+        assert mine.get("equipe/config").status_code == 401
+        assert colleague.get("equipe/config").status_code == 200
 
 
 class BrokenPipeline(FakePipeline):

@@ -93,7 +93,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
 
     from poleqa.web.auth import LOGIN_FAILURES_PER_MINUTE, STAFF_PATH
     from poleqa.web.guards import RateLimiter
-    from poleqa.web.middleware import LoginThrottle
+    from poleqa.web.middleware import LoginThrottle, OwnLogout
     from poleqa.web.staff import build_staff_blocks
 
     # Gradio answers only below /equipe/; the bare address is what people type.
@@ -113,6 +113,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
     )
     failures = RateLimiter(LOGIN_FAILURES_PER_MINUTE)
     app.add_middleware(LoginThrottle, path=STAFF_PATH + "/login", limiter=failures)
+    app.add_middleware(OwnLogout, path=STAFF_PATH + "/logout")
     return endpoints
 
 

@@ -315,6 +315,21 @@ async def _refuse(scope: Scope, send: Send, status: int, english: str, french: s
     await JSONResponse({"detail": french}, status_code=status)(scope, no_receive, send)
 
 
+class OwnLogout:
+    """ASGI middleware: a logout ends the caller's session only. The staff share one user
+    name, and Gradio's logout ends every session of it unless told `all_session=false`: a
+    bare « /equipe/logout » (typed, or a link followed) logged every colleague out."""
+
+    def __init__(self, app: ASGIApp, path: str) -> None:
+        self.app = app
+        self.paths = {path, path + "/"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.paths:
+            scope = {**scope, "query_string": b"all_session=false"}
+        await self.app(scope, receive, send)
+
+
 class LoginThrottle:
     """ASGI middleware: after a few failed logins from one address, refuse it for a minute."""
 
