@@ -163,3 +163,27 @@ def test_excerpt_is_one_line_cut_at_a_word() -> None:
     line = excerpt(c, limit=40)
     assert line == "Un texte sur plusieurs lignes mot mot …"
     assert excerpt(Citation(1, INFO, 0, 5, "Court", 0.5)) == "Court"
+
+
+def test_an_answer_cut_from_a_longer_sentence_says_so() -> None:
+    # a sentence over 400 characters is shown cut to its clauses around the answer: « … »
+    # says where it goes on (it read as if the list ended there)
+    passage = (
+        "Pôles du Centre\n\nQuatre pôles y ont leur siège : la Cosmetic Valley avec 300 "
+        "adhérents, S2E2 avec 130 adhérents, Elastopole et Dream. Fin.\n"
+    )
+
+    def shown(text: str) -> str:
+        start = passage.index(text)
+        cite = Citation(1, INFO, 100, 100 + len(passage), passage, 1.0, 100 + start,
+                        100 + start + len(text))  # fmt: skip
+        html = answer_html(Answer("Q ?", text, False, 0.9, citations=(cite,)), key="k")
+        return html.split('<div class="pq-text">', 1)[1].split(' <a class="pq-cite"')[0]
+
+    middle = "la Cosmetic Valley avec 300 adhérents, S2E2 avec 130 adhérents"
+    assert shown(middle) == "… " + render.esc(middle) + " …"
+    sentence = "Quatre pôles y ont leur siège : la Cosmetic Valley avec 300 adhérents"
+    assert shown(sentence) == render.esc(sentence) + " …"
+    whole = passage.split("\n\n")[1].removesuffix(" Fin.\n")
+    assert shown(whole) == render.esc(whole)
+    assert shown("Pôles du Centre") == render.esc("Pôles du Centre")  # a line of its own

@@ -173,8 +173,30 @@ def _short_span(answer: Answer) -> tuple[int, int] | None:
     return None
 
 
+def _cut(answer: Answer) -> tuple[bool, bool]:
+    """Whether the answer text starts, and whether it ends, inside a sentence of its passage
+    (a sentence over 400 characters is shown cut to its clauses around the answer)."""
+    first = answer.citations[0] if answer.citations else None
+    if first is None or first.answer_start is None or first.answer_end is None:
+        return False, False
+    a, b = first.answer_start - first.start, first.answer_end - first.start
+    if not 0 <= a < b <= len(first.passage) or first.passage[a:b] != answer.text:
+        return False, False
+    before = first.passage[:a].rstrip(" \t")[-1:]
+    after = first.passage[b:].lstrip(" \t")[:1]
+    # a word or a clause's comma on either side: the sentence goes on (not a line, a list
+    # bullet or a sentence's end)
+    ends = answer.text.rstrip()[-1:] in ".!?…"
+    goes_on = (
+        (before.isalnum() or before in tuple(",;:(")),
+        (after.isalnum() or after in tuple(",;(")),
+    )
+    return goes_on[0], not ends and goes_on[1]
+
+
 def answer_sentence(answer: Answer, key: str) -> str:
-    """The answer text escaped, its short answer in <mark>, followed by its citation link."""
+    """The answer text escaped, its short answer in <mark>, followed by its citation link;
+    « … » where the sentence it was cut from goes on."""
     text = answer.text or ""
     short = _short_span(answer)
     if short is not None and 0 <= short[0] < short[1] <= len(text):
@@ -184,6 +206,8 @@ def answer_sentence(answer: Answer, key: str) -> str:
         )
     else:
         body = esc(text)
+    before, after = _cut(answer)
+    body = ("… " if before else "") + body + (" …" if after else "")
     first = answer.citations[0] if answer.citations else None
     return body + (" " + cite_link(first.n, key) if first is not None else "")
 
