@@ -252,10 +252,12 @@ def test_figures_of_other_years_are_listed_by_year() -> None:
     )
 
     class _Reader:
+        old_score = 5.0  # the judge's probability of the 2019 span: sigmoid(5) = 0.99
+
         def read(self, query, hits):
             return [
                 ExtractedAnswer(h, h.chunk.text.index(t), h.chunk.text.index(t) + len(t), s, 0.0)
-                for h, t, s in ((new, "55 pôles", 6.0), (old, "56 pôles", 5.0))
+                for h, t, s in ((new, "55 pôles", 6.0), (old, "56 pôles", self.old_score))
             ]
 
     answerer = ReadingAnswerer(_Reader(), _judge(0.5), _NoEvidence())
@@ -268,6 +270,12 @@ def test_figures_of_other_years_are_listed_by_year() -> None:
     assert not any(n.startswith("Selon") for n in answerer.answer(question, [new, old], 1).notes)
     dated = analyse("Combien de pôles compte la France en 2019 ?", FakeEmbedder())
     assert not any(n.startswith("Selon") for n in answerer.answer(dated, [new, old]).notes)
+    # a span the judge rates more likely wrong than right (0.27) is no year's figure, even
+    # above a low answering threshold (it listed figures about something else)
+    doubtful = _Reader()
+    doubtful.old_score = -1.0
+    low = ReadingAnswerer(doubtful, _judge(0.1), _NoEvidence())
+    assert not any(n.startswith("Selon") for n in low.answer(question, [new, old]).notes)
 
 
 def test_domain_questions_become_squad_training_data(tmp_path: Path) -> None:

@@ -127,6 +127,9 @@ class ReadingAnswerer:
         if not ranked or not ranked[0][1] >= self.judge.threshold:  # NaN abstains too
             return abstain(query, hits, ranked[0][1] if ranked else 0.0)
         best, p = ranked[0]
-        others = [span for span, q in ranked[1:] if q >= self.judge.threshold]
+        # the figures of other years shown beside it: only answers the judge rates more likely
+        # right than wrong (a figure about something else, judged barely above the threshold,
+        # read as that year's answer)
+        others = [span for span, q in ranked[1:] if q >= max(self.judge.threshold, UNCERTAIN_BELOW)]
         answer = compose(query, best, hits, p, others, shown)
         return replace(answer, uncertain=p < UNCERTAIN_BELOW)
