@@ -57,6 +57,15 @@ def test_a_decomposed_question_is_read_as_the_composed_one() -> None:
     assert analyse("Et en Bretagne ?", fake, turn).resolved == "Combien de pôles en Bretagne ?"
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Combien de pôles à Zürich ?", "What is Île-de-France's 2023 budget?",
+     "Qui préside « Pôle Μικρό » ?", "Combien de pôles ? 有"],
+)  # fmt: skip
+def test_questions_mostly_in_latin_letters_are_read(question: str) -> None:
+    assert validate_question(question, 2000) == question
+
+
 def test_undecodable_bytes_become_replacement_characters() -> None:
     # what `poleqa ask` receives from a terminal that is not UTF-8 (os.fsdecode)
     assert validate_question("Combien de p\udcf4les ?", 100) == "Combien de p\ufffdles ?"

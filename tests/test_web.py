@@ -90,6 +90,21 @@ def test_bad_questions_get_a_french_message(chat: ChatApp, question: str, messag
     assert session.history() == ()
 
 
+@pytest.mark.parametrize(
+    "question", ["有多少个竞争力集群？", "كم عدد الأقطاب؟", "Сколько кластеров?"]
+)
+def test_a_question_in_another_script_is_told_which_languages_are_read(
+    chat: ChatApp, question: str
+) -> None:
+    # read as French, such questions were answered with whatever passage came first
+    _, messages, _, _ = chat.ask(question, None)
+    said = (
+        "poleqa comprend les questions en français ou en anglais : reformulez-la dans l'une de "
+        "ces langues."
+    )
+    assert messages[-1]["content"] == render.message_html(said)
+
+
 def test_errors_become_messages_never_exceptions(chat: ChatApp) -> None:
     pipeline = chat.pipeline
     assert isinstance(pipeline, FakePipeline)

@@ -79,7 +79,20 @@ def validate_question(question: str, max_chars: int) -> str:
             f"The question is too long ({len(q)} characters; at most {max_chars}).",
             f"La question est trop longue ({len(q)} caractères ; {max_chars} au plus).",
         )
+    if not _latin(q):  # Chinese, Arabic, Cyrillic…: read as French, answered with anything
+        raise QuestionError(
+            "Only questions in French or English are understood.",
+            "poleqa comprend les questions en français ou en anglais : reformulez-la dans "
+            "l'une de ces langues.",
+        )
     return q
+
+
+def _latin(text: str) -> bool:
+    """Whether most letters of `text` are of the Latin script (French and English are)."""
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+    return not letters or 2 * latin >= len(letters)
 
 
 def analyse(
