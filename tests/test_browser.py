@@ -86,6 +86,8 @@ def _staff_login(context, server: Server):  # type: ignore[no-untyped-def]
     page = context.new_page()
     page.goto(server.url + "equipe/")
     page.wait_for_selector("input[type=password]")
+    # the page shows nothing of the throttle's refusal: it is said beforehand
+    assert page.get_by_text("la connexion est refusée pendant une minute", exact=False).is_visible()
     page.locator("input[type=text]").first.fill(STAFF_USER)
     page.fill("input[type=password]", "pas le bon mot de passe")
     page.press("input[type=password]", "Enter")

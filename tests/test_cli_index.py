@@ -103,6 +103,15 @@ def test_empty_corpus(folders, fake_models) -> None:
     result = run("index", "--corpus", "empty", "--index", "index")
     assert result.exit_code == 1
     assert result.stderr == "Error: No readable document in empty; the index was not changed.\n"
+    # every file skipped: which, and why (it said « 2 files skipped » only)
+    Path("empty/a.txt").write_bytes(b"")
+    Path("empty/b.txt").write_bytes(b"\x00\x01")
+    result = run("index", "--corpus", "empty", "--index", "index")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: No readable document in empty (skipped a.txt: the file is empty; b.txt: binary "
+        "file (it holds NUL bytes), not text); the index was not changed.\n"
+    )
 
 
 def test_search_without_index(folders, fake_models) -> None:

@@ -465,3 +465,14 @@ def test_cli_eval_squad_refuses_the_options_it_would_ignore(tmp_path: Path) -> N
     assert "--squad evaluates the trained reader alone: --corpus, --k, --reader do not apply" in (
         res.output
     )
+
+
+def test_cli_eval_squad_refuses_a_file_without_questions(tmp_path: Path) -> None:
+    # it wrote a report of zeros, as for a reader that got everything wrong
+    from poleqa.cli import cli
+
+    squad = tmp_path / "s.json"
+    squad.write_text('{"data": [{"title": "T", "paragraphs": []}]}', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["eval", "--squad", str(squad), "--out", str(tmp_path / "o")])
+    assert (res.exit_code, res.output) == (2, f"Error: {squad} holds no question to evaluate.\n")
+    assert not (tmp_path / "o").exists()

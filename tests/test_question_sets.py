@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,20 @@ def test_odd_lines_are_named_or_mended_before_anything_is_asked() -> None:
     assert err.value.message.endswith("line 1: invalid JSON (a number of more than 4,300 digits)")
     assert err.value.message_fr.endswith(
         "ligne 1 : JSON invalide (nombre de plus de 4 300 chiffres)"
+    )
+
+
+def test_a_json_array_is_told_that_json_lines_is_expected() -> None:
+    # it was « line 1: not a JSON object », with no word of the format
+    rows = [{"id": "a", "question": "Q ?", "answers": [], "sources": [], "answerable": False}]
+    with pytest.raises(QuestionSetError) as err:
+        parse_questions(json.dumps(rows, indent=1), "jsonl", name="set.json")
+    assert err.value.message.endswith(
+        "the file is one JSON array; JSON Lines is expected: one question object per line"
+    )
+    assert err.value.message_fr.endswith(
+        "le fichier est un tableau JSON ; le format attendu est JSON Lines : une question (un "
+        "objet JSON) par ligne"
     )
 
 
@@ -276,7 +291,7 @@ def test_developer_tools_print_one_line_for_poleqa_errors(tmp_path: Path) -> Non
     run = subprocess.run(tool, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert (run.returncode, run.stderr, run.stdout) == (
         2,
-        "Error: bad.jsonl: not UTF-8 text (byte 0).\n",
+        "Error: bad.jsonl: not UTF-8 text (byte 0); save it as UTF-8 (in Excel: « CSV UTF-8 »).\n",
         "",
     )
     assert not out.exists()

@@ -17,7 +17,7 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.config import Settings
-from poleqa.errors import PoleqaError
+from poleqa.errors import PoleqaError, QuestionSetError
 
 if TYPE_CHECKING:
     from poleqa.pipeline import Pipeline
@@ -202,6 +202,8 @@ def _eval_squad(
     from poleqa.reading.squad import placed, read_squad
 
     every, unplaced = placed(read_squad(path))
+    if not every:  # a report of zeros would read as a reader that got everything wrong
+        raise QuestionSetError(f"{path} holds no question to evaluate.")
     if unplaced:  # scored as they are, a right span would count as wrong
         click.echo(
             f"poleqa: {len(unplaced)} question(s) left out, none of their answers in their "

@@ -57,6 +57,13 @@ def unknown_sources(questions: Sequence[Question], known: Iterable[str]) -> tupl
     return tuple(dict.fromkeys(s for s in cited if s not in corpus))
 
 
+ARRAY = (
+    "the file is one JSON array; JSON Lines is expected: one question object per line",
+    "le fichier est un tableau JSON ; le format attendu est JSON Lines : une question (un objet "
+    "JSON) par ligne",
+)
+
+
 def load_questions(path: Path) -> list[Question]:
     """Read a JSONL or CSV question set; QuestionSetError lists every malformed line."""
     path = Path(path)
@@ -71,8 +78,10 @@ def load_questions(path: Path) -> list[Question]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise QuestionSetError(
-            f"{path.name}: not UTF-8 text (byte {e.start}).",
-            f"{path.name} : ce n'est pas un texte UTF-8.",
+            f"{path.name}: not UTF-8 text (byte {e.start}); save it as UTF-8 (in Excel: "
+            "« CSV UTF-8 »).",
+            f"{path.name} : ce n'est pas un texte UTF-8 ; enregistrez-le en UTF-8 (dans Excel : "
+            "Enregistrer sous, « CSV UTF-8 »).",
         ) from e
     return parse_questions(text, _format_of(path, text), name=path.name)
 
@@ -81,6 +90,8 @@ def parse_questions(text: str, fmt: str, name: str = "questions") -> list[Questi
     """Questions from the text of a set; `fmt` is "jsonl" or "csv"."""
     if fmt == "csv":
         records, problems = _csv_records(text)
+    elif _json_array(text):  # as `json.dump` of a list writes it
+        records, problems = [], [_Problem(0, ARRAY[0], ARRAY[1])]
     else:
         records, problems = _jsonl_records(text)
     questions: list[Question] = []
@@ -105,6 +116,15 @@ def parse_questions(text: str, fmt: str, name: str = "questions") -> list[Questi
     if problems:
         _raise(name, problems)
     return questions
+
+
+def _json_array(text: str) -> bool:
+    if not text.lstrip().startswith("["):
+        return False
+    try:
+        return isinstance(parse_json(text), list)
+    except ValueError:
+        return False
 
 
 def _format_of(path: Path, text: str) -> str:

@@ -251,9 +251,12 @@ def read_corpus(
             status = "changed" if entry else "added"
         docs.append(PlannedDoc(doc, fingerprint, chash, status))
     if not docs:
+        shown = sorted(skips.reported, key=lambda s: s.source)
+        why = "; ".join(f"{s.source}: {s.reason}" for s in shown[:5])
+        more = f"; and {len(shown) - 5} more" if len(shown) > 5 else ""
         raise CorpusError(
             f"No readable document in {corpus_dir}"
-            + (f" ({len(skips.reported)} files skipped)" if skips.reported else "")
+            + (f" (skipped {why}{more})" if shown else "")
             + "; the index was not changed."
         )
     return docs

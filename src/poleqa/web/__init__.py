@@ -108,7 +108,12 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
         uploads=Path(get_upload_folder()).resolve(),
         downloads=True,  # the evaluation's reports, the feedback export
         auth=auth.verify,
-        auth_message="Espace équipe de poleqa : identifiant « equipe » et mot de passe.",
+        # Gradio's login page shows nothing of the throttle's refusal (a 429): said beforehand
+        auth_message=(
+            "Espace équipe de poleqa : identifiant « equipe » et mot de passe. Après "
+            f"{LOGIN_FAILURES_PER_MINUTE} échecs, la connexion est refusée pendant une minute, "
+            "même avec le bon mot de passe."
+        ),
         max_file_size="20mb",  # question sets are small; refuse anything huge
     )
     failures = RateLimiter(LOGIN_FAILURES_PER_MINUTE)
