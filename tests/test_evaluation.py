@@ -476,3 +476,18 @@ def test_cli_eval_squad_refuses_a_file_without_questions(tmp_path: Path) -> None
     res = CliRunner().invoke(cli, ["eval", "--squad", str(squad), "--out", str(tmp_path / "o")])
     assert (res.exit_code, res.output) == (2, f"Error: {squad} holds no question to evaluate.\n")
     assert not (tmp_path / "o").exists()
+
+
+def test_unknown_sources_are_those_the_scorer_can_never_match() -> None:
+    from poleqa.evaluation import unknown_sources
+    from poleqa.evaluation.metrics import source_rank
+
+    corpus = ["2019/rapport.txt", "note.md"]
+    asked = [
+        q("a", ("x",), ("rapport.txt", "2019/rapport.txt"), "other"),  # a bare name matches
+        q("b", ("x",), ("2020/rapport.txt", "note.md", "nope.txt"), "other"),
+        q("c", ("x",), ("nope.txt",), "other"),
+    ]
+    assert unknown_sources(asked, corpus) == ("2020/rapport.txt", "nope.txt")
+    assert source_rank(corpus, ["rapport.txt"]) == 1  # as the scorer reads it
+    assert source_rank(corpus, ["2020/rapport.txt"]) is None

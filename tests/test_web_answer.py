@@ -187,3 +187,7 @@ def test_an_answer_cut_from_a_longer_sentence_says_so() -> None:
     whole = passage.split("\n\n")[1].removesuffix(" Fin.\n")
     assert shown(whole) == render.esc(whole)
     assert shown("Pôles du Centre") == render.esc("Pôles du Centre")  # a line of its own
+    # a sentence ending inside quotes or brackets is whole
+    passage = 'Le rapport conclut : "Le pôle compte 300 membres." Il a été créé (en 2005.) Fin.'
+    for text in ('Le rapport conclut : "Le pôle compte 300 membres."', "Il a été créé (en 2005.)"):
+        assert shown(text) == render.esc(text)

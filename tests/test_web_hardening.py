@@ -150,10 +150,10 @@ def _ask_index(site: Site) -> int:
         ),
         ("queue/join", {"fn_index": DROP}, "Point d'accès inconnu."),
         # too few values (Gradio failed with a 500 naming its Python objects)
-        ("call/ask", {"data": []}, TOO_FEW + "1 valeur (0 reçue)."),
-        ("run/ask", {"data": []}, TOO_FEW + "1 valeur (0 reçue)."),
-        ("queue/join", {"data": []}, TOO_FEW + "1 valeur (0 reçue)."),
-        ("call/feedback_up", {"data": []}, TOO_FEW + "1 valeur (0 reçue)."),
+        ("call/ask", {"data": []}, TOO_FEW + "1 valeur ou 2 (0 reçue)."),
+        ("run/ask", {"data": []}, TOO_FEW + "1 valeur ou 2 (0 reçue)."),
+        ("queue/join", {"data": []}, TOO_FEW + "1 valeur ou 2 (0 reçue)."),
+        ("call/feedback_up", {"data": [None, "x"]}, TOO_FEW + "1 valeur ou 3 (2 reçues)."),
         # call/v2/ names its arguments at the top level: a file there is refused too
         (
             "call/v2/ask",
@@ -226,6 +226,8 @@ def test_calls_in_the_form_gradios_description_gives_answer(site: Site) -> None:
     assert [p["parameter_name"] for p in info["/ask"]["parameters"]] == ["question"]
     r = httpx.post(site.url + "gradio_api/run/ask", json={"data": ["Combien de pôles ?"]})
     assert r.status_code == 200
+    body = {"data": ["Combien de pôles ?"], "fn_index": _ask_index(site)}
+    assert httpx.post(site.url + "gradio_api/run/ask", json=body).status_code == 200
     assert "Combien de pôles ?" in json.dumps(r.json()["data"], ensure_ascii=False)
     for path, data in (("call/ask", ["Combien ?"]), ("call/feedback_up", ["Très clair."])):
         r = httpx.post(site.url + "gradio_api/" + path, json={"data": data})
@@ -240,9 +242,24 @@ def test_a_file_input_given_anything_else_gets_a_french_400(site: Site) -> None:
         r = staff.post("equipe/gradio_api/call/evaluate", json={"data": [value, 5]})
         assert r.status_code == 400, value
         assert r.json() == {"detail": "Requête illisible : un fichier déposé est attendu."}
+    # Gradio runs the function a call's fn_index names, whatever the route's name says
+    config = staff.get("equipe/config").json()
+    evaluate = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "evaluate")
+    body = {"data": ["/etc/passwd", 5, "", "", 5], "fn_index": evaluate}
+    r = staff.post("equipe/gradio_api/run/verify", json=body)
+    assert r.status_code == 400, r.text
     # no file yet is the page's « Choisissez d'abord un fichier de questions. »
     r = staff.post("equipe/gradio_api/call/evaluate", json={"data": [None, 5]})
     assert r.status_code == 200 and "event_id" in r.json()
+
+
+def test_every_page_says_it_is_french(site: Site) -> None:
+    # Gradio's pages said lang="en": screen readers read their French in English. The chat,
+    # the staff login page, the staff area once logged in:
+    pages = (httpx.get(site.url), httpx.get(site.url + "equipe/"), _login(site).get("equipe/"))
+    for r in pages:
+        assert r.status_code == 200 and int(r.headers["content-length"]) == len(r.content)
+        assert re.search(r'<html\s+lang="fr"', r.text) and 'lang="en"' not in r.text, r.url
 
 
 def test_the_page_calls_still_join_the_queue(site: Site) -> None:
@@ -264,11 +281,15 @@ def test_logging_out_ends_this_session_only(site: Site) -> None:
     assert mine.get("equipe/config").status_code == 401
     assert colleague.get("equipe/config").status_code == 200
     # nor may a bare logout, typed or followed from a link, nor one asking for every session
-    for logout in ("equipe/logout", "equipe/logout?all_session=true"):
+    for logout in ("equipe/logout", "equipe/logout?all_session=true", "equipe/" + link):
         mine = _login(site)
+        kept = dict(mine.cookies)  # what someone who copied the cookie would send
         assert mine.get(logout).status_code == 302
         assert mine.get("equipe/config").status_code == 401
         assert colleague.get("equipe/config").status_code == 200
+        # over plain HTTP the session's token was left valid on the server
+        replay = httpx.Client(base_url=site.url, cookies=kept)
+        assert replay.get("equipe/config").status_code == 401, logout
 
 
 class BrokenPipeline(FakePipeline):

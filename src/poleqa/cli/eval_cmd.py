@@ -115,19 +115,9 @@ def eval_(
     old = load_report(compare_to) if compare_to else None
     name = set_name(questions)
     out_dir = out_dir or Path("eval") / "out" / name
-    # Another corpus never goes into the chat's index, even one POLEQA_INDEX names: only an
-    # --index given on this command line is used for it.
-    if corpus_dir is not None and not _on_command_line("index_dir"):
-        chats = (index_dir or Settings().index_dir).resolve()
-        index_dir = out_dir / "index"
-        if index_dir.resolve() == chats:  # « --out . » in the chat's folder
-            raise PoleqaError(
-                f"--out {out_dir} would index {corpus_dir} into the chat's index ({chats}): "
-                "choose another --out, or name an index with --index."
-            )
     settings = settings_from(
         corpus_dir=corpus_dir,
-        index_dir=index_dir,
+        index_dir=_own_index(corpus_dir, index_dir, out_dir),
         model=model,
         reader=reader,
         reader_dir=reader_dir,
@@ -143,14 +133,7 @@ def eval_(
         "index": str(settings.index_dir),
         "model": settings.model,
     }
-    unknown = unknown_sources(qs, (d.source for d in pipeline.sources()))
-    if unknown:
-        shown = ", ".join(unknown[:5]) + ("…" if len(unknown) > 5 else "")
-        click.echo(
-            f"poleqa: {len(unknown)} source(s) the questions cite are not in {settings.corpus_dir} "
-            f"(their questions' source hits count as misses): {shown}",
-            err=True,
-        )
+    _say_unknown(unknown_sources(qs, (d.source for d in pipeline.sources())), settings)
     result = evaluate(pipeline, qs, settings.k, name=name, progress=True, info=info)
     write_reports(result, out_dir)
 
@@ -160,6 +143,33 @@ def eval_(
         click.echo("")
         click.echo(f"Compared with {compare_to}:")
         click.echo("\n".join(compare_lines(result.metrics, old, old_name="old")))
+
+
+def _own_index(corpus_dir: Path | None, index_dir: Path | None, out_dir: Path) -> Path | None:
+    """The index to use: another corpus never goes into the chat's index, even one
+    POLEQA_INDEX names: only an --index given on this command line is used for it, else
+    OUT/index (PoleqaError if that is the chat's)."""
+    if corpus_dir is None or _on_command_line("index_dir"):
+        return index_dir
+    chats = (index_dir or Settings().index_dir).resolve()
+    own = out_dir / "index"
+    if own.resolve() == chats:  # « --out . » in the chat's folder
+        raise PoleqaError(
+            f"--out {out_dir} would index {corpus_dir} into the chat's index ({chats}): "
+            "choose another --out, or name an index with --index."
+        )
+    return own
+
+
+def _say_unknown(unknown: tuple[str, ...], settings: Settings) -> None:
+    """The sources cited that the corpus lacks, on stderr (their source hits can only miss)."""
+    if unknown:
+        shown = ", ".join(unknown[:5]) + ("…" if len(unknown) > 5 else "")
+        click.echo(
+            f"poleqa: {len(unknown)} source(s) the questions cite are not in {settings.corpus_dir} "
+            f"(their questions' source hits count as misses): {shown}",
+            err=True,
+        )
 
 
 def _refuse_ignored_by_squad() -> None:
@@ -202,14 +212,14 @@ def _eval_squad(
     from poleqa.reading.squad import placed, read_squad
 
     every, unplaced = placed(read_squad(path))
-    if not every:  # a report of zeros would read as a reader that got everything wrong
-        raise QuestionSetError(f"{path} holds no question to evaluate.")
     if unplaced:  # scored as they are, a right span would count as wrong
         click.echo(
             f"poleqa: {len(unplaced)} question(s) left out, none of their answers in their "
             f"paragraph: {', '.join(e.id for e in unplaced[:5])}{'…' if len(unplaced) > 5 else ''}",
             err=True,
         )
+    if not every:  # a report of zeros would read as a reader that got everything wrong
+        raise QuestionSetError(f"{path} holds no question to evaluate.")
     # the whole file's task decides, not the questions --limit keeps
     allowed = no_answer_allowed(no_answer, any(e.impossible for e in every))
     examples = every[:limit]

@@ -1,12 +1,11 @@
 """Answer-quality evaluation: question sets, metrics, reports (`poleqa eval`, the web tab)."""
 
-from poleqa.evaluation.metrics import Prediction, compare, compute_metrics
+from poleqa.evaluation.metrics import Prediction, compare, compute_metrics, unknown_sources
 from poleqa.evaluation.questions import (
     Question,
     load_questions,
     parse_questions,
     set_name,
-    unknown_sources,
 )
 from poleqa.evaluation.report import (
     compare_lines,

@@ -112,6 +112,14 @@ def _same_source(cited: str, gold: str) -> bool:
     return cited == gold or ("/" not in gold and cited.rsplit("/", 1)[-1] == gold)
 
 
+def unknown_sources(questions: Sequence[Question], known: Iterable[str]) -> tuple[str, ...]:
+    """The sources the questions cite that match no document of the corpus (a typo, a folder
+    prefix), in the order first cited: their questions' source hits can only miss."""
+    corpus = list(known)
+    cited = dict.fromkeys(s for q in questions for s in q.sources if s)
+    return tuple(g for g in cited if not any(_same_source(c, g) for c in corpus))
+
+
 def source_rank(cited_sources: Sequence[str], gold: Iterable[str]) -> int | None:
     """1-based rank of the first gold document among the distinct cited documents, in order."""
     gold = [g for g in gold if g]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,14 +46,6 @@ def set_name(path: Path) -> str:
     if stem.lower() in {"questions", "question", "qa", "set"} and path.parent.name:
         return path.parent.name
     return stem
-
-
-def unknown_sources(questions: Sequence[Question], known: Iterable[str]) -> tuple[str, ...]:
-    """The sources the questions cite that are no document of the corpus (a typo, a folder
-    prefix), in the order first cited: their questions' source hits can only miss."""
-    corpus = set(known)
-    cited = (s for q in questions for s in q.sources)
-    return tuple(dict.fromkeys(s for s in cited if s not in corpus))
 
 
 ARRAY = (

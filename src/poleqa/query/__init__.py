@@ -31,6 +31,7 @@ _MD_MARKS = re.compile(r"(\*\*|__|`+|~~)|^\s*(?:#{1,6}|>|[-*+])\s+", re.MULTILIN
 # Single emphasis around words (« *Quand* », « _lancée_ »), not a lone « * » or « a_b ».
 _MD_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def plain_question(text: str) -> str:
@@ -79,7 +80,7 @@ def validate_question(question: str, max_chars: int) -> str:
             f"The question is too long ({len(q)} characters; at most {max_chars}).",
             f"La question est trop longue ({len(q)} caractères ; {max_chars} au plus).",
         )
-    if not _latin(q):  # Chinese, Arabic, Cyrillic…: read as French, answered with anything
+    if not _latin(q):  # only Chinese, Arabic, Cyrillic…: read as French, answered with anything
         raise QuestionError(
             "Only questions in French or English are understood.",
             "poleqa comprend les questions en français ou en anglais : reformulez-la dans "
@@ -89,10 +90,10 @@ def validate_question(question: str, max_chars: int) -> str:
 
 
 def _latin(text: str) -> bool:
-    """Whether most letters of `text` are of the Latin script (French and English are)."""
-    letters = [c for c in text if c.isalpha()]
-    latin = sum(unicodedata.name(c, "").startswith("LATIN") for c in letters)
-    return not letters or 2 * latin >= len(letters)
+    """Whether `text` holds a word of the Latin script (French and English do, a question
+    naming a Greek person too), or no letter at all."""
+    words = _WORD.findall(text)
+    return not words or any(all("LATIN" in unicodedata.name(c, "") for c in w) for w in words)
 
 
 def analyse(

@@ -60,26 +60,32 @@ _CAP_SEQ = re.compile(
     r"[A-ZÀ-ÖØ-Þ][\w'’-]*"
     r"(?:\s+(?:(?:de|du|des|la|le|et|of|the)\s+){0,2}(?:d'\s*)?[A-ZÀ-ÖØ-Þ][\w'’-]*)*"
 )
-# Pronouns that point back at something named earlier (and « le pôle » alone, as in « Comment le
-# pôle est-il financé ? »). « le, la, les, l' » are articles too (« Qui finance la politique des
-# pôles ? » names nothing earlier): they count only as object pronouns, right after a question
-# word or a subject and not before « de, du, des, d' » or a word followed by one (« Quand la
-# politique des pôles … »).
+# Pronouns that point back at something named earlier, and « le pôle » (« du pôle », « au
+# pôle ») ending its phrase: at the question's end, before its verb's inverted pronoun or a
+# preposition (« Comment le pôle est-il financé ? », « Qui dirige le pôle depuis 2019 ? »), not
+# when it picks among pôles (« Quel est le pôle le plus ancien ? », « … le pôle qui … »).
 _PRONOUN = re.compile(
     r"\b(?:(?:il|elle|ils|elles|lui|leur|leurs|son|sa|ses|celui-ci|celle-ci|ce pôle|"
     r"cette structure|it|its|they|their|them|this cluster|that cluster)\b"
-    r"|le pôle(?!\s*(?:de|du|des|d['’])))",
+    r"|(?:le|du|au) pôle(?=\s*[?!.]*\s*$|\s+[^\W\d_]+-(?:t-)?(?:il|elle)\b"
+    r"|\s+(?:depuis|en|dans|à|aux?|pour|avec|sur|entre|après|avant|par|pendant)\b))",
     re.IGNORECASE,
 )
+# « le, la, les, l' » are articles too (« Qui finance la politique des pôles ? » names nothing
+# earlier): they count only as object pronouns, right after a question word or a subject and
+# not before « de, du, des, d' ».
 _OBJECT = re.compile(
     r"\b(?:qui|que|qu'|comment|pourquoi|où|quand|combien|il|elle|on|ne|n'|pour|à)\s*"
-    r"(?:les?|la|l')(?!\s*(?:de|du|des|d')\b)(?!\s*\w+\s+(?:de|du|des|d')\b)(?=\s*\w)",
+    r"(?:les?|la|l')(?!\s*(?:de|du|des|d')\b)(?=\s*\w)",
     re.IGNORECASE,
 )
+# « il » in « y a-t-il », « faut-il », « s'agit-il » stands for nothing (impersonal verbs), nor
+# does « on » (« Combien de pôles compte-t-on ? »).
+_IMPERSONAL = re.compile(r"(?:\by a|\bfaut|\bagit)-(?:t-)?il\b|-(?:t-)?on\b", re.IGNORECASE)
 # Complex inversion (« Quand la politique des pôles a-t-elle été lancée ? », « Combien les
 # régions versent-elles ? »): the pronoun after the verb repeats the question's own subject,
 # a noun phrase with its determiner before that verb, so neither points back.
-_INVERTED = re.compile(r"(?<=\w)-(?:t-)?(?:il|elle|ils|elles|on)\b", re.IGNORECASE)
+_INVERTED = re.compile(r"(?<=\w)-(?:t-)?(?:il|elle|ils|elles)\b", re.IGNORECASE)
 # An object pronoun right before the verb carrying the inverted pronoun (an article would be
 # followed by its noun, not by that verb).
 _CLITIC = re.compile(r"(?:\b(?:le|la|les)\s+|\bl['’])[^\W\d_]+$", re.IGNORECASE)
@@ -121,6 +127,7 @@ def _names(text: str) -> list[str]:
 
 def _points_back(question: str) -> bool:
     """Whether a pronoun of the question points at something named earlier."""
+    question = _IMPERSONAL.sub("", question)
     inverted = _INVERTED.search(question)
     if inverted is None:
         return bool(_PRONOUN.search(question) or _OBJECT.search(question))

@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # gradio and fastapi are imported only when the app is built
     from poleqa.web.staff import StaffApp
 
 STATIC = Path(__file__).parent / "static"
-_FRENCH_PAGE = '<script>document.documentElement.lang = "fr";</script>'
 # Questions answered at once, whatever sent them (Envoyer, Enter, an example: one
 # concurrency id); the others wait in the queue (up to QUEUE_SIZE of them).
 CONCURRENCY = 8  # 20 web clients were served best by 8 (docs/reader.md, « Speed »)
@@ -58,6 +57,7 @@ def create_app(
     from poleqa.web.documents import add_document_route
     from poleqa.web.guards import RateLimiter
     from poleqa.web.middleware import ApiGuard
+    from poleqa.web.sessions import FrenchPages
     from poleqa.web.staff import StaffApp
 
     # Checked (and hashed) first: a bad password stops the start before anything is served.
@@ -83,6 +83,7 @@ def create_app(
     # routes (Gradio would keep what is uploaded forever); the 1 KB cap is a second line.
     mounts["/"] = _mount(app, demo, "", uploads=None, max_file_size="1kb")
     app.add_middleware(ApiGuard, mounts=mounts)
+    app.add_middleware(FrenchPages)
     return app
 
 
@@ -93,7 +94,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
 
     from poleqa.web.auth import LOGIN_FAILURES_PER_MINUTE, STAFF_PATH
     from poleqa.web.guards import RateLimiter
-    from poleqa.web.middleware import LoginThrottle, OwnLogout
+    from poleqa.web.sessions import LoginThrottle, OwnLogout
     from poleqa.web.staff import build_staff_blocks
 
     # Gradio answers only below /equipe/; the bare address is what people type.
@@ -151,8 +152,6 @@ def _mount(
         # shared computer the next person would read them (« Nouvelle conversation » clears
         # only the chat).
         run_history=False,
-        # Gradio's page says <html lang="en">: screen readers would read the French in English
-        head=_FRENCH_PAGE,
         **options,
     )
     # Gradio checks that a file named in a request was uploaded only once `launch()` has run,

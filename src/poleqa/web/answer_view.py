@@ -186,7 +186,7 @@ def _cut(answer: Answer) -> tuple[bool, bool]:
     after = first.passage[b:].lstrip(" \t")[:1]
     # a word or a clause's comma on either side: the sentence goes on (not a line, a list
     # bullet or a sentence's end)
-    ends = answer.text.rstrip()[-1:] in ".!?…"
+    ends = answer.text.rstrip().rstrip("\"»”’')] ")[-1:] in ".!?…"  # « … membres." », « 2019.) »
     goes_on = (
         (before.isalnum() or before in tuple(",;:(")),
         (after.isalnum() or after in tuple(",;(")),

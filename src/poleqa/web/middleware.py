@@ -14,7 +14,6 @@ from gradio.data_classes import PredictBody
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
-from poleqa.web.guards import RateLimiter
 from poleqa.web.render import count_fr
 
 log = logging.getLogger(__name__)
@@ -192,9 +191,10 @@ def _malformed(payload: dict[str, Any], join: bool) -> tuple[str, str] | None:
 
 
 def _fn_index(payload: dict[str, Any], mount: Endpoints, name: str | None) -> int | None:
-    """The function a positional call is for: its API name's, else its `fn_index`."""
-    index = mount.by_name.get(name) if name else None
-    return index if index is not None else payload.get("fn_index")
+    """The function a positional call is for, as Gradio finds it: its `fn_index`, else its API
+    name's."""
+    index = payload.get("fn_index")
+    return index if isinstance(index, int) else mount.by_name.get(name or "")
 
 
 def _counted(data: list[Any], inputs: Inputs | None) -> tuple[str, str] | None:
@@ -206,8 +206,9 @@ def _counted(data: list[Any], inputs: Inputs | None) -> tuple[str, str] | None:
     described = inputs.count - len(inputs.states)
     if len(data) < inputs.count and len(data) != described:
         return f"{len(data)} values for {described}", (
-            f"Requête illisible : « data » doit contenir {count_fr(described, 'valeur')} "
-            f"({len(data)} reçue{'s' if len(data) >= 2 else ''})."
+            f"Requête illisible : « data » doit contenir {count_fr(described, 'valeur')}"
+            + (f" ou {inputs.count}" if inputs.states else "")
+            + f" ({len(data)} reçue{'s' if len(data) >= 2 else ''})."
         )
     given = _full(data, inputs)
     for position in inputs.files:
@@ -313,54 +314,3 @@ async def _refuse(scope: Scope, send: Send, status: int, english: str, french: s
         return {"type": "http.disconnect"}
 
     await JSONResponse({"detail": french}, status_code=status)(scope, no_receive, send)
-
-
-class OwnLogout:
-    """ASGI middleware: a logout ends the caller's session only. The staff share one user
-    name, and Gradio's logout ends every session of it unless told `all_session=false`: a
-    bare « /equipe/logout » (typed, or a link followed) logged every colleague out."""
-
-    def __init__(self, app: ASGIApp, path: str) -> None:
-        self.app = app
-        self.paths = {path, path + "/"}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.paths:
-            scope = {**scope, "query_string": b"all_session=false"}
-        await self.app(scope, receive, send)
-
-
-class LoginThrottle:
-    """ASGI middleware: after a few failed logins from one address, refuse it for a minute."""
-
-    def __init__(self, app: ASGIApp, path: str, limiter: RateLimiter) -> None:
-        self.app = app
-        self.paths = {path, path + "/"}
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        key = str(client[0]) if client else "inconnu"
-        # Counted before the password is checked, returned if it was right: attempts sent
-        # together cannot all pass while the first ones are still being hashed.
-        if not self.limiter.allow(key):
-            log.warning("refused staff login from %s: too many failures", key)
-            detail = "Trop de tentatives de connexion : réessayez dans une minute."
-            await JSONResponse({"detail": detail}, status_code=429)(scope, receive, send)
-            return
-        status = 0
-
-        async def watch(message: MutableMapping[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, watch)
-        if 0 < status < 400:
-            self.limiter.release(key)
-        else:
-            log.warning("failed staff login from %s", key)

@@ -144,8 +144,8 @@ class StaffApp:
             # one index for the whole set: a generation another process publishes meanwhile
             # answers the citizens, not the rest of this evaluation
             result = evaluate_file(self.pipeline.pinned(), path, k=count)
-            asked = [p.question for p in result.predictions]
-            unknown = unknown_sources(asked, (i.source for i in self.pipeline.sources()))
+            set_questions = [p.question for p in result.predictions]
+            unknown = unknown_sources(set_questions, (i.source for i in self.pipeline.sources()))
             folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
             paths = write_reports(result, folder)
             # Gradio copied the last run's reports for its download links when it returned
