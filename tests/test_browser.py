@@ -408,3 +408,33 @@ def test_answer_text_and_controls_meet_wcag_contrast(browser, fake_site, scheme:
         box = page.locator("#pq-question textarea")
         box.focus()
         assert box.evaluate("el => getComputedStyle(el).outlineStyle") == "solid"
+
+
+def test_screen_readers_get_french_names_and_keyboard_focus_is_kept(browser, fake_site) -> None:  # type: ignore[no-untyped-def]
+    # a review found each message named by its whole HTML in English, examples named « Select
+    # example 1: … », and the focus dropped to the page's top after an example or a comment
+    with _chat(browser, fake_site) as page:
+        example = page.locator("#pq-chat button.example").first
+        assert (example.get_attribute("aria-label") or "").startswith("Exemple 1 : ")
+        example.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#pq-chat .bot-row .pq-answer")
+        page.wait_for_function(
+            "() => document.activeElement === document.querySelector('#pq-question textarea')"
+        )
+        answer = _ask_fake(page, "Combien de pôles ?")
+        labels = page.eval_on_selector_all(
+            "#pq-chat [aria-label]", "els => els.map(e => e.getAttribute('aria-label'))"
+        )
+        assert "Réponse de poleqa" in labels and "Votre question" in labels, labels
+        assert not [x for x in labels if "<" in x or "message" in x or "Select" in x], labels
+        answer.locator("button.pq-up").click()
+        answer.locator(".pq-fb-status.pq-ok").wait_for(timeout=10_000)
+        answer.locator(".pq-comment textarea").fill("Clair.")
+        answer.locator("button.pq-send-comment").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.activeElement && "
+            "document.activeElement.classList.contains('pq-fb-status')",
+            timeout=10_000,
+        )

@@ -28,6 +28,32 @@ function frenchNotices() {
   });
 }
 
+// Names Gradio gives its elements for screen readers, in English (a message's name was its
+// whole HTML): French ones. Its live region also says an untranslated « common.complete ».
+const GRADIO_LABELS = [
+  [/^bot's message/, () => "Réponse de poleqa"],
+  [/^user's message/, () => "Votre question"],
+  [/^Select example (\d+): (.*)$/s, (m) => "Exemple " + m[1] + " : " + m[2]],
+  [/^chatbot conversation$/, () => "Conversation"],
+  [/^Loading content$/, () => "Chargement"],
+];
+
+function frenchLabels() {
+  document.querySelectorAll("#pq-chat [aria-label]").forEach((el) => {
+    const label = el.getAttribute("aria-label");
+    for (const [pattern, french] of GRADIO_LABELS) {
+      const m = label.match(pattern);
+      if (m) {
+        el.setAttribute("aria-label", french(m));
+        break;
+      }
+    }
+  });
+  document.querySelectorAll(".sr-only[role=status]").forEach((el) => {
+    if (el.textContent.trim() === "common.complete") el.textContent = "Réponse reçue.";
+  });
+}
+
 function openPassage(link) {
   const target = document.getElementById(link.getAttribute("href").slice(1));
   if (!target) return false;
@@ -118,6 +144,10 @@ function onClick(event) {
   }
   const send = target.closest("button.pq-send-comment");
   if (send) sendComment(send);
+  // an example's button disappears with the examples: the keyboard goes on from the question box
+  if (target.closest("#pq-chat .examples button, #pq-chat .example")) {
+    setTimeout(() => document.querySelector("#pq-question textarea")?.focus(), 0);
+  }
 }
 
 // The chat's own autoscroll is off (it would keep pulling a long answer to its end): while a
@@ -126,6 +156,7 @@ const seen = new Set();
 let waiting = false;
 const observer = new MutationObserver(() => {
   frenchNotices();
+  frenchLabels();
   const pending = document.querySelector("#pq-chat .pending") !== null;
   if (pending && !waiting) {
     const scroller = document.querySelector("#pq-chat .bubble-wrap");
@@ -165,5 +196,12 @@ watch("value", () => {
   const kind = ["ok", "info", "error"].includes(reply.kind) ? reply.kind : "error";
   line.className = "pq-fb-status pq-" + kind;
   const box = bar.querySelector(".pq-comment");
-  if (reply.kind === "ok" && reply.comment && box) box.remove();  // stored: nothing left to send
+  if (reply.kind === "ok" && reply.comment && box) {
+    const focused = box.contains(document.activeElement);
+    box.remove();  // stored: nothing left to send
+    if (focused) {  // the keyboard goes on from the reply, not from the page's top
+      line.tabIndex = -1;
+      line.focus();
+    }
+  }
 });
