@@ -187,11 +187,9 @@ def _cut(answer: Answer) -> tuple[bool, bool]:
     # a word or a clause's comma on either side: the sentence goes on (not a line, a list
     # bullet or a sentence's end)
     ends = answer.text.rstrip().rstrip("\"»”’')] ")[-1:] in ".!?…"  # « … membres." », « 2019.) »
-    goes_on = (
-        (before.isalnum() or before in tuple(",;:(")),
-        (after.isalnum() or after in tuple(",;(")),
-    )
-    return goes_on[0], not ends and goes_on[1]
+    starts_inside = bool(before) and (before.isalnum() or before in ",;:(")
+    ends_inside = bool(after) and (after.isalnum() or after in ",;(")
+    return starts_inside, not ends and ends_inside
 
 
 def answer_sentence(answer: Answer, key: str) -> str:
