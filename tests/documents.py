@@ -1,4 +1,4 @@
-"""Test documents: French text that breaks naive decoders, a PDF and a DOCX built in memory."""
+"""Test documents: French text that breaks naive decoders, PDFs and DOCXs built in memory."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import docx
+from docx.oxml import parse_xml
 from fpdf import FPDF
 
 from poleqa.ingest import CorpusScan
@@ -42,6 +43,73 @@ def make_docx(path: Path) -> None:
     table.cell(0, 0).text, table.cell(0, 1).text = "Pôle", "Adhérents"
     table.cell(1, 0).text, table.cell(1, 1).text = "CIMES", "400"
     d.add_paragraph("Fin du document.")
+    d.save(str(path))
+
+
+# The namespaces of the raw WordprocessingML below (markup compatibility, DrawingML, VML).
+_NS = (
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+    'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    'xmlns:v="urn:schemas-microsoft-com:vml"'
+)
+_REV = 'w:author="A" w:date="2020-01-01T00:00:00Z"'
+
+
+def _r(text: str) -> str:
+    return f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r>'
+
+
+def _fld(kind: str) -> str:
+    return f'<w:r><w:fldChar w:fldCharType="{kind}"/></w:r>'
+
+
+def make_word_docx(path: Path) -> None:
+    """A DOCX as Word writes them: tracked changes, fields, content controls, a text box
+    (drawn twice: DrawingML and its VML fallback) and a table inside a table's cell."""
+    d = docx.Document()
+    d.add_paragraph("Début.")
+    box = f"<w:txbxContent><w:p>{_r('Texte de la zone.')}</w:p></w:txbxContent>"
+    raw = [
+        _r("Le pôle compte ")
+        + f'<w:del w:id="1" {_REV}><w:r><w:delText>300</w:delText></w:r></w:del>'
+        + f'<w:ins w:id="2" {_REV}>{_r("400")}</w:ins>'
+        + _r(" membres."),
+        _r("Page ")
+        + _fld("begin")
+        + '<w:r><w:instrText xml:space="preserve"> PAGE </w:instrText></w:r>'
+        + _fld("separate")
+        + _r("7")
+        + _fld("end")
+        + _r(", voir ")
+        + '<w:fldSimple w:instr=" HYPERLINK &quot;https://a.fr&quot; ">'
+        + f"{_r('le site')}</w:fldSimple>"
+        + _r("."),
+        _r("Nom : ") + f"<w:sdt><w:sdtPr/><w:sdtContent>{_r('Axelera')}</w:sdtContent></w:sdt>",
+        _r("Avant la zone.")
+        + '<w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:anchor>'
+        + "<a:graphic><a:graphicData><wps:wsp><wps:txbx>"
+        + box
+        + "</wps:txbx></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>"
+        + f"<mc:Fallback><w:pict><v:shape><v:textbox>{box}</v:textbox></v:shape></w:pict>"
+        + "</mc:Fallback></mc:AlternateContent></w:r>",
+    ]
+    end = d.element.body.sectPr
+    for inner in raw:
+        end.addprevious(parse_xml(f"<w:p {_NS}>{inner}</w:p>"))
+    control = f"<w:sdtContent><w:p>{_r('Bloc du contrôle.')}</w:p></w:sdtContent>"
+    end.addprevious(parse_xml(f"<w:sdt {_NS}><w:sdtPr/>{control}</w:sdt>"))
+    prompt = f"<w:sdtContent><w:p>{_r('Cliquez ici pour entrer du texte.')}</w:p></w:sdtContent>"
+    empty = "<w:sdtPr><w:showingPlcHdr/></w:sdtPr>"  # an empty control: it shows its prompt
+    end.addprevious(parse_xml(f"<w:sdt {_NS}>{empty}{prompt}</w:sdt>"))
+    table = d.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Pôle"
+    inner_table = table.cell(0, 1).add_table(rows=2, cols=2)
+    for row, values in zip(inner_table.rows, [("CIMES", "400"), ("Axelera", "300")], strict=True):
+        row.cells[0].text, row.cells[1].text = values
+    d.add_paragraph("Fin.")
     d.save(str(path))
 
 

@@ -63,6 +63,23 @@ def test_build_and_load_round_trip(corpus: Path, tmp_path: Path) -> None:
     assert index.info("b_xylofutur.md").title == "Xylofutur"
 
 
+def test_a_build_reports_the_metadata_files_no_document_reads(corpus: Path, tmp_path: Path) -> None:
+    """A sidecar named in other letter case, or left behind by its document, would drop its
+    metadata silently: the build says so, and indexes the documents as usual."""
+    name = sorted(p.name for p in corpus.iterdir() if not p.name.endswith(".meta.json"))[0]
+    (corpus / f"{name.upper()}.meta.json").write_text('{"title": "Titre"}', "utf-8")
+    (corpus / "parti.txt.meta.json").write_text('{"title": "Titre"}', "utf-8")
+    report = build_index(corpus, tmp_path / "index", FakeEmbedder(), **PARAMS)
+    reasons = {s.source: s.reason for s in report.skipped}
+    assert reasons == {
+        f"{name.upper()}.meta.json": f"metadata file not read: name it {name}.meta.json, "
+        "after its document",
+        "parti.txt.meta.json": "metadata file without its document "
+        "(expected next to it: parti.txt)",
+    }
+    assert report.documents == 3
+
+
 def test_unknown_document_is_a_poleqa_error(built) -> None:
     _, index_dir, emb = built
     index = Index.load(index_dir, emb.id)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import docx
 import pytest
-from documents import FRENCH, make_docx, make_pdf, reasons
+from documents import FRENCH, make_docx, make_pdf, make_word_docx, reasons
 from fpdf import FPDF
 
+from poleqa import ingest
 from poleqa.errors import CorpusError, IngestError, PoleqaError
 from poleqa.ingest import (
     CorpusScan,
@@ -126,6 +127,20 @@ def test_docx_without_properties_uses_first_line_and_no_template_date(tmp_path: 
     doc = read_document(tmp_path, path)
     # python-docx's template is dated 2013: that date says nothing about this text.
     assert (doc.info.title, doc.info.date) == ("Un titre implicite", None)
+
+
+def test_docx_reads_what_word_shows_once_in_reading_order(tmp_path: Path) -> None:
+    make_word_docx(tmp_path / "word.docx")
+    assert read_document(tmp_path, tmp_path / "word.docx").text == (
+        "Début.\n\n"
+        "Le pôle compte 400 membres.\n\n"  # the tracked deletion (300) left out
+        "Page 7, voir le site.\n\n"  # the fields' results, not their codes
+        "Nom : Axelera\n\n"  # a content control inside a paragraph
+        "Avant la zone.\n\nTexte de la zone.\n\n"  # once, not again from the VML fallback
+        "Bloc du contrôle.\n\n"  # a content control holding a paragraph; not an empty one's prompt
+        "Pôle | CIMES | 400 ; Axelera | 300\n\n"  # the table in the second cell
+        "Fin."
+    )
 
 
 # -- bad files -------------------------------------------------------------------------------
@@ -281,6 +296,52 @@ def test_linked_folders_are_walked_once(tmp_path: Path) -> None:
     found = [p.relative_to(corpus).as_posix() for p in iter_corpus_files(corpus)]
     assert found == ["linked/b.txt", "sub/a.txt"]
     assert [d.source for d in load_corpus(corpus).documents] == found
+
+
+def test_a_file_linked_under_another_name_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "rapport.txt").write_text("Le rapport du pôle.", encoding="utf-8")
+    (tmp_path / "a-link.txt").symlink_to(tmp_path / "sub" / "rapport.txt")
+    (tmp_path / "b-link.txt").symlink_to("sub/rapport.txt")
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere.txt"
+    elsewhere.write_text("Un texte hors du corpus.", encoding="utf-8")
+    (tmp_path / "outside-1.txt").symlink_to(elsewhere)  # only links: read under the first
+    (tmp_path / "outside-2.txt").symlink_to(elsewhere)
+    expected = ["outside-1.txt", "sub/rapport.txt"]
+    assert [p.relative_to(tmp_path).as_posix() for p in iter_corpus_files(tmp_path)] == expected
+    scan = load_corpus(tmp_path)
+    assert ([d.source for d in scan.documents], scan.skipped) == (expected, ())
+
+
+def test_sidecars_that_no_document_reads_are_reported(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt"):
+        (tmp_path / name).write_text("Un texte.", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "table.xlsx").write_bytes(b"PK")
+    for name in ("a.txt", "b", "C.TXT", "d.txt.META.JSON", "e.txt", "sub", "table.xlsx"):
+        meta = name if name.endswith("JSON") else f"{name}.meta.json"
+        (tmp_path / meta).write_text('{"title": "Titre"}', encoding="utf-8")
+    scan = load_corpus(tmp_path)
+    # Only a.txt's is read: the others are named so that no document finds its own.
+    assert [d.info.title for d in scan.documents] == ["Titre"] + ["Un texte."] * 3
+    assert reasons(scan) == {
+        "b.meta.json": "metadata file not read: name it b.txt.meta.json, after its document",
+        "C.TXT.meta.json": "metadata file not read: name it c.txt.meta.json, after its document",
+        "d.txt.META.JSON": "metadata file not read: name it d.txt.meta.json, after its document",
+        "e.txt.meta.json": "metadata file without its document (expected next to it: e.txt)",
+        "sub.meta.json": "metadata file not used: sub is not read as a document",
+        "table.xlsx": "unsupported file type '.xlsx' (.docx, .htm, .html, .markdown, .md, "
+        ".pdf, .text, .txt, .xhtml)",
+        "table.xlsx.meta.json": "metadata file not used: table.xlsx is not read as a document",
+    }
+    assert [s.source for s in ingest.unused_sidecar_files(tmp_path)] == [
+        "C.TXT.meta.json",
+        "b.meta.json",
+        "d.txt.META.JSON",
+        "e.txt.meta.json",
+        "sub.meta.json",
+        "table.xlsx.meta.json",
+    ]
 
 
 def test_read_document_refuses_unsupported_and_outside_files(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from poleqa.ingest import (
     read_file_bytes,
     shown_name,
     unsupported_files,
+    unused_sidecar_files,
 )
 from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
@@ -105,6 +106,7 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
         )
         for p in unsupported_files(corpus_dir)
     ]
+    skipped += unused_sidecar_files(corpus_dir)  # a misnamed one would silently drop its metadata
     return dict(sorted(out.items())), skipped
 
 

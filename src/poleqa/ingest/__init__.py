@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.errors import CorpusError, IngestError
 from poleqa.ingest import docx, files, html, md, pdf, txt
-from poleqa.ingest.base import Extracted, Format
+from poleqa.ingest.base import Extracted, Format, shorten
+from poleqa.ingest.cleaning import SURROGATES, clean_extracted
 from poleqa.ingest.metadata import (
-    SIDECAR_SUFFIX,
     Sidecar,
     is_sidecar,
     parse_sidecar,
     read_sidecar_bytes,
     sidecar_path,
+    unused_sidecars,
 )
 from poleqa.types import Document, DocumentInfo, Skipped
 
@@ -33,14 +33,20 @@ __all__ = [
     "read_file_bytes",
     "shown_name",
     "unsupported_files",
+    "unused_sidecar_files",
 ]
 
 # Bump when readers change what they extract: fingerprints change, so indexes are rebuilt.
-INGEST_VERSION = 1
+# 2: invisible characters dropped, vertical tabs and form feeds as newlines (cleaning.py); DOCX
+# tracked insertions, fields, content controls, text boxes and nested tables; HTML site banner
+# and footer dropped; titles capped at a word boundary.
+INGEST_VERSION = 2
 
-# Document.text of a txt/md file is its decoded characters with the BOM dropped and CRLF/CR
-# turned into LF, nothing else: offsets (chunks, citations) refer to that text. HTML, PDF and
-# DOCX texts are the extracted text (see each reader).
+# Document.text of a txt/md file is its decoded characters with the BOM dropped, CRLF/CR
+# turned into LF, vertical tabs and form feeds into LF and the invisible characters that split
+# words (soft hyphen, zero-width spaces and joiners, BOM) dropped, nothing else: offsets (chunks,
+# citations) refer to that text. HTML, PDF and DOCX texts are the extracted text (see each
+# reader), cleaned the same way (cleaning.py).
 FORMATS: dict[str, Format] = {
     ext: fmt for fmt in (txt.FORMAT, md.FORMAT, html.FORMAT, pdf.FORMAT, docx.FORMAT)
     for ext in fmt.extensions
@@ -56,36 +62,14 @@ class CorpusScan:
     skipped: tuple[Skipped, ...]
 
 
-# Lone surrogates: Python's stand-ins for the bytes of a file name that is not UTF-8 (a Windows
-# archive unpacked on Linux), and what some PDFs' character maps give. No UTF-8 file, JSON
-# manifest or tokenizer takes them.
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
 def shown_name(name: str) -> str:
     """`name` as it can be printed and stored: each undecodable byte as U+FFFD."""
-    return _SURROGATES.sub("\ufffd", name)
+    return SURROGATES.sub("\ufffd", name)
 
 
 def _check_name(name: str) -> None:
-    if _SURROGATES.search(name):
+    if SURROGATES.search(name):
         raise IngestError("the file name is not UTF-8 text: rename the file")
-
-
-def _without_surrogates(extracted: Extracted) -> Extracted:
-    """The extracted text and metadata with each lone surrogate as U+FFFD (one character for
-    one, so offsets stay exact)."""
-
-    def clean(value: str | None) -> str | None:
-        return value if value is None else _SURROGATES.sub("\ufffd", value)
-
-    return replace(
-        extracted,
-        text=_SURROGATES.sub("\ufffd", extracted.text),
-        title=clean(extracted.title),
-        organisation=clean(extracted.organisation),
-        url=clean(extracted.url),
-    )
 
 
 def _source(root: Path, path: Path) -> str:
@@ -117,8 +101,14 @@ def _is_candidate(root: Path, path: Path) -> bool:
     return not is_sidecar(path)
 
 
-def _walk(root: Path) -> list[Path]:
-    return [p for p in files.walk(root) if _is_candidate(root, p)]
+def _walk(root: Path, entries: list[Path] | None = None) -> list[Path]:
+    """The candidates among `entries` (files.walk(root) if None)."""
+    return [p for p in (files.walk(root) if entries is None else entries) if _is_candidate(root, p)]
+
+
+def _documents(candidates: list[Path]) -> list[Path]:
+    """The supported files among `candidates`, a file linked under two names once (files.once)."""
+    return files.once([p for p in candidates if p.suffix.lower() in FORMATS])
 
 
 def _check_root(root: Path) -> None:
@@ -135,16 +125,29 @@ def _check_root(root: Path) -> None:
 
 def iter_corpus_files(root: Path) -> list[Path]:
     """The supported files under `root`, sorted by relative path (hidden files, sidecars and
-    the root README.md left out; linked folders walked once: files.walk); CorpusError if
-    `root` is not a folder."""
+    the root README.md left out; linked folders walked once: files.walk; a file linked under
+    another name read once: files.once); CorpusError if `root` is not a folder."""
     _check_root(root)
-    return [p for p in _walk(root) if p.suffix.lower() in FORMATS]
+    return _documents(_walk(root))
 
 
 def unsupported_files(root: Path) -> list[Path]:
     """The files iter_corpus_files leaves out for their type, sorted (to report them)."""
     _check_root(root)
     return [p for p in _walk(root) if p.suffix.lower() not in FORMATS]
+
+
+def unused_sidecar_files(root: Path) -> list[Skipped]:
+    """The metadata files under `root` that no document reads (no document of that name, a
+    misnamed one), with why, sorted; CorpusError if `root` is not a folder."""
+    _check_root(root)
+    entries = files.walk(root)
+    return _unused_sidecars(root, entries, _documents(_walk(root, entries)))
+
+
+def _unused_sidecars(root: Path, entries: list[Path], documents: list[Path]) -> list[Skipped]:
+    unused = unused_sidecars(entries, documents)
+    return [Skipped(shown_name(p.relative_to(root).as_posix()), why) for p, why in unused]
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -196,13 +199,17 @@ def read_document(
         raise IngestError("the file is empty" if not raw else "the file holds only whitespace")
     sidecar = parse_sidecar(sidecar_raw, sidecar_path(path))
     try:
-        extracted = _without_surrogates(fmt.read(raw))
+        extracted = clean_extracted(fmt.read(raw))
     except IngestError:
         raise
     except Exception as exc:  # a reader bug or a library surprise costs one file, not the corpus
         raise IngestError(f"the {fmt.name} file could not be read ({type(exc).__name__})") from exc
-    if not extracted.text.strip():
-        raise IngestError("no text could be extracted from the file")
+    if not extracted.text.strip():  # a text file of spaces and invisible characters: blank too
+        raise IngestError(
+            "the file holds only whitespace"
+            if fmt.verbatim
+            else "no text could be extracted from the file"
+        )
     if not extracted.text[extracted.body_start :].strip():
         raise IngestError("the file holds header lines but no text")
     info = DocumentInfo(
@@ -220,8 +227,10 @@ def read_document(
 
 
 def _title(sidecar: Sidecar, extracted: Extracted, path: Path) -> str:
+    """The sidecar's title, else the file's, else the file name; at most 200 characters
+    (a whole first line of 10,000 characters, a <title> stuffed with keywords)."""
     title = sidecar.title or (extracted.title or "").strip()
-    return title or path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+    return shorten(title or path.stem.replace("_", " ").replace("-", " ").strip() or path.name)
 
 
 def load_corpus(root: Path) -> CorpusScan:
@@ -229,28 +238,22 @@ def load_corpus(root: Path) -> CorpusScan:
     _check_root(root)
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    for path in _walk(root):
+    entries = files.walk(root)
+    candidates = _walk(root, entries)
+    readable = _documents(candidates)
+    once = set(readable)
+    for path in candidates:
         source = shown_name(path.relative_to(root).as_posix())
         if path.suffix.lower() not in FORMATS:
             supported = ", ".join(SUPPORTED_EXTENSIONS)
             reason = f"unsupported file type {path.suffix or '(no extension)'!r} ({supported})"
             skipped.append(Skipped(source=source, reason=reason))
             continue
+        if path not in once:  # a link to a document read under its own name
+            continue
         try:
             documents.append(read_document(root, path))
         except IngestError as exc:
             skipped.append(Skipped(source=source, reason=exc.message))
-    for meta in sorted(root.rglob(f"*{SIDECAR_SUFFIX}")):
-        if not meta.with_name(meta.name[: -len(SIDECAR_SUFFIX)]).exists() and _visible(root, meta):
-            skipped.append(
-                Skipped(
-                    source=shown_name(meta.relative_to(root).as_posix()),
-                    reason="metadata file without its document (expected next to it: "
-                    f"{meta.name[: -len(SIDECAR_SUFFIX)]})",
-                )
-            )
+    skipped += _unused_sidecars(root, entries, readable)
     return CorpusScan(documents=tuple(documents), skipped=tuple(skipped))
-
-
-def _visible(root: Path, path: Path) -> bool:
-    return not any(part.startswith(".") for part in path.relative_to(root).parts)

@@ -32,6 +32,7 @@ class Format:
     name: str
     extensions: tuple[str, ...]  # lower case, with the dot
     read: Reader
+    verbatim: bool = False  # the text is the file's characters (txt, md), not extracted from it
 
 
 def normalize_newlines(text: str) -> str:
@@ -40,9 +41,22 @@ def normalize_newlines(text: str) -> str:
 
 
 def first_line(text: str, max_chars: int = 200) -> str | None:
-    """The first non-empty line, stripped and shortened (a fallback title)."""
-    for line in text.split("\n"):
+    """The first non-empty line, stripped and shortened (a fallback title); a vertical tab or
+    a form feed ends a line too (cleaning.py makes them newlines)."""
+    for line in text.splitlines():
         line = line.strip()
         if line:
-            return line if len(line) <= max_chars else line[: max_chars - 1].rstrip() + "…"
+            return shorten(line, max_chars)
     return None
+
+
+def shorten(text: str, max_chars: int = 200) -> str:
+    """`text` if it has at most `max_chars` characters, else its start cut at a word boundary,
+    with « … » (which counts in `max_chars`)."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]  # one more than kept: a space there means the cut ends a word
+    space = max((i for i, char in enumerate(cut) if char.isspace()), default=-1)
+    # A boundary in the first half would throw away most of the room: a word is cut instead.
+    end = space if space >= max_chars // 2 else max_chars - 1
+    return text[:end].rstrip().rstrip(",;:").rstrip() + "…"

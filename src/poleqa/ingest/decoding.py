@@ -33,8 +33,9 @@ _FRENCH_LETTERS = set("éèêëàâçîïôùûüÿœæÉÈÊËÀÂÇÎÏÔÙÛ�
 # Legacy encodings of French text, tried when Windows-1252 reads wrong.
 _LEGACY = ("iso8859-15", "cp850", "mac_roman")
 
-# Control characters other than tab, newline, carriage return and form feed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# Control characters other than tab, newline, vertical tab, form feed and carriage return (a
+# vertical tab is Word's line break in text it exports: cleaning.py makes it a newline).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 _CP1252_FAMILY = {"cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "iso8859-1", "l1"}
 

@@ -1,4 +1,4 @@
-"""Corpus files on disk: the walk (linked folders followed once) and bounded reads."""
+"""Corpus files on disk: the walk (linked folders and files read once) and bounded reads."""
 
 from __future__ import annotations
 
@@ -94,6 +94,24 @@ def walk(root: Path) -> list[Path]:
             subfolders.append(path)
         stack.extend(reversed(subfolders))  # depth first, in name order
     return sorted(out, key=lambda p: p.relative_to(root).as_posix())
+
+
+def once(paths: list[Path]) -> list[Path]:
+    """`paths` without the symbolic links to a file listed under another path: a file is read
+    once, under its own name (a linked file listed only through links: under the first)."""
+    real = {path: os.path.realpath(path) for path in paths}
+    own = {real[path] for path in paths if not os.path.islink(path)}
+    linked: set[str] = set()
+    kept = []
+    for path in paths:
+        target = real[path]
+        # Only links to a regular file: a dangling link or one to a device is reported each time.
+        if os.path.islink(path) and os.path.isfile(target):
+            if target in own or target in linked:
+                continue
+            linked.add(target)
+        kept.append(path)
+    return kept
 
 
 def _is_folder(entry: os.DirEntry[str]) -> bool:

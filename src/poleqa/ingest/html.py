@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, ProcessingInstruction, Tag
+from bs4 import (
+    BeautifulSoup,
+    Comment,
+    Doctype,
+    NavigableString,
+    PageElement,
+    ProcessingInstruction,
+    Tag,
+)
 
 from poleqa.errors import IngestError
 from poleqa.ingest.base import Extracted, Format, first_line, normalize_newlines
@@ -24,6 +33,9 @@ _BLOCK = {
     "fieldset", "legend", "details", "summary",
 }  # fmt: skip
 _CELL = {"td", "th"}
+# Outside these, a <header> or <footer> is the site's banner or footer (chrome), not the page's.
+_SECTIONING = {"article", "section", "main", "aside"}
+_CHROME = {"header", "footer"}
 _TIGHT = {"li", "dt", "dd", "tr"}  # consecutive ones are separated by one newline, not two
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")  # not \s: non-breaking spaces are kept as they are
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -64,8 +76,29 @@ class _Lines:
         return "".join(out)
 
 
-def _walk(node: Tag, lines: _Lines) -> None:
-    for child in node.children:
+@dataclass(frozen=True)
+class _End:
+    """On the walk's stack: the end of a block element, after its content."""
+
+    name: str
+
+
+def _walk(root: Tag, lines: _Lines) -> None:
+    """Add the visible text under `root` to `lines`, in document order.
+
+    An explicit stack, not recursion: a page nested thousands deep (generated markup, a broken
+    editor) must not cost the whole page. Each node is pushed with whether it lies inside a
+    sectioning element (article, section, main, aside) or a header or footer kept, which
+    decides what is site chrome.
+    """
+    stack: list[tuple[PageElement, bool] | _End] = _children(root, False)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _End):
+            lines.flush("tight" if item.name in _TIGHT else "block")
+            lines.pre -= item.name == "pre"
+            continue
+        child, in_section = item
         if isinstance(child, Comment | Doctype | ProcessingInstruction):
             continue
         if isinstance(child, NavigableString):
@@ -74,22 +107,45 @@ def _walk(node: Tag, lines: _Lines) -> None:
         if not isinstance(child, Tag):
             continue
         name = child.name.lower()
-        if name in _DROP or child.get("role") == "navigation" or child.has_attr("hidden"):
+        if _hidden(child, name) or _is_chrome(child, name, in_section):
             continue
+        # What a kept header or footer holds is its own (a header inside the page's header).
+        inner = in_section or name in _SECTIONING or name in _CHROME or _role(child) == "banner"
         if name == "br":
             lines.add("\n") if lines.pre else lines.flush("br")
-        elif name in _CELL:
+            continue
+        if name in _CELL:
             if lines.buffer and "".join(lines.buffer).strip():
                 lines.add(" | ")
-            _walk(child, lines)
         elif name in _BLOCK:
             lines.flush(None)
             lines.pre += name == "pre"
-            _walk(child, lines)
-            lines.flush("tight" if name in _TIGHT else "block")
-            lines.pre -= name == "pre"
-        else:
-            _walk(child, lines)
+            stack.append(_End(name))
+        stack.extend(_children(child, inner))
+
+
+def _children(tag: Tag, in_section: bool) -> list[tuple[PageElement, bool]]:
+    """The children of `tag`, last first (the stack pops the first)."""
+    return [(child, in_section) for child in reversed(tag.contents)]
+
+
+def _hidden(tag: Tag, name: str) -> bool:
+    return name in _DROP or tag.get("role") == "navigation" or tag.has_attr("hidden")
+
+
+def _is_chrome(tag: Tag, name: str, in_section: bool) -> bool:
+    """Whether `tag` is the site's banner or footer: a <header> or <footer> outside any
+    sectioning element (HTML's rule for the page's own banner and footer), or an element of
+    role banner or contentinfo. A banner that holds an <h1> holds the page's title: kept."""
+    role = _role(tag)
+    if role not in ("banner", "contentinfo") and (name not in _CHROME or in_section):
+        return False
+    is_banner = role == "banner" or (name == "header" and role != "contentinfo")
+    return not (is_banner and tag.find("h1") is not None)
+
+
+def _role(tag: Tag) -> str:
+    return str(tag.get("role") or "").strip().lower()
 
 
 def _meta(soup: BeautifulSoup, *names: str) -> str | None:

@@ -60,4 +60,4 @@ def read_md(raw: bytes) -> Extracted:
     )
 
 
-FORMAT = Format(name="md", extensions=(".md", ".markdown"), read=read_md)
+FORMAT = Format(name="md", extensions=(".md", ".markdown"), read=read_md, verbatim=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,6 +52,31 @@ def read_sidecar_bytes(path: Path) -> bytes | None:
     if not meta.is_file():
         return None
     return read_bounded(meta, f"its metadata file {meta.name}")
+
+
+def unused_sidecars(entries: list[Path], documents: list[Path]) -> list[tuple[Path, str]]:
+    """The sidecars among `entries` (the corpus's files) that none of `documents` reads, each
+    with why: a sidecar whose document is missing or misnamed, said rather than ignored."""
+    docs = set(documents)
+    near: dict[tuple[Path, str], Path] = {}  # (folder, name or stem in lower case): document
+    for doc in documents:
+        near.setdefault((doc.parent, doc.stem.lower()), doc)
+        near[(doc.parent, doc.name.lower())] = doc
+    out = []
+    for meta in entries:
+        if not is_sidecar(meta):
+            continue
+        name = meta.name[: -len(SIDECAR_SUFFIX)]
+        if meta.name.endswith(SIDECAR_SUFFIX) and meta.with_name(name) in docs:
+            continue  # read with its document
+        if (doc := near.get((meta.parent, name.lower()))) is not None:
+            reason = f"metadata file not read: name it {sidecar_path(doc).name}, after its document"
+        elif os.path.lexists(meta.with_name(name)):
+            reason = f"metadata file not used: {name} is not read as a document"
+        else:
+            reason = f"metadata file without its document (expected next to it: {name})"
+        out.append((meta, reason))
+    return out
 
 
 def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:

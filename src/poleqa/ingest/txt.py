@@ -11,4 +11,4 @@ def read_txt(raw: bytes) -> Extracted:
     return Extracted(text=text, title=first_line(text))
 
 
-FORMAT = Format(name="txt", extensions=(".txt", ".text"), read=read_txt)
+FORMAT = Format(name="txt", extensions=(".txt", ".text"), read=read_txt, verbatim=True)

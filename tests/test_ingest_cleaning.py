@@ -1,0 +1,140 @@
+"""Ingestion's one cleaning pass: invisible characters, breaks, blank files, long titles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docx
+import pytest
+from documents import reasons
+from fpdf import FPDF
+from support import PARAMS, FakeEmbedder, write_corpus
+
+from poleqa import ingest
+from poleqa.index import build_index, index_status
+from poleqa.ingest import load_corpus, read_document
+
+# Soft hyphen, zero-width space, non-joiner, joiner, word joiner, a BOM inside the text.
+SPLIT = "Le com\u00adpte des mem\u200bbres\u200c du p\u2060ôle\u200d de l’\ufeffÉtat."
+JOINED = "Le compte des membres du pôle de l’État."
+
+
+def _write(path: Path, text: str) -> None:
+    if path.suffix == ".docx":
+        d = docx.Document()
+        d.add_paragraph(text)
+        d.save(str(path))
+    elif path.suffix == ".html":
+        path.write_text(f"<html><body><p>{text}</p></body></html>", encoding="utf-8")
+    else:
+        path.write_text(text + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["doc.txt", "doc.md", "doc.html", "doc.docx"])
+def test_invisible_characters_do_not_split_words(tmp_path: Path, name: str) -> None:
+    _write(tmp_path / name, SPLIT)
+    doc = read_document(tmp_path, tmp_path / name)
+    assert doc.text.strip() == JOINED
+    assert doc.info.title == JOINED
+
+
+def test_html_entities_of_invisible_characters_are_dropped(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>Le com&shy;pte</title></head>"
+        "<body><p>Le com&shy;pte des mem&#x200B;bres&#8204;.</p></body></html>",
+        encoding="utf-8",
+    )
+    doc = read_document(tmp_path, tmp_path / "page.html")
+    assert (doc.text, doc.info.title) == ("Le compte des membres.", "Le compte")
+
+
+def test_md_header_and_body_start_follow_the_cleaned_text(tmp_path: Path) -> None:
+    path = tmp_path / "note.md"
+    path.write_text(
+        "# Le p\u00adôle\u200b Vert\nDate: 2023-03-30\n\nLe com\u00adpte.\n", encoding="utf-8"
+    )
+    doc = read_document(tmp_path, path)
+    assert doc.text == "# Le pôle Vert\nDate: 2023-03-30\n\nLe compte.\n"
+    assert doc.text[doc.body_start :] == "Le compte.\n"
+    assert (doc.info.title, doc.info.date) == ("Le pôle Vert", "2023-03-30")
+
+
+def test_pdf_page_spans_follow_the_cleaned_text(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in ("Le com\u00adpte des mem\u00adbres.", "Deuxième page du com\u00adpte."):
+        pdf.add_page()
+        pdf.cell(text=text)  # unlike multi_cell, cell writes the soft hyphens into the page
+    (tmp_path / "r.pdf").write_bytes(bytes(pdf.output()))
+    doc = read_document(tmp_path, tmp_path / "r.pdf")
+    assert doc.text == "Le compte des membres.\n\nDeuxième page du compte."
+    assert [doc.text[p.start : p.end] for p in doc.pages] == [
+        "Le compte des membres.",
+        "Deuxième page du compte.",
+    ]
+
+
+def test_vertical_tabs_and_form_feeds_become_newlines(tmp_path: Path) -> None:
+    # Word's exported line breaks (many: not a sign of a binary file) and a PDF's page break.
+    text = "Titre\x0bsous-titre\n" + "ligne\x0b" * 20 + "\x0cPage deux.\n"
+    (tmp_path / "export.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "export.md").write_text(text, encoding="utf-8")
+    for name in ("export.txt", "export.md"):
+        doc = read_document(tmp_path, tmp_path / name)
+        assert doc.text == text.replace("\x0b", "\n").replace("\x0c", "\n")
+        assert doc.info.title == "Titre"
+
+
+def test_files_of_only_whitespace_and_invisible_characters_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "invisible.txt").write_text("\u200b\u00ad \ufeff\n\u2060\n", encoding="utf-8")
+    (tmp_path / "nbsp.md").write_text("\u00a0\u00a0\n\u200b", encoding="utf-8")
+    (tmp_path / "spaces16.txt").write_bytes(" \n \t".encode("utf-16"))
+    (tmp_path / "blank.md").write_text(" \n\t\n", encoding="utf-8")
+    (tmp_path / "invisible.html").write_text("<p>&shy;&#x200B;</p>", encoding="utf-8")
+    (tmp_path / "ok.txt").write_text("Un\u00ad texte.", encoding="utf-8")
+    scan = load_corpus(tmp_path)
+    assert [d.source for d in scan.documents] == ["ok.txt"]
+    assert reasons(scan) == {
+        "blank.md": "the file holds only whitespace",
+        "invisible.txt": "the file holds only whitespace",
+        "nbsp.md": "the file holds only whitespace",
+        "spaces16.txt": "the file holds only whitespace",
+        "invisible.html": "no text could be extracted from the file",
+    }
+
+
+def test_a_title_from_a_long_first_line_is_cut_at_a_word(tmp_path: Path) -> None:
+    line = " ".join(["compétitivité"] * 1000)  # one line of 13,999 characters
+    (tmp_path / "long.txt").write_text(line + "\n\nSuite.", encoding="utf-8")
+    title = read_document(tmp_path, tmp_path / "long.txt").info.title
+    assert len(title) <= 200 and title.endswith("…")
+    assert line.startswith(title[:-1] + " ")  # whole words only
+    (tmp_path / "one-word.txt").write_text("x" * 10_000, encoding="utf-8")
+    assert read_document(tmp_path, tmp_path / "one-word.txt").info.title == "x" * 199 + "…"
+
+
+def test_a_huge_html_title_is_capped(tmp_path: Path) -> None:
+    words = "pôle compétitivité innovation " * 500
+    (tmp_path / "seo.html").write_text(
+        f"<html><head><title>{words}</title></head><body><p>Texte.</p></body></html>",
+        encoding="utf-8",
+    )
+    title = read_document(tmp_path, tmp_path / "seo.html").info.title
+    assert len(title) <= 200 and title.endswith("…")
+    assert words.startswith(title[:-1] + " ")
+
+
+def test_an_index_of_the_previous_ingest_version_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The text extracted changed in version 2: an index built before must be rebuilt.
+    assert ingest.INGEST_VERSION == 2
+    corpus, index_dir, emb = write_corpus(tmp_path / "corpus"), tmp_path / "index", FakeEmbedder()
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest, "INGEST_VERSION", 1)
+        build_index(corpus, index_dir, emb, **PARAMS)
+        assert index_status(corpus, index_dir, emb.id) == "current"
+    assert index_status(corpus, index_dir, emb.id) == "stale"
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert report.changed == report.documents
+    assert index_status(corpus, index_dir, emb.id) == "current"
