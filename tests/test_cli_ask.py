@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support import ANSWER_KEYS as KEYS
-from support import CITATION_KEYS, FakeEmbedder, build_seed_index, write_corpus
+from support import CITATION_KEYS, DOCS, FakeEmbedder, build_seed_index, write_corpus
 
 from poleqa.cli import cli
 from poleqa.pipeline import Pipeline
@@ -299,3 +299,59 @@ def test_any_option_also_comes_from_its_environment_variable() -> None:
     result = CliRunner().invoke(cli, ["ask", "Combien ?"], env={"POLEQA_ASK_K": "0"})
     assert result.exit_code == 2
     assert "Invalid value for '--k': 0 is not in the range 1<=x<=50." in result.output
+
+
+# -- the corpus since indexing, and what the date filter leaves out -----------------------------
+
+CHANGED = (
+    "Note : Le texte du fichier b_xylofutur.md a changé depuis son indexation : le passage cité "
+    "peut ne plus s'y trouver.\n"
+)
+GONE = (
+    "Note : Le fichier c_aqua.md n'est plus dans le dossier des documents depuis son indexation.\n"
+)
+UPDATE = "update the index with `poleqa index --corpus corpus --index index`.\n"
+
+
+def test_ask_notes_a_cited_file_changed_or_gone_since_indexing(fake_index: Path) -> None:
+    # its passage may be no longer in the file: staff must not quote it as it is
+    corpus = fake_index.parent / "corpus"
+    (corpus / "b_xylofutur.md.meta.json").write_text('{"title": "X"}', encoding="utf-8")
+    assert run("ask", ANSWERED, "--index", "index", "--k", "2").stdout == ASK_OUTPUT  # same text
+    text = DOCS["b_xylofutur.md"].replace("Bordeaux", "Pessac")
+    (corpus / "b_xylofutur.md").write_text(text, encoding="utf-8")
+    (corpus / "c_aqua.md").unlink()
+    result = run("ask", ANSWERED, "--index", "index", "--k", "2")
+    notes = "Confiance : 99 %\n" + CHANGED + GONE
+    assert result.stdout == ASK_OUTPUT.replace("Confiance : 99 %\n", notes)
+    assert result.stderr == (
+        f"poleqa: the text of b_xylofutur.md changed since it was indexed: {UPDATE}"
+        f"poleqa: c_aqua.md is no longer in corpus: {UPDATE}"
+    )
+    # once per file in a run; --json keeps its keys, the note among the notes
+    lines = run("ask", "--jsonl", "-", "--index", "index", stdin=f"{ANSWERED}\n{ANSWERED}\n")
+    out = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert [o["notes"] for o in out] == [[CHANGED[7:-1], GONE[7:-1]], []]
+    assert list(out[0]) == KEYS
+    # a corpus folder that holds none of the index's documents cannot tell
+    (fake_index.parent / "other").mkdir()
+    result = run("ask", ANSWERED, "--index", "index", "--corpus", "other", "--json")
+    assert (json.loads(result.stdout)["notes"], result.stderr) == ([], "")
+
+
+def test_ask_says_how_many_undated_documents_the_date_filter_left_out(fake_index: Path) -> None:
+    corpus = fake_index.parent / "corpus"
+    (corpus / "d_lille.md").write_text("# Nordpôle\n\nNordpôle est à Lille.\n", encoding="utf-8")
+    (corpus / "e_nantes.txt").write_text("Le pôle Atlantis est à Nantes.\n", encoding="utf-8")
+    assert run("index", "--corpus", "corpus", "--index", "index").exit_code == 0
+    dated = ("--index", "index", "--date-from", "2017")
+    result = run("ask", "Où est Nordpôle ?", *dated)
+    left_out = "Note : 2 documents sans date ont été écartés par le filtre de dates.\n"
+    assert result.stdout.startswith(ABSTAIN_OUTPUT.split("\n")[0] + "\n")  # not in the dates
+    assert left_out in result.stdout and left_out + "Passages peut-être utiles :\n" in result.stdout
+    one = run("ask", "Où est Nordpôle ?", *dated, "--source", "d_lille.md", "--source", "c_aqua.md")
+    assert "Note : 1 document sans date a été écarté par le filtre de dates.\n" in one.stdout
+    assert "sans date" not in run("ask", "Où est Nordpôle ?", "--index", "index").stdout
+    assert "sans date" not in run("ask", "Où est Nordpôle ?", *dated, "--json").stdout
+    hits = run("search", "Où est Nordpôle ?", *dated)
+    assert hits.stdout.endswith("Note: 2 document(s) without a date left out by the date filter.\n")

@@ -304,3 +304,29 @@ def test_the_first_runs_model_set_up_is_said(
     ensure_st_folder(MODEL_CACHE)
     first_run.ensure_model(Settings(cache_dir=MODEL_CACHE, model="multilingual-e5-small-st"))
     assert capsys.readouterr().err == ""
+
+
+def test_the_advice_to_rebuild_names_the_corpus_to_read(folders, fake_models, monkeypatch):
+    # `poleqa index --index index` alone reads ./corpus: an index of another folder (one that
+    # `poleqa eval --corpus` built, say) would be rebuilt from the wrong documents
+    Path("corpus").rename("docs")
+    built = run("index", "--corpus", "docs", "--model", "fake-a", "--no-sentence-vectors")
+    assert built.exit_code == 0, built.output
+    no_vectors = (
+        "Error: The index in index was built without sentence vectors, which the readers need: "
+        "rebuild it with `poleqa index --corpus {} --index index --sentence-vectors` (only the "
+        "sentences are embedded; the chunks are kept).{}\n"
+    )
+    ask = ("ask", "Qui préside Medicen ?", "--model", "fake-a", "--reader", "sentences")
+    assert run(*ask, "--corpus", "docs").stderr == no_vectors.format("docs", "")
+    monkeypatch.setenv("POLEQA_CORPUS", "docs")
+    assert run(*ask).stderr == no_vectors.format("docs", "")
+    monkeypatch.delenv("POLEQA_CORPUS")
+    where = " FOLDER: the folder the index was built from (none of its documents is in corpus)."
+    assert run(*ask).stderr == no_vectors.format("FOLDER", where)
+    result = run("search", "Qui préside Medicen ?", "--model", "fake-b", "--corpus", "docs")
+    assert result.stderr == (
+        "Error: The index in index was built with the embedding model fake-a/32 (fake-a/32), "
+        "not fake-b/32: run `poleqa index --corpus docs --index index --model <the model you "
+        "ask with>` to rebuild it, or ask with --model fake-a/32.\n"
+    )

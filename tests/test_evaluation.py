@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from poleqa.errors import QuestionError, QuestionSetError
 from poleqa.evaluation import (
@@ -26,7 +25,7 @@ from poleqa.evaluation import (
     write_reports,
 )
 from poleqa.evaluation.metrics import contains_answer, percentile, source_rank, token_f1
-from poleqa.types import Answer, Citation, DocumentInfo
+from poleqa.types import Answer, Citation, Document, DocumentInfo
 
 ASK_JSON_KEYS = {"question", "answer", "abstained", "confidence", "short_answer", "citations"}
 CITATION_KEYS = {"n", "source", "title", "date", "url", "start", "end", "passage", "score"}
@@ -61,6 +60,11 @@ class FakePipeline:
         cited = {c.info.source for a in self.replies.values() for c in a.citations}
         cited |= {s for q in QUESTIONS for s in q.sources}
         return [DocumentInfo(source=s, title=s) for s in sorted(cited)]
+
+    def document(self, source: str) -> Document:
+        """Each document's text: the golds of QUESTIONS, so that each has its answer."""
+        golds = " ".join(a for q in QUESTIONS if source in q.sources for a in q.answers)
+        return Document(DocumentInfo(source=source, title=source), f"Texte : {golds}.")
 
     def ask(self, question: str, k: int = 5) -> Answer:
         self.ks.append(k)
@@ -300,182 +304,6 @@ def test_compare_deltas() -> None:
         "metric",
         "type/x/answer_accuracy",
     ]  # the table shows a group's accuracy, not its count or F1
-
-
-# -- CLI (the pipeline replaced by the fake) ----------------------------------------------------
-def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> None:
-    import poleqa.pipeline
-    from poleqa.cli import cli
-
-    class Fake(FakePipeline):
-        def __init__(self, settings) -> None:
-            super().__init__(REPLIES)
-            self.settings = settings
-
-        def ensure_index(self, progress: bool = False) -> None:
-            return None
-
-    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
-    qpath = tmp_path / "fake.jsonl"
-    qpath.write_text(
-        "\n".join(
-            json.dumps(
-                {
-                    "id": x.id,
-                    "question": x.question,
-                    "answers": list(x.answers),
-                    "sources": list(x.sources),
-                    "answerable": x.answerable,
-                    "type": x.type,
-                }
-            )
-            for x in QUESTIONS
-        ),
-        encoding="utf-8",
-    )
-    old = tmp_path / "old.json"
-    old.write_text(json.dumps({"answer_accuracy": 0.5, "n_questions": 5}), encoding="utf-8")
-    out = tmp_path / "out"
-    res = CliRunner().invoke(
-        cli, ["eval", str(qpath), "--out", str(out), "--k", "3", "--compare", str(old)]
-    )
-    assert res.exit_code == 0, res.output
-    assert "fake: 5 questions (3 answerable, 2 unanswerable), k=3" in res.output
-    assert "answer accuracy 0.333" in res.output
-    assert "answer_accuracy       0.500       0.333     -0.167" in res.output
-    assert "not in" not in res.stderr  # every source cited is a document of the corpus
-    assert {p.name for p in out.iterdir()} == {
-        "predictions.jsonl",
-        "report.json",
-        "report.md",
-        "accuracy_by_type.png",
-    }
-
-
-def test_cli_eval_invalid_set_exits_2_before_indexing(tmp_path: Path) -> None:
-    from poleqa.cli import cli
-
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": "a"}\nnot json\n', encoding="utf-8")
-    res = CliRunner().invoke(cli, ["eval", str(bad), "--corpus", str(tmp_path / "none")])
-    assert res.exit_code == 2
-    assert "line 1: missing key(s) question, answers, sources, answerable" in res.output
-    assert "line 2: invalid JSON" in res.output
-    assert not (tmp_path / "none").exists()
-
-
-def test_cli_eval_refuses_squad_options_without_squad(tmp_path: Path) -> None:
-    from poleqa.cli import cli
-
-    questions = tmp_path / "q.jsonl"
-    questions.write_text("", encoding="utf-8")
-    for extra in (["--limit", "3"], ["--no-answer", "never"]):
-        res = CliRunner().invoke(cli, ["eval", str(questions), *extra])
-        assert res.exit_code == 2
-        assert "Error: --limit and --no-answer go with --squad FILE" in res.output
-
-
-def test_cli_eval_never_indexes_another_corpus_into_the_environments_index(
-    tmp_path: Path, monkeypatch
-) -> None:
-    # POLEQA_INDEX names the chat's index on a server: `eval --corpus` once rebuilt it
-    import poleqa.pipeline
-    from poleqa.cli import cli
-
-    seen: list[Path] = []
-
-    class Fake(FakePipeline):
-        def __init__(self, settings) -> None:
-            super().__init__(REPLIES)
-            seen.append(settings.index_dir)
-
-        def ensure_index(self, progress: bool = False) -> None:
-            return None
-
-    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
-    monkeypatch.setenv("POLEQA_INDEX", str(tmp_path / "live"))
-    questions = tmp_path / "q.jsonl"
-    questions.write_text(
-        json.dumps({"id": "a", "question": "Q ?", "answers": [], "sources": [],
-                    "answerable": False}), encoding="utf-8")  # fmt: skip
-    out = tmp_path / "out"
-    args = ["eval", str(questions), "--corpus", str(tmp_path), "--out", str(out)]
-    assert CliRunner().invoke(cli, args).exit_code == 0
-    assert CliRunner().invoke(cli, [*args, "--index", str(tmp_path / "mine")]).exit_code == 0
-    assert CliRunner().invoke(cli, ["eval", str(questions), "--out", str(out)]).exit_code == 0
-    assert seen == [out / "index", tmp_path / "mine", tmp_path / "live"]
-    # nor into the chat's index by way of --out: « --out . » in the folder holding it, or the
-    # folder holding the one POLEQA_INDEX names
-    monkeypatch.chdir(tmp_path)
-    for env, where in ((None, Path(".")), (str(tmp_path / "srv" / "index"), tmp_path / "srv")):
-        if env is None:
-            monkeypatch.delenv("POLEQA_INDEX")
-        else:
-            monkeypatch.setenv("POLEQA_INDEX", env)
-        res = CliRunner().invoke(
-            cli, ["eval", str(questions), "--corpus", "c", "--out", str(where)]
-        )
-        assert res.exit_code == 1, res.output
-        chats = (where / "index").resolve()
-        assert res.output == (
-            f"Error: --out {where} would index c into the chat's index ({chats}): choose another "
-            "--out, or name an index with --index.\n"
-        )
-    assert len(seen) == 3  # refused before any pipeline was made
-
-
-def test_cli_eval_says_which_cited_sources_the_corpus_lacks(tmp_path: Path, monkeypatch) -> None:
-    import poleqa.pipeline
-    from poleqa.cli import cli
-
-    class Fake(FakePipeline):
-        def __init__(self, settings) -> None:
-            super().__init__(REPLIES)
-
-        def ensure_index(self, progress: bool = False) -> None:
-            return None
-
-    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
-    known = QUESTIONS[0].sources[0]
-    rows = [
-        {"id": "a", "question": QUESTIONS[0].question, "answers": ["x"], "answerable": True,
-         "sources": [known, "corpus/" + known]},
-        {"id": "b", "question": QUESTIONS[0].question, "answers": ["x"], "answerable": True,
-         "sources": ["nope.txt", "corpus/" + known]},
-    ]  # fmt: skip
-    questions = tmp_path / "q.jsonl"
-    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    res = CliRunner().invoke(cli, ["eval", str(questions), "--out", str(tmp_path / "out")])
-    assert res.exit_code == 0, res.output
-    assert (
-        "poleqa: 2 source(s) the questions cite are not in corpus (their questions' source hits "
-        f"count as misses): corpus/{known}, nope.txt\n"
-    ) in res.stderr
-
-
-def test_cli_eval_squad_refuses_the_options_it_would_ignore(tmp_path: Path) -> None:
-    from poleqa.cli import cli
-
-    squad = tmp_path / "s.json"
-    squad.write_text('{"data": []}', encoding="utf-8")
-    res = CliRunner().invoke(
-        cli, ["eval", "--squad", str(squad), "--reader", "sentences", "--k", "3", "--corpus", "."]
-    )
-    assert res.exit_code == 2
-    assert "--squad evaluates the trained reader alone: --corpus, --k, --reader do not apply" in (
-        res.output
-    )
-
-
-def test_cli_eval_squad_refuses_a_file_without_questions(tmp_path: Path) -> None:
-    # it wrote a report of zeros, as for a reader that got everything wrong
-    from poleqa.cli import cli
-
-    squad = tmp_path / "s.json"
-    squad.write_text('{"data": [{"title": "T", "paragraphs": []}]}', encoding="utf-8")
-    res = CliRunner().invoke(cli, ["eval", "--squad", str(squad), "--out", str(tmp_path / "o")])
-    assert (res.exit_code, res.output) == (2, f"Error: {squad} holds no question to evaluate.\n")
-    assert not (tmp_path / "o").exists()
 
 
 def test_unknown_sources_are_those_the_scorer_can_never_match() -> None:

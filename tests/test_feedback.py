@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from poleqa.cli import cli
 from poleqa.feedback import (
+    FEEDBACK_FILE,
     MAX_COMMENT_CHARS,
     CitedSource,
     Feedback,
@@ -31,6 +32,10 @@ NOW = datetime(2026, 11, 23, 10, 30, 5, tzinfo=UTC)
 HEADER = (
     "id,time,rating,comment,question,answer,abstained,confidence,citations,index_version,"
     "resolved_question,uncertain\n"
+)
+NO_STORE = (
+    "Warning: no feedback store at {} (no opinion recorded yet, or another --data or "
+    "POLEQA_FEEDBACK_URL is meant): the export holds the header only.\n"
 )
 
 
@@ -194,7 +199,10 @@ def test_cli_export_csv_to_file_and_stdout(tmp_path: Path) -> None:
     assert excel.exit_code == 0 and excel.output.startswith("\ufeffid;time;rating;")
     empty = runner.invoke(cli, ["feedback", "export", "--csv", "--data", str(tmp_path / "none")])
     assert empty.exit_code == 0
-    assert empty.output == HEADER
+    assert (empty.stdout, empty.stderr) == (
+        HEADER,
+        NO_STORE.format(tmp_path / "none" / FEEDBACK_FILE),
+    )
 
 
 @pytest.mark.parametrize(
@@ -287,3 +295,31 @@ def test_the_export_command_names_a_torn_line_to_the_operator(tmp_path: Path) ->
         f"{store.path} line 2 skipped: not valid JSON (Invalid control character at column 27); "
         "fix or delete that line (the other records are read as usual)"
     ) in done.stderr
+
+
+def test_an_export_from_no_store_warns_and_creates_none(tmp_path: Path) -> None:
+    # opening the SQLite address made an empty database (and its folder), silently
+    db = tmp_path / "nowhere" / "feedback.db"
+    export = ["feedback", "export", "--csv", "--excel", "--data", str(tmp_path / "data")]
+    result = CliRunner().invoke(cli, export, env={"POLEQA_FEEDBACK_URL": f"sqlite://{db}"})
+    assert result.exit_code == 0
+    assert result.stdout_bytes == b"\xef\xbb\xbf" + HEADER.replace(",", ";").encode()
+    assert result.stderr == NO_STORE.format(db)
+    assert not db.parent.exists() and not (tmp_path / "data").exists()
+
+
+def test_an_excel_export_to_standard_output_is_utf8_whatever_the_terminal(tmp_path: Path) -> None:
+    # `> avis.csv` where the terminal is not UTF-8 (Windows): the byte-order mark and a 👍 in
+    # a comment stopped the export with a traceback
+    FeedbackStore(tmp_path).add(Feedback.about(_answer(), "up", "Très clair 👍", "a", now=NOW))
+    command = "from poleqa.cli import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", command, "feedback", "export", "--csv", "--excel", "--data",
+         str(tmp_path)],
+        capture_output=True,
+        env={**os.environ, "POLEQA_FEEDBACK_URL": "", "PYTHONIOENCODING": "cp1252"},
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert done.stdout.decode("utf-8").startswith("\ufeffid;time;rating;")
+    assert ";Très clair 👍;Combien de pôles ?;55 pôles.;" in done.stdout.decode("utf-8")

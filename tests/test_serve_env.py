@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import DOCS, PARAMS, FakeEmbedder, write_corpus
 
 from poleqa.cli import cli
+from poleqa.config import Settings
+from poleqa.errors import CorpusError
+from poleqa.index import build_index
 
 # Set by serve before torch, OpenMP and gradio start (docs/reader.md, « Speed »).
 DEFAULTS = {
@@ -236,3 +240,36 @@ def test_a_failed_preparation_stops_the_real_server(tmp_path: Path) -> None:
         "Error: No readable document in empty; the index was not changed."
     )
     assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_serve_answers_from_its_index_when_the_corpus_is_gone_or_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an image shipping the index alone, a volume not mounted: it stopped with the error
+    from poleqa.cli.serve_cmd import prepare_chat
+    from poleqa.pipeline import Pipeline
+    from poleqa.web.common import Readiness
+
+    fake = FakeEmbedder()  # not the default model: nothing to convert
+    monkeypatch.setattr("poleqa.embedding.get_embedder", lambda name, cache_dir=None: fake)
+    index_dir = tmp_path / "index"
+    build_index(write_corpus(tmp_path / "corpus"), index_dir, fake, **PARAMS)
+    (tmp_path / "empty").mkdir()
+    chunking = {"chunk_size": PARAMS["chunk_size"], "chunk_overlap": PARAMS["chunk_overlap"]}
+    said = {
+        "gone": "Corpus folder not found: {}.",
+        "empty": "No readable document in {}; the index was not changed.",
+    }
+    for name, why in said.items():
+        corpus = tmp_path / name
+        settings = Settings(corpus_dir=corpus, index_dir=index_dir, cache_dir=tmp_path / "cache",
+                            model=fake.id, reader="sentences", **chunking)  # fmt: skip
+        pipeline = Pipeline(settings)
+        prepare_chat(pipeline, Readiness())
+        warning = f"Warning: {why.format(corpus)} Serving the index in {index_dir} as it is.\n"
+        assert warning in capsys.readouterr().err
+        assert {i.source for i in pipeline.sources()} == set(DOCS)
+    # without an index, nothing to serve: the error stops it, as before
+    settings = settings.with_(index_dir=tmp_path / "none")
+    with pytest.raises(CorpusError, match="No readable document"):
+        prepare_chat(Pipeline(settings), Readiness())

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import click
 
 from poleqa.cli.first_run import ensure_model
+from poleqa.cli.freshness import FileChanges, corpus_in_advice, corpus_named
 from poleqa.cli.options import (
     corpus_option,
     filter_options,
@@ -18,6 +19,7 @@ from poleqa.cli.options import (
     model_option,
     reader_options,
     settings_from,
+    undated_left_out,
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
@@ -34,7 +36,8 @@ def _check_index(settings: Settings) -> None:
         )
 
 
-def _print_answer(answer: Answer) -> None:
+def _print_answer(answer: Answer, undated: int = 0) -> None:
+    """The answer as text; `undated`: documents without a date the date filter left out."""
     if answer.resolved_question:
         click.echo(f"Question comprise : {answer.resolved_question}")
     if answer.abstained:
@@ -48,6 +51,8 @@ def _print_answer(answer: Answer) -> None:
     click.echo(confidence_text(answer))
     for note in answer.notes:
         click.echo(f"Note : {note}")
+    if undated:
+        click.echo(f"Note : {undated_text(undated)}")
     if answer.citations:
         click.echo("Passages peut-être utiles :" if answer.abstained else "Sources :")
     for c in answer.citations:
@@ -86,7 +91,16 @@ def _lines(stream: BinaryIO) -> Iterator[str | UnicodeDecodeError]:
             yield e
 
 
-def _run_jsonl(pipeline: Any, stream: BinaryIO, k: int, filters: Filters) -> None:
+def undated_text(count: int) -> str:
+    """What `ask` says of the documents without a date that --date-from/--date-to left out."""
+    if count == 1:
+        return "1 document sans date a été écarté par le filtre de dates."
+    return f"{count} documents sans date ont été écartés par le filtre de dates."
+
+
+def _run_jsonl(
+    pipeline: Any, stream: BinaryIO, k: int, filters: Filters, changes: FileChanges
+) -> None:
     for line in _lines(stream):
         if isinstance(line, UnicodeDecodeError):
             error = f"The line is not UTF-8 text (byte {line.start + 1}): save the file as UTF-8."
@@ -98,7 +112,7 @@ def _run_jsonl(pipeline: Any, stream: BinaryIO, k: int, filters: Filters) -> Non
         question = line
         try:
             question = _parse_line(line)
-            out = answer_to_json(pipeline.ask(question, k=k, filters=filters))
+            out = answer_to_json(changes.noted(pipeline.ask(question, k=k, filters=filters)))
         except ValueError as e:
             out = {"question": question, "error": str(e)}
         except QuestionError as e:  # a bad line; index or model errors stop the run (exit 1)
@@ -168,18 +182,21 @@ def ask(
     _check_index(settings)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
-    filters = check_filters(
-        filters_from(sources, date_from, date_to), (d.source for d in pipeline.sources())
-    )
-    if jsonl is not None:
-        _run_jsonl(pipeline, jsonl, settings.k, filters)
-        return
-    assert question is not None
-    answer = pipeline.ask(question, k=settings.k, filters=filters)
+    with corpus_in_advice(settings.index_dir, settings.corpus_dir, corpus_named()):
+        infos = pipeline.sources()
+        filters = check_filters(
+            filters_from(sources, date_from, date_to), (d.source for d in infos)
+        )
+        changes = FileChanges(pipeline, settings.corpus_dir, settings.index_dir)
+        if jsonl is not None:
+            _run_jsonl(pipeline, jsonl, settings.k, filters, changes)
+            return
+        assert question is not None
+        answer = changes.noted(pipeline.ask(question, k=settings.k, filters=filters))
     if as_json:
         click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False, indent=2))
     else:
-        _print_answer(answer)
+        _print_answer(answer, undated_left_out(infos, filters))
 
 
 commands = [ask]

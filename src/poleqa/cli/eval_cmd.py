@@ -20,6 +20,7 @@ from poleqa.config import Settings
 from poleqa.errors import PoleqaError, QuestionSetError
 
 if TYPE_CHECKING:
+    from poleqa.evaluation import Question
     from poleqa.pipeline import Pipeline
 
 
@@ -105,7 +106,6 @@ def eval_(
         load_report,
         set_name,
         summary_lines,
-        unknown_sources,
         write_reports,
     )
     from poleqa.pipeline import Pipeline
@@ -124,6 +124,7 @@ def eval_(
         reader_precision=reader_precision,
         k=k,
     )
+    _refuse_out_in_corpus(out_dir, settings.corpus_dir)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings)
@@ -133,8 +134,10 @@ def eval_(
         "index": str(settings.index_dir),
         "model": settings.model,
     }
-    _say_unknown(unknown_sources(qs, (d.source for d in pipeline.sources())), settings)
-    result = evaluate(pipeline, qs, settings.k, name=name, progress=True, info=info)
+    warnings = _checked(qs, pipeline, settings)
+    result = evaluate(
+        pipeline, qs, settings.k, name=name, progress=True, info=info, warnings=warnings
+    )
     write_reports(result, out_dir)
 
     click.echo("\n".join(summary_lines(result)))
@@ -161,15 +164,28 @@ def _own_index(corpus_dir: Path | None, index_dir: Path | None, out_dir: Path) -
     return own
 
 
-def _say_unknown(unknown: tuple[str, ...], settings: Settings) -> None:
-    """The sources cited that the corpus lacks, on stderr (their source hits can only miss)."""
-    if unknown:
-        shown = ", ".join(unknown[:5]) + ("…" if len(unknown) > 5 else "")
-        click.echo(
-            f"poleqa: {len(unknown)} source(s) the questions cite are not in {settings.corpus_dir} "
-            f"(their questions' source hits count as misses): {shown}",
-            err=True,
+def _refuse_out_in_corpus(out_dir: Path, corpus_dir: Path) -> None:
+    """PoleqaError if the reports would go into the corpus: report.md would be indexed as a
+    document the next time the corpus is (and answer questions about the evaluation)."""
+    out, corpus = out_dir.resolve(), corpus_dir.resolve()
+    if out.is_relative_to(corpus):
+        raise PoleqaError(
+            f"The reports' folder {out_dir} (--out) is inside the corpus folder {corpus_dir}: "
+            "its report.md would be indexed as a document next time; choose an --out outside "
+            "the corpus."
         )
+
+
+def _checked(qs: list[Question], pipeline: Pipeline, settings: Settings) -> list[str]:
+    """What the set claims that the corpus does not bear out (sources it lacks, golds in none
+    of their documents), said on stderr; the lines for the report, every name in them."""
+    from poleqa.evaluation import check_lines, unfound_answers, unknown_sources
+
+    texts = {d.source: pipeline.document(d.source).text for d in pipeline.sources()}
+    unknown, unfound = unknown_sources(qs, texts), unfound_answers(qs, texts)
+    for line in check_lines(unknown, unfound, settings.corpus_dir):
+        click.echo(f"poleqa: {line}", err=True)
+    return check_lines(unknown, unfound, settings.corpus_dir, shown=None)
 
 
 def _refuse_ignored_by_squad() -> None:

@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from poleqa.cli.options import data_option, read_secret, settings_from
-from poleqa.feedback import FEEDBACK_URL_ENV, open_feedback_store, to_csv
+from poleqa.feedback import (
+    FEEDBACK_FILE,
+    FEEDBACK_URL_ENV,
+    open_feedback_store,
+    sqlite_path,
+    to_csv,
+)
 
 
 @click.group()
@@ -38,15 +44,41 @@ def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool, e
     names) when it is set, else from the data folder.
     """
     settings = settings_from(data_dir=data_dir, feedback_url=read_secret(FEEDBACK_URL_ENV))
-    store = open_feedback_store(settings.feedback_url, settings.data_dir)
-    records = store.records() if every else store.latest()
+    absent = _absent_store(settings.feedback_url, settings.data_dir)
+    if absent is not None:
+        # opening it would create it (a SQLite file, the folder): a mistyped --data or
+        # POLEQA_FEEDBACK_URL would go unseen behind a header without rows
+        click.echo(
+            f"Warning: no feedback store at {absent} (no opinion recorded yet, or another "
+            "--data or POLEQA_FEEDBACK_URL is meant): the export holds the header only.",
+            err=True,
+        )
+        records = []
+    else:
+        store = open_feedback_store(settings.feedback_url, settings.data_dir)
+        records = store.records() if every else store.latest()
     text = to_csv(records, excel=excel)
     if out is None:
-        sys.stdout.write(text)
+        # UTF-8 whatever the terminal's encoding: `> avis.csv` on Windows would otherwise
+        # write cp1252 (and fail on the byte-order mark --excel starts with)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8", newline="")
         click.echo(f"{len(records)} feedback rows written to {out}", err=True)
+
+
+def _absent_store(url: str | None, data_dir: Path) -> Path | None:
+    """The file of the JSONL or SQLite store named, when it does not exist; None otherwise
+    (a PostgreSQL store is reached to be read: its errors say what is wrong)."""
+    if not url or not url.strip():
+        path = data_dir / FEEDBACK_FILE
+    elif url.strip().lower().startswith("sqlite:"):
+        path = sqlite_path(url.strip())
+    else:
+        return None
+    return None if path.exists() else path
 
 
 commands = [feedback]

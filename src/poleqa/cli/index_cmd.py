@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from poleqa.cli.first_run import ensure_model
+from poleqa.cli.freshness import corpus_in_advice, corpus_named
 from poleqa.cli.options import (
     corpus_option,
     filter_options,
@@ -16,6 +17,7 @@ from poleqa.cli.options import (
     index_option,
     model_option,
     settings_from,
+    undated_left_out,
 )
 from poleqa.errors import CorpusError
 from poleqa.types import Hit
@@ -115,6 +117,7 @@ def index(
 @click.command("search")
 @click.argument("query")
 @index_option
+@corpus_option
 @model_option
 @click.option(
     "--k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to show."
@@ -124,6 +127,7 @@ def index(
 def search(
     query: str,
     index_dir: Path | None,
+    corpus_dir: Path | None,
     model: str | None,
     k: int,
     as_json: bool,
@@ -131,25 +135,32 @@ def search(
     date_from: str | None,
     date_to: str | None,
 ) -> None:
-    """Show the passages retrieved for QUERY (hybrid dense + BM25), with their scores."""
-    settings = settings_from(index_dir=index_dir, model=model)
+    """Show the passages retrieved for QUERY (hybrid dense + BM25), with their scores.
+
+    --corpus only names the folder in the advice to rebuild the index, when it must be.
+    """
+    settings = settings_from(index_dir=index_dir, corpus_dir=corpus_dir, model=model)
     from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
     from poleqa.retrieval import check_filters
 
     ensure_model(settings, reads=False)
     pipeline = Pipeline(settings)
-    filters = check_filters(
-        filters_from(sources, date_from, date_to), (d.source for d in pipeline.sources())
-    )
-    hits = pipeline.search(query, k, filters)
+    with corpus_in_advice(settings.index_dir, settings.corpus_dir, corpus_named()):
+        infos = pipeline.sources()
+        filters = check_filters(
+            filters_from(sources, date_from, date_to), (d.source for d in infos)
+        )
+        hits = pipeline.search(query, k, filters)
     if as_json:
         click.echo(json.dumps(hits_to_json(query, hits), ensure_ascii=False, indent=2))
         return
     if not hits:
         click.echo("No passage found.")
-        return
     for hit in hits:
         click.echo(_format_hit(hit))
+    undated = undated_left_out(infos, filters)
+    if undated:
+        click.echo(f"Note: {undated} document(s) without a date left out by the date filter.")
 
 
 def hits_to_json(query: str, hits: list[Hit]) -> dict[str, object]:

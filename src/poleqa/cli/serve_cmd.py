@@ -21,6 +21,7 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.config import DEFAULT_MODEL
+from poleqa.errors import CorpusError, IndexError_
 from poleqa.feedback import FEEDBACK_URL_ENV, open_feedback_store
 
 # poleqa.web imports gradio only when the app is built, after GRADIO_ANALYTICS_ENABLED is set.
@@ -239,32 +240,26 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
     """Everything the chat needs before its first answer, each step said in the terminal and
     on the page: the one-time model conversion, the index (built or updated if needed), then
     the model, the index and the answerer's statistics loaded."""
-    from poleqa.index import IndexReadOnlyError, index_status
+    from poleqa.index import IndexReadOnlyError
 
     settings = pipeline.settings
     ensure_model(settings, readiness.begin)
-    chunking = (settings.chunk_size, settings.chunk_overlap)
-    status = index_status(
-        settings.corpus_dir,
-        settings.index_dir,
-        pipeline.embedder.id,
-        chunking,
-        sentence_vectors=settings.sentence_vectors,
-    )
-    if status != "current":
-        readiness.begin("Construction de l'index des documents (quelques minutes)…")
-        say(f"index {status}: indexing {settings.corpus_dir} into {settings.index_dir}…")
     try:
-        report = pipeline.ensure_index(progress=True)
-        if report is not None:
-            say(
-                f"index built in {settings.index_dir}: {report.documents} documents, "
-                f"{report.chunks} passages, {report.seconds:.0f} s."
-            )
+        _update_index(pipeline, readiness)
     except IndexReadOnlyError as e:
         # A read-only deployment (a container image, a shared volume): serve the index as it
         # is; loading it below still refuses one that is damaged or made by another model.
         click.echo(f"Warning: {e.message} Serving the index as it is.", err=True)
+    except CorpusError as e:
+        # No corpus folder, or nothing readable in it (an image shipping the index alone, a
+        # volume not mounted): an index built before still answers; without one, stop.
+        if not _has_index(settings.index_dir):
+            raise
+        click.echo(
+            f"Warning: {e.message.rstrip('.')}. Serving the index in {settings.index_dir} "
+            "as it is.",
+            err=True,
+        )
     readiness.begin("Chargement du modèle et de l'index…")
     say("loading the model and the index…")
     start = time.perf_counter()
@@ -273,6 +268,41 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
         # The answerer's corpus statistics too: now, not during the first citizen's question.
         pipeline.ask(WARM_UP, k=1)
     say(f"loaded in {time.perf_counter() - start:.0f} s.")
+
+
+def _update_index(pipeline: Pipeline, readiness: Readiness) -> None:
+    """Build or update the index when the corpus changed, saying so (CorpusError when the
+    corpus folder is missing or holds nothing readable)."""
+    from poleqa.index import index_status
+
+    settings = pipeline.settings
+    status = index_status(
+        settings.corpus_dir,
+        settings.index_dir,
+        pipeline.embedder.id,
+        (settings.chunk_size, settings.chunk_overlap),
+        sentence_vectors=settings.sentence_vectors,
+    )
+    if status != "current":
+        readiness.begin("Construction de l'index des documents (quelques minutes)…")
+        say(f"index {status}: indexing {settings.corpus_dir} into {settings.index_dir}…")
+    report = pipeline.ensure_index(progress=True)
+    if report is not None:
+        say(
+            f"index built in {settings.index_dir}: {report.documents} documents, "
+            f"{report.chunks} passages, {report.seconds:.0f} s."
+        )
+
+
+def _has_index(index_dir: Path) -> bool:
+    """Whether `index_dir` holds a built index (loading it checks that it is whole)."""
+    from poleqa.index.loader import read_manifest
+
+    try:
+        read_manifest(index_dir)
+    except IndexError_:
+        return False
+    return True
 
 
 commands = [serve]

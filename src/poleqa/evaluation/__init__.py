@@ -1,6 +1,12 @@
 """Answer-quality evaluation: question sets, metrics, reports (`poleqa eval`, the web tab)."""
 
-from poleqa.evaluation.metrics import Prediction, compare, compute_metrics, unknown_sources
+from poleqa.evaluation.metrics import (
+    Prediction,
+    compare,
+    compute_metrics,
+    unfound_answers,
+    unknown_sources,
+)
 from poleqa.evaluation.questions import (
     Question,
     load_questions,
@@ -8,6 +14,7 @@ from poleqa.evaluation.questions import (
     set_name,
 )
 from poleqa.evaluation.report import (
+    check_lines,
     compare_lines,
     load_report,
     prediction_json,
@@ -26,6 +33,7 @@ __all__ = [
     "EvalResult",
     "Prediction",
     "Question",
+    "check_lines",
     "compare",
     "compare_lines",
     "compute_metrics",
@@ -39,6 +47,7 @@ __all__ = [
     "prediction_json",
     "set_name",
     "summary_lines",
+    "unfound_answers",
     "unknown_sources",
     "write_reports",
 ]

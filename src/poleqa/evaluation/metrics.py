@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from poleqa.evaluation.questions import Question
@@ -120,6 +120,38 @@ def unknown_sources(questions: Sequence[Question], known: Iterable[str]) -> tupl
     return tuple(g for g in cited if not any(_same_source(c, g) for c in corpus))
 
 
+def unfound_answers(questions: Sequence[Question], texts: Mapping[str, str]) -> tuple[str, ...]:
+    """The ids of the answerable questions none of whose answers is in a document they cite
+    (`texts`: the corpus, {source: text}), matched as `contains_answer` matches: a typo in the
+    gold makes such a question a miss whatever the reply. A question citing no document the
+    corpus holds is left to `unknown_sources`."""
+    by_name: dict[str, list[str]] = {}
+    for source in texts:
+        by_name.setdefault(source.rsplit("/", 1)[-1], []).append(source)
+    folded: dict[str, str] = {}  # each document folded once, when first cited
+    out: list[str] = []
+    for q in questions:
+        # the documents `_same_source` matches: the path itself, or a bare name in any folder
+        if not q.answerable:
+            continue
+        cited = [s for g in q.sources for s in _matching(g, texts, by_name)]
+        if not cited:
+            continue
+        golds = [normalize_answer(g) for g in q.answers]
+        for s in cited:
+            if s not in folded:
+                folded[s] = normalize_answer(texts[s])
+        if not any(_whole(g, folded[s]) for g in golds for s in cited):
+            out.append(q.id)
+    return tuple(out)
+
+
+def _matching(gold: str, texts: Mapping[str, str], by_name: Mapping[str, list[str]]) -> list[str]:
+    if "/" not in gold:
+        return by_name.get(gold, [])
+    return [gold] if gold in texts else []
+
+
 def source_rank(cited_sources: Sequence[str], gold: Iterable[str]) -> int | None:
     """1-based rank of the first gold document among the distinct cited documents, in order."""
     gold = [g for g in gold if g]
@@ -159,8 +191,14 @@ def _mean(xs: Sequence[float]) -> float:
 
 
 def _group_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
-    """answer/abstain accuracy, F1 and source hit@5 of a group of predictions (those that apply)."""
+    """The accuracy of a group of predictions (each question judged as `overall_accuracy`
+    judges it: abstained or failed answerable ones count as wrong), and its answer/abstain
+    accuracy, F1 and source hit@5 (those that apply)."""
     out: dict[str, float] = {"n": len(preds)}
+    if preds:
+        # over every question of the group: a type holding answerable and unanswerable
+        # questions rated only its answerable ones, beside a count of all
+        out["accuracy"] = _mean([float(p.correct) for p in preds])
     answerable = [p for p in preds if p.question.answerable]
     unanswerable = [p for p in preds if not p.question.answerable]
     if answerable:
@@ -232,7 +270,8 @@ def compute_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
 
 
 def group_accuracy(metrics: dict[str, float], prefix: str) -> dict[str, tuple[float, int]]:
-    """{group: (accuracy, n)} for "type" or "tag" keys; unanswerable groups use abstention."""
+    """{group: (accuracy, n)} for "type" or "tag" keys: the share of the group's questions
+    judged right (answered right, or rightly abstained on)."""
     out: dict[str, tuple[float, int]] = {}
     for key, n in metrics.items():
         # Keys are « prefix/group/metric » and a group may hold "/" (type « oui/non »): only
@@ -241,7 +280,9 @@ def group_accuracy(metrics: dict[str, float], prefix: str) -> dict[str, tuple[fl
         group, _, name = rest.rpartition("/")
         if head != prefix or not group or name != "n":
             continue
-        acc = metrics.get(f"{prefix}/{group}/answer_accuracy")
+        acc = metrics.get(f"{prefix}/{group}/accuracy")
+        if acc is None:  # a report written before groups had their own accuracy
+            acc = metrics.get(f"{prefix}/{group}/answer_accuracy")
         if acc is None:
             acc = metrics.get(f"{prefix}/{group}/abstain_accuracy", math.nan)
         out[group] = (acc, int(n))

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from poleqa.config import MAX_QUESTION_CHARS
 from poleqa.errors import QuestionSetError
 from poleqa.jsontext import parse_json
 from poleqa.query import without_surrogates
@@ -273,6 +274,14 @@ def _question(line: int, record: dict, problems: list[_Problem]) -> Question | N
     text = record["question"]
     if not isinstance(text, str) or not any(c.isalnum() for c in text):
         bad("question must be a non-empty string", "la question doit être un texte non vide")
+    elif len(asked := without_surrogates(text).strip()) > MAX_QUESTION_CHARS:
+        # what `ask` and the chat refuse (query.validate_question): asked, it would only fail
+        bad(
+            f"question too long ({len(asked)} characters; `poleqa ask` and the chat take at most "
+            f"{MAX_QUESTION_CHARS})",
+            f"question trop longue ({len(asked)} caractères ; le chat en accepte "
+            f"{MAX_QUESTION_CHARS} au plus)",
+        )
     answerable = _as_bool(record["answerable"])
     if answerable is None:
         bad("answerable must be true or false", "answerable doit valoir true ou false")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from poleqa.errors import PoleqaError
@@ -99,6 +100,9 @@ def render_markdown(result: EvalResult, chart: str | None = CHART) -> str:
     lines = [f"# Evaluation: {result.name}", ""]
     info = {"questions": str(m.get("n_questions", 0)), "k": str(result.k), **result.info}
     lines += [f"- **{key}**: {_cell(value)}" for key, value in info.items()]
+    if result.warnings:
+        lines += ["", "## Warnings", ""]
+        lines += [f"- {_cell(w)}" for w in result.warnings]
     lines += ["", "## Key metrics", "", "| metric | value |", "|---|---|"]
     lines += [f"| {key} | {_fmt(key, m[key])} |" for key in MAIN_METRICS if key in m]
     for prefix, title in (("type", "By type"), ("tag", "By tag")):
@@ -117,8 +121,8 @@ def render_markdown(result: EvalResult, chart: str | None = CHART) -> str:
         lines += ["", f"![accuracy by type]({chart})"]
     lines += [
         "",
-        "Accuracy is answer accuracy for answerable questions and abstention accuracy for "
-        "unanswerable ones.",
+        "A group's accuracy is over all its questions: an answerable one is right when answered "
+        "right (an abstention or an error is wrong), an unanswerable one when poleqa abstained.",
     ]
     wrong = failures(result)
     lines += ["", f"## Failures ({len(wrong)})", ""]
@@ -184,6 +188,31 @@ def write_chart(result: EvalResult, path: Path) -> None:
     fig.savefig(path)
 
 
+def check_lines(
+    unknown: Sequence[str], unfound: Sequence[str], corpus: Path | str, shown: int | None = 5
+) -> list[str]:
+    """What a question set claims that the corpus does not bear out, a line per kind naming
+    the sources (`metrics.unknown_sources`) or the question ids (`metrics.unfound_answers`),
+    the first `shown` of them (None: all, for report.md)."""
+
+    def listed(items: Sequence[str]) -> str:
+        cut = items if shown is None else items[:shown]
+        return ", ".join(cut) + ("…" if len(cut) < len(items) else "")
+
+    lines = []
+    if unknown:
+        lines.append(
+            f"{len(unknown)} source(s) the questions cite are not in {corpus} (their "
+            f"questions' source hits count as misses): {listed(unknown)}"
+        )
+    if unfound:
+        lines.append(
+            f"{len(unfound)} question(s) have none of their answers in the documents they cite "
+            f"(a typo in the gold makes each a miss, whatever the reply): {listed(unfound)}"
+        )
+    return lines
+
+
 def summary_lines(result: EvalResult) -> list[str]:
     """A few lines of key metrics for the end of `poleqa eval`."""
     m = result.metrics
@@ -216,14 +245,21 @@ def summary_lines(result: EvalResult) -> list[str]:
     return lines
 
 
+def _compared(key: str, new: dict[str, float], old: dict[str, float]) -> bool:
+    """Whether compare_lines shows `key`: the main metrics, and a group's accuracy (its
+    answer or abstain accuracy against a report written before groups had one)."""
+    if "/" not in key or key.endswith("/accuracy"):
+        return True
+    group, _, name = key.rpartition("/")
+    if name not in ("answer_accuracy", "abstain_accuracy"):
+        return False
+    return f"{group}/accuracy" not in new or f"{group}/accuracy" not in old
+
+
 def compare_lines(new: dict[str, float], old: dict[str, float], old_name: str = "old") -> list[str]:
     """A table of metric deltas (new − old)."""
     # Per-group counts, F1 and source hits would triple the table: groups show their accuracy.
-    rows = [
-        r
-        for r in compare(new, old)
-        if "/" not in r[0] or r[0].endswith(("/answer_accuracy", "/abstain_accuracy"))
-    ]
+    rows = [r for r in compare(new, old) if _compared(r[0], new, old)]
     if not rows:
         return ["No metric in common with the report compared."]
     width = max(len(k) for k, *_ in rows)

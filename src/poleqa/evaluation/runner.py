@@ -33,6 +33,9 @@ class EvalResult:
     predictions: tuple[Prediction, ...]
     metrics: dict[str, float]
     info: dict[str, str] = field(default_factory=dict)  # model, corpus, date… for the reports
+    # What the set claims that the corpus does not bear out (unknown sources, golds in none
+    # of their documents), one English line each, for report.md
+    warnings: tuple[str, ...] = ()
 
 
 def evaluate(
@@ -44,8 +47,10 @@ def evaluate(
     progress: bool = False,
     on_progress: OnProgress | None = None,
     info: dict[str, str] | None = None,
+    warnings: Sequence[str] = (),
 ) -> EvalResult:
-    """Ask each question as the chat does (`pipeline.ask`) and score the replies."""
+    """Ask each question as the chat does (`pipeline.ask`) and score the replies; `warnings`
+    go into the report as they are."""
     preds: list[Prediction] = []
     if questions:
         # Untimed first question: loading the model and the index is not a question's latency.
@@ -67,7 +72,7 @@ def evaluate(
         if bar is not None:
             bar.close()
     meta = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), **(info or {})}
-    return EvalResult(name, k, tuple(preds), compute_metrics(preds), meta)
+    return EvalResult(name, k, tuple(preds), compute_metrics(preds), meta, tuple(warnings))
 
 
 def evaluate_file(

@@ -1,0 +1,157 @@
+"""Whether the corpus still holds what the index was built from: ask's notes, rebuild advice."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from poleqa.errors import IndexError_, PoleqaError
+from poleqa.types import Answer, Citation
+
+if TYPE_CHECKING:
+    from poleqa.pipeline import Pipeline
+
+# Stands for the folder to name when the one given is not the index's (the manifest does not
+# record where its documents were read).
+ITS_FOLDER = "FOLDER"
+# « the text »: a file's text also changes when poleqa reads its format otherwise
+CHANGED_NOTE = (
+    "Le texte du fichier {source} a changé depuis son indexation : le passage cité peut ne "
+    "plus s'y trouver."
+)
+REMOVED_NOTE = "Le fichier {source} n'est plus dans le dossier des documents depuis son indexation."
+
+
+def corpus_named() -> bool:
+    """Whether this command's --corpus was given (on the command line or as POLEQA_CORPUS)."""
+    source = click.get_current_context().get_parameter_source("corpus_dir")
+    given = click.core.ParameterSource
+    return source in (given.COMMANDLINE, given.ENVIRONMENT)
+
+
+def built_from(corpus_dir: Path, sources: Iterable[str]) -> bool:
+    """Whether `corpus_dir` can be the folder an index of these documents was read from: it
+    holds one of them at least (an index of no document could come from anywhere)."""
+    sources = list(sources)
+    if not sources:
+        return True
+    return corpus_dir.is_dir() and any((corpus_dir / s).is_file() for s in sources)
+
+
+def _manifest_sources(index_dir: Path) -> list[str] | None:
+    """The documents the index's manifest lists; None if it cannot be read."""
+    from poleqa.index.loader import read_manifest  # late: it loads numpy and FAISS (poleqa.cli)
+
+    try:
+        _, manifest = read_manifest(index_dir)
+    except PoleqaError:
+        return None
+    return [d.source for d in manifest.documents]
+
+
+@contextmanager
+def corpus_in_advice(index_dir: Path, corpus_dir: Path, named: bool) -> Iterator[None]:
+    """The index's errors advise `poleqa index --index DIR …`, which reads the default corpus
+    (or POLEQA_CORPUS): the advice gets the --corpus this command was given, or FOLDER when the
+    index's documents are not in the corpus folder (an index `poleqa eval --corpus` built)."""
+    try:
+        yield
+    except IndexError_ as e:
+        said = "`poleqa index --index "
+        if said not in e.message:
+            raise
+        sources = _manifest_sources(index_dir)
+        here = sources is None or built_from(corpus_dir, sources)
+        if not named and here:
+            raise  # `poleqa index` reads the same corpus: the advice is right as it is
+        corpus = shlex.quote(str(corpus_dir)) if named else ITS_FOLDER
+        e.message = e.message.replace(said, f"`poleqa index --corpus {corpus} --index ")
+        if corpus == ITS_FOLDER:
+            e.message += (
+                f" {ITS_FOLDER}: the folder the index was built from (none of its documents is "
+                f"in {corpus_dir})."
+            )
+        e.args = (e.message,)
+        raise
+
+
+class FileChanges:
+    """Cited documents whose file changed or went since the index was built, each checked and
+    noted once per run (`poleqa ask`, or all the lines of --jsonl): staff must not quote a
+    passage that is no longer in the file. Says nothing when the corpus folder is not the
+    one the index was read from (it cannot tell)."""
+
+    def __init__(self, pipeline: Pipeline, corpus_dir: Path, index_dir: Path) -> None:
+        self.pipeline = pipeline
+        self.corpus_dir = corpus_dir
+        self.index_dir = index_dir
+        self._checked: set[str] = set()
+        self._here: bool | None = None  # whether corpus_dir holds the index's documents
+
+    def noted(self, answer: Answer) -> Answer:
+        """`answer` with a note for each file it cites that changed, the first time it does."""
+        notes = []
+        for citation in _by_document(answer.citations):
+            source = citation.info.source
+            if source in self._checked:
+                continue
+            self._checked.add(source)
+            note = self._note(citation)
+            if note:
+                notes.append(note)
+        if not notes:
+            return answer
+        return replace(answer, notes=(*answer.notes, *notes))
+
+    def _note(self, citation: Citation) -> str | None:
+        if self._here is None:
+            sources = (d.source for d in self.pipeline.sources())
+            self._here = built_from(self.corpus_dir, sources)
+        if not self._here:
+            return None
+        source = citation.info.source
+        path = self.corpus_dir / source
+        if not path.is_file():
+            self._advise(f"{source} is no longer in {self.corpus_dir}")
+            return REMOVED_NOTE.format(source=source)
+        if not self._changed(path, citation):
+            return None
+        self._advise(f"the text of {source} changed since it was indexed")
+        return CHANGED_NOTE.format(source=source)
+
+    def _changed(self, path: Path, citation: Citation) -> bool:
+        """Whether the file's text is no longer the one indexed. Its fingerprint first (the
+        manifest's, a sha256 of its bytes); a file whose bytes changed is read again, for the
+        fingerprint also changes with its metadata sidecar or with poleqa's readers."""
+        from poleqa.ingest import file_fingerprint, read_document  # late, as in poleqa.cli
+
+        try:
+            if file_fingerprint(self.corpus_dir, path) == citation.info.content_hash:
+                return False
+            now = read_document(self.corpus_dir, path).text
+        except PoleqaError:  # unreadable now (emptied, too large): not the text indexed
+            return True
+        return now != self.pipeline.document(citation.info.source).text
+
+    def _advise(self, what: str) -> None:
+        # the corpus folder holds the index's documents: it is the one to name
+        corpus, index = shlex.quote(str(self.corpus_dir)), shlex.quote(str(self.index_dir))
+        click.echo(
+            f"poleqa: {what}: update the index with `poleqa index --corpus {corpus} --index "
+            f"{index}`.",
+            err=True,
+        )
+
+
+def _by_document(citations: Iterable[Citation]) -> list[Citation]:
+    """The first citation of each document, in order."""
+    first: dict[str, Citation] = {}
+    for c in citations:
+        first.setdefault(c.info.source, c)
+    return list(first.values())

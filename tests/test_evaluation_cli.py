@@ -1,0 +1,256 @@
+"""`poleqa eval` through the CLI, the pipeline replaced by test_evaluation's fake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from test_evaluation import QUESTIONS, REPLIES, FakePipeline
+
+
+def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> None:
+    import poleqa.pipeline
+    from poleqa.cli import cli
+
+    class Fake(FakePipeline):
+        def __init__(self, settings) -> None:
+            super().__init__(REPLIES)
+            self.settings = settings
+
+        def ensure_index(self, progress: bool = False) -> None:
+            return None
+
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
+    qpath = tmp_path / "fake.jsonl"
+    qpath.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": x.id,
+                    "question": x.question,
+                    "answers": list(x.answers),
+                    "sources": list(x.sources),
+                    "answerable": x.answerable,
+                    "type": x.type,
+                }
+            )
+            for x in QUESTIONS
+        ),
+        encoding="utf-8",
+    )
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"answer_accuracy": 0.5, "n_questions": 5}), encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli, ["eval", str(qpath), "--out", str(out), "--k", "3", "--compare", str(old)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "fake: 5 questions (3 answerable, 2 unanswerable), k=3" in res.output
+    assert "answer accuracy 0.333" in res.output
+    assert "answer_accuracy       0.500       0.333     -0.167" in res.output
+    assert "not in" not in res.stderr  # every source cited is a document of the corpus
+    assert {p.name for p in out.iterdir()} == {
+        "predictions.jsonl",
+        "report.json",
+        "report.md",
+        "accuracy_by_type.png",
+    }
+
+
+def test_cli_eval_invalid_set_exits_2_before_indexing(tmp_path: Path) -> None:
+    from poleqa.cli import cli
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a"}\nnot json\n', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["eval", str(bad), "--corpus", str(tmp_path / "none")])
+    assert res.exit_code == 2
+    assert "line 1: missing key(s) question, answers, sources, answerable" in res.output
+    assert "line 2: invalid JSON" in res.output
+    assert not (tmp_path / "none").exists()
+
+
+def test_cli_eval_refuses_squad_options_without_squad(tmp_path: Path) -> None:
+    from poleqa.cli import cli
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("", encoding="utf-8")
+    for extra in (["--limit", "3"], ["--no-answer", "never"]):
+        res = CliRunner().invoke(cli, ["eval", str(questions), *extra])
+        assert res.exit_code == 2
+        assert "Error: --limit and --no-answer go with --squad FILE" in res.output
+
+
+def test_cli_eval_never_indexes_another_corpus_into_the_environments_index(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # POLEQA_INDEX names the chat's index on a server: `eval --corpus` once rebuilt it
+    import poleqa.pipeline
+    from poleqa.cli import cli
+
+    seen: list[Path] = []
+
+    class Fake(FakePipeline):
+        def __init__(self, settings) -> None:
+            super().__init__(REPLIES)
+            seen.append(settings.index_dir)
+
+        def ensure_index(self, progress: bool = False) -> None:
+            return None
+
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
+    monkeypatch.setenv("POLEQA_INDEX", str(tmp_path / "live"))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": "Q ?", "answers": [], "sources": [],
+                    "answerable": False}), encoding="utf-8")  # fmt: skip
+    out = tmp_path / "out"
+    args = ["eval", str(questions), "--corpus", str(tmp_path / "corpus"), "--out", str(out)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, "--index", str(tmp_path / "mine")]).exit_code == 0
+    assert CliRunner().invoke(cli, ["eval", str(questions), "--out", str(out)]).exit_code == 0
+    assert seen == [out / "index", tmp_path / "mine", tmp_path / "live"]
+    # nor into the chat's index by way of --out: « --out . » in the folder holding it, or the
+    # folder holding the one POLEQA_INDEX names
+    monkeypatch.chdir(tmp_path)
+    for env, where in ((None, Path(".")), (str(tmp_path / "srv" / "index"), tmp_path / "srv")):
+        if env is None:
+            monkeypatch.delenv("POLEQA_INDEX")
+        else:
+            monkeypatch.setenv("POLEQA_INDEX", env)
+        res = CliRunner().invoke(
+            cli, ["eval", str(questions), "--corpus", "c", "--out", str(where)]
+        )
+        assert res.exit_code == 1, res.output
+        chats = (where / "index").resolve()
+        assert res.output == (
+            f"Error: --out {where} would index c into the chat's index ({chats}): choose another "
+            "--out, or name an index with --index.\n"
+        )
+    assert len(seen) == 3  # refused before any pipeline was made
+
+
+def test_cli_eval_says_which_cited_sources_the_corpus_lacks(tmp_path: Path, monkeypatch) -> None:
+    import poleqa.pipeline
+    from poleqa.cli import cli
+
+    class Fake(FakePipeline):
+        def __init__(self, settings) -> None:
+            super().__init__(REPLIES)
+
+        def ensure_index(self, progress: bool = False) -> None:
+            return None
+
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
+    known = QUESTIONS[0].sources[0]
+    rows = [
+        {"id": "a", "question": QUESTIONS[0].question, "answers": ["x"], "answerable": True,
+         "sources": [known, "corpus/" + known]},
+        {"id": "b", "question": QUESTIONS[0].question, "answers": ["x"], "answerable": True,
+         "sources": ["nope.txt", "corpus/" + known]},
+    ]  # fmt: skip
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["eval", str(questions), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert (
+        "poleqa: 2 source(s) the questions cite are not in corpus (their questions' source hits "
+        f"count as misses): corpus/{known}, nope.txt\n"
+    ) in res.stderr
+
+
+def test_cli_eval_squad_refuses_the_options_it_would_ignore(tmp_path: Path) -> None:
+    from poleqa.cli import cli
+
+    squad = tmp_path / "s.json"
+    squad.write_text('{"data": []}', encoding="utf-8")
+    res = CliRunner().invoke(
+        cli, ["eval", "--squad", str(squad), "--reader", "sentences", "--k", "3", "--corpus", "."]
+    )
+    assert res.exit_code == 2
+    assert "--squad evaluates the trained reader alone: --corpus, --k, --reader do not apply" in (
+        res.output
+    )
+
+
+def test_cli_eval_squad_refuses_a_file_without_questions(tmp_path: Path) -> None:
+    # it wrote a report of zeros, as for a reader that got everything wrong
+    from poleqa.cli import cli
+
+    squad = tmp_path / "s.json"
+    squad.write_text('{"data": [{"title": "T", "paragraphs": []}]}', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["eval", "--squad", str(squad), "--out", str(tmp_path / "o")])
+    assert (res.exit_code, res.output) == (2, f"Error: {squad} holds no question to evaluate.\n")
+    assert not (tmp_path / "o").exists()
+
+
+MADE: list[object] = []  # the settings of each _Fake made
+
+
+class _Fake(FakePipeline):
+    """The fake pipeline as `poleqa eval` makes it (from its settings), its index ready."""
+
+    def __init__(self, settings) -> None:
+        super().__init__(REPLIES)
+        MADE.append(settings)
+
+    def ensure_index(self, progress: bool = False) -> None:
+        return None
+
+
+def test_cli_eval_refuses_reports_inside_the_corpus(tmp_path: Path, monkeypatch) -> None:
+    # report.md there would be indexed as a document the next time the corpus is
+    import poleqa.pipeline
+    from poleqa.cli import cli
+
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", _Fake)
+    MADE.clear()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": QUESTIONS[3].question, "answers": [], "sources": [],
+                    "answerable": False}), encoding="utf-8")  # fmt: skip
+    for corpus, out in (("corpus", "corpus/report"), (".", None), ("corpus", "corpus/../corpus")):
+        args = ["eval", str(questions), "--corpus", corpus] + (["--out", out] if out else [])
+        res = CliRunner().invoke(cli, args)
+        shown = out or "eval/out/q"  # the default, in the corpus « . »
+        assert (res.exit_code, res.output) == (
+            1,
+            f"Error: The reports' folder {shown} (--out) is inside the corpus folder {corpus}: "
+            "its report.md would be indexed as a document next time; choose an --out outside "
+            "the corpus.\n",
+        )
+    assert MADE == [] and list((tmp_path / "corpus").iterdir()) == []
+    res = CliRunner().invoke(
+        cli, ["eval", str(questions), "--corpus", "corpus", "--out", "corpus2"]
+    )
+    assert res.exit_code == 0, res.output  # a folder beside it, its name sharing the start
+
+
+def test_cli_eval_names_the_questions_whose_gold_no_cited_document_holds(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import poleqa.pipeline
+    from poleqa.cli import cli
+
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", _Fake)
+    asked = QUESTIONS[0].question
+    rows = [  # the fake's a.txt reads « Texte : 71. »
+        {"id": "a", "question": asked, "answers": ["71"], "sources": ["a.txt"]},
+        {"id": "b", "question": asked, "answers": ["17"], "sources": ["a.txt"]},
+        {"id": "c", "question": asked, "answers": ["Axelera"], "sources": ["a.txt"]},
+    ]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        "".join(json.dumps(r | {"answerable": True}) + "\n" for r in rows), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["eval", str(questions), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    said = (
+        "2 question(s) have none of their answers in the documents they cite (a typo in the "
+        "gold makes each a miss, whatever the reply): b, c"
+    )
+    assert f"poleqa: {said}\n" in res.stderr
+    assert f"## Warnings\n\n- {said}\n" in (out / "report.md").read_text(encoding="utf-8")
