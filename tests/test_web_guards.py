@@ -1,16 +1,21 @@
-"""Web guards without a server: typed inputs, the rate limiter, the staff password check."""
+"""Web guards without a server: typed inputs, the rate limiter, the staff password check, the
+API guard as one call passes it on."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from poleqa.errors import PoleqaError
 from poleqa.web.auth import StaffAuth
 from poleqa.web.guards import InputError, RateLimiter, date_input, int_input, text_input
+from poleqa.web.middleware import ApiGuard, Endpoints, Inputs
 
 
 class Clock:
@@ -98,3 +103,54 @@ def test_staff_password_is_checked_against_a_hash_only() -> None:
     with pytest.raises(PoleqaError) as e:
         StaffAuth("court")
     assert "au moins" not in e.value.message and "10" in e.value.message_fr
+
+
+def _post(app: Any, path: str, body: bytes) -> list[MutableMapping[str, Any]]:
+    """One JSON POST through the ASGI `app`, in a thread of its own (Playwright's sync API leaves
+    a loop running in this one); the messages it sent back."""
+    length = str(len(body)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
+    return sent
+
+
+def test_the_api_guard_parses_a_call_once_and_passes_it_on_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `ask` as Gradio's API describes it, its session state left out: checked, then passed on
+    # with a null in the state's place, as Gradio's own client sends it
+    seen: dict[str, Any] = {}
+
+    async def gradio(scope: Any, receive: Any, send: Any) -> None:
+        seen["headers"], seen["body"] = dict(scope["headers"]), (await receive())["body"]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    ask = Endpoints(
+        frozenset({"ask"}), frozenset({0}), None, inputs={0: Inputs(2, (1,))}, by_name={"ask": 0}
+    )
+    parsed: list[object] = []
+    loads = json.loads
+
+    def counted(text: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(text)
+        return loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counted)
+    sent = _post(ApiGuard(gradio, {"/": ask}), "/gradio_api/call/ask", b'{"data": ["Combien ?"]}')
+    monkeypatch.undo()
+    assert sent[0]["status"] == 200
+    assert len(parsed) == 1  # the checks and the states put in share one parse
+    assert json.loads(seen["body"]) == {"data": ["Combien ?", None]}
+    # Gradio is told the length of the body it reads, not of the one sent
+    assert seen["headers"][b"content-length"] == str(len(seen["body"])).encode()

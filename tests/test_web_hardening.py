@@ -20,7 +20,7 @@ from webfake import INFO, FakePipeline, serving
 from poleqa.errors import IndexCorruptedError
 from poleqa.types import DocumentInfo
 from poleqa.web import _arguments, create_app
-from poleqa.web.middleware import _misnamed
+from poleqa.web.middleware import NOT_JSON, _misnamed
 from poleqa.web.render import GENERIC_ERROR, UNAVAILABLE
 from poleqa.web.staff import STAFF_HEADER
 
@@ -188,6 +188,27 @@ def test_malformed_calls_get_a_french_400(
     r = httpx.post(site.url + "gradio_api/" + path, json=body)
     assert (r.status_code, r.json()) == (400, {"detail": message})
     assert len(_poleqa_lines(caplog)) == 1
+
+
+@pytest.mark.parametrize(
+    "kind", ["text/plain", "application/x-www-form-urlencoded", None, "application/jsonx"]
+)
+def test_calls_not_sent_as_json_get_a_french_415(
+    site: Site, caplog: pytest.LogCaptureFixture, kind: str | None
+) -> None:
+    # Gradio reads the body as JSON only when told it is: it answered a JSON object sent as text
+    # with a 422 in English (and a form or text is what another site can make a browser send)
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    body = json.dumps({"data": ["Combien ?"]}).encode()
+    headers = {"content-type": kind} if kind else {}
+    r = httpx.post(site.url + "gradio_api/call/ask", content=body, headers=headers)
+    assert (r.status_code, r.json()) == (415, {"detail": NOT_JSON})
+    assert len(_poleqa_lines(caplog)) == 1
+    for kind in ("application/json; charset=utf-8", "application/vnd.poleqa+json"):
+        r = httpx.post(
+            site.url + "gradio_api/call/ask", content=body, headers={"content-type": kind}
+        )
+        assert r.status_code == 200 and "event_id" in r.json(), kind
 
 
 def test_argument_names_come_from_gradios_description() -> None:

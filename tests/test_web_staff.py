@@ -8,13 +8,16 @@ import json
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
-from webfake import INFO, PASSAGE_END, SENT_START, FakePipeline, small_pipeline
+from webfake import INFO, PASSAGE_END, SENT_START, TEXT, FakePipeline, small_pipeline
 
+from poleqa.errors import QuestionError
 from poleqa.evaluation.questions import parse_questions
 from poleqa.feedback import Feedback, FeedbackStore
 from poleqa.index.builder import BuildReport
+from poleqa.types import Answer
 from poleqa.web import render
 from poleqa.web.eval_view import FORMAT_HELP, METRICS, TYPE_NAMES, value_text
 from poleqa.web.staff import StaffApp, _build_summary, build_staff_blocks
@@ -195,8 +198,17 @@ def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
     assert "expected_sources" not in failures
 
 
+class _RefusingPipeline(FakePipeline):
+    """Refuses the questions that start with « Refusée » as the real one refuses bad input."""
+
+    def ask(self, question: str, *args: Any, **kwargs: Any) -> Answer:
+        if question.startswith("Refusée"):
+            raise QuestionError("The question is refused.", "La question est refusée.")
+        return super().ask(question, *args, **kwargs)
+
+
 def test_evaluation_failures_read_in_french(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # an abstention where an answer was expected, an answer where none was, a refused question
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
@@ -205,15 +217,32 @@ def test_evaluation_failures_read_in_french(
     rows = [
         {"id": "a", "question": "Je m'abstiens ?", "answers": ["38"], "answerable": True},
         {"id": "b", "question": "Combien ?", "answers": [], "answerable": False},
-        {"id": "c", "question": "x" * 2001, "answers": ["38"], "answerable": True},
+        {"id": "c", "question": "Refusée ?", "answers": ["38"], "answerable": True},
     ]
     upload.write_text("".join(json.dumps({"sources": [], **r}) + "\n" for r in rows), "utf-8")
+    staff = StaffApp(_RefusingPipeline(), FeedbackStore(tmp_path / "data"))
     _, failures, _ = staff.evaluate({"path": str(upload)}, 5)
     shown = html_text(failures)
     assert "Échecs : 3 sur 3 questions" in shown
     assert "(pas de réponse)" in shown and "(aucune : poleqa doit le dire)" in shown
-    assert "(erreur : La question est trop longue" in shown
+    assert "(erreur : La question est refusée." in shown
     assert "abstained" not in shown and "(error" not in shown
+
+
+def test_a_question_longer_than_the_chat_takes_is_refused_with_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
+) -> None:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
+    upload.parent.mkdir(parents=True)
+    row = {"id": "c", "question": "x" * 2001, "answers": ["38"], "answerable": True}
+    upload.write_text(json.dumps({"sources": [], **row}) + "\n", "utf-8")
+    message, failures, files = staff.evaluate({"path": str(upload)}, 5)
+    assert html_text(message) == (
+        "Le fichier de questions questions.jsonl est mal formé (1 problème(s)) :"
+        "- ligne 1 : question trop longue (2001 caractères ; le chat en accepte 2000 au plus)"
+    )
+    assert failures == "" and files is None
 
 
 def test_each_evaluation_replaces_the_last_ones_reports(
@@ -240,3 +269,24 @@ def test_evaluate_tab_shows_the_question_file_format(staff: StaffApp) -> None:
     block = FORMAT_HELP.split("```json\n", 1)[1].split("```", 1)[0]
     questions = parse_questions(block, "jsonl")
     assert [q.type for q in questions] == ["number", "unanswerable"]
+
+
+def test_golds_no_cited_document_holds_are_named_on_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
+) -> None:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
+    upload.parent.mkdir(parents=True)
+    rows = [  # the first gold is a typo of nothing in the document; the second is in it
+        {"id": "typo", "question": "Combien ?", "answers": ["zzqx"], "answerable": True},
+        {"id": "fine", "question": "Combien ?", "answers": [TEXT.split()[0]], "answerable": True},
+    ]
+    upload.write_text(
+        "".join(json.dumps({"sources": [INFO.source], **r}) + "\n" for r in rows), "utf-8"
+    )
+    _, failures, _ = staff.evaluate({"path": str(upload)}, 5)
+    assert (
+        "Attention : questions dont aucune réponse attendue ne figure dans les documents "
+        "qu'elles citent (1) ; une faute de frappe dans la réponse attendue les compte comme "
+        "des échecs, quelle que soit la réponse : typo"
+    ) in html_text(failures)

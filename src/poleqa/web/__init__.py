@@ -109,7 +109,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
         uploads=Path(get_upload_folder()).resolve(),
         downloads=True,  # the evaluation's reports, the feedback export
         auth=auth.verify,
-        # Gradio's login page shows nothing of the throttle's refusal (a 429): said beforehand
+        # said beforehand too: the refusal itself shows only once refused (static/login.js)
         auth_message=(
             "Espace équipe de poleqa : identifiant « equipe » et mot de passe. Après "
             f"{LOGIN_FAILURES_PER_MINUTE} échecs, la connexion est refusée pendant une minute, "

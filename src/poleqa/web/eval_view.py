@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from poleqa.evaluation.metrics import group_accuracy
-from poleqa.web.render import attr, esc
+from poleqa.web.render import attr, esc, message_html
 
 # The metrics of `poleqa.evaluation.metrics.compute_metrics`, in the order shown: French name,
 # one-line explanation, and how the value reads ("rate", "ms" or "count").
@@ -203,6 +203,20 @@ def type_chart(metrics: Mapping[str, float]) -> str:
 
 def _sortable(value: float) -> float:
     return -1.0 if math.isnan(value) else value
+
+
+def unfound_answers_html(ids: Sequence[str]) -> str:
+    """The warning for questions none of whose expected answers is in a document they cite
+    (`poleqa.evaluation.unfound_answers`), worded as the one for sources the corpus lacks."""
+    if not ids:
+        return ""
+    shown = ", ".join(ids[:5]) + ("…" if len(ids) > 5 else "")
+    return message_html(
+        f"Attention : questions dont aucune réponse attendue ne figure dans les documents "
+        f"qu'elles citent ({len(ids)}) ; une faute de frappe dans la réponse attendue les compte "
+        f"comme des échecs, quelle que soit la réponse : {shown}",
+        "info",
+    )
 
 
 def report_html(metrics: Mapping[str, float]) -> str:

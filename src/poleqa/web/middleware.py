@@ -1,4 +1,4 @@
-"""ASGI middleware in front of the Gradio apps: API calls checked, failed staff logins throttled."""
+"""ASGI middleware in front of the Gradio apps' API: calls checked, refused in French."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from gradio.data_classes import PredictBody
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
+from poleqa.jsontext import parse_json
 from poleqa.web.render import count_fr
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ MAX_BODY = 1_000_000  # bytes of one API call (files go to Gradio's upload route
 MAX_SESSION_HASH = 64  # Gradio's page makes hashes of 11 characters, its Python client of 36
 
 Refusal = tuple[int, str, str]  # HTTP status, English for the log, French for the client
+# Gradio would answer both with a 422 in English
+_NOT_OBJECT = ("body is not a JSON object", "Requête illisible : un objet JSON est attendu.")
+NOT_JSON = "Requête illisible : le corps doit être du JSON (Content-Type: application/json)."
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,10 @@ class Endpoints:
 class ApiGuard:
     """ASGI middleware before the Gradio apps' API: refuses in French, with one log line, the
     calls Gradio would fail on with a 500 and a traceback or answer in English — an unknown API
-    name or function index, an argument name call/v2/ does not know or lacks, a malformed body,
-    and on an app taking no upload, a file reference (Gradio would try to copy it) — and what
-    no mount is for: a URL for the server to fetch (Gradio's `file=URL` and `proxy=`), a file
-    from a mount that gives none, an upload to a mount that takes none."""
+    name or function index, an argument name call/v2/ does not know or lacks, a malformed body
+    or one not sent as JSON, and on an app taking no upload, a file reference (Gradio would try
+    to copy it) — and what no mount is for: a URL for the server to fetch (Gradio's `file=URL`
+    and `proxy=`), a file from a mount that gives none, an upload to a mount that takes none."""
 
     def __init__(self, app: ASGIApp, mounts: dict[str, Endpoints]) -> None:
         self.app = app
@@ -90,15 +94,24 @@ class ApiGuard:
         if match is None or mount is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         route, name = (call["route"], call["name"]) if call else ("join", None)
-        problem = _problem(body, mount, route, name)
-        if problem is not None:
-            await _refuse(scope, send, 400 if body is not None else 413, *problem)
+        if body is None:
+            await _refuse(scope, send, 413, "request body too large", "Requête trop volumineuse.")
             return
-        if route != "call/v2/":
-            body = _with_states(body, mount, name)
-        await self.app(scope, _replay(body, receive), send)
+        if not _json_type(scope):  # FastAPI would not read the body and answer in English
+            await _refuse(scope, send, 415, "body not sent as JSON", NOT_JSON)
+            return
+        # Parsed once, here; Gradio reads the bytes passed on (the same ones, or the states put in).
+        payload = _payload(body)
+        problem = _NOT_OBJECT if payload is None else _problem(payload, mount, route, name)
+        if problem is not None:
+            await _refuse(scope, send, 400, *problem)
+            return
+        passed = body if route == "call/v2/" else _with_states(payload, body, mount, name)
+        if passed is not body:  # the Content-Length sent is the length of the body sent
+            scope = with_length(scope, len(passed))
+        await self.app(scope, replay(passed, receive), send)
 
     def _route_refusal(self, path: str) -> Refusal | None:
         """The refusal of a route whatever its method and body, or None."""
@@ -124,20 +137,31 @@ class ApiGuard:
         return None
 
 
+def _payload(body: bytes) -> dict[str, Any] | None:
+    """The call's JSON object, or None if the body is not one (read as Gradio reads it)."""
+    try:
+        payload = parse_json(body)
+    except ValueError:  # UnicodeDecodeError (a body not in UTF-8) included
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _json_type(scope: Scope) -> bool:
+    """Whether the body is sent as JSON, as FastAPI wants it to parse it: application/json or
+    application/…+json, parameters allowed. Not waived: a form or text/plain is what another
+    site can make a browser send without asking (the staff's session cookie with it)."""
+    kind = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    kind = kind.split(b";", 1)[0].strip().lower()
+    main, _, sub = kind.partition(b"/")
+    return main == b"application" and (sub == b"json" or sub.endswith(b"+json"))
+
+
 def _problem(
-    body: bytes | None, mount: Endpoints, route: str, name: str | None
+    payload: dict[str, Any], mount: Endpoints, route: str, name: str | None
 ) -> tuple[str, str] | None:
     """(English for the log, French for the client), or None if the call may go on. `route` is
     "join" (the page's queue) or the API route: "call/", "call/v2/", "run/", "api/"; `name` the
     API name called (None for the queue)."""
-    if body is None:
-        return "request body too large", "Requête trop volumineuse."  # answered with 413
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        payload = None
-    if not isinstance(payload, dict):  # Gradio would answer with a 422 in English
-        return "body is not a JSON object", "Requête illisible : un objet JSON est attendu."
     index = payload.get("fn_index")
     known = isinstance(index, int) and index in mount.fn_indexes
     if not known and (index is not None or route == "join"):  # the queue needs to know which
@@ -228,10 +252,9 @@ def _full(data: list[Any], inputs: Inputs) -> list[Any]:
     return full
 
 
-def _with_states(body: bytes, mount: Endpoints, name: str | None) -> bytes:
+def _with_states(payload: dict[str, Any], body: bytes, mount: Endpoints, name: str | None) -> bytes:
     """The body with a null at each session state's place when the call left them out, as
     Gradio's own client sends it (Gradio reads a state from the session, not from the call)."""
-    payload = json.loads(body)
     inputs = mount.inputs.get(_fn_index(payload, mount, name))
     if inputs is None or len(payload["data"]) >= inputs.count:
         return body
@@ -276,7 +299,8 @@ def _file_paths(data: Any) -> list[str]:
     return paths
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes | None:
+    """The request's body, or None once it passes `limit` bytes (the rest is left unread)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -285,7 +309,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -293,18 +317,24 @@ async def _read_body(receive: Receive) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
     """The request body again, for the app behind, then whatever comes next (a disconnect)."""
     sent = False
 
-    async def replay() -> MutableMapping[str, Any]:
+    async def replayed() -> MutableMapping[str, Any]:
         nonlocal sent
         if sent:
             return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return replay
+    return replayed
+
+
+def with_length(scope: Scope, length: int) -> Scope:
+    """`scope` whose Content-Length says `length` (a body read, then passed on changed)."""
+    headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
 async def _refuse(scope: Scope, send: Send, status: int, english: str, french: str) -> None:

@@ -1,25 +1,38 @@
-"""ASGI middleware of the pages and the staff sessions: pages said French, a staff logout
-ending its own session only, failed staff logins throttled."""
+"""ASGI middleware of the pages and the staff sessions: pages said French, the staff login
+page titled and heard, a staff logout ending its own session only, failed staff logins
+throttled, malformed ones refused in French."""
 
 from __future__ import annotations
 
+import html
 import logging
 import re
-from collections.abc import MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 
 from poleqa.web.guards import RateLimiter
-from poleqa.web.middleware import ASGIApp, Receive, Scope, Send
+from poleqa.web.middleware import ASGIApp, Receive, Scope, Send, read_body, replay
+from poleqa.web.render import GENERIC_ERROR
 
 log = logging.getLogger(__name__)
+
+# The login page's title, after the chat's « poleqa — pôles de compétitivité » and the staff
+# page's « poleqa — espace équipe » (Gradio titles only the pages of a Blocks, from its config).
+LOGIN_TITLE = "poleqa — connexion à l'espace équipe"
+_LOGIN_JS = (Path(__file__).parent / "static" / "login.js").read_text(encoding="utf-8")
+_TITLE = html.escape(LOGIN_TITLE, quote=False)
+LOGIN_HEAD = f"<title>{_TITLE}</title><script>{_LOGIN_JS}</script>".encode()
 
 
 class FrenchPages:
     """ASGI middleware: Gradio's pages (the chat, the staff area and its login) say
-    `<html lang="en">`; screen readers would read their French in English. Replaced in the
-    page as it is sent (the same length: its Content-Length holds)."""
+    `<html lang="en">`; screen readers would read their French in English. Its login page has
+    no title, and tells screen readers nothing of a failed login, nor anyone of the throttle's
+    refusal: it is given `LOGIN_TITLE` and `static/login.js`. Changed in the page as it is sent,
+    its Content-Length with it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,24 +41,58 @@ class FrenchPages:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        page = False
+        start: MutableMapping[str, Any] | None = None  # a page's, held until its body comes
 
         async def french(message: MutableMapping[str, Any]) -> None:
-            nonlocal page
-            if message["type"] == "http.response.start":
-                kind = dict(message.get("headers", [])).get(b"content-type", b"")
-                page = kind.startswith(b"text/html")
-            elif page and message["type"] == "http.response.body":
-                body, found = _ENGLISH.subn(rb"\1fr\2", message.get("body", b""), count=1)
-                if found:
-                    message = {**message, "body": body}
-                    page = False
+            nonlocal start
+            if message["type"] == "http.response.start" and _is_page(message):
+                start = message
+                return
+            if start is not None:
+                if message["type"] == "http.response.body":
+                    # A page is sent whole (its <html> and <head> in the first part, at least).
+                    sent = message.get("body", b"")
+                    message = {**message, "body": french_page(sent)}
+                    start = _with_length(start, len(message["body"]) - len(sent))
+                await send(start)
+                start = None
             await send(message)
 
         await self.app(scope, receive, french)
 
 
 _ENGLISH = re.compile(rb'(<html\s+lang=")en(")')
+# Gradio's login page: the config it is given when the app asks for a login first.
+_LOGIN_PAGE = re.compile(rb'window\.gradio_config\s*=\s*\{\s*"auth_required"\s*:\s*true\b')
+
+
+def french_page(body: bytes) -> bytes:
+    """A page of Gradio's said French; its login page also titled, with `static/login.js`."""
+    body = _ENGLISH.sub(rb"\1fr\2", body, count=1)
+    if _LOGIN_PAGE.search(body):
+        body = body.replace(b"</head>", LOGIN_HEAD + b"</head>", 1)
+    return body
+
+
+def _is_page(start: Mapping[str, Any]) -> bool:
+    """An HTML page sent as is (a compressed one is left alone)."""
+    headers = dict(start.get("headers", []))
+    kind = headers.get(b"content-type", b"")
+    return kind.startswith(b"text/html") and b"content-encoding" not in headers
+
+
+def _with_length(start: MutableMapping[str, Any], change: int) -> MutableMapping[str, Any]:
+    """The response's start with its Content-Length (if it says one) changed by `change`."""
+    if not change:
+        return start
+    headers = [
+        (k, str(int(v) + change).encode() if k == b"content-length" else v)
+        for k, v in start.get("headers", [])
+    ]
+    return {**start, "headers": headers}
+
+
+NOT_A_LOGOUT = "La déconnexion se fait par le lien « Se déconnecter » de l'espace équipe."
 
 
 class OwnLogout:
@@ -62,6 +109,9 @@ class OwnLogout:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in self.paths:
+            if scope["method"] not in ("GET", "HEAD"):  # Gradio's 405 says it in English
+                await _answer(scope, send, 405, NOT_A_LOGOUT, {"Allow": "GET"})
+                return
             headers = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
             cookies = b"; ".join(v for k, v in scope["headers"] if k == b"cookie")
             headers.append((b"cookie", _secure_tokens(cookies)))
@@ -84,8 +134,23 @@ def _secure_tokens(cookies: bytes) -> bytes:
     return b"; ".join(pairs + added)
 
 
+# What a login is answered, in French (Gradio's, and FastAPI's for a malformed form, are English).
+THROTTLED = "Trop de tentatives de connexion : réessayez dans une minute."
+INCORRECT = "Identifiant ou mot de passe incorrect."
+UNREADABLE = (
+    "Requête de connexion illisible : un formulaire avec les champs « username » et "
+    "« password » est attendu."
+)
+TOO_LARGE = "Requête de connexion trop volumineuse."
+NOT_POSTED = "La connexion se fait par le formulaire de l'espace équipe."
+# A user name and a password of MAX_PASSWORD_CHARS characters, percent-encoded: under 16 KB.
+# Gradio's form parser would read up to a thousand fields of 1 MB each (files to disk besides).
+MAX_LOGIN_BODY = 32_768
+
+
 class LoginThrottle:
-    """ASGI middleware: after a few failed logins from one address, refuse it for a minute."""
+    """ASGI middleware of the staff login: after a few failed logins from one address, refused
+    for a minute; a body too large refused unread; Gradio's refusals said in French."""
 
     def __init__(self, app: ASGIApp, path: str, limiter: RateLimiter) -> None:
         self.app = app
@@ -93,8 +158,11 @@ class LoginThrottle:
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await _not_posted(scope, send)
             return
         client = scope.get("client")
         key = str(client[0]) if client else "inconnu"
@@ -102,19 +170,74 @@ class LoginThrottle:
         # together cannot all pass while the first ones are still being hashed.
         if not self.limiter.allow(key):
             log.warning("refused staff login from %s: too many failures", key)
-            detail = "Trop de tentatives de connexion : réessayez dans une minute."
-            await JSONResponse({"detail": detail}, status_code=429)(scope, receive, send)
+            await _answer(scope, send, 429, THROTTLED, {"Retry-After": "60"})
             return
-        status = 0
+        body = await read_body(receive, MAX_LOGIN_BODY)
+        if body is None:  # counted as a failure, as every malformed login
+            log.warning("refused staff login from %s: body too large", key)
+            await _answer(scope, send, 413, TOO_LARGE)
+            return
 
-        async def watch(message: MutableMapping[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+        def settle(right: bool) -> None:
+            if right:
+                self.limiter.release(key)
+            else:
+                log.warning("failed staff login from %s", key)
 
-        await self.app(scope, receive, watch)
-        if 0 < status < 400:
-            self.limiter.release(key)
-        else:
-            log.warning("failed staff login from %s", key)
+        await self.app(scope, replay(body, receive), FrenchLogin(scope, send, settle))
+
+
+class FrenchLogin:
+    """The `send` of a login passed to Gradio: a success goes through; a refusal is replaced
+    by its French (Gradio's « Incorrect credentials. », FastAPI's list of missing fields).
+    `settle(right)` is called before the client hears: its next try finds the throttle
+    settled."""
+
+    def __init__(self, scope: Scope, send: Send, settle: Callable[[bool], None]) -> None:
+        self.scope = scope
+        self.send = send
+        self.settle = settle
+        self.status = 0  # the status Gradio answered with
+        self.refusal = b""
+
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self.status < 400:
+                self.settle(True)
+        if self.status < 400:
+            await self.send(message)
+            return
+        if message["type"] != "http.response.body":
+            return
+        self.refusal += message.get("body", b"")
+        if message.get("more_body", False):
+            return
+        self.settle(False)
+        if self.status >= 500:
+            await _answer(self.scope, self.send, 500, GENERIC_ERROR)
+        else:  # Gradio's page tells a wrong password by its 400 alone
+            wrong = self.status == 400 and b"Incorrect credentials" in self.refusal
+            await _answer(self.scope, self.send, 400, INCORRECT if wrong else UNREADABLE)
+
+
+async def _not_posted(scope: Scope, send: Send) -> None:
+    """A login's address asked otherwise than by the form: a visit is sent to the login page
+    (« ../ » from « …/login/ »), anything else refused in French."""
+    if scope["method"] in ("GET", "HEAD"):
+        page = "../" if scope["path"].endswith("/") else "./"
+        await RedirectResponse(page, status_code=303)(scope, _no_receive, send)
+    else:
+        await _answer(scope, send, 405, NOT_POSTED, {"Allow": "POST"})
+
+
+async def _answer(
+    scope: Scope, send: Send, status: int, french: str, headers: Mapping[str, str] | None = None
+) -> None:
+    """A JSON answer `{"detail": french}`, as Gradio's and FastAPI's (the page reads it)."""
+    response = JSONResponse({"detail": french}, status_code=status, headers=headers)
+    await response(scope, _no_receive, send)
+
+
+async def _no_receive() -> MutableMapping[str, Any]:
+    return {"type": "http.disconnect"}

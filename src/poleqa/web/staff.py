@@ -19,7 +19,7 @@ from poleqa.retrieval import before
 from poleqa.types import Filters
 from poleqa.web import render
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness
-from poleqa.web.eval_view import FORMAT_HELP, report_html
+from poleqa.web.eval_view import FORMAT_HELP, report_html, unfound_answers_html
 from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,7 @@ class StaffApp:
             from poleqa.evaluation import (
                 evaluate_file,
                 failure_rows,
+                unfound_answers,
                 unknown_sources,
                 write_reports,
             )
@@ -145,7 +146,12 @@ class StaffApp:
             # answers the citizens, not the rest of this evaluation
             result = evaluate_file(self.pipeline.pinned(), path, k=count)
             set_questions = [p.question for p in result.predictions]
-            unknown = unknown_sources(set_questions, (i.source for i in self.pipeline.sources()))
+            sources = [i.source for i in self.pipeline.sources()]
+            unknown = unknown_sources(set_questions, sources)
+            # a typo in a gold answer makes its question a miss whatever poleqa replies
+            unfound = unfound_answers(
+                set_questions, {s: self.pipeline.document(s).text for s in sources}
+            )
             folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
             paths = write_reports(result, folder)
             # Gradio copied the last run's reports for its download links when it returned
@@ -167,7 +173,7 @@ class StaffApp:
             )
         else:
             fails = render.message_html("Aucun échec : toutes les réponses sont justes.", "ok")
-        fails = _unknown_sources_html(unknown) + fails
+        fails = _unknown_sources_html(unknown) + unfound_answers_html(unfound) + fails
         files = [str(p) for p in paths.values() if Path(p).exists()]
         return report_html(result.metrics), fails, files
 

@@ -1,0 +1,52 @@
+"""The staff login page in a real Chromium: its French title, failures said to screen readers,
+the throttle's refusal shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import webfake
+from browsing import local_only
+
+from poleqa.web import create_app
+from poleqa.web.auth import LOGIN_FAILURES_PER_MINUTE
+from poleqa.web.sessions import INCORRECT, LOGIN_TITLE, THROTTLED
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PASSWORD = "un mot de passe d'équipe"
+WAIT = 10_000  # ms
+
+
+def _try(page, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.locator("input[type=text]").first.fill("equipe")
+    page.fill("input[type=password]", password)
+    page.press("input[type=password]", "Enter")
+
+
+def test_login_failures_are_heard_and_the_throttle_is_shown(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # a server of its own: its throttle refuses this machine for a minute after the test
+    app = create_app(webfake.FakePipeline(), tmp_path / "data", staff_password=PASSWORD)
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = ctx.new_page()
+        page.goto(url + "equipe/")
+        page.wait_for_selector("input[type=password]")
+        assert page.title() == LOGIN_TITLE
+        alert = page.get_by_role("alert")
+        _try(page, "pas le bon mot de passe")
+        # Gradio shows its own message; the live region says it to screen readers
+        page.get_by_text("Identifiants incorrects").wait_for(timeout=WAIT)
+        assert alert.text_content(timeout=WAIT) == INCORRECT
+        for tries in range(2, LOGIN_FAILURES_PER_MINUTE + 1):
+            _try(page, "pas le bon mot de passe")
+            page.wait_for_function(
+                "n => performance.getEntriesByType('resource')"
+                ".filter(e => e.name.endsWith('/login')).length >= n",
+                arg=tries,
+                timeout=WAIT,
+            )
+        _try(page, PASSWORD)  # refused by the throttle, right as it is
+        page.get_by_text(THROTTLED).wait_for(timeout=WAIT)
+        assert alert.inner_text() == THROTTLED and alert.bounding_box()["height"] > 10
+        assert not page.get_by_text("Identifiants incorrects").is_visible()
+        assert page.locator("#pq-query").count() == 0  # still the login page
