@@ -57,3 +57,30 @@ def test_readers_from_different_starts_are_not_averaged(tmp_path: Path) -> None:
     with pytest.raises(ReaderError, match="same start"):
         make_soup([shipped_reader(), other], base, tmp_path / "soup")
     assert not (tmp_path / "soup").exists()
+
+
+def test_weighted_mean_state_mixes_by_weight_and_checks_the_weights() -> None:
+    a = {"w": torch.tensor([1.0, 2.0])}
+    b = {"w": torch.tensor([3.0, -2.0])}
+    assert torch.allclose(mean_state([a, b], [0.75, 0.25])["w"], torch.tensor([1.5, 1.0]))
+    for bad in ([0.5], [0.7, 0.7], [1.0, 0.0], [1.2, -0.2]):
+        with pytest.raises(ReaderError, match="positive numbers summing to 1"):
+            mean_state([a, b], bad)
+
+
+@pytest.mark.slow
+def test_a_reader_mixes_with_one_trained_from_it_and_records_each_part(tmp_path: Path) -> None:
+    base = ensure_st_folder(MODEL_CACHE)
+    later = tmp_path / "later"
+    shutil.copytree(shipped_reader(), later)
+    body = json.loads((later / MANIFEST_FILE).read_text("utf-8"))
+    first_recipe = dict(body["recipe"])
+    body["recipe"] = {**first_recipe, "init": first_recipe, "lr": 2e-05}  # as --init records it
+    (later / MANIFEST_FILE).write_text(json.dumps(body), "utf-8")
+    argv = ["--base", str(base), "--out", str(tmp_path / "soup"), str(shipped_reader()), str(later)]
+    main([*argv, "--weights", "0.7", "0.3"])
+    manifest, _ = load_reader_state(tmp_path / "soup", base.name)
+    parts = manifest.recipe["soup"]
+    assert [p["weight"] for p in parts] == [0.7, 0.3]
+    assert [p["recipe"] for p in parts] == [first_recipe, body["recipe"]]
+    assert parts[0]["sha256"] == parts[1]["sha256"] == body["sha256"]
