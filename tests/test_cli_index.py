@@ -12,9 +12,11 @@ from click.testing import CliRunner
 from support import DOCS, MODEL_CACHE, FakeEmbedder, run_poleqa, write_corpus
 
 from poleqa.cli import cli, first_run
+from poleqa.cli.index_cmd import summary_lines
 from poleqa.config import Settings
 from poleqa.embedding import convert, onnx_backend
 from poleqa.embedding.convert import ensure_st_folder
+from poleqa.index.builder import BuildReport
 
 
 @pytest.fixture
@@ -330,3 +332,12 @@ def test_the_advice_to_rebuild_names_the_corpus_to_read(folders, fake_models, mo
         "not fake-b/32: run `poleqa index --corpus docs --index index --model <the model you "
         "ask with>` to rebuild it, or ask with --model fake-a/32.\n"
     )
+
+
+def test_the_build_summary_says_one_document_in_the_singular(tmp_path: Path) -> None:
+    one = BuildReport(1, 1, 1, 0, 0, 0, (), 0.4, "flat", sentences=1, embedded_chunks=1)
+    assert summary_lines(one, tmp_path / "i") == [
+        f"Indexed: 1 document, 1 chunk, 1 sentence in {tmp_path / 'i'} (flat index).",
+        "added 1, changed 0, removed 0, unchanged 0, skipped 0; embedded 1 chunk and "
+        "0 sentences in 0.4 s.",
+    ]

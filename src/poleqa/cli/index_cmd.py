@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from poleqa.cli.options import (
 )
 from poleqa.errors import CorpusError
 from poleqa.types import Hit
+
+if TYPE_CHECKING:
+    from poleqa.index.builder import BuildReport  # late at run time: numpy and FAISS
 
 
 @click.command("index")
@@ -99,19 +103,27 @@ def index(
     report = Pipeline(settings).build(progress=True)
     for s in report.skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
+    for line in summary_lines(report, settings.index_dir):
+        click.echo(line)
+
+
+def summary_lines(report: BuildReport, index_dir: Path) -> list[str]:
+    """What `poleqa index` prints once the build is done (English, singular for one)."""
     what = "Index up to date" if not report.written else "Indexed"
     vectors = "" if report.sentence_vectors else " (without vectors)"
-    click.echo(
-        f"{what}: {report.documents} documents, {report.chunks} chunks, "
-        f"{report.sentences} sentences{vectors} in {settings.index_dir} "
-        f"({report.index_kind} index)."
-    )
-    click.echo(
+    return [
+        f"{what}: {_count(report.documents, 'document')}, {_count(report.chunks, 'chunk')}, "
+        f"{_count(report.sentences, 'sentence')}{vectors} in {index_dir} "
+        f"({report.index_kind} index).",
         f"added {report.added}, changed {report.changed}, removed {report.removed}, "
         f"unchanged {report.unchanged}, skipped {len(report.skipped)}; "
-        f"embedded {report.embedded_chunks} chunks and {report.embedded_sentences} sentences "
-        f"in {report.seconds:.1f} s."
-    )
+        f"embedded {_count(report.embedded_chunks, 'chunk')} and "
+        f"{_count(report.embedded_sentences, 'sentence')} in {report.seconds:.1f} s.",
+    ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @click.command("search")
