@@ -18,6 +18,32 @@ def confidence_text(answer: Answer) -> str:
     return f"Confiance : {round(100 * max(0.0, min(1.0, answer.confidence)))} %"
 
 
+def cut_sides(answer: Answer) -> tuple[bool, bool]:
+    """Whether the answer text starts, and whether it ends, inside a sentence of its passage
+    (a sentence over 400 characters is shown cut to its clauses around the answer)."""
+    first = answer.citations[0] if answer.citations else None
+    if first is None or first.answer_start is None or first.answer_end is None:
+        return False, False
+    a, b = first.answer_start - first.start, first.answer_end - first.start
+    if not 0 <= a < b <= len(first.passage) or first.passage[a:b] != answer.text:
+        return False, False
+    before = first.passage[:a].rstrip(" \t")[-1:]
+    after = first.passage[b:].lstrip(" \t")[:1]
+    # a word or a clause's comma on either side: the sentence goes on (not a line, a list
+    # bullet or a sentence's end)
+    ends = answer.text.rstrip().rstrip("\"»”’')] ")[-1:] in ".!?…"  # « … membres." », « 2019.) »
+    starts_inside = bool(before) and (before.isalnum() or before in ",;:(")
+    ends_inside = bool(after) and (after.isalnum() or after in ",;(")
+    return starts_inside, not ends and ends_inside
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer as read, with « … » where the sentence it was cut from goes on (the chat's
+    and `ask`'s text; --json keeps the exact span)."""
+    before, after = cut_sides(answer)
+    return ("… " if before else "") + answer.text + (" …" if after else "")
+
+
 def answer_to_json(answer: Answer) -> dict[str, Any]:
     """The JSON object of an answer (CLI --json/--jsonl, evaluation, web API)."""
     return {

@@ -23,7 +23,13 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
-from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT, answer_to_json, confidence_text
+from poleqa.serialise import (
+    ABSTAIN_TEXT,
+    UNCERTAIN_TEXT,
+    answer_text,
+    answer_to_json,
+    confidence_text,
+)
 from poleqa.types import Answer, Filters
 
 
@@ -45,7 +51,7 @@ def _print_answer(answer: Answer, undated: int = 0) -> None:
     else:
         if answer.uncertain:
             click.echo(UNCERTAIN_TEXT)
-        click.echo(f"Réponse : {answer.text}")
+        click.echo(f"Réponse : {answer_text(answer)}")
         if answer.short_answer:
             click.echo(f"Réponse courte : {answer.short_answer}")
     click.echo(confidence_text(answer))

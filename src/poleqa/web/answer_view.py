@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from poleqa.query import plain_question
-from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT, confidence_text
+from poleqa.serialise import ABSTAIN_TEXT, UNCERTAIN_TEXT, confidence_text, cut_sides
 from poleqa.types import Answer, Citation, DocumentInfo
 from poleqa.web.render import attr, count_fr, document_url, esc, french_date, spans_html
 
@@ -173,25 +173,6 @@ def _short_span(answer: Answer) -> tuple[int, int] | None:
     return None
 
 
-def _cut(answer: Answer) -> tuple[bool, bool]:
-    """Whether the answer text starts, and whether it ends, inside a sentence of its passage
-    (a sentence over 400 characters is shown cut to its clauses around the answer)."""
-    first = answer.citations[0] if answer.citations else None
-    if first is None or first.answer_start is None or first.answer_end is None:
-        return False, False
-    a, b = first.answer_start - first.start, first.answer_end - first.start
-    if not 0 <= a < b <= len(first.passage) or first.passage[a:b] != answer.text:
-        return False, False
-    before = first.passage[:a].rstrip(" \t")[-1:]
-    after = first.passage[b:].lstrip(" \t")[:1]
-    # a word or a clause's comma on either side: the sentence goes on (not a line, a list
-    # bullet or a sentence's end)
-    ends = answer.text.rstrip().rstrip("\"»”’')] ")[-1:] in ".!?…"  # « … membres." », « 2019.) »
-    starts_inside = bool(before) and (before.isalnum() or before in ",;:(")
-    ends_inside = bool(after) and (after.isalnum() or after in ",;(")
-    return starts_inside, not ends and ends_inside
-
-
 def answer_sentence(answer: Answer, key: str) -> str:
     """The answer text escaped, its short answer in <mark>, followed by its citation link;
     « … » where the sentence it was cut from goes on."""
@@ -204,7 +185,7 @@ def answer_sentence(answer: Answer, key: str) -> str:
         )
     else:
         body = esc(text)
-    before, after = _cut(answer)
+    before, after = cut_sides(answer)
     body = ("… " if before else "") + body + (" …" if after else "")
     first = answer.citations[0] if answer.citations else None
     return body + (" " + cite_link(first.n, key) if first is not None else "")
