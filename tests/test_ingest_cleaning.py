@@ -138,3 +138,9 @@ def test_an_index_of_the_previous_ingest_version_is_stale(
     report = build_index(corpus, index_dir, emb, **PARAMS)
     assert report.changed == report.documents
     assert index_status(corpus, index_dir, emb.id) == "current"
+
+
+def test_a_first_line_of_invisible_characters_is_not_the_title(tmp_path: Path) -> None:
+    text = "\u200b\u00ad\nLe pôle Vert\n\nIl compte 40 membres.\n"
+    (tmp_path / "a.txt").write_text(text, "utf-8")
+    assert read_document(tmp_path, tmp_path / "a.txt").info.title == "Le pôle Vert"

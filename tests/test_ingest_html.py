@@ -61,3 +61,20 @@ def test_page_header_holding_the_h1_is_kept(tmp_path: Path) -> None:
         "Le pôle Bleu\n\nFiche du pôle\n\nLe pôle compte 80 membres.\n\nAutre titre"
     )
     assert doc.info.title == "Le pôle Bleu"
+
+
+@pytest.mark.parametrize("role", ["main", "article", "region"])
+def test_headers_inside_an_element_of_a_sectioning_role_are_kept(tmp_path: Path, role: str) -> None:
+    # themes wrap the content in <div role="main">: its header and footer are the article's
+    (tmp_path / "page.html").write_text(
+        "<html><body><header>Menu du site</header>"
+        f"<div role='{role}'><header><h2>Le pôle Gris</h2>Publié le 3 mars 2023</header>"
+        "<p>Le pôle compte 120 membres.</p><footer>Contact presse : 01 02 03 04 05</footer>"
+        "</div><footer>Mentions légales</footer></body></html>",
+        encoding="utf-8",
+    )
+    doc = read_document(tmp_path, tmp_path / "page.html")
+    assert doc.text == (
+        "Le pôle Gris\n\nPublié le 3 mars 2023\n\nLe pôle compte 120 membres.\n\n"
+        "Contact presse : 01 02 03 04 05"
+    )

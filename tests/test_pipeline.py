@@ -16,7 +16,7 @@ from poleqa.errors import (
     IndexError_,
     QuestionError,
 )
-from poleqa.index import Index
+from poleqa.index import Index, UnknownDocumentError
 from poleqa.pipeline import Pipeline
 from poleqa.query import validate_question
 
@@ -121,3 +121,9 @@ def test_an_answer_names_the_index_generation_that_gave_it_and_a_batch_keeps_one
     assert second.index_version not in ("", first.index_version)
     # the evaluation keeps reading the index it started on; the citizens get the new one
     assert pinned.ask("Qui préside Vallée Cobalt ?").index_version == first.index_version
+    # and its documents: the staff's checks of the set read the index that answered it
+    assert "d_vent.md" in [i.source for i in pipeline.sources()]
+    assert "d_vent.md" not in [i.source for i in pinned.sources()]
+    with pytest.raises(UnknownDocumentError):
+        pinned.document("d_vent.md")
+    assert pinned.document(sorted(WEB_DOCS)[0]).text

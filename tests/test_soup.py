@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_weighted_mean_state_mixes_by_weight_and_checks_the_weights() -> None:
     a = {"w": torch.tensor([1.0, 2.0])}
     b = {"w": torch.tensor([3.0, -2.0])}
     assert torch.allclose(mean_state([a, b], [0.75, 0.25])["w"], torch.tensor([1.5, 1.0]))
-    for bad in ([0.5], [0.7, 0.7], [1.0, 0.0], [1.2, -0.2]):
+    for bad in ([0.5], [0.7, 0.7], [1.0, 0.0], [1.2, -0.2], [float("nan"), 1.0], [0.5, math.inf]):
         with pytest.raises(ReaderError, match="positive numbers summing to 1"):
             mean_state([a, b], bad)
 

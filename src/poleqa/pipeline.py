@@ -261,3 +261,9 @@ class Pinned:
 
     def ask(self, question: str, k: int = 5) -> Answer:
         return self.pipeline.ask_from(self.state, question, k=k)
+
+    def document(self, source: str) -> Document:
+        return self.state.index.document(source)
+
+    def sources(self) -> list[DocumentInfo]:
+        return [d.info for d in self.state.index.documents.values()]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from poleqa.errors import CorpusError, IngestError
 from poleqa.ingest import docx, files, html, md, pdf, txt
-from poleqa.ingest.base import Extracted, Format, shorten
+from poleqa.ingest.base import Extracted, Format, first_line, shorten
 from poleqa.ingest.cleaning import SURROGATES, clean_extracted
 from poleqa.ingest.metadata import (
     Sidecar,
@@ -229,7 +229,8 @@ def read_document(
 def _title(sidecar: Sidecar, extracted: Extracted, path: Path) -> str:
     """The sidecar's title, else the file's, else the file name; at most 200 characters
     (a whole first line of 10,000 characters, a <title> stuffed with keywords)."""
-    title = sidecar.title or (extracted.title or "").strip()
+    # the cleaned text's first line: a title the reader found may have been invisible characters
+    title = sidecar.title or (extracted.title or "").strip() or first_line(extracted.text)
     return shorten(title or path.stem.replace("_", " ").replace("-", " ").strip() or path.name)
 
 

@@ -35,6 +35,8 @@ _BLOCK = {
 _CELL = {"td", "th"}
 # Outside these, a <header> or <footer> is the site's banner or footer (chrome), not the page's.
 _SECTIONING = {"article", "section", "main", "aside"}
+# The same by role (a theme's <div role="main">), as HTML's rule counts them.
+_SECTIONING_ROLES = {"article", "main", "region", "complementary", "navigation"}
 _CHROME = {"header", "footer"}
 _TIGHT = {"li", "dt", "dd", "tr"}  # consecutive ones are separated by one newline, not two
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")  # not \s: non-breaking spaces are kept as they are
@@ -110,7 +112,12 @@ def _walk(root: Tag, lines: _Lines) -> None:
         if _hidden(child, name) or _is_chrome(child, name, in_section):
             continue
         # What a kept header or footer holds is its own (a header inside the page's header).
-        inner = in_section or name in _SECTIONING or name in _CHROME or _role(child) == "banner"
+        inner = (
+            in_section
+            or name in _SECTIONING
+            or name in _CHROME
+            or _role(child) in _SECTIONING_ROLES | {"banner"}
+        )
         if name == "br":
             lines.add("\n") if lines.pre else lines.flush("br")
             continue

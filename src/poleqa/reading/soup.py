@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def mean_state(
 def soup_weights(n: int, weights: Sequence[float] | None) -> list[float]:
     """The weight of each of n readers: equal when None, else checked (positive, sum 1)."""
     mix = [1.0 / n] * n if weights is None else list(weights)
-    if len(mix) != n or min(mix) <= 0 or abs(sum(mix) - 1.0) > 1e-6:
+    # isfinite: NaN passes every comparison, and would give a reader of NaN
+    good = all(math.isfinite(w) and w > 0 for w in mix) and math.isclose(sum(mix), 1.0)
+    if len(mix) != n or not good:
         raise ReaderError(
             f"The soup's weights must be {n} positive numbers summing to 1, not {mix}."
         )

@@ -32,7 +32,8 @@ class FrenchPages:
     `<html lang="en">`; screen readers would read their French in English. Its login page has
     no title, and tells screen readers nothing of a failed login, nor anyone of the throttle's
     refusal: it is given `LOGIN_TITLE` and `static/login.js`. Changed in the page as it is sent,
-    its Content-Length with it."""
+    its Content-Length with it (a HEAD request, which has no page to change, keeps Gradio's
+    length, short of what a GET of the login page sends)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

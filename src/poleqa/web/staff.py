@@ -144,13 +144,15 @@ class StaffApp:
             self.watcher.check()
             # one index for the whole set: a generation another process publishes meanwhile
             # answers the citizens, not the rest of this evaluation
-            result = evaluate_file(self.pipeline.pinned(), path, k=count)
+            pinned = self.pipeline.pinned()
+            result = evaluate_file(pinned, path, k=count)
             set_questions = [p.question for p in result.predictions]
-            sources = [i.source for i in self.pipeline.sources()]
+            # checked against the index that answered (another may have been swapped in since)
+            sources = [i.source for i in pinned.sources()]
             unknown = unknown_sources(set_questions, sources)
             # a typo in a gold answer makes its question a miss whatever poleqa replies
             unfound = unfound_answers(
-                set_questions, {s: self.pipeline.document(s).text for s in sources}
+                set_questions, {s: pinned.document(s).text for s in sources}
             )
             folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
             paths = write_reports(result, folder)
