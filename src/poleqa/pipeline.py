@@ -137,19 +137,22 @@ class Pipeline:
             sentence_vectors=self.settings.sentence_vectors,
         )
 
-    def ensure_index(self, progress: bool = False) -> BuildReport | None:
-        """Build the index if it is missing, stale or unusable; otherwise do nothing."""
+    def index_status(self) -> str:
+        """The index's state: "current", or why it must be built (`poleqa.index.index_status`)."""
         from poleqa.index import index_status
 
         s = self.settings
-        status = index_status(
+        return index_status(
             s.corpus_dir,
             s.index_dir,
             self.embedder.id,
             (s.chunk_size, s.chunk_overlap),
             sentence_vectors=s.sentence_vectors,
         )
-        return None if status == "current" else self.build(progress=progress)
+
+    def ensure_index(self, progress: bool = False) -> BuildReport | None:
+        """Build the index if it is missing, stale or unusable; otherwise do nothing."""
+        return None if self.index_status() == "current" else self.build(progress=progress)
 
     def reload(self) -> None:
         """Load the index now on disk; in-flight questions finish on the one they started with."""

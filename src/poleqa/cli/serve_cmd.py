@@ -273,25 +273,17 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
 def _update_index(pipeline: Pipeline, readiness: Readiness) -> None:
     """Build or update the index when the corpus changed, saying so (CorpusError when the
     corpus folder is missing or holds nothing readable)."""
-    from poleqa.index import index_status
-
     settings = pipeline.settings
-    status = index_status(
-        settings.corpus_dir,
-        settings.index_dir,
-        pipeline.embedder.id,
-        (settings.chunk_size, settings.chunk_overlap),
-        sentence_vectors=settings.sentence_vectors,
+    status = pipeline.index_status()
+    if status == "current":
+        return
+    readiness.begin("Construction de l'index des documents (quelques minutes)…")
+    say(f"index {status}: indexing {settings.corpus_dir} into {settings.index_dir}…")
+    report = pipeline.build(progress=True)
+    say(
+        f"index built in {settings.index_dir}: {report.documents} documents, "
+        f"{report.chunks} passages, {report.seconds:.0f} s."
     )
-    if status != "current":
-        readiness.begin("Construction de l'index des documents (quelques minutes)…")
-        say(f"index {status}: indexing {settings.corpus_dir} into {settings.index_dir}…")
-    report = pipeline.ensure_index(progress=True)
-    if report is not None:
-        say(
-            f"index built in {settings.index_dir}: {report.documents} documents, "
-            f"{report.chunks} passages, {report.seconds:.0f} s."
-        )
 
 
 def _has_index(index_dir: Path) -> bool:

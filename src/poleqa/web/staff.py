@@ -151,9 +151,7 @@ class StaffApp:
             sources = [i.source for i in pinned.sources()]
             unknown = unknown_sources(set_questions, sources)
             # a typo in a gold answer makes its question a miss whatever poleqa replies
-            unfound = unfound_answers(
-                set_questions, {s: pinned.document(s).text for s in sources}
-            )
+            unfound = unfound_answers(set_questions, {s: pinned.document(s).text for s in sources})
             folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
             paths = write_reports(result, folder)
             # Gradio copied the last run's reports for its download links when it returned
