@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The next reader, end to end and resumable: stage 1 (broad data) → in-domain files → stage 2 →
-# judge → dev figures. Every step is skipped when its output exists, and the training steps
+# stage 3 (a light in-domain pass from stage 2, all of eval/train2) → judge → dev figures. Every step is skipped when its output exists, and the training steps
 # resume from their checkpoints, so the same command continues a run that a session cut off.
 #
 #   bash bench/reader_chain.sh DATASETS WORK      (DATASETS: piaf-v1.1.json, squad-v1.1-train.json,
@@ -12,11 +12,14 @@
 # shorter stage 1 shipped until session 27 (24,464 windows, about 65 min). STAGE2_RECIPE sets
 # stage 2's (default: the shipped one); EXTRA_DOMAIN adds SQuAD-format files to stage 2's
 # in-domain ones (e.g. reader-mined negatives, `python -m poleqa.reading.mined`); TRAIN2_ALL=1
-# trains on all of eval/train2 (the shipped weights read its first 685 questions).
+# trains stage 2 on all of eval/train2 (the shipped stage 2 read its first 685 questions; the
+# shipped stage 3 reads all 1,608). STAGE3_RECIPE sets stage 3's (default: the shipped one);
+# STAGES=2 stops after stage 2 (the judge and the figures are then stage 2's).
 # A recipe without "bf16" trains in bf16 on a CPU with AMX and in fp32 elsewhere (the faster).
 # Run with nothing else busy (docs/reader.md, « The fine-tuned embedder, clean »). Writes nothing
 # under src/: the result is WORK/stage2 (weights and judge), compared with the shipped reader
-# before anything is copied over it. The test split is not run here.
+# before anything is copied over it (WORK/stage3, or WORK/stage2 with STAGES=2). The test split
+# is not run here.
 set -euo pipefail
 D=${1:?datasets folder}
 W=${2:?work folder}
@@ -27,6 +30,8 @@ mkdir -p "$W"
 LONG='{"piaf_epochs": 2, "squad1": 30000, "squad2": 6000}'
 STAGE2='{"piaf_sample": 2000, "squad1": 0, "squad2": 1500, "domain_epochs": 3, "lr": 5e-05,
   "near_miss": 0.5, "swap": 0.3}'
+STAGE3='{"piaf_sample": 3000, "squad1": 1000, "squad2": 1500, "domain_epochs": 1, "lr": 2e-05,
+  "near_miss": 0.5, "swap": 0.3, "swap_nouns": 0.3}'
 read -r -a EXTRA <<< "${EXTRA_DOMAIN:-}"
 
 if [ ! -f "$W/stage1/reader.json" ]; then
@@ -61,10 +66,23 @@ if [ ! -f "$W/stage2/reader.json" ]; then
     --recipe "${STAGE2_RECIPE:-$STAGE2}"
 fi
 
+FINAL=stage2
+if [ "${STAGES:-3}" != 2 ]; then
+  FINAL=stage3
+  domain eval/train2/questions.jsonl eval/train2/corpus train2-all-train.json
+  [ -f "$W/stage3/reader.json" ] ||
+    $PY -m poleqa.reading.training --piaf "$D/piaf-v1.1.json" \
+      --squad1 "$D/squad-v1.1-train.json" --squad2 "$D/squad-v2.0-dev.json" \
+      --domain "$W/domain-train.json" "$W/extra-train.json" "$W/dev-train.json" \
+      "$W/train2-all-train.json" --init "$W/stage2" --base "$B" \
+      --checkpoints "$W/ckpt3" --out "$W/stage3" --save-every 300 \
+      --recipe "${STAGE3_RECIPE:-$STAGE3}"
+fi
+
 # The judge, on questions the reader never trained on (cross-validated by document).
-if [ ! -f "$W/stage2/judge.json" ]; then
+if [ ! -f "$W/$FINAL/judge.json" ]; then
   $PY -m poleqa.reading.calibrate --set eval/domain/dev.jsonl eval/domain/corpus \
-    --reader-dir "$W/stage2" --work "$W/indexes" 2>&1 | tee "$W/calibrate.log"
+    --reader-dir "$W/$FINAL" --work "$W/indexes" 2>&1 | tee "$W/calibrate-$FINAL.log"
 fi
 
 # Dev figures (reported beside the shipped reader's in docs/quality.md), the seeds; PIAF held out.
@@ -74,12 +92,12 @@ fi
 for set in dev dev-extra dev-extra2; do
   [ -f "$W/eval/$set/report.json" ] ||
     poleqa eval "eval/domain/$set.jsonl" --corpus eval/domain/corpus \
-      --index "$W/indexes/eval-domain-corpus" --reader-dir "$W/stage2" --out "$W/eval/$set"
+      --index "$W/indexes/eval-domain-corpus" --reader-dir "$W/$FINAL" --out "$W/eval/$set"
 done
 [ -f "$W/eval/seeds/report.json" ] ||
   poleqa eval eval/seeds.jsonl --corpus corpus --index "$W/indexes/seeds" \
-    --reader-dir "$W/stage2" --out "$W/eval/seeds"
-for stage in stage1 stage2; do
+    --reader-dir "$W/$FINAL" --out "$W/eval/seeds"
+for stage in stage1 stage2 ${FINAL/stage2/}; do
   [ -f "$W/squad-$stage/report.json" ] ||
     poleqa eval --squad "$W/piaf-heldout.json" --reader-dir "$W/$stage" --out "$W/squad-$stage"
 done
