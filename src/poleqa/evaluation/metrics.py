@@ -131,9 +131,9 @@ def unfound_answers(questions: Sequence[Question], texts: Mapping[str, str]) -> 
     folded: dict[str, str] = {}  # each document folded once, when first cited
     out: list[str] = []
     for q in questions:
-        # the documents `_same_source` matches: the path itself, or a bare name in any folder
         if not q.answerable:
             continue
+        # the documents `_same_source` matches: the path itself, or a bare name in any folder
         cited = [s for g in q.sources for s in _matching(g, texts, by_name)]
         if not cited:
             continue
