@@ -25,12 +25,10 @@ from poleqa.index.manifest import (
 from poleqa.ingest import (
     bytes_fingerprint,
     file_fingerprint,
-    iter_corpus_files,
+    list_corpus,
     read_document,
     read_file_bytes,
     shown_name,
-    unsupported_files,
-    unused_sidecar_files,
 )
 from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
@@ -92,9 +90,10 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
             f"Corpus folder not found: {corpus_dir}",
             f"Le dossier des documents est introuvable : {corpus_dir}",
         )
+    listing = list_corpus(corpus_dir)  # one walk for the documents and what is left out
     out = {}
     skipped = []
-    for path in iter_corpus_files(corpus_dir):
+    for path in listing.documents:
         source = path.relative_to(corpus_dir).as_posix()
         try:
             out[source] = (path, str(file_fingerprint(corpus_dir, path)))
@@ -104,9 +103,9 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
         Skipped(
             shown_name(p.relative_to(corpus_dir).as_posix()), f"unsupported file type {p.suffix!r}"
         )
-        for p in unsupported_files(corpus_dir)
+        for p in listing.unsupported
     ]
-    skipped += unused_sidecar_files(corpus_dir)  # a misnamed one would silently drop its metadata
+    skipped += listing.unused_sidecars  # a misnamed one would silently drop its metadata
     return dict(sorted(out.items())), skipped
 
 

@@ -24,15 +24,16 @@ __all__ = [
     "FORMATS",
     "INGEST_VERSION",
     "SUPPORTED_EXTENSIONS",
+    "CorpusListing",
     "CorpusScan",
     "bytes_fingerprint",
     "file_fingerprint",
     "iter_corpus_files",
+    "list_corpus",
     "load_corpus",
     "read_document",
     "read_file_bytes",
     "shown_name",
-    "unsupported_files",
     "unused_sidecar_files",
 ]
 
@@ -123,26 +124,39 @@ def _check_root(root: Path) -> None:
         )
 
 
+@dataclass(frozen=True)
+class CorpusListing:
+    """What one walk of a corpus folder finds: the documents to read, the files left out for
+    their type, and the metadata files no document reads (with why); each sorted."""
+
+    documents: list[Path]
+    unsupported: list[Path]
+    unused_sidecars: list[Skipped]
+
+
+def list_corpus(root: Path) -> CorpusListing:
+    """The corpus folder `root` walked once (hidden files, sidecars and the root README.md are
+    not documents; linked folders walked once: files.walk; a file linked under another name
+    read once: files.once); CorpusError if `root` is not a folder."""
+    _check_root(root)
+    entries = files.walk(root)
+    candidates = _walk(root, entries)
+    documents = _documents(candidates)
+    return CorpusListing(
+        documents=documents,
+        unsupported=[p for p in candidates if p.suffix.lower() not in FORMATS],
+        unused_sidecars=_unused_sidecars(root, entries, documents),
+    )
+
+
 def iter_corpus_files(root: Path) -> list[Path]:
-    """The supported files under `root`, sorted by relative path (hidden files, sidecars and
-    the root README.md left out; linked folders walked once: files.walk; a file linked under
-    another name read once: files.once); CorpusError if `root` is not a folder."""
-    _check_root(root)
-    return _documents(_walk(root))
-
-
-def unsupported_files(root: Path) -> list[Path]:
-    """The files iter_corpus_files leaves out for their type, sorted (to report them)."""
-    _check_root(root)
-    return [p for p in _walk(root) if p.suffix.lower() not in FORMATS]
+    """The supported files under `root`, sorted by relative path (`list_corpus`)."""
+    return list_corpus(root).documents
 
 
 def unused_sidecar_files(root: Path) -> list[Skipped]:
-    """The metadata files under `root` that no document reads (no document of that name, a
-    misnamed one), with why, sorted; CorpusError if `root` is not a folder."""
-    _check_root(root)
-    entries = files.walk(root)
-    return _unused_sidecars(root, entries, _documents(_walk(root, entries)))
+    """The metadata files under `root` that no document reads, with why (`list_corpus`)."""
+    return list_corpus(root).unused_sidecars
 
 
 def _unused_sidecars(root: Path, entries: list[Path], documents: list[Path]) -> list[Skipped]:
