@@ -50,3 +50,25 @@ def test_login_failures_are_heard_and_the_throttle_is_shown(browser, tmp_path: P
         assert alert.inner_text() == THROTTLED and alert.bounding_box()["height"] > 10
         assert not page.get_by_text("Identifiants incorrects").is_visible()
         assert page.locator("#pq-query").count() == 0  # still the login page
+
+
+def test_the_login_page_lets_in_without_describing_the_staff_api(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # the login page carries no API description (login_page.SessionlessPages); once
+    # logged in, the staff page has the whole of it and its « Vérifier » answers
+    app = create_app(webfake.FakePipeline(), tmp_path / "data", staff_password=PASSWORD)
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = ctx.new_page()
+        failures: list[str] = []
+        page.on("pageerror", lambda e: failures.append(str(e)))
+        page.goto(url + "equipe/")
+        page.wait_for_selector("input[type=password]")
+        described = page.evaluate("window.gradio_api_info")
+        assert described == {"named_endpoints": {}, "unnamed_endpoints": {}}
+        _try(page, PASSWORD)
+        page.wait_for_selector("#pq-query textarea", timeout=WAIT)
+        endpoints = page.evaluate("Object.keys(window.gradio_api_info.named_endpoints)")
+        assert {"/verify", "/evaluate", "/reindex", "/feedback_export"} <= set(endpoints)
+        page.fill("#pq-query textarea", "pôles")
+        page.click("#pq-search")
+        page.wait_for_selector("#pq-hits table", timeout=WAIT)
+        assert failures == []

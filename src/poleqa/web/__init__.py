@@ -94,6 +94,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
 
     from poleqa.web.auth import LOGIN_FAILURES_PER_MINUTE, STAFF_PATH
     from poleqa.web.guards import RateLimiter
+    from poleqa.web.login_page import SessionlessPages, gradio_session
     from poleqa.web.sessions import LoginThrottle, OwnLogout
     from poleqa.web.staff import build_staff_blocks
 
@@ -120,7 +121,17 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
     failures = RateLimiter(LOGIN_FAILURES_PER_MINUTE)
     app.add_middleware(LoginThrottle, path=STAFF_PATH + "/login", limiter=failures)
     app.add_middleware(OwnLogout, path=STAFF_PATH + "/logout")
+    # Gradio's login page would describe the staff API (its endpoints, the documents) to anyone.
+    sessions = gradio_session(_gradio_app(app, STAFF_PATH))
+    app.add_middleware(SessionlessPages, prefix=STAFF_PATH + "/", has_session=sessions)
     return endpoints
+
+
+def _gradio_app(app: FastAPI, path: str) -> Any:
+    """The Gradio app mounted at `path` (it holds the logins' sessions)."""
+    from starlette.routing import Mount
+
+    return next(r.app for r in app.routes if isinstance(r, Mount) and r.path == path)
 
 
 def _mount(
@@ -152,6 +163,9 @@ def _mount(
         # shared computer the next person would read them (« Nouvelle conversation » clears
         # only the chat).
         run_history=False,
+        # FastAPI's schema of Gradio's routes at …/openapi.json, to anyone: poleqa's own app
+        # serves none (Gradio's API description, …/gradio_api/openapi.json, asks the login)
+        app_kwargs={"openapi_url": None},
         **options,
     )
     # Gradio checks that a file named in a request was uploaded only once `launch()` has run,

@@ -32,14 +32,14 @@ class FrenchPages:
     `<html lang="en">`; screen readers would read their French in English. Its login page has
     no title, and tells screen readers nothing of a failed login, nor anyone of the throttle's
     refusal: it is given `LOGIN_TITLE` and `static/login.js`. Changed in the page as it is sent,
-    its Content-Length with it (a HEAD request, which has no page to change, keeps Gradio's
-    length, short of what a GET of the login page sends)."""
+    its Content-Length with it; for a HEAD request too, whose page the app sends as for a GET
+    (Starlette does; the server drops it), so that its length is the one a GET receives."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         start: MutableMapping[str, Any] | None = None  # a page's, held until its body comes
@@ -54,7 +54,7 @@ class FrenchPages:
                     # A page is sent whole (its <html> and <head> in the first part, at least).
                     sent = message.get("body", b"")
                     message = {**message, "body": french_page(sent)}
-                    start = _with_length(start, len(message["body"]) - len(sent))
+                    start = with_length_changed(start, len(message["body"]) - len(sent))
                 await send(start)
                 start = None
             await send(message)
@@ -82,7 +82,7 @@ def _is_page(start: Mapping[str, Any]) -> bool:
     return kind.startswith(b"text/html") and b"content-encoding" not in headers
 
 
-def _with_length(start: MutableMapping[str, Any], change: int) -> MutableMapping[str, Any]:
+def with_length_changed(start: MutableMapping[str, Any], change: int) -> MutableMapping[str, Any]:
     """The response's start with its Content-Length (if it says one) changed by `change`."""
     if not change:
         return start
