@@ -11,7 +11,7 @@ from fpdf import FPDF
 from support import PARAMS, FakeEmbedder, write_corpus
 
 from poleqa import ingest
-from poleqa.index import build_index, index_status
+from poleqa.index import Index, build_index, index_status
 from poleqa.ingest import load_corpus, read_document
 
 # Soft hyphen, zero-width space, non-joiner, joiner, word joiner, a BOM inside the text.
@@ -127,11 +127,12 @@ def test_a_huge_html_title_is_capped(tmp_path: Path) -> None:
 def test_an_index_of_the_previous_ingest_version_is_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The text extracted changed in version 2: an index built before must be rebuilt.
-    assert ingest.INGEST_VERSION == 2
+    # What is extracted changed in version 3 (Markdown headers read through invisible
+    # characters): an index built before must be rebuilt.
+    assert ingest.INGEST_VERSION == 3
     corpus, index_dir, emb = write_corpus(tmp_path / "corpus"), tmp_path / "index", FakeEmbedder()
     with monkeypatch.context() as patch:
-        patch.setattr(ingest, "INGEST_VERSION", 1)
+        patch.setattr(ingest, "INGEST_VERSION", 2)
         build_index(corpus, index_dir, emb, **PARAMS)
         assert index_status(corpus, index_dir, emb.id) == "current"
     assert index_status(corpus, index_dir, emb.id) == "stale"
@@ -144,3 +145,50 @@ def test_a_first_line_of_invisible_characters_is_not_the_title(tmp_path: Path) -
     text = "\u200b\u00ad\nLe pôle Vert\n\nIl compte 40 membres.\n"
     (tmp_path / "a.txt").write_text(text, "utf-8")
     assert read_document(tmp_path, tmp_path / "a.txt").info.title == "Le pôle Vert"
+
+
+INVISIBLES = {"zero-width space": "\u200b", "BOM": "\ufeff", "soft hyphen": "\u00ad",
+              "word joiner": "\u2060"}  # fmt: skip
+DATE_LINES = ["Date{c}: 2021-03-04", "Date: {c}2021-03-04", "{c}Date: 2021-03-04",
+              "Da{c}te : 2021-03-04{c}", "Date: 2021-{c}03-04"]  # fmt: skip
+
+
+@pytest.mark.parametrize("line", DATE_LINES)
+@pytest.mark.parametrize("char", INVISIBLES.values(), ids=INVISIBLES.keys())
+def test_an_md_date_line_with_an_invisible_character_gives_the_date(
+    tmp_path: Path, char: str, line: str
+) -> None:
+    date_line = line.format(c=char)
+    # the line after it is read as a header line too: the header did not end at the date
+    text = (
+        f"# Le pôle Vert\n{date_line}\nSource: https://example.org/vert\n\nIl compte 40 membres.\n"
+    )
+    (tmp_path / "vert.md").write_text(text, encoding="utf-8")
+    doc = read_document(tmp_path, tmp_path / "vert.md")
+    info = doc.info
+    assert (info.date, info.url, info.title) == (
+        "2021-03-04",
+        "https://example.org/vert",
+        "Le pôle Vert",
+    )
+    assert doc.text == text.replace(char, "")
+    assert doc.text[doc.body_start :] == "Il compte 40 membres.\n"
+
+
+@pytest.mark.parametrize("char", INVISIBLES.values(), ids=INVISIBLES.keys())
+def test_an_indexed_md_keeps_its_date_and_exact_offsets(tmp_path: Path, char: str) -> None:
+    corpus = write_corpus(tmp_path / "corpus", {
+        "vert.md": f"# Le pôle Vert\nDate{char}: {char}2021-03-04\n\n{char}Le pôle Vert compte "
+        "40 membres. Son siège est à Tours, où il a été créé en 2005 par des industriels.\n",
+    })  # fmt: skip
+    emb = FakeEmbedder()
+    build_index(corpus, tmp_path / "index", emb, **PARAMS)
+    index = Index.load(tmp_path / "index", emb.id)
+    doc = index.document("vert.md")
+    assert doc.info.date == "2021-03-04" and char not in doc.text
+    assert doc.text[doc.body_start :].startswith("Le pôle Vert compte 40 membres.")
+    chunks = [index.chunks[i] for i in index.chunk_ids("vert.md")]
+    assert chunks and all(doc.text[c.start : c.end] == c.text for c in chunks)
+    assert chunks[0].start == doc.body_start
+    sentences = index.sentences_in("vert.md", 0, len(doc.text))
+    assert doc.text[sentences[0].start : sentences[0].end] == "Le pôle Vert compte 40 membres."

@@ -63,6 +63,16 @@ class IndexMismatchError(IndexError_):
     )
 
 
+class IndexOtherCorpusError(IndexError_):
+    """The index was built from another corpus folder: a build from this one would replace its
+    documents (`poleqa index --replace` does it on purpose)."""
+
+    message_fr = (
+        "L'index a été construit à partir d'un autre dossier de documents : il n'est pas "
+        "remplacé sans le demander."
+    )
+
+
 class IndexCorruptedError(IndexError_):
     """A file of the index is missing, truncated or does not match its manifest."""
 

@@ -58,6 +58,12 @@ if TYPE_CHECKING:
     help="Embed every sentence too (about twice the embedding work; both readers read them: "
     "without them the index serves search only).  [default: --sentence-vectors]",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace an index built from another corpus folder with this one's documents "
+    "(refused without it: that index's documents would be lost).",
+)
 def index(
     corpus_dir: Path | None,
     index_dir: Path | None,
@@ -67,12 +73,14 @@ def index(
     max_document_chars: int | None,
     old_reader: str | None,
     sentence_vectors: bool | None,
+    replace: bool,
 ) -> None:
     """Index the corpus: only new or changed documents are embedded again.
 
     The new index replaces the old one at once when it is complete; an interrupted run
     leaves the previous index as it was. Switching --sentence-vectors adds or drops the
-    sentence vectors without embedding the chunks again.
+    sentence vectors without embedding the chunks again. An index built from another corpus
+    folder is left as it is, unless --replace is given.
     """
     if old_reader is not None:
         click.echo(
@@ -97,8 +105,12 @@ def index(
         )
     if not settings.corpus_dir.is_dir():  # before loading the model: fail fast
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
-    from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
+    # Late: they load numpy and FAISS (see poleqa.cli).
+    from poleqa.index.origin import check_corpus
+    from poleqa.pipeline import Pipeline
 
+    if not replace:  # before loading the model too: a wrong --corpus is said at once
+        check_corpus(settings.index_dir, settings.corpus_dir)
     ensure_model(settings, reads=False)  # the first run's model set-up, said, not silent
     report = Pipeline(settings).build(progress=True)
     for s in report.skipped:

@@ -323,6 +323,9 @@ class BuildPlan:
     changed: int
     unchanged: int
     removed: int
+    # Whether the previous generation was read from this build's corpus folder (or does not
+    # say): if not, it is rewritten to record this one, even with the same documents.
+    same_corpus: bool = True
 
     @property
     def n_chunks(self) -> int:
@@ -339,6 +342,7 @@ class BuildPlan:
         return (
             prev is not None
             and self.current is not None
+            and self.same_corpus
             and self.added == self.changed == self.removed == 0
             and tuple(prev.manifest.skipped) == self.skipped_entries
             and prev.manifest.dense == self.dense
@@ -355,6 +359,7 @@ def make_plan(
     current: Path | None,
     flat_max_vectors: int,
     sentence_vectors: bool = True,
+    same_corpus: bool = True,
 ) -> BuildPlan:
     """Count the changes and choose the dense index for the documents kept."""
     n_chunks = sum(len(d.chunks) for d in docs)
@@ -370,4 +375,5 @@ def make_plan(
         changed=sum(d.status == "changed" for d in docs),
         unchanged=sum(d.status == "unchanged" for d in docs),
         removed=len(set(prev.entries) - {d.doc.source for d in docs}) if prev else 0,
+        same_corpus=same_corpus,
     )

@@ -31,6 +31,7 @@ from poleqa.index.manifest import (
     Manifest,
     file_entry,
 )
+from poleqa.index.origin import corpus_record
 from poleqa.roles import Embedder
 from poleqa.sentences import embedding_text
 from poleqa.types import Chunk, Document, Sentence
@@ -172,6 +173,7 @@ def _manifest(
         DocumentEntry(d.doc.source, d.fingerprint, d.content_hash, len(d.chunks), len(d.sentences))
         for d in plan.docs
     )
+    corpus_dir, corpus_from_index = corpus_record(params.corpus_dir, params.index_dir)
     return Manifest(
         format_version=FORMAT_VERSION,
         poleqa_version=__version__,
@@ -188,6 +190,8 @@ def _manifest(
         n_sentences=plan.n_sentences,
         build_seconds=round(build_seconds, 3),  # up to the writing of the files
         sentence_vectors=plan.sentence_vectors,
+        corpus_dir=corpus_dir,
+        corpus_from_index=corpus_from_index,
         documents=entries,
         skipped=plan.skipped_entries,
     )

@@ -27,6 +27,7 @@ from poleqa.index.build_plan import (
 )
 from poleqa.index.build_steps import Vectors, compute_vectors, write_generation, write_planned
 from poleqa.index.loader import check_embedder, read_manifest, verify_files
+from poleqa.index.origin import same_corpus
 from poleqa.roles import Embedder
 from poleqa.types import Skipped
 
@@ -135,7 +136,10 @@ def _build(
     docs = chunk_corpus(params, docs, skips, prev)
     timings["chunk"] = time.perf_counter() - t
 
-    plan = make_plan(docs, skips, prev, current, params.flat_max_vectors, params.sentence_vectors)
+    same = prev is None or same_corpus(prev.manifest, params.corpus_dir, params.index_dir)
+    plan = make_plan(
+        docs, skips, prev, current, params.flat_max_vectors, params.sentence_vectors, same
+    )
     if plan.up_to_date:
         return _report(plan, None, timings, t0)
     if read_only:  # refused before the embedding, the long part

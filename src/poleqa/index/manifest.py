@@ -83,6 +83,12 @@ class Manifest:
     # Whether every sentence was embedded (sentence_vectors.npy): both readers read them; an
     # index without them serves search only. Manifests written before this field had them.
     sentence_vectors: bool = True
+    # The corpus folder the documents were read from, resolved, and that folder relative to the
+    # resolved index folder (the same corpus when both moved together): `poleqa index` refuses
+    # to replace the documents with another folder's (poleqa.index.origin). None in manifests
+    # written before these fields: any folder may update such an index, as it could then.
+    corpus_dir: str | None = None
+    corpus_from_index: str | None = None
     documents: tuple[DocumentEntry, ...] = ()
     skipped: tuple[SkippedEntry, ...] = ()
     files: Mapping[str, FileEntry] = field(default_factory=dict)
@@ -128,6 +134,8 @@ class Manifest:
             n_sentences=_count(_get(m, "n_sentences"), "n_sentences"),
             build_seconds=_seconds(_get(m, "build_seconds"), "build_seconds"),
             sentence_vectors=_flag(m.get("sentence_vectors", True), "sentence_vectors"),
+            corpus_dir=_optional_text(m.get("corpus_dir"), "corpus_dir"),
+            corpus_from_index=_optional_text(m.get("corpus_from_index"), "corpus_from_index"),
             documents=tuple(
                 _document(_object(d, f"documents[{i}]"), f"documents[{i}]")
                 for i, d in enumerate(_list(_get(m, "documents"), "documents"))
@@ -173,6 +181,10 @@ def _text(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise ManifestFormatError(f"{name} is not a string")
     return value
+
+
+def _optional_text(value: object, name: str) -> str | None:
+    return None if value is None else _text(value, name)
 
 
 def _count(value: object, name: str, minimum: int = 0) -> int:

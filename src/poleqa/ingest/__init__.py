@@ -40,8 +40,9 @@ __all__ = [
 # Bump when readers change what they extract: fingerprints change, so indexes are rebuilt.
 # 2: invisible characters dropped, vertical tabs and form feeds as newlines (cleaning.py); DOCX
 # tracked insertions, fields, content controls, text boxes and nested tables; HTML site banner
-# and footer dropped; titles capped at a word boundary.
-INGEST_VERSION = 2
+# and footer dropped; titles capped at a word boundary. 3: Markdown header lines read through
+# invisible characters (« Date\u200b: 2021-03-04 » gave no date and ended the header).
+INGEST_VERSION = 3
 
 # Document.text of a txt/md file is its decoded characters with the BOM dropped, CRLF/CR
 # turned into LF, vertical tabs and form feeds into LF and the invisible characters that split

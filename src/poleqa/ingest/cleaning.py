@@ -17,7 +17,8 @@ SURROGATES = re.compile("[\ud800-\udfff]")
 # Characters that print as nothing and split the word they sit in (« com\xadpte » is not
 # « compte » to search or to the reader): soft hyphen, zero-width space, non-joiner, joiner,
 # word joiner, and a BOM left inside the text (files pasted together).
-_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 # A vertical tab is Word's line break in exported text, a form feed a page break (text from
 # PDF): both are line ends to the chunker and the sentence splitter.
 _BREAKS = str.maketrans("\x0b\x0c", "\n\n")
@@ -48,10 +49,16 @@ def clean_extracted(extracted: Extracted) -> Extracted:
     )
 
 
+def without_invisible(text: str) -> str:
+    """`text` without the invisible characters the cleaning drops (what a reader matches a
+    line against, while its offsets still count the characters as they are in the file)."""
+    return _INVISIBLE.sub("", text)
+
+
 def clean_value(value: str | None) -> str | None:
     """A metadata value cleaned as the text is (breaks as spaces: it is one line); None if
     nothing is left of it."""
     if value is None:
         return None
-    value = _INVISIBLE.sub("", SURROGATES.sub("\ufffd", value)).replace("\x0b", " ")
+    value = without_invisible(SURROGATES.sub("\ufffd", value)).replace("\x0b", " ")
     return value.replace("\x0c", " ").strip() or None
