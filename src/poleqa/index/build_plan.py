@@ -69,11 +69,14 @@ def split_document_sentences(doc: Document) -> list[tuple[int, int]]:
 
 
 def content_hash(doc: Document) -> str:
-    """sha256 of everything the index keeps about a document (text, body start, pages, info)."""
+    """sha256 of everything the index embeds and serves of a document (text, body start, pages,
+    info) except `info.content_hash`: that bytes fingerprint is salted with INGEST_VERSION, and a
+    version bump, which has every file read again, must not re-embed the documents whose
+    extraction came out the same (the manifest still records the new fingerprint)."""
     h = hashlib.sha256()
     info = doc.info
     meta = [info.source, info.title, info.date, info.organisation, info.url, info.format]
-    meta += [info.content_hash, doc.body_start, [[p.page, p.start, p.end] for p in doc.pages]]
+    meta += [doc.body_start, [[p.page, p.start, p.end] for p in doc.pages]]
     h.update(json.dumps(meta, ensure_ascii=False).encode("utf-8"))
     h.update(b"\0")
     h.update(doc.text.encode("utf-8", "surrogatepass"))
@@ -246,7 +249,7 @@ def read_corpus(
             skips.add(source, fingerprint, reason)
             continue
         chash = content_hash(doc)
-        if prev and entry and entry.content_hash == chash:
+        if prev and entry and _indexed_as(prev, source, chash):
             status = "unchanged"
         else:
             status = "changed" if entry else "added"
@@ -261,6 +264,14 @@ def read_corpus(
             + "; the index was not changed."
         )
     return docs
+
+
+def _indexed_as(prev: Previous, source: str, chash: str) -> bool:
+    """Whether `prev` holds `source` with the content hash `chash`. Hashed now from the stored
+    document, not read from the manifest: manifests written while the hash still covered the
+    version-salted fingerprint (INGEST_VERSION 2) would otherwise match no document at all."""
+    old = prev.documents.get(source)
+    return old is not None and content_hash(old) == chash
 
 
 def chunk_corpus(

@@ -36,7 +36,7 @@ class DocumentEntry:
 
     source: str
     fingerprint: str  # poleqa.ingest.bytes_fingerprint of the bytes the build read
-    content_hash: str  # sha256 of the extracted text, body start, pages and metadata
+    content_hash: str  # build_plan.content_hash: extracted text, offsets, metadata; no fingerprint
     chunks: int
     sentences: int
 

@@ -37,7 +37,8 @@ __all__ = [
     "unused_sidecar_files",
 ]
 
-# Bump when readers change what they extract: fingerprints change, so indexes are rebuilt.
+# Bump when readers change what they extract: fingerprints change, so every file is read again;
+# the documents whose extraction came out the same keep their vectors (index.build_plan).
 # 2: invisible characters dropped, vertical tabs and form feeds as newlines (cleaning.py); DOCX
 # tracked insertions, fields, content controls, text boxes and nested tables; HTML site banner
 # and footer dropped; titles capped at a word boundary. 3: Markdown header lines read through
