@@ -4,14 +4,16 @@
    autocast; int8) on the same (question, passage) pairs: passages/s and how often each gives
    fp32's span; with --onnx, also its ONNX Runtime export in fp32 and with int8 weights (per
    channel, dynamic activations).
-2. `Pipeline.ask` p50/p95 with the trained reader and with the sentence scorer, interleaved
-   question by question, on each (questions, corpus, index) given.
+2. `Pipeline.ask` p50/p95 with the trained reader, the same reading the fused passage order
+   (no learned ranker: `Settings.rerank` off) and the sentence scorer, interleaved question by
+   question, on each (questions, corpus, index) given (--latency-only: this part alone).
 With --combining instead: the span model (default precision, every core) reading the same
 questions' passages one question after another, then from 4 threads at once (the web server's
 concurrency: calls read together, SpanModel.read), then in one call (every pair in batches).
 
 Usage: python bench/bench_reader.py --set eval/seeds.jsonl corpus INDEX \
     [--set eval/domain/dev.jsonl eval/domain/corpus INDEX] [--questions 40] [--onnx] [--combining]
+    [--latency-only]
 """
 
 from __future__ import annotations
@@ -152,7 +154,11 @@ def combining(settings: Settings, pairs: list[tuple[str, str]], per_question: in
 
 
 def latencies(settings: Settings, questions: list[str]) -> dict:
-    pipes = {r: Pipeline(settings.with_(reader=r)) for r in ("trained", "sentences")}
+    pipes = {
+        "trained": Pipeline(settings.with_(reader="trained")),
+        "trained, fused order": Pipeline(settings.with_(reader="trained", rerank=False)),
+        "sentences": Pipeline(settings.with_(reader="sentences")),
+    }
     for pipe in pipes.values():
         for q in questions[:3]:
             pipe.ask(q)  # warm-up: models, index, statistics
@@ -178,6 +184,7 @@ def main() -> None:
     ap.add_argument("--reader-dir", type=Path)
     ap.add_argument("--onnx", action="store_true", help="also the ONNX Runtime export")
     ap.add_argument("--combining", action="store_true", help="only calls read together")
+    ap.add_argument("--latency-only", action="store_true", help="only `ask` p50/p95")
     ap.add_argument("--variant", help=argparse.SUPPRESS)  # the child process of `precisions`
     ap.add_argument("--pairs", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -194,7 +201,7 @@ def main() -> None:
     for qfile, corpus, index in args.set:
         settings = base.with_(corpus_dir=Path(corpus), index_dir=Path(index))
         questions = [q.question for q in load_questions(Path(qfile))][: args.questions]
-        if "precision" not in report:
+        if "precision" not in report and not args.latency_only:
             pipe = Pipeline(settings.with_(reader="sentences"))
             pairs = []
             for q in questions:

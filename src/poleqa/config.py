@@ -48,6 +48,10 @@ class Settings:
     reader: str = TRAINED
     reader_dir: Path | None = None  # trained reader weights and judge; None: the shipped ones
     read_passages: int = 4  # retrieved passages the trained reader reads (docs/reader.md)
+    # Whether the learned passage ranker (poleqa.ranking) reorders the first fused passages
+    # before anything reads them: the reader then reads the answer's passage more often
+    # (docs/reader.md, « A learned passage order »); False keeps the fused order.
+    rerank: bool = True
     # auto, fp32, bf16, bf16-mixed or int8 (bench/bench_reader.py); auto is bf16 on a CPU with
     # AMX, where it reads 3.5x as fast as fp32, and fp32 elsewhere, where bf16 is the slower
     reader_precision: str = "auto"

@@ -98,6 +98,12 @@ class ReaderError(PoleqaError):
     message_fr = "Le modèle de lecture n'a pas pu être chargé."
 
 
+class RankerError(PoleqaError):
+    """The passage ranker's file is missing, damaged or fit on other features."""
+
+    message_fr = "Le modèle de classement des passages n'a pas pu être chargé."
+
+
 def run_tool(main: Callable[[], None]) -> None:
     """The edge of a developer tool (`python -m poleqa.reading.training`, …): poleqa's errors
     become one line on stderr and exit status 2 for bad input files, 1 otherwise."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from poleqa.config import Settings
 from poleqa.errors import EmbedderError, IndexError_, PoleqaError
 from poleqa.query import Query, analyse
+from poleqa.ranking import ranker_for
 from poleqa.reading import make_answerer
 from poleqa.retrieval import HybridRetriever
 from poleqa.roles import Answerer, Embedder, Retriever
@@ -30,7 +31,7 @@ class _Loaded:
 
     def __init__(self, index: Index, settings: Settings) -> None:
         self.index = index
-        self.retriever: Retriever = HybridRetriever(index)
+        self.retriever: Retriever = HybridRetriever(index, ranker_for(settings))
         self._settings = settings
         self._answerer: Answerer | None = None
         self._lock = threading.Lock()

@@ -14,6 +14,7 @@ from poleqa.types import Filters, Hit
 
 if TYPE_CHECKING:
     from poleqa.index import Index
+    from poleqa.ranking import PassageRanker
 
 
 def is_iso_date(text: str) -> bool:
@@ -94,10 +95,18 @@ class HybridRetriever:
     LEXICAL_WEIGHT = 0.05
     POOL = 50  # candidates taken from each side before fusion
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, ranker: PassageRanker | None = None) -> None:
         self.index = index
+        # Reorders the fused first `ranker.depth` passages (poleqa.ranking); None: fused order.
+        self.ranker = ranker
 
     def retrieve(self, query: Query, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        if self.ranker is None or k <= 0:
+            return self._fused(query, k, filters)
+        hits = self._fused(query, max(k, self.ranker.depth), filters)
+        return self.ranker.rerank(self.index, query, hits, k)
+
+    def _fused(self, query: Query, k: int, filters: Filters | None) -> list[Hit]:
         n = len(self.index.chunks)
         if n == 0 or k <= 0:
             return []

@@ -68,7 +68,13 @@ def contains_answer(predicted: str | None, gold: Iterable[str]) -> bool:
     « Lyonbiopôle »."""
     if not predicted or len(predicted) > MAX_ANSWER_CHARS:
         return False
-    got = normalize_answer(predicted)
+    return holds_answer(predicted, gold)
+
+
+def holds_answer(text: str, gold: Iterable[str]) -> bool:
+    """Whether `text`, of any length, holds one gold answer once normalised, as whole words
+    (`contains_answer`'s rule without its length limit: what a passage is judged by)."""
+    got = normalize_answer(text)
     return any(_whole(normalize_answer(g), got) for g in gold if g)
 
 

@@ -54,6 +54,7 @@ def judge_expectations(settings: Settings, model: SpanModel, embedder_id: str) -
     """What a judge must have been fit under to be valid for these settings."""
     # here, not at the top: the scorer's package loads its lexicon and numpy, which this
     # registry module (imported by every command) does not need until a reader is made
+    from poleqa.ranking import ranker_for, ranker_id
     from poleqa.reading.scorer.model import model_sha256
 
     return {
@@ -62,6 +63,8 @@ def judge_expectations(settings: Settings, model: SpanModel, embedder_id: str) -
         "embedder": embedder_id,
         "chunking": [settings.chunk_size, settings.chunk_overlap],
         "read_passages": settings.read_passages,
+        # the passages read are the ranker's first ones: another order shifts the signals
+        "ranker": ranker_id(ranker_for(settings)),
     }
 
 

@@ -17,10 +17,10 @@ from poleqa.reading.evidence import Evidence
 from poleqa.types import ExtractedAnswer
 
 log = logging.getLogger("poleqa.reading")
-# What a fitted model was fit under but can still serve with: another embedder or chunking changes
-# the scale of some signals, so answers still come, less well calibrated (logged). Reader weights,
-# features and the passages read must match.
-SOFT_EXPECTATIONS = frozenset({"embedder", "chunking"})
+# What a fitted model was fit under but can still serve with: another embedder, chunking or
+# passage order (poleqa.ranking) changes the scale of some signals, so answers still come, less
+# well calibrated (logged). Reader weights, features and the number of passages read must match.
+SOFT_EXPECTATIONS = frozenset({"embedder", "chunking", "ranker"})
 
 
 def check_fit(origin: str, fitted: Mapping, expect: Mapping, refit: str) -> None:
