@@ -27,6 +27,7 @@ from poleqa.ranking import (
     shipped_ranker,
 )
 from poleqa.ranking_fit import main as fit_main
+from poleqa.ranking_fit import work_index
 from poleqa.reading.judge import check_fit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +49,15 @@ def test_the_shipped_ranker_loads_with_every_feature_and_what_it_was_fit_on() ->
     assert len(ranker.weights) == len(FEATURES) == 10
     assert ranker.meta["fit_on"] and ranker.meta["holding_answer"] > 0
     assert ranker_id(ranker) == ranker_id(PassageRanker.load(RANKER_FILE))
-    assert ranker_for(Settings(rerank=False)) is None
+    fit_under = ranker.meta["embedder"]
+    assert ranker_for(Settings(), fit_under) is ranker
+    assert ranker_for(Settings(rerank=False), fit_under) is None
+
+
+def test_an_index_of_another_embedder_is_read_in_the_fused_order(caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="poleqa.ranking"):
+        assert ranker_for(Settings(), "another-embedder") is None
+    assert "fused order" in caplog.text
     assert ranker_id(None) is None
 
 
@@ -154,11 +163,12 @@ def test_ranking_fit_writes_a_ranker_that_loads(seed_index, tmp_path: Path) -> N
     corpus, index_dir, _ = seed_index
     work = tmp_path / "work"
     work.mkdir()
-    (work / "-".join(corpus.parts)).symlink_to(index_dir)  # the seed index, not built again
+    work_index(work, str(corpus)).symlink_to(index_dir)  # the seed index, not built again
     out = tmp_path / "ranker.json"
     seeds = str(REPO / "eval" / "seeds.jsonl")
     fit_main(["--set", seeds, str(corpus), "--work", str(work), "--out", str(out)])
     ranker = PassageRanker.load(out)
+    assert work_index(work, "/a/b") == work / "a-b" and work_index(work, "a/b") == work / "a-b"
     assert ranker.meta["passages"] > ranker.meta["holding_answer"] > 0
     assert ranker.meta["fit_on"] == [seeds]
     # the best sentence of a passage tells the passage that holds the answer: weighed up

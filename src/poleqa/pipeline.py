@@ -31,7 +31,9 @@ class _Loaded:
 
     def __init__(self, index: Index, settings: Settings) -> None:
         self.index = index
-        self.retriever: Retriever = HybridRetriever(index, ranker_for(settings))
+        self.retriever: Retriever = HybridRetriever(
+            index, ranker_for(settings, index.manifest.embedder_id)
+        )
         self._settings = settings
         self._answerer: Answerer | None = None
         self._lock = threading.Lock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from poleqa.config import Settings
     from poleqa.index import Index
 
+log = logging.getLogger("poleqa.ranking")
 RANKER_FILE = Path(__file__).parent / "data" / "ranker.json"
 # Passages the ranker reorders: the fused order's first DEPTH. The reader reads the first four
 # of the new order; on the six dev sets a passage holding the gold answer was among the fused
@@ -162,9 +164,29 @@ def shipped_ranker() -> PassageRanker:
     return PassageRanker.load(RANKER_FILE)
 
 
-def ranker_for(settings: Settings) -> PassageRanker | None:
-    """The ranker these settings ask for: the shipped one, or None for the fused order."""
-    return shipped_ranker() if settings.rerank else None
+def ranker_for(settings: Settings, embedder_id: str) -> PassageRanker | None:
+    """The ranker for these settings and an index of this embedder: the shipped one, or None
+    for the fused order (asked for, or an index of another embedder, whose cosines the ranker
+    was not fit on: its order would be noise)."""
+    if not settings.rerank:
+        return None
+    ranker = shipped_ranker()
+    fit_under = ranker.meta.get("embedder")
+    if fit_under != embedder_id:
+        _warn_other_embedder(str(fit_under), embedder_id)
+        return None
+    return ranker
+
+
+@lru_cache(maxsize=8)
+def _warn_other_embedder(fit_under: str, embedder_id: str) -> None:
+    # once per pair and process: every index load asks again
+    log.warning(
+        "The passage ranker was fit under the embedder %s, the index has %s: passages are read "
+        "in the fused order.",
+        fit_under,
+        embedder_id,
+    )
 
 
 def ranker_id(ranker: PassageRanker | None) -> str | None:

@@ -60,6 +60,13 @@ def fit(rows: np.ndarray, labels: np.ndarray, c: float, meta: dict) -> PassageRa
     )
 
 
+def work_index(work: Path, corpus: str) -> Path:
+    """The index folder under `work` of a corpus folder: its path's parts joined by « - »
+    (an absolute path without its root, which would put the index outside `work`)."""
+    path = Path(corpus)
+    return work / "-".join(path.parts[1:] if path.anchor else path.parts)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -74,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     base = Settings(cache_dir=default_cache_dir())
     parts, labels = [], []
     for questions, corpus in args.set:
-        index_dir = args.work / "-".join(Path(corpus).parts)
+        index_dir = work_index(args.work, corpus)
         settings = base.with_(corpus_dir=Path(corpus), index_dir=index_dir)
         r, y = collect(settings, load_questions(Path(questions)))
         parts.append(r)

@@ -64,7 +64,7 @@ def judge_expectations(settings: Settings, model: SpanModel, embedder_id: str) -
         "chunking": [settings.chunk_size, settings.chunk_overlap],
         "read_passages": settings.read_passages,
         # the passages read are the ranker's first ones: another order shifts the signals
-        "ranker": ranker_id(ranker_for(settings)),
+        "ranker": ranker_id(ranker_for(settings, embedder_id)),
     }
 
 

@@ -22,6 +22,7 @@ from poleqa.errors import run_tool, writable
 from poleqa.evaluation.metrics import contains_answer
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.pipeline import CANDIDATE_HITS, Pipeline
+from poleqa.ranking_fit import work_index
 from poleqa.reading import (
     JUDGE_FILE,
     judge_expectations,
@@ -132,10 +133,6 @@ def choose_threshold(
     return best
 
 
-def _slug(corpus: str) -> str:
-    return "-".join(Path(corpus).parts)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -159,14 +156,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     scored: list[Scored] = []
     for questions, corpus in args.set:
-        settings = base.with_(corpus_dir=Path(corpus), index_dir=args.work / _slug(corpus))
+        settings = base.with_(corpus_dir=Path(corpus), index_dir=work_index(args.work, corpus))
         scored += collect(settings, load_questions(Path(questions)))
         log.info("%s: %d questions read", questions, len(scored))
     t, stats = choose_threshold(scored, cross_validate(scored, args.folds, args.c), args.max_far)
     log.info("cross-validated by document: %s", stats)
     model = load_span_model(base)
     judge = fit(scored, args.c)
-    index_settings = base.with_(index_dir=args.work / _slug(args.set[0][1]))
+    index_settings = base.with_(index_dir=work_index(args.work, args.set[0][1]))
     embedder = Pipeline(index_settings).embedder.id
     meta = {
         **judge_expectations(base, model, embedder),
