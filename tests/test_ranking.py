@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from poleqa.config import Settings
-from poleqa.errors import RankerError
+from poleqa.errors import QuestionSetError, RankerError
 from poleqa.evaluation.metrics import holds_answer
 from poleqa.evaluation.questions import load_questions
 from poleqa.index import Index
@@ -138,6 +138,18 @@ def test_the_ranker_reads_the_answer_passage_at_least_as_often_on_the_seed_quest
     assert found(ranked) >= found(fused)
 
 
+def test_past_the_depth_the_fused_order_follows_so_k_changes_nothing_read_first(seed) -> None:
+    fused, questions = seed
+    ranked = Pipeline(replace(fused.settings, rerank=True))
+    for q in questions[:5]:
+        query = fused.query(q.question)
+        wide, narrow = ranked.retrieve(query, k=DEPTH + 10), ranked.retrieve(query, k=DEPTH)
+        assert [h.chunk.id for h in wide[:DEPTH]] == [h.chunk.id for h in narrow]
+        tail = fused.retrieve(query, k=DEPTH + 10)[DEPTH:]
+        assert [h.chunk.id for h in wide[DEPTH:]] == [h.chunk.id for h in tail]
+        assert [h.rank for h in wide] == list(range(1, len(wide) + 1))
+
+
 def test_without_sentence_vectors_the_fused_order_is_kept(seed) -> None:
     fused, questions = seed
     query = fused.query(questions[0].question)
@@ -168,6 +180,17 @@ def test_ranking_fit_writes_a_ranker_that_loads(seed_index, tmp_path: Path) -> N
     seeds = str(REPO / "eval" / "seeds.jsonl")
     fit_main(["--set", seeds, str(corpus), "--work", str(work), "--out", str(out)])
     ranker = PassageRanker.load(out)
+    no_answer = tmp_path / "none.jsonl"
+    no_answer.write_text(
+        json.dumps(
+            {"id": "n1", "question": "Qui ?", "answers": [], "sources": [], "answerable": False}
+        )
+        + "\n",
+        "utf-8",
+    )
+    with pytest.raises(QuestionSetError, match="holds a gold answer"):
+        fit_main(["--set", str(no_answer), str(corpus), "--work", str(work), "--out", str(out)])
+    assert PassageRanker.load(out) == ranker  # the ranker written before stays
     assert work_index(work, "/a/b") == work / "a-b" and work_index(work, "a/b") == work / "a-b"
     assert ranker.meta["passages"] > ranker.meta["holding_answer"] > 0
     assert ranker.meta["fit_on"] == [seeds]

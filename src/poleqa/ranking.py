@@ -100,12 +100,16 @@ class PassageRanker:
         return z @ np.asarray(self.weights) + self.bias
 
     def rerank(self, index: Index, query: Query, hits: Sequence[Hit], k: int) -> list[Hit]:
-        """The first `k` of `hits` reordered, ranks numbered again; scores stay the fused ones
-        (the judge reads their gaps). Without sentence vectors, the fused order."""
+        """The first `k` of `hits`, the first DEPTH of them reordered (those after follow in
+        the fused order, so that what is read first does not depend on `k`), ranks numbered
+        again; scores stay the fused ones (the judge reads their gaps). Without sentence
+        vectors, the fused order."""
         if len(hits) < 2 or not index.has_sentence_vectors:
             return list(hits[:k])
-        order = np.argsort(-self.scores(passage_features(index, query, hits)), kind="stable")
-        return [replace(hits[i], rank=r) for r, i in enumerate(order[:k].tolist(), 1)]
+        head = hits[:DEPTH]
+        order = np.argsort(-self.scores(passage_features(index, query, head)), kind="stable")
+        ordered = [head[i] for i in order.tolist()] + list(hits[DEPTH:])
+        return [replace(h, rank=r) for r, h in enumerate(ordered[:k], 1)]
 
     def to_json(self) -> dict:
         return {

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from poleqa.config import Settings, default_cache_dir
-from poleqa.errors import run_tool, writable
+from poleqa.errors import QuestionSetError, run_tool, writable
 from poleqa.evaluation.metrics import holds_answer
 from poleqa.evaluation.questions import Question, load_questions
 from poleqa.pipeline import Pipeline
@@ -88,6 +88,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         labels.append(y)
         log.info("%s: %d passages, %d holding an answer", questions, len(y), int(y.sum()))
     rows, y = np.vstack(parts), np.concatenate(labels)
+    if y.all() or not y.any():  # one class: nothing to learn an order from
+        raise QuestionSetError(
+            f"No passage of the first {DEPTH} holds a gold answer, or every one does, over "
+            f"{len(y)} passages: the sets need answerable questions with their answers."
+        )
     embedder = Pipeline(base).embedder.id
     meta = {
         "fit_on": [q for q, _ in args.set],

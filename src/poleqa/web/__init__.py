@@ -129,7 +129,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
 
 def _gradio_app(app: FastAPI, path: str) -> Any:
     """The Gradio app mounted at `path` (it holds the logins' sessions)."""
-    from starlette.routing import Mount
+    from starlette.routing import Mount  # late, as the staff mount's other web imports
 
     return next(r.app for r in app.routes if isinstance(r, Mount) and r.path == path)
 
