@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The next reader, end to end and resumable: stage 1 (broad data) → in-domain files → stage 2 →
-# stage 3 (a light in-domain pass from stage 2, all of eval/train2) → judge → dev figures. Every step is skipped when its output exists, and the training steps
-# resume from their checkpoints, so the same command continues a run that a session cut off.
+# stage 3 (a light in-domain pass from stage 2, all of eval/train2) → judge → dev figures. Every
+# step is skipped when its output exists, and the training steps resume from their checkpoints,
+# so the same command continues a run that a session cut off.
 #
 #   bash bench/reader_chain.sh DATASETS WORK      (DATASETS: piaf-v1.1.json, squad-v1.1-train.json,
 #                                                  squad-v2.0-dev.json; WORK: any folder)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from poleqa.errors import RankerError
+from poleqa.linear import Linear
 from poleqa.query import YEAR, Query
 from poleqa.types import Hit
 
@@ -95,9 +95,12 @@ class PassageRanker:
     def depth(self) -> int:
         return DEPTH
 
+    @property
+    def linear(self) -> Linear:
+        return Linear(self.weights, self.bias, self.mean, self.scale)
+
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        z = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
-        return z @ np.asarray(self.weights) + self.bias
+        return self.linear.scores(rows)
 
     def rerank(self, index: Index, query: Query, hits: Sequence[Hit], k: int) -> list[Hit]:
         """The first `k` of `hits`, the first DEPTH of them reordered (those after follow in
@@ -141,10 +144,7 @@ class PassageRanker:
                 f"The passage ranker {origin} was fit on other features ({list(features)}) than "
                 f"this poleqa computes ({', '.join(FEATURES)}): {refit}."
             )
-        numbers = (*ranker.weights, *ranker.mean, *ranker.scale, ranker.bias)
-        if {len(ranker.weights), len(ranker.mean), len(ranker.scale)} != {len(FEATURES)} or not (
-            all(math.isfinite(x) for x in numbers) and min(ranker.scale) > 0
-        ):
+        if not ranker.linear.sound(len(FEATURES)):
             raise RankerError(
                 f"The passage ranker {origin} is damaged: it needs {len(FEATURES)} finite "
                 f"weights, means and positive scales, and a finite bias; {refit}."

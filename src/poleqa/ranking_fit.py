@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from poleqa.config import Settings, default_cache_dir
 from poleqa.errors import QuestionSetError, run_tool, writable
 from poleqa.evaluation.metrics import holds_answer
 from poleqa.evaluation.questions import Question, load_questions
+from poleqa.linear import fit_logistic
 from poleqa.pipeline import Pipeline
 from poleqa.ranking import DEPTH, FEATURES, RANKER_FILE, PassageRanker, passage_features
 
@@ -49,15 +49,8 @@ def collect(settings: Settings, questions: Sequence[Question]) -> tuple[np.ndarr
 
 def fit(rows: np.ndarray, labels: np.ndarray, c: float, meta: dict) -> PassageRanker:
     """The logistic ranker of `rows`, standardised (its weights read on one scale)."""
-    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
-    model = LogisticRegression(C=c, max_iter=2000).fit((rows - mean) / scale, labels)
-    return PassageRanker(
-        tuple(float(w) for w in model.coef_[0]),
-        float(model.intercept_[0]),
-        tuple(float(m) for m in mean),
-        tuple(float(s) for s in scale),
-        meta,
-    )
+    model = fit_logistic(rows, labels, c)
+    return PassageRanker(model.weights, model.bias, model.mean, model.scale, meta)
 
 
 def work_index(work: Path, corpus: str) -> Path:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from poleqa.config import Settings, default_cache_dir
 from poleqa.errors import run_tool, writable
 from poleqa.evaluation.metrics import contains_answer
 from poleqa.evaluation.questions import Question, load_questions
+from poleqa.linear import fit_logistic
 from poleqa.pipeline import CANDIDATE_HITS, Pipeline
 from poleqa.ranking_fit import work_index
 from poleqa.reading import (
@@ -73,16 +73,8 @@ def collect(settings: Settings, questions: Sequence[Question]) -> list[Scored]:
 def fit(scored: Sequence[Scored], c: float) -> Judge:
     rows = np.vstack([s.rows for s in scored])
     labels = np.concatenate([s.correct for s in scored])
-    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
-    model = LogisticRegression(C=c, max_iter=1000).fit((rows - mean) / scale, labels)
-    return Judge(
-        tuple(float(w) for w in model.coef_[0]),
-        float(model.intercept_[0]),
-        tuple(float(m) for m in mean),
-        tuple(float(s) for s in scale),
-        0.5,
-        {},
-    )
+    model = fit_logistic(rows, labels, c)
+    return Judge(model.weights, model.bias, model.mean, model.scale, 0.5, {})
 
 
 def cross_validate(scored: Sequence[Scored], folds: int, c: float) -> list[tuple[float, bool]]:

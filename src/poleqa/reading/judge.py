@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from poleqa.errors import ReaderError
+from poleqa.linear import Linear
 from poleqa.query import YEAR, Query
 from poleqa.reading.evidence import Evidence
 from poleqa.types import ExtractedAnswer
@@ -74,9 +75,12 @@ class Judge:
     threshold: float
     meta: dict  # what it was fit on and under (reader checksum, embedder, chunking, figures)
 
+    @property
+    def linear(self) -> Linear:
+        return Linear(self.weights, self.bias, self.mean, self.scale)
+
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        z = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
-        return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.weights) + self.bias)))
+        return 1.0 / (1.0 + np.exp(-self.linear.scores(rows)))
 
     def to_json(self) -> dict:
         return {
@@ -110,13 +114,7 @@ class Judge:
                 f"{path} was fit on other features ({body.get('features')}) than this poleqa "
                 f"computes ({', '.join(FEATURES)}): {refit}."
             )
-        numbers = (*judge.weights, *judge.mean, *judge.scale, judge.bias, judge.threshold)
-        sizes = {len(judge.weights), len(judge.mean), len(judge.scale)}
-        if (
-            sizes != {len(FEATURES)}
-            or not all(isinstance(x, int | float) and math.isfinite(x) for x in numbers)
-            or min(judge.scale) <= 0
-        ):
+        if not judge.linear.sound(len(FEATURES)) or not math.isfinite(judge.threshold):
             raise ReaderError(
                 f"{path} is damaged: it needs {len(FEATURES)} finite weights, means and "
                 f"positive scales, and a finite bias and threshold; {refit}."
