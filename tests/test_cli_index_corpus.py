@@ -1,17 +1,21 @@
-"""`poleqa index` into an index built from another corpus folder: refused unless --replace."""
+"""An index built from another corpus folder: `poleqa index` refuses to replace it unless
+--replace; eval, serve's start and the staff's re-index refuse to update it."""
 
 from __future__ import annotations
 
 import json
+import logging
+import pickle
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from support import FakeEmbedder, generations, write_corpus
+from support import DOCS, FakeEmbedder, generations, write_corpus
 
 from poleqa.cli import cli
 from poleqa.config import Settings
+from poleqa.errors import IndexOtherCorpusError
 from poleqa.index import Index
 from poleqa.index.store import read_current
 from poleqa.pipeline import Pipeline
@@ -199,3 +203,117 @@ def test_the_servers_rebuild_of_its_corpus_is_not_refused(two_corpora: Path) -> 
     report = Pipeline(again, embedder=emb).build()
     assert (report.added, report.unchanged, report.removed) == (1, 3, 0)
     assert Index.load(Path("index")).manifest.corpus_dir == str(two_corpora.resolve() / "corpus")
+
+
+# -- the other paths that build: eval, serve's start, the staff's « Réindexer » ------------------
+
+REFUSED_BUILD = (
+    "The index in index was built from the corpus folder {built}, not {given}, and indexing "
+    "would replace its documents: run `poleqa index --corpus other --index index --replace` to "
+    "replace them, or choose another index folder with --index."
+)
+REFUSED_FR = (
+    "L'index index a été construit à partir du dossier {built}, pas de {given} : la "
+    "réindexation remplacerait ses documents, il est donc laissé tel quel (pour le remplacer : "
+    "`poleqa index --corpus other --index index --replace`)."
+)
+
+
+def _manifest_bytes() -> bytes:
+    """The manifest of ./index as it is on disk (the generation CURRENT names)."""
+    return (read_current(Path("index")) / "manifest.json").read_bytes()
+
+
+def _refusals(root: Path) -> tuple[str, str]:
+    """The English and French refusals of ./index (built from corpus/) for other/."""
+    built, given = root.resolve() / "corpus", root.resolve() / "other"
+    return REFUSED_BUILD.format(built=built, given=given), REFUSED_FR.format(
+        built=built, given=given
+    )
+
+
+def _question_set(path: Path, question: str, answer: str, source: str) -> Path:
+    record = {"id": "q1", "question": question, "answers": [answer], "sources": [source]}
+    path.write_text(json.dumps({**record, "answerable": True}) + "\n", encoding="utf-8")
+    return path
+
+
+def test_eval_refuses_to_update_an_index_of_another_folder(two_corpora: Path, fake_models):
+    assert run("index", "--corpus", "corpus", "--index", "index").exit_code == 0
+    manifest, current = _manifest_bytes(), read_current(Path("index"))
+    vegepolys = _question_set(Path("v.jsonl"), "Où est Vegepolys ?", "Angers", "d_vegepolys.md")
+    result = run("eval", str(vegepolys), "--corpus", "other", "--index", "index", "--out", "out")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {_refusals(two_corpora)[0]}\n"
+    assert _manifest_bytes() == manifest and read_current(Path("index")) == current
+    assert generations(Path("index")) == [current.name] and not Path("out").exists()
+
+    # a copy of the folder indexed: the index is current, read as it is (nothing rebuilt)
+    shutil.copytree(two_corpora / "corpus", two_corpora / "copy")
+    xylofutur = _question_set(Path("x.jsonl"), ASKED, "Bordeaux", "b_xylofutur.md")
+    result = run("eval", str(xylofutur), "--corpus", "copy", "--index", "index", "--out", "out")
+    assert result.exit_code == 0, result.output
+    assert "answer accuracy 1.000" in result.stdout
+    assert _manifest_bytes() == manifest
+
+    # eval's own index (OUT/index, no --index) is rebuilt for whichever corpus it is given
+    for corpus, questions in (("corpus", xylofutur), ("other", vegepolys)):
+        result = run("eval", str(questions), "--corpus", corpus, "--out", "own")
+        assert result.exit_code == 0, result.output
+        indexed = Index.load(Path("own/index"), "fake-a/32").documents
+        assert sorted(indexed) == sorted(p.name for p in (two_corpora / corpus).iterdir())
+
+
+def test_serve_refuses_to_update_an_index_of_another_folder(two_corpora: Path, fake_models):
+    from poleqa.cli.serve_cmd import prepare_chat
+    from poleqa.web.common import Readiness
+
+    assert run("index", "--corpus", "corpus", "--index", "index").exit_code == 0
+    manifest = _manifest_bytes()
+    settings = Settings(corpus_dir=Path("other"), index_dir=Path("index"), model="fake-a")
+    with pytest.raises(IndexOtherCorpusError) as refused:
+        prepare_chat(Pipeline(settings.with_(reader="sentences")), Readiness())
+    assert refused.value.message == _refusals(two_corpora)[0]
+    assert _manifest_bytes() == manifest and len(generations(Path("index"))) == 1
+
+
+def test_the_staff_reindex_refuses_an_index_of_another_folder(
+    two_corpora: Path, fake_models, caplog
+) -> None:
+    from poleqa.feedback import FeedbackStore
+    from poleqa.web import render
+    from poleqa.web.staff import StaffApp
+
+    assert run("index", "--corpus", "corpus", "--index", "index").exit_code == 0
+    manifest = _manifest_bytes()
+    settings = Settings(corpus_dir=Path("other"), index_dir=Path("index"), reader="sentences")
+    # the embedder given, the re-index builds in this process (a child would load a real model)
+    pipeline = Pipeline(settings, embedder=FakeEmbedder(name="fake-a"))
+    english, french = _refusals(two_corpora)
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    assert StaffApp(pipeline, FeedbackStore(two_corpora / "data")).reindex() == (
+        render.message_html(french)
+    )
+    assert [r.getMessage() for r in caplog.records if r.name == "poleqa.web.staff"] == [
+        f"re-indexing refused: {english}"
+    ]
+    assert _manifest_bytes() == manifest and len(generations(Path("index"))) == 1
+    # read as it is: the index keeps serving its own documents
+    assert sorted(i.source for i in pipeline.sources()) == sorted(DOCS)
+
+
+def test_a_build_refuses_before_embedding_unless_told_to_replace(two_corpora: Path) -> None:
+    emb = FakeEmbedder()
+    settings = Settings(corpus_dir=Path("corpus"), index_dir=Path("index"), reader="sentences")
+    assert Pipeline(settings, embedder=emb).build().written
+    manifest, other = _manifest_bytes(), settings.with_(corpus_dir=Path("other"))
+    emb.embedded.clear()
+    with pytest.raises(IndexOtherCorpusError) as refused:
+        Pipeline(other, embedder=emb).build()
+    assert emb.embedded == [] and _manifest_bytes() == manifest
+    # the child process of a server's re-index hands both messages back
+    again = pickle.loads(pickle.dumps(refused.value))
+    assert (again.message, again.message_fr) == _refusals(two_corpora)
+    report = Pipeline(other, embedder=emb).build(replace=True)
+    assert (report.added, report.removed) == (1, 3)
+    assert Index.load(Path("index")).manifest.corpus_dir == str(two_corpora.resolve() / "other")

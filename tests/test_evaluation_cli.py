@@ -18,7 +18,7 @@ def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> No
             super().__init__(REPLIES)
             self.settings = settings
 
-        def ensure_index(self, progress: bool = False) -> None:
+        def ensure_index(self, progress: bool = False, replace: bool = False) -> None:
             return None
 
     monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
@@ -95,7 +95,7 @@ def test_cli_eval_never_indexes_another_corpus_into_the_environments_index(
             super().__init__(REPLIES)
             seen.append(settings.index_dir)
 
-        def ensure_index(self, progress: bool = False) -> None:
+        def ensure_index(self, progress: bool = False, replace: bool = False) -> None:
             return None
 
     monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
@@ -138,7 +138,7 @@ def test_cli_eval_says_which_cited_sources_the_corpus_lacks(tmp_path: Path, monk
         def __init__(self, settings) -> None:
             super().__init__(REPLIES)
 
-        def ensure_index(self, progress: bool = False) -> None:
+        def ensure_index(self, progress: bool = False, replace: bool = False) -> None:
             return None
 
     monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
@@ -194,7 +194,7 @@ class _Fake(FakePipeline):
         super().__init__(REPLIES)
         MADE.append(settings)
 
-    def ensure_index(self, progress: bool = False) -> None:
+    def ensure_index(self, progress: bool = False, replace: bool = False) -> None:
         return None
 
 

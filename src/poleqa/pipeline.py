@@ -86,7 +86,9 @@ class Pipeline:
         return query
 
     # -- index lifecycle -------------------------------------------------------------------
-    def build(self, progress: bool = False, isolated: bool = False) -> BuildReport:
+    def build(
+        self, progress: bool = False, isolated: bool = False, replace: bool = False
+    ) -> BuildReport:
         """(Re)index the corpus incrementally and return the summary.
 
         An index already loaded keeps serving until the new one has loaded, then is replaced
@@ -95,11 +97,14 @@ class Pipeline:
 
         `isolated`: build in a child process (a server's re-index), so the document embedding
         model and the build's buffers never stay in this process's memory. An embedder given
-        to the constructor cannot cross processes: the build then runs here."""
+        to the constructor cannot cross processes: the build then runs here.
+
+        An index read from another corpus folder is refused (IndexOtherCorpusError, the index
+        left as it is) unless `replace` (`poleqa index --replace`)."""
         if isolated and not self._embedder_given:
-            report = _build_in_child(self.settings)
+            report = _build_in_child(self.settings, replace)
         else:
-            report = self._build_here(progress)
+            report = self._build_here(progress, replace)
         self._serve_built()
         return report
 
@@ -125,7 +130,7 @@ class Pipeline:
                 "l'index précédent continue de servir.",
             ) from e
 
-    def _build_here(self, progress: bool) -> BuildReport:
+    def _build_here(self, progress: bool, replace: bool) -> BuildReport:
         from poleqa.index import build_index
 
         return build_index(
@@ -138,6 +143,7 @@ class Pipeline:
             progress=progress,
             max_document_chars=self.settings.max_document_chars,
             sentence_vectors=self.settings.sentence_vectors,
+            replace=replace,
         )
 
     def index_status(self) -> str:
@@ -153,9 +159,13 @@ class Pipeline:
             sentence_vectors=s.sentence_vectors,
         )
 
-    def ensure_index(self, progress: bool = False) -> BuildReport | None:
-        """Build the index if it is missing, stale or unusable; otherwise do nothing."""
-        return None if self.index_status() == "current" else self.build(progress=progress)
+    def ensure_index(self, progress: bool = False, replace: bool = False) -> BuildReport | None:
+        """Build the index if it is missing, stale or unusable; otherwise do nothing (an index
+        of another corpus folder that is current is read; one to update is refused unless
+        `replace`, as by `build`)."""
+        if self.index_status() == "current":
+            return None
+        return self.build(progress=progress, replace=replace)
 
     def reload(self) -> None:
         """Load the index now on disk; in-flight questions finish on the one they started with."""
@@ -239,12 +249,12 @@ class Pipeline:
         return [d.info for d in self._state().index.documents.values()]
 
 
-def _build_in_child(settings: Settings) -> BuildReport:
+def _build_in_child(settings: Settings, replace: bool) -> BuildReport:
     """`Pipeline(settings).build()` in a fresh process (spawned: no thread or model inherited)."""
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            return pool.submit(_build_child, settings).result()
+            return pool.submit(_build_child, settings, replace).result()
     except BrokenProcessPool as e:
         # killed (out of memory, a signal): the build's own atomic swap kept the previous index
         raise PoleqaError(
@@ -254,8 +264,8 @@ def _build_in_child(settings: Settings) -> BuildReport:
         ) from e
 
 
-def _build_child(settings: Settings) -> BuildReport:
-    return Pipeline(settings).build()
+def _build_child(settings: Settings, replace: bool) -> BuildReport:
+    return Pipeline(settings).build(replace=replace)
 
 
 class Pinned:

@@ -17,7 +17,9 @@ from poleqa.cli.options import (
     filters_from,
     index_option,
     model_option,
+    passage_order_option,
     reader_options,
+    rerank_from,
     settings_from,
     undated_left_out,
 )
@@ -132,6 +134,7 @@ def _run_jsonl(
 @corpus_option
 @model_option
 @reader_options
+@passage_order_option
 @click.option(
     "--k",
     type=click.IntRange(1, 50),
@@ -153,6 +156,7 @@ def ask(
     reader: str | None,
     reader_dir: Path | None,
     reader_precision: str | None,
+    passage_order: str | None,
     k: int | None,
     as_json: bool,
     jsonl: BinaryIO | None,
@@ -177,6 +181,7 @@ def ask(
         reader=reader,
         reader_dir=reader_dir,
         reader_precision=reader_precision,
+        rerank=rerank_from(passage_order),
         k=k,
     )
     if jsonl is None:

@@ -13,7 +13,9 @@ from poleqa.cli.options import (
     corpus_option,
     index_option,
     model_option,
+    passage_order_option,
     reader_options,
+    rerank_from,
     settings_from,
 )
 from poleqa.config import Settings
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
 )
 @model_option
 @reader_options
+@passage_order_option
 @click.option(
     "--compare",
     "compare_to",
@@ -80,6 +83,7 @@ def eval_(
     reader: str | None,
     reader_dir: Path | None,
     reader_precision: str | None,
+    passage_order: str | None,
     compare_to: Path | None,
 ) -> None:
     """Evaluate answer quality on QUESTIONS (JSON Lines or CSV), or the reader on --squad FILE.
@@ -115,26 +119,23 @@ def eval_(
     old = load_report(compare_to) if compare_to else None
     name = set_name(questions)
     out_dir = out_dir or Path("eval") / "out" / name
+    index = _own_index(corpus_dir, index_dir, out_dir)
     settings = settings_from(
         corpus_dir=corpus_dir,
-        index_dir=_own_index(corpus_dir, index_dir, out_dir),
+        index_dir=index,
         model=model,
         reader=reader,
         reader_dir=reader_dir,
         reader_precision=reader_precision,
+        rerank=rerank_from(passage_order),
         k=k,
     )
     _refuse_out_in_corpus(out_dir, settings.corpus_dir)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
-    _index_if_needed(pipeline, settings)
-    info = {
-        "question set": str(questions),
-        "corpus": str(settings.corpus_dir),
-        "index": str(settings.index_dir),
-        "model": settings.model,
-    }
+    _index_if_needed(pipeline, settings, own=index != index_dir)  # OUT/index: eval's own
     warnings = _checked(qs, pipeline, settings)
+    info = _run_info(questions, settings)
     result = evaluate(
         pipeline, qs, settings.k, name=name, progress=True, info=info, warnings=warnings
     )
@@ -193,19 +194,43 @@ def _refuse_ignored_by_squad() -> None:
     paragraph with the reader alone, so they would be ignored silently."""
     ignored = [
         f"--{name.removesuffix('_dir').removesuffix('_to').replace('_', '-')}"
-        for name in ("corpus_dir", "index_dir", "k", "model", "reader", "compare_to")
+        for name in (
+            "corpus_dir",
+            "index_dir",
+            "k",
+            "model",
+            "reader",
+            "passage_order",
+            "compare_to",
+        )
         if _on_command_line(name)
     ]
     if ignored:
+        verb = "does" if len(ignored) == 1 else "do"
         raise click.UsageError(
-            f"--squad evaluates the trained reader alone: {', '.join(ignored)} do not apply"
+            f"--squad evaluates the trained reader alone: {', '.join(ignored)} {verb} not apply"
         )
 
 
-def _index_if_needed(pipeline: Pipeline, settings: Settings) -> None:
-    """Build the index when it is missing or stale, and say so on stderr."""
+def _run_info(questions: Path, settings: Settings) -> dict[str, str]:
+    """What the reports say of the run."""
+    return {
+        "question set": str(questions),
+        "corpus": str(settings.corpus_dir),
+        "index": str(settings.index_dir),
+        "model": settings.model,
+        "passage order": "learned" if settings.rerank else "fused",
+    }
+
+
+def _index_if_needed(pipeline: Pipeline, settings: Settings, own: bool) -> None:
+    """Build the index when it is missing or stale, and say so on stderr. One read from
+    another corpus folder is read if current; if stale, it is refused (IndexOtherCorpusError)
+    unless it is eval's `own` (OUT/index, rebuilt for whichever corpus it is given:
+    eval/dev/questions.jsonl and eval/domain/dev.jsonl share eval/out/dev). An index named by
+    --index, POLEQA_INDEX or the chat's is never updated with another folder's documents."""
     start = time.perf_counter()
-    if pipeline.ensure_index(progress=True) is not None:
+    if pipeline.ensure_index(progress=True, replace=own) is not None:
         click.echo(
             f"Indexed {settings.corpus_dir} into {settings.index_dir} "
             f"in {time.perf_counter() - start:.0f} s.",

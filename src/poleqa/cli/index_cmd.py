@@ -17,6 +17,8 @@ from poleqa.cli.options import (
     filters_from,
     index_option,
     model_option,
+    passage_order_option,
+    rerank_from,
     settings_from,
     undated_left_out,
 )
@@ -112,7 +114,7 @@ def index(
     if not replace:  # before loading the model too: a wrong --corpus is said at once
         check_corpus(settings.index_dir, settings.corpus_dir)
     ensure_model(settings, reads=False)  # the first run's model set-up, said, not silent
-    report = Pipeline(settings).build(progress=True)
+    report = Pipeline(settings).build(progress=True, replace=replace)
     for s in report.skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
     for line in summary_lines(report, settings.index_dir):
@@ -143,6 +145,7 @@ def _count(n: int, noun: str) -> str:
 @index_option
 @corpus_option
 @model_option
+@passage_order_option
 @click.option(
     "--k", type=click.IntRange(1, 100), default=5, show_default=True, help="Passages to show."
 )
@@ -153,6 +156,7 @@ def search(
     index_dir: Path | None,
     corpus_dir: Path | None,
     model: str | None,
+    passage_order: str | None,
     k: int,
     as_json: bool,
     sources: tuple[str, ...],
@@ -163,7 +167,12 @@ def search(
 
     --corpus only names the folder in the advice to rebuild the index, when it must be.
     """
-    settings = settings_from(index_dir=index_dir, corpus_dir=corpus_dir, model=model)
+    settings = settings_from(
+        index_dir=index_dir,
+        corpus_dir=corpus_dir,
+        model=model,
+        rerank=rerank_from(passage_order),
+    )
     from poleqa.pipeline import Pipeline  # late: it loads numpy and FAISS (see poleqa.cli)
     from poleqa.retrieval import check_filters
 

@@ -72,6 +72,28 @@ def reader_options(f: F) -> F:
     )(f)
 
 
+# --passage-order: the value of Settings.rerank for each choice (docs/reader.md, « A learned
+# passage order »).
+PASSAGE_ORDERS = {"learned": True, "fused": False}
+
+
+def passage_order_option(f: F) -> F:
+    """--passage-order learned|fused, turned into Settings.rerank by `rerank_from`."""
+    return click.option(
+        "--passage-order",
+        type=click.Choice(list(PASSAGE_ORDERS)),
+        envvar="POLEQA_PASSAGE_ORDER",
+        help="Order in which the reader takes the first passages retrieved: learned (reordered "
+        "by the learned passage ranker, default) or fused (the retrieval's own order).  "
+        "[env: POLEQA_PASSAGE_ORDER; default: learned]",
+    )(f)
+
+
+def rerank_from(passage_order: str | None) -> bool | None:
+    """Settings.rerank for a --passage-order value; None (not given) keeps the default."""
+    return None if passage_order is None else PASSAGE_ORDERS[passage_order]
+
+
 def data_option(f: F) -> F:
     return click.option(
         "--data",

@@ -16,8 +16,10 @@ from poleqa.cli.options import (
     data_option,
     index_option,
     model_option,
+    passage_order_option,
     read_secret,
     reader_options,
+    rerank_from,
     settings_from,
 )
 from poleqa.config import DEFAULT_MODEL
@@ -71,6 +73,7 @@ def usable_cores() -> int:
 @index_option
 @model_option
 @reader_options
+@passage_order_option
 @data_option
 @click.option(
     "--concurrency",
@@ -125,6 +128,7 @@ def serve(
     reader: str | None,
     reader_dir: Path | None,
     reader_precision: str | None,
+    passage_order: str | None,
     data_dir: Path | None,
     concurrency: int | None,
     threads: int,
@@ -166,6 +170,7 @@ def serve(
         reader=reader,
         reader_dir=reader_dir,
         reader_precision=reader_precision,
+        rerank=rerank_from(passage_order),
         feedback_url=read_secret(FEEDBACK_URL_ENV),  # may hold a password
     )
     # Before the long loading: a malformed address or an unreachable database stops it now.

@@ -52,6 +52,9 @@ class BuildParams:
     progress: bool = False
     max_document_chars: int = MAX_DOCUMENT_CHARS  # longer documents are skipped
     sentence_vectors: bool = True  # embed every sentence (both readers read them)
+    # Whether an index read from another corpus folder may be replaced (`poleqa index
+    # --replace`); if not, the build refuses it before embedding (index/origin.py).
+    replace: bool = False
 
 
 # -- what is embedded ------------------------------------------------------------------------

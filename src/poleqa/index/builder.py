@@ -27,7 +27,7 @@ from poleqa.index.build_plan import (
 )
 from poleqa.index.build_steps import Vectors, compute_vectors, write_generation, write_planned
 from poleqa.index.loader import check_embedder, read_manifest, verify_files
-from poleqa.index.origin import same_corpus
+from poleqa.index.origin import check_corpus, replace_command, same_corpus
 from poleqa.roles import Embedder
 from poleqa.types import Skipped
 
@@ -77,6 +77,7 @@ def build_index(
     progress: bool = False,
     max_document_chars: int = MAX_DOCUMENT_CHARS,
     sentence_vectors: bool = True,
+    replace: bool = False,
 ) -> BuildReport:
     """Index `corpus_dir` into `index_dir`, reusing the vectors of unchanged documents.
 
@@ -88,6 +89,8 @@ def build_index(
     the CURRENT pointer: an interrupted build leaves the previous index intact. Documents longer
     than `max_document_chars` characters are skipped. A read-only `index_dir` that is up to date
     is left as it is; one that needs writing raises IndexReadOnlyError before any embedding.
+    An index read from another corpus folder is left as it is too (IndexOtherCorpusError,
+    before any embedding) unless `replace`.
     """
     t0 = time.perf_counter()
     params = BuildParams(
@@ -99,6 +102,7 @@ def build_index(
         progress=progress,
         max_document_chars=max_document_chars,
         sentence_vectors=sentence_vectors,
+        replace=replace,
     )
     files, unreadable = scan_corpus(params.corpus_dir)  # before touching the index folder
     store.make_index_dir(params.index_dir)
@@ -144,6 +148,9 @@ def _build(
         return _report(plan, None, timings, t0)
     if read_only:  # refused before the embedding, the long part
         raise store.read_only_error(params.index_dir, _what_to_write(plan))
+    if not params.replace:  # under the lock, before the embedding: nothing written yet
+        command = replace_command(params.corpus_dir, params.index_dir)
+        check_corpus(params.index_dir, params.corpus_dir, command)
     vectors = compute_vectors(plan, embedder, params.progress)
     timings.update(vectors.timings)
     t = time.perf_counter()

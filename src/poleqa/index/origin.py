@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from poleqa.errors import IndexError_, IndexOtherCorpusError
@@ -38,11 +39,14 @@ def same_corpus(manifest: Manifest, corpus_dir: Path, index_dir: Path) -> bool:
     return _resolved(_resolved(Path(index_dir)) / manifest.corpus_from_index) == corpus
 
 
-def check_corpus(index_dir: Path, corpus_dir: Path) -> None:
+def check_corpus(index_dir: Path, corpus_dir: Path, command: str | None = None) -> None:
     """IndexOtherCorpusError when the index in `index_dir` was read from another folder than
     `corpus_dir`: a build would replace its documents with that folder's. Nothing is checked
     when there is no index to lose, or one that a build replaces anyway (damaged, of another
-    format), or one that does not record its folder (built before it was recorded)."""
+    format), or one that does not record its folder (built before it was recorded).
+
+    `command`: the command that replaces the index, named in the messages (`replace_command`);
+    None for `poleqa index` itself, whose advice is to run it again with --replace."""
     try:
         _, manifest = read_manifest(index_dir)
     except IndexError_:
@@ -50,13 +54,31 @@ def check_corpus(index_dir: Path, corpus_dir: Path) -> None:
     if same_corpus(manifest, corpus_dir, index_dir):
         return
     corpus = _resolved(Path(corpus_dir))
-    raise IndexOtherCorpusError(
+    built = (
         f"The index in {index_dir} was built from the corpus folder {manifest.corpus_dir}, "
-        f"not {corpus}, and indexing would replace its documents: run the command again with "
-        "--replace to replace them, or choose another index folder with --index.",
-        f"L'index {index_dir} a été construit à partir du dossier {manifest.corpus_dir}, "
-        f"pas de {corpus} : il n'est pas remplacé sans le demander.",
+        f"not {corpus}, and indexing would replace its documents: "
     )
+    built_fr = (
+        f"L'index {index_dir} a été construit à partir du dossier {manifest.corpus_dir}, "
+        f"pas de {corpus} : "
+    )
+    if command is None:
+        raise IndexOtherCorpusError(
+            built + "run the command again with --replace to replace them, or choose another "
+            "index folder with --index.",
+            built_fr + "il n'est pas remplacé sans le demander.",
+        )
+    raise IndexOtherCorpusError(
+        built + f"run `{command}` to replace them, or choose another index folder with --index.",
+        built_fr + "la réindexation remplacerait ses documents, il est donc laissé tel quel "
+        f"(pour le remplacer : `{command}`).",
+    )
+
+
+def replace_command(corpus_dir: Path, index_dir: Path) -> str:
+    """The command that replaces the index in `index_dir` with the documents of `corpus_dir`."""
+    corpus, index = shlex.quote(str(corpus_dir)), shlex.quote(str(index_dir))
+    return f"poleqa index --corpus {corpus} --index {index} --replace"
 
 
 def _resolved(path: Path) -> Path:
