@@ -259,7 +259,7 @@ def test_domain_question_set_passes_its_check() -> None:
 
 @pytest.mark.parametrize("name", ["fresh", "fresh2", "fresh3", "fresh4"])
 def test_fresh_dev_sets_pass_their_check(name: str) -> None:
-    """eval/fresh, fresh2, fresh3 and fresh4 (choosing only): headers, sizes, every answer verbatim in its
+    """eval/fresh to fresh4 (choosing only): headers, sizes, every answer verbatim in its
     source; their seeds/ are links to the shipped corpus' five documents, not copies."""
     _passes(ROOT / "eval" / name / "check.py")
     questions = load_questions(ROOT / "eval" / name / "questions.jsonl")
