@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,25 @@ class Linear:
     def scores(self, rows: np.ndarray) -> np.ndarray:
         z = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
         return z @ np.asarray(self.weights) + self.bias
+
+    def to_json(self) -> dict:
+        return {
+            "weights": list(self.weights),
+            "bias": self.bias,
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+        }
+
+    @classmethod
+    def from_json(cls, body: Mapping) -> Linear:
+        """The model of a file's `weights`, `bias`, `mean` and `scale` (KeyError, TypeError or
+        ValueError when one is missing or not numbers; `sound` checks the rest)."""
+        return cls(
+            tuple(float(w) for w in body["weights"]),
+            float(body["bias"]),
+            tuple(float(m) for m in body["mean"]),
+            tuple(float(x) for x in body["scale"]),
+        )
 
     def sound(self, n_features: int) -> bool:
         """Whether it has `n_features` finite weights, means and positive scales, and a finite

@@ -115,26 +115,16 @@ class PassageRanker:
         return [replace(h, rank=r) for r, h in enumerate(ordered[:k], 1)]
 
     def to_json(self) -> dict:
-        return {
-            "features": list(FEATURES),
-            "weights": list(self.weights),
-            "bias": self.bias,
-            "mean": list(self.mean),
-            "scale": list(self.scale),
-            "meta": self.meta,
-        }
+        return {"features": list(FEATURES), **self.linear.to_json(), "meta": self.meta}
 
     @classmethod
     def from_json(cls, body: Mapping, origin: str) -> PassageRanker:
         """The ranker `body` describes; RankerError if it is not one of these FEATURES."""
         refit = "refit it with `python -m poleqa.ranking_fit` (docs/reader.md)"
         try:
+            model = Linear.from_json(body)
             ranker = cls(
-                tuple(float(w) for w in body["weights"]),
-                float(body["bias"]),
-                tuple(float(m) for m in body["mean"]),
-                tuple(float(s) for s in body["scale"]),
-                dict(body.get("meta", {})),
+                model.weights, model.bias, model.mean, model.scale, dict(body.get("meta", {}))
             )
             features = tuple(body["features"])
         except (KeyError, TypeError, ValueError) as e:

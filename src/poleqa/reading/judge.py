@@ -85,10 +85,7 @@ class Judge:
     def to_json(self) -> dict:
         return {
             "features": list(FEATURES),
-            "weights": list(self.weights),
-            "bias": self.bias,
-            "mean": list(self.mean),
-            "scale": list(self.scale),
+            **self.linear.to_json(),
             "threshold": self.threshold,
             "meta": self.meta,
         }
@@ -98,11 +95,12 @@ class Judge:
         """The judge in `path`, checked against what it must have been fit under (`expect`)."""
         try:
             body = json.loads(path.read_text("utf-8"))
+            model = Linear.from_json(body)
             judge = cls(
-                tuple(body["weights"]),
-                float(body["bias"]),
-                tuple(body["mean"]),
-                tuple(body["scale"]),
+                model.weights,
+                model.bias,
+                model.mean,
+                model.scale,
                 float(body["threshold"]),
                 dict(body["meta"]),
             )
