@@ -235,6 +235,24 @@ def _in_chat_view(page, locator) -> bool:  # type: ignore[no-untyped-def]
     return box is not None and chat["y"] - 1 <= box["y"] < chat["y"] + chat["height"]
 
 
+def test_opening_the_chat_sends_nothing_through_the_queue(browser, fake_site) -> None:  # type: ignore[no-untyped-def]
+    # The status line was read through Gradio's queue on opening: when that read ended just as
+    # the first question was sent, the page's event stream closed under the question, which
+    # never got its answer (1 page in 60 asking at once). It is read outside the queue now.
+    with local_only(browser, fake_site.url, 1400, 900) as ctx:
+        page = ctx.new_page()
+        queued: list[str] = []
+        page.on("request", lambda r: queued.append(r.url) if "/queue/" in r.url else None)
+        with page.expect_response(lambda r: r.url.endswith("/gradio_api/run/predict")) as read:
+            page.goto(fake_site.url)
+        assert read.value.status == 200
+        page.wait_for_selector("#pq-question textarea")
+        assert queued == []
+        answer = _ask_fake(page, "Combien de pôles ?")
+        assert webfake.SHORT in answer.inner_text()
+        assert any(u.split("?")[0].endswith("/queue/join") for u in queued)
+
+
 def test_clicking_a_citation_reveals_its_passage_highlighted(browser, fake_site) -> None:  # type: ignore[no-untyped-def]
     with _chat(browser, fake_site) as page:
         first = _ask_fake(page, "Combien de pôles ?")

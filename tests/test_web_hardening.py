@@ -130,6 +130,38 @@ def _ask_index(site: Site) -> int:
     return next(d["id"] for d in config["dependencies"] if d.get("api_name") == "ask")
 
 
+def _status_index(site: Site) -> int:
+    """The page's load event: the status line, read outside Gradio's queue."""
+    config = httpx.get(site.url + "config").json()
+    return next(d["id"] for d in config["dependencies"] if d["targets"][0][1] == "load")
+
+
+def test_the_page_reads_its_status_line_outside_the_queue(site: Site) -> None:
+    # Queued, that read could close the page's event stream under a question sent as it ended
+    # (the question then never got its answer): the page calls it at run/predict instead.
+    body = {"fn_index": _status_index(site), "data": [], "session_hash": "abc"}
+    r = httpx.post(site.url + "gradio_api/run/predict", json=body)
+    assert r.status_code == 200
+    status, timer = r.json()["data"]
+    assert status == ""  # the fake pipeline is ready: nothing to say
+    assert timer["active"] is False  # and nothing to refresh
+
+
+@pytest.mark.parametrize("index", ["ask", None, 9999, "7"])
+def test_run_predict_takes_only_an_event_outside_the_queue(
+    site: Site, caplog: pytest.LogCaptureFixture, index: object
+) -> None:
+    # Gradio would run a queued event there with an English 404, fail on a missing or unknown
+    # index with a 500
+    caplog.set_level(logging.WARNING, logger="poleqa")
+    body = {"data": ["Combien ?", None], "session_hash": "abc"}
+    if index is not None:
+        body["fn_index"] = _ask_index(site) if index == "ask" else index
+    r = httpx.post(site.url + "gradio_api/run/predict", json=body)
+    assert (r.status_code, r.json()) == (400, {"detail": "Point d'accès inconnu."})
+    assert len(_poleqa_lines(caplog)) == 1
+
+
 @pytest.mark.parametrize(
     ("path", "fields", "message"),
     [

@@ -188,7 +188,8 @@ def _mount(
         for index, f in fns.items()
     }
     by_name = {f.api_name: index for index, f in fns.items() if isinstance(f.api_name, str)}
-    return Endpoints(names, frozenset(fns), uploads, downloads, arguments, inputs, by_name)
+    direct = frozenset(index for index, f in fns.items() if not f.queue)
+    return Endpoints(names, frozenset(fns), uploads, downloads, arguments, inputs, by_name, direct)
 
 
 def _arguments(parameters: list[dict]) -> tuple[frozenset[str], frozenset[str]]:

@@ -264,10 +264,13 @@ def build_blocks(chat: ChatApp, examples: tuple[str, ...] = EXAMPLES) -> gr.Bloc
         )
         status = _asking(chat, examples, session, chatbot, new)
         # While the index is being prepared (first start), the status line says so and is
-        # refreshed every few seconds; the timer stops once the chat can answer.
+        # refreshed every few seconds; the timer stops once the chat can answer. Both outside
+        # the queue: when a queued refresh ends just as a question is sent, Gradio closes the
+        # page's event stream and its client opens no other one, so the question never gets
+        # its answer (seen in the browser tests: 1 page in 60 asking at once after loading).
         timer = gr.Timer(STATUS_EVERY, active=not chat.readiness.ready)
-        demo.load(chat.poll_status, None, [status, timer], api_name=False)
-        timer.tick(chat.poll_status, None, [status, timer], api_name=False)
+        demo.load(chat.poll_status, None, [status, timer], api_name=False, queue=False)
+        timer.tick(chat.poll_status, None, [status, timer], api_name=False, queue=False)
     return demo
 
 

@@ -36,6 +36,7 @@ _FILES = re.compile(
 _UPLOADS = re.compile(r"^(?P<mount>.*/)gradio_api/(?:upload|upload_progress|process_recording)/?$")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # http:, https:, … : not a file of this server
 MAX_BODY = 1_000_000  # bytes of one API call (files go to Gradio's upload route, not here)
+DIRECT = "predict"  # …/run/predict: the page's route for the events outside Gradio's queue
 MAX_SESSION_HASH = 64  # Gradio's page makes hashes of 11 characters, its Python client of 36
 
 Refusal = tuple[int, str, str]  # HTTP status, English for the log, French for the client
@@ -68,6 +69,8 @@ class Endpoints:
     arguments: Mapping[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     inputs: Mapping[int, Inputs] = field(default_factory=dict)  # by function index
     by_name: Mapping[str, int] = field(default_factory=dict)  # function index by API name
+    # the events outside Gradio's queue, which the page calls at …/run/predict by function index
+    direct: frozenset[int] = frozenset()
 
 
 class ApiGuard:
@@ -131,10 +134,15 @@ class ApiGuard:
             if mount is not None and mount.uploads is None:
                 return 404, "upload to a mount taking none", "Ce service n'accepte aucun fichier."
         mount = self.mounts.get(call["mount"]) if call else None
-        if call and mount is not None and call["name"] not in mount.names:
+        if call and mount is not None and call["name"] not in mount.names and not _direct(call):
             name = call["name"][:100]
             return 404, f"unknown API name {name!r}", f"Point d'accès inconnu : « {name} »."
         return None
+
+
+def _direct(call: re.Match[str]) -> bool:
+    """Whether `call` is the page's call of an event outside the queue (…/run/predict)."""
+    return call["route"] == "run/" and call["name"] == DIRECT
 
 
 def _payload(body: bytes) -> dict[str, Any] | None:
@@ -163,6 +171,10 @@ def _problem(
     "join" (the page's queue) or the API route: "call/", "call/v2/", "run/", "api/"; `name` the
     API name called (None for the queue)."""
     index = payload.get("fn_index")
+    # Gradio would run any index there, or fail in English
+    direct = isinstance(index, int) and index in mount.direct
+    if route == "run/" and name == DIRECT and not direct:
+        return f"fn_index {str(index)[:20]!r} not outside the queue", "Point d'accès inconnu."
     known = isinstance(index, int) and index in mount.fn_indexes
     if not known and (index is not None or route == "join"):  # the queue needs to know which
         return f"unknown fn_index {str(index)[:20]!r}", "Point d'accès inconnu."

@@ -266,9 +266,13 @@ def build_staff_blocks(staff: StaffApp) -> gr.Blocks:
                 _evaluate_tab(staff)
             with gr.Tab("Index et avis", id="admin"):
                 _admin_tab(staff)
-        # The sources may change after a re-index: refresh the list on each page load.
+        # The sources may change after a re-index: refresh the list on each page load (outside
+        # the queue, as the chat's status line: see poleqa.web.app).
         demo.load(
-            lambda: gr.Dropdown(choices=staff.source_choices()), outputs=[sources], api_name=False
+            lambda: gr.Dropdown(choices=staff.source_choices()),
+            outputs=[sources],
+            api_name=False,
+            queue=False,
         )
     return demo
 
