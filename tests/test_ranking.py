@@ -15,6 +15,7 @@ from poleqa.errors import QuestionSetError, RankerError
 from poleqa.evaluation.metrics import holds_answer
 from poleqa.evaluation.questions import load_questions
 from poleqa.index import Index
+from poleqa.index.origin import work_index
 from poleqa.pipeline import Pipeline
 from poleqa.ranking import (
     DEPTH,
@@ -27,7 +28,6 @@ from poleqa.ranking import (
     shipped_ranker,
 )
 from poleqa.ranking_fit import main as fit_main
-from poleqa.ranking_fit import work_index
 from poleqa.reading.judge import check_fit
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,6 +18,7 @@ from poleqa.config import Settings, default_cache_dir
 from poleqa.errors import QuestionSetError, run_tool, writable
 from poleqa.evaluation.metrics import holds_answer
 from poleqa.evaluation.questions import Question, load_questions
+from poleqa.index.origin import work_index
 from poleqa.linear import fit_logistic
 from poleqa.pipeline import Pipeline
 from poleqa.ranking import DEPTH, FEATURES, RANKER_FILE, PassageRanker, passage_features
@@ -51,13 +52,6 @@ def fit(rows: np.ndarray, labels: np.ndarray, c: float, meta: dict) -> PassageRa
     """The logistic ranker of `rows`, standardised (its weights read on one scale)."""
     model = fit_logistic(rows, labels, c)
     return PassageRanker(model.weights, model.bias, model.mean, model.scale, meta)
-
-
-def work_index(work: Path, corpus: str) -> Path:
-    """The index folder under `work` of a corpus folder: its path's parts joined by « - »
-    (an absolute path without its root, which would put the index outside `work`)."""
-    path = Path(corpus)
-    return work / "-".join(path.parts[1:] if path.anchor else path.parts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -81,6 +81,14 @@ def replace_command(corpus_dir: Path, index_dir: Path) -> str:
     return f"poleqa index --corpus {corpus} --index {index} --replace"
 
 
+def work_index(work: Path, corpus: str) -> Path:
+    """The index folder under `work` of a corpus folder, for the developer tools that
+    index several sets (ranking_fit, calibrate): its path's parts joined by « - »
+    (an absolute path without its root, which would put the index outside `work`)."""
+    path = Path(corpus)
+    return work / "-".join(path.parts[1:] if path.anchor else path.parts)
+
+
 def _resolved(path: Path) -> Path:
     """`path` absolute, `..` and symbolic links resolved as far as they exist."""
     try:

@@ -20,9 +20,9 @@ from poleqa.config import Settings, default_cache_dir
 from poleqa.errors import run_tool, writable
 from poleqa.evaluation.metrics import contains_answer
 from poleqa.evaluation.questions import Question, load_questions
+from poleqa.index.origin import work_index
 from poleqa.linear import fit_logistic
 from poleqa.pipeline import CANDIDATE_HITS, Pipeline
-from poleqa.ranking_fit import work_index
 from poleqa.reading import (
     JUDGE_FILE,
     judge_expectations,
