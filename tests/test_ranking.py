@@ -16,6 +16,7 @@ from poleqa.evaluation.metrics import holds_answer
 from poleqa.evaluation.questions import load_questions
 from poleqa.index import Index
 from poleqa.index.origin import work_index
+from poleqa.linear import Linear
 from poleqa.pipeline import Pipeline
 from poleqa.ranking import (
     DEPTH,
@@ -35,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _ranker(weights: list[float], bias: float = 0.0) -> PassageRanker:
     n = len(FEATURES)
-    return PassageRanker(tuple(weights), bias, (0.0,) * n, (1.0,) * n, {})
+    return PassageRanker(Linear(tuple(weights), bias, (0.0,) * n, (1.0,) * n), {})
 
 
 def _body(**changes: object) -> dict:
@@ -46,7 +47,7 @@ def _body(**changes: object) -> dict:
 
 def test_the_shipped_ranker_loads_with_every_feature_and_what_it_was_fit_on() -> None:
     ranker = shipped_ranker()
-    assert len(ranker.weights) == len(FEATURES) == 10
+    assert len(ranker.linear.weights) == len(FEATURES) == 10
     assert ranker.meta["fit_on"] and ranker.meta["holding_answer"] > 0
     assert ranker_id(ranker) == ranker_id(PassageRanker.load(RANKER_FILE))
     fit_under = ranker.meta["embedder"]
@@ -195,4 +196,4 @@ def test_ranking_fit_writes_a_ranker_that_loads(seed_index, tmp_path: Path) -> N
     assert ranker.meta["passages"] > ranker.meta["holding_answer"] > 0
     assert ranker.meta["fit_on"] == [seeds]
     # the best sentence of a passage tells the passage that holds the answer: weighed up
-    assert ranker.weights[FEATURES.index("sentence_lead")] > 0
+    assert ranker.linear.weights[FEATURES.index("sentence_lead")] > 0

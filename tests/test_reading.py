@@ -17,6 +17,7 @@ from support import FakeEmbedder
 
 from poleqa.cli import cli
 from poleqa.errors import ReaderError
+from poleqa.linear import Linear
 from poleqa.query import Query, analyse
 from poleqa.reading import JUDGE_FILE, shipped_reader
 from poleqa.reading.answerer import ReadingAnswerer
@@ -63,7 +64,7 @@ class _NoEvidence:
 def _judge(threshold: float) -> Judge:
     n = len(FEATURES)
     weights = tuple(1.0 if f == "margin" else 0.0 for f in FEATURES)
-    return Judge(weights, 0.0, (0.0,) * n, (1.0,) * n, threshold, {})
+    return Judge(Linear(weights, 0.0, (0.0,) * n, (1.0,) * n), threshold, {})
 
 
 def test_feature_rows_name_the_year_asked() -> None:
@@ -175,8 +176,8 @@ def test_a_passage_without_any_span_is_left_out_not_infinitely_behind() -> None:
     assert len(spans) == 1 and PASSAGE[spans[0].start - CHUNK.start :].startswith("210")
     rows = feature_rows(q, spans, _NoEvidence().gather(q, []))
     assert np.isfinite(rows).all()
-    undecided = Judge((float("nan"),) * len(FEATURES), 0.0, (0.0,) * len(FEATURES),
-                      (1.0,) * len(FEATURES), 0.5, {})  # fmt: skip
+    n = len(FEATURES)
+    undecided = Judge(Linear((float("nan"),) * n, 0.0, (0.0,) * n, (1.0,) * n), 0.5, {})
     a = ReadingAnswerer(_GivenSpans(("210 membres", 6.0, 1.0)), undecided, _NoEvidence()).answer(
         q, [_hit()]
     )

@@ -85,19 +85,12 @@ def passage_features(index: Index, query: Query, hits: Sequence[Hit]) -> np.ndar
 class PassageRanker:
     """score = w · standardised features + b; the passages are read in decreasing score."""
 
-    weights: tuple[float, ...]
-    bias: float
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
+    linear: Linear
     meta: dict  # what it was fit on (question sets, embedder, chunking, counts)
 
     @property
     def depth(self) -> int:
         return DEPTH
-
-    @property
-    def linear(self) -> Linear:
-        return Linear(self.weights, self.bias, self.mean, self.scale)
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return self.linear.scores(rows)
@@ -122,10 +115,7 @@ class PassageRanker:
         """The ranker `body` describes; RankerError if it is not one of these FEATURES."""
         refit = "refit it with `python -m poleqa.ranking_fit` (docs/reader.md)"
         try:
-            model = Linear.from_json(body)
-            ranker = cls(
-                model.weights, model.bias, model.mean, model.scale, dict(body.get("meta", {}))
-            )
+            ranker = cls(Linear.from_json(body), dict(body.get("meta", {})))
             features = tuple(body["features"])
         except (KeyError, TypeError, ValueError) as e:
             raise RankerError(f"The passage ranker {origin} is damaged ({e}): {refit}.") from e
@@ -187,5 +177,6 @@ def ranker_id(ranker: PassageRanker | None) -> str | None:
     """What the judge records of the passage order it was fit under (None: the fused order)."""
     if ranker is None:
         return None
-    numbers = json.dumps([ranker.weights, ranker.bias, ranker.mean, ranker.scale])
+    model = ranker.linear
+    numbers = json.dumps([model.weights, model.bias, model.mean, model.scale])
     return hashlib.sha256(numbers.encode()).hexdigest()[:16]

@@ -51,7 +51,7 @@ def collect(settings: Settings, questions: Sequence[Question]) -> tuple[np.ndarr
 def fit(rows: np.ndarray, labels: np.ndarray, c: float, meta: dict) -> PassageRanker:
     """The logistic ranker of `rows`, standardised (its weights read on one scale)."""
     model = fit_logistic(rows, labels, c)
-    return PassageRanker(model.weights, model.bias, model.mean, model.scale, meta)
+    return PassageRanker(model, meta)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     ranker = fit(rows, y, args.c, meta)
     out.write_text(json.dumps(ranker.to_json(), indent=2) + "\n", "utf-8")
-    log.info("ranker written to %s (weights %s)", out, [round(w, 2) for w in ranker.weights])
+    log.info("ranker written to %s (weights %s)", out, [round(w, 2) for w in ranker.linear.weights])
 
 
 if __name__ == "__main__":

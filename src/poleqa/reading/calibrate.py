@@ -74,7 +74,7 @@ def fit(scored: Sequence[Scored], c: float) -> Judge:
     rows = np.vstack([s.rows for s in scored])
     labels = np.concatenate([s.correct for s in scored])
     model = fit_logistic(rows, labels, c)
-    return Judge(model.weights, model.bias, model.mean, model.scale, 0.5, {})
+    return Judge(model, 0.5, {})
 
 
 def cross_validate(scored: Sequence[Scored], folds: int, c: float) -> list[tuple[float, bool]]:
@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "c": args.c,
         "cv": {k: round(v, 4) for k, v in stats.items()},
     }
-    judge = Judge(judge.weights, judge.bias, judge.mean, judge.scale, t, meta)
+    judge = Judge(judge.linear, t, meta)
     out.write_text(json.dumps(judge.to_json(), indent=2) + "\n", "utf-8")
     log.info("judge written to %s (features %s)", out, ", ".join(FEATURES))
 

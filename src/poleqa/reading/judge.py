@@ -68,16 +68,9 @@ FEATURES = (
 class Judge:
     """P(the span answers) = sigmoid(w · standardised features + b); abstain below threshold."""
 
-    weights: tuple[float, ...]
-    bias: float
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
+    linear: Linear
     threshold: float
     meta: dict  # what it was fit on and under (reader checksum, embedder, chunking, figures)
-
-    @property
-    def linear(self) -> Linear:
-        return Linear(self.weights, self.bias, self.mean, self.scale)
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.linear.scores(rows)))
@@ -95,15 +88,7 @@ class Judge:
         """The judge in `path`, checked against what it must have been fit under (`expect`)."""
         try:
             body = json.loads(path.read_text("utf-8"))
-            model = Linear.from_json(body)
-            judge = cls(
-                model.weights,
-                model.bias,
-                model.mean,
-                model.scale,
-                float(body["threshold"]),
-                dict(body["meta"]),
-            )
+            judge = cls(Linear.from_json(body), float(body["threshold"]), dict(body["meta"]))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ReaderError(f"Cannot load the abstention model {path}: {e}") from e
         refit = "refit it with `python -m poleqa.reading.calibrate` (docs/reader.md)"
