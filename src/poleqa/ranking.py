@@ -177,6 +177,5 @@ def ranker_id(ranker: PassageRanker | None) -> str | None:
     """What the judge records of the passage order it was fit under (None: the fused order)."""
     if ranker is None:
         return None
-    model = ranker.linear
-    numbers = json.dumps([model.weights, model.bias, model.mean, model.scale])
+    numbers = json.dumps(list(ranker.linear.to_json().values()))  # weights, bias, mean, scale
     return hashlib.sha256(numbers.encode()).hexdigest()[:16]

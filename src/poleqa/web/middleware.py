@@ -134,15 +134,16 @@ class ApiGuard:
             if mount is not None and mount.uploads is None:
                 return 404, "upload to a mount taking none", "Ce service n'accepte aucun fichier."
         mount = self.mounts.get(call["mount"]) if call else None
-        if call and mount is not None and call["name"] not in mount.names and not _direct(call):
+        direct = call is not None and _direct(call["route"], call["name"])
+        if call and mount is not None and call["name"] not in mount.names and not direct:
             name = call["name"][:100]
             return 404, f"unknown API name {name!r}", f"Point d'accès inconnu : « {name} »."
         return None
 
 
-def _direct(call: re.Match[str]) -> bool:
-    """Whether `call` is the page's call of an event outside the queue (…/run/predict)."""
-    return call["route"] == "run/" and call["name"] == DIRECT
+def _direct(route: str, name: str | None) -> bool:
+    """Whether a call is the page's call of an event outside the queue (…/run/predict)."""
+    return route == "run/" and name == DIRECT
 
 
 def _payload(body: bytes) -> dict[str, Any] | None:
@@ -172,8 +173,8 @@ def _problem(
     API name called (None for the queue)."""
     index = payload.get("fn_index")
     # Gradio would run any index there, or fail in English
-    direct = isinstance(index, int) and index in mount.direct
-    if route == "run/" and name == DIRECT and not direct:
+    outside_queue = isinstance(index, int) and index in mount.direct
+    if _direct(route, name) and not outside_queue:
         return f"fn_index {str(index)[:20]!r} not outside the queue", "Point d'accès inconnu."
     known = isinstance(index, int) and index in mount.fn_indexes
     if not known and (index is not None or route == "join"):  # the queue needs to know which
