@@ -253,7 +253,15 @@ def _passes(checker: Path) -> None:
 def test_domain_question_set_passes_its_check() -> None:
     """eval/domain: headers, sizes, splits by document, every answer verbatim in its source."""
     _passes(ROOT / "eval" / "domain" / "check.py")
-    for split in ("train", "train-extra", "dev", "dev-extra", "dev-extra2", "test"):
+    for split in (
+        "train",
+        "train-extra",
+        "train-contrast",
+        "dev",
+        "dev-extra",
+        "dev-extra2",
+        "test",
+    ):
         assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them
 
 
