@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -263,6 +264,31 @@ def test_domain_question_set_passes_its_check() -> None:
         "test",
     ):
         assert load_questions(ROOT / "eval" / "domain" / f"{split}.jsonl")  # poleqa reads them
+
+
+def test_domain_split_reproduces_the_shipped_files(tmp_path: Path) -> None:
+    """split.py, run on a copy, writes the split files and splits.json byte for byte: the draw
+    and the label audit (label-audit.json, applied after the draw) are what the files hold."""
+    shutil.copytree(ROOT / "eval" / "domain", tmp_path / "domain")
+    proc = subprocess.run(
+        [sys.executable, str(tmp_path / "domain" / "split.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("train", "dev", "test", "dev-extra", "dev-extra2"):
+        shipped = (ROOT / "eval" / "domain" / f"{name}.jsonl").read_bytes()
+        assert (tmp_path / "domain" / f"{name}.jsonl").read_bytes() == shipped, name
+    splits = (tmp_path / "domain" / "splits.json").read_bytes()
+    assert splits == (ROOT / "eval" / "domain" / "splits.json").read_bytes()
+    audit = json.loads((ROOT / "eval" / "domain" / "label-audit.json").read_text("utf-8"))
+    written = {
+        json.loads(line)["id"]
+        for name in ("train", "dev")
+        for line in (ROOT / "eval" / "domain" / f"{name}.jsonl").read_text("utf-8").splitlines()
+    }
+    assert not written & set(audit["dropped"])
 
 
 @pytest.mark.parametrize("name", ["fresh", "fresh2", "fresh3", "fresh4"])

@@ -10,6 +10,7 @@ fund or Région it names). Within each document family (file prefix), about half
 to train, a quarter to dev and a quarter to test, in an order fixed by SEED. The questions of
 extra-dev/ (written later) go to dev-extra.jsonl; their documents are dev, out of the draw. The
 questions of extra-dev2/ (written later still, on dev documents only) go to dev-extra2.jsonl.
+The label audit (label-audit.json) is applied to what is written, after the draw.
 """
 
 import json
@@ -111,9 +112,12 @@ def main() -> None:
         questions += batch
     split = assign(components(questions, sorted(texts)))
     out: dict[str, list[dict]] = {name: [] for name, _ in SHARES}
+    audit = json.loads((HERE / "label-audit.json").read_text("utf-8"))
     for q in questions:
         doc = q["sources"][0] if q["sources"] else about(q, batch_of[q["id"]], texts, df)
-        out[split[doc]].append(q)
+        if q["id"] not in audit["dropped"]:  # the audit applies after the draw: it stays as drawn
+            fix = audit["relabelled"].get(q["id"])
+            out[split[doc]].append({**q, **fix, "answerable": True} if fix else q)
     for name, items in out.items():
         write(name, items)
         n_docs = sum(1 for s in split.values() if s == name)
