@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Validate the dev set on fresh documents: corpus headers, questions, answers verbatim in sources.
+"""Validate a dev set on fresh documents: corpus headers, questions, answers verbatim in sources.
 
 Usage: python3 eval/fresh/check.py [DRAFT.jsonl ...]   (default: eval/fresh/questions.jsonl;
-exit code 0 when everything passes, 1 otherwise)
+exit code 0 when everything passes, 1 otherwise). eval/fresh2/check.py … eval/fresh5/check.py
+are links to this file: each checks the set of the folder it is run from, by the same rules.
 """
 
 import importlib.util
@@ -10,14 +11,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+# not resolved: run through a link (eval/fresh2/check.py), it checks the link's folder
+HERE = Path(__file__).absolute().parent
 _spec = importlib.util.spec_from_file_location("domain_check", HERE.parent / "domain" / "check.py")
 domain = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(domain)  # the in-domain set's rules: one definition of them
 
 
-def main(argv: list[str], here: Path = HERE, min_docs: int = 15) -> int:
-    """Checks the set in `here` (eval/fresh, or eval/fresh2 through its own check.py)."""
+def main(argv: list[str], here: Path = HERE, min_docs: int = 12) -> int:
+    """Checks the set in `here`: at least `min_docs` documents of its own, the seeds linked."""
     errors: list[str] = []
     corpus = here / "corpus"
     # `seeds/` links the five shipped documents (distractors, as in the set poleqa is judged on);
