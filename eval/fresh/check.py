@@ -2,7 +2,7 @@
 """Validate a dev set on fresh documents: corpus headers, questions, answers verbatim in sources.
 
 Usage: python3 eval/fresh/check.py [DRAFT.jsonl ...]   (default: eval/fresh/questions.jsonl;
-exit code 0 when everything passes, 1 otherwise). eval/fresh2/check.py … eval/fresh5/check.py
+exit code 0 when everything passes, 1 otherwise). eval/fresh2/check.py … eval/fresh6/check.py
 are links to this file: each checks the set of the folder it is run from, by the same rules.
 """
 

@@ -1,0 +1,1 @@
+../fresh/check.py
