@@ -307,15 +307,18 @@ def test_fresh_dev_sets_pass_their_check(name: str) -> None:
         assert link.is_symlink() and link.resolve() == (ROOT / "corpus" / link.name).resolve()
 
 
-def test_second_training_set_passes_its_check() -> None:
-    """eval/train2 (training data only): headers, sizes, every answer verbatim in its source,
-    and no document shared with the in-domain sets' corpus (their figures stay comparable)."""
-    _passes(ROOT / "eval" / "train2" / "check.py")
-    questions = load_questions(ROOT / "eval" / "train2" / "questions.jsonl")
+@pytest.mark.parametrize("name", ["train2", "train3"])
+def test_training_sets_of_their_own_corpus_pass_their_check(name: str) -> None:
+    """eval/train2 and train3 (training data only): headers, sizes, every answer verbatim in
+    its source, and no document shared with the in-domain sets' corpus (their figures stay
+    comparable) or with the other training set."""
+    _passes(ROOT / "eval" / name / "check.py")
+    questions = load_questions(ROOT / "eval" / name / "questions.jsonl")
     assert len(questions) >= 100 and any(not q.answerable for q in questions)
-    ours = {p.name for p in (ROOT / "eval" / "train2" / "corpus").iterdir()}
+    ours = {p.name for p in (ROOT / "eval" / name / "corpus").iterdir()}
     assert len(ours) >= 12
-    assert not ours & {p.name for p in (ROOT / "eval" / "domain" / "corpus").iterdir()}
+    others = [ROOT / "eval" / d / "corpus" for d in ("domain", "train2", "train3") if d != name]
+    assert not ours & {p.name for folder in others for p in folder.iterdir()}
 
 
 def test_developer_tools_print_one_line_for_poleqa_errors(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+../train2/check.py
