@@ -242,13 +242,21 @@ def test_gold_answers_are_in_their_cited_sources(questions: str, corpus: str) ->
     assert problems == []
 
 
-def _passes(checker: Path) -> None:
-    """A question set's checker script exits 0 and ends with OK."""
+def _passes(checker: Path) -> str:
+    """A question set's checker script exits 0 and ends with OK; what it printed."""
     proc = subprocess.run(
         [sys.executable, str(checker)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert proc.stdout.rstrip().endswith("OK")
+    return proc.stdout
+
+
+def _checks_its_own_folder(checker: Path) -> None:
+    """A checker shared through links (eval/fresh2-6, eval/train3) passes and read its own
+    folder's questions, not those of the file it links to (which pass too)."""
+    count = sum(1 for line in (checker.parent / "questions.jsonl").open() if line.strip())
+    assert f" {count} questions" in _passes(checker)
 
 
 def test_domain_question_set_passes_its_check() -> None:
@@ -299,7 +307,7 @@ def test_domain_split_reproduces_the_shipped_files(tmp_path: Path) -> None:
 def test_fresh_dev_sets_pass_their_check(name: str) -> None:
     """eval/fresh to fresh6 (choosing only): headers, sizes, every answer verbatim in its
     source; their seeds/ are links to the shipped corpus' five documents, not copies."""
-    _passes(ROOT / "eval" / name / "check.py")
+    _checks_its_own_folder(ROOT / "eval" / name / "check.py")
     questions = load_questions(ROOT / "eval" / name / "questions.jsonl")
     assert len(questions) >= 100 and any(not q.answerable for q in questions)
     seeds = ROOT / "eval" / name / "corpus" / "seeds"
@@ -312,7 +320,7 @@ def test_training_sets_of_their_own_corpus_pass_their_check(name: str) -> None:
     """eval/train2 and train3 (training data only): headers, sizes, every answer verbatim in
     its source, and no document shared with the in-domain sets' corpus (their figures stay
     comparable) or with the other training set."""
-    _passes(ROOT / "eval" / name / "check.py")
+    _checks_its_own_folder(ROOT / "eval" / name / "check.py")
     questions = load_questions(ROOT / "eval" / name / "questions.jsonl")
     assert len(questions) >= 100 and any(not q.answerable for q in questions)
     ours = {p.name for p in (ROOT / "eval" / name / "corpus").iterdir()}
