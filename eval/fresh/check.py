@@ -18,23 +18,26 @@ domain = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(domain)  # the in-domain set's rules: one definition of them
 
 
-def main(argv: list[str], here: Path = HERE, min_docs: int = 12) -> int:
-    """Checks the set in `here`: at least `min_docs` documents of its own, the seeds linked."""
+MIN_DOCS = 12  # documents of its own in every fresh set
+
+
+def main(argv: list[str]) -> int:
+    """Checks the set of the folder it is run from: its documents, the seeds linked, questions."""
     errors: list[str] = []
-    corpus = here / "corpus"
+    corpus = HERE / "corpus"
     # `seeds/` links the five shipped documents (distractors, as in the set poleqa is judged on);
     # the in-domain rules (file names, header lines, 1,500-6,000 characters) apply to the rest.
     with tempfile.TemporaryDirectory() as tmp:
         for path in corpus.glob("*.md"):
             (Path(tmp) / path.name).symlink_to(path)
-        docs = domain.check_corpus(errors, Path(tmp), min_docs=0 if argv else min_docs)
+        docs = domain.check_corpus(errors, Path(tmp), min_docs=0 if argv else MIN_DOCS)
     seeds = sorted(p.name for p in (corpus / "seeds").iterdir() if p.suffix == ".txt")
     if len(seeds) != 5:
         errors.append(f"corpus/seeds: {len(seeds)} documents, expected the 5 of corpus/")
     docs.update(
         {f"seeds/{n}": domain.fold((corpus / "seeds" / n).read_text("utf-8")) for n in seeds}
     )
-    return domain.check_drafts(argv or [str(here / "questions.jsonl")], docs, errors)
+    return domain.check_drafts(argv or [str(HERE / "questions.jsonl")], docs, errors)
 
 
 if __name__ == "__main__":
