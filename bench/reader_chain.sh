@@ -18,9 +18,9 @@
 # STAGES=2 stops after stage 2 (the judge and the figures are then stage 2's).
 # A recipe without "bf16" trains in bf16 on a CPU with AMX and in fp32 elsewhere (the faster).
 # Run with nothing else busy (docs/reader.md, « The fine-tuned embedder, clean »). Writes nothing
-# under src/: the result is WORK/stage2 (weights and judge), compared with the shipped reader
-# before anything is copied over it (WORK/stage3, or WORK/stage2 with STAGES=2). The test split
-# is not run here.
+# under src/: the result is WORK/stage3 (WORK/stage2 with STAGES=2), weights and judge, compared
+# with the shipped reader on every dev set (dev, dev-extra, dev-extra2, eval/fresh*, the seeds)
+# before anything is copied over it. The test split is not run here.
 set -euo pipefail
 D=${1:?datasets folder}
 W=${2:?work folder}
@@ -104,6 +104,13 @@ done
 [ -f "$W/eval/seeds/report.json" ] ||
   poleqa eval eval/seeds.jsonl --corpus corpus --index "$W/indexes/seeds" \
     --reader-dir "$W/$FINAL" --out "$W/eval/seeds"
+# the dev sets on fresh documents, each with its own corpus and index
+for q in eval/fresh*/questions.jsonl; do
+  set=$(basename "$(dirname "$q")")
+  [ -f "$W/eval/$set/report.json" ] ||
+    poleqa eval "$q" --corpus "eval/$set/corpus" --index "$W/indexes/$set" \
+      --reader-dir "$W/$FINAL" --out "$W/eval/$set"
+done
 for stage in stage1 stage2 ${FINAL/stage2/}; do
   [ -f "$W/squad-$stage/report.json" ] ||
     poleqa eval --squad "$W/piaf-heldout.json" --reader-dir "$W/$stage" --out "$W/squad-$stage"
