@@ -252,6 +252,15 @@ def _passes(checker: Path) -> str:
     return proc.stdout
 
 
+def _own_questions_pass(name: str) -> list[Question]:
+    """eval/NAME's checker passes on NAME's own questions, which it returns."""
+    questions = load_questions(ROOT / "eval" / name / "questions.jsonl")
+    # a checker shared through links (fresh2-6, train3) must read its own folder's questions,
+    # not those of the file it links to (which pass too)
+    assert f" {len(questions)} questions" in _passes(ROOT / "eval" / name / "check.py")
+    return questions
+
+
 def test_domain_question_set_passes_its_check() -> None:
     """eval/domain: headers, sizes, splits by document, every answer verbatim in its source."""
     _passes(ROOT / "eval" / "domain" / "check.py")
@@ -300,10 +309,7 @@ def test_domain_split_reproduces_the_shipped_files(tmp_path: Path) -> None:
 def test_fresh_dev_sets_pass_their_check(name: str) -> None:
     """eval/fresh to fresh6 (choosing only): headers, sizes, every answer verbatim in its
     source; their seeds/ are links to the shipped corpus' five documents, not copies."""
-    questions = load_questions(ROOT / "eval" / name / "questions.jsonl")
-    # a checker shared through links (fresh2-6, train3) must read its own folder's questions,
-    # not those of the file it links to (which pass too)
-    assert f" {len(questions)} questions" in _passes(ROOT / "eval" / name / "check.py")
+    questions = _own_questions_pass(name)
     assert len(questions) >= 100 and any(not q.answerable for q in questions)
     seeds = ROOT / "eval" / name / "corpus" / "seeds"
     for link in seeds.iterdir():
@@ -315,10 +321,7 @@ def test_training_sets_of_their_own_corpus_pass_their_check(name: str) -> None:
     """eval/train2 and train3 (training data only): headers, sizes, every answer verbatim in
     its source, and no document shared with the in-domain sets' corpus (their figures stay
     comparable) or with the other training set."""
-    questions = load_questions(ROOT / "eval" / name / "questions.jsonl")
-    # a checker shared through links (fresh2-6, train3) must read its own folder's questions,
-    # not those of the file it links to (which pass too)
-    assert f" {len(questions)} questions" in _passes(ROOT / "eval" / name / "check.py")
+    questions = _own_questions_pass(name)
     assert len(questions) >= 100 and any(not q.answerable for q in questions)
     ours = {p.name for p in (ROOT / "eval" / name / "corpus").iterdir()}
     assert len(ours) >= 12
