@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -43,3 +44,9 @@ def local_only(browser, url: str, width: int, height: int) -> Iterator[object]: 
     outside = [u for u in requests if not (u.startswith(origin + "/") or u == origin)]
     outside = [u for u in outside if not u.startswith(("data:", "blob:"))]
     assert outside == [], f"requests outside the local server: {outside}"
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A full-page screenshot in artifacts/screenshots, for reviewing the chat by eye."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
