@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,29 +13,21 @@ from browsing import local_only, shot
 from webserver import STAFF_PASSWORD
 
 from poleqa.feedback import FeedbackStore
-from poleqa.web import create_app
 from poleqa.web.common import PREPARING, Readiness
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@dataclass
-class FakeSite:
-    url: str
-    data: Path
-
-
 @pytest.fixture(scope="module")
-def fake_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSite]:
+def fake_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webfake.Site]:
     """The app on the fake pipeline (no model): fixed answers, citations and notes."""
     data = tmp_path_factory.mktemp("browser") / "data"
-    app = create_app(webfake.FakePipeline(), data, staff_password=STAFF_PASSWORD)
-    with webfake.serving(app) as url:
-        yield FakeSite(url, data)
+    with webfake.fake_site(data, staff_password=STAFF_PASSWORD) as site:
+        yield site
 
 
 @contextmanager
-def _chat(browser, site: FakeSite, width: int = 1400, height: int = 900):  # type: ignore[no-untyped-def]
+def _chat(browser, site: webfake.Site, width: int = 1400, height: int = 900):  # type: ignore[no-untyped-def]
     """The fake site's chat in a window of `width` × `height`."""
     with local_only(browser, site.url, width, height) as ctx:
         page = ctx.new_page()
@@ -186,8 +177,8 @@ def test_page_says_the_index_is_being_prepared_then_answers(browser, tmp_path: P
     """First start: the page is up at once, says what is prepared, and answers once ready."""
     readiness = Readiness(ready=False)
     readiness.begin("Construction de l'index des documents…")
-    app = create_app(webfake.FakePipeline(), tmp_path / "data", readiness=readiness)
-    with webfake.serving(app) as url, _chat(browser, FakeSite(url, tmp_path)) as page:
+    site = webfake.fake_site(tmp_path / "data", readiness=readiness)
+    with site as served, _chat(browser, served) as page:
         status = page.locator("#pq-status")
         status.get_by_text("Préparation de l'index… Construction de l'index").wait_for()
         page.fill("#pq-question textarea", "Combien de pôles ?")

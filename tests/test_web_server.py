@@ -6,14 +6,14 @@ import html
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from webfake import INFO, SENT_END, SENT_START, FakePipeline, serving
+from webfake import INFO, SENT_END, SENT_START, FakePipeline, Site, fake_site, serving
 
 from poleqa.feedback import FeedbackStore
 from poleqa.types import Document
@@ -27,20 +27,11 @@ STAFF_ENDPOINTS = {"/verify", "/evaluate", "/reindex", "/feedback_export"}
 FEEDBACK_PER_MINUTE = 3
 
 
-@dataclass
-class Site:
-    url: str
-    data: Path
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     data = tmp_path_factory.mktemp("web") / "data"
-    app = create_app(
-        FakePipeline(), data, staff_password=PASSWORD, feedback_per_minute=FEEDBACK_PER_MINUTE
-    )
-    with serving(app) as url:
-        yield Site(url, data)
+    with fake_site(data, staff_password=PASSWORD, feedback_per_minute=FEEDBACK_PER_MINUTE) as s:
+        yield s
 
 
 def _client(url: str, **kwargs: Any):  # type: ignore[no-untyped-def]

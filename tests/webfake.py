@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from poleqa.types import (
     Skipped,
     Turn,
 )
+from poleqa.web import create_app
 
 # The fake's documents and answers are written for the tests: a made-up country, made-up figures.
 TEXT = (
@@ -237,6 +238,21 @@ def serving(app: Any, trusted_proxies: str = "") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+@dataclass(frozen=True)
+class Site:
+    """A served app: its address and the data folder it keeps feedback in."""
+
+    url: str
+    data: Path
+
+
+@contextmanager
+def fake_site(data: Path, **options: Any) -> Iterator[Site]:
+    """The app on the fake pipeline, served; `options` go to `create_app`."""
+    with serving(create_app(FakePipeline(), data, **options)) as url:
+        yield Site(url, data)
 
 
 def queue_call(
