@@ -21,12 +21,9 @@ import argparse
 import json
 import os
 import re
-import socket
+import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -37,16 +34,12 @@ from poleqa.types import Answer, Chunk, Citation, Document, DocumentInfo, Filter
 from poleqa.web import create_app
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Chromium's flags and the app served with `poleqa serve`'s settings, as the browser tests
+# have them.
+sys.path.insert(0, str(REPO / "tests"))
+from browsing import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from webfake import serving  # noqa: E402
+
 SIZES = {1400: 900, 390: 844}  # width: height of the window
 STAFF_PASSWORD = "mot-de-passe-des-tests"  # tests/webserver.py's, unless the variable is set
 
@@ -162,10 +155,13 @@ class DemoPipeline:
     def sources(self) -> list[DocumentInfo]:
         return [d.info for d in self.docs.values()]
 
+    def pinned(self) -> DemoPipeline:
+        return self  # « Évaluer » asks of one index state; this corpus never changes
+
     def reload(self) -> None:
         pass
 
-    def build(self, progress: bool = False) -> SimpleNamespace:
+    def build(self, progress: bool = False, isolated: bool = False) -> SimpleNamespace:
         return SimpleNamespace(written=False, seconds=0.0, documents=len(self.docs), skipped=())
 
 
@@ -184,29 +180,6 @@ def _kept(info: DocumentInfo, filters: Filters | None) -> bool:
     if filters.date_from and (not date or date < filters.date_from):
         return False
     return not (filters.date_to and (not date or date[: len(filters.date_to)] > filters.date_to))
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """`app` served by uvicorn on a free local port for the block; yields its URL."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def ask(page: Any, question: str) -> Any:

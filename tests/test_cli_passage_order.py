@@ -13,7 +13,7 @@ from test_evaluation import REPLIES, FakePipeline
 from test_serve_env import SET_BY_SERVE, _free_port
 
 from poleqa.cli import cli
-from poleqa.cli.options import PASSAGE_ORDERS, rerank_from, settings_from
+from poleqa.cli.options import PASSAGE_ORDERS, ReadingChoice, rerank_from, settings_from
 from poleqa.config import Settings
 from poleqa.ranking import shipped_ranker
 
@@ -72,6 +72,26 @@ def test_each_order_is_a_value_of_settings_rerank() -> None:
     assert [rerank_from(v) for v in ("learned", "fused", None)] == [True, False, None]
     assert settings_from(rerank=rerank_from("fused")).rerank is False
     assert settings_from(rerank=rerank_from(None)).rerank is True  # the default: learned
+
+
+def test_the_reading_options_reach_the_settings_together(tmp_path: Path) -> None:
+    """What ask, eval and serve take as one ReadingChoice lands in the four settings; an
+    option not given keeps its default."""
+    default = Settings()
+    chosen = settings_from(ReadingChoice("sentences", tmp_path, "fp32", "fused"))
+    assert (chosen.reader, chosen.reader_dir, chosen.reader_precision, chosen.rerank) == (
+        "sentences",
+        tmp_path,
+        "fp32",
+        False,
+    )
+    kept = settings_from(ReadingChoice())
+    assert (kept.reader, kept.reader_dir, kept.reader_precision, kept.rerank) == (
+        default.reader,
+        default.reader_dir,
+        default.reader_precision,
+        default.rerank,
+    )
 
 
 @pytest.mark.parametrize(
@@ -170,8 +190,8 @@ def test_serve_takes_the_order(tmp_path: Path, monkeypatch, args, env, rerank) -
     monkeypatch.setenv("POLEQA_FEEDBACK_URL", "sqlite://oops/feedback.db")
     made: list[Settings] = []
 
-    def recorded(**values: object) -> Settings:
-        made.append(settings_from(**values))
+    def recorded(*reading: ReadingChoice, **values: object) -> Settings:
+        made.append(settings_from(*reading, **values))
         return made[-1]
 
     monkeypatch.setattr(serve_cmd, "settings_from", recorded)

@@ -12,14 +12,13 @@ import click
 from poleqa.cli.first_run import ensure_model
 from poleqa.cli.freshness import FileChanges, corpus_in_advice, corpus_named
 from poleqa.cli.options import (
+    ReadingChoice,
     corpus_option,
     filter_options,
     filters_from,
     index_option,
     model_option,
-    passage_order_option,
-    reader_options,
-    rerank_from,
+    reading_options,
     settings_from,
     undated_left_out,
 )
@@ -133,8 +132,7 @@ def _run_jsonl(
 @index_option
 @corpus_option
 @model_option
-@reader_options
-@passage_order_option
+@reading_options
 @click.option(
     "--k",
     type=click.IntRange(1, 50),
@@ -153,10 +151,7 @@ def ask(
     index_dir: Path | None,
     corpus_dir: Path | None,
     model: str | None,
-    reader: str | None,
-    reader_dir: Path | None,
-    reader_precision: str | None,
-    passage_order: str | None,
+    reading: ReadingChoice,
     k: int | None,
     as_json: bool,
     jsonl: BinaryIO | None,
@@ -175,13 +170,10 @@ def ask(
     from poleqa.retrieval import check_filters
 
     settings = settings_from(
+        reading,
         index_dir=index_dir,
         corpus_dir=corpus_dir,
         model=model,
-        reader=reader,
-        reader_dir=reader_dir,
-        reader_precision=reader_precision,
-        rerank=rerank_from(passage_order),
         k=k,
     )
     if jsonl is None:

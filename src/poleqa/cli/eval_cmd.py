@@ -10,12 +10,11 @@ import click
 
 from poleqa.cli.first_run import convert_model, ensure_model
 from poleqa.cli.options import (
+    ReadingChoice,
     corpus_option,
     index_option,
     model_option,
-    passage_order_option,
-    reader_options,
-    rerank_from,
+    reading_options,
     settings_from,
 )
 from poleqa.config import Settings
@@ -62,8 +61,7 @@ if TYPE_CHECKING:
     help="Passages cited per answer (the reader reads what it needs).  [default: 5]",
 )
 @model_option
-@reader_options
-@passage_order_option
+@reading_options
 @click.option(
     "--compare",
     "compare_to",
@@ -80,10 +78,7 @@ def eval_(
     out_dir: Path | None,
     k: int | None,
     model: str | None,
-    reader: str | None,
-    reader_dir: Path | None,
-    reader_precision: str | None,
-    passage_order: str | None,
+    reading: ReadingChoice,
     compare_to: Path | None,
 ) -> None:
     """Evaluate answer quality on QUESTIONS (JSON Lines or CSV), or the reader on --squad FILE.
@@ -97,7 +92,7 @@ def eval_(
     if squad_file is not None:
         _refuse_ignored_by_squad()
         out_dir = out_dir or Path("eval") / "out" / squad_file.stem
-        settings = settings_from(reader_dir=reader_dir, reader_precision=reader_precision)
+        settings = settings_from(reading)
         _eval_squad(squad_file, out_dir, limit, settings, no_answer)
         return
     if limit is not None or no_answer != "auto":
@@ -121,13 +116,10 @@ def eval_(
     out_dir = out_dir or Path("eval") / "out" / name
     index = _own_index(corpus_dir, index_dir, out_dir)
     settings = settings_from(
+        reading,
         corpus_dir=corpus_dir,
         index_dir=index,
         model=model,
-        reader=reader,
-        reader_dir=reader_dir,
-        reader_precision=reader_precision,
-        rerank=rerank_from(passage_order),
         k=k,
     )
     _refuse_out_in_corpus(out_dir, settings.corpus_dir)

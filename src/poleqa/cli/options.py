@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,29 @@ def model_option(f: F) -> F:
     )(f)
 
 
-def reader_options(f: F) -> F:
+# --passage-order: the value of Settings.rerank for each choice (docs/reader.md, « A learned
+# passage order »).
+PASSAGE_ORDERS = {"learned": True, "fused": False}
+
+
+def passage_order_option(f: F) -> F:
+    """--passage-order learned|fused, turned into Settings.rerank by `rerank_from`."""
+    return click.option(
+        "--passage-order",
+        type=click.Choice(list(PASSAGE_ORDERS)),
+        envvar="POLEQA_PASSAGE_ORDER",
+        help="Order in which the reader takes the first passages retrieved: learned (reordered "
+        "by the learned passage ranker, default) or fused (the retrieval's own order).  "
+        "[env: POLEQA_PASSAGE_ORDER; default: learned]",
+    )(f)
+
+
+def rerank_from(passage_order: str | None) -> bool | None:
+    """Settings.rerank for a --passage-order value; None (not given) keeps the default."""
+    return None if passage_order is None else PASSAGE_ORDERS[passage_order]
+
+
+def _reader_options(f: F) -> F:
     """--reader NAME, --reader-dir FOLDER (the trained reader's weights and judge) and
     --reader-precision."""
     f = click.option(
@@ -72,26 +96,33 @@ def reader_options(f: F) -> F:
     )(f)
 
 
-# --passage-order: the value of Settings.rerank for each choice (docs/reader.md, « A learned
-# passage order »).
-PASSAGE_ORDERS = {"learned": True, "fused": False}
+@dataclass(frozen=True)
+class ReadingChoice:
+    """The reading options as given on the command line (None: the setting's default)."""
+
+    reader: str | None = None
+    reader_dir: Path | None = None
+    reader_precision: str | None = None
+    passage_order: str | None = None
 
 
-def passage_order_option(f: F) -> F:
-    """--passage-order learned|fused, turned into Settings.rerank by `rerank_from`."""
-    return click.option(
-        "--passage-order",
-        type=click.Choice(list(PASSAGE_ORDERS)),
-        envvar="POLEQA_PASSAGE_ORDER",
-        help="Order in which the reader takes the first passages retrieved: learned (reordered "
-        "by the learned passage ranker, default) or fused (the retrieval's own order).  "
-        "[env: POLEQA_PASSAGE_ORDER; default: learned]",
-    )(f)
+def reading_options(f: F) -> F:
+    """--reader, --reader-dir, --reader-precision and --passage-order, handed to the command
+    as one `reading: ReadingChoice` (for `settings_from`)."""
 
+    @functools.wraps(f)
+    def packed(
+        *args: Any,
+        reader: str | None,
+        reader_dir: Path | None,
+        reader_precision: str | None,
+        passage_order: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        reading = ReadingChoice(reader, reader_dir, reader_precision, passage_order)
+        return f(*args, reading=reading, **kwargs)
 
-def rerank_from(passage_order: str | None) -> bool | None:
-    """Settings.rerank for a --passage-order value; None (not given) keeps the default."""
-    return None if passage_order is None else PASSAGE_ORDERS[passage_order]
+    return _reader_options(passage_order_option(packed))
 
 
 def data_option(f: F) -> F:
@@ -133,8 +164,15 @@ def undated_left_out(infos: Iterable[DocumentInfo], filters: Filters) -> int:
     return sum(1 for i in infos if not i.date and (not kept or i.source in kept))
 
 
-def settings_from(**values: Any) -> Settings:
+def settings_from(reading: ReadingChoice | None = None, **values: Any) -> Settings:
     """Settings from the CLI values given (None means: keep the default)."""
+    if reading is not None:
+        values |= {
+            "reader": reading.reader,
+            "reader_dir": reading.reader_dir,
+            "reader_precision": reading.reader_precision,
+            "rerank": rerank_from(reading.passage_order),
+        }
     cache = values.pop("cache_dir", None) or default_cache_dir()
     return Settings().with_(cache_dir=cache, **values)
 

@@ -12,14 +12,13 @@ import click
 
 from poleqa.cli.first_run import ensure_model, heartbeat, say
 from poleqa.cli.options import (
+    ReadingChoice,
     corpus_option,
     data_option,
     index_option,
     model_option,
-    passage_order_option,
     read_secret,
-    reader_options,
-    rerank_from,
+    reading_options,
     settings_from,
 )
 from poleqa.config import DEFAULT_MODEL
@@ -72,8 +71,7 @@ def usable_cores() -> int:
 @corpus_option
 @index_option
 @model_option
-@reader_options
-@passage_order_option
+@reading_options
 @data_option
 @click.option(
     "--concurrency",
@@ -125,10 +123,7 @@ def serve(
     corpus_dir: Path | None,
     index_dir: Path | None,
     model: str | None,
-    reader: str | None,
-    reader_dir: Path | None,
-    reader_precision: str | None,
-    passage_order: str | None,
+    reading: ReadingChoice,
     data_dir: Path | None,
     concurrency: int | None,
     threads: int,
@@ -163,14 +158,11 @@ def serve(
     check_port(host, port)
 
     settings = settings_from(
+        reading,
         corpus_dir=corpus_dir,
         index_dir=index_dir,
         model=model,
         data_dir=data_dir,
-        reader=reader,
-        reader_dir=reader_dir,
-        reader_precision=reader_precision,
-        rerank=rerank_from(passage_order),
         feedback_url=read_secret(FEEDBACK_URL_ENV),  # may hold a password
     )
     # Before the long loading: a malformed address or an unreachable database stops it now.
