@@ -72,3 +72,30 @@ def test_the_login_page_lets_in_without_describing_the_staff_api(browser, tmp_pa
         page.click("#pq-search")
         page.wait_for_selector("#pq-hits table", timeout=WAIT)
         assert failures == []
+
+
+def test_on_a_phone_the_staff_can_log_out_and_scroll_the_passages(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # 390 px: the header's description gives way, its links stay; the passages' table is wider
+    # than the window and scrolls in its own box (Gradio's inline style once cut it off)
+    app = create_app(webfake.FakePipeline(), tmp_path / "data", staff_password=PASSWORD)
+    with webfake.serving(app) as url, local_only(browser, url, 390, 844) as ctx:
+        page = ctx.new_page()
+        page.goto(url + "equipe/")
+        page.wait_for_selector("input[type=password]")
+        _try(page, PASSWORD)
+        page.wait_for_selector("#pq-query textarea", timeout=WAIT)
+        assert page.get_by_role("link", name="Se déconnecter").is_visible()
+        assert page.get_by_role("link", name="Retour au chat public").is_visible()
+        page.fill("#pq-query textarea", "pôles")
+        page.click("#pq-search")
+        page.wait_for_selector("#pq-hits table", timeout=WAIT)
+        box = page.evaluate(
+            "() => { const e = document.getElementById('pq-hits');"
+            " return [e.clientWidth, e.scrollWidth, getComputedStyle(e).overflowX]; }"
+        )
+        width, content, overflow = box
+        assert width <= 390 < content and overflow == "auto"
+        page.evaluate("document.getElementById('pq-hits').scrollLeft = 10000")
+        last = page.locator("#pq-hits table th").last.bounding_box()
+        assert last is not None and last["x"] + last["width"] <= 390  # the last column in reach
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page stays put

@@ -25,6 +25,7 @@ from poleqa.reading.calibrate import Scored, choose_threshold
 from poleqa.reading.evidence import Evidence, EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
 from poleqa.reading.scorer.model import model_sha256
+from poleqa.reading.sentence import trimmed_end
 from poleqa.reading.span_model import resolve_precision
 from poleqa.reading.trained import TrainedReader
 from poleqa.reading.windows import SpanScore
@@ -137,6 +138,35 @@ def test_answer_is_the_sentence_holding_the_span_with_exact_offsets() -> None:
     assert (c.start, c.end) == (CHUNK.start, CHUNK.end)
     assert PASSAGE[c.answer_start - CHUNK.start : c.answer_end - CHUNK.start] == a.text
     assert PASSAGE[c.short_start - CHUNK.start : c.short_end - CHUNK.start] == "210 membres"
+
+
+def test_the_highlight_ends_before_the_punctuation_closing_its_clause() -> None:
+    # the reader's last token may carry the full stop or comma after the answer (« 2005, »)
+    q = analyse("En quelle année le pôle Alpha comptait-il 210 membres ?", FakeEmbedder())
+    answerer = ReadingAnswerer(_GivenSpans(("2020.", 6.0, 1.0)), _judge(0.5), _NoEvidence())
+    a = answerer.answer(q, [_hit()])
+    c = a.citations[0]
+    assert c.short_start is not None and c.short_end is not None
+    highlighted = PASSAGE[c.short_start - CHUNK.start : c.short_end - CHUNK.start]
+    assert a.short_answer == highlighted == "2020"
+    assert a.text == "Il compte 210 membres en 2020."  # the sentence keeps its full stop
+
+
+@pytest.mark.parametrize(
+    ("span", "shown"),
+    [
+        ("2005,", "2005"),
+        ("le 19 juin 2012.", "le 19 juin 2012"),
+        ("830 000 € ;", "830 000 €"),
+        ("(digital health).", "(digital health)"),
+        ("Dupont S.A.", "Dupont S.A."),  # an abbreviation keeps its stop
+        ("M.", "M."),
+        ("Lyon, Grenoble, etc.", "Lyon, Grenoble, etc."),
+        (".", ""),
+    ],
+)
+def test_trimmed_end_drops_clause_punctuation_only(span: str, shown: str) -> None:
+    assert span[: trimmed_end(span, 0, len(span))] == shown
 
 
 def test_an_answer_rated_more_likely_wrong_than_right_is_marked_uncertain() -> None:

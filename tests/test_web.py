@@ -84,8 +84,9 @@ def test_chat_follow_up_passes_history_and_new_conversation_resets(chat: ChatApp
     ],
 )
 def test_bad_questions_get_a_french_message(chat: ChatApp, question: str, message: str) -> None:
-    _, messages, session, _ = chat.ask(question, None)
+    box, messages, session, _ = chat.ask(question, None)
     assert messages[-1]["content"] == f'<div class="pq-message pq-error">{message}</div>'
+    assert box == question  # kept in the box, to be corrected (an answered one is emptied)
     assert session.exchanges[-1].answer is None
     assert session.history() == ()
 

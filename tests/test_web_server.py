@@ -179,6 +179,19 @@ def test_document_with_bad_parameters_is_a_french_400_page(site: Site, query: st
     assert "script-src" not in r.headers["content-security-policy"]
 
 
+def test_an_unknown_address_gets_a_french_page_in_a_browser(site: Site) -> None:
+    html_first = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # what browsers send
+    page = httpx.get(site.url + "nulle-part", headers=html_first)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert '<html lang="fr">' in page.text and "Page introuvable" in page.text
+    assert int(page.headers["content-length"]) == len(page.content)
+    api = httpx.get(site.url + "nulle-part")  # an API client: Gradio's JSON, as it was
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    # poleqa's own 404s keep their own words
+    missing = httpx.get(site.url + "document", params={"source": "x"}, headers=html_first)
+    assert missing.status_code == 404 and "Document introuvable" in missing.text
+
+
 def test_document_known_and_unknown(site: Site) -> None:
     span = {"start": SENT_START, "end": SENT_END}
     ok = httpx.get(site.url + "document", params={"source": INFO.source, **span})

@@ -78,6 +78,8 @@ def staff(tmp_path: Path) -> StaffApp:
 def test_verify_filters_and_validates_dates(staff: StaffApp) -> None:
     html = staff.verify("pôles", [INFO.source], "2023", "2024-12-31", 5)
     assert "<td>1</td><td>0.5000<br><small>dense 0.810</small>" in html
+    # the rank is the reading order, the score the retrieval's: the table says both
+    assert f"<caption>{render.esc(render.HITS_CAPTION)}</caption>" in html
     assert f"<td>{SENT_START}–{PASSAGE_END}</td>" in html
     # The staff page lives at /equipe/: its document links climb back to the app's root.
     assert 'href="../document?source=' in html
@@ -243,6 +245,36 @@ def test_a_question_longer_than_the_chat_takes_is_refused_with_its_file(
         "- ligne 1 : question trop longue (2001 caractères ; le chat en accepte 2000 au plus)"
     )
     assert failures == "" and files is None
+
+
+@pytest.mark.parametrize(("name", "read"), [("notes.txt", False), ("questions.tsv", True)])
+def test_any_file_may_be_dropped_and_evaluate_says_in_french_what_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, read: bool
+) -> None:
+    # the widget filters nothing (Gradio's own refusal was an English toast, and it refused
+    # .tsv, .json and .ndjson, which the evaluation reads): « Évaluer » sorts them
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    upload = tmp_path / "uploads" / "abc" / name
+    upload.parent.mkdir(parents=True)
+    row = QUESTIONS[0]
+    answers = "|".join(row["answers"])
+    upload.write_text(
+        "id\tquestion\tanswers\tsources\tanswerable\n"
+        f"q0\t{row['question']}\t{answers}\t{row['sources'][0]}\ttrue\n",
+        "utf-8",
+    )
+    staff = StaffApp(FakePipeline(), FeedbackStore(tmp_path / "data"))
+    blocks = build_staff_blocks(staff).blocks.values()
+    widget = next(b for b in blocks if getattr(b, "elem_id", None) == "pq-eval-upload")
+    assert widget.file_types is None
+    message, _, files = staff.evaluate({"path": str(upload)}, 5)
+    if read:
+        assert files and "Exactitude des réponses" in html_text(message)
+    else:
+        assert files is None and html_text(message) == (
+            "Le jeu de questions doit être un fichier JSONL ou CSV "
+            "(.jsonl, .json, .ndjson, .csv, .tsv)."
+        )
 
 
 def test_each_evaluation_replaces_the_last_ones_reports(

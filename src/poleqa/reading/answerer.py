@@ -11,7 +11,7 @@ from poleqa.query import Query
 from poleqa.reading.citations import citations, cite
 from poleqa.reading.evidence import SecondOpinion
 from poleqa.reading.judge import Judge, feature_rows
-from poleqa.reading.sentence import answer_sentence
+from poleqa.reading.sentence import answer_sentence, trimmed_end
 from poleqa.roles import SpanReader
 from poleqa.text import fold
 from poleqa.types import Answer, Citation, ExtractedAnswer, Hit
@@ -25,8 +25,15 @@ ENGLISH_NOTE = (
 )
 
 
-def span_text(span: ExtractedAnswer) -> str:
+def highlighted(span: ExtractedAnswer) -> ExtractedAnswer:
+    """The span as the citizen sees it highlighted: without the punctuation closing its clause."""
     chunk = span.hit.chunk
+    end = trimmed_end(chunk.text, span.start - chunk.start, span.end - chunk.start)
+    return replace(span, end=chunk.start + end)
+
+
+def span_text(span: ExtractedAnswer) -> str:
+    chunk, span = span.hit.chunk, highlighted(span)
     return chunk.text[span.start - chunk.start : span.end - chunk.start]
 
 
@@ -66,7 +73,7 @@ def compose(
     """The answer a citizen reads: the sentence holding the span, verbatim, the span highlighted;
     `others` are the other spans judged answers (their figures by year become a note, citing
     only the first `shown` citations: the ones the reader will see)."""
-    chunk = best.hit.chunk
+    chunk, best = best.hit.chunk, highlighted(best)
     s, e = answer_sentence(chunk.text, best.start - chunk.start, best.end - chunk.start)
     start, end = chunk.start + s, chunk.start + e
     short = (best.start, best.end) if start <= best.start and best.end <= end else None

@@ -7,6 +7,27 @@ import re
 from poleqa.sentences import split_sentences
 
 MAX_ANSWER_CHARS = 400
+# What may follow an answer inside the reader's last token (« 2005, », « le 19 juin 2012. »).
+_CLAUSE_MARKS = ",;:"
+
+
+def trimmed_end(text: str, start: int, end: int) -> int:
+    """The end of the span text[start:end] without the spaces and the punctuation that close its
+    clause; an abbreviation's full stop stays (« S.A. », « M. », « etc. »)."""
+    while end > start:
+        last = text[end - 1]
+        closing = last.isspace() or last in _CLAUSE_MARKS
+        if not closing and not (last == "." and not _abbreviation(text[start : end - 1])):
+            break
+        end -= 1
+    return end
+
+
+def _abbreviation(before: str) -> bool:
+    """Whether a full stop after `before` ends an abbreviation: a word of at most three letters
+    (« M. », « av. », « etc. ») or one holding stops already (« S.A. »)."""
+    word = before.split()[-1] if before.split() else ""
+    return "." in word or (word.isalpha() and len(word) <= 3)
 
 
 def answer_sentence(text: str, start: int, end: int) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from poleqa.errors import IndexError_, PoleqaError
+from poleqa.errors import IndexError_, PoleqaError, QuestionError
 from poleqa.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackStore
 from poleqa.types import Turn
 from poleqa.web import render
@@ -63,7 +63,8 @@ class ChatApp:
         self._replies = itertools.count(1)
 
     def ask(self, question: Any, session: Session | None) -> tuple[Any, list, Session, str]:
-        """Answer in the chat; returns (emptied box, messages, session, status line).
+        """Answer in the chat; returns (the box, messages, session, status line): the box is
+        emptied, unless the question was refused (too long…).
 
         The exchange joins the tab's conversation when its answer is ready, unless
         « Nouvelle conversation » was clicked meanwhile: it is dropped then, and the box left
@@ -80,7 +81,10 @@ class ChatApp:
         else:
             exchange = Exchange(question, render.message_html(PREPARING, "info"))
             status = self.status()
-        box = "" if session.add(exchange, generation) else gr.skip()
+        if not session.add(exchange, generation):
+            box = gr.skip()
+        else:  # a refused question stays in the box, to be shortened or corrected
+            box = question if exchange.refused else ""
         return box, session.messages(), session, status
 
     def _answer(self, question: str, history: tuple[Turn, ...]) -> Exchange:
@@ -97,6 +101,8 @@ class ChatApp:
         except IndexError_ as e:  # its French says what to run: the team's business
             log.error("the index cannot serve questions: %s", e.message)
             return Exchange(question, render.message_html(render.UNAVAILABLE))
+        except QuestionError as e:
+            return Exchange(question, render.message_html(e.message_fr), refused=True)
         except PoleqaError as e:
             return Exchange(question, render.message_html(e.message_fr))
         except Exception:

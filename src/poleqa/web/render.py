@@ -121,6 +121,14 @@ def question_html(question: str, limit: int = 2000) -> str:
     return f'<div class="pq-question">{esc(shown)}</div>'
 
 
+# The rank is the order the reader reads in (the learned passage order unless the server runs
+# with --passage-order fused); the score stays the retrieval's: staff saw ranks out of score order.
+HITS_CAPTION = (
+    "Rang : l'ordre dans lequel poleqa lit les passages pour répondre (l'ordre appris). Score : "
+    "celui de la recherche (dense et lexicale) ; le rang ne le suit donc pas toujours."
+)
+
+
 def hits_html(hits: Sequence[Hit], base: str = "") -> str:
     """The staff's "Vérifier" table: rank, scores, source, date, offsets and passage."""
     if not hits:
@@ -146,7 +154,8 @@ def hits_html(hits: Sequence[Hit], base: str = "") -> str:
             "</tr>"
         )
     return (
-        '<table class="pq-hits"><thead><tr><th>Rang</th><th>Score</th><th>Source</th>'
+        f'<table class="pq-hits"><caption>{esc(HITS_CAPTION)}</caption>'
+        "<thead><tr><th>Rang</th><th>Score</th><th>Source</th>"
         "<th>Date</th><th>Position</th><th>Passage</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"

@@ -23,6 +23,7 @@ class Exchange:
     answer: Answer | None = None  # None when the question was refused or failed
     feedback_id: str = ""  # also the key of the answer's elements in the page
     index_version: str = ""  # the index generation that answered ("" if unknown)
+    refused: bool = False  # the question itself was refused (too long…): the box keeps it
 
 
 class Session:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 
 from poleqa.web.guards import RateLimiter
 from poleqa.web.middleware import ASGIApp, Receive, Scope, Send, read_body, replay
-from poleqa.web.render import GENERIC_ERROR
+from poleqa.web.render import GENERIC_ERROR, error_page
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ class FrenchPages:
     """ASGI middleware: Gradio's pages (the chat, the staff area and its login) say
     `<html lang="en">`; screen readers would read their French in English. Its login page has
     no title, and tells screen readers nothing of a failed login, nor anyone of the throttle's
-    refusal: it is given `LOGIN_TITLE` and `static/login.js`. Changed in the page as it is sent,
+    refusal: it is given `LOGIN_TITLE` and `static/login.js`. An address nothing answers gets
+    `NOT_FOUND_PAGE` in a browser, not Gradio's English JSON. Changed in the page as it is sent,
     its Content-Length with it; for a HEAD request too, whose page the app sends as for a GET
     (Starlette does; the server drops it), so that its length is the one a GET receives."""
 
@@ -43,23 +44,52 @@ class FrenchPages:
             await self.app(scope, receive, send)
             return
         start: MutableMapping[str, Any] | None = None  # a page's, held until its body comes
+        browsing = b"text/html" in dict(scope.get("headers", [])).get(b"accept", b"")
 
         async def french(message: MutableMapping[str, Any]) -> None:
             nonlocal start
-            if message["type"] == "http.response.start" and _is_page(message):
+            if message["type"] == "http.response.start" and (
+                _is_page(message) or (browsing and message["status"] == 404)
+            ):
                 start = message
                 return
             if start is not None:
                 if message["type"] == "http.response.body":
-                    # A page is sent whole (its <html> and <head> in the first part, at least).
+                    # A page (or an error) is sent whole: its <head>, its JSON in the first part.
                     sent = message.get("body", b"")
-                    message = {**message, "body": french_page(sent)}
-                    start = with_length_changed(start, len(message["body"]) - len(sent))
+                    if _is_page(start):
+                        message = {**message, "body": french_page(sent)}
+                        start = with_length_changed(start, len(message["body"]) - len(sent))
+                    elif sent.strip() == GRADIO_NOT_FOUND:
+                        message = {**message, "body": NOT_FOUND_PAGE}
+                        start = not_found_start(start)
                 await send(start)
                 start = None
             await send(message)
 
         await self.app(scope, receive, french)
+
+
+# What a browser shows for an address no route answers, instead of Gradio's English JSON; API
+# clients, which do not ask for HTML, keep the JSON, and poleqa's own 404s are left as they are.
+GRADIO_NOT_FOUND = b'{"detail":"Not Found"}'
+NOT_FOUND_PAGE = error_page(
+    "Page introuvable",
+    "Cette adresse ne correspond à aucune page de poleqa.",
+    "Les questions se posent à l'accueil du site.",
+).encode()
+
+
+def not_found_start(start: Mapping[str, Any]) -> MutableMapping[str, Any]:
+    """The 404's start for `NOT_FOUND_PAGE`: its type and length, its other headers kept."""
+    kept = [
+        (k, v) for k, v in start.get("headers", []) if k not in (b"content-type", b"content-length")
+    ]
+    kept += [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(NOT_FOUND_PAGE)).encode()),
+    ]
+    return {**start, "headers": kept}
 
 
 _ENGLISH = re.compile(rb'(<html\s+lang=")en(")')

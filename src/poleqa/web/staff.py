@@ -210,7 +210,7 @@ def _uploaded_path(upload: Any) -> Path | None:
         raise refuse(
             "evaluate",
             f"not a question set: {path.suffix[:20]!r}",
-            "Le jeu de questions doit être un fichier JSONL ou CSV.",
+            f"Le jeu de questions doit être un fichier JSONL ou CSV ({', '.join(QUESTION_SETS)}).",
         )
     return path
 
@@ -247,7 +247,7 @@ def _build_summary(report: BuildReport) -> str:
 STAFF_HEADER = (
     '<div class="pq-header"><h1>Espace équipe</h1>'
     "<p>Vérification des passages, évaluation des réponses, mise à jour de l'index et avis des "
-    'citoyens. <a href="../">Retour au chat public</a> · '
+    'citoyens.</p><p class="pq-links"><a href="../">Retour au chat public</a> · '
     '<a href="logout?all_session=false">Se déconnecter</a></p>'
     "</div>"
 )
@@ -315,9 +315,10 @@ def _evaluate_tab(staff: StaffApp) -> None:
     with gr.Accordion("Format du fichier de questions", open=True):
         gr.Markdown(FORMAT_HELP, elem_id="pq-eval-format")
     with gr.Row():
+        # No `file_types`: Gradio would refuse another file in an English toast, and took
+        # only two of the formats the evaluation reads; « Évaluer » says it in French.
         upload = gr.File(
             label="Jeu de questions",
-            file_types=[".jsonl", ".csv"],
             scale=3,
             elem_id="pq-eval-upload",
         )
