@@ -3,6 +3,8 @@ the throttle's refusal shown."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,22 @@ PASSWORD = "un mot de passe d'équipe"
 WAIT = 10_000  # ms
 
 
+@contextmanager
+def _server(browser, folder: Path, width: int = 1200, height: int = 900) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A page on the staff login of a server of its own (its throttle refuses this machine for
+    a minute after a test that fails logins), in a window of `width` × `height`; no script
+    error on it meanwhile."""
+    app = create_app(webfake.FakePipeline(), folder / "data", staff_password=PASSWORD)
+    with webfake.serving(app) as url, local_only(browser, url, width, height) as ctx:
+        page = ctx.new_page()
+        failures: list[str] = []
+        page.on("pageerror", lambda e: failures.append(str(e)))
+        page.goto(url + "equipe/")
+        page.wait_for_selector("input[type=password]")
+        yield page
+        assert failures == []
+
+
 def _try(page, password: str) -> None:  # type: ignore[no-untyped-def]
     page.locator("input[type=text]").first.fill("equipe")
     page.fill("input[type=password]", password)
@@ -25,12 +43,7 @@ def _try(page, password: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_login_failures_are_heard_and_the_throttle_is_shown(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # a server of its own: its throttle refuses this machine for a minute after the test
-    app = create_app(webfake.FakePipeline(), tmp_path / "data", staff_password=PASSWORD)
-    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
-        page = ctx.new_page()
-        page.goto(url + "equipe/")
-        page.wait_for_selector("input[type=password]")
+    with _server(browser, tmp_path) as page:
         assert page.title() == LOGIN_TITLE
         alert = page.get_by_role("alert")
         _try(page, "pas le bon mot de passe")
@@ -55,13 +68,7 @@ def test_login_failures_are_heard_and_the_throttle_is_shown(browser, tmp_path: P
 def test_the_login_page_lets_in_without_describing_the_staff_api(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # the login page carries no API description (login_page.SessionlessPages); once
     # logged in, the staff page has the whole of it and its « Vérifier » answers
-    app = create_app(webfake.FakePipeline(), tmp_path / "data", staff_password=PASSWORD)
-    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
-        page = ctx.new_page()
-        failures: list[str] = []
-        page.on("pageerror", lambda e: failures.append(str(e)))
-        page.goto(url + "equipe/")
-        page.wait_for_selector("input[type=password]")
+    with _server(browser, tmp_path) as page:
         described = page.evaluate("window.gradio_api_info")
         assert described == {"named_endpoints": {}, "unnamed_endpoints": {}}
         _try(page, PASSWORD)
@@ -71,17 +78,12 @@ def test_the_login_page_lets_in_without_describing_the_staff_api(browser, tmp_pa
         page.fill("#pq-query textarea", "pôles")
         page.click("#pq-search")
         page.wait_for_selector("#pq-hits table", timeout=WAIT)
-        assert failures == []
 
 
 def test_on_a_phone_the_staff_can_log_out_and_scroll_the_passages(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # 390 px: the header's description gives way, its links stay; the passages' table is wider
     # than the window and scrolls in its own box (Gradio's inline style once cut it off)
-    app = create_app(webfake.FakePipeline(), tmp_path / "data", staff_password=PASSWORD)
-    with webfake.serving(app) as url, local_only(browser, url, 390, 844) as ctx:
-        page = ctx.new_page()
-        page.goto(url + "equipe/")
-        page.wait_for_selector("input[type=password]")
+    with _server(browser, tmp_path, 390, 844) as page:
         _try(page, PASSWORD)
         page.wait_for_selector("#pq-query textarea", timeout=WAIT)
         assert page.get_by_role("link", name="Se déconnecter").is_visible()

@@ -111,6 +111,8 @@ def test_ask_jsonl_goes_on_after_bad_lines(fake_index: Path) -> None:
     assert out[2]["error"] == "The question holds no words, only punctuation."
     assert out[4]["error"] == 'the JSON object has no "question" string'
     assert out[5]["error"].startswith("The question is too long")
+    # a refused line is echoed cut, not whole (a 10 MB line gave 10 MB of output)
+    assert out[5]["question"] == "x" * 2000 + "…" and out[7]["question"] == lines[7][:2000] + "…"
 
 
 def test_ask_jsonl_answers_the_utf8_lines_of_a_file_that_has_others(

@@ -92,6 +92,66 @@ def test_search_json_schema(folders, fake_models) -> None:
     )
 
 
+def test_options_are_read_from_variables_named_after_them(folders, fake_models) -> None:
+    # POLEQA_<COMMAND>_<OPTION> as the docs write it (--json: POLEQA_SEARCH_JSON), and click's
+    # own name after the Python parameter (POLEQA_SEARCH_AS_JSON), which worked before
+    assert run("index", "--model", "fake-a").exit_code == 0
+    for name in ("POLEQA_SEARCH_JSON", "POLEQA_SEARCH_AS_JSON"):
+        result = CliRunner().invoke(
+            cli, ["search", "Qui préside Medicen ?", "--model", "fake-a"], env={name: "1"}
+        )
+        assert result.exit_code == 0, result.output
+        assert list(json.loads(result.stdout)) == ["query", "hits"], name
+    result = CliRunner().invoke(
+        cli,
+        ["search", "Qui préside Medicen ?", "--json", "--model", "fake-a"],
+        env={"POLEQA_SEARCH_SOURCE": "b_xylofutur.md"},
+    )
+    assert {h["source"] for h in json.loads(result.stdout)["hits"]} == {"b_xylofutur.md"}
+
+
+def test_a_folder_that_cannot_be_opened_is_said_not_dropped_silently(
+    folders, fake_models, monkeypatch
+) -> None:
+    # its documents left the index with « skipped 0 » (root reads any folder: for it, the
+    # refusal the kernel gives other users is made here)
+    corpus, _ = folders
+    locked = corpus / "locked"
+    locked.mkdir()
+    (locked / "a.txt").write_text("Le pôle Verrou compte 12 membres.", encoding="utf-8")
+    build = ("index", "--corpus", "corpus", "--index", "index", "--model", "fake-a")
+    assert run(*build).exit_code == 0
+    locked.chmod(0)
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if isinstance(path, str | os.PathLike) and Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    try:
+        result = run(*build)
+    finally:
+        locked.chmod(0o755)
+    assert result.exit_code == 0, result.output
+    assert "removed 1, unchanged 3, skipped 1;" in result.stdout
+    assert "skipped locked/: cannot read the folder: permission denied\n" in result.stderr
+
+
+def test_an_index_inside_its_corpus_is_refused(folders, fake_models) -> None:
+    # the next walk read its files: 27 « unsupported » lines, its README.md a document
+    result = run("index", "--corpus", "corpus", "--index", "corpus/idx", "--model", "fake-a")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: The index folder corpus/idx is inside the corpus folder corpus: its files "
+        "would be read as documents. Choose an index folder outside the corpus.\n"
+    )
+    assert not Path("corpus/idx").exists()
+    hidden = run("index", "--corpus", "corpus", "--index", "corpus/.idx", "--model", "fake-a")
+    assert hidden.exit_code == 0, hidden.output  # hidden folders are not walked
+
+
 def test_missing_corpus(folders, fake_models) -> None:
     result = run("index", "--corpus", "nowhere", "--index", "index")
     assert result.exit_code == 1
@@ -114,6 +174,15 @@ def test_empty_corpus(folders, fake_models) -> None:
         "Error: No readable document in empty (skipped a.txt: the file is empty; b.txt: binary "
         "file (it holds NUL bytes), not text); the index was not changed.\n"
     )
+    # metadata files that no document reads come after the documents' reasons, which they
+    # hid behind « and 2 more »
+    for name in ("0a", "0b", "0c", "0d", "0e"):
+        Path(f"empty/{name}.txt.meta.json").write_text("{}", encoding="utf-8")
+    result = run("index", "--corpus", "empty", "--index", "index")
+    assert "(skipped a.txt: the file is empty; b.txt: binary file (it holds NUL bytes), not " in (
+        result.stderr
+    )
+    assert result.stderr.endswith("; and 2 more); the index was not changed.\n")
 
 
 def test_search_without_index(folders, fake_models) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -102,6 +103,20 @@ def test_damaged_files_are_refused(built, name, damage, expected) -> None:
     report = build_index(corpus, index_dir, emb, **PARAMS)
     assert report.rebuilt and report.written
     assert index_status(corpus, index_dir, emb.id) == "current"
+
+
+def test_a_bm25_file_edited_with_its_checksum_is_refused_on_load(built) -> None:
+    # checksums agree (recomputed by hand), the content does not: bm25s read an emptied
+    # params file without a word and the first search failed with a traceback
+    _, index_dir, emb = built
+    params = store.read_current(index_dir) / "bm25" / "params.index.json"
+    params.write_text("{}", encoding="utf-8")
+    digest = hashlib.sha256(params.read_bytes()).hexdigest()
+    edit = {"sha256": digest, "size": params.stat().st_size}
+    _edit_manifest(index_dir, lambda d: d["files"].__setitem__("bm25/params.index.json", edit))
+    with pytest.raises(IndexCorruptedError, match="BM25 of None chunks, the index has") as e:
+        Index.load(index_dir, emb.id)
+    assert f"run `poleqa index --index {index_dir}` to rebuild it" in e.value.message
 
 
 def _edit_manifest(index_dir: Path, edit: Callable[[dict], object]) -> None:

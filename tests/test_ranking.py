@@ -169,7 +169,15 @@ def test_without_sentence_vectors_the_fused_order_is_kept(seed) -> None:
 def test_a_judge_fit_under_another_passage_order_only_warns(caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="poleqa.reading"):
         check_fit("judge.json", {"ranker": None}, {"ranker": "abc"}, "refit it")
-    assert "less well calibrated" in caplog.text
+    assert "less well calibrated (refit it)" in caplog.text
+    caplog.clear()
+    # the fused order chosen for this run (--passage-order fused): said as such, nothing to refit
+    with caplog.at_level(logging.WARNING, logger="poleqa.reading"):
+        check_fit("judge.json", {"ranker": "abc"}, {"ranker": None}, "refit it")
+    assert caplog.messages == [
+        "judge.json was fit with the passages in the learned order; this run reads them in the "
+        "fused order: its scores are less well calibrated."
+    ]
 
 
 def test_ranking_fit_writes_a_ranker_that_loads(seed_index, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from poleqa.reading.calibrate import Scored, choose_threshold
 from poleqa.reading.evidence import Evidence, EvidenceGatherer
 from poleqa.reading.judge import FEATURES, Judge, feature_rows
 from poleqa.reading.scorer.model import model_sha256
-from poleqa.reading.sentence import trimmed_end
+from poleqa.reading.sentence import trimmed_end, whole_words
 from poleqa.reading.span_model import resolve_precision
 from poleqa.reading.trained import TrainedReader
 from poleqa.reading.windows import SpanScore
@@ -167,6 +167,22 @@ def test_the_highlight_ends_before_the_punctuation_closing_its_clause() -> None:
 )
 def test_trimmed_end_drops_clause_punctuation_only(span: str, shown: str) -> None:
     assert span[: trimmed_end(span, 0, len(span))] == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "shown"),
+    [
+        ("labellisés pour 2023-2026 en mars", "-2026", "2023-2026"),  # a token boundary inside
+        ("le pôle Infr@2050 rassemble", "Infr", "Infr@2050"),
+        ("en Auvergne-Rhône-Alpes, 55 pôles", "Rhône", "Auvergne-Rhône-Alpes"),
+        ("soutenir l'innovation des PME", "innovation", "innovation"),  # two words: l' and it
+        ("en 2005. Puis", "2005.", "2005"),
+    ],
+)
+def test_the_highlight_covers_whole_words(text: str, span: str, shown: str) -> None:
+    start = text.index(span)
+    s, e = whole_words(text, start, start + len(span))
+    assert text[s : trimmed_end(text, s, e)] == shown
 
 
 def test_an_answer_rated_more_likely_wrong_than_right_is_marked_uncertain() -> None:

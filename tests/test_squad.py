@@ -51,6 +51,9 @@ def test_squad_metrics_worked_by_hand() -> None:
     assert m["has_answer_f1"] == pytest.approx((2 / 3 + 1) / 2)
     assert m["no_answer_accuracy"] == pytest.approx(1 / 2)
     assert m["latency_ms_per_question"] == pytest.approx(500.0)
+    # unanswerable questions only: no answered F1 to report (it read as 0 before)
+    only_no = squad_metrics(examples[2:], preds[2:], seconds=1.0)
+    assert "has_answer_f1" not in only_no and only_no["no_answer_accuracy"] == 0.5
 
 
 def test_the_official_squad_rule_is_evaluate_v11s() -> None:

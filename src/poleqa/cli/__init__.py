@@ -45,7 +45,23 @@ def _register() -> None:
     # One module per command family; each exposes `commands`, a list of click commands.
     for module in (index_cmd, ask_cmd, eval_cmd, serve_cmd, feedback_cmd):
         for command in module.commands:
+            _envvars_after_option_names(command)
             cli.add_command(command)
+
+
+def _envvars_after_option_names(command: click.Command, prefix: str = "POLEQA") -> None:
+    """POLEQA_<COMMAND>_<OPTION> after the option as typed (POLEQA_ASK_JSON for --json), as the
+    docs say: click's automatic name follows the Python parameter (POLEQA_ASK_AS_JSON), which
+    still works. Options with a variable of their own (POLEQA_CORPUS…) keep it."""
+    prefix = f"{prefix}_{(command.name or '').replace('-', '_').upper()}"
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.envvar or param.name is None:
+            continue
+        longest = max(param.opts, key=len).lstrip("-").replace("-", "_").upper()
+        if longest != param.name.upper():
+            param.envvar = f"{prefix}_{longest}"
+    for sub in getattr(command, "commands", {}).values():  # a group's: feedback export
+        _envvars_after_option_names(sub, prefix)
 
 
 _register()

@@ -121,10 +121,19 @@ def _run_jsonl(
             question = _parse_line(line)
             out = answer_to_json(changes.noted(pipeline.ask(question, k=k, filters=filters)))
         except ValueError as e:
-            out = {"question": question, "error": str(e)}
+            out = {"question": _echoed(question), "error": str(e)}
         except QuestionError as e:  # a bad line; index or model errors stop the run (exit 1)
-            out = {"question": question, "error": e.message}
+            out = {"question": _echoed(question), "error": e.message}
         click.echo(json.dumps(out, ensure_ascii=False))
+
+
+# A refused line is echoed to say which it was, not copied whole: a 10 MB line made 10 MB of
+# output. A question the chat takes (2,000 characters at most) is echoed whole.
+ECHOED_CHARS = 2000
+
+
+def _echoed(question: str) -> str:
+    return question if len(question) <= ECHOED_CHARS else question[:ECHOED_CHARS] + "…"
 
 
 @click.command("ask")

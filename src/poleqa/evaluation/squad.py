@@ -116,7 +116,8 @@ def squad_metrics(
 ) -> dict[str, float]:
     """A flat dict: exact_match, f1 (poleqa's French rule, `normalize`), exact_match_squad,
     f1_squad (the official SQuAD v1.1 rule, `normalize_squad`), and for files with
-    unanswerable questions has_answer_f1 / no_answer_accuracy; latency per question."""
+    unanswerable questions no_answer_accuracy, and has_answer_f1 when some are answerable;
+    latency per question."""
     golds = [[a.text for a in e.answers] for e in examples]
     pairs = list(zip((p.answer for p in predictions), golds, strict=True))
     ems = [exact_match(p, g) for p, g in pairs]
@@ -133,7 +134,8 @@ def squad_metrics(
     has = [i for i, g in enumerate(golds) if g]
     if len(has) < len(golds):
         no = [i for i, g in enumerate(golds) if not g]
-        metrics["has_answer_f1"] = sum(f1s[i] for i in has) / max(1, len(has))
+        if has:  # a file of unanswerable questions only has no answered F1 to give, not 0
+            metrics["has_answer_f1"] = sum(f1s[i] for i in has) / len(has)
         metrics["no_answer_accuracy"] = sum(ems[i] for i in no) / len(no)
     return metrics
 

@@ -25,6 +25,7 @@ from poleqa.index.manifest import (
 from poleqa.ingest import (
     bytes_fingerprint,
     file_fingerprint,
+    is_sidecar,
     list_corpus,
     read_document,
     read_file_bytes,
@@ -112,6 +113,7 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
         for p in listing.unsupported
     ]
     skipped += listing.unused_sidecars  # a misnamed one would silently drop its metadata
+    skipped += listing.unreadable_folders  # their documents would drop out without a word
     return dict(sorted(out.items())), skipped
 
 
@@ -258,7 +260,8 @@ def read_corpus(
             status = "changed" if entry else "added"
         docs.append(PlannedDoc(doc, fingerprint, chash, status))
     if not docs:
-        shown = sorted(skips.reported, key=lambda s: s.source)
+        # why the documents were not read first; the metadata files no document reads after
+        shown = sorted(skips.reported, key=lambda s: (is_sidecar(Path(s.source)), s.source))
         why = "; ".join(f"{s.source}: {s.reason}" for s in shown[:5])
         more = f"; and {len(shown) - 5} more" if len(shown) > 5 else ""
         raise CorpusError(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from poleqa.config import MAX_DOCUMENT_CHARS
-from poleqa.errors import IndexCorruptedError, IndexMismatchError, IndexMissingError
+from poleqa.errors import CorpusError, IndexCorruptedError, IndexMismatchError, IndexMissingError
 from poleqa.index import store
 from poleqa.index.build_plan import (
     BuildParams,
@@ -104,6 +104,7 @@ def build_index(
         sentence_vectors=sentence_vectors,
         replace=replace,
     )
+    _refuse_index_in_corpus(params.index_dir, params.corpus_dir)
     files, unreadable = scan_corpus(params.corpus_dir)  # before touching the index folder
     store.make_index_dir(params.index_dir)
     try:
@@ -114,6 +115,23 @@ def build_index(
             return _build(params, embedder, files, unreadable, t0, read_only=False)
     except OSError as e:  # whatever else the system refused: said, and the index kept
         raise store.write_error(params.index_dir, e) from e
+
+
+def _refuse_index_in_corpus(index_dir: Path, corpus_dir: Path) -> None:
+    """CorpusError if the corpus walk would read the index (its README.md a document, its
+    other files « unsupported » at every build); a hidden folder (« .index ») is not walked."""
+    index, corpus = index_dir.resolve(), corpus_dir.resolve()
+    if not index.is_relative_to(corpus):
+        return
+    if any(part.startswith(".") for part in index.relative_to(corpus).parts):
+        return
+    raise CorpusError(
+        f"The index folder {index_dir} is inside the corpus folder {corpus_dir}: its files "
+        "would be read as documents. Choose an index folder outside the corpus.",
+        f"Le dossier de l'index ({index_dir}) est dans le dossier des documents "
+        f"({corpus_dir}) : ses fichiers seraient lus comme des documents. Choisissez un "
+        "dossier d'index hors du corpus.",
+    )
 
 
 def _build(

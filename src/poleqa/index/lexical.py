@@ -23,6 +23,16 @@ SAVED_FILES = (
 )
 
 
+def _check_loaded(model: bm25s.BM25, n_docs: int) -> None:
+    """ValueError unless the BM25 read back is one of `n_docs` chunks with poleqa's parameters:
+    bm25s reads an emptied params file without a word and fails only at the first search."""
+    saved = {"method": model.method, "k1": model.k1, "b": model.b}
+    if saved != BM25_PARAMS:
+        raise ValueError(f"BM25 parameters {saved}, expected {BM25_PARAMS}")
+    if model.scores.get("num_docs") != n_docs:
+        raise ValueError(f"BM25 of {model.scores.get('num_docs')} chunks, the index has {n_docs}")
+
+
 def tokenize(text: str) -> list[str]:
     """The one tokenizer of the index and of queries (folded Snowball stems, no stop words)."""
     return stems(text)
@@ -55,6 +65,7 @@ class Lexical:
         # bm25s logs a line when loading; keep the CLI quiet.
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         model = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        _check_loaded(model, n_docs)
         return cls(model, n_docs)
 
     def search(

@@ -28,6 +28,7 @@ __all__ = [
     "CorpusScan",
     "bytes_fingerprint",
     "file_fingerprint",
+    "is_sidecar",
     "iter_corpus_files",
     "list_corpus",
     "load_corpus",
@@ -104,9 +105,17 @@ def _is_candidate(root: Path, path: Path) -> bool:
     return not is_sidecar(path)
 
 
-def _walk(root: Path, entries: list[Path] | None = None) -> list[Path]:
-    """The candidates among `entries` (files.walk(root) if None)."""
-    return [p for p in (files.walk(root) if entries is None else entries) if _is_candidate(root, p)]
+def _walk(root: Path, entries: list[Path]) -> list[Path]:
+    """The candidates among `entries` (a files.walk of `root`)."""
+    return [p for p in entries if _is_candidate(root, p)]
+
+
+def _unreadable(root: Path, walked: files.Walk) -> list[Skipped]:
+    """The folders the walk could not open, named as « folder/ » (« ./ »: the corpus itself)."""
+    return [
+        Skipped(shown_name(folder.relative_to(root).as_posix() + "/"), why)
+        for folder, why in walked.unreadable
+    ]
 
 
 def _documents(candidates: list[Path]) -> list[Path]:
@@ -134,6 +143,7 @@ class CorpusListing:
     documents: list[Path]
     unsupported: list[Path]
     unused_sidecars: list[Skipped]
+    unreadable_folders: list[Skipped]
 
 
 def list_corpus(root: Path) -> CorpusListing:
@@ -141,13 +151,14 @@ def list_corpus(root: Path) -> CorpusListing:
     not documents; linked folders walked once: files.walk; a file linked under another name
     read once: files.once); CorpusError if `root` is not a folder."""
     _check_root(root)
-    entries = files.walk(root)
-    candidates = _walk(root, entries)
+    walked = files.walk(root)
+    candidates = _walk(root, walked.entries)
     documents = _documents(candidates)
     return CorpusListing(
         documents=documents,
         unsupported=[p for p in candidates if p.suffix.lower() not in FORMATS],
-        unused_sidecars=_unused_sidecars(root, entries, documents),
+        unused_sidecars=_unused_sidecars(root, walked.entries, documents),
+        unreadable_folders=_unreadable(root, walked),
     )
 
 
@@ -255,8 +266,8 @@ def load_corpus(root: Path) -> CorpusScan:
     _check_root(root)
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    entries = files.walk(root)
-    candidates = _walk(root, entries)
+    walked = files.walk(root)
+    candidates = _walk(root, walked.entries)
     readable = _documents(candidates)
     once = set(readable)
     for path in candidates:
@@ -272,5 +283,6 @@ def load_corpus(root: Path) -> CorpusScan:
             documents.append(read_document(root, path))
         except IngestError as exc:
             skipped.append(Skipped(source=source, reason=exc.message))
-    skipped += _unused_sidecars(root, entries, readable)
+    skipped += _unused_sidecars(root, walked.entries, readable)
+    skipped += _unreadable(root, walked)
     return CorpusScan(documents=tuple(documents), skipped=tuple(skipped))

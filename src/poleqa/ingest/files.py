@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.errors import IngestError
@@ -60,9 +61,18 @@ def _check(st: os.stat_result, limit: int, what: str) -> None:
         )
 
 
-def walk(root: Path) -> list[Path]:
+@dataclass(frozen=True)
+class Walk:
+    """What a walk of a corpus folder found: its entries, and the folders it could not open
+    (with why: their documents would otherwise drop out of the index without a word)."""
+
+    entries: list[Path]
+    unreadable: list[tuple[Path, str]]
+
+
+def walk(root: Path) -> Walk:
     """Every entry under `root` that is not a folder, hidden ones (".name") left out, sorted
-    by path relative to `root`.
+    by path relative to `root`; the folders that could not be opened beside them.
 
     A folder linked into the corpus (symbolic link) is walked like a folder unless its target
     is walked already: a link to a folder inside the corpus, a second link to the same folder,
@@ -71,12 +81,17 @@ def walk(root: Path) -> list[Path]:
     top = os.path.realpath(root)
     seen = {top}
     out: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
     stack = [root]
     while stack:
         folder = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:  # an unreadable folder is left out, as pathlib's rglob does
+        except PermissionError:
+            unreadable.append((folder, "cannot read the folder: permission denied"))
+            continue
+        except OSError as exc:
+            unreadable.append((folder, f"cannot read the folder: {exc.strerror or exc}"))
             continue
         subfolders = []
         for entry in entries:
@@ -93,7 +108,8 @@ def walk(root: Path) -> list[Path]:
             seen.add(real)
             subfolders.append(path)
         stack.extend(reversed(subfolders))  # depth first, in name order
-    return sorted(out, key=lambda p: p.relative_to(root).as_posix())
+    by_name = sorted(out, key=lambda p: p.relative_to(root).as_posix())
+    return Walk(by_name, sorted(unreadable, key=lambda u: u[0].relative_to(root).as_posix()))
 
 
 def once(paths: list[Path]) -> list[Path]:

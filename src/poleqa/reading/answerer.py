@@ -11,7 +11,7 @@ from poleqa.query import Query
 from poleqa.reading.citations import citations, cite
 from poleqa.reading.evidence import SecondOpinion
 from poleqa.reading.judge import Judge, feature_rows
-from poleqa.reading.sentence import answer_sentence, trimmed_end
+from poleqa.reading.sentence import answer_sentence, trimmed_end, whole_words
 from poleqa.roles import SpanReader
 from poleqa.text import fold
 from poleqa.types import Answer, Citation, ExtractedAnswer, Hit
@@ -26,10 +26,12 @@ ENGLISH_NOTE = (
 
 
 def highlighted(span: ExtractedAnswer) -> ExtractedAnswer:
-    """The span as the citizen sees it highlighted: without the punctuation closing its clause."""
+    """The span as the citizen sees it highlighted: whole words, without the punctuation that
+    closes its clause."""
     chunk = span.hit.chunk
-    end = trimmed_end(chunk.text, span.start - chunk.start, span.end - chunk.start)
-    return replace(span, end=chunk.start + end)
+    start, end = whole_words(chunk.text, span.start - chunk.start, span.end - chunk.start)
+    end = trimmed_end(chunk.text, start, end)
+    return replace(span, start=chunk.start + start, end=chunk.start + end)
 
 
 def span_text(span: ExtractedAnswer) -> str:

@@ -33,9 +33,17 @@ def check_fit(origin: str, fitted: Mapping, expect: Mapping, refit: str) -> None
             f"{origin} was fit under other settings ({hard}; expected "
             f"{ {k: expect[k] for k in hard} }): {refit}."
         )
-    if wrong:
+    if set(wrong) == {"ranker"} and expect["ranker"] is None:
+        # the fused order asked for (--passage-order fused) or forced (an index of another
+        # embedder, poleqa.ranking): a choice of this run, not a file to refit
         log.warning(
-            "%s was fit under %s, this index has %s: its scores are less well calibrated (%s).",
+            "%s was fit with the passages in the learned order; this run reads them in the "
+            "fused order: its scores are less well calibrated.",
+            origin,
+        )
+    elif wrong:
+        log.warning(
+            "%s was fit under %s, this run has %s: its scores are less well calibrated (%s).",
             origin,
             wrong,
             {k: expect[k] for k in wrong},

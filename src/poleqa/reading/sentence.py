@@ -11,6 +11,32 @@ MAX_ANSWER_CHARS = 400
 _CLAUSE_MARKS = ",;:"
 
 
+# Inside a word (« Infr@2050 », « 2023-2026 », « Auvergne-Rhône-Alpes »): a token boundary of
+# the reader's may fall there. Not the apostrophe: « l'innovation » is two words.
+_JOINERS = "@-_/.&"
+
+
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """text[start:end] widened to the words it cuts (« -2026 » → « 2023-2026 »)."""
+    while start > 0 and _inside_word(text, start):
+        start -= 1
+    while end < len(text) and _inside_word(text, end):
+        end += 1
+    return start, end
+
+
+def _inside_word(text: str, at: int) -> bool:
+    """Whether the boundary before text[at] falls inside a word."""
+    before, after = text[at - 1], text[at]
+    if before.isalnum() and after.isalnum():
+        return True
+    if after in _JOINERS:  # « Infr|@2050 »: a joiner between two alnums
+        return before.isalnum() and at + 1 < len(text) and text[at + 1].isalnum()
+    if before in _JOINERS:  # « 2023-|2026 »
+        return after.isalnum() and at >= 2 and text[at - 2].isalnum()
+    return False
+
+
 def trimmed_end(text: str, start: int, end: int) -> int:
     """The end of the span text[start:end] without the spaces and the punctuation that close its
     clause; an abbreviation's full stop stays (« S.A. », « M. », « etc. »)."""
