@@ -79,7 +79,7 @@ def test_verify_filters_and_validates_dates(staff: StaffApp) -> None:
     html = staff.verify("pôles", [INFO.source], "2023", "2024-12-31", 5)
     assert "<td>1</td><td>0.5000<br><small>dense 0.810</small>" in html
     # the rank is the reading order, the score the retrieval's: the table says both
-    assert f"<caption>{render.esc(render.HITS_CAPTION)}</caption>" in html
+    assert f'<p class="pq-hits-note">{render.esc(render.HITS_CAPTION)}</p><table' in html
     assert f"<td>{SENT_START}–{PASSAGE_END}</td>" in html
     # The staff page lives at /equipe/: its document links climb back to the app's root.
     assert 'href="../document?source=' in html

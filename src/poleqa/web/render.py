@@ -154,8 +154,9 @@ def hits_html(hits: Sequence[Hit], base: str = "") -> str:
             "</tr>"
         )
     return (
-        f'<table class="pq-hits"><caption>{esc(HITS_CAPTION)}</caption>'
-        "<thead><tr><th>Rang</th><th>Score</th><th>Source</th>"
+        # before the table, not its <caption>: it wraps in the window while the table scrolls
+        f'<p class="pq-hits-note">{esc(HITS_CAPTION)}</p>'
+        '<table class="pq-hits"><thead><tr><th>Rang</th><th>Score</th><th>Source</th>'
         "<th>Date</th><th>Position</th><th>Passage</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
