@@ -78,6 +78,17 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             (Turn("Combien de pôles en Pays de la Morvanie ?"),),
             "Combien de pôles en Ostrevie ?",
         ),
+        # « celui de », « celle de »: the same thing, of another pôle
+        (
+            "Et celui de Thalassor ?",
+            (Turn("Quand sera signé le contrat de performance du pôle Vallée Cobalt ?"),),
+            "Quand sera signé le contrat de performance du pôle Thalassor ?",
+        ),
+        (
+            "Et celle de Thalassor ?",
+            (Turn("Quelle est la devise de Vallée Cobalt ?"),),
+            "Quelle est la devise de Thalassor ?",
+        ),
         # self-contained questions are left alone
         (
             "Quels pôles sont implantés en Morvanie ?",

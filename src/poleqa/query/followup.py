@@ -93,9 +93,11 @@ _SUBJECT = re.compile(
     r"\b(?:le|la|les|l['’]|un|une|des|du|ce|cet|cette|ces|son|sa|ses|leurs?)\s*[^\W\d_]+\s+",
     re.IGNORECASE,
 )
-# What may stand beside the name in « Et le pôle Thalassor ? », « And the Ostrevie region? ».
+# What may stand beside the name in « Et le pôle Thalassor ? », « And the Ostrevie region? »,
+# « Et celui de Thalassor ? » (the demonstrative stands for what the previous question asked).
 _FILLER = re.compile(
-    r"^(?:(?:le|la|les|l['’]|du|de|des|d['’]|the|of|pôle|pôles|région|region|cluster)\b\s*)*",
+    r"^(?:(?:le|la|les|l['’]|du|de|des|d['’]|the|of|pôle|pôles|région|region|cluster|"
+    r"celui|celle|ceux|celles)\b\s*)*",
     re.IGNORECASE,
 )
 # « Et en Bretagne ? » after a question about a pôle named right after « pôle » (« Qui préside le
