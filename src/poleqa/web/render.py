@@ -124,8 +124,9 @@ def question_html(question: str, limit: int = 2000) -> str:
 # The rank is the order the reader reads in (the learned passage order unless the server runs
 # with --passage-order fused); the score stays the retrieval's: staff saw ranks out of score order.
 HITS_CAPTION = (
-    "Rang : l'ordre dans lequel poleqa lit les passages pour répondre (l'ordre appris). Score : "
-    "celui de la recherche (dense et lexicale) ; le rang ne le suit donc pas toujours."
+    "Rang : l'ordre dans lequel poleqa lit les passages pour répondre. Score : celui de la "
+    "recherche (dense et lexicale). Avec l'ordre appris (par défaut), le rang ne suit donc pas "
+    "toujours le score."
 )
 
 
