@@ -67,3 +67,23 @@ def test_an_uncertain_answer_shows_its_warning_above_it(browser, tmp_path: Path)
         # its own colours, whatever Gradio's theme (dark-on-light, as the highlighted answer)
         style = "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
         assert warning.evaluate(style) == ["rgb(124, 45, 18)", "rgb(254, 243, 199)"]
+
+
+def test_no_english_progress_text_while_a_question_is_answered(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Gradio's progress overlay wrote « processing | 2.1/0.1s » (English, hard-coded in its
+    # frontend) over the chat; the spinner stays, its text is hidden.
+    pipeline = webfake.HeldPipeline()
+    app = create_app(pipeline, tmp_path / "data")
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = _asked(ctx, url, "Combien de pôles ?")
+        assert pipeline.started.acquire(timeout=WAIT)
+        try:
+            page.wait_for_timeout(1500)  # the overlay's timer has ticked by now
+            shown = page.locator("body").inner_text()
+            texts = page.locator(".meta-text, .meta-text-center")
+            overlays = [texts.nth(i).is_visible() for i in range(texts.count())]
+        finally:
+            pipeline.release.set()
+        page.locator("#pq-chat .pq-short").first.wait_for(timeout=WAIT * 1000)
+    assert overlays and not any(overlays)  # the overlay's text is there, hidden
+    assert "processing" not in shown and "queue:" not in shown

@@ -115,6 +115,21 @@ def test_ask_jsonl_goes_on_after_bad_lines(fake_index: Path) -> None:
     assert out[5]["question"] == "x" * 2000 + "…" and out[7]["question"] == lines[7][:2000] + "…"
 
 
+def test_ask_jsonl_exits_2_when_no_line_is_answered(fake_index: Path) -> None:
+    # a binary or wrong file gave one error per line and exit 0, as if all had gone well
+    result = run("ask", "--jsonl", "-", "--index", "index", stdin="???\n\n" + "x" * 2001 + "\n")
+    assert result.exit_code == 2
+    assert [json.loads(line)["error"] for line in result.stdout.splitlines()] == [
+        "The question holds no words, only punctuation.",
+        "The question is empty.",
+        "The question is too long (2001 characters; at most 2000).",
+    ]
+    assert result.stderr == 'Error: no line was answered (3 refused: see each line\'s "error")\n'
+    # one answered line is enough for a run that went well (exit 0), refused lines beside it
+    mixed = run("ask", "--jsonl", "-", "--index", "index", stdin=f"???\n{ANSWERED}\n")
+    assert (mixed.exit_code, mixed.stderr) == (0, "")
+
+
 def test_ask_jsonl_answers_the_utf8_lines_of_a_file_that_has_others(
     fake_index: Path, tmp_path: Path
 ) -> None:

@@ -89,6 +89,33 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             (Turn("Quelle est la devise de Vallée Cobalt ?"),),
             "Quelle est la devise de Thalassor ?",
         ),
+        # the article before the swapped name agrees with the new one
+        (
+            "Et pour la région Morvanie ?",
+            (Turn("Quelle est la capitale de l'Ostrevie ?"),),
+            "Quelle est la capitale de la région Morvanie ?",
+        ),
+        (
+            "Et pour le Sorlande ?",
+            (Turn("Quel est le budget de l'Ostrevie ?"),),
+            "Quel est le budget du Sorlande ?",
+        ),
+        (
+            "Et les Monts Sorlandais ?",
+            (Turn("Qui finance l'Ostrevie ?"),),
+            "Qui finance les Monts Sorlandais ?",
+        ),
+        (
+            "Et Thalassor ?",
+            (Turn("Combien compte l'Azur Robotique ?"),),
+            "Combien compte Thalassor ?",
+        ),
+        ("Et pour Thalassor ?", (Turn("Qui préside d'Ostrevie ?"),), "Qui préside de Thalassor ?"),
+        (
+            "Et Ostrevie ?",
+            (Turn("Quel est le budget de la Morvanie ?"),),
+            "Quel est le budget de l'Ostrevie ?",
+        ),
         # self-contained questions are left alone
         (
             "Quels pôles sont implantés en Morvanie ?",

@@ -86,6 +86,8 @@ def test_chat_follow_up_passes_history_and_new_conversation_resets(chat: ChatApp
 def test_bad_questions_get_a_french_message(chat: ChatApp, question: str, message: str) -> None:
     box, messages, session, _ = chat.ask(question, None)
     assert messages[-1]["content"] == f'<div class="pq-message pq-error">{message}</div>'
+    # the user's bubble: a blank question is said to be empty, not an empty bubble
+    assert ("(question vide)" in messages[-2]["content"]) == (not question.strip())
     assert box == question  # kept in the box, to be corrected (an answered one is emptied)
     assert session.exchanges[-1].answer is None
     assert session.history() == ()

@@ -108,23 +108,38 @@ def undated_text(count: int) -> str:
 def _run_jsonl(
     pipeline: Any, stream: BinaryIO, k: int, filters: Filters, changes: FileChanges
 ) -> None:
+    """One JSON object per line, an answer or the line's error; refused lines do not stop the
+    run, but a file of which no line was answered (a binary file, the wrong file) exits 2."""
+    refused = answered = 0
     for line in _lines(stream):
         if isinstance(line, UnicodeDecodeError):
             error = f"The line is not UTF-8 text (byte {line.start + 1}): save the file as UTF-8."
-            click.echo(json.dumps({"question": "", "error": error}))
-            continue
-        if not line.strip():
-            click.echo(json.dumps({"question": "", "error": "The question is empty."}))
-            continue
-        question = line
-        try:
-            question = _parse_line(line)
-            out = answer_to_json(changes.noted(pipeline.ask(question, k=k, filters=filters)))
-        except ValueError as e:
-            out = {"question": _echoed(question), "error": str(e)}
-        except QuestionError as e:  # a bad line; index or model errors stop the run (exit 1)
-            out = {"question": _echoed(question), "error": e.message}
+            out: dict[str, Any] = {"question": "", "error": error}
+        elif not line.strip():
+            out = {"question": "", "error": "The question is empty."}
+        else:
+            out = _answered_line(pipeline, line, k, filters, changes)
+        refused += "error" in out
+        answered += "error" not in out
         click.echo(json.dumps(out, ensure_ascii=False))
+    if refused and not answered:
+        raise QuestionError(
+            f'no line was answered ({refused} refused: see each line\'s "error")',
+            f"aucune ligne n'a reçu de réponse ({refused} refusée(s))",
+        )
+
+
+def _answered_line(
+    pipeline: Any, line: str, k: int, filters: Filters, changes: FileChanges
+) -> dict[str, Any]:
+    question = line
+    try:
+        question = _parse_line(line)
+        return answer_to_json(changes.noted(pipeline.ask(question, k=k, filters=filters)))
+    except ValueError as e:
+        return {"question": _echoed(question), "error": str(e)}
+    except QuestionError as e:  # a bad line; index or model errors stop the run (exit 1)
+        return {"question": _echoed(question), "error": e.message}
 
 
 # A refused line is echoed to say which it was, not copied whole: a 10 MB line made 10 MB of

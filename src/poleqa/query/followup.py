@@ -106,6 +106,13 @@ _FILLER = re.compile(
 # and never a pôle's name (« Et à Minalogic ? », « Et au pôle Medicen ? » name pôles).
 _PLACE = re.compile(r"^(?:en|dans)\b", re.IGNORECASE)
 _AFTER_POLE = re.compile(r"\bpôles?\s+$", re.IGNORECASE)
+# The article right before a name (« de l'Italie », « compte la Bretagne »), and one opening
+# the follow-up's own noun phrase (« Et pour la région Centre ? »).
+_ARTICLE_BEFORE = re.compile(r"(?:(?<=\s)|^)(?:(?:le|la)\s+|[ld]['’])$", re.IGNORECASE)
+_ARTICLE_FIRST = re.compile(r"^(?:le|la|les)\s+\S|^l['’]\s*\S", re.IGNORECASE)
+_VOWELS = frozenset("aeiouyhàâäéèêëîïôöùûü")
+_CONTRACTION = re.compile(r"\b(?P<prep>de|à) (?P<art>le|les)\b", re.IGNORECASE)
+_CONTRACTIONS = {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"}
 _QUESTION_OPENERS = re.compile(
     r"^(?:qui|que|quoi|quel|quelle|quels|quelles|combien|quand|où|comment|pourquoi|"
     r"who|what|which|when|where|how|why)\b",
@@ -189,8 +196,9 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
             place = said[: said.find(new) + len(new)]  # « en Bretagne », « dans la Drôme »
             after_pole = _AFTER_POLE.search(previous[:i])
             if _PLACE.match(said) and after_pole and "pôle" not in place.lower():
-                new = " ".join(place.split())
-            swapped = previous[:i] + new + previous[i + len(old) :]
+                swapped = previous[:i] + " ".join(place.split()) + previous[i + len(old) :]
+            else:
+                swapped = _swap_name(previous, i, old, new, rest)
         else:
             swapped = f"{_strip_end(previous)} ({new}) ?"
         return with_time(swapped, asked) if asked else swapped
@@ -201,6 +209,43 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
             context = ", ".join(dict.fromkeys(prev_names))
             return f"{_strip_end(q)} ({context}) ?"
     return q
+
+
+def _swap_name(previous: str, i: int, old: str, new: str, rest: str) -> str:
+    """`previous` with its name `old` (at i) replaced by `new`, its article made to agree:
+    the follow-up's own article phrase when both have one (« de l'Italie » + « la région
+    Centre » → « de la région Centre », « de l'Italie » + « le Centre » → « du Centre »), an
+    elision undone before a consonant (« compte l'Aerospace Valley » + « Minalogic » → « compte
+    Minalogic », « d'Israël » → « de Bretagne ») or made before a vowel (« la Bretagne » →
+    « l'Occitanie »)."""
+    before, after = previous[:i], previous[i + len(old) :]
+    article = _ARTICLE_BEFORE.search(before)
+    if article is None:
+        return before + new + after
+    phrase = rest[: rest.find(new) + len(new)]
+    head = before[: article.start()]
+    if _ARTICLE_FIRST.match(phrase):
+        return _contracted(head, " ".join(phrase.split())) + after
+    word = article.group().strip().lower()
+    vowel = new[:1].lower() in _VOWELS
+    if word in ("l'", "l’"):
+        return head + (article.group() if vowel else "") + new + after
+    if word in ("d'", "d’"):
+        return head + (article.group() if vowel else "de ") + new + after
+    if word in ("le", "la") and vowel:
+        return head + "l'" + new + after
+    return before + new + after
+
+
+def _contracted(head: str, phrase: str) -> str:
+    """« de » / « à » before « le » / « les » contracted (« du », « au », « des », « aux »)."""
+    joined = _CONTRACTION.search(head + phrase, max(0, len(head) - 3))
+    if joined is None or joined.start("prep") + len(joined["prep"]) + 1 != len(head):
+        return head + phrase
+    short = _CONTRACTIONS[(joined["prep"].lower(), joined["art"].lower())]
+    if joined["prep"][:1].isupper():
+        short = short.capitalize()
+    return head[: joined.start("prep")] + short + (head + phrase)[joined.end() :]
 
 
 def with_time(previous: str, asked: re.Match[str]) -> str:

@@ -115,8 +115,14 @@ def message_html(text: str, kind: str = "error") -> str:
     return f'<div class="pq-message pq-{attr(kind)}">{esc(text)}</div>'
 
 
+BLANK_QUESTION = "(question vide)"
+
+
 def question_html(question: str, limit: int = 2000) -> str:
-    """The user's question as shown in the chat, cut if absurdly long."""
+    """The user's question as shown in the chat, cut if absurdly long; a blank one is said to
+    be empty (an empty bubble looked like a display fault above « La question est vide. »)."""
+    if not question.strip():
+        return f'<div class="pq-question pq-blank">{BLANK_QUESTION}</div>'
     shown = question if len(question) <= limit else question[:limit] + " […]"
     return f'<div class="pq-question">{esc(shown)}</div>'
 
