@@ -87,3 +87,32 @@ def test_no_english_progress_text_while_a_question_is_answered(browser, tmp_path
         page.locator("#pq-chat .pq-short").first.wait_for(timeout=WAIT * 1000)
     assert overlays and not any(overlays)  # the overlay's text is there, hidden
     assert "processing" not in shown and "queue:" not in shown
+
+
+def test_the_box_empties_as_the_question_is_sent_and_keeps_what_is_typed_meanwhile(
+    browser,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    # The reply used to empty the box: the next question, typed while the answer was awaited,
+    # was lost when it came.
+    pipeline = webfake.HeldPipeline()
+    app = create_app(pipeline, tmp_path / "data")
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = _asked(ctx, url, "Combien de pôles ?")
+        box = page.locator("#pq-question textarea")
+        assert pipeline.started.acquire(timeout=WAIT)
+        try:
+            assert box.input_value() == ""
+            box.press_sequentially("Et en Bretagne")
+        finally:
+            pipeline.release.set()
+        page.locator("#pq-chat .pq-short").first.wait_for(timeout=WAIT * 1000)
+        page.wait_for_timeout(300)  # the reply's other outputs are applied by now
+        assert box.input_value() == "Et en Bretagne"
+        # a refused question comes back to the box, to be corrected
+        box.fill("?!")
+        box.press("Enter")
+        page.locator("#pq-chat .pq-error").first.wait_for(timeout=WAIT * 1000)
+        page.wait_for_function("() => document.querySelector('#pq-question textarea').value")
+        assert box.input_value() == "?!"
+    assert pipeline.histories == [()]  # the refused one was not asked

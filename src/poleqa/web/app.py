@@ -63,8 +63,15 @@ class ChatApp:
         self._replies = itertools.count(1)
 
     def ask(self, question: Any, session: Session | None) -> tuple[Any, list, Session, str]:
-        """Answer in the chat; returns (the box, messages, session, status line): the box is
-        emptied, unless the question was refused (too long…).
+        """Answer through the API; returns (the box, messages, session, status line): the box
+        is emptied, unless the question was refused (too long…)."""
+        box, messages, session, status = self.ask_in_page(question, session)
+        return (box if isinstance(box, str) else ""), messages, session, status  # not gr.skip()
+
+    def ask_in_page(self, question: Any, session: Session | None) -> tuple[Any, list, Session, str]:
+        """Answer in the chat page, whose box the browser empties when the question is sent
+        (`CLEAR_BOX`): the box is left as the user has it since (the next question may be
+        half typed), unless the question was refused (too long…): it is put back then.
 
         The exchange joins the tab's conversation when its answer is ready, unless
         « Nouvelle conversation » was clicked meanwhile: it is dropped then, and the box left
@@ -81,10 +88,9 @@ class ChatApp:
         else:
             exchange = Exchange(question, render.message_html(PREPARING, "info"))
             status = self.status()
-        if not session.add(exchange, generation):
-            box = gr.skip()
-        else:  # a refused question stays in the box, to be shortened or corrected
-            box = question if exchange.refused else ""
+        added = session.add(exchange, generation)
+        # a refused question goes back in the box, to be shortened or corrected
+        box = question if added and exchange.refused else gr.skip()
         return box, session.messages(), session, status
 
     def _answer(self, question: str, history: tuple[Turn, ...]) -> Exchange:
@@ -234,6 +240,13 @@ HEADER = (
 PLACEHOLDER = "Posez votre question ci-dessous ou choisissez un exemple."
 STATUS_EVERY = 2.0  # seconds between two refreshes of the status line while preparing
 CHAT_JS = (Path(__file__).parent / "static" / "poleqa.js").read_text(encoding="utf-8")
+# Run in the browser as a question is sent: the box is emptied at once (an input event, so that
+# Gradio's own value follows), the question goes to the server as typed.
+CLEAR_BOX = """(question, session) => {
+  const box = document.querySelector("#pq-question textarea");
+  if (box) { box.value = ""; box.dispatchEvent(new Event("input", { bubbles: true })); }
+  return [question, session];
+}"""
 
 
 def build_blocks(chat: ChatApp, examples: tuple[str, ...] = EXAMPLES) -> gr.Blocks:
@@ -324,24 +337,30 @@ def _asking(
     # opinions).
     asking: dict[str, Any] = {"concurrency_id": "ask"}
     rating: dict[str, Any] = {"concurrency_id": "feedback", **raw}
-    # Enter and « Envoyer » are one event: the box holds the question until it is answered,
-    # and the other one would send it again meanwhile (Gradio's « once » is per event).
+    # Enter and « Envoyer » are one event (Gradio's « once » is per event: the other one would
+    # send the question again while it is answered). The browser empties the box as it sends:
+    # emptied by the reply, it lost what was typed meanwhile.
     gr.on(
         [send.click, question.submit],
-        chat.ask,
+        chat.ask_in_page,
         [question, session],
         ask_out,
-        api_name="ask",
+        api_name=False,
         trigger_mode="once",
+        js=CLEAR_BOX,
         **asking,
         **raw,
+    )
+    # The API's « ask » (no browser to empty the box): the reply empties it.
+    gr.Button(visible=False).click(
+        chat.ask, [question, session], ask_out, api_name="ask", **asking, **raw
     )
 
     def ask_example(s: Session | None, event: gr.SelectData) -> tuple[Any, list, Session, str]:
         index = event.index if isinstance(event.index, int) else -1
         if not 0 <= index < len(examples):
-            return chat.ask(None, s)
-        return chat.ask(examples[index], s)
+            return chat.ask_in_page(None, s)
+        return chat.ask_in_page(examples[index], s)
 
     chatbot.example_select(ask_example, [session], ask_out, api_name=False, **asking)
     reset_out = [question, chatbot, session, api_comment, status]
