@@ -1,8 +1,11 @@
 """Sending a question in a real Chromium: Enter and « Envoyer » are one event, so a question
-still being answered is not sent again by the other one; an uncertain answer warns first."""
+still being answered is not sent again by the other one; the box empties as it is sent; no
+English progress text; an uncertain answer warns first."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,18 +32,32 @@ def _asked(ctx, url: str, question: str):  # type: ignore[no-untyped-def]
     return page
 
 
-def test_enter_then_envoyer_while_pending_sends_the_question_once(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@contextmanager
+def _held(browser, tmp_path: Path) -> Iterator[tuple[Any, webfake.HeldPipeline]]:  # type: ignore[no-untyped-def]
+    """The chat's page with « Combien de pôles ? » sent and being answered, held until
+    `_let_through`, and its pipeline."""
     pipeline = webfake.HeldPipeline()
     app = create_app(pipeline, tmp_path / "data")
     with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
         page = _asked(ctx, url, "Combien de pôles ?")
         assert pipeline.started.acquire(timeout=WAIT)
-        page.click("#pq-send")  # the box still holds the question while it is answered
         try:
-            assert not pipeline.started.acquire(timeout=2)  # not sent a second time
+            yield page, pipeline
         finally:
             pipeline.release.set()
-        page.locator("#pq-chat .pq-short").first.wait_for(timeout=WAIT * 1000)
+
+
+def _let_through(page, pipeline: webfake.HeldPipeline) -> None:  # type: ignore[no-untyped-def]
+    """The held question answered, its answer shown."""
+    pipeline.release.set()
+    page.locator("#pq-chat .pq-short").first.wait_for(timeout=WAIT * 1000)
+
+
+def test_enter_then_envoyer_while_pending_sends_the_question_once(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with _held(browser, tmp_path) as (page, pipeline):
+        page.click("#pq-send")  # the same event as Enter's, still running
+        assert not pipeline.started.acquire(timeout=2)  # not sent a second time
+        _let_through(page, pipeline)
         page.wait_for_timeout(500)  # a second answer, were there one, would show by now
         assert page.locator("#pq-chat .pq-answer").count() == 1
     assert len(pipeline.histories) == 1
@@ -72,19 +89,12 @@ def test_an_uncertain_answer_shows_its_warning_above_it(browser, tmp_path: Path)
 def test_no_english_progress_text_while_a_question_is_answered(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # Gradio's progress overlay wrote « processing | 2.1/0.1s » (English, hard-coded in its
     # frontend) over the chat; the spinner stays, its text is hidden.
-    pipeline = webfake.HeldPipeline()
-    app = create_app(pipeline, tmp_path / "data")
-    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
-        page = _asked(ctx, url, "Combien de pôles ?")
-        assert pipeline.started.acquire(timeout=WAIT)
-        try:
-            page.wait_for_timeout(1500)  # the overlay's timer has ticked by now
-            shown = page.locator("body").inner_text()
-            texts = page.locator(".meta-text, .meta-text-center")
-            overlays = [texts.nth(i).is_visible() for i in range(texts.count())]
-        finally:
-            pipeline.release.set()
-        page.locator("#pq-chat .pq-short").first.wait_for(timeout=WAIT * 1000)
+    with _held(browser, tmp_path) as (page, pipeline):
+        page.wait_for_timeout(1500)  # the overlay's timer has ticked by now
+        shown = page.locator("body").inner_text()
+        texts = page.locator(".meta-text, .meta-text-center")
+        overlays = [texts.nth(i).is_visible() for i in range(texts.count())]
+        _let_through(page, pipeline)
     assert overlays and not any(overlays)  # the overlay's text is there, hidden
     assert "processing" not in shown and "queue:" not in shown
 
@@ -95,18 +105,11 @@ def test_the_box_empties_as_the_question_is_sent_and_keeps_what_is_typed_meanwhi
 ) -> None:
     # The reply used to empty the box: the next question, typed while the answer was awaited,
     # was lost when it came.
-    pipeline = webfake.HeldPipeline()
-    app = create_app(pipeline, tmp_path / "data")
-    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
-        page = _asked(ctx, url, "Combien de pôles ?")
+    with _held(browser, tmp_path) as (page, pipeline):
         box = page.locator("#pq-question textarea")
-        assert pipeline.started.acquire(timeout=WAIT)
-        try:
-            assert box.input_value() == ""
-            box.press_sequentially("Et en Bretagne")
-        finally:
-            pipeline.release.set()
-        page.locator("#pq-chat .pq-short").first.wait_for(timeout=WAIT * 1000)
+        assert box.input_value() == ""
+        box.press_sequentially("Et en Bretagne")
+        _let_through(page, pipeline)
         page.wait_for_timeout(300)  # the reply's other outputs are applied by now
         assert box.input_value() == "Et en Bretagne"
         # a refused question comes back to the box, to be corrected
