@@ -101,3 +101,15 @@ def test_on_a_phone_the_staff_can_log_out_and_scroll_the_passages(browser, tmp_p
         last = page.locator("#pq-hits table th").last.bounding_box()
         assert last is not None and last["x"] + last["width"] <= 390  # the last column in reach
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page stays put
+
+
+def test_the_staff_upload_says_choisir_not_telecharger(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Gradio's own French for its upload zone, « Cliquez pour télécharger un fichier », reads as
+    # « download » to most French readers: poleqa's wording replaces it
+    with _server(browser, tmp_path) as page:
+        _try(page, PASSWORD)
+        page.wait_for_selector("#pq-query textarea", timeout=WAIT)
+        page.get_by_role("tab", name="Évaluer").click()
+        zone = page.get_by_text("Cliquez pour choisir un fichier")
+        zone.first.wait_for(timeout=WAIT)
+        assert "télécharger" not in page.locator("body").inner_text()

@@ -26,6 +26,9 @@ STATIC = Path(__file__).parent / "static"
 # concurrency id); the others wait in the queue (up to QUEUE_SIZE of them).
 CONCURRENCY = 8  # 20 web clients were served best by 8 (docs/reader.md, « Speed »)
 QUEUE_SIZE = 256
+# Gradio's own French, where it misleads: « télécharger » reads as « download » to most French
+# readers, for a zone that takes a file from the user's computer.
+GRADIO_FRENCH = {"upload_text.click_to_upload": "Cliquez pour choisir un fichier"}
 FEEDBACK_PER_MINUTE = 10  # opinions accepted per minute from one client address
 
 
@@ -163,6 +166,7 @@ def _mount(
         # shared computer the next person would read them (« Nouvelle conversation » clears
         # only the chat).
         run_history=False,
+        i18n=gr.I18n(fr=GRADIO_FRENCH),
         # FastAPI's schema of Gradio's routes at …/openapi.json, to anyone: poleqa's own app
         # serves none (Gradio's API description, …/gradio_api/openapi.json, asks the login)
         app_kwargs={"openapi_url": None},
