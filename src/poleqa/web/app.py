@@ -365,6 +365,19 @@ def _asking(
     chatbot.example_select(ask_example, [session], ask_out, api_name=False, **asking)
     reset_out = [question, chatbot, session, api_comment, status]
     new.click(chat.new_conversation, [session], reset_out, api_name="new_conversation")
+    _rating(chat, session, controller, api_comment, api_status, rating)
+    return status
+
+
+def _rating(
+    chat: ChatApp,
+    session: gr.State,
+    controller: gr.HTML,
+    api_comment: gr.Textbox,
+    api_status: gr.HTML,
+    rating: dict[str, Any],
+) -> None:
+    """Feedback wired to `chat`: each answer's control, and the API's about the last answer."""
     controller.feedback(chat.rate_answer, [session], [controller], api_name=False, **rating)
     for value in ("up", "down"):
         hidden = gr.Button(visible=False)
@@ -375,4 +388,3 @@ def _asking(
             api_name=f"feedback_{value}",
             **rating,
         )
-    return status
