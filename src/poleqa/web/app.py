@@ -17,7 +17,7 @@ from poleqa.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackStore
 from poleqa.types import Turn
 from poleqa.web import render
 from poleqa.web.answer_view import answer_html
-from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, theme
+from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served, theme
 from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
 from poleqa.web.session import Exchange, Session
 
@@ -38,7 +38,7 @@ NOTHING_TO_RATE = "Aucune réponse à évaluer pour le moment."
 THANKS = "Merci ! Votre avis a été enregistré."
 
 
-class ChatApp:
+class ChatApp(Served):
     """Event handlers of the chat, bound to one shared pipeline and feedback store.
 
     The handlers receive what clients sent unprocessed (`preprocess=False`): anything may come
@@ -54,11 +54,7 @@ class ChatApp:
         feedback_limiter: RateLimiter | None = None,
         readiness: Readiness | None = None,
     ) -> None:
-        self.pipeline = pipeline
-        self.readiness = readiness or Readiness()
-        self.store = store
-        self.watcher = watcher or IndexWatcher(pipeline, None)
-        self.k = k
+        super().__init__(pipeline, store, watcher, k, readiness)
         self.feedback_limiter = feedback_limiter or RateLimiter(FEEDBACK_PER_MINUTE)
         self._replies = itertools.count(1)
 

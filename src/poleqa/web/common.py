@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import gradio as gr
 
+from poleqa.feedback import FeedbackStore
 from poleqa.index.builder import BuildReport
 from poleqa.types import Answer, Document, DocumentInfo, Filters, Hit, Turn
 
@@ -191,6 +192,25 @@ class Readiness:
         if self.ready:
             return ""
         return f"Préparation de l'index… {self.step}".strip()
+
+
+class Served:
+    """What the chat's and the staff's handlers share: the pipeline served, the feedback
+    store, the index watcher, the passages cited per answer and the start-up's progress."""
+
+    def __init__(
+        self,
+        pipeline: PipelineLike,
+        store: FeedbackStore,
+        watcher: IndexWatcher | None = None,
+        k: int = 5,
+        readiness: Readiness | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.readiness = readiness or Readiness()
+        self.store = store
+        self.watcher = watcher or IndexWatcher(pipeline, None)
+        self.k = k
 
 
 def theme() -> gr.themes.Base:

@@ -18,7 +18,7 @@ from poleqa.index.builder import BuildReport
 from poleqa.retrieval import before
 from poleqa.types import Filters
 from poleqa.web import render
-from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness
+from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served
 from poleqa.web.eval_view import FORMAT_HELP, report_html, unfound_answers_html
 from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
 
@@ -44,7 +44,7 @@ QUESTION_SETS = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")  # what poleqa.ev
 CACHE_LIFETIME = (3600, 3600)
 
 
-class StaffApp:
+class StaffApp(Served):
     """Event handlers of the staff area. Like the chat's, they check raw client values."""
 
     def __init__(
@@ -55,11 +55,7 @@ class StaffApp:
         k: int = 5,
         readiness: Readiness | None = None,
     ) -> None:
-        self.pipeline = pipeline
-        self.readiness = readiness or Readiness()
-        self.store = store
-        self.watcher = watcher or IndexWatcher(pipeline, None)
-        self.k = k
+        super().__init__(pipeline, store, watcher, k, readiness)
         self._reindexing = threading.Lock()
         self._exports: Path | None = None  # folder of the feedback export, made on first use
         self._reports: Path | None = None  # folder of the last evaluation's reports
