@@ -226,6 +226,38 @@ def test_generic_md_title_from_first_heading(tmp_path: Path) -> None:
     )
 
 
+def test_md_title_is_not_a_comment_in_fenced_code(tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text(
+        "Installer l'outil du pôle.\n\n```bash\n# installer le logiciel\n```\n\n~~~\n# non\n~~~\n",
+        encoding="utf-8",
+    )
+    assert read_document(tmp_path, path).info.title == "Installer l'outil du pôle."
+
+
+def test_md_yaml_front_matter_gives_metadata_and_is_not_body(tmp_path: Path) -> None:
+    # a static-site file: its front matter was quoted as text and its date never read
+    path = tmp_path / "orion.md"
+    text = (
+        '---\ntitle: "Le pôle Orion : bilan 2020"\ndate: 2020-09-14\ntags:\n  - pôle\n'
+        "source: https://exemple.fr/orion\norganisation: Région Sud\n---\n\n"
+        "# Bilan\n\nLe pôle Orion compte 40 membres.\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    doc = read_document(tmp_path, path)
+    info = doc.info
+    assert (info.title, info.date, info.url, info.organisation) == (
+        "Le pôle Orion : bilan 2020",
+        "2020-09-14",
+        "https://exemple.fr/orion",
+        "Région Sud",
+    )
+    assert doc.text == text and doc.text[doc.body_start :].startswith("# Bilan\n")
+    # two rules around text are not front matter: nothing of the body is left out
+    path.write_text("---\nUn texte entre deux règles.\n---\nSuite.\n", encoding="utf-8")
+    assert read_document(tmp_path, path).body_start == 0
+
+
 def test_sidecar_overrides_and_completes_file_metadata(tmp_path: Path) -> None:
     shutil.copy(DEV_CORPUS / "d01_medicen-fiche.md", tmp_path / "d01.md")
     (tmp_path / "d01.md.meta.json").write_text(

@@ -204,6 +204,24 @@ def test_split_sentences_offsets_and_units() -> None:
     assert embedding_text(doc, *row) == "Fiche — Titre — Adhérents : 276"
 
 
+def test_every_row_of_a_wide_table_is_read_with_its_column_names() -> None:
+    # Only the first row under the header was ever cleared as a header, then each next row in
+    # turn: no row of a table of three columns or more was read with its column names.
+    text = (
+        "## Chiffres\n| Année | Adhérents | Budget |\n|---|---|---|\n"
+        "| 2012 | 590 | 2 M€ |\n| 2013 | 637 | 3 M€ |"
+    )
+    rows = [(s, e) for s, e in split_sentences(text) if text[s:e].startswith("| 201")]
+    assert [unit_text(text, *r) for r in rows] == [
+        "2012 ; Adhérents : 590 ; Budget : 2 M€",
+        "2013 ; Adhérents : 637 ; Budget : 3 M€",
+    ]
+    doc = Document(DocumentInfo(source="a.md", title="Fiche"), text)
+    assert (
+        embedding_text(doc, *rows[1]) == "Fiche — Chiffres — 2013 ; Adhérents : 637 ; Budget : 3 M€"
+    )
+
+
 def test_names_of_the_question_missing_from_a_document() -> None:
 
     q = analyze("Combien de pôles de compétitivité la province de Corvalie accueille-t-elle ?")

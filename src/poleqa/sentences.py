@@ -178,19 +178,17 @@ class _DocumentLines:
         for s, e, kind in _lines(text, body_start, len(text)):
             line = text[s:e]
             is_row = bool(_TABLE_ROW.match(line))
-            if is_row and not in_table:
+            first_row = is_row and not in_table
+            if first_row:
                 header = tuple(table_cells(line))
             in_table = is_row
             self.starts.append(s)
-            self.contexts.append(Context(heading=heading, table_header=header if is_row else None))
+            # a table's first row is its header, not a row under itself (decided here: a pass
+            # afterwards that read the rows it had already cleared cleared every row)
+            under = header if is_row and not first_row else None
+            self.contexts.append(Context(heading=heading, table_header=under))
             if kind == "heading":
                 heading = clean_inline(line)
-        # a table's first row is its header, not a row under itself
-        for i, ctx in enumerate(self.contexts):
-            if ctx.table_header is not None and (
-                i == 0 or self.contexts[i - 1].table_header is None
-            ):
-                self.contexts[i] = Context(heading=ctx.heading, table_header=None)
 
     def at(self, offset: int) -> Context:
         i = bisect.bisect_right(self.starts, offset) - 1

@@ -35,7 +35,9 @@ from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
 
 # Recorded in the manifest: sentence vectors are reused only if they were embedded the same way.
-SENTENCE_TEXT = "poleqa.sentences.embedding_text"
+# Changed when what `embedding_text` gives changes: an index embedded otherwise is rebuilt. 2:
+# table rows of more than two columns read with their column names (they never were).
+SENTENCE_TEXT = "poleqa.sentences.embedding_text 2"
 
 # {source: (path, fingerprint)} of the files a build may index, sorted by source.
 CorpusFiles = dict[str, tuple[Path, str]]

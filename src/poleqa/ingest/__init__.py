@@ -43,8 +43,10 @@ __all__ = [
 # 2: invisible characters dropped, vertical tabs and form feeds as newlines (cleaning.py); DOCX
 # tracked insertions, fields, content controls, text boxes and nested tables; HTML site banner
 # and footer dropped; titles capped at a word boundary. 3: Markdown header lines read through
-# invisible characters (« Date\u200b: 2021-03-04 » gave no date and ended the header).
-INGEST_VERSION = 3
+# invisible characters (« Date\u200b: 2021-03-04 » gave no date and ended the header). 4: HTML
+# and DOCX table rows « | a | b | » and list items « - a » / « 1. a », as in Markdown; PDF
+# creation dates read strictly; AES-encrypted PDFs read.
+INGEST_VERSION = 4
 
 # Document.text of a txt/md file is its decoded characters with the BOM dropped, CRLF/CR
 # turned into LF, vertical tabs and form feeds into LF and the invisible characters that split

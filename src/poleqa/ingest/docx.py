@@ -13,7 +13,7 @@ from lxml import etree
 
 from poleqa.errors import IngestError
 from poleqa.ingest.base import Extracted, Format, first_line, normalize_newlines
-from poleqa.ingest.metadata import normalize_date
+from poleqa.ingest.metadata import normalize_date, software_title_dropped
 
 # python-docx's blank template carries this creation stamp: it dates the template, not the text.
 _TEMPLATE_CREATED = datetime(2013, 12, 23, 23, 15, tzinfo=UTC)
@@ -64,7 +64,9 @@ def read_docx(raw: bytes) -> Extracted:
         is_list = kind == "list"
         if parts:
             parts.append("\n" if is_list and previous_list else "\n\n")
-        parts.append(text)
+        # A list item starts with « - » (its number is Word's numbering, not in the text): the
+        # sentence splitter reads each item as a unit, not the list as one wrapped paragraph.
+        parts.append("- " + text if is_list else text)
         previous_list = is_list
     text = "".join(parts)
     date = None
@@ -72,7 +74,7 @@ def read_docx(raw: bytes) -> Extracted:
         date = normalize_date(created)
     return Extracted(
         text=text,
-        title=(core_title or "").strip() or first_line(text),
+        title=software_title_dropped(core_title) or first_line(text),
         date=date,
     )
 
@@ -102,20 +104,23 @@ def _blocks(container: etree._Element, list_styles: frozenset[str]) -> Iterator[
 
 
 def _rows(table: etree._Element, list_styles: frozenset[str]) -> list[str]:
-    """A table's rows, « cell | cell »; a table inside a cell gives it its rows, « ; » between."""
+    """A table's rows, « | cell | cell | » as in Markdown (sentences.py reads each row as a
+    unit, with its column names); a table inside a cell gives it its rows, « ; » between."""
     rows = []
     for row in _outermost(table, {_TR}):
         cells: list[str] = []
         for cell in _outermost(row, {_TC}):
             parts = [
-                text.replace("\n", " ; ") if kind == "table" else text
+                " ; ".join(line.strip("| ") for line in text.split("\n"))
+                if kind == "table"
+                else text
                 for text, kind in _blocks(cell, list_styles)
             ]
             value = " ".join(" ".join(parts).split())
             if value and (not cells or cells[-1] != value):  # merged cells repeat their text
                 cells.append(value)
         if cells:
-            rows.append(" | ".join(cells))
+            rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 

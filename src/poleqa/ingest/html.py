@@ -48,12 +48,30 @@ _DATE_META = ("date", "dc.date", "dc.date.issued", "dcterms.date", "article:publ
 class _Lines:
     """Accumulates inline text into lines; each line remembers how it ended, which decides the
     separator after it: one newline after a <br> or between list items / table rows, else a
-    blank line (so that paragraphs and headings stay apart)."""
+    blank line (so that paragraphs and headings stay apart). A list item's first line starts
+    with its marker (« - », « 2. ») and a table row is written « | cell | cell | », as in
+    Markdown: the sentence splitter (sentences.py) reads each as a unit of its own, and a
+    row with its column names."""
 
     def __init__(self) -> None:
         self.parts: list[list[str]] = []  # [line, how it ended: "block" | "tight" | "br"]
         self.buffer: list[str] = []
         self.pre = 0
+        self.marker = ""  # a list item's, put before its first line
+        self.items: dict[int, int] = {}  # items met so far in each ordered list (by id)
+
+    def open_item(self, item: Tag) -> None:
+        parent = item.parent
+        if parent is not None and parent.name == "ol":
+            number = self.items[id(parent)] = self.items.get(id(parent), 0) + 1
+            self.marker = f"{number}. "
+        else:
+            self.marker = "- "
+
+    def end_row(self) -> None:
+        """The row's cells, « | a | b | »: written when the row ends."""
+        row = "".join(self.buffer).strip()
+        self.buffer = [f"| {row} |"] if row else []
 
     def add(self, text: str) -> None:
         self.buffer.append(text)
@@ -64,6 +82,7 @@ class _Lines:
         self.buffer = []
         line = raw.strip(" \t\n") if self.pre else _SPACES.sub(" ", raw).strip(" ")
         if line.strip():
+            line, self.marker = self.marker + line, ""
             self.parts.append([line, kind or "block"])
         elif kind in ("block", "tight") and self.parts and self.parts[-1][1] != "br":
             self.parts[-1][1] = kind  # an enclosing element closed: e.g. the end of a list
@@ -97,6 +116,8 @@ def _walk(root: Tag, lines: _Lines) -> None:
     while stack:
         item = stack.pop()
         if isinstance(item, _End):
+            if item.name == "tr":
+                lines.end_row()
             lines.flush("tight" if item.name in _TIGHT else "block")
             lines.pre -= item.name == "pre"
             continue
@@ -127,6 +148,8 @@ def _walk(root: Tag, lines: _Lines) -> None:
         elif name in _BLOCK:
             lines.flush(None)
             lines.pre += name == "pre"
+            if name == "li":
+                lines.open_item(child)
             stack.append(_End(name))
         stack.extend(_children(child, inner))
 

@@ -1,4 +1,5 @@
-"""Markdown files, with the optional header lines `# Title` / `Source: URL` / `Date: YYYY-MM-DD`."""
+"""Markdown files, with the optional header lines `# Title` / `Source: URL` / `Date: YYYY-MM-DD`
+or a YAML front matter block."""
 
 from __future__ import annotations
 
@@ -15,14 +16,22 @@ _FIELD = re.compile(
     re.IGNORECASE,
 )
 _URL = re.compile(r"https?://[^\s,;<>]+")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_FRONT_MAX_LINES = 100  # a « --- » further down is a horizontal rule, not the block's end
+# A line of YAML: a field, a list item or a continuation (indented), a comment.
+_YAML_LINE = re.compile(r"^(?:[A-Za-z_][\w-]*[ \t]*:(?:\s|$)|\s+\S|-\s|#)")
+_YAML_FIELD = re.compile(r"^([A-Za-z_]+)[ \t]*:[ \t]*(.*?)\s*$")
 
 
 def read_md(raw: bytes) -> Extracted:
     text = normalize_newlines(decode_bytes(raw))
     lines = text.split("\n")
+    front = _front_matter(lines)
+    if front is not None:
+        return _with_front_matter(text, lines, front)
     # Lines are matched without the invisible characters the cleaning drops (« Date\u200b: »
     # read no date); offsets count the lines as they are, for the cleaning moves them after.
-    title = next((m.group(1) for line in lines if (m := _H1.match(without_invisible(line)))), None)
+    title = _first_h1(lines)
     url = date = organisation = None
     body_start = 0
     # Header block: a first-line "# Title" followed directly by "Field: value" lines. The
@@ -59,6 +68,62 @@ def read_md(raw: bytes) -> Extracted:
         date=date,
         organisation=organisation,
         url=url,
+        body_start=body_start,
+    )
+
+
+def _first_h1(lines: list[str]) -> str | None:
+    """The first `# ` heading outside fenced code (a shell comment there is no title)."""
+    fence = ""
+    for line in lines:
+        bare = without_invisible(line)
+        if m := _FENCE.match(bare):
+            if not fence:
+                fence = m.group(1)
+            elif m.group(1).startswith(fence):
+                fence = ""
+        elif not fence and (h1 := _H1.match(bare)):
+            return h1.group(1)
+    return None
+
+
+def _front_matter(lines: list[str]) -> int | None:
+    """The index of the line closing a YAML front matter block (« --- » on the first line,
+    « --- » or « ... » closing it), or None."""
+    if not lines or without_invisible(lines[0]).strip() != "---":
+        return None
+    for i, line in enumerate(lines[1:_FRONT_MAX_LINES], 1):
+        bare = without_invisible(line)
+        if bare.strip() in ("---", "..."):
+            return i
+        if bare.strip() and not _YAML_LINE.match(bare):
+            return None  # text between two rules: the body, not metadata to leave out
+    return None
+
+
+def _with_front_matter(text: str, lines: list[str], closing: int) -> Extracted:
+    """A file opening with YAML front matter (static-site generators, note-taking tools): its
+    title, date, source and organisation are metadata, its body starts after it."""
+    fields: dict[str, str] = {}
+    for line in lines[1:closing]:
+        if m := _YAML_FIELD.match(without_invisible(line)):
+            fields.setdefault(m.group(1).lower(), m.group(2).strip().strip("\"'").strip())
+    body_start = sum(len(line) + 1 for line in lines[: closing + 1])
+    while body_start < len(text) and text[body_start] in " \t\n" + INVISIBLE:
+        body_start += 1
+    body_start = min(body_start, len(text))
+    found = _URL.search(" ".join(fields.get(k, "") for k in ("url", "source", "sources")))
+    date = next((d for k in ("date", "published") if (d := normalize_date(fields.get(k)))), None)
+    title = fields.get("title") or fields.get("titre") or _first_h1(lines[closing + 1 :])
+    organisation = next(
+        (fields[k] for k in ("organisation", "organization", "organisme") if fields.get(k)), None
+    )
+    return Extracted(
+        text=text,
+        title=title or first_line(text[body_start:]) or first_line(text),
+        date=date,
+        organisation=organisation,
+        url=found.group(0) if found else None,
         body_start=body_start,
     )
 

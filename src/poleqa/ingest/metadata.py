@@ -134,3 +134,16 @@ def _iso(year: str, month: str | None, day: str | None) -> str | None:
         return date(y, int(month), int(day)).isoformat()
     except ValueError:
         return None
+
+
+# Titles that name the software or the file, not the document (« Microsoft Word - note.docx »).
+_JUNK_TITLE = re.compile(r"^(microsoft word - |untitled|sans titre)|\.(docx?|odt|pdf|rtf)$", re.I)
+
+
+def software_title_dropped(value: object) -> str | None:
+    """A title from a file's properties, spaces collapsed; None when it names the software or
+    the file rather than the document."""
+    if not isinstance(value, str):
+        return None
+    title = " ".join(value.split())
+    return title if title and not _JUNK_TITLE.search(title) else None

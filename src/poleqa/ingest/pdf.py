@@ -11,12 +11,13 @@ from pypdf.errors import PyPdfError
 
 from poleqa.errors import IngestError
 from poleqa.ingest.base import Extracted, Format, first_line, normalize_newlines
-from poleqa.ingest.metadata import normalize_date
+from poleqa.ingest.metadata import normalize_date, software_title_dropped
 from poleqa.types import PageSpan
 
 PAGE_SEPARATOR = "\n\n"
 # Titles that word processors write by themselves, and that say nothing about the document.
-_JUNK_TITLE = re.compile(r"^(microsoft word - |untitled|sans titre)|\.(docx?|odt|pdf|rtf)$", re.I)
+# D:YYYY, then MM and DD if given; what follows (the time) is not read.
+_PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(\d{2})?(\d{2})?")
 
 
 def read_pdf(raw: bytes) -> Extracted:
@@ -55,11 +56,8 @@ def read_pdf(raw: bytes) -> Extracted:
         raise IngestError("the PDF has no extractable text (scanned images?)")
     title = date = None
     if info is not None:
-        title = _clean_title(info.title)
-        try:
-            date = normalize_date(info.creation_date)
-        except Exception:  # a malformed /CreationDate string must not cost the document
-            date = None
+        title = software_title_dropped(info.title)
+        date = _creation_date(info.get("/CreationDate"))
     return Extracted(text=text, title=title or first_line(text), date=date, pages=tuple(spans))
 
 
@@ -69,11 +67,11 @@ def _page_text(page: object) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
-def _clean_title(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    title = " ".join(value.split())
-    return title if title and not _JUNK_TITLE.search(title) else None
+def _creation_date(value: object) -> str | None:
+    """/CreationDate (« D:20230330120000+01'00' ») as ISO, read strictly: pypdf's own reading
+    made « D:20231399 » (no month 13) the 3rd of January 2023."""
+    m = _PDF_DATE.match(str(value)) if value is not None else None
+    return normalize_date("-".join(part for part in m.groups() if part)) if m else None
 
 
 FORMAT = Format(name="pdf", extensions=(".pdf",), read=read_pdf)
