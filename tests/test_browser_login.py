@@ -13,7 +13,7 @@ from browsing import local_only
 
 from poleqa.web import create_app
 from poleqa.web.auth import LOGIN_FAILURES_PER_MINUTE
-from poleqa.web.sessions import INCORRECT, LOGIN_TITLE, THROTTLED
+from poleqa.web.sessions import INCORRECT, LOGIN_TITLE, MISSING, THROTTLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "un mot de passe d'équipe"
@@ -63,6 +63,45 @@ def test_login_failures_are_heard_and_the_throttle_is_shown(browser, tmp_path: P
         assert alert.inner_text() == THROTTLED and alert.bounding_box()["height"] > 10
         assert not page.get_by_text("Identifiants incorrects").is_visible()
         assert page.locator("#pq-query").count() == 0  # still the login page
+
+
+def test_after_a_wrong_password_the_user_name_stays_and_the_password_alone_lets_in(
+    browser,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    # Gradio emptied both fields after a refusal: the password typed again alone was sent with
+    # an empty user name, refused as « Identifiants incorrects » and counted as a failure
+    with _server(browser, tmp_path) as page:
+        _try(page, "pas le bon mot de passe")
+        page.get_by_text("Identifiants incorrects").wait_for(timeout=WAIT)
+        user = page.locator("input[type=text]").first
+        page.wait_for_function(
+            "() => document.querySelector('gradio-app input[type=text]').value === 'equipe'",
+            timeout=WAIT,
+        )
+        assert page.evaluate("document.activeElement.type") == "password"
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#pq-query textarea", timeout=WAIT)
+        assert user.count() == 0 or not user.is_visible()
+
+
+def test_a_login_with_a_field_left_empty_is_told_so_and_not_counted(
+    browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    with _server(browser, tmp_path) as page:
+        alert = page.get_by_role("alert")
+        for _ in range(LOGIN_FAILURES_PER_MINUTE + 1):  # more than the throttle lets fail
+            page.locator("input[type=text]").first.fill("equipe")
+            page.fill("input[type=password]", "")
+            page.locator("button").filter(has_text="Connexion").or_(
+                page.locator("button").filter(has_text="Login")
+            ).first.click()
+            page.get_by_text(MISSING).wait_for(timeout=WAIT)
+            assert alert.inner_text() == MISSING
+            page.evaluate("document.getElementById('pq-login-alert').textContent = ''")
+        _try(page, PASSWORD)  # not throttled: no password was tried
+        page.wait_for_selector("#pq-query textarea", timeout=WAIT)
 
 
 def test_the_login_page_lets_in_without_describing_the_staff_api(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -240,6 +240,8 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
     (tmp_path / "badmeta.txt.meta.json").write_text("{title: oops", encoding="utf-8")
     (tmp_path / "baddate.txt").write_text("Texte correct.", encoding="utf-8")
     (tmp_path / "baddate.txt.meta.json").write_text('{"date": "hier"}', encoding="utf-8")
+    (tmp_path / "typo.txt").write_text(FRENCH, encoding="utf-8")
+    (tmp_path / "typo.txt.meta.json").write_text('{"titre": "T", "date_note": "?"}', "utf-8")
     (tmp_path / "list.txt").write_text("Texte correct.", encoding="utf-8")
     # JSON that json.loads fails on with a RecursionError, or a ValueError of its own
     (tmp_path / "deep.txt").write_text("Texte correct.", encoding="utf-8")
@@ -271,6 +273,8 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
         "badmeta.txt": "its metadata file badmeta.txt.meta.json is not valid JSON",
         "baddate.txt": "the date 'hier' is not a date",
         "list.txt": "its metadata file list.txt.meta.json must hold a JSON object",
+        "typo.txt": "unknown field 'titre' (the fields are title, organisation, date, url; one"
+        " ending in _note is a comment)",
         "deep.txt": "its metadata file deep.txt.meta.json is not valid JSON (JSON nested too deep",
         "digits.txt": "its metadata file digits.txt.meta.json is not valid JSON (Exceeds the limit",
         "orphan.txt.meta.json": "metadata file without its document",

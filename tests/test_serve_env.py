@@ -273,3 +273,31 @@ def test_serve_answers_from_its_index_when_the_corpus_is_gone_or_empty(
     settings = settings.with_(index_dir=tmp_path / "none")
     with pytest.raises(CorpusError, match="No readable document"):
         prepare_chat(Pipeline(settings), Readiness())
+
+
+def test_the_server_keeps_its_temporary_files_private_and_removes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Gradio's copies of the staff's downloads (citizens' comments) went to the shared
+    # /tmp/gradio, readable by every local user; poleqa's report folders outlived the server
+    import tempfile
+
+    from gradio.utils import get_upload_folder
+
+    from poleqa.web import private_temp
+
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    with private_temp() as folder:
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert Path(get_upload_folder()) == folder / "gradio"
+        report = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
+        assert report.parent == folder
+    assert not folder.exists() and "GRADIO_TEMP_DIR" not in os.environ
+    elsewhere = Path(tempfile.mkdtemp())
+    elsewhere.rmdir()
+    assert elsewhere.parent != folder  # tempfile's own place again
+    # an operator's GRADIO_TEMP_DIR is kept
+    monkeypatch.setenv("GRADIO_TEMP_DIR", "/srv/gradio-cache")
+    with private_temp():
+        assert get_upload_folder() == "/srv/gradio-cache"
+    assert os.environ["GRADIO_TEMP_DIR"] == "/srv/gradio-cache"

@@ -20,7 +20,7 @@ from poleqa.index.builder import BuildReport
 from poleqa.types import Answer
 from poleqa.web import render
 from poleqa.web.eval_view import FORMAT_HELP, METRICS, TYPE_NAMES, value_text
-from poleqa.web.staff import StaffApp, _build_summary, build_staff_blocks
+from poleqa.web.staff import MAX_QUESTIONS, StaffApp, _build_summary, build_staff_blocks
 
 # A question set about the documents of `webfake.WEB_DOCS` (and one they do not answer).
 QUESTIONS = [
@@ -245,6 +245,23 @@ def test_a_question_longer_than_the_chat_takes_is_refused_with_its_file(
         "- ligne 1 : question trop longue (2001 caractères ; le chat en accepte 2000 au plus)"
     )
     assert failures == "" and files is None
+
+
+def test_a_set_too_large_for_the_staff_area_is_refused_before_any_question(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
+) -> None:
+    # 180,000 questions fit in 20 MB: eight hours holding every staff member's « Vérifier »
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    upload = tmp_path / "uploads" / "abc" / "grand.jsonl"
+    upload.parent.mkdir(parents=True)
+    rows = (json.dumps({"id": f"q{i}", **QUESTIONS[0]}) + "\n" for i in range(MAX_QUESTIONS + 1))
+    upload.write_text("".join(rows), "utf-8")
+    message, failures, files = staff.evaluate({"path": str(upload)}, 5)
+    assert html_text(message) == (
+        f"Le fichier grand.jsonl contient {MAX_QUESTIONS + 1} questions : {MAX_QUESTIONS} au "
+        "plus ici (la commande poleqa eval n'a pas de limite)."
+    )
+    assert failures == "" and files is None and staff.pipeline.histories == []
 
 
 @pytest.mark.parametrize(("name", "read"), [("notes.txt", False), ("questions.tsv", True)])

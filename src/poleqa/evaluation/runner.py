@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from poleqa.errors import PoleqaError
+from poleqa.errors import PoleqaError, QuestionSetError
 from poleqa.evaluation.metrics import Prediction, compute_metrics, judge
 from poleqa.evaluation.questions import Question, load_questions, set_name
 from poleqa.types import Answer
@@ -83,10 +83,18 @@ def evaluate_file(
     progress: bool = False,
     on_progress: OnProgress | None = None,
     info: dict[str, str] | None = None,
+    most: int | None = None,
 ) -> EvalResult:
-    """Load a JSONL/CSV question set (QuestionSetError before asking anything) and evaluate it."""
+    """Load a JSONL/CSV question set (QuestionSetError before asking anything) and evaluate it;
+    a set of more than `most` questions is refused."""
     path = Path(path)
     questions = load_questions(path)
+    if most is not None and len(questions) > most:
+        raise QuestionSetError(
+            f"{path.name}: {len(questions)} questions, at most {most} here",
+            f"Le fichier {path.name} contient {len(questions)} questions : {most} au plus ici "
+            "(la commande poleqa eval n'a pas de limite).",
+        )
     return evaluate(
         pipeline,
         questions,

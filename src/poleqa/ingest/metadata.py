@@ -79,6 +79,11 @@ def unused_sidecars(entries: list[Path], documents: list[Path]) -> list[tuple[Pa
     return out
 
 
+def _is_note(key: str) -> bool:
+    """A field kept for people, never read (« date_note » says how a date was inferred)."""
+    return key == "note" or key.endswith("_note")
+
+
 def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
     """The metadata in `raw`, the bytes of sidecar file `meta`; IngestError if malformed."""
     if raw is None:
@@ -89,6 +94,13 @@ def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
         raise IngestError(f"its metadata file {meta.name} is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise IngestError(f"its metadata file {meta.name} must hold a JSON object")
+    unknown = [k for k in data if k not in SIDECAR_FIELDS and not _is_note(k)]
+    if unknown:  # « titre », « Date »: a typo would leave the file's own value, unnoticed
+        named = ", ".join(repr(k[:40]) for k in unknown[:5])
+        raise IngestError(
+            f"in its metadata file {meta.name}, unknown field {named} (the fields are "
+            f"{', '.join(SIDECAR_FIELDS)}; one ending in _note is a comment)"
+        )
     values: dict[str, str | None] = {}
     for key in SIDECAR_FIELDS:
         value = data.get(key)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -259,32 +263,55 @@ def serve(
 
     check_port(host, port)
     readiness = Readiness(ready=prepare is None)
-    app = create_app(
-        pipeline,
-        data_dir,
-        index_pointer,
-        k=k,
-        concurrency=concurrency,
-        staff_password=staff_password,
-        feedback_per_minute=feedback_per_minute,
-        feedback_store=feedback_store,
-        readiness=readiness,
-    )
-    server = uvicorn.Server(server_config(app, host, port, trusted_proxies))
-    failures: list[BaseException] = []
-    if prepare is not None:
-        threading.Thread(
-            target=_prepare,
-            args=(prepare, readiness, server, failures),
-            name="poleqa-prepare",
-            daemon=True,
-        ).start()
-    print(f"poleqa: serving on http://{host}:{port}/", file=sys.stderr, flush=True)
-    staff = f"http://{host}:{port}/equipe/" if staff_password else "off (no staff password)"
-    print(f"poleqa: staff area {staff}", file=sys.stderr, flush=True)
-    server.run()
+    with private_temp():  # before the app is made: Gradio reads GRADIO_TEMP_DIR then
+        app = create_app(
+            pipeline,
+            data_dir,
+            index_pointer,
+            k=k,
+            concurrency=concurrency,
+            staff_password=staff_password,
+            feedback_per_minute=feedback_per_minute,
+            feedback_store=feedback_store,
+            readiness=readiness,
+        )
+        server = uvicorn.Server(server_config(app, host, port, trusted_proxies))
+        failures: list[BaseException] = []
+        if prepare is not None:
+            threading.Thread(
+                target=_prepare,
+                args=(prepare, readiness, server, failures),
+                name="poleqa-prepare",
+                daemon=True,
+            ).start()
+        print(f"poleqa: serving on http://{host}:{port}/", file=sys.stderr, flush=True)
+        staff = f"http://{host}:{port}/equipe/" if staff_password else "off (no staff password)"
+        print(f"poleqa: staff area {staff}", file=sys.stderr, flush=True)
+        server.run()
     if failures:
         raise failures[0]
+
+
+@contextmanager
+def private_temp() -> Iterator[Path]:
+    """A temporary folder of this server alone (mode 700), removed when it stops: Gradio's
+    copies of the staff's downloads (citizens' comments, evaluation reports) went to the shared
+    /tmp/gradio, readable by every local user, and poleqa's own report folders outlived the
+    server. Gradio's copies go there unless GRADIO_TEMP_DIR says otherwise; so do the folders
+    poleqa makes with `tempfile`."""
+    folder = Path(tempfile.mkdtemp(prefix="poleqa-serve-"))
+    gradio_set = "GRADIO_TEMP_DIR" in os.environ
+    previous = tempfile.tempdir
+    if not gradio_set:
+        os.environ["GRADIO_TEMP_DIR"] = str(folder / "gradio")
+    tempfile.tempdir = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = previous
+        if not gradio_set:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def server_config(app: Any, host: str, port: int, trusted_proxies: str = "") -> Any:

@@ -352,10 +352,13 @@ def _asking(
         chat.ask, [question, session], ask_out, api_name="ask", **asking, **raw
     )
 
-    def ask_example(s: Session | None, event: gr.SelectData) -> tuple[Any, list, Session, str]:
-        index = event.index if isinstance(event.index, int) else -1
-        if not 0 <= index < len(examples):
-            return chat.ask_in_page(None, s)
+    # EventData, not SelectData: SelectData reads its « index » when Gradio makes it, and a
+    # crafted call without one got Python's error text back (and a traceback in the log).
+    def ask_example(s: Session | None, event: gr.EventData) -> tuple[Any, Any, Any, Any]:
+        data = getattr(event, "_data", None)
+        index = data.get("index") if isinstance(data, dict) else None
+        if type(index) is not int or not 0 <= index < len(examples):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # no such example: nothing asked
         return chat.ask_in_page(examples[index], s)
 
     chatbot.example_select(ask_example, [session], ask_out, api_name=False, **asking)

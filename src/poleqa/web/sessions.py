@@ -5,6 +5,7 @@ throttled, malformed ones refused in French."""
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping, MutableMapping
@@ -45,6 +46,7 @@ class FrenchPages:
             return
         start: MutableMapping[str, Any] | None = None  # a page's, held until its body comes
         browsing = b"text/html" in dict(scope.get("headers", [])).get(b"accept", b"")
+        send = _framed_by_itself_only(send)
 
         async def french(message: MutableMapping[str, Any]) -> None:
             nonlocal start
@@ -168,6 +170,7 @@ def _secure_tokens(cookies: bytes) -> bytes:
 # What a login is answered, in French (Gradio's, and FastAPI's for a malformed form, are English).
 THROTTLED = "Trop de tentatives de connexion : réessayez dans une minute."
 INCORRECT = "Identifiant ou mot de passe incorrect."
+MISSING = "Saisissez l'identifiant (« equipe ») et le mot de passe."
 UNREADABLE = (
     "Requête de connexion illisible : un formulaire avec les champs « username » et "
     "« password » est attendu."
@@ -177,6 +180,27 @@ NOT_POSTED = "La connexion se fait par le formulaire de l'espace équipe."
 # A user name and a password of MAX_PASSWORD_CHARS characters, percent-encoded: under 16 KB.
 # Gradio's form parser would read up to a thousand fields of 1 MB each (files to disk besides).
 MAX_LOGIN_BODY = 32_768
+
+
+# Another site may not show these pages in a frame: a logged-in staff member's « Réindexer »
+# or « Exporter les avis » could be clicked through an invisible one (clickjacking). A page
+# that sets its own policy (documents.py) keeps it.
+_FRAME_HEADERS = [
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"content-security-policy", b"frame-ancestors 'self'"),
+]
+
+
+def _framed_by_itself_only(send: Send) -> Send:
+    async def guarded(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            named = {name.lower() for name, _ in headers}
+            headers += [(n, v) for n, v in _FRAME_HEADERS if n not in named]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return guarded
 
 
 class LoginThrottle:
@@ -244,12 +268,32 @@ class FrenchLogin:
         self.refusal += message.get("body", b"")
         if message.get("more_body", False):
             return
+        if self.status == 422 and _fields_left_empty(self.scope, self.refusal):
+            self.settle(True)  # no password was tried: not a failure
+            await _answer(self.scope, self.send, 422, MISSING)
+            return
         self.settle(False)
         if self.status >= 500:
             await _answer(self.scope, self.send, 500, GENERIC_ERROR)
         else:  # Gradio's page tells a wrong password by its 400 alone
             wrong = self.status == 400 and b"Incorrect credentials" in self.refusal
             await _answer(self.scope, self.send, 400, INCORRECT if wrong else UNREADABLE)
+
+
+def _fields_left_empty(scope: Scope, refusal: bytes) -> bool:
+    """Whether FastAPI's 422 says only that the form's user name or password is empty (the
+    login form sent as the page sends it, a field left blank), not that the request is not
+    that form."""
+    kind = dict(scope.get("headers", [])).get(b"content-type", b"").split(b";")[0].strip()
+    if kind not in (b"multipart/form-data", b"application/x-www-form-urlencoded"):
+        return False
+    try:
+        errors = json.loads(refusal)["detail"]
+        return bool(errors) and all(
+            e["type"] == "missing" and e["loc"][-1] in ("username", "password") for e in errors
+        )
+    except (ValueError, KeyError, TypeError, IndexError):
+        return False
 
 
 async def _not_posted(scope: Scope, send: Send) -> None:

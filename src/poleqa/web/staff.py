@@ -39,6 +39,9 @@ MAX_K = 20  # the sliders' maximum; the API may not ask for more
 # limit is per listener unless listeners share a concurrency id): no re-index of this server
 # runs during an evaluation, which reads one index anyway (`Pipeline.pinned`).
 ONE_AT_A_TIME: dict[str, Any] = {"concurrency_id": "staff", "concurrency_limit": 1}
+# About 0.2 s a question: a larger set would hold « Vérifier » and « Réindexer » of every staff
+# member for as long (they run one at a time); `poleqa eval` takes any size.
+MAX_QUESTIONS = 1000
 QUESTION_SETS = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")  # what poleqa.evaluation reads
 # Reports and exports hold citizens' comments: Gradio's copies are deleted after an hour.
 CACHE_LIFETIME = (3600, 3600)
@@ -141,7 +144,7 @@ class StaffApp(Served):
             # one index for the whole set: a generation another process publishes meanwhile
             # answers the citizens, not the rest of this evaluation
             pinned = self.pipeline.pinned()
-            result = evaluate_file(pinned, path, k=count)
+            result = evaluate_file(pinned, path, k=count, most=MAX_QUESTIONS)
             set_questions = [p.question for p in result.predictions]
             # checked against the index that answered (another may have been swapped in since)
             sources = [i.source for i in pinned.sources()]

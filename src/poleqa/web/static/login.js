@@ -2,7 +2,8 @@
 // form shows « Identifiants incorrects » after a 400 but tells screen readers nothing, and shows
 // nothing at all for any other answer (the throttle's 429 after five failures). Each failed POST
 // to …/login is said in a live region (role="alert"), with the server's French « detail »:
-// for screen readers only after a 400 (Gradio shows its own), visible otherwise.
+// for screen readers only after a 400 (Gradio shows its own), visible otherwise. The user name
+// stays in its field after a refusal.
 (() => {
   const FAILED = "La connexion au serveur a échoué : réessayez dans une minute.";
   const send = window.fetch.bind(window);
@@ -56,9 +57,26 @@
       }
       const text = typeof detail === "string" && detail ? detail : FAILED;
       say(alert, text, response.status !== 400);
+      keepUser(options && options.body);
     }
     return response;
   };
+
+  // Gradio empties both fields after a refusal: typed again, the password alone was sent
+  // with an empty user name. The user name comes back, the password field takes the focus.
+  function keepUser(body) {
+    const user = body instanceof FormData ? body.get("username") : null;
+    if (typeof user !== "string" || !user) return;
+    setTimeout(() => {
+      const field = document.querySelector("gradio-app input[type=text]");
+      if (field && !field.value) {
+        field.value = user;
+        field.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+      const password = document.querySelector("gradio-app input[type=password]");
+      if (password) password.focus();
+    }, 0);
+  }
 
   const style = document.createElement("style");
   style.textContent =
