@@ -115,3 +115,35 @@ def make_word_docx(path: Path) -> None:
 
 def reasons(scan: CorpusScan) -> dict[str, str]:
     return {s.source: s.reason for s in scan.skipped}
+
+
+def add_footnote(path: Path, text: str) -> None:
+    """A footnote holding `text` added to the .docx at `path` (python-docx writes none): its
+    part, its relationship and its content type, as Word writes them."""
+    import zipfile
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    notes = (
+        f'<w:footnotes xmlns:w="{w}">'
+        '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+        f'<w:footnote w:id="1"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:footnote>'
+        "</w:footnotes>"
+    )
+    rel = (
+        '<Relationship Id="rIdNote" Target="footnotes.xml" Type="http://schemas.openxmlformats'
+        '.org/officeDocument/2006/relationships/footnotes"/>'
+    )
+    override = (
+        '<Override PartName="/word/footnotes.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.wordprocessingml.footnotes+xml"/>'
+    )
+    with zipfile.ZipFile(path) as z:
+        files = {name: z.read(name) for name in z.namelist()}
+    rels = "word/_rels/document.xml.rels"
+    files[rels] = files[rels].replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+    types = "[Content_Types].xml"
+    files[types] = files[types].replace(b"</Types>", override.encode() + b"</Types>")
+    files["word/footnotes.xml"] = notes.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)

@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
-from documents import FRENCH, make_docx, make_pdf, make_word_docx, reasons
+from documents import FRENCH, add_footnote, make_docx, make_pdf, make_word_docx, reasons
 from fpdf import FPDF
 
 from poleqa import ingest
@@ -135,6 +135,22 @@ def test_pdf_pages_and_metadata(tmp_path: Path) -> None:
     )
 
 
+def test_pdf_words_cut_at_a_line_end_are_joined_and_justified_spaces_collapsed(
+    tmp_path: Path,
+) -> None:
+    # « compéti-\ntivité » was two words for BM25, « 31  projets » shown as typeset
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    lines = ["Le pôle de compéti-", "tivité suit 31  projets en", "Auvergne-", "Rhône-Alpes."]
+    for line in lines:
+        pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    (tmp_path / "coupé.pdf").write_bytes(bytes(pdf.output()))
+    assert read_document(tmp_path, tmp_path / "coupé.pdf").text == (
+        "Le pôle de compétitivité suit 31 projets en\nAuvergne-\nRhône-Alpes."
+    )
+
+
 def test_pdf_creation_date_is_read_strictly(tmp_path: Path) -> None:
     # pypdf's lenient reading made « D:20231399 » (no 13th month) the 3rd of January 2023
     for raw, expected in [
@@ -178,6 +194,17 @@ def test_docx_paragraphs_lists_tables_and_properties(tmp_path: Path) -> None:
         "Note sur les pôles",
         "2020-02-03",
         "docx",
+    )
+
+
+def test_docx_footnotes_are_read_after_the_body(tmp_path: Path) -> None:
+    # « Source : arrêté du 12 juillet 2005… » in a footnote was never indexed
+    path = tmp_path / "note.docx"
+    make_docx(path)
+    add_footnote(path, "Source : arrêté du 12 juillet 2005, 77 000 euros.")
+    doc = read_document(tmp_path, path)
+    assert doc.text.endswith(
+        "Fin du document.\n\nSource : arrêté du 12 juillet 2005, 77 000 euros."
     )
 
 

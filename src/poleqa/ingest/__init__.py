@@ -44,8 +44,9 @@ __all__ = [
 # tracked insertions, fields, content controls, text boxes and nested tables; HTML site banner
 # and footer dropped; titles capped at a word boundary. 3: Markdown header lines read through
 # invisible characters (« Date\u200b: 2021-03-04 » gave no date and ended the header). 4: HTML
-# and DOCX table rows « | a | b | » and list items « - a » / « 1. a », as in Markdown; PDF
-# creation dates read strictly; AES-encrypted PDFs read.
+# and DOCX table rows « | a | b | » and list items « - a » / « 1. a », as in Markdown; DOCX
+# footnotes; PDF words cut at a line's end joined, justified spaces collapsed, creation dates
+# read strictly, AES-encrypted PDFs read; Markdown YAML front matter.
 INGEST_VERSION = 4
 
 # Document.text of a txt/md file is its decoded characters with the BOM dropped, CRLF/CR

@@ -1,4 +1,5 @@
-"""Word documents (.docx): paragraphs and table rows in reading order, core title and date."""
+"""Word documents (.docx): paragraphs and table rows in reading order, footnotes after them,
+core title and date."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def read_docx(raw: bytes) -> Extracted:
             style.style_id for style in document.styles if "list" in (style.name or "").lower()
         )
         blocks = list(_blocks(document.element.body, list_styles))
+        blocks += _footnotes(document, list_styles)
         props = document.core_properties
         core_title, created = props.title, props.created
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -101,6 +103,27 @@ def _blocks(container: etree._Element, list_styles: frozenset[str]) -> Iterator[
         yield normalize_newlines("".join(texts)).strip(), _paragraph_kind(item, list_styles)
         for box in boxes:
             yield from _blocks(box, list_styles)
+
+
+def _footnotes(document: object, list_styles: frozenset[str]) -> list[_Block]:
+    """The footnotes' paragraphs, after the body (as at the end of a page): a source or a
+    figure often stands there alone. Word's separators (ids -1 and 0) hold no text."""
+    part = next(
+        (
+            p
+            for p in document.part.package.iter_parts()  # type: ignore[attr-defined]
+            if str(p.partname) == "/word/footnotes.xml"
+        ),
+        None,
+    )
+    if part is None:
+        return []
+    root = etree.fromstring(part.blob, etree.XMLParser(resolve_entities=False, no_network=True))
+    out: list[_Block] = []
+    for note in root.iter(_W + "footnote"):
+        if note.get(_W + "type") in (None, "normal"):
+            out += [(text, "paragraph") for text, _ in _blocks(note, list_styles)]
+    return out
 
 
 def _rows(table: etree._Element, list_styles: frozenset[str]) -> list[str]:

@@ -15,8 +15,11 @@ from poleqa.ingest.metadata import normalize_date, software_title_dropped
 from poleqa.types import PageSpan
 
 PAGE_SEPARATOR = "\n\n"
-# Titles that word processors write by themselves, and that say nothing about the document.
 # D:YYYY, then MM and DD if given; what follows (the time) is not read.
+_SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+# A hyphen ending a line between two lower-case letters: a word cut there (« entre-\nprises »);
+# before a capital it is the word's own (« Auvergne-\nRhône-Alpes »).
+_CUT_WORD = re.compile(r"(?<=[a-zß-öø-ÿœ])-\n(?=[a-zß-öø-ÿœ])")
 _PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(\d{2})?(\d{2})?")
 
 
@@ -62,9 +65,13 @@ def read_pdf(raw: bytes) -> Extracted:
 
 
 def _page_text(page: object) -> str:
+    """The page's text, its lines as the PDF sets them, without what typesetting added: the
+    spaces of justified lines (« 31  projets ») and the hyphen of a word cut at a line's end
+    (« compéti-\\ntivité », which BM25 read as two words)."""
     text = page.extract_text() or ""  # type: ignore[attr-defined]
     text = normalize_newlines(text).replace("\x00", "")
-    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+    text = "\n".join(_SPACES.sub(" ", line.rstrip()) for line in text.split("\n"))
+    return _CUT_WORD.sub("", text).strip("\n")
 
 
 def _creation_date(value: object) -> str | None:
