@@ -103,6 +103,10 @@ def test_staff_password_is_checked_against_a_hash_only() -> None:
     with pytest.raises(PoleqaError) as e:
         StaffAuth("court")
     assert "au moins" not in e.value.message and "10" in e.value.message_fr
+    for spaces in (" " * 10, " \t" * 8 + "abc"):  # ten spaces were a password
+        with pytest.raises(PoleqaError):
+            StaffAuth(spaces)
+    StaffAuth(" dix lettres ")  # spaces count beside ten other characters
 
 
 def _post(app: Any, path: str, body: bytes) -> list[MutableMapping[str, Any]]:

@@ -85,7 +85,9 @@ def test_verify_filters_and_validates_dates(staff: StaffApp) -> None:
     assert 'href="../document?source=' in html
     assert "Date « 30/03/2023 » non reconnue" in staff.verify("pôles", [], "30/03/2023", "", 5)
     assert "La date min. est postérieure" in staff.verify("pôles", [], "2024", "2023-12", 5)
-    assert "La question est vide." in staff.verify("", [], "", "", 5)
+    # checked as the chat's questions, said of the field staff fill in: « Requête »
+    assert "La requête est vide." in staff.verify("", [], "", "", 5)
+    assert "La requête ne contient aucun mot." in staff.verify("?!", [], "", "", 5)
     assert staff.source_choices() == [(f"{INFO.title} ({INFO.source})", INFO.source)]
 
 

@@ -30,12 +30,15 @@ class StaffAuth:
     """Checks the staff's user name and password; the clear password is not kept."""
 
     def __init__(self, password: str, user: str = STAFF_USER) -> None:
-        if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+        # spaces count in a password, but ten of them alone are not one
+        letters = sum(not c.isspace() for c in password)
+        if letters < MIN_PASSWORD_CHARS or len(password) > MAX_PASSWORD_CHARS:
             raise PoleqaError(
                 f"The staff password must have {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} "
-                f"characters ({PASSWORD_ENV}).",
+                f"characters, {MIN_PASSWORD_CHARS} at least not spaces ({PASSWORD_ENV}).",
                 f"Le mot de passe de l'équipe doit avoir de {MIN_PASSWORD_CHARS} à "
-                f"{MAX_PASSWORD_CHARS} caractères.",
+                f"{MAX_PASSWORD_CHARS} caractères, dont {MIN_PASSWORD_CHARS} au moins autres "
+                "que des espaces.",
             )
         self.user = user
         self._salt = secrets.token_bytes(16)

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from poleqa.errors import PoleqaError
+from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore, to_csv
 from poleqa.index.builder import BuildReport
 from poleqa.retrieval import before
@@ -91,6 +91,8 @@ class StaffApp(Served):
             text = text_input(query, "verify", "La requête")
             self.watcher.check()
             hits = self.pipeline.search(text, k=count, filters=filters)
+        except QuestionError as e:  # checked as the chat's questions: the field is « Requête »
+            return render.message_html(e.message_fr.replace("La question", "La requête", 1))
         except PoleqaError as e:  # InputError included: French message, logged once already
             return render.message_html(e.message_fr)
         except Exception:
