@@ -278,6 +278,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
     (tmp_path / "list.txt.meta.json").write_text('["not", "an", "object"]', encoding="utf-8")
     (tmp_path / "orphan.txt.meta.json").write_text("{}", encoding="utf-8")
     (tmp_path / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "LISEZMOI").symlink_to("effacé")  # a link to nothing, without an extension
     (tmp_path / "sheet.xlsx").write_bytes(b"PK\x03\x04")
 
     scan = load_corpus(tmp_path)
@@ -305,7 +306,9 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
         "deep.txt": "its metadata file deep.txt.meta.json is not valid JSON (JSON nested too deep",
         "digits.txt": "its metadata file digits.txt.meta.json is not valid JSON (Exceeds the limit",
         "orphan.txt.meta.json": "metadata file without its document",
-        "dangling.txt": "cannot read the file",
+        "dangling.txt": f"cannot read the file: a symbolic link to {tmp_path}/nowhere.txt, "
+        "which does not exist",
+        "LISEZMOI": "cannot read the file: a symbolic link to effacé, which does not exist",
         "sheet.xlsx": "unsupported file type '.xlsx'",
     }
     assert set(got) == set(expected)

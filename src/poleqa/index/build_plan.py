@@ -30,6 +30,7 @@ from poleqa.ingest import (
     read_document,
     read_file_bytes,
     shown_name,
+    unsupported_reason,
 )
 from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
@@ -109,9 +110,7 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
         except IngestError as e:
             skipped.append(Skipped(shown_name(source), e.message))
     skipped += [
-        Skipped(
-            shown_name(p.relative_to(corpus_dir).as_posix()), f"unsupported file type {p.suffix!r}"
-        )
+        Skipped(shown_name(p.relative_to(corpus_dir).as_posix()), unsupported_reason(p, False))
         for p in listing.unsupported
     ]
     skipped += listing.unused_sidecars  # a misnamed one would silently drop its metadata

@@ -35,6 +35,7 @@ __all__ = [
     "read_document",
     "read_file_bytes",
     "shown_name",
+    "unsupported_reason",
     "unused_sidecar_files",
 ]
 
@@ -264,6 +265,16 @@ def _title(sidecar: Sidecar, extracted: Extracted, path: Path) -> str:
     return shorten(title or path.stem.replace("_", " ").replace("-", " ").strip() or path.name)
 
 
+def unsupported_reason(path: Path, listed: bool = True) -> str:
+    """Why a file that is not a document is left out: its type (`listed`: with the supported
+    ones), or a link to nothing."""
+    broken = files.broken_link(path)
+    if broken:
+        return f"cannot read the file: {broken}"
+    reason = f"unsupported file type {path.suffix or '(no extension)'!r}"
+    return f"{reason} ({', '.join(SUPPORTED_EXTENSIONS)})" if listed else reason
+
+
 def load_corpus(root: Path) -> CorpusScan:
     """Every document under `root`; unreadable or unsupported files go to `skipped`."""
     _check_root(root)
@@ -276,9 +287,7 @@ def load_corpus(root: Path) -> CorpusScan:
     for path in candidates:
         source = shown_name(path.relative_to(root).as_posix())
         if path.suffix.lower() not in FORMATS:
-            supported = ", ".join(SUPPORTED_EXTENSIONS)
-            reason = f"unsupported file type {path.suffix or '(no extension)'!r} ({supported})"
-            skipped.append(Skipped(source=source, reason=reason))
+            skipped.append(Skipped(source=source, reason=unsupported_reason(path)))
             continue
         if path not in once:  # a link to a document read under its own name
             continue

@@ -40,11 +40,24 @@ def read_bounded(path: Path, what: str = "the file") -> bytes:
             data = f.read(limit + 1)
     except PermissionError as exc:
         raise IngestError(f"cannot read {what}: permission denied") from exc
+    except FileNotFoundError as exc:
+        raise IngestError(f"cannot read {what}: {broken_link(path) or 'it was removed'}") from exc
     except OSError as exc:
         raise IngestError(f"cannot read {what}: {exc.strerror or exc}") from exc
     if len(data) > limit:  # grown since the stat
         raise IngestError(f"{what} holds more than {limit:,} bytes, the limit per file")
     return data
+
+
+def broken_link(path: Path) -> str | None:
+    """« a symbolic link to X, which does not exist » when `path` is one, else None."""
+    if not os.path.islink(path) or os.path.exists(path):
+        return None
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return "a symbolic link whose target cannot be read"
+    return f"a symbolic link to {target}, which does not exist"
 
 
 def _open_nonblocking(path: str, flags: int) -> int:
