@@ -253,9 +253,16 @@ def test_md_yaml_front_matter_gives_metadata_and_is_not_body(tmp_path: Path) -> 
         "Région Sud",
     )
     assert doc.text == text and doc.text[doc.body_start :].startswith("# Bilan\n")
-    # two rules around text are not front matter: nothing of the body is left out
-    path.write_text("---\nUn texte entre deux règles.\n---\nSuite.\n", encoding="utf-8")
-    assert read_document(tmp_path, path).body_start == 0
+    # YAML as YAML: a folded title, a comment after a value
+    path.write_text("---\ntitle: >\n  Bilan\n  2020\ndate: 2020 # l'année\n---\nTexte.\n", "utf-8")
+    info = read_document(tmp_path, path).info
+    assert (info.title, info.date) == ("Bilan 2020", "2020")
+    # two rules around text, a heading or a list are not front matter: nothing of the body
+    # is left out
+    for between in ("Un texte entre deux règles.", "Attention : ce texte remplace l'ancien.",
+                    "# Rapport annuel\n- point un"):  # fmt: skip
+        path.write_text(f"---\n{between}\n---\nSuite.\n", encoding="utf-8")
+        assert read_document(tmp_path, path).body_start == 0, between
 
 
 def test_sidecar_overrides_and_completes_file_metadata(tmp_path: Path) -> None:

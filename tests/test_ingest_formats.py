@@ -138,16 +138,24 @@ def test_pdf_pages_and_metadata(tmp_path: Path) -> None:
 def test_pdf_words_cut_at_a_line_end_are_joined_and_justified_spaces_collapsed(
     tmp_path: Path,
 ) -> None:
-    # « compéti-\ntivité » was two words for BM25, « 31  projets » shown as typeset
+    # « compéti-\ntivité » was two words for BM25, « 31  projets » shown as typeset; a word
+    # is joined when the document writes it whole elsewhere, a compound keeps its hyphen
     pdf = FPDF()
     pdf.set_font("Helvetica", size=12)
     pdf.add_page()
-    lines = ["Le pôle de compéti-", "tivité suit 31  projets en", "Auvergne-", "Rhône-Alpes."]
+    lines = [
+        "Le pôle de compéti-",
+        "tivité suit 31  projets en",
+        "Auvergne-",
+        "Rhône-Alpes, en sous-",
+        "traitance, pour la compétitivité.",
+    ]
     for line in lines:
         pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
     (tmp_path / "coupé.pdf").write_bytes(bytes(pdf.output()))
     assert read_document(tmp_path, tmp_path / "coupé.pdf").text == (
-        "Le pôle de compétitivité suit 31 projets en\nAuvergne-\nRhône-Alpes."
+        "Le pôle de compétitivité suit 31 projets en\nAuvergne-\nRhône-Alpes, en sous-\n"
+        "traitance, pour la compétitivité."
     )
 
 
@@ -269,6 +277,11 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
     (tmp_path / "baddate.txt.meta.json").write_text('{"date": "hier"}', encoding="utf-8")
     (tmp_path / "typo.txt").write_text(FRENCH, encoding="utf-8")
     (tmp_path / "typo.txt.meta.json").write_text('{"titre": "T", "date_note": "?"}', "utf-8")
+    # fields for people (an author, tags, a note) are not read and cost nothing
+    (tmp_path / "autres.txt").write_text(FRENCH, encoding="utf-8")
+    (tmp_path / "autres.txt.meta.json").write_text(
+        '{"title": "T", "author": "A", "tags": ["x"], "date_note": "?"}', "utf-8"
+    )
     (tmp_path / "list.txt").write_text("Texte correct.", encoding="utf-8")
     # JSON that json.loads fails on with a RecursionError, or a ValueError of its own
     (tmp_path / "deep.txt").write_text("Texte correct.", encoding="utf-8")
@@ -283,8 +296,8 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
 
     scan = load_corpus(tmp_path)
 
-    assert [d.source for d in scan.documents] == ["good.docx", "good.pdf", "good.txt"]
-    assert scan.documents[2].text == FRENCH
+    assert [d.source for d in scan.documents] == ["autres.txt", "good.docx", "good.pdf", "good.txt"]
+    assert scan.documents[3].text == FRENCH and scan.documents[0].info.title == "T"
     got = reasons(scan)
     expected = {
         "image.txt": "binary file (it holds NUL bytes), not text",
@@ -301,8 +314,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path: Path) -
         "badmeta.txt": "its metadata file badmeta.txt.meta.json is not valid JSON",
         "baddate.txt": "the date 'hier' is not a date",
         "list.txt": "its metadata file list.txt.meta.json must hold a JSON object",
-        "typo.txt": "unknown field 'titre' (the fields are title, organisation, date, url; one"
-        " ending in _note is a comment)",
+        "typo.txt": "field 'titre' (title?): the fields are title, organisation, date, url",
         "deep.txt": "its metadata file deep.txt.meta.json is not valid JSON (JSON nested too deep",
         "digits.txt": "its metadata file digits.txt.meta.json is not valid JSON (Exceeds the limit",
         "orphan.txt.meta.json": "metadata file without its document",

@@ -4,6 +4,9 @@ or a YAML front matter block."""
 from __future__ import annotations
 
 import re
+from datetime import date
+
+import yaml
 
 from poleqa.ingest.base import Extracted, Format, first_line, normalize_newlines
 from poleqa.ingest.cleaning import INVISIBLE, without_invisible
@@ -18,9 +21,20 @@ _FIELD = re.compile(
 _URL = re.compile(r"https?://[^\s,;<>]+")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _FRONT_MAX_LINES = 100  # a « --- » further down is a horizontal rule, not the block's end
-# A line of YAML: a field, a list item or a continuation (indented), a comment.
-_YAML_LINE = re.compile(r"^(?:[A-Za-z_][\w-]*[ \t]*:(?:\s|$)|\s+\S|-\s|#)")
-_YAML_FIELD = re.compile(r"^([A-Za-z_]+)[ \t]*:[ \t]*(.*?)\s*$")
+_FRONT_KEYS = frozenset(
+    (
+        "title",
+        "titre",
+        "date",
+        "published",
+        "source",
+        "sources",
+        "url",
+        "organisation",
+        "organization",
+        "organisme",
+    )
+)
 
 
 def read_md(raw: bytes) -> Extracted:
@@ -28,7 +42,7 @@ def read_md(raw: bytes) -> Extracted:
     lines = text.split("\n")
     front = _front_matter(lines)
     if front is not None:
-        return _with_front_matter(text, lines, front)
+        return _with_front_matter(text, lines, *front)
     # Lines are matched without the invisible characters the cleaning drops (« Date\u200b: »
     # read no date); offsets count the lines as they are, for the cleaning moves them after.
     title = _first_h1(lines)
@@ -87,36 +101,46 @@ def _first_h1(lines: list[str]) -> str | None:
     return None
 
 
-def _front_matter(lines: list[str]) -> int | None:
+def _front_matter(lines: list[str]) -> tuple[int, dict] | None:
     """The index of the line closing a YAML front matter block (« --- » on the first line,
-    « --- » or « ... » closing it), or None."""
+    « --- » or « ... » closing it) and its fields, or None: the block must be YAML holding a
+    field of a document's metadata (a file opening with a rule, text, then another rule keeps
+    that text)."""
     if not lines or without_invisible(lines[0]).strip() != "---":
         return None
-    for i, line in enumerate(lines[1:_FRONT_MAX_LINES], 1):
-        bare = without_invisible(line)
-        if bare.strip() in ("---", "..."):
-            return i
-        if bare.strip() and not _YAML_LINE.match(bare):
-            return None  # text between two rules: the body, not metadata to leave out
-    return None
+    closing = next(
+        (
+            i
+            for i, line in enumerate(lines[1:_FRONT_MAX_LINES], 1)
+            if without_invisible(line).strip() in ("---", "...")
+        ),
+        None,
+    )
+    if closing is None:
+        return None
+    try:
+        fields = yaml.safe_load("\n".join(without_invisible(x) for x in lines[1:closing]))
+    except yaml.YAMLError:
+        return None
+    if not isinstance(fields, dict):
+        return None
+    fields = {str(k).lower(): v for k, v in fields.items()}
+    return (closing, fields) if _FRONT_KEYS & fields.keys() else None
 
 
-def _with_front_matter(text: str, lines: list[str], closing: int) -> Extracted:
+def _with_front_matter(text: str, lines: list[str], closing: int, fields: dict) -> Extracted:
     """A file opening with YAML front matter (static-site generators, note-taking tools): its
     title, date, source and organisation are metadata, its body starts after it."""
-    fields: dict[str, str] = {}
-    for line in lines[1:closing]:
-        if m := _YAML_FIELD.match(without_invisible(line)):
-            fields.setdefault(m.group(1).lower(), m.group(2).strip().strip("\"'").strip())
     body_start = sum(len(line) + 1 for line in lines[: closing + 1])
     while body_start < len(text) and text[body_start] in " \t\n" + INVISIBLE:
         body_start += 1
     body_start = min(body_start, len(text))
-    found = _URL.search(" ".join(fields.get(k, "") for k in ("url", "source", "sources")))
-    date = next((d for k in ("date", "published") if (d := normalize_date(fields.get(k)))), None)
-    title = fields.get("title") or fields.get("titre") or _first_h1(lines[closing + 1 :])
+    values = {k: _scalar(v) for k, v in fields.items()}
+    found = _URL.search(" ".join(values.get(k) or "" for k in ("url", "source", "sources")))
+    date = next((d for k in ("date", "published") if (d := _date(fields.get(k)))), None)
+    title = values.get("title") or values.get("titre") or _first_h1(lines[closing + 1 :])
     organisation = next(
-        (fields[k] for k in ("organisation", "organization", "organisme") if fields.get(k)), None
+        (values[k] for k in ("organisation", "organization", "organisme") if values.get(k)), None
     )
     return Extracted(
         text=text,
@@ -126,6 +150,24 @@ def _with_front_matter(text: str, lines: list[str], closing: int) -> Extracted:
         url=found.group(0) if found else None,
         body_start=body_start,
     )
+
+
+def _scalar(value: object) -> str | None:
+    """A YAML scalar as one line of text (a list's first item), None otherwise: a nested value
+    is not printed (YAML's aliases can make one exponentially large)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if not isinstance(value, str | int | float | date) or isinstance(value, bool):
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _date(value: object) -> str | None:
+    """YAML reads « 2020-09-14 » as a date, « 14/09/2020 » as text: either gives ISO."""
+    if isinstance(value, date):
+        return normalize_date(value)
+    return normalize_date(str(value)) if isinstance(value, str | int) else None
 
 
 FORMAT = Format(name="md", extensions=(".md", ".markdown"), read=read_md, verbatim=True)

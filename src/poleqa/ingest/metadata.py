@@ -79,9 +79,20 @@ def unused_sidecars(entries: list[Path], documents: list[Path]) -> list[tuple[Pa
     return out
 
 
-def _is_note(key: str) -> bool:
-    """A field kept for people, never read (« date_note » says how a date was inferred)."""
-    return key == "note" or key.endswith("_note")
+# Other spellings of the fields, in other letter cases too (« Date », « titre »): a sidecar
+# holding one meant that field. Any other field (author, tags, date_note…) is for people.
+_SYNONYMS = {
+    "titre": "title", "organization": "organisation", "organisme": "organisation",
+    "publisher": "organisation", "source": "url", "lien": "url", "link": "url",
+}  # fmt: skip
+
+
+def _near_field(key: str) -> str | None:
+    """The field `key` stands for when it is not one itself but clearly means one."""
+    folded = key.strip().lower()
+    if folded in SIDECAR_FIELDS:
+        return folded
+    return _SYNONYMS.get(folded)
 
 
 def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
@@ -94,12 +105,12 @@ def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
         raise IngestError(f"its metadata file {meta.name} is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise IngestError(f"its metadata file {meta.name} must hold a JSON object")
-    unknown = [k for k in data if k not in SIDECAR_FIELDS and not _is_note(k)]
-    if unknown:  # « titre », « Date »: a typo would leave the file's own value, unnoticed
-        named = ", ".join(repr(k[:40]) for k in unknown[:5])
+    misspelt = [k for k in data if k not in SIDECAR_FIELDS and _near_field(k)]
+    if misspelt:  # « titre », « Date »: the file's own value would be used, unnoticed
+        named = ", ".join(f"{k[:40]!r} ({_near_field(k)}?)" for k in misspelt[:5])
         raise IngestError(
-            f"in its metadata file {meta.name}, unknown field {named} (the fields are "
-            f"{', '.join(SIDECAR_FIELDS)}; one ending in _note is a comment)"
+            f"in its metadata file {meta.name}, field {named}: the fields are "
+            f"{', '.join(SIDECAR_FIELDS)}"
         )
     values: dict[str, str | None] = {}
     for key in SIDECAR_FIELDS:

@@ -15,12 +15,13 @@ from poleqa.ingest.metadata import normalize_date, software_title_dropped
 from poleqa.types import PageSpan
 
 PAGE_SEPARATOR = "\n\n"
-# D:YYYY, then MM and DD if given; what follows (the time) is not read.
 _SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
-# A hyphen ending a line between two lower-case letters: a word cut there (« entre-\nprises »);
-# before a capital it is the word's own (« Auvergne-\nRhône-Alpes »).
-_CUT_WORD = re.compile(r"(?<=[a-zß-öø-ÿœ])-\n(?=[a-zß-öø-ÿœ])")
-_PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(\d{2})?(\d{2})?")
+# A hyphen ending a line between two lower-case letters: maybe a word cut there (« entre-\n
+# prises »); before a capital it is the word's own (« Auvergne-\nRhône-Alpes »).
+_CUT_WORD = re.compile(r"(\w*[a-zß-öø-ÿœ])-\n([a-zß-öø-ÿœ]\w*)")
+_WORD = re.compile(r"\w+")
+# D:YYYY, then MM and DD if given (ISO dashes allowed); what follows (the time) is not read.
+_PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?")
 
 
 def read_pdf(raw: bytes) -> Extracted:
@@ -32,7 +33,7 @@ def read_pdf(raw: bytes) -> Extracted:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError("the PDF is password-protected")
-        page_texts = [_page_text(page) for page in reader.pages]
+        page_texts = _joined_cut_words([_page_text(page) for page in reader.pages])
         info = reader.metadata
     except IngestError:
         raise
@@ -65,13 +66,24 @@ def read_pdf(raw: bytes) -> Extracted:
 
 
 def _page_text(page: object) -> str:
-    """The page's text, its lines as the PDF sets them, without what typesetting added: the
-    spaces of justified lines (« 31  projets ») and the hyphen of a word cut at a line's end
-    (« compéti-\\ntivité », which BM25 read as two words)."""
+    """The page's text, its lines as the PDF sets them, without the spaces that justified lines
+    add (« 31  projets »)."""
     text = page.extract_text() or ""  # type: ignore[attr-defined]
     text = normalize_newlines(text).replace("\x00", "")
-    text = "\n".join(_SPACES.sub(" ", line.rstrip()) for line in text.split("\n"))
-    return _CUT_WORD.sub("", text).strip("\n")
+    return "\n".join(_SPACES.sub(" ", line.rstrip()) for line in text.split("\n")).strip("\n")
+
+
+def _joined_cut_words(pages: list[str]) -> list[str]:
+    """Words cut by a hyphen at a line's end joined (« compéti-\\ntivité », which BM25 read as
+    two words) when the document writes them whole elsewhere; a compound broken at its own
+    hyphen keeps it (« sous-\\ntraitance », « peut-\\nêtre »)."""
+    whole = {w.lower() for page in pages for w in _WORD.findall(page)}
+
+    def join(m: re.Match[str]) -> str:
+        word = m.group(1) + m.group(2)
+        return word if word.lower() in whole else m.group(0)
+
+    return [_CUT_WORD.sub(join, page) for page in pages]
 
 
 def _creation_date(value: object) -> str | None:
