@@ -165,6 +165,11 @@ def table_cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
+def _is_rule(text: str, lines: list[tuple[int, int, str]], i: int) -> bool:
+    """Whether line i is a table's rule line (« |---|---| »)."""
+    return i < len(lines) and lines[i][2] == "skip" and "-" in text[lines[i][0] : lines[i][1]]
+
+
 class _DocumentLines:
     """Each line of a document with the heading above it and, for table rows, the table header:
     built in one pass, so the context of any sentence is a binary search away."""
@@ -175,17 +180,18 @@ class _DocumentLines:
         heading: str | None = None
         header: tuple[str, ...] | None = None
         in_table = False
-        for s, e, kind in _lines(text, body_start, len(text)):
+        lines = _lines(text, body_start, len(text))
+        for i, (s, e, kind) in enumerate(lines):
             line = text[s:e]
             is_row = bool(_TABLE_ROW.match(line))
-            first_row = is_row and not in_table
-            if first_row:
-                header = tuple(table_cells(line))
+            # As in Markdown, a table's first row is its header only when a rule line (« |---|
+            # ») follows it: HTML and Word tables without a header row are written without one.
+            heads = is_row and not in_table and _is_rule(text, lines, i + 1)
+            if is_row and not in_table:
+                header = tuple(table_cells(line)) if heads else None
             in_table = is_row
             self.starts.append(s)
-            # a table's first row is its header, not a row under itself (decided here: a pass
-            # afterwards that read the rows it had already cleared cleared every row)
-            under = header if is_row and not first_row else None
+            under = header if is_row and not heads else None
             self.contexts.append(Context(heading=heading, table_header=under))
             if kind == "heading":
                 heading = clean_inline(line)

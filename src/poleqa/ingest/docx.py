@@ -4,6 +4,7 @@ core title and date."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -38,6 +39,11 @@ _PIECES[_BR] = "\n"
 _LINE_BREAKS = (None, "textWrapping")  # w:br's w:type; the others are page or column breaks
 _RUN_TEXT = {_T, *_PIECES}
 
+_NOTE_PARTS = {"/word/footnotes.xml": "footnote", "/word/endnotes.xml": "endnote"}
+# A list item typed with its own bullet (« • x »): no « - » added before it.
+_BULLETED = re.compile(r"^\s*(?:[-*+•·▪◦–]|\d{1,3}[.)])\s")
+# Word's heading styles (« Heading1 », « Titre1 »), numbered or not.
+_HEADING_STYLE = re.compile(r"^(?:heading|titre|title)\s*\d*$", re.IGNORECASE)
 # A block of text: a paragraph, a list item or a table (its rows on their own lines).
 _Block = tuple[str, str]  # (text, "paragraph" | "list" | "table")
 
@@ -68,7 +74,7 @@ def read_docx(raw: bytes) -> Extracted:
             parts.append("\n" if is_list and previous_list else "\n\n")
         # A list item starts with « - » (its number is Word's numbering, not in the text): the
         # sentence splitter reads each item as a unit, not the list as one wrapped paragraph.
-        parts.append("- " + text if is_list else text)
+        parts.append("- " + text if is_list and not _BULLETED.match(text) else text)
         previous_list = is_list
     text = "".join(parts)
     date = None
@@ -106,23 +112,22 @@ def _blocks(container: etree._Element, list_styles: frozenset[str]) -> Iterator[
 
 
 def _footnotes(document: object, list_styles: frozenset[str]) -> list[_Block]:
-    """The footnotes' paragraphs, after the body (as at the end of a page): a source or a
-    figure often stands there alone. Word's separators (ids -1 and 0) hold no text."""
-    part = next(
-        (
-            p
-            for p in document.part.package.iter_parts()  # type: ignore[attr-defined]
-            if str(p.partname) == "/word/footnotes.xml"
-        ),
-        None,
-    )
-    if part is None:
-        return []
-    root = etree.fromstring(part.blob, etree.XMLParser(resolve_entities=False, no_network=True))
+    """The footnotes' and endnotes' paragraphs, after the body (as at the end of a page): a
+    source or a figure often stands there alone. Word's separators hold no text; a notes part
+    that cannot be parsed costs the notes, not the document."""
     out: list[_Block] = []
-    for note in root.iter(_W + "footnote"):
-        if note.get(_W + "type") in (None, "normal"):
-            out += [(text, "paragraph") for text, _ in _blocks(note, list_styles)]
+    for part in document.part.package.iter_parts():  # type: ignore[attr-defined]
+        kind = _NOTE_PARTS.get(str(part.partname))
+        if kind is None:
+            continue
+        try:
+            parser = etree.XMLParser(resolve_entities=False, no_network=True)
+            root = etree.fromstring(part.blob, parser)
+        except (etree.XMLSyntaxError, ValueError):
+            continue
+        for note in root.iter(_W + kind):
+            if note.get(_W + "type") in (None, "normal"):
+                out += [(text, "paragraph") for text, _ in _blocks(note, list_styles)]
     return out
 
 
@@ -134,9 +139,7 @@ def _rows(table: etree._Element, list_styles: frozenset[str]) -> list[str]:
         cells: list[str] = []
         for cell in _outermost(row, {_TC}):
             parts = [
-                " ; ".join(line.strip("| ") for line in text.split("\n"))
-                if kind == "table"
-                else text
+                _nested(text) if kind == "table" else text.replace("|", "/")
                 for text, kind in _blocks(cell, list_styles)
             ]
             value = " ".join(" ".join(parts).split())
@@ -144,7 +147,17 @@ def _rows(table: etree._Element, list_styles: frozenset[str]) -> list[str]:
                 cells.append(value)
         if cells:
             rows.append("| " + " | ".join(cells) + " |")
+            # Word's « repeat as header row »: the columns' names, followed by Markdown's rule
+            # line (sentences.py reads the rows below with them); a table without is all data.
+            if len(rows) == 1 and row.find(f"{_W}trPr/{_W}tblHeader") is not None:
+                rows.append("| " + " | ".join("---" for _ in cells) + " |")
     return rows
+
+
+def _nested(rows: str) -> str:
+    """A table inside a cell, as that cell's text: rows « ; » between, cells « , »."""
+    lines = [line.strip("| ") for line in rows.split("\n")]
+    return " ; ".join(line.replace(" | ", ", ") for line in lines if line.strip("-| "))
 
 
 def _outermost(element: etree._Element, tags: set[str]) -> Iterator[etree._Element]:
@@ -180,12 +193,14 @@ def _piece_text(piece: etree._Element) -> str:
 
 
 def _paragraph_kind(paragraph: etree._Element, list_styles: frozenset[str]) -> str:
+    """« list » for a list item; a numbered heading (« 1. Contexte ») is a paragraph."""
     ppr = paragraph.find(_W + "pPr")
     if ppr is not None:
         style = ppr.find(_W + "pStyle")
-        if ppr.find(_W + "numPr") is not None or (
-            style is not None and style.get(_W + "val") in list_styles
-        ):
+        name = style.get(_W + "val", "") if style is not None else ""
+        if _HEADING_STYLE.match(name):
+            return "paragraph"
+        if ppr.find(_W + "numPr") is not None or name in list_styles:
             return "list"
     return "paragraph"
 

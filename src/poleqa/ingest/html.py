@@ -38,7 +38,8 @@ _SECTIONING = {"article", "section", "main", "aside"}
 # The same by role (a theme's <div role="main">), as HTML's rule counts them.
 _SECTIONING_ROLES = {"article", "main", "region", "complementary", "navigation"}
 _CHROME = {"header", "footer"}
-_TIGHT = {"li", "dt", "dd", "tr"}  # consecutive ones are separated by one newline, not two
+# Consecutive ones are separated by one newline, not two (a table's head and body too).
+_TIGHT = {"li", "dt", "dd", "tr", "thead", "tbody", "tfoot"}
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")  # not \s: non-breaking spaces are kept as they are
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _DATE_META = ("date", "dc.date", "dc.date.issued", "dcterms.date", "article:published_time",
@@ -58,29 +59,54 @@ class _Lines:
         self.buffer: list[str] = []
         self.pre = 0
         self.marker = ""  # a list item's, put before its first line
-        self.items: dict[int, int] = {}  # items met so far in each ordered list (by id)
+        self.items: dict[int, int] = {}  # the last number given in each ordered list (by id)
+        self.tables: list[int] = []  # rows met so far in each table open
+        self.row: _Row | None = None
 
     def open_item(self, item: Tag) -> None:
         parent = item.parent
         if parent is not None and parent.name == "ol":
-            number = self.items[id(parent)] = self.items.get(id(parent), 0) + 1
+            first = _number(parent.get("start"), 1) - 1
+            number = _number(item.get("value"), self.items.get(id(parent), first) + 1)
+            self.items[id(parent)] = number
             self.marker = f"{number}. "
         else:
             self.marker = "- "
 
+    def open_row(self, row: Tag) -> None:
+        first = bool(self.tables) and self.tables[-1] == 0
+        if self.tables:
+            self.tables[-1] += 1
+        in_head = row.parent is not None and row.parent.name == "thead"
+        self.row = _Row(len(self.parts), [], first, in_head)
+
     def end_row(self) -> None:
-        """The row's cells, « | a | b | »: written when the row ends."""
-        row = "".join(self.buffer).strip()
-        self.buffer = [f"| {row} |"] if row else []
+        """The row « | a | b | » when it stands on one line (a cell holding paragraphs or a
+        list is read as text, not as a row); a first row of headers is followed by Markdown's
+        rule line, so that the rows below are read with its column names (sentences.py)."""
+        row = self.row
+        text = "".join(self.buffer).strip()
+        if row is None or len(self.parts) != row.start or not text:
+            self.flush("tight")
+            self.row = None
+            return
+        self.row, self.buffer = None, [f"| {text} |"]
+        self.flush("tight")
+        heads = row.in_head or all(c == "th" for c in row.cells)
+        if row.first and row.cells and heads and len(self.parts) == row.start + 1:
+            self.parts.append(["| " + " | ".join("---" for _ in row.cells) + " |", "tight"])
 
     def add(self, text: str) -> None:
-        self.buffer.append(text)
+        # a « | » of a cell's own would be read as a column border
+        self.buffer.append(text.replace("|", "/") if self.row is not None else text)
 
     def flush(self, kind: str | None = None) -> None:
         """End the current line; `kind` None when a block opens (it says nothing of the end)."""
         raw = "".join(self.buffer)
         self.buffer = []
         line = raw.strip(" \t\n") if self.pre else _SPACES.sub(" ", raw).strip(" ")
+        if self.row is not None:  # a piece of a row a cell's paragraphs cut: no border left
+            line = line.strip(" |")
         if line.strip():
             line, self.marker = self.marker + line, ""
             self.parts.append([line, kind or "block"])
@@ -95,6 +121,25 @@ class _Lines:
                 out.append("\n" if before in ("br", "tight") else "\n\n")
             out.append(line)
         return "".join(out)
+
+
+@dataclass
+class _Row:
+    """The table row being read: where its line starts, its cells' tags, whether it is its
+    table's first and whether a <thead> holds it."""
+
+    start: int
+    cells: list[str]
+    first: bool
+    in_head: bool
+
+
+def _number(value: object, default: int) -> int:
+    """An <ol start> or <li value> attribute as a number, or `default`."""
+    try:
+        return int(str(value).strip()) if value is not None else default
+    except ValueError:
+        return default
 
 
 @dataclass(frozen=True)
@@ -116,10 +161,7 @@ def _walk(root: Tag, lines: _Lines) -> None:
     while stack:
         item = stack.pop()
         if isinstance(item, _End):
-            if item.name == "tr":
-                lines.end_row()
-            lines.flush("tight" if item.name in _TIGHT else "block")
-            lines.pre -= item.name == "pre"
+            _close(lines, item.name)
             continue
         child, in_section = item
         if isinstance(child, Comment | Doctype | ProcessingInstruction):
@@ -144,14 +186,39 @@ def _walk(root: Tag, lines: _Lines) -> None:
             continue
         if name in _CELL:
             if lines.buffer and "".join(lines.buffer).strip():
-                lines.add(" | ")
+                lines.buffer.append(" | ")
+            if lines.row is not None:
+                lines.row.cells.append(name)
         elif name in _BLOCK:
-            lines.flush(None)
-            lines.pre += name == "pre"
-            if name == "li":
-                lines.open_item(child)
+            _open(lines, child, name)
             stack.append(_End(name))
         stack.extend(_children(child, inner))
+
+
+def _open(lines: _Lines, tag: Tag, name: str) -> None:
+    """A block element opens: a new line, and what a list item, a row or a table starts."""
+    lines.flush(None)
+    lines.pre += name == "pre"
+    if name == "li":
+        lines.open_item(tag)
+    elif name == "tr":
+        lines.open_row(tag)
+    elif name == "table":
+        lines.tables.append(0)
+
+
+def _close(lines: _Lines, name: str) -> None:
+    """A block element ends: its line ends; a row is written, a list item's marker dropped if
+    it had no text (« - » must not go to the next paragraph)."""
+    if name == "tr":
+        lines.end_row()
+    else:
+        lines.flush("tight" if name in _TIGHT else "block")
+    if name == "li":
+        lines.marker = ""
+    elif name == "table" and lines.tables:
+        lines.tables.pop()
+    lines.pre -= name == "pre"
 
 
 def _children(tag: Tag, in_section: bool) -> list[tuple[PageElement, bool]]:

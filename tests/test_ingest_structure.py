@@ -1,0 +1,186 @@
+"""What each format's structure becomes in the text: HTML and DOCX tables and lists written as
+in Markdown (units for the sentence splitter, rows with their column names when the table has
+a header row), DOCX footnotes, PDF typesetting undone, PDF dates and encryption."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import docx
+import pypdf
+import pytest
+from documents import add_footnote, make_docx, make_pdf
+from docx.oxml.ns import nsdecls
+from fpdf import FPDF
+
+from poleqa.ingest import read_document
+from poleqa.sentences import split_sentences, unit_text
+
+
+def test_html_lists_are_numbered_as_shown_and_each_item_and_row_is_a_sentence(
+    tmp_path: Path,
+) -> None:
+    # A list or a table read as one wrapped paragraph was one « sentence »: the chat showed a
+    # whole table as the answer to a question about one of its rows.
+    path = tmp_path / "liste.html"
+    path.write_text(
+        "<ol><li>la recherche</li><li><p>la formation</p></li></ol>"
+        "<table><tr><th>Année</th><th>Projets</th><th>Budget</th></tr>"
+        "<tr><td>2019</td><td>41</td><td>3 M€</td></tr>"
+        "<tr><td>2020</td><td>57</td><td>4 M€</td></tr><tr><td> </td></tr></table>",
+        encoding="utf-8",
+    )
+    doc = read_document(tmp_path, path)
+    assert doc.text == (
+        "1. la recherche\n2. la formation\n\n"
+        "| Année | Projets | Budget |\n| --- | --- | --- |\n| 2019 | 41 | 3 M€ |\n"
+        "| 2020 | 57 | 4 M€ |"
+    )
+    units = [doc.text[s:e] for s, e in split_sentences(doc.text)]
+    assert units == [
+        "1. la recherche",
+        "2. la formation",
+        "| Année | Projets | Budget |",
+        "| 2019 | 41 | 3 M€ |",
+        "| 2020 | 57 | 4 M€ |",
+    ]
+    assert (
+        unit_text(doc.text, doc.text.index("| 2020"), len(doc.text))
+        == "2020 ; Projets : 57 ; Budget : 4 M€"
+    )
+
+
+def test_pdf_words_cut_at_a_line_end_are_joined_and_justified_spaces_collapsed(
+    tmp_path: Path,
+) -> None:
+    # « compéti-\ntivité » was two words for BM25, « 31  projets » shown as typeset; a word
+    # is joined when the document writes it whole elsewhere, a compound keeps its hyphen
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    lines = [
+        "Le pôle de compéti-",
+        "tivité suit 31  projets en",
+        "Auvergne-",
+        "Rhône-Alpes, en sous-",
+        "traitance, pour la compétitivité.",
+    ]
+    for line in lines:
+        pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    (tmp_path / "coupé.pdf").write_bytes(bytes(pdf.output()))
+    assert read_document(tmp_path, tmp_path / "coupé.pdf").text == (
+        "Le pôle de compétitivité suit 31 projets en\nAuvergne-\nRhône-Alpes, en sous-\n"
+        "traitance, pour la compétitivité."
+    )
+
+
+def test_pdf_creation_date_is_read_strictly(tmp_path: Path) -> None:
+    # pypdf's lenient reading made « D:20231399 » (no 13th month) the 3rd of January 2023
+    for raw, expected in [
+        ("D:20231399", None),
+        ("D:20230330120000+01'00'", "2023-03-30"),
+        ("D:202303", "2023-03"),
+        ("aucune date", None),
+    ]:
+        writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Un texte de pôle."])))
+        writer.add_metadata({"/CreationDate": raw})
+        out = io.BytesIO()
+        writer.write(out)
+        (tmp_path / "daté.pdf").write_bytes(out.getvalue())
+        assert read_document(tmp_path, tmp_path / "daté.pdf").info.date == expected, raw
+
+
+def test_an_aes_encrypted_pdf_that_opens_without_password_is_read(tmp_path: Path) -> None:
+    # Acrobat's « restricted » PDFs (an owner password only) use AES: skipped as « corrupted »
+    # while pypdf lacked its cryptography dependency
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Le pôle Castor compte 80 membres."])))
+    writer.encrypt(user_password="", owner_password="propriétaire", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    (tmp_path / "restreint.pdf").write_bytes(out.getvalue())
+    doc = read_document(tmp_path, tmp_path / "restreint.pdf")
+    assert doc.text == "Le pôle Castor compte 80 membres."
+
+
+def test_docx_footnotes_are_read_after_the_body(tmp_path: Path) -> None:
+    # « Source : arrêté du 12 juillet 2005… » in a footnote was never indexed
+    path = tmp_path / "note.docx"
+    make_docx(path)
+    add_footnote(path, "Source : arrêté du 12 juillet 2005, 77 000 euros.")
+    doc = read_document(tmp_path, path)
+    assert doc.text.endswith(
+        "Fin du document.\n\nSource : arrêté du 12 juillet 2005, 77 000 euros."
+    )
+
+
+def test_docx_title_naming_the_software_is_not_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "rapport.docx"
+    d = docx.Document()
+    d.core_properties.title = "Microsoft Word - rapport_final.docx"
+    d.add_paragraph("Rapport du pôle Castor")
+    d.save(str(path))
+    assert read_document(tmp_path, path).info.title == "Rapport du pôle Castor"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # no header row: no rule line, so no row is read as column names
+        (
+            "<table><tr><td>Aerospace Valley</td><td>Occitanie</td><td>400</td></tr>"
+            "<tr><td>Minalogic</td><td>Auvergne</td><td>300</td></tr></table>",
+            "| Aerospace Valley | Occitanie | 400 |\n| Minalogic | Auvergne | 300 |",
+        ),
+        # a cell holding paragraphs is read as text, without stray borders
+        (
+            "<table><tr><td>Minalogic</td><td><p>Un.</p><p>Deux.</p></td><td>3</td></tr></table>",
+            "Minalogic\n\nUn.\n\nDeux.\n\n3",
+        ),
+        # a head and a body are one table; a cell's own « | » is no border
+        (
+            "<table><thead><tr><td>Nom</td><td>Ville</td></tr></thead><tbody><tr><td>a | b</td>"
+            "<td>Lyon</td></tr></tbody></table><p>Après.</p>",
+            "| Nom | Ville |\n| --- | --- |\n| a / b | Lyon |\n\nAprès.",
+        ),
+        # an empty item's marker does not go to the next paragraph; numbering as shown
+        ("<ul><li>a</li><li></li></ul><p>Suite.</p>", "- a\n\nSuite."),
+        (
+            "<ol start='5'><li>cinq</li><li>six</li><li value='9'>neuf</li><li>dix</li></ol>",
+            "5. cinq\n6. six\n9. neuf\n10. dix",
+        ),
+    ],
+)
+def test_html_tables_and_lists_as_shown(tmp_path: Path, html: str, text: str) -> None:
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    doc = read_document(tmp_path, tmp_path / "page.html")
+    assert doc.text == text
+    rows = [(s, e) for s, e in split_sentences(doc.text) if doc.text[s:e].startswith("| M")]
+    for row in rows:  # a table without a header row: its cells as they are
+        assert unit_text(doc.text, *row) == "Minalogic ; Auvergne ; 300"
+
+
+def test_docx_header_rows_typed_bullets_numbered_headings_and_broken_notes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "note.docx"
+    d = docx.Document()
+    heading = d.add_heading("Contexte", level=1)  # a numbered heading is no list item
+    numbering = '<w:numPr {}><w:ilvl w:val="0"/><w:numId w:val="1"/></w:numPr>'
+    heading._p.get_or_add_pPr().append(docx.oxml.parse_xml(numbering.format(nsdecls("w"))))
+    d.add_paragraph("• déjà une puce", style="List Bullet")
+    for marked in (True, False):  # Word's « repeat as header row », then a table without
+        table = d.add_table(rows=2, cols=3)
+        for i, value in enumerate(("Année", "Projets", "Budget", "2020", "57", "4 M€")):
+            table.cell(i // 3, i % 3).text = value
+        if marked:
+            tr_pr = table.rows[0]._tr.get_or_add_trPr()
+            tr_pr.append(docx.oxml.parse_xml(f"<w:tblHeader {nsdecls('w')}/>"))
+    d.save(str(path))
+    add_footnote(path, "Note <non fermée")  # a notes part that cannot be parsed
+    text = read_document(tmp_path, path).text
+    assert text == (
+        "Contexte\n\n• déjà une puce\n\n"
+        "| Année | Projets | Budget |\n| --- | --- | --- |\n| 2020 | 57 | 4 M€ |\n\n"
+        "| Année | Projets | Budget |\n| 2020 | 57 | 4 M€ |"
+    )
