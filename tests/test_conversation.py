@@ -110,7 +110,27 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             (Turn("Combien compte l'Azur Robotique ?"),),
             "Combien compte Thalassor ?",
         ),
-        ("Et pour Thalassor ?", (Turn("Qui préside d'Ostrevie ?"),), "Qui préside de Thalassor ?"),
+        (
+            "Et pour Thalassor ?",
+            (Turn("Quel est le budget d'Ostrevie ?"),),
+            "Quel est le budget de Thalassor ?",
+        ),
+        (
+            "Et pour la Morvanie ?",
+            (Turn("Quel est le budget d'Ostrevie ?"),),
+            "Quel est le budget de la Morvanie ?",
+        ),
+        (
+            "Et pour le Sorlande ?",
+            (Turn("Quel est le budget d'Ostrevie ?"),),
+            "Quel est le budget du Sorlande ?",
+        ),
+        # h and y are consonants here (« la Haute-Sorlande », not « l'Haute-Sorlande »)
+        (
+            "Et Haute-Sorlande ?",
+            (Turn("Combien de pôles compte la Morvanie ?"),),
+            "Combien de pôles compte la Haute-Sorlande ?",
+        ),
         (
             "Et Ostrevie ?",
             (Turn("Quel est le budget de la Morvanie ?"),),

@@ -110,7 +110,8 @@ _AFTER_POLE = re.compile(r"\bpôles?\s+$", re.IGNORECASE)
 # the follow-up's own noun phrase (« Et pour la région Centre ? »).
 _ARTICLE_BEFORE = re.compile(r"(?:(?<=\s)|^)(?:(?:le|la)\s+|[ld]['’])$", re.IGNORECASE)
 _ARTICLE_FIRST = re.compile(r"^(?:le|la|les)\s+\S|^l['’]\s*\S", re.IGNORECASE)
-_VOWELS = frozenset("aeiouyhàâäéèêëîïôöùûü")
+# Not h nor y: « la Haute-Savoie », « les Hauts-de-France », « les Yvelines ».
+_VOWELS = frozenset("aeiouàâäéèêëîïôöùûü")
 _CONTRACTION = re.compile(r"\b(?P<prep>de|à) (?P<art>le|les)\b", re.IGNORECASE)
 _CONTRACTIONS = {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"}
 _QUESTION_OPENERS = re.compile(
@@ -224,9 +225,10 @@ def _swap_name(previous: str, i: int, old: str, new: str, rest: str) -> str:
         return before + new + after
     phrase = rest[: rest.find(new) + len(new)]
     head = before[: article.start()]
-    if _ARTICLE_FIRST.match(phrase):
-        return _contracted(head, " ".join(phrase.split())) + after
     word = article.group().strip().lower()
+    if _ARTICLE_FIRST.match(phrase):  # « d'Israël » + « la France » → « de la France »
+        head += "de " if word in ("d'", "d’") else ""
+        return _contracted(head, " ".join(phrase.split())) + after
     vowel = new[:1].lower() in _VOWELS
     if word in ("l'", "l’"):
         return head + (article.group() if vowel else "") + new + after
