@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from webfake import HeldPipeline, queue_call, serving
+from webfake import FakePipeline, HeldPipeline, queue_call, serving
 from webserver import message_text
 
 from poleqa.feedback import FeedbackStore
@@ -167,3 +167,19 @@ def test_listeners_share_one_limit_by_what_they_run(tmp_path: Path) -> None:
         if f.name in ("verify", "evaluate", "reindex")
     }
     assert long_tasks == {("verify", "staff", 1), ("evaluate", "staff", 1), ("reindex", "staff", 1)}
+
+
+def test_an_example_that_is_not_one_asks_nothing(tmp_path: Path) -> None:
+    # a crafted « example » click without an index got Python's error text (« 'index' »)
+    pipeline = FakePipeline()
+    with serving(create_app(pipeline, tmp_path / "data")) as url:
+        dependencies = httpx.get(url + "config").json()["dependencies"]
+        select = next(d for d in dependencies if [e for _, e in d["targets"]] == ["example_select"])
+        for event in ({}, None, {"index": 999}, {"index": "a"}, {"index": True}, {"value": "x"}):
+            done = queue_call(url, select["id"], [None], uuid.uuid4().hex, event)
+            assert done["success"] is True, (event, done)
+            # every output left as it was (Gradio sends no state back): no question, no message
+            outputs = done["output"]["data"]
+            assert all(v is None or v["__type__"] == "update" for v in outputs), event
+            assert not any(isinstance(v, dict) and "value" in v for v in outputs), event
+    assert pipeline.histories == []

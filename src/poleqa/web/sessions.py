@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, RedirectResponse
 
+from poleqa.web.auth import STAFF_PATH
 from poleqa.web.guards import RateLimiter
 from poleqa.web.middleware import ASGIApp, Receive, Scope, Send, read_body, replay
 from poleqa.web.render import GENERIC_ERROR, error_page
@@ -46,7 +47,8 @@ class FrenchPages:
             return
         start: MutableMapping[str, Any] | None = None  # a page's, held until its body comes
         browsing = b"text/html" in dict(scope.get("headers", [])).get(b"accept", b"")
-        send = _framed_by_itself_only(send)
+        if scope["path"] == STAFF_PATH or scope["path"].startswith(STAFF_PATH + "/"):
+            send = _framed_by_itself_only(send)
 
         async def french(message: MutableMapping[str, Any]) -> None:
             nonlocal start
@@ -182,9 +184,10 @@ NOT_POSTED = "La connexion se fait par le formulaire de l'espace équipe."
 MAX_LOGIN_BODY = 32_768
 
 
-# Another site may not show these pages in a frame: a logged-in staff member's « Réindexer »
-# or « Exporter les avis » could be clicked through an invisible one (clickjacking). A page
-# that sets its own policy (documents.py) keeps it.
+# Another site may not show the staff pages in a frame: a logged-in staff member's
+# « Réindexer » or « Exporter les avis » could be clicked through an invisible one
+# (clickjacking). The public chat may be framed (a pôle's own site may show it); a page that
+# sets its own policy (documents.py) keeps it.
 _FRAME_HEADERS = [
     (b"x-frame-options", b"SAMEORIGIN"),
     (b"content-security-policy", b"frame-ancestors 'self'"),
