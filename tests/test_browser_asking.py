@@ -86,16 +86,19 @@ def test_an_uncertain_answer_shows_its_warning_above_it(browser, tmp_path: Path)
         assert warning.evaluate(style) == ["rgb(124, 45, 18)", "rgb(254, 243, 199)"]
 
 
-def test_no_english_progress_text_while_a_question_is_answered(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_progress_text_is_french_while_a_question_is_answered(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # Gradio's progress overlay wrote « processing | 2.1/0.1s » (English, hard-coded in its
-    # frontend) over the chat; the spinner stays, its text is hidden.
+    # frontend) over the chat: poleqa.js says it in French, the time and queue place kept
     with _held(browser, tmp_path) as (page, pipeline):
-        page.wait_for_timeout(1500)  # the overlay's timer has ticked by now
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.meta-text, .meta-text-center')]"
+            ".some(e => e.textContent.includes('en cours'))",
+            timeout=WAIT * 1000,
+        )
+        page.wait_for_timeout(1200)  # the timer has ticked: Gradio has written it again
         shown = page.locator("body").inner_text()
-        texts = page.locator(".meta-text, .meta-text-center")
-        overlays = [texts.nth(i).is_visible() for i in range(texts.count())]
         _let_through(page, pipeline)
-    assert overlays and not any(overlays)  # the overlay's text is there, hidden
+    assert "en cours" in shown
     assert "processing" not in shown and "queue:" not in shown
 
 

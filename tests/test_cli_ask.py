@@ -125,6 +125,9 @@ def test_ask_jsonl_exits_2_when_no_line_is_answered(fake_index: Path) -> None:
         "The question is too long (2001 characters; at most 2000).",
     ]
     assert result.stderr == 'Error: no line was answered (3 refused: see each line\'s "error")\n'
+    empty = run("ask", "--jsonl", "-", "--index", "index", stdin="")
+    assert (empty.exit_code, empty.stdout) == (2, "")
+    assert empty.stderr == "Error: no line was answered (no line given)\n"
     # one answered line is enough for a run that went well (exit 0), refused lines beside it
     mixed = run("ask", "--jsonl", "-", "--index", "index", stdin=f"???\n{ANSWERED}\n")
     assert (mixed.exit_code, mixed.stderr) == (0, "")

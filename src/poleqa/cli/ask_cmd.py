@@ -109,7 +109,8 @@ def _run_jsonl(
     pipeline: Any, stream: BinaryIO, k: int, filters: Filters, changes: FileChanges
 ) -> None:
     """One JSON object per line, an answer or the line's error; refused lines do not stop the
-    run, but a file of which no line was answered (a binary file, the wrong file) exits 2."""
+    run, but an input of which no line was answered (a binary file, the wrong file, an empty
+    one) exits 2."""
     refused = answered = 0
     for line in _lines(stream):
         if isinstance(line, UnicodeDecodeError):
@@ -122,11 +123,9 @@ def _run_jsonl(
         refused += "error" in out
         answered += "error" not in out
         click.echo(json.dumps(out, ensure_ascii=False))
-    if refused and not answered:
-        raise QuestionError(
-            f'no line was answered ({refused} refused: see each line\'s "error")',
-            f"aucune ligne n'a reçu de réponse ({refused} refusée(s))",
-        )
+    if not answered:  # a binary file, the wrong file, an empty one
+        said = f'{refused} refused: see each line\'s "error"' if refused else "no line given"
+        raise QuestionError(f"no line was answered ({said})", "aucune ligne n'a reçu de réponse")
 
 
 def _answered_line(

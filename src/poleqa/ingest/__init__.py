@@ -47,7 +47,8 @@ __all__ = [
 # invisible characters (« Date\u200b: 2021-03-04 » gave no date and ended the header). 4: HTML
 # and DOCX table rows « | a | b | » and list items « - a » / « 1. a », as in Markdown; DOCX
 # footnotes; PDF words cut at a line's end joined, justified spaces collapsed, creation dates
-# read strictly, AES-encrypted PDFs read; Markdown YAML front matter.
+# read strictly, AES-encrypted PDFs read; Markdown YAML front matter, a Markdown title never
+# a comment in fenced code; a Word title naming the software dropped.
 INGEST_VERSION = 4
 
 # Document.text of a txt/md file is its decoded characters with the BOM dropped, CRLF/CR

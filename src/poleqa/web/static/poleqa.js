@@ -150,6 +150,30 @@ function onClick(event) {
   }
 }
 
+// Gradio's progress text is English, hard-coded in its frontend (« processing | 1.5s »,
+// « queue: 2/5 | »): said in French, each time Gradio writes it again.
+const PROGRESS_FRENCH = [
+  [/^(\s*)processing\b/, "$1en cours"],
+  [/^(\s*)queue:/, "$1file d'attente :"],
+];
+const progressSeen = new WeakSet();
+const progressObserver = new MutationObserver(() => frenchProgress());
+
+function frenchProgress() {
+  document.querySelectorAll(".meta-text, .meta-text-center").forEach((el) => {
+    if (!progressSeen.has(el)) {
+      progressSeen.add(el);
+      progressObserver.observe(el, { characterData: true, childList: true, subtree: true });
+    }
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const [english, french] of PROGRESS_FRENCH) {
+        if (english.test(node.nodeValue)) node.nodeValue = node.nodeValue.replace(english, french);
+      }
+    }
+  });
+}
+
 // The chat's own autoscroll is off (it would keep pulling a long answer to its end): while a
 // question waits, the chat shows its end; a new answer is shown from its beginning.
 const seen = new Set();
@@ -157,6 +181,7 @@ let waiting = false;
 const observer = new MutationObserver(() => {
   frenchNotices();
   frenchLabels();
+  frenchProgress();
   const pending = document.querySelector("#pq-chat .pending") !== null;
   if (pending && !waiting) {
     const scroller = document.querySelector("#pq-chat .bubble-wrap");
@@ -177,8 +202,9 @@ const observer = new MutationObserver(() => {
 if (window.poleqaChat) {
   document.removeEventListener("click", window.poleqaChat.onClick);
   window.poleqaChat.observer.disconnect();
+  window.poleqaChat.progressObserver.disconnect();
 }
-window.poleqaChat = { onClick: onClick, observer: observer };
+window.poleqaChat = { onClick: onClick, observer: observer, progressObserver: progressObserver };
 document.addEventListener("click", onClick);
 observer.observe(document.body, { childList: true, subtree: true });
 
