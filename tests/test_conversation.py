@@ -125,6 +125,33 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             (Turn("Quel est le budget d'Ostrevie ?"),),
             "Quel est le budget du Sorlande ?",
         ),
+        # « Et » then an article and a name: the name is swapped in (it was appended after
+        # « Et la Morvanie », the question naming both)
+        (
+            "Et la Morvanie ?",
+            (Turn("Combien de pôles compte l'Ostrevie ?"),),
+            "Combien de pôles compte la Morvanie ?",
+        ),
+        (
+            "Et le Sorlande ?",
+            (Turn("Quels sont les pôles de l'Ostrevie ?"),),
+            "Quels sont les pôles du Sorlande ?",
+        ),
+        # an elided article (« Et l'Ostrevie ? » was left as typed)
+        (
+            "Et l'Ostrevie ?",
+            (Turn("Combien de pôles compte la Morvanie ?"),),
+            "Combien de pôles compte l'Ostrevie ?",
+        ),
+        # a new question led by « Et si », or « qu'est-ce que le… », points back at nothing
+        ("Et si un pôle perd son label ?", (Turn("Qui préside Thalassor ?"),), None),
+        ("Qu'est-ce que le label ?", (Turn("Qui préside Thalassor ?"),), None),
+        # a year that is part of a name stays (« France 2030 »): the year asked is added
+        (
+            "Et en 2023 ?",
+            (Turn("Quel est le rôle des pôles dans Cobalt 2030 ?"),),
+            "Quel est le rôle des pôles dans Cobalt 2030 en 2023 ?",
+        ),
         # h and y are consonants here (« la Haute-Sorlande », not « l'Haute-Sorlande »)
         (
             "Et Haute-Sorlande ?",
@@ -145,8 +172,8 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
         ("Et en 2013 ?", (), "Et en 2013 ?"),
     ],
 )
-def test_resolve_follow_up(question: str, history: tuple[Turn, ...], expected: str) -> None:
-    assert resolve_follow_up(question, history) == expected
+def test_resolve_follow_up(question: str, history: tuple[Turn, ...], expected: str | None) -> None:
+    assert resolve_follow_up(question, history) == (question if expected is None else expected)
 
 
 # About a made-up pôle too: the time phrase of the previous question is replaced whole,

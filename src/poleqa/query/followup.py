@@ -51,6 +51,12 @@ _FRENCH = {
 }
 _ENGLISH = {"en": "in", "depuis": "since", "pour": "for", "pendant": "during", "avant": "before"}
 _ENGLISH |= {"après": "after", "dès": "from", "au": "on", "à partir de": "from"}
+# The small words the name-matching pattern lets into a name, at its start.
+_SMALL_WORDS = re.compile(r"^(?:(?:de|du|des|la|le|et|of|the)\s+|d['’]\s*)+", re.IGNORECASE)
+# « Et si un pôle perd son label ? », « Et quand… », « Et comment… »: a new question, not a
+# follow-up of the previous one.
+_NEW_QUESTION = re.compile(r"^\s*(?:et|and)\s+(?:si|s['’]|if|quand|comment|pourquoi)\b", re.I)
+_NAME_BEFORE = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w-]*\s+$")
 _LEAD = re.compile(
     r"^\s*(?:et|mais|puis|aussi|and|but|what about|how about)\b[\s,]*", re.IGNORECASE
 )
@@ -81,6 +87,8 @@ _OBJECT = re.compile(
 )
 # « il » in « y a-t-il », « faut-il », « s'agit-il » stands for nothing (impersonal verbs), nor
 # does « on » (« Combien de pôles compte-t-on ? »).
+# « Qu'est-ce que le label ? », « Est-ce que la Région… »: « le », « la » there are articles.
+_EST_CE_QUE = re.compile(r"\b(?:qu['’])?est-ce\s+qu(?:e\b|['’])", re.IGNORECASE)
 _IMPERSONAL = re.compile(r"(?:\by a|\bfaut|\bagit)-(?:t-)?il\b|-(?:t-)?on\b", re.IGNORECASE)
 # Complex inversion (« Quand la politique des pôles a-t-elle été lancée ? », « Combien les
 # régions versent-elles ? »): the pronoun after the verb repeats the question's own subject,
@@ -96,8 +104,8 @@ _SUBJECT = re.compile(
 # What may stand beside the name in « Et le pôle Thalassor ? », « And the Ostrevie region? »,
 # « Et celui de Thalassor ? » (the demonstrative stands for what the previous question asked).
 _FILLER = re.compile(
-    r"^(?:(?:le|la|les|l['’]|du|de|des|d['’]|the|of|pôle|pôles|région|region|cluster|"
-    r"celui|celle|ceux|celles)\b\s*)*",
+    r"^(?:(?:(?:le|la|les|du|de|des|the|of|pôle|pôles|région|region|cluster|"
+    r"celui|celle|ceux|celles)\b|[ld]['’])\s*)*",  # no \b after an apostrophe: « l' » ends it
     re.IGNORECASE,
 )
 # « Et en Bretagne ? » after a question about a pôle named right after « pôle » (« Qui préside le
@@ -127,9 +135,11 @@ def _names(text: str) -> list[str]:
     for m in _CAP_SEQ.finditer(text):
         if m.start() == len(text) - len(text.lstrip()):
             # the opening word is capitalised anyway: keep what follows it, if capitalised
+            # after its small words (« Et la Bretagne » names « Bretagne »)
             rest = m.group().split(None, 1)
-            if len(rest) == 2 and rest[1][:1].isupper():
-                out.append(rest[1])
+            name = _SMALL_WORDS.sub("", rest[1]) if len(rest) == 2 else ""
+            if name[:1].isupper():
+                out.append(name)
             continue
         out.append(m.group().strip())
     return out
@@ -137,7 +147,7 @@ def _names(text: str) -> list[str]:
 
 def _points_back(question: str) -> bool:
     """Whether a pronoun of the question points at something named earlier."""
-    question = _IMPERSONAL.sub("", question)
+    question = _IMPERSONAL.sub("", _EST_CE_QUE.sub(" ", question))
     inverted = _INVERTED.search(question)
     if inverted is None:
         return bool(_PRONOUN.search(question) or _OBJECT.search(question))
@@ -171,6 +181,8 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
         return q
     previous = next((t.question for t in reversed(history) if t.question.strip()), "")
     if not previous:
+        return q
+    if _NEW_QUESTION.match(q):
         return q
     words = re.findall(r"\w+", q)
     led = bool(_LEAD.match(q))
@@ -259,7 +271,7 @@ def with_time(previous: str, asked: re.Match[str]) -> str:
     a year inside a name (« les pôles de 2004 ») alone changes; a question without a time
     phrase gets the new one at its end.
     """
-    found = list(_TIME.finditer(previous))
+    found = [m for m in _TIME.finditer(previous) if not _in_name(previous, m)]
     old = found[-1] if found else None
     english = _is_english(previous, old)
     if old is None:
@@ -272,6 +284,15 @@ def with_time(previous: str, asked: re.Match[str]) -> str:
     else:
         new = _phrase(asked, english)
     return previous[: old.start()] + new + previous[old.end() :]
+
+
+def _in_name(text: str, phrase: re.Match[str]) -> bool:
+    """Whether a bare year belongs to the name before it (« France 2030 », « Horizon 2020 »)."""
+    return (
+        not phrase["prep"]
+        and _bare_year(phrase)
+        and bool(_NAME_BEFORE.search(text, 0, phrase.start()))
+    )
 
 
 def _bare_year(phrase: re.Match[str]) -> bool:
