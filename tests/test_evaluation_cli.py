@@ -254,3 +254,34 @@ def test_cli_eval_names_the_questions_whose_gold_no_cited_document_holds(
     )
     assert f"poleqa: {said}\n" in res.stderr
     assert f"## Warnings\n\n- {said}\n" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_cli_eval_refuses_an_out_it_could_not_write_before_any_question(tmp_path: Path) -> None:
+    # a folder under a file gave a traceback once every question had been asked; « --out "" »
+    # wrote into the current folder; reports inside an index went with its next rebuild
+    from poleqa.cli import cli
+
+    squad = tmp_path / "s.json"
+    squad.write_text('{"data": []}', encoding="utf-8")
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    under_file = tmp_path / "a-file" / "out"
+    res = CliRunner().invoke(cli, ["eval", "--squad", str(squad), "--out", str(under_file)])
+    assert (res.exit_code, res.output) == (
+        1,
+        f"Error: Cannot make the reports' folder {under_file} (--out): {tmp_path / 'a-file'} "
+        "is not a folder.\n",
+    )
+    empty = CliRunner().invoke(cli, ["eval", "--squad", str(squad), "--out", ""])
+    assert empty.exit_code == 2 and "give a folder, not an empty name" in empty.output
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": "Q ?", "answers": [], "sources": [],
+                    "answerable": False}), encoding="utf-8")  # fmt: skip
+    index, corpus = tmp_path / "index", tmp_path / "corpus"
+    args = ["eval", str(questions), "--corpus", str(corpus), "--index", str(index)]
+    res = CliRunner().invoke(cli, [*args, "--out", str(index / "r")])
+    assert (res.exit_code, res.output) == (
+        1,
+        f"Error: The reports' folder {index / 'r'} (--out) is inside the index {index}: it "
+        "would be deleted when the index is next rebuilt; choose an --out outside it.\n",
+    )

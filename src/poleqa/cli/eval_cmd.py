@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,18 @@ from poleqa.errors import PoleqaError, QuestionSetError
 if TYPE_CHECKING:
     from poleqa.evaluation import Question
     from poleqa.pipeline import Pipeline
+
+
+class _OutFolder(click.Path):
+    """--out's folder: an empty name would write the reports into the current folder, as
+    « --out . » does on purpose."""
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> object:
+        if isinstance(value, str) and not value.strip():
+            self.fail("give a folder, not an empty name", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 @click.command("eval")
@@ -51,7 +64,7 @@ if TYPE_CHECKING:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=_OutFolder(path_type=Path, file_okay=False),
     help="Folder for predictions.jsonl, report.json, report.md and the chart.  "
     "[default: eval/out/<set name>]",
 )
@@ -93,6 +106,7 @@ def eval_(
         _refuse_ignored_by_squad()
         out_dir = out_dir or Path("eval") / "out" / squad_file.stem
         settings = settings_from(reading)
+        _check_out(out_dir, settings)
         _eval_squad(squad_file, out_dir, limit, settings, no_answer)
         return
     if limit is not None or no_answer != "auto":
@@ -122,7 +136,7 @@ def eval_(
         model=model,
         k=k,
     )
-    _refuse_out_in_corpus(out_dir, settings.corpus_dir)
+    _check_out(out_dir, settings)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings, own=index != index_dir)  # OUT/index: eval's own
@@ -157,16 +171,27 @@ def _own_index(corpus_dir: Path | None, index_dir: Path | None, out_dir: Path) -
     return own
 
 
-def _refuse_out_in_corpus(out_dir: Path, corpus_dir: Path) -> None:
-    """PoleqaError if the reports would go into the corpus: report.md would be indexed as a
-    document the next time the corpus is (and answer questions about the evaluation)."""
-    out, corpus = out_dir.resolve(), corpus_dir.resolve()
+def _check_out(out_dir: Path, settings: Settings) -> None:
+    """PoleqaError, before any question is asked, if the reports cannot go to `out_dir`: inside
+    the corpus (report.md would be indexed as a document next time), inside the index (its
+    generation folders are replaced when it is rebuilt), or a folder that cannot be made (a
+    traceback after the whole run once)."""
+    out, corpus = out_dir.resolve(), settings.corpus_dir.resolve()
     if out.is_relative_to(corpus):
         raise PoleqaError(
-            f"The reports' folder {out_dir} (--out) is inside the corpus folder {corpus_dir}: "
-            "its report.md would be indexed as a document next time; choose an --out outside "
-            "the corpus."
+            f"The reports' folder {out_dir} (--out) is inside the corpus folder "
+            f"{settings.corpus_dir}: its report.md would be indexed as a document next time; "
+            "choose an --out outside the corpus."
         )
+    if out.is_relative_to(settings.index_dir.resolve()):
+        raise PoleqaError(
+            f"The reports' folder {out_dir} (--out) is inside the index {settings.index_dir}: "
+            "it would be deleted when the index is next rebuilt; choose an --out outside it."
+        )
+    existing = next(p for p in (out, *out.parents) if os.path.lexists(p))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not a folder" if not existing.is_dir() else "cannot be written to"
+        raise PoleqaError(f"Cannot make the reports' folder {out_dir} (--out): {existing} {what}.")
 
 
 def _checked(qs: list[Question], pipeline: Pipeline, settings: Settings) -> list[str]:
