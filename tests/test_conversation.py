@@ -146,6 +146,12 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
         # a new question led by « Et si », or « qu'est-ce que le… », points back at nothing
         ("Et si un pôle perd son label ?", (Turn("Qui préside Thalassor ?"),), None),
         ("Qu'est-ce que le label ?", (Turn("Qui préside Thalassor ?"),), None),
+        # an English question without a time phrase gets one, punctuated in English
+        (
+            "And in 2019?",
+            (Turn("Who chairs the Cobalt cluster?"),),
+            "Who chairs the Cobalt cluster in 2019?",
+        ),
         # a year that is part of a name stays (« France 2030 »): the year asked is added
         (
             "Et en 2023 ?",

@@ -96,6 +96,24 @@ def test_odd_lines_are_named_or_mended_before_anything_is_asked() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("whole", "said"),
+    [
+        # a SQuAD file given without --squad got « missing key(s) id, question… »
+        ({"version": "1.1", "data": []}, 'the file is in SQuAD format (a "data" list)'),
+        # one question pretty-printed got one « invalid JSON » line per line of it
+        (
+            {"id": "a", "question": "Q ?", "answers": [], "sources": [], "answerable": False},
+            "the file is one JSON object over several lines",
+        ),
+    ],
+)
+def test_one_json_object_over_lines_is_told_what_it_is(whole: dict, said: str) -> None:
+    with pytest.raises(QuestionSetError) as err:
+        parse_questions(json.dumps(whole, indent=2), "jsonl", name="set.json")
+    assert said in err.value.message and "1 problem(s)" in err.value.message
+
+
 def test_a_json_array_is_told_that_json_lines_is_expected() -> None:
     # it was « line 1: not a JSON object », with no word of the format
     rows = [{"id": "a", "question": "Q ?", "answers": [], "sources": [], "answerable": False}]

@@ -55,6 +55,19 @@ ARRAY = (
     "JSON) par ligne",
 )
 
+SQUAD = (
+    'the file is in SQuAD format (a "data" list): evaluate the reader alone on it with '
+    "poleqa eval --squad FILE",
+    "le fichier est au format SQuAD (une liste « data ») : ce n'est pas un jeu de questions "
+    "JSON Lines ou CSV",
+)
+SPREAD = (
+    "the file is one JSON object over several lines; JSON Lines is expected: one question "
+    "object per line",
+    "le fichier est un seul objet JSON sur plusieurs lignes ; le format attendu est JSON "
+    "Lines : une question (un objet JSON) par ligne",
+)
+
 
 def load_questions(path: Path) -> list[Question]:
     """Read a JSONL or CSV question set; QuestionSetError lists every malformed line."""
@@ -84,6 +97,9 @@ def parse_questions(text: str, fmt: str, name: str = "questions") -> list[Questi
         records, problems = _csv_records(text)
     elif _json_array(text):  # as `json.dump` of a list writes it
         records, problems = [], [_Problem(0, ARRAY[0], ARRAY[1])]
+    elif (whole := _one_object(text)) is not None:  # a SQuAD file, or an object over lines
+        said = SQUAD if isinstance(whole.get("data"), list) else SPREAD
+        records, problems = [], [_Problem(0, said[0], said[1])]
     else:
         records, problems = _jsonl_records(text)
     questions: list[Question] = []
@@ -108,6 +124,17 @@ def parse_questions(text: str, fmt: str, name: str = "questions") -> list[Questi
     if problems:
         _raise(name, problems)
     return questions
+
+
+def _one_object(text: str) -> dict | None:
+    """The file's JSON object when the whole file is one, written over several lines."""
+    if not text.lstrip().startswith("{") or "\n" not in text.strip():
+        return None
+    try:
+        whole = parse_json(text)
+    except ValueError:
+        return None
+    return whole if isinstance(whole, dict) else None
 
 
 def _json_array(text: str) -> bool:

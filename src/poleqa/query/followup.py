@@ -275,7 +275,8 @@ def with_time(previous: str, asked: re.Match[str]) -> str:
     old = found[-1] if found else None
     english = _is_english(previous, old)
     if old is None:
-        return f"{_strip_end(previous)} {_phrase(asked, english)} ?"
+        mark = "?" if english else " ?"  # « in 2023? », « en 2023 ? »
+        return f"{_strip_end(previous)} {_phrase(asked, english)}{mark}"
     if not old["prep"] and not old["r1"] and old.group()[:1].isdigit():
         # « les pôles de 2004 », « 2004-2006 »: no wording of its own, only the years change
         new = "-".join(_YEAR.findall(asked.group()))
