@@ -96,6 +96,17 @@ def test_odd_lines_are_named_or_mended_before_anything_is_asked() -> None:
     )
 
 
+def test_answerable_may_be_1_or_0_in_json_lines_as_in_csv() -> None:
+    rows = [
+        {"id": "a", "question": "Q ?", "answers": ["x"], "sources": [], "answerable": 1},
+        {"id": "b", "question": "R ?", "answers": [], "sources": [], "answerable": 0},
+    ]
+    questions = parse_questions("\n".join(json.dumps(r) for r in rows), "jsonl")
+    assert [q.answerable for q in questions] == [True, False]
+    with pytest.raises(QuestionSetError):  # 2 is neither
+        parse_questions(json.dumps({**rows[0], "answerable": 2}), "jsonl")
+
+
 @pytest.mark.parametrize(
     ("whole", "said"),
     [

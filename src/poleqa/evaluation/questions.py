@@ -262,8 +262,12 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
 
 
 def _as_bool(value: object) -> bool | None:
+    """true / false, as JSON, as the words a CSV holds, or 1 / 0 (as CSV and SQuAD's
+    is_impossible take them)."""
     if isinstance(value, bool):
         return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
     if isinstance(value, str):
         v = value.strip().lower()
         if v in _TRUE:
