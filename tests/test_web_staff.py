@@ -75,6 +75,14 @@ def staff(tmp_path: Path) -> StaffApp:
     return StaffApp(FakePipeline(), FeedbackStore(tmp_path / "data"))
 
 
+def _upload_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
+    """Where Gradio would have put an uploaded file `name` (its upload folder, made here)."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    upload = tmp_path / "uploads" / "abc" / name
+    upload.parent.mkdir(parents=True)
+    return upload
+
+
 def test_verify_filters_and_validates_dates(staff: StaffApp) -> None:
     html = staff.verify("pôles", [INFO.source], "2023", "2024-12-31", 5)
     assert "<td>1</td><td>0.5000<br><small>dense 0.810</small>" in html
@@ -157,9 +165,7 @@ def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
 ) -> None:
     """A real evaluation (real index, retrieval and reader on a small corpus) through the
     handler of the « Évaluer » button, as the page calls it (an uploaded file's record)."""
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
-    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
-    upload.parent.mkdir(parents=True)
+    upload = _upload_path(tmp_path, monkeypatch, "questions.jsonl")
     lines = [json.dumps({"id": f"q{i}", **q}, ensure_ascii=False) for i, q in enumerate(QUESTIONS)]
     upload.write_text("\n".join(lines) + "\n", encoding="utf-8")
     staff = StaffApp(small_pipeline(tmp_path), FeedbackStore(tmp_path / "data"))
@@ -215,9 +221,7 @@ def test_evaluation_failures_read_in_french(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # an abstention where an answer was expected, an answer where none was, a refused question
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
-    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
-    upload.parent.mkdir(parents=True)
+    upload = _upload_path(tmp_path, monkeypatch, "questions.jsonl")
     rows = [
         {"id": "a", "question": "Je m'abstiens ?", "answers": ["38"], "answerable": True},
         {"id": "b", "question": "Combien ?", "answers": [], "answerable": False},
@@ -236,9 +240,7 @@ def test_evaluation_failures_read_in_french(
 def test_a_question_longer_than_the_chat_takes_is_refused_with_its_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
 ) -> None:
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
-    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
-    upload.parent.mkdir(parents=True)
+    upload = _upload_path(tmp_path, monkeypatch, "questions.jsonl")
     row = {"id": "c", "question": "x" * 2001, "answers": ["38"], "answerable": True}
     upload.write_text(json.dumps({"sources": [], **row}) + "\n", "utf-8")
     message, failures, files = staff.evaluate({"path": str(upload)}, 5)
@@ -253,9 +255,7 @@ def test_a_set_too_large_for_the_staff_area_is_refused_before_any_question(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
 ) -> None:
     # 180,000 questions fit in 20 MB: eight hours holding every staff member's « Vérifier »
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
-    upload = tmp_path / "uploads" / "abc" / "grand.jsonl"
-    upload.parent.mkdir(parents=True)
+    upload = _upload_path(tmp_path, monkeypatch, "grand.jsonl")
     rows = (json.dumps({"id": f"q{i}", **QUESTIONS[0]}) + "\n" for i in range(MAX_QUESTIONS + 1))
     upload.write_text("".join(rows), "utf-8")
     message, failures, files = staff.evaluate({"path": str(upload)}, 5)
@@ -272,9 +272,7 @@ def test_any_file_may_be_dropped_and_evaluate_says_in_french_what_it_reads(
 ) -> None:
     # the widget filters nothing (Gradio's own refusal was an English toast, and it refused
     # .tsv, .json and .ndjson, which the evaluation reads): « Évaluer » sorts them
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
-    upload = tmp_path / "uploads" / "abc" / name
-    upload.parent.mkdir(parents=True)
+    upload = _upload_path(tmp_path, monkeypatch, name)
     row = QUESTIONS[0]
     answers = "|".join(row["answers"])
     upload.write_text(
@@ -300,9 +298,7 @@ def test_each_evaluation_replaces_the_last_ones_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # every run left a poleqa-eval-* folder in /tmp (the questions and answers in it) for good
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
-    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
-    upload.parent.mkdir(parents=True)
+    upload = _upload_path(tmp_path, monkeypatch, "questions.jsonl")
     upload.write_text(json.dumps({"id": "q0", **QUESTIONS[0]}) + "\n", encoding="utf-8")
     staff = StaffApp(FakePipeline(), FeedbackStore(tmp_path / "data"))
     first = staff.evaluate({"path": str(upload)}, 5)[2]
@@ -325,9 +321,7 @@ def test_evaluate_tab_shows_the_question_file_format(staff: StaffApp) -> None:
 def test_golds_no_cited_document_holds_are_named_on_the_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
 ) -> None:
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
-    upload = tmp_path / "uploads" / "abc" / "questions.jsonl"
-    upload.parent.mkdir(parents=True)
+    upload = _upload_path(tmp_path, monkeypatch, "questions.jsonl")
     rows = [  # the first gold is a typo of nothing in the document; the second is in it
         {"id": "typo", "question": "Combien ?", "answers": ["zzqx"], "answerable": True},
         {"id": "fine", "question": "Combien ?", "answers": [TEXT.split()[0]], "answerable": True},
