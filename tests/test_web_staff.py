@@ -128,12 +128,20 @@ def html_text(html: str) -> str:
     return html_module.unescape(re.sub(r"<[^>]+>", "", html))
 
 
-def test_reindex_reports_in_french_and_refuses_overlap(staff: StaffApp) -> None:
+def test_reindex_reports_in_french_and_refuses_overlap(
+    staff: StaffApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="poleqa")
     assert staff.reindex() == render.message_html(
         "Index reconstruit en 2 s : 6 documents (ajoutés : 1, modifiés : 0, retirés : 0), "
         "30 passages. Fichiers illisibles ignorés : cassé.pdf.",
         "ok",
     )
+    # the operator's log says it too (only refusals were logged)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("poleqa")] == [
+        "re-indexed from the staff area: 6 documents (1 added, 0 changed, 0 removed), 1 skipped"
+        "\n  skipped cassé.pdf: no text could be extracted from the file"
+    ]
     with staff._reindexing:
         assert "déjà en cours" in staff.reindex()
 

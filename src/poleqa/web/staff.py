@@ -119,6 +119,17 @@ class StaffApp(Served):
             return render.message_html(render.GENERIC_ERROR)
         finally:
             self._reindexing.release()
+        # the operator's log says what the staff did to the index, as it says refusals
+        log.info(
+            "re-indexed from the staff area: %d documents (%d added, %d changed, %d removed), "
+            "%d skipped%s",
+            report.documents,
+            report.added,
+            report.changed,
+            report.removed,
+            len(report.skipped),
+            "".join(f"\n  skipped {s.source}: {s.reason}" for s in report.skipped[:20]),
+        )
         return render.message_html(_build_summary(report), "ok")
 
     def evaluate(self, upload: Any, k: Any) -> tuple[str, str, list[str] | None]:
