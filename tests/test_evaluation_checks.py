@@ -44,7 +44,7 @@ def test_a_question_longer_than_ask_takes_is_refused_at_load() -> None:
     with pytest.raises(QuestionSetError) as err:
         parse_questions(text, "jsonl", name="set.jsonl")
     assert err.value.message == (
-        "set.jsonl: 1 problem(s), nothing was asked:\n  - line 2: question too long (2001 "
+        "set.jsonl: 1 problem, nothing was asked:\n  - line 2: question too long (2001 "
         "characters; `poleqa ask` and the chat take at most 2000)"
     )
     assert err.value.message_fr.endswith(

@@ -253,7 +253,7 @@ def test_a_question_longer_than_the_chat_takes_is_refused_with_its_file(
     upload.write_text(json.dumps({"sources": [], **row}) + "\n", "utf-8")
     message, failures, files = staff.evaluate({"path": str(upload)}, 5)
     assert html_text(message) == (
-        "Le fichier de questions questions.jsonl est mal formé (1 problème(s)) :"
+        "Le fichier de questions questions.jsonl est mal formé (1 problème) :"
         "- ligne 1 : question trop longue (2001 caractères ; le chat en accepte 2000 au plus)"
     )
     assert failures == "" and files is None

@@ -167,9 +167,10 @@ def _raise(name: str, problems: list[_Problem]) -> None:
     if more > 0:
         en += f"\n  - … and {more} more"
         fr += f"\n  - … et {more} autre(s)"
+    plural = "s" if len(problems) > 1 else ""
     raise QuestionSetError(
-        f"{name}: {len(problems)} problem(s), nothing was asked:\n{en}",
-        f"Le fichier de questions {name} est mal formé ({len(problems)} problème(s)) :\n{fr}",
+        f"{name}: {len(problems)} problem{plural}, nothing was asked:\n{en}",
+        f"Le fichier de questions {name} est mal formé ({len(problems)} problème{plural}) :\n{fr}",
     )
 
 
