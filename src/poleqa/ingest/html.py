@@ -51,8 +51,8 @@ class _Lines:
     separator after it: one newline after a <br> or between list items / table rows, else a
     blank line (so that paragraphs and headings stay apart). A list item's first line starts
     with its marker (« - », « 2. ») and a table row is written « | cell | cell | », as in
-    Markdown: the sentence splitter (sentences.py) reads each as a unit of its own, and a
-    row with its column names."""
+    Markdown: the sentence splitter (sentences.py) reads each as a unit of its own, and the
+    rows under a header row with its column names."""
 
     def __init__(self) -> None:
         self.parts: list[list[str]] = []  # [line, how it ended: "block" | "tight" | "br"]
