@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from test_evaluation import QUESTIONS, REPLIES, FakePipeline
 
@@ -285,3 +286,27 @@ def test_cli_eval_refuses_an_out_it_could_not_write_before_any_question(tmp_path
         f"Error: The reports' folder {index / 'r'} (--out) is inside the index {index}: it "
         "would be deleted when the index is next rebuilt; choose an --out outside it.\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("qas", "error"),
+    [
+        # predictions.jsonl is read by id: two « q1 » lines made one of them disappear
+        (
+            [{"id": "q1", "question": "A ?", "answers": []}, {"id": "q1", "question": "B ?"}],
+            "1 id(s) given twice: q1",
+        ),
+        ([{"id": "q1", "question": "  ", "answers": []}], "1 empty question(s): q1"),
+        ([{"id": None, "question": "A ?", "answers": []}], "id None"),  # was read as « None »
+    ],
+)
+def test_cli_eval_squad_refuses_ids_twice_empty_questions_and_null_ids(
+    tmp_path: Path, qas: list, error: str
+) -> None:
+    from poleqa.cli import cli
+
+    squad = tmp_path / "s.json"
+    paragraph = {"context": "Le pôle compte 40 membres.", "qas": qas}
+    squad.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [paragraph]}]}), "utf-8")
+    res = CliRunner().invoke(cli, ["eval", "--squad", str(squad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and error in res.output, res.output

@@ -75,6 +75,14 @@ def test_chat_follow_up_passes_history_and_new_conversation_resets(chat: ChatApp
     assert (session.exchanges, session.history()) == ([], ())  # emptied in place
 
 
+def test_the_question_bubble_drops_control_characters() -> None:
+    # « \x00\x01 » typed or sent through the API showed as boxes in the user's bubble
+    assert render.question_html("Combien\x00 de\x01 pôles ?\x7f") == (
+        '<div class="pq-question">Combien de pôles ?</div>'
+    )
+    assert "(question vide)" in render.question_html("\x00\x1f")
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [

@@ -261,6 +261,23 @@ def _on_command_line(name: str) -> bool:
     return source is click.core.ParameterSource.COMMANDLINE
 
 
+def _checked_squad(examples: list, path: Path) -> list:
+    """The file's questions, or QuestionSetError: two with one id (predictions.jsonl is read
+    by id), or one without words (scored 0 whatever the reader says)."""
+    seen: set[str] = set()
+    twice: list[str] = []
+    for e in examples:
+        if e.id in seen:
+            twice.append(e.id)
+        seen.add(e.id)
+    empty = [e.id for e in examples if not e.question.strip()]
+    for found, what in ((twice, "id(s) given twice"), (empty, "empty question(s)")):
+        if found:
+            shown = ", ".join(found[:5]) + ("…" if len(found) > 5 else "")
+            raise QuestionSetError(f"{path}: {len(found)} {what}: {shown}")
+    return examples
+
+
 def _eval_squad(
     path: Path, out_dir: Path, limit: int | None, settings: Settings, no_answer: str
 ) -> None:
@@ -269,7 +286,7 @@ def _eval_squad(
     from poleqa.reading import load_span_model
     from poleqa.reading.squad import placed, read_squad
 
-    every, unplaced = placed(read_squad(path))
+    every, unplaced = placed(_checked_squad(read_squad(path), path))
     if unplaced:  # scored as they are, a right span would count as wrong
         click.echo(
             f"poleqa: {len(unplaced)} question(s) left out, none of their answers in their "

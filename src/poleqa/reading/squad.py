@@ -115,6 +115,8 @@ def _examples(data: list) -> Iterator[QAExample]:
                         f"the questions of a paragraph of {title!r}")  # fmt: skip
             for qa_no, qa in enumerate(qas):
                 qid = _get(qa, "id", f"question {qa_no} of a paragraph of {title!r}")
+                if not isinstance(qid, str | int) or isinstance(qid, bool) or qid == "":
+                    raise TypeError(f"question {qa_no} of a paragraph of {title!r}: id {qid!r}")
                 question = _text(_get(qa, "question", f"question {qid!r}"), f"question {qid!r}:")
                 marked = _flag(qa.get("is_impossible"), f"question {qid!r}: 'is_impossible'")
                 impossible = marked or not qa.get("answers")

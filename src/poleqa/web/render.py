@@ -116,11 +116,13 @@ def message_html(text: str, kind: str = "error") -> str:
 
 
 BLANK_QUESTION = "(question vide)"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def question_html(question: str, limit: int = 2000) -> str:
     """The user's question as shown in the chat, cut if absurdly long; a blank one is said to
     be empty (an empty bubble looked like a display fault above « La question est vide. »)."""
+    question = _CONTROL.sub("", question)  # « \x00\x01 » typed in showed as boxes
     if not question.strip():
         return f'<div class="pq-question pq-blank">{BLANK_QUESTION}</div>'
     shown = question if len(question) <= limit else question[:limit] + " […]"
