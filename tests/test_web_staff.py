@@ -3,6 +3,7 @@ re-indexing and the feedback export."""
 
 from __future__ import annotations
 
+import dataclasses
 import html as html_module
 import json
 import logging
@@ -17,7 +18,7 @@ from poleqa.errors import QuestionError
 from poleqa.evaluation.questions import parse_questions
 from poleqa.feedback import Feedback, FeedbackStore
 from poleqa.index.builder import BuildReport
-from poleqa.types import Answer
+from poleqa.types import Answer, Chunk, Hit
 from poleqa.web import render
 from poleqa.web.eval_view import FORMAT_HELP, METRICS, TYPE_NAMES, value_text
 from poleqa.web.staff import MAX_QUESTIONS, StaffApp, _build_summary, build_staff_blocks
@@ -343,3 +344,12 @@ def test_golds_no_cited_document_holds_are_named_on_the_page(
         "qu'elles citent (1) ; une faute de frappe dans la réponse attendue les compte comme "
         "des échecs, quelle que soit la réponse : typo"
     ) in html_text(failures)
+
+
+def test_verify_says_when_a_document_has_no_date() -> None:
+    # an undated document's date cell was empty, read as a display fault
+    undated = dataclasses.replace(INFO, date=None)
+    hit = Hit(Chunk(0, undated.source, 0, 9, TEXT[:9]), undated, 0.5, 1)
+    assert f"<td>{render.UNDATED}</td>" in render.hits_html([hit])
+    dated = dataclasses.replace(hit, info=INFO)
+    assert "<td>30/03/2023</td>" in render.hits_html([dated])

@@ -47,6 +47,10 @@ def count_fr(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n >= 2 else ''}"
 
 
+# An undated document's date cell in « Vérifier » (an empty cell read as a display fault).
+UNDATED = "<small>sans date</small>"
+
+
 def french_date(date: str | None) -> str:
     """ISO "2023-03-30" → "30/03/2023"; "2023-03" → "03/2023"; anything else as is."""
     if not date:
@@ -156,7 +160,7 @@ def hits_html(hits: Sequence[Hit], base: str = "") -> str:
             "<tr>"
             f"<td>{h.rank}</td><td>{scores}</td>"
             f"<td>{source_line(h.info)}<br><code>{esc(c.source)}</code></td>"
-            f"<td>{esc(french_date(h.info.date))}</td>"
+            f"<td>{esc(french_date(h.info.date)) or UNDATED}</td>"
             f"<td>{c.start}–{c.end}{page}</td>"
             f'<td class="pq-passage">{esc(c.text)}<br><a href="{attr(url)}" target="_blank" '
             'rel="noopener">Ouvrir</a></td>'
