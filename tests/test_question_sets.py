@@ -395,3 +395,12 @@ def test_developer_tools_print_one_line_for_poleqa_errors(tmp_path: Path) -> Non
         f"Error: No usable reader manifest at {missing}/reader.json: [Errno 2] "
         f"No such file or directory: '{missing}/reader.json'\n"
     )
+
+
+def test_a_csv_split_by_another_character_is_told_which_ones_are_read() -> None:
+    # « id|question|answers|… » got « colonne(s) absente(s) » with every column listed
+    with pytest.raises(QuestionSetError) as err:
+        parse_questions("id|question|answers|sources|answerable\na|Q ?|x|s.md|true\n", "csv")
+    assert err.value.message_fr.endswith(
+        "l'en-tête CSV n'a qu'une colonne : séparez les colonnes par « , », « ; » ou une tabulation"
+    )

@@ -224,6 +224,15 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
     except csv.Error as e:
         return [], [_Problem(1, f"unreadable CSV header ({e})", "en-tête CSV illisible")]
     missing = [k for k in REQUIRED if k not in header]
+    if missing and len(header) == 1:  # one column: the cells are split by another character
+        return [], [
+            _Problem(
+                1,
+                "CSV header holds a single column: separate the columns with « , », « ; » or a tab",
+                "l'en-tête CSV n'a qu'une colonne : séparez les colonnes par « , », « ; » ou "
+                "une tabulation",
+            )
+        ]
     if missing:
         cols = ", ".join(missing)
         return [], [
