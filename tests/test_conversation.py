@@ -152,6 +152,19 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             (Turn("Who chairs the Cobalt cluster?"),),
             "Who chairs the Cobalt cluster in 2019?",
         ),
+        # « du », « des », « de » before the name: « de » stays, elided or contracted
+        ("Et Ostrevie ?", (Turn("Quels pôles du Grand Sorlande ?"),), "Quels pôles d'Ostrevie ?"),
+        ("Et Morvanie ?", (Turn("Quels pôles du Grand Sorlande ?"),), "Quels pôles de Morvanie ?"),
+        (
+            "Et les Monts Sorlandais ?",
+            (Turn("Quels pôles du Grand Sorlande ?"),),
+            "Quels pôles des Monts Sorlandais ?",
+        ),
+        (
+            "Et Ostrevie ?",
+            (Turn("Quel est le rôle de Thalassor ?"),),
+            "Quel est le rôle d'Ostrevie ?",
+        ),
         # a year that is part of a name stays (« France 2030 »): the year asked is added
         (
             "Et en 2023 ?",

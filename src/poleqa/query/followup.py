@@ -116,7 +116,7 @@ _PLACE = re.compile(r"^(?:en|dans)\b", re.IGNORECASE)
 _AFTER_POLE = re.compile(r"\bpôles?\s+$", re.IGNORECASE)
 # The article right before a name (« de l'Italie », « compte la Bretagne »), and one opening
 # the follow-up's own noun phrase (« Et pour la région Centre ? »).
-_ARTICLE_BEFORE = re.compile(r"(?:(?<=\s)|^)(?:(?:le|la)\s+|[ld]['’])$", re.IGNORECASE)
+_ARTICLE_BEFORE = re.compile(r"(?:(?<=\s)|^)(?:(?:le|la|du|des|de)\s+|[ld]['’])$", re.IGNORECASE)
 _ARTICLE_FIRST = re.compile(r"^(?:le|la|les)\s+\S|^l['’]\s*\S", re.IGNORECASE)
 # Not h nor y: « la Haute-Savoie », « les Hauts-de-France », « les Yvelines ».
 _VOWELS = frozenset("aeiouàâäéèêëîïôöùûü")
@@ -238,10 +238,13 @@ def _swap_name(previous: str, i: int, old: str, new: str, rest: str) -> str:
     phrase = rest[: rest.find(new) + len(new)]
     head = before[: article.start()]
     word = article.group().strip().lower()
+    of = word in ("d'", "d’", "de", "du", "des")  # « de » stays, whatever article follows
     if _ARTICLE_FIRST.match(phrase):  # « d'Israël » + « la France » → « de la France »
-        head += "de " if word in ("d'", "d’") else ""
+        head += "de " if of else ""
         return _contracted(head, " ".join(phrase.split())) + after
     vowel = new[:1].lower() in _VOWELS
+    if of:  # « du Grand Est » + « Occitanie » → « d'Occitanie », + « Bretagne » → « de Bretagne »
+        return head + ("d'" if vowel else "de ") + new + after
     if word in ("l'", "l’"):
         return head + (article.group() if vowel else "") + new + after
     if word in ("d'", "d’"):
