@@ -165,6 +165,22 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             (Turn("Quel est le rôle de Thalassor ?"),),
             "Quel est le rôle d'Ostrevie ?",
         ),
+        # a place with its preposition: the follow-up's replaces it whole
+        (
+            "Et en Morvanie ?",
+            (Turn("Combien de pôles dans les Monts Sorlandais ?"),),
+            "Combien de pôles en Morvanie ?",
+        ),
+        (
+            "Et dans le Grand Sorlande ?",
+            (Turn("Combien de pôles en Ostrevie ?"),),
+            "Combien de pôles dans le Grand Sorlande ?",
+        ),
+        (
+            "Et pour la région Morvanie ?",
+            (Turn("Combien de pôles en Ostrevie ?"),),
+            "Combien de pôles dans la région Morvanie ?",
+        ),
         # a year that is part of a name stays (« France 2030 »): the year asked is added
         (
             "Et en 2023 ?",

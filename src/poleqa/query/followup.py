@@ -113,6 +113,12 @@ _FILLER = re.compile(
 # pôle en Bretagne », not « le pôle Bretagne »). Only « en » and « dans », which introduce places
 # and never a pôle's name (« Et à Minalogic ? », « Et au pôle Medicen ? » name pôles).
 _PLACE = re.compile(r"^(?:en|dans)\b", re.IGNORECASE)
+# A place with its preposition, in the previous question (« dans les », « en », « à ») and in
+# the follow-up: the follow-up's replaces it whole (« dans les Normandie » otherwise).
+_AT_PLACE = re.compile(
+    r"(?:(?<=\s)|^)(?:en|dans|à|au|aux)\s+(?:(?:le|la|les)\s+|l['’])?", re.IGNORECASE
+)
+_AT = re.compile(r"^(?:en|dans|à|au|aux)\b", re.IGNORECASE)
 _AFTER_POLE = re.compile(r"\bpôles?\s+$", re.IGNORECASE)
 # The article right before a name (« de l'Italie », « compte la Bretagne »), and one opening
 # the follow-up's own noun phrase (« Et pour la région Centre ? »).
@@ -203,15 +209,7 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
             return q
         prev_names = _names(previous)
         if prev_names:
-            old = prev_names[-1]
-            i = previous.rfind(old)
-            said = _strip_end(_LEAD.sub("", q))
-            place = said[: said.find(new) + len(new)]  # « en Bretagne », « dans la Drôme »
-            after_pole = _AFTER_POLE.search(previous[:i])
-            if _PLACE.match(said) and after_pole and "pôle" not in place.lower():
-                swapped = previous[:i] + " ".join(place.split()) + previous[i + len(old) :]
-            else:
-                swapped = _swap_name(previous, i, old, new, rest)
+            swapped = _swapped(previous, prev_names[-1], _strip_end(_LEAD.sub("", q)), new, rest)
         else:
             swapped = f"{_strip_end(previous)} ({new}) ?"
         return with_time(swapped, asked) if asked else swapped
@@ -222,6 +220,28 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
             context = ", ".join(dict.fromkeys(prev_names))
             return f"{_strip_end(q)} ({context}) ?"
     return q
+
+
+def _swapped(previous: str, old: str, said: str, new: str, rest: str) -> str:
+    """`previous` about `new` (the follow-up `said`, `rest` without its lead and preposition)
+    instead of its last name `old`, the words around made to agree."""
+    i = previous.rfind(old)
+    after = previous[i + len(old) :]
+    place = " ".join(
+        said[: said.find(new) + len(new)].split()
+    )  # « en Bretagne », « dans la Drôme »
+    at = _AT_PLACE.search(previous, 0, i)
+    at = at if at is not None and at.end() == i and "pôle" not in place.lower() else None
+    if _PLACE.match(said) and _AFTER_POLE.search(previous[:i]) and "pôle" not in place.lower():
+        return previous[:i] + place + after  # « le pôle en Bretagne »: the pôle of that place
+    if at is not None and _AT.match(said):
+        # « dans les Hauts-de-France » + « Et en Normandie ? » → « en Normandie »
+        return previous[: at.start()] + place + after
+    named = " ".join(rest[: rest.find(new) + len(new)].split())
+    if at is not None and _ARTICLE_FIRST.match(named):
+        # « en Bretagne » + « Et pour la région Centre ? » → « dans la région Centre »
+        return previous[: at.start()] + "dans " + named + after
+    return _swap_name(previous, i, old, new, rest)
 
 
 def _swap_name(previous: str, i: int, old: str, new: str, rest: str) -> str:
