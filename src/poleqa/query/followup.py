@@ -226,49 +226,43 @@ def _swapped(previous: str, old: str, said: str, new: str, rest: str) -> str:
     """`previous` about `new` (the follow-up `said`, `rest` without its lead and preposition)
     instead of its last name `old`, the words around made to agree."""
     i = previous.rfind(old)
-    after = previous[i + len(old) :]
-    place = " ".join(
-        said[: said.find(new) + len(new)].split()
-    )  # « en Bretagne », « dans la Drôme »
-    at = _AT_PLACE.search(previous, 0, i)
-    at = at if at is not None and at.end() == i and "pôle" not in place.lower() else None
-    if _PLACE.match(said) and _AFTER_POLE.search(previous[:i]) and "pôle" not in place.lower():
-        return previous[:i] + place + after  # « le pôle en Bretagne »: the pôle of that place
-    if at is not None and _AT.match(said):
-        # « dans les Hauts-de-France » + « Et en Normandie ? » → « en Normandie »
-        return previous[: at.start()] + place + after
-    named = " ".join(rest[: rest.find(new) + len(new)].split())
-    if at is not None and _ARTICLE_FIRST.match(named):
-        # « en Bretagne » + « Et pour la région Centre ? » → « dans la région Centre »
-        return previous[: at.start()] + "dans " + named + after
-    return _swap_name(previous, i, old, new, rest)
-
-
-def _swap_name(previous: str, i: int, old: str, new: str, rest: str) -> str:
-    """`previous` with its name `old` (at i) replaced by `new`, its article made to agree:
-    the follow-up's own article phrase when both have one (« de l'Italie » + « la région
-    Centre » → « de la région Centre », « de l'Italie » + « le Centre » → « du Centre »), an
-    elision undone before a consonant (« compte l'Aerospace Valley » + « Minalogic » → « compte
-    Minalogic », « d'Israël » → « de Bretagne ») or made before a vowel (« la Bretagne » →
-    « l'Occitanie »)."""
     before, after = previous[:i], previous[i + len(old) :]
+    place = " ".join(said[: said.find(new) + len(new)].split())  # « en Bretagne »
+    phrase = " ".join(rest[: rest.find(new) + len(new)].split())  # « la région Centre »
+    if "pôle" not in place.lower():
+        if _PLACE.match(said) and _AFTER_POLE.search(before):
+            return before + place + after  # « le pôle en Bretagne »: the pôle of that place
+        at = _AT_PLACE.search(previous, 0, i)
+        if at is not None and at.end() == i and _AT.match(said):
+            # « dans les Hauts-de-France » + « Et en Normandie ? » → « en Normandie »
+            return previous[: at.start()] + place + after
+        if at is not None and at.end() == i and _ARTICLE_FIRST.match(phrase):
+            # « en Bretagne » + « Et pour la région Centre ? » → « dans la région Centre »
+            return previous[: at.start()] + "dans " + phrase + after
+    return _swap_name(before, after, new, phrase)
+
+
+def _swap_name(before: str, after: str, new: str, phrase: str) -> str:
+    """`new` between `before` and `after` (where the old name stood), its article made to
+    agree: the follow-up's own article `phrase` when both have one (« de l'Italie » + « la
+    région Centre » → « de la région Centre », « de l'Italie » + « le Centre » → « du
+    Centre »), « de » kept and elided before a vowel (« du Grand Est » + « Occitanie » →
+    « d'Occitanie », « d'Israël » → « de Bretagne »), an elision undone before a consonant
+    (« compte l'Aerospace Valley » + « Minalogic » → « compte Minalogic ») or made before a
+    vowel (« la Bretagne » → « l'Occitanie »)."""
     article = _ARTICLE_BEFORE.search(before)
     if article is None:
         return before + new + after
-    phrase = rest[: rest.find(new) + len(new)]
     head = before[: article.start()]
     word = article.group().strip().lower()
     of = word in ("d'", "d’", "de", "du", "des")  # « de » stays, whatever article follows
     if _ARTICLE_FIRST.match(phrase):  # « d'Israël » + « la France » → « de la France »
-        head += "de " if of else ""
-        return _contracted(head, " ".join(phrase.split())) + after
+        return _contracted(head + ("de " if of else ""), phrase) + after
     vowel = new[:1].lower() in _VOWELS
-    if of:  # « du Grand Est » + « Occitanie » → « d'Occitanie », + « Bretagne » → « de Bretagne »
+    if of:
         return head + ("d'" if vowel else "de ") + new + after
     if word in ("l'", "l’"):
         return head + (article.group() if vowel else "") + new + after
-    if word in ("d'", "d’"):
-        return head + (article.group() if vowel else "de ") + new + after
     if word in ("le", "la") and vowel:
         return head + "l'" + new + after
     return before + new + after
