@@ -73,9 +73,7 @@ def read_md(raw: bytes) -> Extracted:
                 organisation = value or None
         if fields:
             title = first.group(1)
-            body_start = min(offset, len(text))
-            while body_start < len(text) and text[body_start] in " \t\n" + INVISIBLE:
-                body_start += 1
+            body_start = _body_start(text, offset)
     return Extracted(
         text=text,
         title=title or first_line(text),
@@ -84,6 +82,14 @@ def read_md(raw: bytes) -> Extracted:
         url=url,
         body_start=body_start,
     )
+
+
+def _body_start(text: str, offset: int) -> int:
+    """Where the body starts after the metadata ending at `offset`: its first visible character."""
+    start = min(offset, len(text))
+    while start < len(text) and text[start] in " \t\n" + INVISIBLE:
+        start += 1
+    return start
 
 
 def _first_h1(lines: list[str]) -> str | None:
@@ -131,10 +137,7 @@ def _front_matter(lines: list[str]) -> tuple[int, dict] | None:
 def _with_front_matter(text: str, lines: list[str], closing: int, fields: dict) -> Extracted:
     """A file opening with YAML front matter (static-site generators, note-taking tools): its
     title, date, source and organisation are metadata, its body starts after it."""
-    body_start = sum(len(line) + 1 for line in lines[: closing + 1])
-    while body_start < len(text) and text[body_start] in " \t\n" + INVISIBLE:
-        body_start += 1
-    body_start = min(body_start, len(text))
+    body_start = _body_start(text, sum(len(line) + 1 for line in lines[: closing + 1]))
     values = {k: _scalar(v) for k, v in fields.items()}
     found = _URL.search(" ".join(values.get(k) or "" for k in ("url", "source", "sources")))
     date = next((d for k in ("date", "published") if (d := _date(fields.get(k)))), None)
