@@ -171,6 +171,18 @@ def test_compute_metrics_latency_and_counts() -> None:
     assert "answer_accuracy" not in m and "source_hit@5" not in m
 
 
+def test_refused_questions_stay_out_of_the_latency() -> None:
+    answered = [
+        Prediction(QUESTIONS[3], reply("x", None, []), True, None, None, latency)
+        for latency in (100.0, 200.0)
+    ]
+    refused = Prediction(QUESTIONS[3], None, False, None, None, 0.01, "too long", "trop longue")
+    m = compute_metrics([*answered, refused, refused])
+    assert (m["latency_p50_ms"], m["n_errors"]) == (150.0, 2)
+    only_refused = compute_metrics([refused])
+    assert "latency_p50_ms" not in only_refused and only_refused["n_errors"] == 1
+
+
 def test_uncertain_answers_are_counted_apart() -> None:
     def pred(question: int, uncertain: bool, correct: bool) -> Prediction:
         answer = replace(reply("x", "une réponse", ["a.txt"]), uncertain=uncertain)

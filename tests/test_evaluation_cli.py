@@ -10,19 +10,19 @@ from click.testing import CliRunner
 from test_evaluation import QUESTIONS, REPLIES, FakePipeline
 
 
-def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> None:
+class _Fake(FakePipeline):
+    def __init__(self, settings) -> None:
+        super().__init__(REPLIES)
+        self.settings = settings
+
+    def ensure_index(self, progress: bool = False, replace: bool = False) -> None:
+        return None
+
+
+def _fake_set(tmp_path: Path, monkeypatch) -> Path:
     import poleqa.pipeline
-    from poleqa.cli import cli
 
-    class Fake(FakePipeline):
-        def __init__(self, settings) -> None:
-            super().__init__(REPLIES)
-            self.settings = settings
-
-        def ensure_index(self, progress: bool = False, replace: bool = False) -> None:
-            return None
-
-    monkeypatch.setattr(poleqa.pipeline, "Pipeline", Fake)
+    monkeypatch.setattr(poleqa.pipeline, "Pipeline", _Fake)
     qpath = tmp_path / "fake.jsonl"
     qpath.write_text(
         "\n".join(
@@ -40,6 +40,13 @@ def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> No
         ),
         encoding="utf-8",
     )
+    return qpath
+
+
+def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> None:
+    from poleqa.cli import cli
+
+    qpath = _fake_set(tmp_path, monkeypatch)
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"answer_accuracy": 0.5, "n_questions": 5}), encoding="utf-8")
     out = tmp_path / "out"
@@ -57,6 +64,51 @@ def test_cli_eval_writes_reports_and_compares(tmp_path: Path, monkeypatch) -> No
         "report.md",
         "accuracy_by_type.png",
     }
+
+
+def test_cli_eval_keeps_the_earlier_runs_reports(tmp_path: Path, monkeypatch) -> None:
+    from poleqa.cli import cli
+
+    qpath, out = _fake_set(tmp_path, monkeypatch), tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").write_text('{"answer_accuracy": 0.5}', encoding="utf-8")
+    (out / "report.md").write_text("the run before", encoding="utf-8")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    report = str(out / "report.json")
+    res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out), "--compare", report])
+    assert res.exit_code == 0, res.output
+    assert f"The earlier run's reports were moved to {out / 'previous'}/.\n" in res.output
+    assert f"Compared with {out / 'previous' / 'report.json'}:" in res.output
+    assert (out / "previous" / "report.md").read_text(encoding="utf-8") == "the run before"
+    assert json.loads((out / "previous" / "report.json").read_text())["answer_accuracy"] == 0.5
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"  # not a report: left
+    assert json.loads((out / "report.json").read_text())["n_questions"] == 5
+    # a third run: the second's reports replace the first's, never mixed with them
+    res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert {p.name for p in (out / "previous").iterdir()} == {
+        "predictions.jsonl",
+        "report.json",
+        "report.md",
+        "accuracy_by_type.png",
+    }
+    assert json.loads((out / "previous" / "report.json").read_text())["n_questions"] == 5
+
+
+def test_cli_eval_refuses_a_previous_that_is_not_a_folder_before_any_question(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from poleqa.cli import cli
+
+    qpath, out = _fake_set(tmp_path, monkeypatch), tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").write_text("{}", encoding="utf-8")
+    (out / "previous").write_text("a file, not a folder", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out)])
+    assert res.exit_code == 1
+    assert f"{out / 'previous'} is not a folder: an earlier run's reports are kept" in res.stderr
+    assert "fake:" not in res.output  # said before any question
+    assert (out / "report.json").read_text(encoding="utf-8") == "{}"  # left as it was
 
 
 def test_cli_eval_invalid_set_exits_2_before_indexing(tmp_path: Path) -> None:

@@ -144,6 +144,8 @@ def test_eval_squad_reports_both_normalisations_and_stops_in_one_line_on_a_faile
         1,
         "Error: The span model failed while reading (RuntimeError: out of memory).\n",
     )
+    assert json.loads((tmp_path / "out" / "report.json").read_text()) == report  # kept as it was
+    assert not (tmp_path / "out" / "previous").exists()
 
 
 def _tiny_base(folder: Path) -> XLMRobertaForQuestionAnswering:

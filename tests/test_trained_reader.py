@@ -252,6 +252,10 @@ def test_eval_squad_on_a_tiny_file(tmp_path: Path, monkeypatch) -> None:
     assert report["no_answer_allowed"] == 1.0  # the file holds an unanswerable question
     assert "exact_match: " in result.output
     assert "no_answer_allowed: 1\n" in result.output
+    first = (out / "predictions.jsonl").read_text()
+    again = CliRunner().invoke(cli, ["eval", "--squad", str(path), "--out", str(out)])
+    assert f"The earlier run's reports were moved to {out / 'previous'}/." in again.output
+    assert (out / "previous" / "predictions.jsonl").read_text() == first
 
 
 def test_eval_squad_gives_a_span_for_every_question_of_a_squad11_file(

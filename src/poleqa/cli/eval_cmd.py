@@ -115,6 +115,7 @@ def eval_(
     from poleqa.evaluation import (
         compare_lines,
         evaluate,
+        keep_earlier,
         load_questions,
         load_report,
         set_name,
@@ -145,13 +146,18 @@ def eval_(
     result = evaluate(
         pipeline, qs, settings.k, name=name, progress=True, info=info, warnings=warnings
     )
+    earlier = keep_earlier(out_dir)
     write_reports(result, out_dir)
 
     click.echo("\n".join(summary_lines(result)))
     click.echo(f"Reports written to {out_dir}/ (report.md, report.json, predictions.jsonl)")
-    if old is not None:
+    _said_earlier(earlier)
+    if old is not None and compare_to is not None:
         click.echo("")
-        click.echo(f"Compared with {compare_to}:")
+        shown = compare_to
+        if earlier is not None and compare_to.resolve() == (out_dir / "report.json").resolve():
+            shown = earlier / "report.json"  # where the report compared with now is
+        click.echo(f"Compared with {shown}:")
         click.echo("\n".join(compare_lines(result.metrics, old, old_name="old")))
 
 
@@ -187,6 +193,14 @@ def _check_out(out_dir: Path, settings: Settings) -> None:
         raise PoleqaError(
             f"The reports' folder {out_dir} (--out) is inside the index {settings.index_dir}: "
             "it would be deleted when the index is next rebuilt; choose an --out outside it."
+        )
+    from poleqa.evaluation.report import EARLIER  # late: see poleqa.cli
+
+    earlier = out / EARLIER
+    if os.path.lexists(earlier) and not earlier.is_dir():
+        raise PoleqaError(
+            f"{out_dir / EARLIER} is not a folder: an earlier run's reports are kept there "
+            "when the next run writes its own; move it or choose another --out."
         )
     existing = next(p for p in (out, *out.parents) if os.path.lexists(p))
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
@@ -282,6 +296,7 @@ def _eval_squad(
     path: Path, out_dir: Path, limit: int | None, settings: Settings, no_answer: str
 ) -> None:
     # Late: the reader loads torch and transformers (see poleqa.cli).
+    from poleqa.evaluation.report import EARLIER, REPORTS
     from poleqa.evaluation.squad import evaluate_squad, no_answer_allowed
     from poleqa.reading import load_span_model
     from poleqa.reading.squad import placed, read_squad
@@ -299,7 +314,9 @@ def _eval_squad(
     allowed = no_answer_allowed(no_answer, any(e.impossible for e in every))
     examples = every[:limit]
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
+    had_report = any((out_dir / name).is_file() for name in REPORTS)
     metrics = evaluate_squad(load_span_model(settings), examples, out_dir, allowed)
+    earlier = out_dir / EARLIER if had_report else None
     for key, value in metrics.items():
         whole = key in ("n_questions", "no_answer_allowed")
         click.echo(f"{key}: {value:.0f}" if whole else f"{key}: {value:.4f}")
@@ -308,6 +325,12 @@ def _eval_squad(
         "punctuation made a space); exact_match_squad, f1_squad: the official SQuAD v1.1 one"
     )
     click.echo(f"Reports written to {out_dir}/ (report.json, predictions.jsonl)")
+    _said_earlier(earlier)
+
+
+def _said_earlier(earlier: Path | None) -> None:
+    if earlier is not None:
+        click.echo(f"The earlier run's reports were moved to {earlier}/.")
 
 
 commands = [eval_]

@@ -16,6 +16,7 @@ from poleqa.evaluation.questions import (
 from poleqa.evaluation.report import (
     check_lines,
     compare_lines,
+    keep_earlier,
     load_report,
     prediction_json,
     summary_lines,
@@ -41,6 +42,7 @@ __all__ = [
     "evaluate_file",
     "failure_rows",
     "failures",
+    "keep_earlier",
     "load_questions",
     "load_report",
     "parse_questions",

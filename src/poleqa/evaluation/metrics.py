@@ -257,7 +257,10 @@ def compute_metrics(preds: Sequence[Prediction]) -> dict[str, float]:
     m.update(_uncertainty_metrics(preds))
     if preds:
         m["overall_accuracy"] = _mean([float(p.correct) for p in preds])
-        latencies = [p.latency_ms for p in preds]
+    # A refused question (too long, empty) never reached the reader: its few microseconds
+    # would pull the percentiles down.
+    latencies = [p.latency_ms for p in preds if p.error is None]
+    if latencies:
         m["latency_p50_ms"] = round(percentile(latencies, 50), 1)
         m["latency_p95_ms"] = round(percentile(latencies, 95), 1)
     m["n_questions"] = len(preds)

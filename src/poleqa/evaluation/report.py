@@ -23,6 +23,8 @@ PREDICTIONS = "predictions.jsonl"
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 CHART = "accuracy_by_type.png"
+REPORTS = (PREDICTIONS, REPORT_JSON, REPORT_MD, CHART)
+EARLIER = "previous"  # the folder inside --out where the run before's reports are kept
 
 
 def prediction_json(p: Prediction) -> dict:
@@ -64,6 +66,27 @@ def write_reports(result: EvalResult, out_dir: Path) -> dict[str, Path]:
     write_chart(result, paths["chart"])
     paths["report_md"].write_text(render_markdown(result, chart=CHART), encoding="utf-8")
     return paths
+
+
+def keep_earlier(out_dir: Path) -> Path | None:
+    """Move the reports an earlier run left in `out_dir` into its `previous/` folder (those of
+    the run before that are replaced), so that a new run never overwrites the last one
+    silently; the folder they went to, or None when there were none."""
+    found = [out_dir / n for n in REPORTS if (out_dir / n).is_file()]
+    if not found:
+        return None
+    earlier = out_dir / EARLIER
+    try:
+        earlier.mkdir(exist_ok=True)
+        for name in REPORTS:
+            (earlier / name).unlink(missing_ok=True)  # never mix two runs' files there
+        for f in found:
+            f.replace(earlier / f.name)
+    except OSError as e:
+        raise PoleqaError(
+            f"Cannot keep the earlier reports of {out_dir} in {earlier}: {e.strerror or e}."
+        ) from e
+    return earlier
 
 
 def _rounded(metrics: dict[str, float]) -> dict[str, float]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.evaluation.metrics import tokens_f1
+from poleqa.evaluation.report import keep_earlier
 from poleqa.reading.span_model import SpanModel
 from poleqa.reading.squad import QAExample
 
@@ -143,13 +144,15 @@ def squad_metrics(
 def evaluate_squad(
     model: SpanModel, examples: Sequence[QAExample], out_dir: Path, allowed: bool = True
 ) -> dict[str, float]:
-    """Writes out_dir/predictions.jsonl and report.json; returns the metrics (with whether
-    « no answer » was `allowed`, see no_answer_allowed)."""
+    """Writes out_dir/predictions.jsonl and report.json (an earlier run's go to previous/,
+    `keep_earlier`); returns the metrics (with whether « no answer » was `allowed`, see
+    no_answer_allowed)."""
     start = time.perf_counter()
     predictions = predict(model, examples, allowed)
     metrics = squad_metrics(examples, predictions, time.perf_counter() - start)
     metrics["no_answer_allowed"] = float(allowed)
     out_dir.mkdir(parents=True, exist_ok=True)
+    keep_earlier(out_dir)
     lines = [json.dumps({"id": p.id, "answer": p.answer}, ensure_ascii=False) for p in predictions]
     (out_dir / "predictions.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
     (out_dir / "report.json").write_text(json.dumps(metrics, indent=2) + "\n", "utf-8")
