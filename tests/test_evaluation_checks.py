@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from poleqa.evaluation import (
     check_lines,
     compare_lines,
     evaluate,
+    load_questions,
     parse_questions,
     summary_lines,
     unfound_answers,
@@ -152,3 +154,34 @@ def test_compare_shows_a_groups_accuracy_once() -> None:
     older = {"type/x/n": 4, "type/x/answer_accuracy": 0.5}  # a report from before
     rows = [line.split()[0] for line in compare_lines(new, older)]
     assert rows == ["metric", "type/x/answer_accuracy"]
+
+
+def test_a_csv_quote_never_closed_is_told_where_it_opens(tmp_path: Path) -> None:
+    unclosed = tmp_path / "unclosed.csv"
+    unclosed.write_text(
+        "id,question,answers,sources,answerable\n"
+        '1,"Combien de pôles ?,55,a.txt,true\n'
+        "2,Qui ?,X,a.txt,true\n"
+        "3,Où ?,Z,a.txt,true\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(QuestionSetError) as err:
+        load_questions(unclosed)
+    assert err.value.message.endswith(
+        '  - line 2: 2 cells, expected 5 (a quote « " » opened on this line runs to line 4)'
+    )
+    assert err.value.message_fr.endswith(
+        "ligne 2 : 2 cellules au lieu de 5 (un guillemet « \" » ouvert sur cette ligne court "
+        "jusqu'à la ligne 4)"
+    )
+    # a cell over two lines, closed: the record after it is told at its own line
+    spanning = tmp_path / "spanning.csv"
+    spanning.write_text(
+        "id,question,answers,sources,answerable\n"
+        '1,"Combien\nde pôles ?",55,a.txt,true\n'
+        "2,Qui ?,X,a.txt,maybe\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(QuestionSetError) as err:
+        load_questions(spanning)
+    assert err.value.message.endswith("  - line 4: answerable must be true or false")

@@ -241,24 +241,18 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
     records: list[tuple[int, dict]] = []
     problems: list[_Problem] = []
     while True:
+        line = reader.line_num + 1  # where the record starts: a quoted cell may span lines
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as e:
-            problems.append(_Problem(reader.line_num, f"unreadable CSV ({e})", "CSV illisible"))
+            problems.append(_Problem(line, f"unreadable CSV ({e})", "CSV illisible"))
             break
-        line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            problems.append(
-                _Problem(
-                    line,
-                    f"{len(row)} cells, expected {len(header)}",
-                    f"{len(row)} cellules au lieu de {len(header)}",
-                )
-            )
+            problems.append(_cells_problem(len(row), len(header), line, reader.line_num))
             continue
         cells = dict(zip(header, (c.strip() for c in row), strict=True))
         record: dict[str, object] = dict(cells)
@@ -269,6 +263,16 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
             record.pop("type", None)
         records.append((line, record))
     return records, problems
+
+
+def _cells_problem(found: int, expected: int, first: int, last: int) -> _Problem:
+    """A record of the wrong width, at the line it starts; one that runs over several lines
+    most often holds a quote never closed, which swallowed the lines after it."""
+    en, fr = f"{found} cells, expected {expected}", f"{found} cellules au lieu de {expected}"
+    if last > first:
+        en += f" (a quote « \" » opened on this line runs to line {last})"
+        fr += f" (un guillemet « \" » ouvert sur cette ligne court jusqu'à la ligne {last})"
+    return _Problem(first, en, fr)
 
 
 def _as_bool(value: object) -> bool | None:
