@@ -171,7 +171,7 @@ def test_a_csv_quote_never_closed_is_told_where_it_opens(tmp_path: Path) -> None
         '  - line 2: 2 cells, expected 5 (a quote « " » opened on this line runs to line 4)'
     )
     assert err.value.message_fr.endswith(
-        "ligne 2 : 2 cellules au lieu de 5 (un guillemet « \" » ouvert sur cette ligne court "
+        'ligne 2 : 2 cellules au lieu de 5 (un guillemet « " » ouvert sur cette ligne court '
         "jusqu'à la ligne 4)"
     )
     # a cell over two lines, closed: the record after it is told at its own line

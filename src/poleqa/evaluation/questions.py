@@ -270,7 +270,7 @@ def _cells_problem(found: int, expected: int, first: int, last: int) -> _Problem
     most often holds a quote never closed, which swallowed the lines after it."""
     en, fr = f"{found} cells, expected {expected}", f"{found} cellules au lieu de {expected}"
     if last > first:
-        en += f" (a quote « \" » opened on this line runs to line {last})"
+        en += f' (a quote « " » opened on this line runs to line {last})'
         fr += f" (un guillemet « \" » ouvert sur cette ligne court jusqu'à la ligne {last})"
     return _Problem(first, en, fr)
 
