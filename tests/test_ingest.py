@@ -154,6 +154,29 @@ def test_short_cp1252_text_is_not_read_as_utf8(tmp_path: Path) -> None:
     assert read_document(tmp_path, path).text == "SOCIÉTÉ\u00a0: oui"
 
 
+@pytest.mark.parametrize("times", [1, 2])
+def test_mojibake_is_repaired(tmp_path: Path, times: int) -> None:
+    # UTF-8 read as Windows-1252 and saved again as UTF-8, once or twice (a file through two
+    # tools): search and the reader would never match « crÃ©Ã© » with « créé »
+    text = "# Le pôle\n\nIl a été créé en 2005 ; l’État a reçu « 5 € ». Œuvre, à côté.\n"
+    garbled = text
+    for _ in range(times):
+        garbled = garbled.encode("utf-8").decode("cp1252", errors="replace")
+    assert "Ã" in garbled
+    (tmp_path / "doc.md").write_text(garbled, encoding="utf-8")
+    (tmp_path / "page.html").write_text(
+        f"<html><body><p>{garbled}</p></body></html>", encoding="utf-8"
+    )
+    assert read_document(tmp_path, tmp_path / "doc.md").text == text
+    assert "l’État a reçu « 5 € »" in read_document(tmp_path, tmp_path / "page.html").text
+
+
+def test_text_that_only_looks_like_mojibake_is_left_as_it_is(tmp_path: Path) -> None:
+    text = "SÃO PAULO, São Tomé, Ångström, Ærø, ÂGE et Ãtre ; prix : 5 €, café, œuvre.\n"
+    (tmp_path / "doc.txt").write_text(text, encoding="utf-8")
+    assert read_document(tmp_path, tmp_path / "doc.txt").text == text
+
+
 def test_newlines_are_normalised(tmp_path: Path) -> None:
     path = tmp_path / "crlf.txt"
     path.write_bytes(b"Titre\r\n\r\nLigne 1\rLigne 2\r\n")

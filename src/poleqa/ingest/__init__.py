@@ -48,14 +48,15 @@ __all__ = [
 # and DOCX table rows « | a | b | » and list items « - a » / « 1. a », as in Markdown; DOCX
 # footnotes; PDF words cut at a line's end joined, justified spaces collapsed, creation dates
 # read strictly, AES-encrypted PDFs read; Markdown YAML front matter, a Markdown title never
-# a comment in fenced code; a Word title naming the software dropped.
-INGEST_VERSION = 4
+# a comment in fenced code; a Word title naming the software dropped. 5: mojibake repaired in
+# txt, md and HTML (decoding.py).
+INGEST_VERSION = 5
 
-# Document.text of a txt/md file is its decoded characters with the BOM dropped, CRLF/CR
-# turned into LF, vertical tabs and form feeds into LF and the invisible characters that split
-# words (soft hyphen, zero-width spaces and joiners, BOM) dropped, nothing else: offsets (chunks,
-# citations) refer to that text. HTML, PDF and DOCX texts are the extracted text (see each
-# reader), cleaned the same way (cleaning.py).
+# Document.text of a txt/md file is its decoded characters (mojibake repaired) with the BOM
+# dropped, CRLF/CR turned into LF, vertical tabs and form feeds into LF and the invisible
+# characters that split words (soft hyphen, zero-width spaces and joiners, BOM) dropped,
+# nothing else: offsets (chunks, citations) refer to that text. HTML, PDF and DOCX texts are
+# the extracted text (see each reader), cleaned the same way (cleaning.py).
 FORMATS: dict[str, Format] = {
     ext: fmt for fmt in (txt.FORMAT, md.FORMAT, html.FORMAT, pdf.FORMAT, docx.FORMAT)
     for ext in fmt.extensions

@@ -1,10 +1,11 @@
-"""Bytes to text for French documents: UTF-8 (with or without BOM), Windows-1252, no mojibake."""
+"""Bytes to text for French documents: UTF-8 (BOM or not) or Windows-1252, mojibake repaired."""
 
 from __future__ import annotations
 
 import codecs
 import re
 
+import ftfy
 from charset_normalizer import from_bytes
 
 from poleqa.errors import IngestError
@@ -41,6 +42,14 @@ _CP1252_FAMILY = {"cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "
 
 
 def decode_bytes(raw: bytes, declared: str | None = None) -> str:
+    """The text of `raw` (`_decoded`), with mojibake repaired: text that went through UTF-8 read
+    as Windows-1252 before it was saved (« crÃ©Ã© », « lâ€™Ã‰tat ») reads « créé », « l’État »
+    again, since neither search nor the reader would match it otherwise. ftfy repairs only
+    sequences that cannot be French as written and leaves any other text as it is."""
+    return ftfy.fix_encoding(_decoded(raw, declared))
+
+
+def _decoded(raw: bytes, declared: str | None) -> str:
     """The text of `raw`, without BOM; IngestError if binary or of no recognisable encoding.
 
     Order: BOM, strict UTF-8, the declared charset (HTML), UTF-8 with a few stray Windows-1252
