@@ -1,6 +1,7 @@
 """What each format's structure becomes in the text: HTML and DOCX tables and lists written as
 in Markdown (units for the sentence splitter, rows with their column names when the table has
-a header row), DOCX footnotes, PDF typesetting undone, PDF dates and encryption."""
+a header row), DOCX footnotes, PDF typesetting undone (running headers and footers too), PDF
+dates and encryption."""
 
 from __future__ import annotations
 
@@ -73,6 +74,41 @@ def test_pdf_words_cut_at_a_line_end_are_joined_and_justified_spaces_collapsed(
         "Le pôle de compétitivité suit 31 projets en\nAuvergne-\nRhône-Alpes, en sous-\n"
         "traitance, pour la compétitivité."
     )
+
+
+def test_pdf_running_headers_footers_and_page_numbers_are_dropped(tmp_path: Path) -> None:
+    # indexed once per page, they cut the sentences that run over a page break; the header
+    # stays on the first page (where it titles the document), numbers that do not move with
+    # the page (a table's last rows) stay
+    members = [80, 112, 95, 40, 77]
+    pages = [
+        f"Pôle Castor - Rapport d'activité 2023\nLe pôle compte {m} membres.\n"
+        f"Budget {600 + m}\n2013 {m}\nPage {n + 3} / 9"
+        for n, m in enumerate(members)
+    ]
+    (tmp_path / "rapport.pdf").write_bytes(make_pdf(pages))
+    doc = read_document(tmp_path, tmp_path / "rapport.pdf")
+    assert doc.info.title == "Pôle Castor - Rapport d'activité 2023"
+    assert doc.text.count("Rapport d'activité") == 1 and "Page" not in doc.text
+    body = [f"Le pôle compte {m} membres.\nBudget {600 + m}\n2013 {m}" for m in members]
+    body[0] = "Pôle Castor - Rapport d'activité 2023\n" + body[0]
+    assert doc.text == "\n\n".join(body)
+    assert [doc.text[p.start : p.end] for p in doc.pages] == body  # page spans follow the text
+    # bare page numbers, from 3 on the first page
+    bare = [page.replace(f"Page {n + 3} / 9", f"{n + 3}") for n, page in enumerate(pages)]
+    (tmp_path / "rapport.pdf").write_bytes(make_pdf(bare))
+    assert read_document(tmp_path, tmp_path / "rapport.pdf").text == "\n\n".join(body)
+
+
+def test_short_pdfs_and_lines_on_few_pages_keep_every_line(tmp_path: Path) -> None:
+    two = ["Rapport 2023\nUn.\nPage 1", "Rapport 2023\nDeux.\nPage 2"]
+    (tmp_path / "court.pdf").write_bytes(make_pdf(two))
+    assert read_document(tmp_path, tmp_path / "court.pdf").text == "\n\n".join(two)
+    # a line at the top of two pages of six is not the layout's
+    names = ["Introduction", "Annexe", "Méthode", "Résultats", "Annexe", "Conclusion"]
+    six = [f"{name}\nTexte {2 * n}." for n, name in enumerate(names)]
+    (tmp_path / "long.pdf").write_bytes(make_pdf(six))
+    assert read_document(tmp_path, tmp_path / "long.pdf").text == "\n\n".join(six)
 
 
 def test_pdf_creation_date_is_read_strictly(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 
@@ -20,6 +21,12 @@ _SPACES = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 # prises »); before a capital it is the word's own (« Auvergne-\nRhône-Alpes »).
 _CUT_WORD = re.compile(r"(\w*[a-zß-öø-ÿœ])-\n([a-zß-öø-ÿœ]\w*)")
 _WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
+# Running headers and footers: looked for among the first and last lines of each page; a line
+# there on at least half the pages (and three) is the layout's, not the text's.
+_EDGE_LINES = 2
+_MOST_NUMBERS = 4  # a line's first four numbers may each move with the page (16 keys at most)
+_RUNNING_SHARE, _RUNNING_PAGES = 0.5, 3
 # D:YYYY, then MM and DD if given (ISO dashes allowed); what follows (the time) is not read.
 _PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?")
 
@@ -33,7 +40,8 @@ def read_pdf(raw: bytes) -> Extracted:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError("the PDF is password-protected")
-        page_texts = _joined_cut_words([_page_text(page) for page in reader.pages])
+        page_texts = _without_running_lines([_page_text(page) for page in reader.pages])
+        page_texts = _joined_cut_words(page_texts)
         info = reader.metadata
     except IngestError:
         raise
@@ -71,6 +79,69 @@ def _page_text(page: object) -> str:
     text = page.extract_text() or ""  # type: ignore[attr-defined]
     text = normalize_newlines(text).replace("\x00", "")
     return "\n".join(_SPACES.sub(" ", line.rstrip()) for line in text.split("\n")).strip("\n")
+
+
+def _without_running_lines(pages: list[str]) -> list[str]:
+    """Pages without their running headers and footers (« Rapport d'activité 2023 », « Page 3 /
+    12 »): repeated on every page, they were indexed as many times, cut sentences that run
+    over a page break, and the first was taken as the title. A line is one when it stands
+    among the first (or last) lines of at least half the pages, each of its numbers either the
+    same on every page or moving with the page (`_keys`); a header is kept on the first page it
+    heads (it is often the document's title there)."""
+    if len(pages) < _RUNNING_PAGES:
+        return pages
+    lines = [page.split("\n") for page in pages]
+    tops = [_edge(page_lines, n, top=True) for n, page_lines in enumerate(lines)]
+    bottoms = [_edge(page_lines, n, top=False) for n, page_lines in enumerate(lines)]
+    least = max(_RUNNING_PAGES, _RUNNING_SHARE * len(pages))
+    running_top, running_bottom = _repeated(tops, least), _repeated(bottoms, least)
+    if not running_top and not running_bottom:
+        return pages
+    kept_pages: list[str] = []
+    headed = False
+    for page_lines, top, bottom in zip(lines, tops, bottoms, strict=True):
+        header = {i for i, keys in top.items() if keys & running_top}
+        drop = (header if headed else set()) | {i for i, k in bottom.items() if k & running_bottom}
+        headed = headed or bool(header)
+        kept = [line for i, line in enumerate(page_lines) if i not in drop]
+        kept_pages.append("\n".join(kept).strip("\n"))
+    return kept_pages
+
+
+def _edge(page_lines: list[str], page: int, top: bool) -> dict[int, set[str]]:
+    """The page's first (or last) non-blank lines, by index, each with its `_keys`."""
+    order = range(len(page_lines)) if top else range(len(page_lines) - 1, -1, -1)
+    found: dict[int, set[str]] = {}
+    for i in order:
+        line = " ".join(page_lines[i].split()).casefold()
+        if line:
+            found[i] = _keys(line, page)
+            if len(found) == _EDGE_LINES:
+                break
+    return found
+
+
+def _keys(line: str, page: int) -> set[str]:
+    """What a line is compared by across pages: itself, and itself with some of its numbers
+    made relative to the page (« page 3 / 12 » on the first page and « page 4 / 12 » on the
+    second share « page {3} / 12 »); not numbers alone, so the figures of a table that ends
+    several pages differ from page to page and stay."""
+    parts = _DIGITS.split(line)
+    numbers = [int(n) for n in _DIGITS.findall(line)][:_MOST_NUMBERS]
+    keys = set()
+    for moving in itertools.product((False, True), repeat=len(numbers)):
+        shown = [f"{{{n - page}}}" if m else str(n) for n, m in zip(numbers, moving, strict=True)]
+        rest = _DIGITS.findall(line)[len(numbers) :]
+        keys.add("".join(p + n for p, n in zip(parts, [*shown, *rest, ""], strict=True)))
+    return keys
+
+
+def _repeated(edges: list[dict[int, set[str]]], least: float) -> set[str]:
+    counts: dict[str, int] = {}
+    for edge in edges:
+        for key in set().union(*edge.values()):
+            counts[key] = counts.get(key, 0) + 1
+    return {key for key, n in counts.items() if n >= least}
 
 
 def _joined_cut_words(pages: list[str]) -> list[str]:
