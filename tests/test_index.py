@@ -80,6 +80,27 @@ def test_a_build_reports_the_metadata_files_no_document_reads(corpus: Path, tmp_
     assert report.documents == 3
 
 
+def test_a_copy_of_a_document_is_skipped_and_indexed_once_the_original_goes(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # indexed twice, the same passage came back twice among the citations, crowding out the
+    # other documents
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "copie.md").write_bytes((corpus / "a_medicen.md").read_bytes())
+    emb, index_dir = FakeEmbedder(), tmp_path / "index"
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert report.documents == 3
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        ("sub/copie.md", "same file as a_medicen.md")
+    ]
+    assert index_status(corpus, index_dir, emb.id) == "current"  # the skip is remembered
+    (corpus / "a_medicen.md").unlink()
+    assert index_status(corpus, index_dir, emb.id) == "stale"
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert (report.documents, report.added, report.removed, report.skipped) == (3, 1, 1, ())
+    assert "sub/copie.md" in Index.load(index_dir, emb.id).documents
+
+
 def test_unknown_document_is_a_poleqa_error(built) -> None:
     _, index_dir, emb = built
     index = Index.load(index_dir, emb.id)

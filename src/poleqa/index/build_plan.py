@@ -218,21 +218,22 @@ class Skips:
 def too_long(doc: Document, max_chars: int) -> str | None:
     """The reason to skip a document longer than `max_chars` characters, or None."""
     n = len(doc.text)
-    if n <= max_chars:
-        return None
-    return f"{n:,} characters, above the limit of {max_chars:,} (--max-document-chars)"
+    limit = f"above the limit of {max_chars:,} (--max-document-chars)"
+    return None if n <= max_chars else f"{n:,} characters, {limit}"
 
 
 def read_corpus(
     params: BuildParams, files: CorpusFiles, skips: Skips, prev: Previous | None
 ) -> list[PlannedDoc]:
     """Read what changed, take the previous text of what did not, and classify each document.
-
-    Documents above the size limit are skipped, even unchanged ones if the limit was lowered.
-    """
+    Skipped: documents above the size limit (unchanged ones too if it was lowered), copies."""
     corpus_dir = params.corpus_dir
     docs: list[PlannedDoc] = []
+    first_of: dict[str, str] = {}  # fingerprint → the first source holding it
     for source, (path, scanned) in files.items():
+        if scanned in first_of:  # a copy: cited twice, it would crowd the other documents out
+            skips.add(source, scanned, f"same file as {shown_name(first_of[scanned])}")
+            continue
         entry = prev.entries.get(source) if prev else None
         if prev and entry and entry.fingerprint == scanned and source in prev.documents:
             doc, fingerprint = prev.documents[source], scanned
@@ -254,6 +255,7 @@ def read_corpus(
         if reason is not None:
             skips.add(source, fingerprint, reason)
             continue
+        first_of.setdefault(fingerprint, source)
         chash = content_hash(doc)
         if prev and entry and _indexed_as(prev, source, chash):
             status = "unchanged"
