@@ -1,4 +1,5 @@
-"""Shared fixtures: the web server and seed index (once a session), a small corpus and its index."""
+"""Shared fixtures: the web server and seed index (once a session), a small corpus and its index,
+fake embedders by name and the CLI's folders."""
 
 from __future__ import annotations
 
@@ -41,3 +42,24 @@ def built(corpus: Path, tmp_path: Path) -> tuple[Path, Path, FakeEmbedder]:
     emb = FakeEmbedder()
     build_index(corpus, tmp_path / "index", emb, **PARAMS)
     return corpus, tmp_path / "index", emb
+
+
+@pytest.fixture
+def fake_models(monkeypatch) -> dict[str, FakeEmbedder]:
+    """`--model NAME` gives a fake embedder named NAME (one instance per name)."""
+    made: dict[str, FakeEmbedder] = {}
+
+    def get_embedder(name: str, cache_dir: Path | None = None) -> FakeEmbedder:
+        return made.setdefault(name, FakeEmbedder(name=name))
+
+    monkeypatch.setattr("poleqa.embedding.get_embedder", get_embedder, raising=False)
+    return made
+
+
+@pytest.fixture
+def folders(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    monkeypatch.chdir(tmp_path)
+    for var in ("POLEQA_CORPUS", "POLEQA_INDEX", "POLEQA_MODEL", "POLEQA_READER"):
+        monkeypatch.delenv(var, raising=False)
+    write_corpus(tmp_path / "corpus")
+    return Path("corpus"), Path("index")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import DOCS, MODEL_CACHE, FakeEmbedder, run_poleqa, write_corpus
+from support import DOCS, MODEL_CACHE, run_poleqa
 
 from poleqa.cli import cli, first_run
 from poleqa.cli.index_cmd import summary_lines
@@ -17,27 +16,6 @@ from poleqa.config import Settings
 from poleqa.embedding import convert, onnx_backend
 from poleqa.embedding.convert import ensure_st_folder
 from poleqa.index.builder import BuildReport
-
-
-@pytest.fixture
-def fake_models(monkeypatch) -> dict[str, FakeEmbedder]:
-    """`--model NAME` gives a fake embedder named NAME (one instance per name)."""
-    made: dict[str, FakeEmbedder] = {}
-
-    def get_embedder(name: str, cache_dir: Path | None = None) -> FakeEmbedder:
-        return made.setdefault(name, FakeEmbedder(name=name))
-
-    monkeypatch.setattr("poleqa.embedding.get_embedder", get_embedder, raising=False)
-    return made
-
-
-@pytest.fixture
-def folders(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
-    monkeypatch.chdir(tmp_path)
-    for var in ("POLEQA_CORPUS", "POLEQA_INDEX", "POLEQA_MODEL", "POLEQA_READER"):
-        monkeypatch.delenv(var, raising=False)
-    write_corpus(tmp_path / "corpus")
-    return Path("corpus"), Path("index")
 
 
 def run(*args: str):
@@ -108,81 +86,6 @@ def test_options_are_read_from_variables_named_after_them(folders, fake_models) 
         env={"POLEQA_SEARCH_SOURCE": "b_xylofutur.md"},
     )
     assert {h["source"] for h in json.loads(result.stdout)["hits"]} == {"b_xylofutur.md"}
-
-
-def test_a_folder_that_cannot_be_opened_is_said_not_dropped_silently(
-    folders, fake_models, monkeypatch
-) -> None:
-    # its documents left the index with « skipped 0 » (root reads any folder: for it, the
-    # refusal the kernel gives other users is made here)
-    corpus, _ = folders
-    locked = corpus / "locked"
-    locked.mkdir()
-    (locked / "a.txt").write_text("Le pôle Verrou compte 12 membres.", encoding="utf-8")
-    build = ("index", "--corpus", "corpus", "--index", "index", "--model", "fake-a")
-    assert run(*build).exit_code == 0
-    locked.chmod(0)
-    real_scandir = os.scandir
-
-    def scandir(path):  # type: ignore[no-untyped-def]
-        if isinstance(path, str | os.PathLike) and Path(path) == locked:
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    try:
-        result = run(*build)
-    finally:
-        locked.chmod(0o755)
-    assert result.exit_code == 0, result.output
-    assert "removed 1, unchanged 3, skipped 1;" in result.stdout
-    assert "skipped locked/: cannot read the folder: permission denied\n" in result.stderr
-
-
-def test_an_index_inside_its_corpus_is_refused(folders, fake_models) -> None:
-    # the next walk read its files: 27 « unsupported » lines, its README.md a document
-    result = run("index", "--corpus", "corpus", "--index", "corpus/idx", "--model", "fake-a")
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: The index folder corpus/idx is inside the corpus folder corpus: its files "
-        "would be read as documents. Choose an index folder outside the corpus.\n"
-    )
-    assert not Path("corpus/idx").exists()
-    hidden = run("index", "--corpus", "corpus", "--index", "corpus/.idx", "--model", "fake-a")
-    assert hidden.exit_code == 0, hidden.output  # hidden folders are not walked
-
-
-def test_missing_corpus(folders, fake_models) -> None:
-    result = run("index", "--corpus", "nowhere", "--index", "index")
-    assert result.exit_code == 1
-    assert result.stderr == "Error: Corpus folder not found: nowhere\n"
-    assert result.stdout == ""
-    assert not Path("index").exists()
-
-
-def test_empty_corpus(folders, fake_models) -> None:
-    Path("empty").mkdir()
-    result = run("index", "--corpus", "empty", "--index", "index")
-    assert result.exit_code == 1
-    assert result.stderr == "Error: No readable document in empty; the index was not changed.\n"
-    # every file skipped: which, and why (it said « 2 files skipped » only)
-    Path("empty/a.txt").write_bytes(b"")
-    Path("empty/b.txt").write_bytes(b"\x00\x01")
-    result = run("index", "--corpus", "empty", "--index", "index")
-    assert result.exit_code == 1
-    assert result.stderr.endswith(
-        "Error: No readable document in empty (skipped a.txt: the file is empty; b.txt: binary "
-        "file (it holds NUL bytes), not text); the index was not changed.\n"
-    )
-    # metadata files that no document reads come after the documents' reasons, which they
-    # hid behind « and 2 more »
-    for name in ("0a", "0b", "0c", "0d", "0e"):
-        Path(f"empty/{name}.txt.meta.json").write_text("{}", encoding="utf-8")
-    result = run("index", "--corpus", "empty", "--index", "index")
-    assert "(skipped a.txt: the file is empty; b.txt: binary file (it holds NUL bytes), not " in (
-        result.stderr
-    )
-    assert result.stderr.endswith("; and 2 more); the index was not changed.\n")
 
 
 def test_search_without_index(folders, fake_models) -> None:
@@ -263,41 +166,6 @@ def test_real_process_search_json(seed_index) -> None:
     assert top["source"] == "2023-03-30_auvergne-rhone-alpes-poles-labellises.txt"
     text = (corpus_dir / top["source"]).read_text(encoding="utf-8")
     assert text[top["start"] : top["end"]] == top["text"]
-
-
-def test_max_document_chars_skips_longer_documents(folders, fake_models) -> None:
-    result = run("index", "--max-document-chars", "300", "--model", "fake-a")
-    assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Indexed: 2 documents, ")
-    skip = "skipped a_medicen.md: 311 characters, above the limit of 300 (--max-document-chars)"
-    assert f"{skip}\n" in result.stderr
-    result = run("index", "--model", "fake-a")  # the default limit takes it in
-    assert result.exit_code == 0, result.output
-    assert "added 1, changed 0, removed 0, unchanged 2, skipped 0;" in result.stdout
-    result = run("index", "--max-document-chars", "0")
-    assert result.exit_code == 2 and "--max-document-chars" in result.stderr
-
-
-def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_indexed(folders, fake_models):
-    # a Windows archive unpacked on Linux: « café » in Latin-1 bytes; the build once failed on
-    # writing its manifest, for this file and every later build
-    corpus, _ = folders
-    name = os.fsdecode(b"rapport caf\xe9.txt")
-    (corpus / name).write_text("Le pôle Alpha compte 210 membres.", encoding="utf-8")
-    (corpus / os.fsdecode(b"notes\xe9.xyz")).write_text("?", encoding="utf-8")
-    for _ in range(2):  # and again: nothing of it was remembered
-        result = run("index", "--model", "fake-a")
-        assert result.exit_code == 0, result.output
-        assert "skipped 2;" in result.stdout
-        assert (
-            "skipped rapport caf\ufffd.txt: the file name is not UTF-8 text: rename the file\n"
-            in (result.stderr)
-        )
-        assert "skipped notes\ufffd.xyz: unsupported file type '.xyz'\n" in result.stderr
-    assert "3 documents" in result.stdout
-    (corpus / name).rename(corpus / "rapport café.txt")
-    result = run("index", "--model", "fake-a")
-    assert "added 1, changed 0, removed 0, unchanged 3, skipped 1;" in result.stdout
 
 
 def test_embedding_progress_shows_totals_and_time_left(folders, fake_models) -> None:

@@ -36,18 +36,14 @@ REFUSED = (
 
 
 @pytest.fixture
-def fake_models(monkeypatch: pytest.MonkeyPatch) -> dict[str, FakeEmbedder]:
-    """`--model NAME` gives a fake embedder named NAME; the models loaded, by name."""
-    made: dict[str, FakeEmbedder] = {}
-
-    def get_embedder(name: str, cache_dir: Path | None = None) -> FakeEmbedder:
-        return made.setdefault(name, FakeEmbedder(name=name))
-
-    monkeypatch.setattr("poleqa.embedding.get_embedder", get_embedder, raising=False)
+def fake_models(
+    fake_models: dict[str, FakeEmbedder], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, FakeEmbedder]:
+    """conftest's fake embedders, « fake-a » the default model."""
     monkeypatch.setenv("POLEQA_MODEL", "fake-a")
     # The trained reader's judge was fit on the real embedder's scores: the scorer answers.
     monkeypatch.setenv("POLEQA_READER", "sentences")
-    return made
+    return fake_models
 
 
 @pytest.fixture
