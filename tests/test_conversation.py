@@ -198,6 +198,21 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
             (Turn("Quel est le budget de la Morvanie ?"),),
             "Quel est le budget de l'Ostrevie ?",
         ),
+        # a question opening as the previous one did, then only a place, a name or a time
+        (
+            "Combien en Morvanie ?",
+            (Turn("Combien de pôles compte la Haute-Sorlande ?"),),
+            "Combien de pôles compte la Morvanie ?",
+        ),
+        (
+            "Combien en 2013 ?",
+            (Turn("Combien de pôles compte la Haute-Sorlande ?"),),
+            "Combien de pôles compte la Haute-Sorlande en 2013 ?",
+        ),
+        ("Qui pour Thalassor ?", (Turn("Qui préside Vallée Cobalt ?"),), "Qui préside Thalassor ?"),
+        # … not one saying more, nor one opening otherwise
+        ("Combien de pôles en Morvanie ?", (Turn("Combien de pôles compte la Ostrevie ?"),), None),
+        ("Combien en Morvanie ?", (Turn("Quels pôles compte la Ostrevie ?"),), None),
         # self-contained questions are left alone
         (
             "Quels pôles sont implantés en Morvanie ?",

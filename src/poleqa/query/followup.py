@@ -190,6 +190,10 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
         return q
     if _NEW_QUESTION.match(q):
         return q
+    elided = _elided(q, previous)
+    if elided is not None:  # « Combien en Bretagne ? »: « Et en Bretagne ? » said otherwise
+        resolved = resolve_follow_up(elided, history)
+        return q if resolved == elided else resolved
     words = re.findall(r"\w+", q)
     led = bool(_LEAD.match(q))
     own_names = _names(q)
@@ -220,6 +224,18 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
             context = ", ".join(dict.fromkeys(prev_names))
             return f"{_strip_end(q)} ({context}) ?"
     return q
+
+
+def _elided(q: str, previous: str) -> str | None:
+    """« Et … » for a question that opens as the previous one did and then names only a place,
+    a name or a time (« Combien en Bretagne ? » after « Combien de pôles compte la Normandie
+    ? », « Combien en 2019 ? »), else None."""
+    opener = _QUESTION_OPENERS.match(q)
+    body = q[opener.end() :] if opener else ""
+    if not _names(body) and not _TIME.fullmatch(_strip_end(body)):
+        return None
+    again = re.match(rf"{re.escape(opener.group())}\b", previous.strip(), re.IGNORECASE)
+    return f"Et{q[opener.end() :]}" if again else None
 
 
 def _swapped(previous: str, old: str, said: str, new: str, rest: str) -> str:
