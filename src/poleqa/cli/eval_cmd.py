@@ -315,7 +315,7 @@ def _eval_squad(
     examples = every[:limit]
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
     had_report = any((out_dir / name).is_file() for name in REPORTS)
-    metrics = evaluate_squad(load_span_model(settings), examples, out_dir, allowed)
+    metrics = evaluate_squad(load_span_model(settings), examples, out_dir, allowed, progress=True)
     earlier = out_dir / EARLIER if had_report else None
     for key, value in metrics.items():
         whole = key in ("n_questions", "no_answer_allowed")

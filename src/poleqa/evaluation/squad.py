@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from poleqa.evaluation.metrics import tokens_f1
 from poleqa.evaluation.report import keep_earlier
 from poleqa.reading.span_model import SpanModel
@@ -96,19 +98,27 @@ def no_answer_allowed(mode: str, declares_unanswerable: bool) -> bool:
 
 
 def predict(
-    model: SpanModel, examples: Sequence[QAExample], allow_no_answer: bool = True
+    model: SpanModel,
+    examples: Sequence[QAExample],
+    allow_no_answer: bool = True,
+    progress: bool = False,
 ) -> list[SquadPrediction]:
     """The reader's span per question; "" when « no answer » is allowed and its no-answer
-    score beats its best span."""
+    score beats its best span. `progress`: a bar on stderr (a SQuAD dev file takes minutes)."""
     out = []
-    for at in range(0, len(examples), BATCH):
-        part = examples[at : at + BATCH]
-        spans = model.read([e.question for e in part], [e.context for e in part])
-        for ex, sp in zip(part, spans, strict=True):
-            margin = sp.score - sp.null_score
-            answered = not allow_no_answer or margin > model.manifest.null_threshold
-            text = ex.context[sp.start : sp.end].strip() if answered else ""
-            out.append(SquadPrediction(ex.id, text))
+    # on a terminal only (disable=None): a log or a pipe gets no carriage-return lines
+    shown = None if progress else True
+    bar = tqdm(total=len(examples), desc="eval --squad", unit="q", leave=False, disable=shown)
+    with bar:
+        for at in range(0, len(examples), BATCH):
+            part = examples[at : at + BATCH]
+            spans = model.read([e.question for e in part], [e.context for e in part])
+            for ex, sp in zip(part, spans, strict=True):
+                margin = sp.score - sp.null_score
+                answered = not allow_no_answer or margin > model.manifest.null_threshold
+                text = ex.context[sp.start : sp.end].strip() if answered else ""
+                out.append(SquadPrediction(ex.id, text))
+            bar.update(len(part))
     return out
 
 
@@ -142,13 +152,17 @@ def squad_metrics(
 
 
 def evaluate_squad(
-    model: SpanModel, examples: Sequence[QAExample], out_dir: Path, allowed: bool = True
+    model: SpanModel,
+    examples: Sequence[QAExample],
+    out_dir: Path,
+    allowed: bool = True,
+    progress: bool = False,
 ) -> dict[str, float]:
     """Writes out_dir/predictions.jsonl and report.json (an earlier run's go to previous/,
     `keep_earlier`); returns the metrics (with whether « no answer » was `allowed`, see
     no_answer_allowed)."""
     start = time.perf_counter()
-    predictions = predict(model, examples, allowed)
+    predictions = predict(model, examples, allowed, progress)
     metrics = squad_metrics(examples, predictions, time.perf_counter() - start)
     metrics["no_answer_allowed"] = float(allowed)
     out_dir.mkdir(parents=True, exist_ok=True)
