@@ -182,9 +182,9 @@ def _mount(
     blocks.has_launched = True
     fns = blocks.fns
     names = frozenset(f.api_name for f in fns.values() if f.api_visibility == "public")
+    described = blocks.get_api_info()["named_endpoints"]
     arguments = {
-        name.lstrip("/"): _arguments(endpoint["parameters"])
-        for name, endpoint in blocks.get_api_info()["named_endpoints"].items()
+        name.lstrip("/"): _arguments(endpoint["parameters"]) for name, endpoint in described.items()
     }
     # what a positional call's `data` holds: every input, the session states included
     inputs = {
@@ -192,6 +192,7 @@ def _mount(
             len(f.inputs),
             tuple(i for i, c in enumerate(f.inputs) if c.stateful),
             tuple(i for i, c in enumerate(f.inputs) if isinstance(c, gr.File)),
+            _named_files(f.inputs, described.get(f"/{f.api_name}", {}).get("parameters", [])),
         )
         for index, f in fns.items()
     }
@@ -210,6 +211,19 @@ def _arguments(parameters: list[dict]) -> tuple[frozenset[str], frozenset[str]]:
         if not p.get("parameter_has_default", False)
     ]
     return frozenset(n for n in names if n), frozenset(required)
+
+
+def _named_files(inputs: list[Any], parameters: list[dict]) -> frozenset[str]:
+    """The names call/v2/ gives the file inputs: Gradio's API description lists, in order, the
+    inputs it does not fill itself (the session states are left out)."""
+    import gradio as gr
+
+    described = [c for c in inputs if not c.skip_api]
+    return frozenset(
+        p["parameter_name"]
+        for c, p in zip(described, parameters, strict=False)
+        if isinstance(c, gr.File) and p.get("parameter_name")
+    )
 
 
 def check_port(host: str, port: int) -> None:
