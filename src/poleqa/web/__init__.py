@@ -33,6 +33,9 @@ QUEUE_SIZE = 256
 # Gradio's own French, where it misleads: « télécharger » reads as « download » to most French
 # readers, for a zone that takes a file from the user's computer.
 GRADIO_FRENCH = {"upload_text.click_to_upload": "Cliquez pour choisir un fichier"}
+# Gradio's English that no translation key reaches (its notices, its progress text), said in
+# French in the browser: one script for every mount, the chat's and the staff area's.
+GRADIO_FRENCH_JS = (STATIC / "gradio_fr.js").read_text(encoding="utf-8")
 FEEDBACK_PER_MINUTE = 10  # opinions accepted per minute from one client address
 
 
@@ -171,6 +174,7 @@ def _mount(
         # only the chat).
         run_history=False,
         i18n=gr.I18n(fr=GRADIO_FRENCH),
+        js=GRADIO_FRENCH_JS,
         # FastAPI's schema of Gradio's routes at …/openapi.json, to anyone: poleqa's own app
         # serves none (Gradio's API description, …/gradio_api/openapi.json, asks the login)
         app_kwargs={"openapi_url": None},

@@ -1,0 +1,65 @@
+// Gradio's own English, in French on every page of poleqa (the chat, the staff area): run once
+// per page by Gradio as the page's custom script (`js` of each mount, poleqa.web._mount).
+// Gradio's client writes a few notices in English whatever the page's language (a full queue, a
+// lost connection), and its progress text (« processing | 1.5s », « queue: 2/5 | ») is
+// hard-coded in its frontend: in its notices and its progress text, and only there, they are
+// shown in French. Text is only ever set on text nodes.
+const NOTICES = new Map([
+  ["This application is currently busy. Please try again.",
+    "Le service reçoit beaucoup de questions en ce moment : réessayez dans un instant."],
+  ["Connection to the server was lost. Attempting reconnection...",
+    "La connexion au serveur a été perdue. Nouvelle tentative en cours…"],
+  ["Connection Lost", "Connexion perdue"],
+  ["Connection errored out.", "La connexion au serveur a échoué."],
+  ["Error", "Erreur"],
+]);
+
+function frenchNotices() {
+  document.querySelectorAll(".toast-wrap").forEach((wrap) => {
+    const walker = document.createTreeWalker(wrap, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const french = NOTICES.get(node.nodeValue.trim());
+      if (french) node.nodeValue = french;
+    }
+  });
+}
+
+// Gradio's progress text (« processing | 1.5/2.0s », « queue: 2/5 | »): said in French, each
+// time Gradio writes it again.
+const PROGRESS = [
+  [/^(\s*)processing\b/, "$1en cours"],
+  [/^(\s*)queue:/, "$1file d'attente :"],
+];
+const progressSeen = new WeakSet();
+const progressObserver = new MutationObserver(() => frenchProgress());
+
+function frenchProgress() {
+  document.querySelectorAll(".meta-text, .meta-text-center").forEach((el) => {
+    if (!progressSeen.has(el)) {
+      progressSeen.add(el);
+      progressObserver.observe(el, { characterData: true, childList: true, subtree: true });
+    }
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      let text = node.nodeValue;
+      for (const [english, french] of PROGRESS) text = text.replace(english, french);
+      // set only when changed: setting it would call the observer again, and again
+      if (text !== node.nodeValue) node.nodeValue = text;
+    }
+  });
+}
+
+const observer = new MutationObserver(() => {
+  frenchNotices();
+  frenchProgress();
+});
+
+// Installed once per page: should Gradio run this again, the earlier observers go.
+if (window.poleqaFrench) {
+  window.poleqaFrench.observer.disconnect();
+  window.poleqaFrench.progressObserver.disconnect();
+}
+window.poleqaFrench = { observer: observer, progressObserver: progressObserver };
+observer.observe(document.body, { childList: true, subtree: true });
+frenchNotices();
+frenchProgress();

@@ -1,0 +1,81 @@
+"""The staff area in a real Chromium: Gradio's own texts in French there too (its progress
+text while a search runs)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import webfake
+from browsing import local_only
+
+from poleqa.types import Filters, Hit
+from poleqa.web import create_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PASSWORD = "un mot de passe d'équipe"
+WAIT = 30_000  # ms
+
+
+class HeldSearch(webfake.FakePipeline):
+    """The fake pipeline whose searches (« Vérifier ») wait until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Semaphore(0)  # one token per search begun
+        self.release = threading.Event()
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        self.started.release()
+        self.release.wait(60)
+        return super().search(query, k, filters)
+
+
+@contextmanager
+def _staff(
+    browser,  # type: ignore[no-untyped-def]
+    folder: Path,
+    pipeline: webfake.FakePipeline | None = None,
+    width: int = 1280,
+    height: int = 900,
+) -> Iterator[object]:
+    """A staff page, logged in, on a server of its own, in a window of `width` × `height`; no
+    script error on it meanwhile."""
+    app = create_app(pipeline or webfake.FakePipeline(), folder / "data", staff_password=PASSWORD)
+    with webfake.serving(app) as url, local_only(browser, url, width, height) as ctx:
+        page = ctx.new_page()
+        failures: list[str] = []
+        page.on("pageerror", lambda e: failures.append(str(e)))
+        page.goto(url + "equipe/")
+        page.locator("input[type=text]").first.fill("equipe")
+        page.fill("input[type=password]", PASSWORD)
+        page.press("input[type=password]", "Enter")
+        page.wait_for_selector("#pq-query textarea", timeout=WAIT)
+        yield page
+        assert failures == []
+
+
+def test_the_progress_text_is_french_while_a_search_runs(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # poleqa.js said Gradio's « processing | 1.2s » in French on the chat only: the staff
+    # pages kept it in English
+    pipeline = HeldSearch()
+    with _staff(browser, tmp_path, pipeline) as page:
+        try:
+            page.fill("#pq-query textarea", "pôles")
+            page.click("#pq-search")
+            assert pipeline.started.acquire(timeout=WAIT / 1000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.meta-text, .meta-text-center')]"
+                ".some(e => e.textContent.includes('en cours'))",
+                timeout=WAIT,
+            )
+            page.wait_for_timeout(1200)  # the timer has ticked: Gradio has written it again
+            shown = page.locator("body").inner_text()
+        finally:
+            pipeline.release.set()
+        page.wait_for_selector("#pq-hits table", timeout=WAIT)
+    assert "en cours" in shown
+    assert "processing" not in shown and "queue:" not in shown
