@@ -1,5 +1,5 @@
 """The staff area in a real Chromium: Gradio's own texts in French there too (its progress
-text while a search runs)."""
+text while a search runs, its refusal of a file over the upload limit)."""
 
 from __future__ import annotations
 
@@ -79,3 +79,19 @@ def test_the_progress_text_is_french_while_a_search_runs(browser, tmp_path: Path
         page.wait_for_selector("#pq-hits table", timeout=WAIT)
     assert "en cours" in shown
     assert "processing" not in shown and "queue:" not in shown
+
+
+def test_a_file_over_the_upload_limit_is_refused_in_french(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Gradio's client refuses it before sending, in an English notice: « File(s) exceed the
+    # maximum allowed size of 20.0 Mb: "grand.jsonl" »
+    big = tmp_path / "grand.jsonl"
+    with big.open("wb") as f:
+        f.truncate(20 * 1024 * 1024 + 1)
+    with _staff(browser, tmp_path) as page:
+        page.get_by_role("tab", name="Évaluer").click()
+        page.locator("#pq-eval-upload input[type=file]").set_input_files(str(big))
+        notice = page.locator(".toast-wrap")
+        notice.get_by_text("Fichier trop volumineux").wait_for(timeout=WAIT)
+        shown = notice.inner_text()
+    assert "Fichier trop volumineux : « grand.jsonl » (20 Mo au plus)." in shown
+    assert "Erreur" in shown and "exceed" not in shown and "Error" not in shown

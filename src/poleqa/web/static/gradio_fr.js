@@ -1,9 +1,9 @@
 // Gradio's own English, in French on every page of poleqa (the chat, the staff area): run once
 // per page by Gradio as the page's custom script (`js` of each mount, poleqa.web._mount).
 // Gradio's client writes a few notices in English whatever the page's language (a full queue, a
-// lost connection), and its progress text (« processing | 1.5s », « queue: 2/5 | ») is
-// hard-coded in its frontend: in its notices and its progress text, and only there, they are
-// shown in French. Text is only ever set on text nodes.
+// lost connection, a file over the upload limit), and its progress text (« processing | 1.5s »,
+// « queue: 2/5 | ») is hard-coded in its frontend: in its notices and its progress text, and
+// only there, they are shown in French. Text is only ever set on text nodes.
 const NOTICES = new Map([
   ["This application is currently busy. Please try again.",
     "Le service reçoit beaucoup de questions en ce moment : réessayez dans un instant."],
@@ -14,11 +14,45 @@ const NOTICES = new Map([
   ["Error", "Erreur"],
 ]);
 
+// Gradio's size as its client writes it (« 20.0 Mb », powers of 1024): « 20 Mo ».
+const UNITS = { b: "octets", Kb: "Ko", Mb: "Mo", Gb: "Go", Tb: "To" };
+
+function frenchSize(size) {
+  const m = size.match(/^(\d+(?:\.\d+)?) (\w+)$/);
+  if (!m || !UNITS[m[2]]) return size;
+  return decimalComma(String(Number(m[1]))) + " " + UNITS[m[2]];
+}
+
+// French writes decimals with a comma (« 1,5 Mo »).
+function decimalComma(text) {
+  return text.replace(/(\d)\.(\d)/g, "$1,$2");
+}
+
+// Notices with a part of their own (a file's name, a size): [English, its French].
+const NOTICE_PATTERNS = [
+  [
+    /^File\(s\) exceed the maximum allowed size of (.+?): (.*)$/s,
+    (m) =>
+      "Fichier trop volumineux : " + m[2].replace(/"([^"]*)"/g, "« $1 »") +
+      " (" + frenchSize(m[1]) + " au plus).",
+  ],
+];
+
+function frenchNotice(text) {
+  const french = NOTICES.get(text.trim());
+  if (french) return french;
+  for (const [english, said] of NOTICE_PATTERNS) {
+    const m = text.trim().match(english);
+    if (m) return said(m);
+  }
+  return null;
+}
+
 function frenchNotices() {
   document.querySelectorAll(".toast-wrap").forEach((wrap) => {
     const walker = document.createTreeWalker(wrap, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const french = NOTICES.get(node.nodeValue.trim());
+      const french = frenchNotice(node.nodeValue);
       if (french) node.nodeValue = french;
     }
   });
