@@ -1,8 +1,10 @@
 """The staff area in a real Chromium: Gradio's own texts in French there too (its progress
-text while a search runs, its refusal of a file over the upload limit)."""
+text while a search runs, its refusal of a file over the upload limit), numbers with a decimal
+comma."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,7 +62,7 @@ def _staff(
 
 def test_the_progress_text_is_french_while_a_search_runs(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # poleqa.js said Gradio's « processing | 1.2s » in French on the chat only: the staff
-    # pages kept it in English
+    # pages kept it in English; its time and the scores had a decimal point
     pipeline = HeldSearch()
     with _staff(browser, tmp_path, pipeline) as page:
         try:
@@ -77,8 +79,12 @@ def test_the_progress_text_is_french_while_a_search_runs(browser, tmp_path: Path
         finally:
             pipeline.release.set()
         page.wait_for_selector("#pq-hits table", timeout=WAIT)
-    assert "en cours" in shown
+        hits = page.locator("#pq-hits").inner_text()
+    assert re.search(r"en cours \| \d+,\d s", shown), shown
     assert "processing" not in shown and "queue:" not in shown
+    # its time and the scores found, with a decimal comma as French writes them
+    assert "0,5000" in hits
+    assert not re.search(r"\d\.\d", shown) and not re.search(r"\d\.\d", hits)
 
 
 def test_a_file_over_the_upload_limit_is_refused_in_french(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ function frenchSize(size) {
   return decimalComma(String(Number(m[1]))) + " " + UNITS[m[2]];
 }
 
-// French writes decimals with a comma (« 1,5 Mo »).
+// French writes decimals with a comma (« 1,5 Mo », « 2,1 s »), as the staff pages' figures do.
 function decimalComma(text) {
   return text.replace(/(\d)\.(\d)/g, "$1,$2");
 }
@@ -59,10 +59,11 @@ function frenchNotices() {
 }
 
 // Gradio's progress text (« processing | 1.5/2.0s », « queue: 2/5 | »): said in French, each
-// time Gradio writes it again.
+// time Gradio writes it again, its times as the staff pages write theirs (« 1,5/2,0 s »).
 const PROGRESS = [
   [/^(\s*)processing\b/, "$1en cours"],
   [/^(\s*)queue:/, "$1file d'attente :"],
+  [/(\d)s$/, "$1 s"],
 ];
 const progressSeen = new WeakSet();
 const progressObserver = new MutationObserver(() => frenchProgress());
@@ -77,6 +78,7 @@ function frenchProgress() {
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       let text = node.nodeValue;
       for (const [english, french] of PROGRESS) text = text.replace(english, french);
+      text = decimalComma(text);
       // set only when changed: setting it would call the observer again, and again
       if (text !== node.nodeValue) node.nodeValue = text;
     }
