@@ -1,6 +1,6 @@
 """The staff area in a real Chromium: Gradio's own texts in French there too (its progress
 text while a search runs, its refusal of a file over the upload limit), numbers with a decimal
-comma."""
+comma, the « Vérifier » form whole in a 1280 px window."""
 
 from __future__ import annotations
 
@@ -101,3 +101,29 @@ def test_a_file_over_the_upload_limit_is_refused_in_french(browser, tmp_path: Pa
         shown = notice.inner_text()
     assert "Fichier trop volumineux : « grand.jsonl » (20 Mo au plus)." in shown
     assert "Erreur" in shown and "exceed" not in shown and "Error" not in shown
+
+
+# Each visible field of the page: its label's height and line height, its block's widths, and
+# how far the slider's last value (« 20 ») reaches past its block's right edge.
+FIELDS = """() => [...document.querySelectorAll('[data-testid=block-info]')]
+  .filter((label) => label.offsetParent)
+  .map((label) => {
+    const block = label.closest('.block');
+    const max = block.querySelector('[data-testid=max-value]');
+    const past = max ? max.getBoundingClientRect().right - block.getBoundingClientRect().right : 0;
+    return [label.textContent.trim(), label.getBoundingClientRect().height,
+            parseFloat(getComputedStyle(label).lineHeight), block.scrollWidth, block.clientWidth,
+            past];
+  })"""
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_the_verify_form_shows_its_labels_whole(browser, tmp_path: Path, width: int) -> None:  # type: ignore[no-untyped-def]
+    # at 1280 px « Nombre de passages » took two lines in its 160 px, and the slider's « 20 »
+    # was cut off; the dates' labels broke in « AAAA[-MM[- »
+    with _staff(browser, tmp_path, width=width) as page:
+        fields = page.evaluate(FIELDS)
+    assert {f[0] for f in fields} >= {"Requête", "Nombre de passages", "Date max. (AAAA[-MM[-JJ]])"}
+    for label, height, line, scrolled, shown, past in fields:
+        assert height < 1.5 * line, f"{label!r} on more than one line"
+        assert scrolled <= shown and past <= 0, f"{label!r}'s field cut off"
