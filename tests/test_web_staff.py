@@ -86,7 +86,7 @@ def _upload_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> 
 
 def test_verify_filters_and_validates_dates(staff: StaffApp) -> None:
     html = staff.verify("pôles", [INFO.source], "2023", "2024-12-31", 5)
-    assert "<td>1</td><td>0.5000<br><small>dense 0.810</small>" in html
+    assert "<td>1</td><td>0,5000<br><small>dense 0,810</small>" in html
     # the rank is the reading order, the score the retrieval's: the table says both
     assert f'<p class="pq-hits-note">{render.esc(render.HITS_CAPTION)}</p><table' in html
     assert f"<td>{SENT_START}–{PASSAGE_END}</td>" in html
@@ -215,6 +215,30 @@ def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
     # in French for staff: the table's columns
     assert all(h in html_text(failures) for h in ("Réponse attendue", "Sources citées"))
     assert "expected_sources" not in failures
+
+
+# A number written with a decimal point, as English does (a date « 2023-03-30 » is not one).
+DECIMAL_POINT = re.compile(r"\d\.\d")
+
+
+def test_every_number_on_the_staff_pages_has_a_decimal_comma(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staff: StaffApp
+) -> None:
+    # « Vérifier » wrote its scores « 0.5000 », « Évaluer » its rates « 64,0 % »: French
+    # writes a comma, on both tabs
+    verified = html_text(staff.verify("pôles", [], "", "", 5))
+    assert "0,5000" in verified and "dense 0,810" in verified and "lexical 2,500" in verified
+    assert not DECIMAL_POINT.search(verified), verified
+    upload = _upload_path(tmp_path, monkeypatch, "questions.jsonl")
+    lines = [json.dumps({"id": f"q{i}", **q}, ensure_ascii=False) for i, q in enumerate(QUESTIONS)]
+    upload.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary, failures, _ = StaffApp(
+        small_pipeline(tmp_path), FeedbackStore(tmp_path / "data")
+    ).evaluate({"path": str(upload)}, 5)
+    shown = html_text(summary + failures)
+    assert re.search(r"\d,\d %", shown) and not DECIMAL_POINT.search(shown), shown
+    # a table's figure, whichever table shows one
+    assert "<td>0,250</td>" in render.table_html(["F1"], [[0.25]])
 
 
 class _RefusingPipeline(FakePipeline):

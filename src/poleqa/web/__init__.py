@@ -33,6 +33,9 @@ QUEUE_SIZE = 256
 # Gradio's own French, where it misleads: « télécharger » reads as « download » to most French
 # readers, for a zone that takes a file from the user's computer.
 GRADIO_FRENCH = {"upload_text.click_to_upload": "Cliquez pour choisir un fichier"}
+# Gradio's English that no translation key reaches (its notices, its progress text), said in
+# French in the browser: one script for every mount, the chat's and the staff area's.
+GRADIO_FRENCH_JS = (STATIC / "gradio_fr.js").read_text(encoding="utf-8")
 FEEDBACK_PER_MINUTE = 10  # opinions accepted per minute from one client address
 
 
@@ -171,6 +174,7 @@ def _mount(
         # only the chat).
         run_history=False,
         i18n=gr.I18n(fr=GRADIO_FRENCH),
+        js=GRADIO_FRENCH_JS,
         # FastAPI's schema of Gradio's routes at …/openapi.json, to anyone: poleqa's own app
         # serves none (Gradio's API description, …/gradio_api/openapi.json, asks the login)
         app_kwargs={"openapi_url": None},
@@ -182,9 +186,9 @@ def _mount(
     blocks.has_launched = True
     fns = blocks.fns
     names = frozenset(f.api_name for f in fns.values() if f.api_visibility == "public")
+    described = blocks.get_api_info()["named_endpoints"]
     arguments = {
-        name.lstrip("/"): _arguments(endpoint["parameters"])
-        for name, endpoint in blocks.get_api_info()["named_endpoints"].items()
+        name.lstrip("/"): _arguments(endpoint["parameters"]) for name, endpoint in described.items()
     }
     # what a positional call's `data` holds: every input, the session states included
     inputs = {
@@ -192,6 +196,7 @@ def _mount(
             len(f.inputs),
             tuple(i for i, c in enumerate(f.inputs) if c.stateful),
             tuple(i for i, c in enumerate(f.inputs) if isinstance(c, gr.File)),
+            _named_files(f.inputs, described.get(f"/{f.api_name}", {}).get("parameters", [])),
         )
         for index, f in fns.items()
     }
@@ -210,6 +215,19 @@ def _arguments(parameters: list[dict]) -> tuple[frozenset[str], frozenset[str]]:
         if not p.get("parameter_has_default", False)
     ]
     return frozenset(n for n in names if n), frozenset(required)
+
+
+def _named_files(inputs: list[Any], parameters: list[dict]) -> frozenset[str]:
+    """The names call/v2/ gives the file inputs: Gradio's API description lists, in order, the
+    inputs it does not fill itself (the session states are left out)."""
+    import gradio as gr
+
+    described = [c for c in inputs if not c.skip_api]
+    return frozenset(
+        p["parameter_name"]
+        for c, p in zip(described, parameters, strict=False)
+        if isinstance(c, gr.File) and p.get("parameter_name")
+    )
 
 
 def check_port(host: str, port: int) -> None:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from poleqa.evaluation.metrics import group_accuracy
-from poleqa.web.render import attr, esc, message_html
+from poleqa.web.render import attr, decimal_fr, esc, message_html
 
 # The metrics of `poleqa.evaluation.metrics.compute_metrics`, in the order shown: French name,
 # one-line explanation, and how the value reads ("rate", "ms" or "count").
@@ -155,7 +155,7 @@ def value_text(value: object, kind: str) -> str:
     if not isinstance(value, int | float) or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if kind == "rate":
-        return f"{value * 100:.1f} %".replace(".", ",")
+        return f"{decimal_fr(value * 100, 1)} %"
     if kind == "ms":
         return f"{value:.0f} ms"
     return str(int(value))

@@ -54,6 +54,9 @@ class Inputs:
     # description leaves them out
     states: tuple[int, ...] = ()
     files: tuple[int, ...] = ()  # the positions of file inputs: a file record or null
+    # the names call/v2/ gives the file inputs (Gradio checks them with pydantic, in English,
+    # before the handler that would refuse them in French is reached)
+    named_files: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -179,18 +182,15 @@ def _problem(
     known = isinstance(index, int) and index in mount.fn_indexes
     if not known and (index is not None or route == "join"):  # the queue needs to know which
         return f"unknown fn_index {str(index)[:20]!r}", "Point d'accès inconnu."
+    inputs = mount.inputs.get(_fn_index(payload, mount, name))
     # call/v2/ takes the arguments by name, at the top level
     malformed = (
-        _misnamed(payload, mount.arguments.get(name or ""))
+        _misnamed(payload, mount.arguments.get(name or "")) or _unfiled(payload, inputs)
         if route == "call/v2/"
-        else _malformed(payload, route == "join")
+        else _malformed(payload, route == "join") or _counted(payload["data"], inputs)
     )
     if malformed is not None:
         return malformed
-    if route != "call/v2/":
-        counted = _counted(payload["data"], mount.inputs.get(_fn_index(payload, mount, name)))
-        if counted is not None:
-            return counted
     # The whole body: call/v2/ names its arguments at the top level, not in `data`.
     files = _file_paths(payload)
     if files and mount.uploads is None:
@@ -252,6 +252,27 @@ def _counted(data: list[Any], inputs: Inputs | None) -> tuple[str, str] | None:
         value = given[position]
         if value is not None and not (isinstance(value, dict) and _is_file_record(value)):
             return "not a file record", "Requête illisible : un fichier déposé est attendu."
+    return None
+
+
+# What a file argument must be, for a caller who named a file of their own computer.
+FILE_RECORD = (
+    'envoyé à gradio_api/upload, puis donné comme {"path": CHEMIN, "meta": '
+    '{"_type": "gradio.FileData"}}'
+)
+_KINDS_FR = {str: "un texte", bool: "un booléen", int: "un nombre", float: "un nombre"}
+
+
+def _unfiled(payload: dict[str, Any], inputs: Inputs | None) -> tuple[str, str] | None:
+    """A file argument of call/v2/ given something else than a file record or null."""
+    for key in sorted(inputs.named_files if inputs else ()):
+        value = payload.get(key)
+        if value is not None and not (isinstance(value, dict) and _is_file_record(value)):
+            kind = _KINDS_FR.get(type(value), "une liste" if isinstance(value, list) else "")
+            return f"{key!r} not a file record", (
+                f"Requête illisible : « {key} » doit être un fichier déposé ({FILE_RECORD}), "
+                f"pas {kind or 'un objet sans « meta »'}."
+            )
     return None
 
 

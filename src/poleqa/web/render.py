@@ -47,6 +47,11 @@ def count_fr(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n >= 2 else ''}"
 
 
+def decimal_fr(value: float, digits: int) -> str:
+    """A number as French writes it, with a decimal comma: « 0,5000 », « 64,0 »."""
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
 # An undated document's date cell in « Vérifier » (an empty cell read as a display fault).
 UNDATED = "<small>sans date</small>"
 
@@ -149,11 +154,11 @@ def hits_html(hits: Sequence[Hit], base: str = "") -> str:
     rows = []
     for h in hits:
         c = h.chunk
-        scores = f"{h.score:.4f}"
+        scores = decimal_fr(h.score, 4)
         if h.dense_score is not None:
-            scores += f"<br><small>dense {h.dense_score:.3f}</small>"
+            scores += f"<br><small>dense {decimal_fr(h.dense_score, 3)}</small>"
         if h.lexical_score is not None:
-            scores += f"<br><small>lexical {h.lexical_score:.3f}</small>"
+            scores += f"<br><small>lexical {decimal_fr(h.lexical_score, 3)}</small>"
         page = f"<br>page {c.page}" if c.page is not None else ""
         url = document_url(c.source, c.start, c.end, base, h.info.content_hash)
         rows.append(
@@ -187,7 +192,7 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return decimal_fr(value, 3)
     return "" if value is None else str(value)
 
 

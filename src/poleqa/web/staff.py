@@ -293,7 +293,18 @@ def _verify_tab(staff: StaffApp) -> gr.Dropdown:
     gr.Markdown("Passages retrouvés pour une requête, avec scores et positions.")
     with gr.Row():
         query = gr.Textbox(label="Requête", elem_id="pq-query", scale=4)
-        k = gr.Slider(1, MAX_K, value=staff.k, step=1, label="Nombre de passages")
+        # Its label, number box and reset button on one line: at its default 160 px the label
+        # wrapped and the slider's « 20 » was cut off (a 1280 px window).
+        k = gr.Slider(
+            1,
+            MAX_K,
+            value=staff.k,
+            step=1,
+            label="Nombre de passages",
+            elem_id="pq-k",
+            scale=1,
+            min_width=280,
+        )
     with gr.Row():
         sources = gr.Dropdown(
             choices=staff.source_choices(),
@@ -301,8 +312,9 @@ def _verify_tab(staff: StaffApp) -> gr.Dropdown:
             label="Documents (tous si vide)",
             scale=3,
         )
-        date_from = gr.Textbox(label="Date min. (AAAA[-MM[-JJ]])", scale=1)
-        date_to = gr.Textbox(label="Date max. (AAAA[-MM[-JJ]])", scale=1)
+        # wide enough for their labels on one line (« Date max. (AAAA[-MM[- » broke there)
+        date_from = gr.Textbox(label="Date min. (AAAA[-MM[-JJ]])", scale=1, min_width=220)
+        date_to = gr.Textbox(label="Date max. (AAAA[-MM[-JJ]])", scale=1, min_width=220)
     search = gr.Button("Chercher", variant="primary", elem_id="pq-search")
     hits = gr.HTML("", elem_id="pq-hits", js_on_load=None)
     inputs = [query, sources, date_from, date_to, k]

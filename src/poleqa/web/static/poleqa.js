@@ -5,28 +5,8 @@
 // Feedback: a thumb sends the rating at once and offers a comment box (a comment re-sends the
 // rating with it; the store keeps the latest per answer); the server's reply (props.value, JSON)
 // is shown under that answer. Text is only ever set with textContent.
-// Gradio's client writes a few notices in English whatever the page's language (a full queue, a
-// lost connection): in its notices, and only there, they are shown in French.
+// Gradio's notices and progress text are said in French by gradio_fr.js, on every page.
 const MAX_COMMENT = 2000;
-const GRADIO_FRENCH = new Map([
-  ["This application is currently busy. Please try again.",
-    "Le service reçoit beaucoup de questions en ce moment : réessayez dans un instant."],
-  ["Connection to the server was lost. Attempting reconnection...",
-    "La connexion au serveur a été perdue. Nouvelle tentative en cours…"],
-  ["Connection Lost", "Connexion perdue"],
-  ["Connection errored out.", "La connexion au serveur a échoué."],
-  ["Error", "Erreur"],
-]);
-
-function frenchNotices() {
-  document.querySelectorAll(".toast-wrap").forEach((wrap) => {
-    const walker = document.createTreeWalker(wrap, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const french = GRADIO_FRENCH.get(node.nodeValue.trim());
-      if (french) node.nodeValue = french;
-    }
-  });
-}
 
 // Names Gradio gives its elements for screen readers, in English (a message's name was its
 // whole HTML): French ones. Its live region also says an untranslated « common.complete ».
@@ -150,38 +130,12 @@ function onClick(event) {
   }
 }
 
-// Gradio's progress text is English, hard-coded in its frontend (« processing | 1.5s »,
-// « queue: 2/5 | »): said in French, each time Gradio writes it again.
-const PROGRESS_FRENCH = [
-  [/^(\s*)processing\b/, "$1en cours"],
-  [/^(\s*)queue:/, "$1file d'attente :"],
-];
-const progressSeen = new WeakSet();
-const progressObserver = new MutationObserver(() => frenchProgress());
-
-function frenchProgress() {
-  document.querySelectorAll(".meta-text, .meta-text-center").forEach((el) => {
-    if (!progressSeen.has(el)) {
-      progressSeen.add(el);
-      progressObserver.observe(el, { characterData: true, childList: true, subtree: true });
-    }
-    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      for (const [english, french] of PROGRESS_FRENCH) {
-        if (english.test(node.nodeValue)) node.nodeValue = node.nodeValue.replace(english, french);
-      }
-    }
-  });
-}
-
 // The chat's own autoscroll is off (it would keep pulling a long answer to its end): while a
 // question waits, the chat shows its end; a new answer is shown from its beginning.
 const seen = new Set();
 let waiting = false;
 const observer = new MutationObserver(() => {
-  frenchNotices();
   frenchLabels();
-  frenchProgress();
   const pending = document.querySelector("#pq-chat .pending") !== null;
   if (pending && !waiting) {
     const scroller = document.querySelector("#pq-chat .bubble-wrap");
@@ -202,9 +156,8 @@ const observer = new MutationObserver(() => {
 if (window.poleqaChat) {
   document.removeEventListener("click", window.poleqaChat.onClick);
   window.poleqaChat.observer.disconnect();
-  window.poleqaChat.progressObserver.disconnect();
 }
-window.poleqaChat = { onClick: onClick, observer: observer, progressObserver: progressObserver };
+window.poleqaChat = { onClick: onClick, observer: observer };
 document.addEventListener("click", onClick);
 observer.observe(document.body, { childList: true, subtree: true });
 
