@@ -213,6 +213,9 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
         # … not one saying more, nor one opening otherwise
         ("Combien de pôles en Morvanie ?", (Turn("Combien de pôles compte la Ostrevie ?"),), None),
         ("Combien en Morvanie ?", (Turn("Quels pôles compte la Ostrevie ?"),), None),
+        ("Combien de pôles de Morvanie ?", (Turn("Combien de membres compte Thalassor ?"),), None),
+        ("Quel pôle de Morvanie ?", (Turn("Quel est le budget de Thalassor ?"),), None),
+        ("Quelle région de Morvanie ?", (Turn("Quelle est la date de Thalassor ?"),), None),
         # self-contained questions are left alone
         (
             "Quels pôles sont implantés en Morvanie ?",

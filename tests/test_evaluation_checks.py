@@ -174,6 +174,11 @@ def test_a_csv_quote_never_closed_is_told_where_it_opens(tmp_path: Path) -> None
         'ligne 2 : 2 cellules au lieu de 5 (un guillemet « " » ouvert sur cette ligne court '
         "jusqu'à la ligne 4)"
     )
+    last = tmp_path / "last.csv"
+    last.write_text('id,question,answers,sources,answerable\n2,"Q2 ?,B,a.txt,true\n', "utf-8")
+    with pytest.raises(QuestionSetError) as err:
+        load_questions(last)
+    assert err.value.message.endswith('(a quote « " » opened on this line is never closed)')
     # a cell over two lines, closed: the record after it is told at its own line
     spanning = tmp_path / "spanning.csv"
     spanning.write_text(

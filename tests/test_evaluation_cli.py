@@ -106,9 +106,29 @@ def test_cli_eval_refuses_a_previous_that_is_not_a_folder_before_any_question(
     (out / "previous").write_text("a file, not a folder", encoding="utf-8")
     res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out)])
     assert res.exit_code == 1
-    assert f"{out / 'previous'} is not a folder: an earlier run's reports are kept" in res.stderr
+    assert f"{out / 'previous'} is not a folder of its own: an earlier run's reports" in res.stderr
     assert "fake:" not in res.output  # said before any question
+    (out / "previous").unlink()
+    (out / "previous").symlink_to(out, target_is_directory=True)  # moving there deleted them
+    res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out)])
+    assert res.exit_code == 1 and "is not a folder of its own" in res.stderr
     assert (out / "report.json").read_text(encoding="utf-8") == "{}"  # left as it was
+    assert (out / "report.json").read_text(encoding="utf-8") == "{}"
+
+
+def test_cli_eval_refuses_to_compare_with_a_report_it_would_replace(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from poleqa.cli import cli
+
+    qpath, out = _fake_set(tmp_path, monkeypatch), tmp_path / "out"
+    (out / "previous").mkdir(parents=True)
+    (out / "previous" / "report.json").write_text('{"answer_accuracy": 0.9}', encoding="utf-8")
+    old = str(out / "previous" / "report.json")
+    res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out), "--compare", old])
+    assert res.exit_code == 1
+    assert f"--compare {old}: this run replaces the reports in {out / 'previous'}" in res.stderr
+    assert json.loads((out / "previous" / "report.json").read_text())["answer_accuracy"] == 0.9
 
 
 def test_cli_eval_invalid_set_exits_2_before_indexing(tmp_path: Path) -> None:

@@ -154,14 +154,14 @@ def test_short_cp1252_text_is_not_read_as_utf8(tmp_path: Path) -> None:
     assert read_document(tmp_path, path).text == "SOCIÉTÉ\u00a0: oui"
 
 
-@pytest.mark.parametrize("times", [1, 2])
-def test_mojibake_is_repaired(tmp_path: Path, times: int) -> None:
-    # UTF-8 read as Windows-1252 and saved again as UTF-8, once or twice (a file through two
-    # tools): search and the reader would never match « crÃ©Ã© » with « créé »
+@pytest.mark.parametrize(("times", "read_as"), [(1, "cp1252"), (2, "cp1252"), (1, "latin-1")])
+def test_mojibake_is_repaired(tmp_path: Path, times: int, read_as: str) -> None:
+    # UTF-8 read as Windows-1252 (or Latin-1: « ’ » then holds control characters) and saved
+    # again as UTF-8, once or twice: search and the reader never matched « crÃ©Ã© » « créé »
     text = "# Le pôle\n\nIl a été créé en 2005 ; l’État a reçu « 5 € ». Œuvre, à côté.\n"
     garbled = text
     for _ in range(times):
-        garbled = garbled.encode("utf-8").decode("cp1252", errors="replace")
+        garbled = garbled.encode("utf-8").decode(read_as, errors="replace")
     assert "Ã" in garbled
     (tmp_path / "doc.md").write_text(garbled, encoding="utf-8")
     (tmp_path / "page.html").write_text(

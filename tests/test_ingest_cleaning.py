@@ -13,6 +13,9 @@ from support import PARAMS, FakeEmbedder, write_corpus
 from poleqa import ingest
 from poleqa.index import Index, build_index, index_status
 from poleqa.ingest import load_corpus, read_document
+from poleqa.ingest.base import Extracted
+from poleqa.ingest.cleaning import clean_extracted
+from poleqa.types import PageSpan
 
 # Soft hyphen, zero-width space, non-joiner, joiner, word joiner, a BOM inside the text.
 SPLIT = "Le com\u00adpte des mem\u200bbres\u200c du p\u2060ôle\u200d de l’\ufeffÉtat."
@@ -59,18 +62,31 @@ def test_md_header_and_body_start_follow_the_cleaned_text(tmp_path: Path) -> Non
     assert (doc.info.title, doc.info.date) == ("Le pôle Vert", "2023-03-30")
 
 
-def test_pdf_page_spans_follow_the_cleaned_text(tmp_path: Path) -> None:
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in ("Le com\u00adpte des mem\u00adbres.", "Deuxième page du com\u00adpte."):
-        pdf.add_page()
-        pdf.cell(text=text)  # unlike multi_cell, cell writes the soft hyphens into the page
-    (tmp_path / "r.pdf").write_bytes(bytes(pdf.output()))
-    doc = read_document(tmp_path, tmp_path / "r.pdf")
+def test_page_spans_follow_the_cleaned_text() -> None:
+    # characters dropped before a page's start move it (PDF text with soft hyphens)
+    text = "Le com\u00adpte des mem\u00adbres.\n\nDeuxième page du com\u00adpte."
+    second = text.index("Deuxième")
+    pages = (PageSpan(1, 0, second - 2), PageSpan(2, second, len(text)))
+    doc = clean_extracted(Extracted(text=text, title=None, pages=pages))
     assert doc.text == "Le compte des membres.\n\nDeuxième page du compte."
     assert [doc.text[p.start : p.end] for p in doc.pages] == [
         "Le compte des membres.",
         "Deuxième page du compte.",
+    ]
+
+
+def test_pdf_page_spans_follow_a_sentence_run_on_to_the_next_page(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in ("Le pôle compte des membres", "dans toute la région. Fin."):
+        pdf.add_page()
+        pdf.cell(text=text)
+    (tmp_path / "r.pdf").write_bytes(bytes(pdf.output()))
+    doc = read_document(tmp_path, tmp_path / "r.pdf")
+    assert doc.text == "Le pôle compte des membres dans toute la région. Fin."  # one sentence
+    assert [doc.text[p.start : p.end] for p in doc.pages] == [
+        "Le pôle compte des membres",
+        "dans toute la région. Fin.",
     ]
 
 

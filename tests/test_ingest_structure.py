@@ -71,8 +71,8 @@ def test_pdf_words_cut_at_a_line_end_are_joined_and_justified_spaces_collapsed(
         pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
     (tmp_path / "coupé.pdf").write_bytes(bytes(pdf.output()))
     assert read_document(tmp_path, tmp_path / "coupé.pdf").text == (
-        "Le pôle de compétitivité suit 31 projets en\nAuvergne-\nRhône-Alpes, en sous-\n"
-        "traitance, pour la compétitivité."
+        "Le pôle de compétitivité suit 31 projets en\n"  # a line ended short: kept
+        "Auvergne-Rhône-Alpes, en sous-traitance, pour la compétitivité."
     )
 
 
@@ -101,14 +101,46 @@ def test_pdf_running_headers_footers_and_page_numbers_are_dropped(tmp_path: Path
 
 
 def test_short_pdfs_and_lines_on_few_pages_keep_every_line(tmp_path: Path) -> None:
-    two = ["Rapport 2023\nUn.\nPage 1", "Rapport 2023\nDeux.\nPage 2"]
+    # on two pages only lines numbered with the page are the layout's
+    two = ["Rapport 2023\nUn.\nPage 1 / 2", "Rapport 2023\nDeux.\nPage 2 / 2"]
     (tmp_path / "court.pdf").write_bytes(make_pdf(two))
-    assert read_document(tmp_path, tmp_path / "court.pdf").text == "\n\n".join(two)
+    assert read_document(tmp_path, tmp_path / "court.pdf").text == (
+        "Rapport 2023\nUn.\n\nRapport 2023\nDeux."
+    )
     # a line at the top of two pages of six is not the layout's
     names = ["Introduction", "Annexe", "Méthode", "Résultats", "Annexe", "Conclusion"]
     six = [f"{name}\nTexte {2 * n}." for n, name in enumerate(names)]
     (tmp_path / "long.pdf").write_bytes(make_pdf(six))
     assert read_document(tmp_path, tmp_path / "long.pdf").text == "\n\n".join(six)
+
+
+@pytest.mark.parametrize(
+    "heads",
+    [
+        [f"{2015 + n}" for n in range(5)],  # a year a page: not page numbers
+        [f"Article {n + 1}" for n in range(5)],  # numbered with the page, but not page numbers
+        [f"Étape {n + 1} du projet" for n in range(5)],
+    ],
+)
+def test_pdf_headings_numbered_like_the_pages_stay(tmp_path: Path, heads: list[str]) -> None:
+    bodies = [f"Le pôle a financé {10 * n + 7} projets.\nSuite.\nFin du point." for n in range(5)]
+    pages = [f"{h}\n{b}" for h, b in zip(heads, bodies, strict=True)]
+    (tmp_path / "numéroté.pdf").write_bytes(make_pdf(pages))
+    text = read_document(tmp_path, tmp_path / "numéroté.pdf").text
+    assert all(h in text.split("\n") for h in heads), text
+
+
+def test_repeated_lines_of_short_or_identical_pages_stay_once(tmp_path: Path) -> None:
+    # three slides with one heading: it titles the document; three identical pages (a form
+    # printed thrice): their text stays once, never « no extractable text »
+    slides = [f"Pôle Castor : bilan\n{line}" for line in ("80 membres.", "5 millions.", "Lyon.")]
+    (tmp_path / "slides.pdf").write_bytes(make_pdf(slides))
+    doc = read_document(tmp_path, tmp_path / "slides.pdf")
+    assert (doc.info.title, doc.text.count("Pôle Castor : bilan")) == ("Pôle Castor : bilan", 3)
+    form = "Convocation\nLe 3 mars 2021 à 14 h.\nSalle Rhône.\nOrdre du jour.\nFait à Lyon."
+    (tmp_path / "form.pdf").write_bytes(make_pdf([form] * 3))
+    text = read_document(tmp_path, tmp_path / "form.pdf").text
+    assert text.startswith(form) and text.count("Fait à Lyon.") == 1
 
 
 def test_pdf_creation_date_is_read_strictly(tmp_path: Path) -> None:

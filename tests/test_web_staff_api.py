@@ -46,7 +46,7 @@ def _login(url: str) -> httpx.Client:
         ("questions.jsonl", "un texte"),
         (12, "un nombre"),
         (["questions.jsonl"], "une liste"),
-        ({"path": "/etc/passwd"}, "un objet sans « meta »"),
+        ({"path": "/etc/passwd"}, "un objet qui ne décrit pas un fichier déposé"),
     ],
 )
 def test_a_file_argument_named_in_call_v2_given_anything_else_gets_a_french_400(

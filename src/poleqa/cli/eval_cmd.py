@@ -138,6 +138,7 @@ def eval_(
         k=k,
     )
     _check_out(out_dir, settings)
+    _check_compare(compare_to, out_dir)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings, own=index != index_dir)  # OUT/index: eval's own
@@ -197,15 +198,27 @@ def _check_out(out_dir: Path, settings: Settings) -> None:
     from poleqa.evaluation.report import EARLIER  # late: see poleqa.cli
 
     earlier = out / EARLIER
-    if os.path.lexists(earlier) and not earlier.is_dir():
+    if os.path.lexists(earlier) and (earlier.is_symlink() or not earlier.is_dir()):
         raise PoleqaError(
-            f"{out_dir / EARLIER} is not a folder: an earlier run's reports are kept there "
-            "when the next run writes its own; move it or choose another --out."
+            f"{out_dir / EARLIER} is not a folder of its own: an earlier run's reports are "
+            "moved there when the next run writes its own; move it or choose another --out."
         )
     existing = next(p for p in (out, *out.parents) if os.path.lexists(p))
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         what = "is not a folder" if not existing.is_dir() else "cannot be written to"
         raise PoleqaError(f"Cannot make the reports' folder {out_dir} (--out): {existing} {what}.")
+
+
+def _check_compare(compare_to: Path | None, out_dir: Path) -> None:
+    """PoleqaError for a --compare inside OUT/previous/: this run replaces its reports."""
+    from poleqa.evaluation.report import EARLIER  # late: see poleqa.cli
+
+    earlier = out_dir / EARLIER
+    if compare_to is not None and compare_to.resolve().is_relative_to(earlier.resolve()):
+        raise PoleqaError(
+            f"--compare {compare_to}: this run replaces the reports in {earlier}; compare with "
+            f"{out_dir / 'report.json'} (the last run's, moved to {EARLIER}/ as this one ends)."
+        )
 
 
 def _checked(qs: list[Question], pipeline: Pipeline, settings: Settings) -> list[str]:

@@ -252,7 +252,8 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            problems.append(_cells_problem(len(row), len(header), line, reader.line_num))
+            opened = text.split("\n")[line - 1].count('"') % 2 == 1
+            problems.append(_cells_problem(len(row), len(header), line, reader.line_num, opened))
             continue
         cells = dict(zip(header, (c.strip() for c in row), strict=True))
         record: dict[str, object] = dict(cells)
@@ -265,13 +266,17 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
     return records, problems
 
 
-def _cells_problem(found: int, expected: int, first: int, last: int) -> _Problem:
+def _cells_problem(found: int, expected: int, first: int, last: int, opened: bool) -> _Problem:
     """A record of the wrong width, at the line it starts; one that runs over several lines
-    most often holds a quote never closed, which swallowed the lines after it."""
+    most often holds a quote never closed, which swallowed the lines after it (`opened`: its
+    first line holds an odd number of quotes)."""
     en, fr = f"{found} cells, expected {expected}", f"{found} cellules au lieu de {expected}"
     if last > first:
         en += f' (a quote « " » opened on this line runs to line {last})'
         fr += f" (un guillemet « \" » ouvert sur cette ligne court jusqu'à la ligne {last})"
+    elif opened:
+        en += ' (a quote « " » opened on this line is never closed)'
+        fr += " (un guillemet « \" » ouvert sur cette ligne n'est jamais fermé)"
     return _Problem(first, en, fr)
 
 

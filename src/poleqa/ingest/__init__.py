@@ -49,7 +49,8 @@ __all__ = [
 # footnotes; PDF words cut at a line's end joined, justified spaces collapsed, creation dates
 # read strictly, AES-encrypted PDFs read; Markdown YAML front matter, a Markdown title never
 # a comment in fenced code; a Word title naming the software dropped. 5: mojibake repaired in
-# txt, md and HTML (decoding.py); PDF running headers, footers and page numbers dropped.
+# txt, md and HTML (decoding.py); PDF read with its layout (pdfplumber: paragraphs, headings,
+# ruled tables, pdf_layout.py), running headers, footers and page numbers dropped.
 INGEST_VERSION = 5
 
 # Document.text of a txt/md file is its decoded characters (mojibake repaired) with the BOM

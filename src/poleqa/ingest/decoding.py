@@ -42,11 +42,12 @@ _CP1252_FAMILY = {"cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "
 
 
 def decode_bytes(raw: bytes, declared: str | None = None) -> str:
-    """The text of `raw` (`_decoded`), with mojibake repaired: text that went through UTF-8 read
-    as Windows-1252 before it was saved (« crÃ©Ã© », « lâ€™Ã‰tat ») reads « créé », « l’État »
-    again, since neither search nor the reader would match it otherwise. ftfy repairs only
-    sequences that cannot be French as written and leaves any other text as it is."""
-    return ftfy.fix_encoding(_decoded(raw, declared))
+    """The text of `raw` (`_decoded`), with mojibake repaired (`_check_controls`): text that went
+    through UTF-8 read as Windows-1252 or Latin-1 before it was saved (« crÃ©Ã© », « lâ€™Ã‰tat »)
+    reads « créé », « l’État » again, since neither search nor the reader would match it
+    otherwise. ftfy repairs only sequences that cannot be French as written and leaves any
+    other text as it is."""
+    return _decoded(raw, declared)
 
 
 def _decoded(raw: bytes, declared: str | None) -> str:
@@ -178,7 +179,9 @@ def _guess(raw: bytes) -> str | None:
 
 
 def _check_controls(text: str) -> str:
-    text = text.removeprefix("\ufeff")
+    """`text` without BOM, mojibake repaired (before controls are counted: UTF-8 read as
+    Latin-1 turns « ’ » into « â\x80\x99 »), or IngestError if it is binary."""
+    text = ftfy.fix_encoding(text.removeprefix("\ufeff"))
     if "\x00" in text:
         raise IngestError("binary file (it holds NUL characters), not text")
     controls = len(_CONTROL.findall(text))

@@ -128,6 +128,12 @@ _ARTICLE_FIRST = re.compile(r"^(?:le|la|les)\s+\S|^l['’]\s*\S", re.IGNORECASE)
 _VOWELS = frozenset("aeiouàâäéèêëîïôöùûü")
 _CONTRACTION = re.compile(r"\b(?P<prep>de|à) (?P<art>le|les)\b", re.IGNORECASE)
 _CONTRACTIONS = {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"}
+# What an elided question says after its opener: a place or a name after its preposition,
+# nothing else (« Combien en Bretagne ? »; not « Combien de pôles de Bretagne ? »).
+_ELIDED_PLACE = re.compile(
+    rf"\s*,?\s*(?:en|dans|à|au|aux|pour|chez)\s+(?:(?:le|la|les)\s+|l['’]\s*)?{_CAP_SEQ.pattern}",
+    re.IGNORECASE,
+)
 _QUESTION_OPENERS = re.compile(
     r"^(?:qui|que|quoi|quel|quelle|quels|quelles|combien|quand|où|comment|pourquoi|"
     r"who|what|which|when|where|how|why)\b",
@@ -227,12 +233,12 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
 
 
 def _elided(q: str, previous: str) -> str | None:
-    """« Et … » for a question that opens as the previous one did and then names only a place,
-    a name or a time (« Combien en Bretagne ? » after « Combien de pôles compte la Normandie
-    ? », « Combien en 2019 ? »), else None."""
+    """« Et … » for a question that opens as the previous one did and then says only a place or
+    a name after its preposition, or a time (« Combien en Bretagne ? » after « Combien de pôles
+    compte la Normandie ? », « Combien en 2019 ? »), else None."""
     opener = _QUESTION_OPENERS.match(q)
-    body = q[opener.end() :] if opener else ""
-    if not _names(body) and not _TIME.fullmatch(_strip_end(body)):
+    body = _strip_end(q[opener.end() :]) if opener else ""
+    if not _ELIDED_PLACE.fullmatch(body) and not _TIME.fullmatch(body):
         return None
     again = re.match(rf"{re.escape(opener.group())}\b", previous.strip(), re.IGNORECASE)
     return f"Et{q[opener.end() :]}" if again else None

@@ -271,7 +271,7 @@ def _unfiled(payload: dict[str, Any], inputs: Inputs | None) -> tuple[str, str] 
             kind = _KINDS_FR.get(type(value), "une liste" if isinstance(value, list) else "")
             return f"{key!r} not a file record", (
                 f"Requête illisible : « {key} » doit être un fichier déposé ({FILE_RECORD}), "
-                f"pas {kind or 'un objet sans « meta »'}."
+                f"pas {kind or 'un objet qui ne décrit pas un fichier déposé'}."
             )
     return None
 

@@ -251,7 +251,11 @@ def _build_summary(report: BuildReport) -> str:
     )
     if report.skipped:
         names = ", ".join(s.source for s in report.skipped[:5])
-        text += f" Fichiers illisibles ignorés : {names}."
+        more = f" et {len(report.skipped) - 5} autres" if len(report.skipped) > 5 else ""
+        text += (
+            " Fichiers non indexés (illisibles, trop longs, d'un autre type ou copies d'un "
+            f"autre fichier) : {names}{more}."
+        )
     return text
 
 
