@@ -45,10 +45,12 @@ def read_pdf(raw: bytes) -> Extracted:
         with pdfplumber.open(io.BytesIO(raw), password="") as pdf:
             pages = [_page(page) for page in pdf.pages]
             info = pdf.metadata
-    except PDFPasswordIncorrect as exc:
-        raise IngestError("the PDF is password-protected") from exc
     except Exception as exc:  # pdfminer raises many kinds on broken files: one bad PDF
-        raise IngestError(f"corrupted PDF ({type(exc).__name__}: {exc})") from exc
+        # pdfplumber wraps pdfminer's errors, the original as its argument
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+        if isinstance(cause, PDFPasswordIncorrect):
+            raise IngestError("the PDF is password-protected") from exc
+        raise IngestError(f"corrupted PDF ({type(cause).__name__}: {cause})") from exc
     if not pages:
         raise IngestError("the PDF has no pages")
     pages = _without_running_lines(pages)
