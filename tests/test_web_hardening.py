@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from webfake import INFO, FakePipeline, serving
+from webfake import INFO, FakePipeline, logged_in, serving
 
 from poleqa.errors import IndexCorruptedError
 from poleqa.types import DocumentInfo
@@ -53,11 +53,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def _login(site: Site) -> httpx.Client:
-    """A client with its own staff session (the cookie Gradio's login sets)."""
-    client = httpx.Client(base_url=site.url)
-    login = client.post("equipe/login", data={"username": "equipe", "password": PASSWORD})
-    assert login.status_code == 200
-    return client
+    return logged_in(site.url, PASSWORD)
 
 
 def _poleqa_lines(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from webfake import INFO, FakePipeline, serving
+from webfake import INFO, FakePipeline, logged_in, serving
 
 from poleqa.types import DocumentInfo
 from poleqa.web import create_app
@@ -50,10 +50,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _login(url: str) -> httpx.Client:
-    client = httpx.Client(base_url=url)
-    login = client.post("equipe/login", data={"username": "equipe", "password": PASSWORD})
-    assert login.status_code == 200
-    return client
+    return logged_in(url, PASSWORD)
 
 
 def _api_info(page: str) -> dict:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from webfake import FakePipeline, serving
+from webfake import FakePipeline, logged_in, serving
 
 from poleqa.web import create_app
 from poleqa.web.middleware import FILE_RECORD
@@ -33,11 +33,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _login(url: str) -> httpx.Client:
-    """A client with its own staff session (the cookie Gradio's login sets)."""
-    client = httpx.Client(base_url=url)
-    login = client.post("equipe/login", data={"username": "equipe", "password": PASSWORD})
-    assert login.status_code == 200
-    return client
+    return logged_in(url, PASSWORD)
 
 
 @pytest.mark.parametrize(

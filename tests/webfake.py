@@ -270,3 +270,11 @@ def queue_call(
                 if message.get("msg") == "process_completed" and message["event_id"] == event:
                     return message
     raise AssertionError(f"no answer to event {event}")
+
+
+def logged_in(url: str, password: str) -> httpx.Client:
+    """An HTTP client with its own staff session (the cookie Gradio's login sets)."""
+    client = httpx.Client(base_url=url)
+    login = client.post("equipe/login", data={"username": "equipe", "password": password})
+    assert login.status_code == 200
+    return client

@@ -11,9 +11,10 @@ from typing import Any
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFPasswordIncorrect
+from pypdf import PdfReader
 
 from poleqa.errors import IngestError
-from poleqa.ingest.base import Extracted, Format, first_line
+from poleqa.ingest.base import Extracted, Format, first_line, normalize_newlines
 from poleqa.ingest.metadata import normalize_date, software_title_dropped
 from poleqa.ingest.pdf_layout import Page, document_style, joins_next, page_text, read_page
 from poleqa.types import PageSpan
@@ -31,6 +32,10 @@ _PAGE_NUMBER = re.compile(
     r"|[|–—-]\s*(?P<n4>\d{1,4})\s*$"
 )
 _PAGE_OFFSET = 10
+# pdfminer's mark for a character its font gives no letter for; a text made mostly of them
+# cannot be read (a font without a ToUnicode map).
+_CID = re.compile(r"\(cid:\d+\)")
+_MOST_CID = 0.2
 _RUNNING_SHARE, _RUNNING_PAGES = 0.5, 3
 # D:YYYY, then MM and DD if given (ISO dashes allowed); what follows (the time) is not read.
 _PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?")
@@ -39,12 +44,13 @@ _PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?")
 def read_pdf(raw: bytes) -> Extracted:
     # pdfminer logs every recoverable oddity of real-world PDFs; the outcome is reported instead.
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
-    if not raw.lstrip()[:5].startswith(b"%PDF"):
+    if b"%PDF" not in raw[:1024]:  # readers accept bytes before it (a BOM, a mail header)
         raise IngestError("corrupted PDF (no PDF header)")
     try:
         with pdfplumber.open(io.BytesIO(raw), password="") as pdf:
             pages = [_page(page) for page in pdf.pages]
             info = pdf.metadata
+        pages = _sideways_read_plain(pages, raw)
     except Exception as exc:  # pdfminer raises many kinds on broken files: one bad PDF
         # pdfplumber wraps pdfminer's errors, the original as its argument
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
@@ -55,19 +61,63 @@ def read_pdf(raw: bytes) -> Extracted:
         raise IngestError("the PDF has no pages")
     pages = _without_running_lines(pages)
     style = document_style(pages)
-    text, spans = _joined_pages([page_text(page, style) for page in pages])
+    text, spans = _joined_pages([_known(page_text(page, style)) for page in pages])
     if not text.strip():
         raise IngestError("the PDF has no extractable text (scanned images?)")
     title = software_title_dropped(_string(info.get("Title")))
     date = _creation_date(info.get("CreationDate"))
-    return Extracted(text=text, title=title or first_line(text), date=date, pages=spans)
+    return Extracted(text=text, title=title or _first_words(text), date=date, pages=spans)
 
 
-def _page(page: Any) -> Page:
+def _page(page: Any) -> Page | int:
+    """The page read with its layout, or its number if it is turned sideways (most of its
+    characters not upright: pdfplumber reads them a letter a line)."""
     try:
+        chars = page.chars
+        if chars and 2 * sum(bool(c.get("upright", True)) for c in chars) < len(chars):
+            return page.page_number - 1
         return read_page(page)
     finally:
         page.close()  # pdfplumber keeps every page's objects otherwise: a long PDF's memory
+
+
+def _sideways_read_plain(pages: list[Page | int], raw: bytes) -> list[Page]:
+    """The pages turned sideways read with pypdf's plain text (it follows their rotation)."""
+    sideways = [p for p in pages if isinstance(p, int)]
+    if not sideways:
+        return [p for p in pages if not isinstance(p, int)]
+    reader = PdfReader(io.BytesIO(raw))
+    if reader.is_encrypted:
+        reader.decrypt("")
+    return [
+        p
+        if not isinstance(p, int)
+        else Page((), (), 0.0, plain=_plain_text(reader.pages[p].extract_text() or ""))
+        for p in pages
+    ]
+
+
+def _plain_text(text: str) -> str:
+    lines = normalize_newlines(text).replace("\x00", "").split("\n")
+    return "\n".join(" ".join(line.split()) for line in lines).strip("\n")
+
+
+def _known(text: str) -> str:
+    """`text` without pdfminer's « (cid:12) » for characters its font does not name; IngestError
+    if they are much of it (a font without a character map: the text cannot be read)."""
+    unknown = sum(len(m) for m in _CID.findall(text))
+    if unknown > _MOST_CID * max(1, len(text)):
+        raise IngestError(
+            "the PDF's fonts do not say which letters they draw: its text cannot be read"
+        )
+    return _CID.sub("", text) if unknown else text
+
+
+def _first_words(text: str) -> str:
+    """The first line, as a title: without the « ## », « - » or table bars the layout added."""
+    line = first_line(text) or ""
+    line = line.removeprefix("## ").removeprefix("- ")
+    return " ".join(line.strip("| ").replace(" | ", " ").split())
 
 
 def _string(value: object) -> str | None:
@@ -128,12 +178,13 @@ def _without_running_lines(pages: list[Page]) -> list[Page]:
 
 def _edge(page_lines: list[str], page: int, pages: int, top: bool) -> dict[int, set[str]]:
     """The page's first (or last) lines, by index, each with its `_keys`; on a page too short
-    to have both (its lines are its text), only a page number as its first or last line."""
+    to have both, only its first (or last) line."""
     n = len(page_lines)
+    if n == 0:
+        return {}
     if n <= 2 * _EDGE_LINES:
         i = 0 if top else n - 1
-        numbered = {k for k in _keys(_compared(page_lines[i]), page, pages) if "{" in k}
-        return {i: numbered} if n and numbered else {}
+        return {i: _keys(_compared(page_lines[i]), page, pages)}
     order = range(_EDGE_LINES) if top else range(n - 1, n - 1 - _EDGE_LINES, -1)
     return {i: _keys(_compared(page_lines[i]), page, pages) for i in order}
 

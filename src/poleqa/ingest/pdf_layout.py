@@ -14,11 +14,16 @@ _HEADING_SIZE = 1.15
 # A gap between two lines this much wider than the document's usual one between the lines of
 # a paragraph separates two paragraphs (the lines of one paragraph are evenly spaced).
 _PARAGRAPH_GAP = 1.3
-# The lines of one heading are at most this share of their size apart.
+# The lines of one heading are at most this share of their size apart; a heading is short.
 _HEADING_WRAP = 0.6
-_BULLET = re.compile(r"^[•◦▪▫●○■□‣⁃∙·*–—-]\s+")
+_HEADING_CHARS = 150
+# Bullets, Word's Symbol / Wingdings ones (private-use characters) included, made « - ».
+_BULLET = re.compile(r"^[•◦▪▫●○■□‣⁃∙·*–—➢➤►▸▹✓✔❖\uf0a7\uf0b7\uf0d8\uf0fc-]\s*(?=\S)")
+# A numbered item (« 1) », « 2. », « a) », « b. »): a line of its own.
+_NUMBERED = re.compile(r"^(?:\d{1,2}|[a-z])[.)]\s")
+# A word cut at a line's end: a hyphen, Unicode's, or a soft hyphen (a discretionary one).
+_CUT = ("-", "\u2010", "\u00ad")
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
-_CELL_NUMBER = re.compile(r"^[\d\s.,%€$+/-]*\d[\d\s.,%€$+/-]*$")
 _END_OF_SENTENCE = re.compile(r"[.!?:;»)\]]$")
 _WORD = re.compile(r"\w+")
 
@@ -50,20 +55,24 @@ class Page:
     lines: tuple[Line, ...]
     tables: tuple[Table, ...]
     right: float  # where the page's full lines end
+    plain: str | None = None  # a page turned sideways, read without its layout (pdf.py)
 
 
 def read_page(page: Any) -> Page:
     """The lines and ruled tables of a pdfplumber page (the words inside a table are its), in
     the order the PDF writes them: a page in two columns is read column after column."""
-    found = page.find_tables()
+    # a frame around a paragraph (a box, a sidebar) is a table of one cell: its text is text
+    found = [t for t in page.find_tables() if len(t.rows) > 1 and max(map(len, t.extract())) > 1]
     boxes = [t.bbox for t in found]
     tables = tuple(
-        Table(t.bbox[1], tuple(_cells(row) for row in t.extract() if any(row)), _bold_head(page, t))
+        Table(t.bbox[1], rows, _bold_head(page, t))
         for t in found
+        if (rows := tuple(_cells(row) for row in t.extract() if any(row)))
     )
+    # not split at a change of size (« 1er », « XXIe »): the sizes come from the characters
     words = [
         w
-        for w in page.extract_words(use_text_flow=True, extra_attrs=["size"])
+        for w in page.extract_words(use_text_flow=True, return_chars=True)
         if not any(_inside(w, box) for box in boxes)
     ]
     lines = [_line(group) for group in _line_groups(words)]
@@ -86,7 +95,7 @@ def _line_groups(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         last = groups[-1][-1] if groups else None
         same = (
             last is not None
-            and abs(w["top"] - last["top"]) <= 0.5 * max(w["size"], last["size"])
+            and abs(w["bottom"] - last["bottom"]) <= 0.5 * max(_size(w), _size(last))
             and w["x0"] >= last["x0"]
         )
         if same:
@@ -96,8 +105,12 @@ def _line_groups(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return groups
 
 
+def _size(word: dict[str, Any]) -> float:
+    return max(c["size"] for c in word["chars"])
+
+
 def _line(words: list[dict[str, Any]]) -> Line:
-    sizes = Counter({round(w["size"], 1): len(w["text"]) for w in words})
+    sizes = Counter(round(c["size"], 1) for w in words for c in w["chars"])
     return Line(
         " ".join(w["text"] for w in words),  # the spaces of justified lines, collapsed
         min(w["x0"] for w in words),
@@ -130,8 +143,8 @@ def _cells(row: Sequence[str | None]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Style:
-    """What the whole document tells about its lines: the body's font size, the usual gap
-    between the lines of a paragraph, and the words it writes whole."""
+    """What the whole document tells about its lines: the body's font size, the gap between
+    the lines of a paragraph, and the words it writes whole."""
 
     body: float
     leading: float
@@ -139,18 +152,24 @@ class Style:
 
 
 def document_style(pages: Sequence[Page]) -> Style:
+    """The gap between a paragraph's lines is read after the lines that run to the margin
+    (they wrapped: the next line is the same paragraph's); in a document without any, the
+    most common gap."""
     sizes: Counter[float] = Counter()
     gaps: Counter[float] = Counter()
+    wrapped: Counter[float] = Counter()
     words: set[str] = set()
     for page in pages:
         for line in page.lines:
             sizes[line.size] += len(line.text)
             words.update(w.lower() for w in _WORD.findall(line.text))
         for a, b in zip(page.lines, page.lines[1:], strict=False):
-            if a.size == b.size and b.top >= a.bottom:
-                gaps[round(b.top - a.bottom, 1)] += 1
+            if a.size == b.size and _gap(a, b) >= 0:
+                gaps[round(_gap(a, b), 1)] += 1
+                if page.right - a.x1 <= 0.5 * a.size:
+                    wrapped[round(_gap(a, b), 1)] += 1
     body = sizes.most_common(1)[0][0] if sizes else 0.0
-    leading = gaps.most_common(1)[0][0] if gaps else 0.0
+    leading = (wrapped or gaps).most_common(1)[0][0] if gaps else 0.0
     return Style(body, leading, frozenset(words))
 
 
@@ -158,6 +177,8 @@ def page_text(page: Page, style: Style) -> str:
     """The page as text: paragraphs apart by a blank line, a paragraph's wrapped lines joined,
     larger lines as « ## » headings, bulleted lines as « - » items, tables as « | a | b | »
     rows (a rule line under a first row that names the columns)."""
+    if page.plain is not None:
+        return page.plain
     out: list[str] = []
     previous: Line | None = None
     for item in _in_order(page):
@@ -165,8 +186,7 @@ def page_text(page: Page, style: Style) -> str:
             out += ["\n\n" if out else "", _table_text(item)]
             previous = None
             continue
-        heading = style.body > 0 and item.size >= _HEADING_SIZE * style.body
-        text = f"## {item.text}" if heading else _BULLET.sub("- ", item.text)
+        text = f"## {item.text}" if _heading(item, style) else _BULLET.sub("- ", item.text)
         if previous is None:
             out += ["\n\n" if out else "", text]
         else:
@@ -176,7 +196,24 @@ def page_text(page: Page, style: Style) -> str:
             else:
                 out += [joint, text]
         previous = item
-    return "".join(out)
+    # larger print that reads as a paragraph (a lead of several sentences) is no heading
+    return "".join(p[3:] if p.startswith("## ") and _paragraph_like(p[3:]) else p for p in out)
+
+
+def _heading(line: Line, style: Style) -> bool:
+    """A line in larger print, with words (not a key figure in large digits: « 420 »)."""
+    big = style.body > 0 and line.size >= _HEADING_SIZE * style.body
+    return big and any(ch.isalpha() for ch in line.text)
+
+
+def _paragraph_like(text: str) -> bool:
+    return len(text) > _HEADING_CHARS or text.rstrip().endswith(".")
+
+
+def _gap(before: Line, line: Line) -> float:
+    """The space between two lines, measured from the baselines (a superscript raises a line's
+    top, not its baseline)."""
+    return line.bottom - before.bottom - line.size
 
 
 def _in_order(page: Page) -> list[Line | Table]:
@@ -193,15 +230,15 @@ def _in_order(page: Page) -> list[Line | Table]:
 def _joint(before: Line, line: Line, right: float, style: Style) -> str:
     """What goes between two lines: a blank line (another paragraph, a heading), a newline
     (a line ended early, a new list item) or a space (a line wrapped)."""
-    gap = line.top - before.bottom
+    gap = _gap(before, line)
     if style.body > 0 and max(before.size, line.size) >= _HEADING_SIZE * style.body:
         # a heading: on its own, but for its next line, as close and as large (it wrapped)
         return " " if before.size == line.size and gap <= _HEADING_WRAP * line.size else "\n\n"
     if gap < -before.size or (style.leading > 0 and gap > _PARAGRAPH_GAP * style.leading + 0.5):
         return "\n\n"  # a wider gap, or the top of the next column
-    if _BULLET.match(line.text):
+    if _BULLET.match(line.text) or _NUMBERED.match(line.text):
         return "\n"
-    if before.text.endswith("-") and before.text[-2:-1].isalpha():
+    if before.text.endswith(_CUT) and before.text[-2:-1].isalpha():
         return " "  # a word cut at the line's end goes on (`_wrapped` joins it)
     # the next line's first word would have fitted after this one: this line ended there
     if right - before.x1 > line.first_word + 0.5 * line.size:
@@ -213,8 +250,10 @@ def _wrapped(before: str, after: str, words: frozenset[str]) -> str:
     """A line and the next one it wraps onto: a word cut by a hyphen at the line's end joined
     whole when the document writes it whole elsewhere (« compéti- tivité »), a compound keeping
     its hyphen (« sous-traitance »), else a space between them."""
-    if not (before.endswith("-") and before[-2:-1].isalpha()):
+    if not (before.endswith(_CUT) and before[-2:-1].isalpha()):
         return f"{before} {after}"
+    if before.endswith("\u00ad"):  # a discretionary hyphen: the word is whole
+        return before[:-1] + after
     if not after[:1].islower():  # « Auvergne-Rhône-Alpes »: the hyphen is the name's own
         return before + after
     head, tail = _WORD.findall(before)[-1], (_WORD.findall(after) or [""])[0]
@@ -224,16 +263,19 @@ def _wrapped(before: str, after: str, words: frozenset[str]) -> str:
 
 def _table_text(table: Table) -> str:
     rows = [f"| {' | '.join(row)} |" for row in table.rows]
-    first = table.rows[0] if table.rows else ()
-    words = all(c and not _CELL_NUMBER.match(c) for c in first)
-    if len(rows) > 1 and (table.bold_head or words):
-        # a first row in bold, or of words only, names the columns: Markdown's rule line says so
-        rows.insert(1, "|" + "---|" * len(first))
+    if len(rows) > 1 and table.bold_head:
+        # a first row in bold names the columns: Markdown's rule line says so (a first row of
+        # words may be data: « Hermine | Grand Est | bois », read as names, misleads more)
+        rows.insert(1, "|" + "---|" * len(table.rows[0]))
     return "\n".join(rows)
 
 
 def joins_next(text: str, following: str) -> bool:
     """Whether a page ending in `text` runs on into a page starting with `following`: its last
-    paragraph ends without a full stop and the next page goes on in lower case."""
+    paragraph, not a table row, ends without a full stop, and the next page goes on in lower
+    case or with a figure (« 120 projets »), not with a heading, an item or a table."""
     end = text.rstrip()
-    return bool(end) and not _END_OF_SENTENCE.search(end) and following[:1].islower()
+    if not end or _END_OF_SENTENCE.search(end) or end.endswith("|"):
+        return False
+    go_on = following[:1].islower() or following[:1].isdigit()
+    return go_on and not following.startswith(("## ", "- ", "|")) and not _NUMBERED.match(following)
