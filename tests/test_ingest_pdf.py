@@ -1,5 +1,5 @@
 """A PDF read with its layout: wrapped lines rejoined, paragraphs, headings, bullets, ruled tables,
-two columns, and a password that stops it (PDFs built with fpdf2 in the test)."""
+two columns, page breaks, odd pages and files (PDFs built with fpdf2 in the test)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from documents import make_pdf
 from fpdf import FPDF
 
 from poleqa.errors import IngestError
+from poleqa.ingest import pdf as pdf_module
 from poleqa.ingest import read_document
+from poleqa.ingest.pdf_layout import Line, Page, Style, page_text
 
 LONG = (
     "Le pôle Castor fédère les entreprises et les laboratoires de la filière du bois dans toute "
@@ -93,3 +95,99 @@ def test_a_pdf_with_a_password_is_skipped_with_that_reason(tmp_path: Path) -> No
     (tmp_path / "secret.pdf").write_bytes(out.getvalue())
     with pytest.raises(IngestError, match=r"^the PDF is password-protected$"):
         read_document(tmp_path, tmp_path / "secret.pdf")
+
+
+def test_pages_without_text_sideways_or_after_junk_bytes_are_read(tmp_path: Path) -> None:
+    # a blank middle page failed the whole file; a page turned sideways came a letter a line
+    raw = make_pdf(["Le pôle Castor compte 80 membres.", "", "Le pôle Hermine en compte 200."])
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(raw))
+    writer.pages[2].rotate(90)
+    out = io.BytesIO()
+    writer.write(out)
+    (tmp_path / "doc.pdf").write_bytes(b"From: archive\r\n" + out.getvalue())
+    doc = read_document(tmp_path, tmp_path / "doc.pdf")
+    assert doc.text == "Le pôle Castor compte 80 membres.\n\nLe pôle Hermine en compte 200."
+    assert [p.page for p in doc.pages] == [1, 3]
+
+
+def test_a_sentence_over_a_page_break_before_a_figure_is_joined_not_after_a_table(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.pdf").write_bytes(make_pdf(["Le pôle a financé", "120 projets en 2023."]))
+    assert read_document(tmp_path, tmp_path / "a.pdf").text == (
+        "Le pôle a financé 120 projets en 2023."
+    )
+    pdf = _page()
+    with pdf.table(first_row_as_headings=False) as table:  # no bold row: no column names
+        for row in (("Castor", "Grand Est"), ("Hermine", "Bretagne")):
+            cells = table.row()
+            for cell in row:
+                cells.cell(cell)
+    pdf.add_page()
+    _lines(pdf, 5, "soit deux pôles.")
+    assert _read(tmp_path, pdf) == (
+        "| Castor | Grand Est |\n| Hermine | Bretagne |\n\nsoit deux pôles."
+    )
+
+
+def test_superscripts_stay_in_their_word_and_a_one_cell_frame_is_text(tmp_path: Path) -> None:
+    pdf = _page()
+    pdf.write(5, "Labellisé le 1")
+    pdf.char_vpos = "SUP"
+    pdf.write(5, "er")
+    pdf.char_vpos = "LINE"
+    pdf.write(5, " juillet 2005, au XXI")
+    pdf.char_vpos = "SUP"
+    pdf.write(5, "e")
+    pdf.char_vpos = "LINE"
+    pdf.write(5, " siècle.")
+    pdf.ln(10)
+    with pdf.table() as table:
+        table.row().cell("Un encadré : le pôle compte 80 membres.")
+    text = _read(tmp_path, pdf)
+    assert text.startswith("Labellisé le 1er juillet 2005, au XXIe siècle.\n")
+    assert text.endswith("\nUn encadré : le pôle compte 80 membres.")  # not a row « | … | »
+
+
+def test_the_title_from_a_heading_has_no_markup_and_big_figures_are_no_headings(
+    tmp_path: Path,
+) -> None:
+    pdf = _page()
+    pdf.set_font("Helvetica", "B", size=16)
+    _lines(pdf, 8, "Les membres du pôle")
+    _lines(pdf, 8, "420")
+    pdf.set_font("Helvetica", size=11)
+    _lines(pdf, 5, "adhérents en 2023.")
+    _lines(pdf, 5, LONG)
+    (tmp_path / "doc.pdf").write_bytes(bytes(pdf.output()))
+    doc = read_document(tmp_path, tmp_path / "doc.pdf")
+    assert doc.info.title == "Les membres du pôle"
+    assert doc.text.startswith("## Les membres du pôle\n\n420\n\nadhérents en 2023.")
+
+
+def test_layout_units_bullets_numbers_and_cut_words() -> None:
+    def line(text: str, top: float, x1: float = 500.0) -> Line:
+        return Line(text, 50.0, x1, top, top + 10, size=10.0, first_word=20.0)
+
+    page = Page(
+        (
+            line("\uf0b7 un accompagnement", 0),  # Word's Symbol bullet
+            line("1) la recherche", 12),
+            line("2) la formation continue des salariés de la filière, dans la com\u00ad", 24),
+            line("munauté des entreprises.", 36, 300),
+        ),
+        (),
+        500.0,
+    )
+    style = Style(body=10.0, leading=2.0, words=frozenset())
+    assert page_text(page, style) == (
+        "- un accompagnement\n1) la recherche\n"
+        "2) la formation continue des salariés de la filière, dans la communauté des entreprises."
+    )
+
+
+def test_a_pdf_whose_fonts_name_no_letters_is_skipped() -> None:
+    with pytest.raises(IngestError, match="its text cannot be read"):
+        pdf_module._known("(cid:1)(cid:2)(cid:3) x")
+    kept = "Le pôle(cid:7) compte 80 membres et anime des projets de recherche en région."
+    assert pdf_module._known(kept) == kept.replace("(cid:7)", "")

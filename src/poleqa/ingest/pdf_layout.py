@@ -233,7 +233,8 @@ def _joint(before: Line, line: Line, right: float, style: Style) -> str:
     gap = _gap(before, line)
     if style.body > 0 and max(before.size, line.size) >= _HEADING_SIZE * style.body:
         # a heading: on its own, but for its next line, as close and as large (it wrapped)
-        return " " if before.size == line.size and gap <= _HEADING_WRAP * line.size else "\n\n"
+        wraps = before.size == line.size and gap <= _HEADING_WRAP * line.size
+        return " " if wraps and _heading(line, style) else "\n\n"
     if gap < -before.size or (style.leading > 0 and gap > _PARAGRAPH_GAP * style.leading + 0.5):
         return "\n\n"  # a wider gap, or the top of the next column
     if _BULLET.match(line.text) or _NUMBERED.match(line.text):
