@@ -4,12 +4,14 @@ two columns, page breaks, odd pages and files (PDFs built with fpdf2 in the test
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 import pypdf
 import pytest
 from documents import make_pdf
 from fpdf import FPDF
+from pypdf.generic import NameObject, StreamObject
 
 from poleqa.errors import IngestError
 from poleqa.ingest import pdf as pdf_module
@@ -191,3 +193,18 @@ def test_a_pdf_whose_fonts_name_no_letters_is_skipped() -> None:
         pdf_module._known("(cid:1)(cid:2)(cid:3) x")
     kept = "Le pôle(cid:7) compte 80 membres et anime des projets de recherche en région."
     assert pdf_module._known(kept) == kept.replace("(cid:7)", "")
+
+
+def test_a_compression_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
+    # a few hundred kilobytes inflating to gigabytes: pdfminer would hold them whole
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Le pôle Castor."])))
+    page = writer.pages[0]
+    stream = StreamObject()
+    stream._data = zlib.compress(page.get_contents().get_data() + b" " * 100_000_000, 9)
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    (tmp_path / "bombe.pdf").write_bytes(out.getvalue())
+    with pytest.raises(IngestError, match="inflates beyond what is read"):
+        read_document(tmp_path, tmp_path / "bombe.pdf")

@@ -12,6 +12,7 @@ from typing import Any
 import pdfplumber
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 from pypdf import PdfReader
+from pypdf.errors import LimitReachedError
 
 from poleqa.errors import IngestError
 from poleqa.ingest.base import Extracted, Format, first_line, normalize_newlines
@@ -42,10 +43,12 @@ _PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?")
 
 
 def read_pdf(raw: bytes) -> Extracted:
-    # pdfminer logs every recoverable oddity of real-world PDFs; the outcome is reported instead.
-    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    # pdfminer and pypdf log every oddity of real-world PDFs; the outcome is reported instead.
+    for library in ("pdfminer", "pypdf"):
+        logging.getLogger(library).setLevel(logging.ERROR)
     if b"%PDF" not in raw[:1024]:  # readers accept bytes before it (a BOM, a mail header)
         raise IngestError("corrupted PDF (no PDF header)")
+    _check_streams(raw)
     try:
         with pdfplumber.open(io.BytesIO(raw), password="") as pdf:
             pages = [_page(page) for page in pdf.pages]
@@ -67,6 +70,26 @@ def read_pdf(raw: bytes) -> Extracted:
     title = software_title_dropped(_string(info.get("Title")))
     date = _creation_date(info.get("CreationDate"))
     return Extracted(text=text, title=title or _first_words(text), date=date, pages=spans)
+
+
+def _check_streams(raw: bytes) -> None:
+    """IngestError for a page whose content inflates past pypdf's limit (75 MB): a few hundred
+    kilobytes can inflate to gigabytes, which pdfminer would hold whole (a compression bomb).
+    Anything else wrong with the file is left to pdfplumber to say."""
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return
+        for page in reader.pages:
+            contents = page.get_contents()
+            if contents is not None:
+                contents.get_data()
+    except LimitReachedError as exc:
+        raise IngestError(
+            "a page's content inflates beyond what is read (a compression bomb?)"
+        ) from exc
+    except Exception:  # a broken file: pdfplumber says what is wrong with it
+        return
 
 
 def _page(page: Any) -> Page | int:
