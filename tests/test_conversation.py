@@ -215,6 +215,8 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
         ("Combien en Morvanie ?", (Turn("Quels pôles compte la Ostrevie ?"),), None),
         ("Combien de pôles de Morvanie ?", (Turn("Combien de membres compte Thalassor ?"),), None),
         ("Quel pôle de Morvanie ?", (Turn("Quel est le budget de Thalassor ?"),), None),
+        ("Combien au total ?", (Turn("Combien de pôles compte la Morvanie ?"),), None),
+        ("Combien en moyenne ?", (Turn("Combien de pôles compte la Morvanie ?"),), None),
         ("Quelle région de Morvanie ?", (Turn("Quelle est la date de Thalassor ?"),), None),
         # self-contained questions are left alone
         (

@@ -174,6 +174,11 @@ def test_a_csv_quote_never_closed_is_told_where_it_opens(tmp_path: Path) -> None
         'ligne 2 : 2 cellules au lieu de 5 (un guillemet « " » ouvert sur cette ligne court '
         "jusqu'à la ligne 4)"
     )
+    mac = tmp_path / "mac.csv"  # Excel for Mac's CR-only line ends
+    mac.write_text('id,question,answers,sources,answerable\r1,"Q ?,A,a.txt,true\r', "utf-8")
+    with pytest.raises(QuestionSetError) as err:
+        load_questions(mac)
+    assert "line 2: 2 cells, expected 5" in err.value.message
     last = tmp_path / "last.csv"
     last.write_text('id,question,answers,sources,answerable\n2,"Q2 ?,B,a.txt,true\n', "utf-8")
     with pytest.raises(QuestionSetError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,13 @@ def test_cli_eval_refuses_to_compare_with_a_report_it_would_replace(
     (out / "previous").mkdir(parents=True)
     (out / "previous" / "report.json").write_text('{"answer_accuracy": 0.9}', encoding="utf-8")
     old = str(out / "previous" / "report.json")
+    # nothing in OUT to move there: it is compared with as it is
+    res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out), "--compare", old])
+    assert res.exit_code == 0 and f"Compared with {old}:" in res.output
+    shutil.rmtree(out)
+    (out / "previous").mkdir(parents=True)
+    (out / "previous" / "report.json").write_text('{"answer_accuracy": 0.9}', encoding="utf-8")
+    (out / "report.json").write_text('{"answer_accuracy": 0.5}', encoding="utf-8")
     res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out), "--compare", old])
     assert res.exit_code == 1
     assert f"--compare {old}: this run replaces the reports in {out / 'previous'}" in res.stderr

@@ -143,14 +143,15 @@ def test_a_huge_html_title_is_capped(tmp_path: Path) -> None:
 def test_an_index_of_the_previous_ingest_version_is_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What is extracted changed in version 5 (mojibake repaired): an index built before must
+    # What is extracted changed in version 6 (mojibake repaired, PDFs read with their layout):
+    # an index built before must
     # be updated; its files are
     # read again, and the documents whose extraction came out the same keep their vectors
     # (tests/test_index_ingest_version.py).
-    assert ingest.INGEST_VERSION == 5
+    assert ingest.INGEST_VERSION == 6
     corpus, index_dir, emb = write_corpus(tmp_path / "corpus"), tmp_path / "index", FakeEmbedder()
     with monkeypatch.context() as patch:
-        patch.setattr(ingest, "INGEST_VERSION", 4)
+        patch.setattr(ingest, "INGEST_VERSION", 5)
         build_index(corpus, index_dir, emb, **PARAMS)
         assert index_status(corpus, index_dir, emb.id) == "current"
     assert index_status(corpus, index_dir, emb.id) == "stale"

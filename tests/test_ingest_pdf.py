@@ -16,7 +16,7 @@ from pypdf.generic import NameObject, StreamObject
 from poleqa.errors import IngestError
 from poleqa.ingest import pdf as pdf_module
 from poleqa.ingest import read_document
-from poleqa.ingest.pdf_layout import Line, Page, Style, page_text
+from poleqa.ingest.pdf_layout import Line, Page, Style, joins_next, page_text
 
 LONG = (
     "Le pôle Castor fédère les entreprises et les laboratoires de la filière du bois dans toute "
@@ -189,10 +189,11 @@ def test_layout_units_bullets_numbers_and_cut_words() -> None:
 
 
 def test_a_pdf_whose_fonts_name_no_letters_is_skipped() -> None:
+    # counted over the document: a few unnamed bullets on one page do not refuse it
     with pytest.raises(IngestError, match="its text cannot be read"):
-        pdf_module._known("(cid:1)(cid:2)(cid:3) x")
-    kept = "Le pôle(cid:7) compte 80 membres et anime des projets de recherche en région."
-    assert pdf_module._known(kept) == kept.replace("(cid:7)", "")
+        pdf_module._known(["(cid:1)(cid:2)(cid:3) x", "(cid:4)(cid:5)"])
+    pages = ["Le pôle compte 80 membres.", "(cid:7)(cid:7)(cid:7) Suite."]
+    assert pdf_module._known(pages) == ["Le pôle compte 80 membres.", " Suite."]
 
 
 def test_a_compression_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
@@ -208,3 +209,21 @@ def test_a_compression_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> 
     (tmp_path / "bombe.pdf").write_bytes(out.getvalue())
     with pytest.raises(IngestError, match="inflates beyond what is read"):
         read_document(tmp_path, tmp_path / "bombe.pdf")
+
+
+def test_a_page_break_joins_a_sentence_only() -> None:
+    assert joins_next("Le pôle a financé", "120 projets en 2023.")
+    assert joins_next("Le projet a été soutenu par", "le fonds unique.")
+    # a heading, an item, a numbered item, a table row or a full stop ends there
+    for end in ("## Bilan 2023", "- entreprises : 60", "1) la recherche", "| 2023 | 57 |", "Fin."):
+        assert not joins_next(f"Texte.\n{end}", "120 projets en 2023."), end
+    assert not joins_next("Le pôle a financé", "## Bilan")
+
+
+def test_a_minus_sign_or_a_note_star_is_no_bullet() -> None:
+    lines = (
+        Line("-15 % pour les PME", 50.0, 150.0, 0.0, 10.0, size=10.0, first_word=20.0),
+        Line("*Source : Insee", 50.0, 150.0, 12.0, 22.0, size=10.0, first_word=20.0),
+    )
+    text = page_text(Page(lines, (), 500.0), Style(body=10.0, leading=2.0, words=frozenset()))
+    assert text == "-15 % pour les PME\n*Source : Insee"

@@ -210,11 +210,17 @@ def _check_out(out_dir: Path, settings: Settings) -> None:
 
 
 def _check_compare(compare_to: Path | None, out_dir: Path) -> None:
-    """PoleqaError for a --compare inside OUT/previous/: this run replaces its reports."""
-    from poleqa.evaluation.report import EARLIER  # late: see poleqa.cli
+    """PoleqaError for a --compare inside OUT/previous/ when this run will replace its reports
+    (OUT holds reports to move there)."""
+    from poleqa.evaluation.report import EARLIER, REPORTS  # late: see poleqa.cli
 
     earlier = out_dir / EARLIER
-    if compare_to is not None and compare_to.resolve().is_relative_to(earlier.resolve()):
+    replaced = any((out_dir / name).is_file() for name in REPORTS)
+    if (
+        replaced
+        and compare_to is not None
+        and compare_to.resolve().is_relative_to(earlier.resolve())
+    ):
         raise PoleqaError(
             f"--compare {compare_to}: this run replaces the reports in {earlier}; compare with "
             f"{out_dir / 'report.json'} (the last run's, moved to {EARLIER}/ as this one ends)."

@@ -252,7 +252,8 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            opened = text.split("\n")[line - 1].count('"') % 2 == 1
+            raw_lines = text.splitlines()  # CR-only (Excel for Mac) too, as the reader counts
+            opened = line <= len(raw_lines) and raw_lines[line - 1].count('"') % 2 == 1
             problems.append(_cells_problem(len(row), len(header), line, reader.line_num, opened))
             continue
         cells = dict(zip(header, (c.strip() for c in row), strict=True))

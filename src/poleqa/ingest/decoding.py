@@ -42,11 +42,11 @@ _CP1252_FAMILY = {"cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "
 
 
 def decode_bytes(raw: bytes, declared: str | None = None) -> str:
-    """The text of `raw` (`_decoded`), with mojibake repaired (`_check_controls`): text that went
-    through UTF-8 read as Windows-1252 or Latin-1 before it was saved (« crÃ©Ã© », « lâ€™Ã‰tat »)
-    reads « créé », « l’État » again, since neither search nor the reader would match it
-    otherwise. ftfy repairs only sequences that cannot be French as written and leaves any
-    other text as it is."""
+    """The text of `raw` (`_decoded`), mojibake repaired in every outcome (`_check_controls`):
+    text that went through UTF-8 read as Windows-1252 or Latin-1 before it was saved
+    (« crÃ©Ã© », « lâ€™Ã‰tat ») reads « créé », « l’État » again, since neither search nor the
+    reader would match it otherwise. ftfy repairs only sequences that cannot be French as
+    written and leaves any other text as it is."""
     return _decoded(raw, declared)
 
 

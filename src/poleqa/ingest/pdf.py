@@ -25,14 +25,19 @@ PAGE_SEPARATOR = "\n\n"
 # there on at least half the pages (and three; see _repeated) is the layout's, not the text's.
 _EDGE_LINES = 2
 # A page number: the whole line, after « page » / « p. », before « / N » / « sur N », or last
-# after a dash or a bar; printed page numbers may start a few pages off the PDF's own.
+# after a dash or a bar.
 _PAGE_NUMBER = re.compile(
     r"^[\s|–—-]*(?P<n>\d{1,4})[\s|–—-]*$"
     r"|\b(?:page|p\.)\s*(?P<n2>\d{1,4})\b"
     r"|\b(?P<n3>\d{1,4})\s*(?:/|sur)\s*\d{1,4}\s*$"
     r"|[|–—-]\s*(?P<n4>\d{1,4})\s*$"
 )
-_PAGE_OFFSET = 10
+_PAGE_OFFSET = 10  # a page number may be this many pages off the page's own (cover pages)
+# A PDF's header may follow other bytes (a BOM, a mail header): readers look this far for it.
+_HEADER_WITHIN = 1024
+# What a page's drawing may inflate to: an ordinary page holds tens of kilobytes of it.
+_MOST_PAGE_BYTES = 8_000_000
+_BOMB = "a page's content inflates beyond what is read (a compression bomb?)"
 # pdfminer's mark for a character its font gives no letter for; a text made mostly of them
 # cannot be read (a font without a ToUnicode map).
 _CID = re.compile(r"\(cid:\d+\)")
@@ -44,16 +49,16 @@ _PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?")
 
 def read_pdf(raw: bytes) -> Extracted:
     # pdfminer and pypdf log every oddity of real-world PDFs; the outcome is reported instead.
-    for library in ("pdfminer", "pypdf"):
+    for library in ("pdfminer", "pypdf", "pdfplumber"):
         logging.getLogger(library).setLevel(logging.ERROR)
-    if b"%PDF" not in raw[:1024]:  # readers accept bytes before it (a BOM, a mail header)
+    if b"%PDF" not in raw[:_HEADER_WITHIN]:
         raise IngestError("corrupted PDF (no PDF header)")
-    _check_streams(raw)
+    reader = _checked_streams(raw)
     try:
         with pdfplumber.open(io.BytesIO(raw), password="") as pdf:
             pages = [_page(page) for page in pdf.pages]
             info = pdf.metadata
-        pages = _sideways_read_plain(pages, raw)
+        pages = _sideways_read_plain(pages, reader)
     except Exception as exc:  # pdfminer raises many kinds on broken files: one bad PDF
         # pdfplumber wraps pdfminer's errors, the original as its argument
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
@@ -64,7 +69,7 @@ def read_pdf(raw: bytes) -> Extracted:
         raise IngestError("the PDF has no pages")
     pages = _without_running_lines(pages)
     style = document_style(pages)
-    text, spans = _joined_pages([_known(page_text(page, style)) for page in pages])
+    text, spans = _joined_pages(_known([page_text(page, style) for page in pages]))
     if not text.strip():
         raise IngestError("the PDF has no extractable text (scanned images?)")
     title = software_title_dropped(_string(info.get("Title")))
@@ -72,24 +77,36 @@ def read_pdf(raw: bytes) -> Extracted:
     return Extracted(text=text, title=title or _first_words(text), date=date, pages=spans)
 
 
-def _check_streams(raw: bytes) -> None:
-    """IngestError for a page whose content inflates past pypdf's limit (75 MB): a few hundred
-    kilobytes can inflate to gigabytes, which pdfminer would hold whole (a compression bomb).
-    Anything else wrong with the file is left to pdfplumber to say."""
+def _checked_streams(raw: bytes) -> PdfReader | None:
+    """pypdf's reading of the file (None if it cannot read it: pdfplumber will say why), or
+    IngestError for a page whose content (its drawing and the forms it draws) inflates past
+    `_MOST_PAGE_BYTES`: a few kilobytes can inflate to megabytes of text operators, which
+    pdfminer turns into gigabytes of objects (a compression bomb)."""
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
-            return
+            return None
         for page in reader.pages:
-            contents = page.get_contents()
-            if contents is not None:
-                contents.get_data()
+            if _page_bytes(page) > _MOST_PAGE_BYTES:
+                raise IngestError(_BOMB)
     except LimitReachedError as exc:
-        raise IngestError(
-            "a page's content inflates beyond what is read (a compression bomb?)"
-        ) from exc
+        raise IngestError(_BOMB) from exc
+    except IngestError:
+        raise
     except Exception:  # a broken file: pdfplumber says what is wrong with it
-        return
+        return None
+    return reader
+
+
+def _page_bytes(page: Any) -> int:
+    contents = page.get_contents()
+    total = len(contents.get_data()) if contents is not None else 0
+    xobjects = (page.get("/Resources") or {}).get("/XObject") or {}
+    for ref in xobjects.values():
+        form = ref.get_object()
+        if form.get("/Subtype") == "/Form":  # images are not read as text: left alone
+            total += len(form.get_data())
+    return total
 
 
 def _page(page: Any) -> Page | int:
@@ -104,14 +121,13 @@ def _page(page: Any) -> Page | int:
         page.close()  # pdfplumber keeps every page's objects otherwise: a long PDF's memory
 
 
-def _sideways_read_plain(pages: list[Page | int], raw: bytes) -> list[Page]:
+def _sideways_read_plain(pages: list[Page | int], reader: PdfReader | None) -> list[Page]:
     """The pages turned sideways read with pypdf's plain text (it follows their rotation)."""
     sideways = [p for p in pages if isinstance(p, int)]
     if not sideways:
         return [p for p in pages if not isinstance(p, int)]
-    reader = PdfReader(io.BytesIO(raw))
-    if reader.is_encrypted:
-        reader.decrypt("")
+    if reader is None:
+        raise IngestError("corrupted PDF (pages turned sideways that pypdf cannot read)")
     return [
         p
         if not isinstance(p, int)
@@ -121,19 +137,23 @@ def _sideways_read_plain(pages: list[Page | int], raw: bytes) -> list[Page]:
 
 
 def _plain_text(text: str) -> str:
-    lines = normalize_newlines(text).replace("\x00", "").split("\n")
+    lines = normalize_newlines(text).split("\n")
     return "\n".join(" ".join(line.split()) for line in lines).strip("\n")
 
 
-def _known(text: str) -> str:
-    """`text` without pdfminer's « (cid:12) » for characters its font does not name; IngestError
-    if they are much of it (a font without a character map: the text cannot be read)."""
-    unknown = sum(len(m) for m in _CID.findall(text))
-    if unknown > _MOST_CID * max(1, len(text)):
+def _known(texts: list[str]) -> list[str]:
+    """The pages' texts without pdfminer's « (cid:12) » for characters a font does not name;
+    IngestError if they are much of the document's characters (fonts without a character
+    map: its text cannot be read)."""
+    unknown = sum(len(_CID.findall(text)) for text in texts)
+    if not unknown:
+        return texts
+    glyphs = sum(len(_CID.sub("x", text)) for text in texts)
+    if unknown > _MOST_CID * glyphs:
         raise IngestError(
             "the PDF's fonts do not say which letters they draw: its text cannot be read"
         )
-    return _CID.sub("", text) if unknown else text
+    return [_CID.sub("", text) for text in texts]
 
 
 def _first_words(text: str) -> str:
@@ -175,8 +195,9 @@ def _without_running_lines(pages: list[Page]) -> list[Page]:
     over a page break, and the first was taken as the title. A line is one when it stands
     among the first (or last) lines of at least half the pages and three (two when it is a
     page number: « 1 / 2 »), its numbers the same on every page or one a page number
-    (`_keys`). A page number goes from every page; another running line stays where it is
-    first (a header there is often the title; an attestation's closing line is text)."""
+    (`_keys`). A page number goes from every page; another running line stays once: a header
+    on the first page it heads (often the title there), a footer on the last page it ends (an
+    attestation's closing line is text; at the end, it cuts no sentence running on)."""
     if len(pages) < 2:
         return pages
     texts = [[line.text for line in page.lines] for page in pages]
@@ -184,19 +205,27 @@ def _without_running_lines(pages: list[Page]) -> list[Page]:
     bottoms = [_edge(lines, n, len(pages), top=False) for n, lines in enumerate(texts)]
     least = max(_RUNNING_PAGES, _RUNNING_SHARE * len(pages))
     running = _repeated(tops, least) | _repeated(bottoms, least)
-    seen: set[str] = set()
-    kept_pages: list[Page] = []
-    for page, top, bottom in zip(pages, tops, bottoms, strict=True):
-        drop = set()
-        for i, keys in {**top, **bottom}.items():
-            found = keys & running
-            if found and (found & seen or any("{" in k for k in found)):
-                drop.add(i)
-            seen |= found
-        kept_pages.append(
-            replace(page, lines=tuple(x for i, x in enumerate(page.lines) if i not in drop))
-        )
-    return kept_pages
+    headers: set[str] = set()
+    drops = [_dropped(edge, running, headers) for edge in tops]  # from the first page on
+    footers: set[str] = set()
+    for n in range(len(pages) - 1, -1, -1):  # from the last page back
+        drops[n] |= _dropped(bottoms[n], running, footers)
+    return [
+        replace(page, lines=tuple(x for i, x in enumerate(page.lines) if i not in drop))
+        for page, drop in zip(pages, drops, strict=True)
+    ]
+
+
+def _dropped(edge: dict[int, set[str]], running: set[str], seen: set[str]) -> set[int]:
+    """The lines of one page's edge to drop: page numbers, and running lines already `seen`
+    (met on a page read before; `seen` gains this page's)."""
+    drop = set()
+    for i, keys in edge.items():
+        found = keys & running
+        if found and (found & seen or any("{" in k for k in found)):
+            drop.add(i)
+        seen |= found
+    return drop
 
 
 def _edge(page_lines: list[str], page: int, pages: int, top: bool) -> dict[int, set[str]]:
@@ -221,7 +250,7 @@ def _keys(line: str, page: int, pages: int) -> set[str]:
     with that number made relative to the page (« page 3 / 12 » on the first page and « page 4
     / 12 » on the second share « page {3} / 12 »). A page number stands alone, after « page »
     or « p. », before « / N » or « sur N », or ends the line after a dash or a bar, and is
-    within the page count of the page's own: not a year, not « Article 2 » on page 2."""
+    within the page count (and `_PAGE_OFFSET`) of the page's own: not a year."""
     keys = {line}
     for m in _PAGE_NUMBER.finditer(line):
         group = next(g for g in ("n", "n2", "n3", "n4") if m[g] is not None)

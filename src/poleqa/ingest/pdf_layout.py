@@ -17,8 +17,15 @@ _PARAGRAPH_GAP = 1.3
 # The lines of one heading are at most this share of their size apart; a heading is short.
 _HEADING_WRAP = 0.6
 _HEADING_CHARS = 150
-# Bullets, Word's Symbol / Wingdings ones (private-use characters) included, made « - ».
-_BULLET = re.compile(r"^[•◦▪▫●○■□‣⁃∙·*–—➢➤►▸▹✓✔❖\uf0a7\uf0b7\uf0d8\uf0fc-]\s*(?=\S)")
+# Words: a gap wider than this share of the font size separates two (pdfplumber's fixed 3 pt
+# ran small print's words together).
+_WORD_GAP = 0.15
+# Justified text: its right edge is where at least this many lines, and this share of the
+# body's, end.
+_JUSTIFIED_LINES, _JUSTIFIED_SHARE = 3, 0.25
+# Bullets, Word's Symbol / Wingdings ones (private-use characters) included, made « - »; a
+# dash or a star only before a space (« -15 % » is a figure, « *Source » a note).
+_BULLET = re.compile(r"^(?:[•◦▪▫●○■□‣⁃∙·➢➤►▸▹✓✔❖\uf0a7\uf0b7\uf0d8\uf0fc]\s*|[*–—-]\s+)(?=\S)")
 # A numbered item (« 1) », « 2. », « a) », « b. »): a line of its own.
 _NUMBERED = re.compile(r"^(?:\d{1,2}|[a-z])[.)]\s")
 # A word cut at a line's end: a hyphen, Unicode's, or a soft hyphen (a discretionary one).
@@ -46,6 +53,8 @@ class Table:
     """A ruled table of a page, as rows of cells."""
 
     top: float
+    x0: float
+    x1: float
     rows: tuple[tuple[str, ...], ...]
     bold_head: bool = False  # its first row in bold, the rest not: the columns' names
 
@@ -59,27 +68,44 @@ class Page:
 
 
 def read_page(page: Any) -> Page:
-    """The lines and ruled tables of a pdfplumber page (the words inside a table are its), in
-    the order the PDF writes them: a page in two columns is read column after column."""
-    # a frame around a paragraph (a box, a sidebar) is a table of one cell: its text is text
-    found = [t for t in page.find_tables() if len(t.rows) > 1 and max(map(len, t.extract())) > 1]
-    boxes = [t.bbox for t in found]
-    tables = tuple(
-        Table(t.bbox[1], rows, _bold_head(page, t))
-        for t in found
-        if (rows := tuple(_cells(row) for row in t.extract() if any(row)))
-    )
-    # not split at a change of size (« 1er », « XXIe »): the sizes come from the characters
+    """The lines and ruled tables of a pdfplumber page (the words inside a table's cells are
+    its), in the order the PDF writes them: a page in two columns is read column after column.
+    Characters set sideways on an upright page (a label in the margin) are left out."""
+    page = page.filter(lambda o: o.get("object_type") != "char" or o.get("upright", True))
+    tables, cells = [], []
+    for t in page.find_tables():
+        grid = t.extract(x_tolerance_ratio=_WORD_GAP)
+        # a frame around a paragraph (a box, a sidebar) is a table of one cell: its text is text
+        if len(t.rows) < 2 or max(map(len, grid)) < 2:
+            continue
+        rows = tuple(_cells(row) for row in grid if any(row))
+        if rows:
+            tables.append(Table(t.bbox[1], t.bbox[0], t.bbox[2], rows, _bold_head(page, t)))
+            cells += [c for c in t.cells if c is not None]
+    # not split at a change of size (« 1er », « XXIe »): the sizes come from the characters;
+    # the gap between words read relative to the size (small print's spaces are narrow)
     words = [
         w
-        for w in page.extract_words(use_text_flow=True, return_chars=True)
-        if not any(_inside(w, box) for box in boxes)
+        for w in page.extract_words(
+            use_text_flow=True, return_chars=True, x_tolerance_ratio=_WORD_GAP
+        )
+        if not any(_inside(w, box) for box in cells)
     ]
     lines = [_line(group) for group in _line_groups(words)]
-    right = max((line.x1 for line in lines), default=0.0)
-    if lines:  # a page's text area: its margins are alike, even where no line reaches the right
-        right = max(right, page.width - min(line.x0 for line in lines))
-    return Page(tuple(lines), tables, right)
+    return Page(tuple(lines), tuple(tables), _right_edge(lines, page.width))
+
+
+def _right_edge(lines: list[Line], width: float) -> float:
+    """Where the page's full lines end: where most lines of justified text end, else (ragged
+    text) its margins taken as alike, from the lines in the page's most common size."""
+    if not lines:
+        return 0.0
+    size = Counter(line.size for line in lines).most_common(1)[0][0]
+    body = [line for line in lines if line.size == size]
+    ends = Counter(round(line.x1) for line in body).most_common(1)[0]
+    if ends[1] >= max(_JUSTIFIED_LINES, _JUSTIFIED_SHARE * len(body)):
+        return float(ends[0])
+    return max(max(line.x1 for line in body), width - min(line.x0 for line in body))
 
 
 def _inside(word: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
@@ -127,7 +153,7 @@ def _bold_head(page: Any, table: Any) -> bool:
     if len(table.rows) < 2:
         return False
     fonts = [
-        {c["fontname"] for c in page.crop(row.bbox).chars if not c["text"].isspace()}
+        {c["fontname"] for c in page.crop(row.bbox, strict=False).chars if not c["text"].isspace()}
         for row in table.rows[:2]
     ]
     return (
@@ -211,18 +237,21 @@ def _paragraph_like(text: str) -> bool:
 
 
 def _gap(before: Line, line: Line) -> float:
-    """The space between two lines, measured from the baselines (a superscript raises a line's
-    top, not its baseline)."""
+    """The space between two lines, from their bottoms less the font size (a superscript raises
+    a line's top, not its bottom)."""
     return line.bottom - before.bottom - line.size
 
 
 def _in_order(page: Page) -> list[Line | Table]:
-    """The page's lines in writing order, each table before the first line below its top."""
+    """The page's lines in writing order, each table where its column reaches it."""
     items: list[Line | Table] = []
     tables = sorted(page.tables, key=lambda t: t.top)
     for line in page.lines:
-        while tables and tables[0].top <= line.top:
-            items.append(tables.pop(0))
+        # a table goes before the first line below its top in its own column (a table in the
+        # right column does not cut the left column's sentence)
+        ready = [t for t in tables if t.top <= line.top and t.x0 < line.x1 and line.x0 < t.x1]
+        items += ready
+        tables = [t for t in tables if t not in ready]
         items.append(line)
     return items + tables
 
@@ -276,7 +305,10 @@ def joins_next(text: str, following: str) -> bool:
     paragraph, not a table row, ends without a full stop, and the next page goes on in lower
     case or with a figure (« 120 projets »), not with a heading, an item or a table."""
     end = text.rstrip()
-    if not end or _END_OF_SENTENCE.search(end) or end.endswith("|"):
+    last = end.rsplit("\n", 1)[-1]
+    if not end or _END_OF_SENTENCE.search(end) or last.startswith(("## ", "- ", "|")):
+        return False  # a heading, an item or a table row ends there, not a sentence
+    if _NUMBERED.match(last):
         return False
     go_on = following[:1].islower() or following[:1].isdigit()
     return go_on and not following.startswith(("## ", "- ", "|")) and not _NUMBERED.match(following)

@@ -130,9 +130,9 @@ _CONTRACTION = re.compile(r"\b(?P<prep>de|à) (?P<art>le|les)\b", re.IGNORECASE)
 _CONTRACTIONS = {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"}
 # What an elided question says after its opener: a place or a name after its preposition,
 # nothing else (« Combien en Bretagne ? »; not « Combien de pôles de Bretagne ? »).
-_ELIDED_PLACE = re.compile(
-    rf"\s*,?\s*(?:en|dans|à|au|aux|pour|chez)\s+(?:(?:le|la|les)\s+|l['’]\s*)?{_CAP_SEQ.pattern}",
-    re.IGNORECASE,
+_ELIDED_PLACE = re.compile(  # the name keeps its capital: « Combien en moyenne ? » asks anew
+    rf"\s*,?\s*(?i:en|dans|à|au|aux|pour|chez)\s+(?:(?i:le|la|les)\s+|(?i:l)['’]\s*)?"
+    rf"{_CAP_SEQ.pattern}"
 )
 _QUESTION_OPENERS = re.compile(
     r"^(?:qui|que|quoi|quel|quelle|quels|quelles|combien|quand|où|comment|pourquoi|"
