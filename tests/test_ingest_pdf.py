@@ -196,14 +196,19 @@ def test_a_pdf_whose_fonts_name_no_letters_is_skipped() -> None:
     assert pdf_module._known(pages) == ["Le pôle compte 80 membres.", " Suite."]
 
 
-def test_a_compression_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
-    # a few hundred kilobytes inflating to gigabytes: pdfminer would hold them whole
-    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Le pôle Castor."])))
-    page = writer.pages[0]
+def test_a_compression_bomb_page_is_left_unread(tmp_path: Path) -> None:
+    # a few kilobytes inflating to gigabytes: pdfminer would hold them whole; only that page
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Le pôle Castor.", "Suite."])))
+    page = writer.pages[1]
     stream = StreamObject()
     stream._data = zlib.compress(page.get_contents().get_data() + b" " * 100_000_000, 9)
     stream[NameObject("/Filter")] = NameObject("/FlateDecode")
     page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    (tmp_path / "bombe.pdf").write_bytes(out.getvalue())
+    assert read_document(tmp_path, tmp_path / "bombe.pdf").text == "Le pôle Castor."
+    del writer.pages[0]  # the bomb alone: nothing to read, and said so
     out = io.BytesIO()
     writer.write(out)
     (tmp_path / "bombe.pdf").write_bytes(out.getvalue())

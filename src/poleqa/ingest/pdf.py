@@ -36,7 +36,7 @@ _PAGE_OFFSET = 10  # a page number may be this many pages off the page's own (co
 # A PDF's header may follow other bytes (a BOM, a mail header): readers look this far for it.
 _HEADER_WITHIN = 1024
 # What a page's drawing may inflate to: an ordinary page holds tens of kilobytes of it.
-_MOST_PAGE_BYTES = 8_000_000
+_MOST_PAGE_BYTES = 2_000_000
 _BOMB = "a page's content inflates beyond what is read (a compression bomb?)"
 # pdfminer's mark for a character its font gives no letter for; a text made mostly of them
 # cannot be read (a font without a ToUnicode map).
@@ -53,10 +53,10 @@ def read_pdf(raw: bytes) -> Extracted:
         logging.getLogger(library).setLevel(logging.ERROR)
     if b"%PDF" not in raw[:_HEADER_WITHIN]:
         raise IngestError("corrupted PDF (no PDF header)")
-    reader = _checked_streams(raw)
+    reader, heavy = _checked_streams(raw)
     try:
         with pdfplumber.open(io.BytesIO(raw), password="") as pdf:
-            pages = [_page(page) for page in pdf.pages]
+            pages = [_page(page, heavy) for page in pdf.pages]
             info = pdf.metadata
         pages = _sideways_read_plain(pages, reader)
     except Exception as exc:  # pdfminer raises many kinds on broken files: one bad PDF
@@ -71,31 +71,31 @@ def read_pdf(raw: bytes) -> Extracted:
     style = document_style(pages)
     text, spans = _joined_pages(_known([page_text(page, style) for page in pages]))
     if not text.strip():
-        raise IngestError("the PDF has no extractable text (scanned images?)")
+        raise IngestError(_BOMB if heavy else "the PDF has no extractable text (scanned images?)")
     title = software_title_dropped(_string(info.get("Title")))
     date = _creation_date(info.get("CreationDate"))
     return Extracted(text=text, title=title or _first_words(text), date=date, pages=spans)
 
 
-def _checked_streams(raw: bytes) -> PdfReader | None:
-    """pypdf's reading of the file (None if it cannot read it: pdfplumber will say why), or
-    IngestError for a page whose content (its drawing and the forms it draws) inflates past
+def _checked_streams(raw: bytes) -> tuple[PdfReader | None, set[int]]:
+    """pypdf's reading of the file (None if it cannot read it: pdfplumber will say why), and
+    the pages whose content (their drawing and the forms they draw) inflates past
     `_MOST_PAGE_BYTES`: a few kilobytes can inflate to megabytes of text operators, which
-    pdfminer turns into gigabytes of objects (a compression bomb)."""
+    pdfminer turns into gigabytes of objects (a compression bomb); those pages are not read."""
+    heavy: set[int] = set()
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
-            return None
-        for page in reader.pages:
-            if _page_bytes(page) > _MOST_PAGE_BYTES:
-                raise IngestError(_BOMB)
-    except LimitReachedError as exc:
-        raise IngestError(_BOMB) from exc
-    except IngestError:
-        raise
+            return None, heavy
+        for n, page in enumerate(reader.pages):
+            try:
+                if _page_bytes(page) > _MOST_PAGE_BYTES:
+                    heavy.add(n)
+            except LimitReachedError:
+                heavy.add(n)
     except Exception:  # a broken file: pdfplumber says what is wrong with it
-        return None
-    return reader
+        return None, heavy
+    return reader, heavy
 
 
 def _page_bytes(page: Any) -> int:
@@ -109,10 +109,12 @@ def _page_bytes(page: Any) -> int:
     return total
 
 
-def _page(page: Any) -> Page | int:
-    """The page read with its layout, or its number if it is turned sideways (most of its
-    characters not upright: pdfplumber reads them a letter a line)."""
+def _page(page: Any, heavy: set[int]) -> Page | int:
+    """The page read with its layout (nothing of a `heavy` one), or its number if it is turned
+    sideways (most of its characters not upright: pdfplumber reads them a letter a line)."""
     try:
+        if page.page_number - 1 in heavy:
+            return Page((), (), 0.0)
         chars = page.chars
         if chars and 2 * sum(bool(c.get("upright", True)) for c in chars) < len(chars):
             return page.page_number - 1
