@@ -48,7 +48,7 @@ _PDF_DATE = re.compile(r"^\s*(?:D:)?(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?")
 
 
 def read_pdf(raw: bytes) -> Extracted:
-    # pdfminer and pypdf log every oddity of real-world PDFs; the outcome is reported instead.
+    # the libraries log every oddity of real-world PDFs; the outcome is reported instead
     for library in ("pdfminer", "pypdf", "pdfplumber"):
         logging.getLogger(library).setLevel(logging.ERROR)
     if b"%PDF" not in raw[:_HEADER_WITHIN]:
@@ -56,18 +56,17 @@ def read_pdf(raw: bytes) -> Extracted:
     reader, heavy = _checked_streams(raw)
     try:
         with pdfplumber.open(io.BytesIO(raw), password="") as pdf:
-            pages = [_page(page, heavy) for page in pdf.pages]
+            read = [_page(page, heavy) for page in pdf.pages]
             info = pdf.metadata
-        pages = _sideways_read_plain(pages, reader)
     except Exception as exc:  # pdfminer raises many kinds on broken files: one bad PDF
         # pdfplumber wraps pdfminer's errors, the original as its argument
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
         if isinstance(cause, PDFPasswordIncorrect):
             raise IngestError("the PDF is password-protected") from exc
         raise IngestError(f"corrupted PDF ({type(cause).__name__}: {cause})") from exc
-    if not pages:
+    if not read:
         raise IngestError("the PDF has no pages")
-    pages = _without_running_lines(pages)
+    pages = _without_running_lines(_sideways_read_plain(read, reader))
     style = document_style(pages)
     text, spans = _joined_pages(_known([page_text(page, style) for page in pages]))
     if not text.strip():

@@ -23,6 +23,11 @@ _WORD_GAP = 0.15
 # Justified text: its right edge is where at least this many lines, and this share of the
 # body's, end.
 _JUSTIFIED_LINES, _JUSTIFIED_SHARE = 3, 0.25
+# Half the font size: how far two words of one line sit apart vertically at most, how near the
+# edge a line running to the margin ends, and about a space's width plus slack.
+_HALF = 0.5
+# Points a paragraph's gap may exceed `_PARAGRAPH_GAP` × the usual one by rounding alone.
+_GAP_SLACK = 0.5
 # Bullets, Word's Symbol / Wingdings ones (private-use characters) included, made « - »; a
 # dash or a star only before a space (« -15 % » is a figure, « *Source » a note).
 _BULLET = re.compile(r"^(?:[•◦▪▫●○■□‣⁃∙·➢➤►▸▹✓✔❖\uf0a7\uf0b7\uf0d8\uf0fc]\s*|[*–—-]\s+)(?=\S)")
@@ -121,7 +126,7 @@ def _line_groups(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         last = groups[-1][-1] if groups else None
         same = (
             last is not None
-            and abs(w["bottom"] - last["bottom"]) <= 0.5 * max(_size(w), _size(last))
+            and abs(w["bottom"] - last["bottom"]) <= _HALF * max(_size(w), _size(last))
             and w["x0"] >= last["x0"]
         )
         if same:
@@ -192,7 +197,7 @@ def document_style(pages: Sequence[Page]) -> Style:
         for a, b in zip(page.lines, page.lines[1:], strict=False):
             if a.size == b.size and _gap(a, b) >= 0:
                 gaps[round(_gap(a, b), 1)] += 1
-                if page.right - a.x1 <= 0.5 * a.size:
+                if page.right - a.x1 <= _HALF * a.size:
                     wrapped[round(_gap(a, b), 1)] += 1
     body = sizes.most_common(1)[0][0] if sizes else 0.0
     leading = (wrapped or gaps).most_common(1)[0][0] if gaps else 0.0
@@ -228,8 +233,17 @@ def page_text(page: Page, style: Style) -> str:
 
 def _heading(line: Line, style: Style) -> bool:
     """A line in larger print, with words (not a key figure in large digits: « 420 »)."""
-    big = style.body > 0 and line.size >= _HEADING_SIZE * style.body
+    big = _big(line.size, style)
     return big and any(ch.isalpha() for ch in line.text)
+
+
+def _big(size: float, style: Style) -> bool:
+    return style.body > 0 and size >= _HEADING_SIZE * style.body
+
+
+def _cut(text: str) -> bool:
+    """Whether a line ends with a word cut by a hyphen (after a letter, not a dash)."""
+    return text.endswith(_CUT) and text[-2:-1].isalpha()
 
 
 def _paragraph_like(text: str) -> bool:
@@ -260,18 +274,19 @@ def _joint(before: Line, line: Line, right: float, style: Style) -> str:
     """What goes between two lines: a blank line (another paragraph, a heading), a newline
     (a line ended early, a new list item) or a space (a line wrapped)."""
     gap = _gap(before, line)
-    if style.body > 0 and max(before.size, line.size) >= _HEADING_SIZE * style.body:
+    if _big(max(before.size, line.size), style):
         # a heading: on its own, but for its next line, as close and as large (it wrapped)
         wraps = before.size == line.size and gap <= _HEADING_WRAP * line.size
         return " " if wraps and _heading(line, style) else "\n\n"
-    if gap < -before.size or (style.leading > 0 and gap > _PARAGRAPH_GAP * style.leading + 0.5):
+    wider = style.leading > 0 and gap > _PARAGRAPH_GAP * style.leading + _GAP_SLACK
+    if gap < -before.size or wider:
         return "\n\n"  # a wider gap, or the top of the next column
     if _BULLET.match(line.text) or _NUMBERED.match(line.text):
         return "\n"
-    if before.text.endswith(_CUT) and before.text[-2:-1].isalpha():
+    if _cut(before.text):
         return " "  # a word cut at the line's end goes on (`_wrapped` joins it)
     # the next line's first word would have fitted after this one: this line ended there
-    if right - before.x1 > line.first_word + 0.5 * line.size:
+    if right - before.x1 > line.first_word + _HALF * line.size:  # the word and its space
         return "\n"
     return " "
 
@@ -280,7 +295,7 @@ def _wrapped(before: str, after: str, words: frozenset[str]) -> str:
     """A line and the next one it wraps onto: a word cut by a hyphen at the line's end joined
     whole when the document writes it whole elsewhere (« compéti- tivité »), a compound keeping
     its hyphen (« sous-traitance »), else a space between them."""
-    if not (before.endswith(_CUT) and before[-2:-1].isalpha()):
+    if not _cut(before):
         return f"{before} {after}"
     if before.endswith("\u00ad"):  # a discretionary hyphen: the word is whole
         return before[:-1] + after
