@@ -240,6 +240,7 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
         ]
     records: list[tuple[int, dict]] = []
     problems: list[_Problem] = []
+    raw_lines = text.splitlines()  # CR-only (Excel for Mac) too, as the reader counts them
     while True:
         line = reader.line_num + 1  # where the record starts: a quoted cell may span lines
         try:
@@ -252,7 +253,6 @@ def _csv_records(text: str) -> tuple[list[tuple[int, dict]], list[_Problem]]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raw_lines = text.splitlines()  # CR-only (Excel for Mac) too, as the reader counts
             opened = line <= len(raw_lines) and raw_lines[line - 1].count('"') % 2 == 1
             problems.append(_cells_problem(len(row), len(header), line, reader.line_num, opened))
             continue
