@@ -66,6 +66,8 @@ class Table:
 
 @dataclass(frozen=True)
 class Page:
+    """A page as read: its lines outside tables, its ruled tables, its text's right edge."""
+
     lines: tuple[Line, ...]
     tables: tuple[Table, ...]
     right: float  # where the page's full lines end
@@ -77,7 +79,8 @@ def read_page(page: Any) -> Page:
     its), in the order the PDF writes them: a page in two columns is read column after column.
     Characters set sideways on an upright page (a label in the margin) are left out."""
     page = page.filter(lambda o: o.get("object_type") != "char" or o.get("upright", True))
-    tables, cells = [], []
+    tables: list[Table] = []
+    cells: list[tuple[float, float, float, float]] = []
     for t in page.find_tables():
         grid = t.extract(x_tolerance_ratio=_WORD_GAP)
         # a frame around a paragraph (a box, a sidebar) is a table of one cell: its text is text
