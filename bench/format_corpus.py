@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from functools import partial
 from itertools import groupby
@@ -31,6 +32,9 @@ from docx.text.paragraph import Paragraph
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from poleqa.errors import PoleqaError
+from poleqa.ingest import read_document
+
 REPO = Path(__file__).resolve().parents[1]
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONTS = {"": "", "B": "-Bold", "I": "-Oblique", "BI": "-BoldOblique"}  # style: DejaVuSans<…>.ttf
@@ -44,12 +48,7 @@ Block = tuple[Any, ...]
 Meta = dict[str, str]
 Writer = Callable[[Meta, list[Block], Path], None]
 
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$")
-_FIELD = re.compile(
-    r"^(source|sources|url|date|organisation|organization|organisme)[ \t\xa0]*:[ \t]*(.*?)\s*$",
-    re.IGNORECASE,
-)
-_URL = re.compile(r"https?://[^\s,;<>]+")
+_META = ("title", "date", "url", "organisation")  # what a sidecar carries (corpus/README.md)
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _BULLET = re.compile(r"^[-*+][ \t]+(.*)$")
 _ORDERED = re.compile(r"^(\d+)\.[ \t]+(.*)$")
@@ -62,25 +61,15 @@ class FormatError(ValueError):
 
 
 def parse(path: Path) -> tuple[Meta, list[Block]]:
-    """The header's metadata (read as poleqa's md reader does) and the blocks, title first."""
-    lines = path.read_text("utf-8").split("\n")
-    if not (m := _H1.match(lines[0])):
-        raise FormatError(f"{path}: the first line is not a `# title`")
-    meta: Meta = {"title": m.group(1)}
-    i = 1
-    while i < len(lines) and (f := _FIELD.match(lines[i])):
-        key, value = f.group(1).lower(), f.group(2)
-        if key == "date":
-            meta["date"] = value
-        elif key in ("source", "sources", "url"):
-            if u := _URL.search(value):
-                meta["url"] = u.group(0)
-            elif value:
-                meta.setdefault("organisation", value)
-        else:
-            meta["organisation"] = value
-        i += 1
-    return meta, [("heading", 1, meta["title"]), *_body(path, lines[i:])]
+    """The metadata poleqa's Markdown reader gives the document, and its body's blocks, title
+    first (the converted document shows it, as a real one would)."""
+    try:
+        doc = read_document(path.parent, path)
+    except PoleqaError as e:
+        raise FormatError(f"{path}: {e.message}") from e
+    meta: Meta = {k: v for k, v in asdict(doc.info).items() if k in _META and v}
+    lines = doc.text[doc.body_start :].split("\n")
+    return meta, [("heading", 1, meta["title"]), *_body(path, lines)]
 
 
 def _kind(s: str) -> str:
