@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import docx
+import pypdf
 from docx.oxml import parse_xml
 from fpdf import FPDF
 
@@ -29,6 +31,15 @@ def make_pdf(pages: list[str], title: str | None = None) -> bytes:
         pdf.add_page()
         pdf.multi_cell(0, 8, text)
     return bytes(pdf.output())
+
+
+def encrypted_pdf(text: str, user_password: str, owner_password: str) -> bytes:
+    """A one-page PDF of `text`, AES-encrypted (an empty user password opens it)."""
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf([text])))
+    writer.encrypt(user_password=user_password, owner_password=owner_password, algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def make_docx(path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from documents import make_pdf
+from documents import encrypted_pdf, make_pdf
 from fpdf import FPDF
 from pypdf.generic import NameObject, StreamObject
 
@@ -90,11 +90,7 @@ def test_a_page_in_two_columns_is_read_column_after_column(tmp_path: Path) -> No
 
 
 def test_a_pdf_with_a_password_is_skipped_with_that_reason(tmp_path: Path) -> None:
-    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Le pôle Castor."])))
-    writer.encrypt(user_password="secret", owner_password="secret", algorithm="AES-128")
-    out = io.BytesIO()
-    writer.write(out)
-    (tmp_path / "secret.pdf").write_bytes(out.getvalue())
+    (tmp_path / "secret.pdf").write_bytes(encrypted_pdf("Le pôle Castor.", "secret", "secret"))
     with pytest.raises(IngestError, match=r"^the PDF is password-protected$"):
         read_document(tmp_path, tmp_path / "secret.pdf")
 

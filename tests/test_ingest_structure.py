@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 import pypdf
 import pytest
-from documents import add_footnote, make_docx, make_pdf
+from documents import add_footnote, encrypted_pdf, make_docx, make_pdf
 from docx.oxml.ns import nsdecls
 from fpdf import FPDF
 
@@ -164,11 +164,8 @@ def test_pdf_creation_date_is_read_strictly(tmp_path: Path) -> None:
 def test_an_aes_encrypted_pdf_that_opens_without_password_is_read(tmp_path: Path) -> None:
     # Acrobat's « restricted » PDFs (an owner password only) use AES: skipped as « corrupted »
     # while pypdf lacked its cryptography dependency
-    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Le pôle Castor compte 80 membres."])))
-    writer.encrypt(user_password="", owner_password="propriétaire", algorithm="AES-128")
-    out = io.BytesIO()
-    writer.write(out)
-    (tmp_path / "restreint.pdf").write_bytes(out.getvalue())
+    raw = encrypted_pdf("Le pôle Castor compte 80 membres.", "", "propriétaire")
+    (tmp_path / "restreint.pdf").write_bytes(raw)
     doc = read_document(tmp_path, tmp_path / "restreint.pdf")
     assert doc.text == "Le pôle Castor compte 80 membres."
 
