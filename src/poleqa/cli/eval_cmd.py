@@ -315,8 +315,7 @@ def _eval_squad(
     path: Path, out_dir: Path, limit: int | None, settings: Settings, no_answer: str
 ) -> None:
     # Late: the reader loads torch and transformers (see poleqa.cli).
-    from poleqa.evaluation.report import EARLIER, REPORTS
-    from poleqa.evaluation.squad import evaluate_squad, no_answer_allowed
+    from poleqa.evaluation.squad import evaluate_squad, no_answer_allowed, write_squad_reports
     from poleqa.reading import load_span_model
     from poleqa.reading.squad import placed, read_squad
 
@@ -333,9 +332,8 @@ def _eval_squad(
     allowed = no_answer_allowed(no_answer, any(e.impossible for e in every))
     examples = every[:limit]
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
-    had_report = any((out_dir / name).is_file() for name in REPORTS)
-    metrics = evaluate_squad(load_span_model(settings), examples, out_dir, allowed, progress=True)
-    earlier = out_dir / EARLIER if had_report else None
+    predictions, metrics = evaluate_squad(load_span_model(settings), examples, allowed, True)
+    earlier = write_squad_reports(out_dir, predictions, metrics)
     for key, value in metrics.items():
         whole = key in ("n_questions", "no_answer_allowed")
         click.echo(f"{key}: {value:.0f}" if whole else f"{key}: {value:.4f}")

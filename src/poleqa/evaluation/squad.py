@@ -154,23 +154,29 @@ def squad_metrics(
 def evaluate_squad(
     model: SpanModel,
     examples: Sequence[QAExample],
-    out_dir: Path,
     allowed: bool = True,
     progress: bool = False,
-) -> dict[str, float]:
-    """Writes out_dir/predictions.jsonl and report.json (an earlier run's go to previous/,
-    `keep_earlier`); returns the metrics (with whether « no answer » was `allowed`, see
-    no_answer_allowed)."""
+) -> tuple[list[SquadPrediction], dict[str, float]]:
+    """The reader's predictions and their metrics (with whether « no answer » was `allowed`,
+    see no_answer_allowed)."""
     start = time.perf_counter()
     predictions = predict(model, examples, allowed, progress)
     metrics = squad_metrics(examples, predictions, time.perf_counter() - start)
     metrics["no_answer_allowed"] = float(allowed)
+    return predictions, metrics
+
+
+def write_squad_reports(
+    out_dir: Path, predictions: Sequence[SquadPrediction], metrics: dict[str, float]
+) -> Path | None:
+    """out_dir/predictions.jsonl and report.json; an earlier run's go to previous/ first (the
+    folder they went to, or None: `keep_earlier`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    keep_earlier(out_dir)
+    earlier = keep_earlier(out_dir)
     lines = [json.dumps({"id": p.id, "answer": p.answer}, ensure_ascii=False) for p in predictions]
     (out_dir / "predictions.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
     (out_dir / "report.json").write_text(json.dumps(metrics, indent=2) + "\n", "utf-8")
-    return metrics
+    return earlier
 
 
 __all__ = [
@@ -184,4 +190,5 @@ __all__ = [
     "normalize",
     "normalize_squad",
     "squad_metrics",
+    "write_squad_reports",
 ]
