@@ -17,8 +17,6 @@ from poleqa.evaluation import (
     set_name,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 # -- question sets ----------------------------------------------------------------------------
 def test_load_jsonl(tmp_path: Path) -> None:
