@@ -76,6 +76,23 @@ def test_best_span_may_open_on_the_token_that_holds_the_titles_newline() -> None
     assert best_span(w, start, end, first_char=9, top_k=1).score == float("-inf")
 
 
+def test_best_span_stays_within_its_paragraph() -> None:
+    # « 4 pôles de compétitivité en région Centre\n\n4 pôles » answered a seed question: a
+    # heading and the first words of the paragraph under it
+    text = "Titre\n\n4 pôles ici."
+    offsets = ((0, 0), (0, 5), (5, 7), (7, 8), (9, 14), (15, 20))
+    paragraphs = (0, 0, 0, 1, 1, 1)
+    w = Window(0, tuple(range(5, 11)), offsets, (1, 2, 3, 4, 5), paragraphs)
+    start, end = np.full(6, -5.0), np.full(6, -5.0)
+    start[1], end[4] = 6.0, 5.0  # « Titre … 4 pôles »: the best pair, over the blank line
+    end[1] = 1.0
+    span = best_span(w, start, end)
+    assert text[span.start : span.end] == "Titre" and span.score == 7.0
+    # a window that does not know its paragraphs (training's own) reads as before
+    unknown = Window(0, w.input_ids, offsets, w.context)
+    assert best_span(unknown, start, end).score == 11.0
+
+
 def test_pad_batch_pads_to_the_longest_window() -> None:
     short = Window(0, (0, 7, 2), ((0, 0),) * 3, ())
     ids, mask = pad_batch([short, _window()])

@@ -107,3 +107,22 @@ def test_a_question_is_read_cut_to_its_first_tokens_and_leaves_the_passage_its_r
             assert len(w.input_ids) <= length and len(w.context) > stride
     with pytest.raises(ReaderError, match="leave no room for a question"):
         tokenize(shared, QUESTIONS, PASSAGES, 64, 59)
+
+
+def test_windows_know_the_paragraph_of_each_passage_token() -> None:
+    # a span never runs over a blank line (a heading and the paragraph under it): the windows
+    # say which paragraph each passage token starts in
+    base = ensure_st_folder(MODEL_CACHE)
+    passage = "4 pôles en région Centre\n\n4 pôles ont leur siège en région.\n \nFin."
+    (window,) = tokenize(shared_tokenizer(base / "tokenizer.json"), ["Quels pôles ?"], [passage])
+    by_paragraph: dict[int, str] = {}
+    for k in window.context:
+        start, end = window.offsets[k]
+        by_paragraph[window.paragraphs[k]] = (
+            by_paragraph.get(window.paragraphs[k], "") + (passage[start:end])
+        )
+    assert {p: "".join(text.split()) for p, text in by_paragraph.items()} == {
+        0: "4pôlesenrégionCentre",
+        1: "4pôlesontleursiègeenrégion.",
+        2: "Fin.",
+    }

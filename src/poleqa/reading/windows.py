@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +22,8 @@ MAX_ANSWER_TOKENS = 40
 TOP_K = 20  # start and end candidates examined per window
 PAD_ID = 1  # XLM-R's <pad>
 SPECIAL_TOKENS = 4  # <s> question </s></s> passage </s>
+# A blank line ends a paragraph (a heading, a table, a list): an answer never runs over one.
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
 def title_prefix(title: str) -> str:
@@ -40,6 +44,9 @@ class Window:
     input_ids: tuple[int, ...]
     offsets: tuple[tuple[int, int], ...]
     context: tuple[int, ...]
+    # per token, the paragraph of the passage its last character is in (blank lines count
+    # them); () when unknown: a span may then run over paragraphs
+    paragraphs: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,12 +89,15 @@ def tokenize(
         )
     cut = tokenizer.cut([q.strip() for q in questions], budget)
     pairs = tokenizer.encode_pairs(cut, passages, max_length, stride)
+    breaks = [[m.end() for m in _BLANK_LINE.finditer(p)] for p in passages]
     return [
         Window(
             item=item,
             input_ids=tuple(enc.ids),
             offsets=tuple(tuple(o) for o in enc.offsets),
             context=tuple(k for k, sid in enumerate(enc.sequence_ids) if sid == 1),
+            # by its last character: a paragraph's first token holds the newlines before it
+            paragraphs=tuple(bisect_right(breaks[item], max(s, e - 1)) for s, e in enc.offsets),
         )
         for item, enc in pairs
     ]
@@ -126,7 +136,8 @@ def best_span(
     top_k: int = TOP_K,
 ) -> SpanScore:
     """The highest-scoring span in the passage part of a window, after `first_char` (a span
-    ends after it starts, within max_answer_tokens); score -inf when the window has none.
+    ends after it starts, within max_answer_tokens and its paragraph); score -inf when the
+    window has none.
 
     A token counts when it ends after `first_char`, its start clamped to it: the tokenizer
     joins the newline after the title to the passage's first word (« \\nMina »), and training
@@ -142,7 +153,11 @@ def best_span(
     ends = ctx[np.argsort(-end_logits[ctx])[:top_k]]
     pair = start_logits[starts][:, None] + end_logits[ends][None, :]
     length = ends[None, :] - starts[:, None]
-    pair = np.where((length >= 0) & (length < max_answer_tokens), pair, -np.inf)
+    fits = (length >= 0) & (length < max_answer_tokens)
+    if window.paragraphs:  # « Titre de section\n\n4 pôles » is no answer: two paragraphs
+        paragraph = np.asarray(window.paragraphs, dtype=np.int64)
+        fits &= paragraph[starts][:, None] == paragraph[ends][None, :]
+    pair = np.where(fits, pair, -np.inf)
     s_i, e_i = np.unravel_index(int(np.argmax(pair)), pair.shape)
     if not np.isfinite(pair[s_i, e_i]):  # no pair is a span (every end before its start)
         return SpanScore(window.item, 0, 0, float("-inf"), null)
