@@ -81,8 +81,11 @@ _PRONOUN = re.compile(
 # earlier): they count only as object pronouns, right after a question word or a subject and
 # not before « de, du, des, d' ».
 _OBJECT = re.compile(
-    r"\b(?:qui|que|qu'|comment|pourquoi|où|quand|combien|il|elle|on|ne|n'|pour|à)\s*"
-    r"(?:les?|la|l')(?!\s*(?:de|du|des|d')\b)(?=\s*\w)",
+    r"\b(?:qui|que|qu'|comment|pourquoi|où|quand|combien|il|elle|on|ne|n')\s*"
+    r"(?:les?|la|l')(?!\s*(?:de|du|des|d')\b)(?=\s*\w)"
+    # after « pour » and « à », only before an infinitive (« pour la financer »): before a
+    # noun they are articles (« pour la période 2023-2026 », « à la Région »)
+    r"|\b(?:pour|à)\s*(?:les?|la|l')\s*(?:[^\W\d_]*(?<!i)(?:er|ir|oir)|[^\W\d_]*ifier|faire|être)\b",
     re.IGNORECASE,
 )
 # « il » in « y a-t-il », « faut-il », « s'agit-il » stands for nothing (impersonal verbs), nor
