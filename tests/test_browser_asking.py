@@ -122,3 +122,48 @@ def test_the_box_empties_as_the_question_is_sent_and_keeps_what_is_typed_meanwhi
         page.wait_for_function("() => document.querySelector('#pq-question textarea').value")
         assert box.input_value() == "?!"
     assert pipeline.histories == [()]  # the refused one was not asked
+
+
+def test_a_question_shows_at_once_and_the_next_one_can_be_sent_meanwhile(
+    browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # The question used to show only with its answer, Gradio's progress covered the box, and a
+    # second question sent meanwhile was dropped (the event was still running).
+    with _held(browser, tmp_path) as (page, pipeline):
+        chat = page.locator("#pq-chat")
+        chat.locator(".pq-pending").first.wait_for(timeout=WAIT * 1000)
+        assert chat.locator(".pq-question").all_inner_texts() == ["Combien de pôles ?"]
+        assert chat.locator(".pq-pending").first.inner_text() == "Recherche de la réponse…"
+        box = page.locator("#pq-question textarea")
+        box.click(timeout=2000)  # nothing covers it
+        box.fill("Et en Bretagne ?")
+        box.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#pq-chat .pq-pending').length === 2"
+        )  # shown at once, while the first is answered
+        _let_through(page, pipeline)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#pq-chat .pq-answer').length === 2"
+            " && !document.querySelector('#pq-chat .pq-pending')",
+            timeout=WAIT * 1000,
+        )
+        questions = chat.locator(".pq-question").all_inner_texts()
+    assert questions == ["Combien de pôles ?", "Et en Bretagne ?"]
+    # the follow-up was read after the question sent before it, and its answer
+    (before,) = pipeline.histories[1]
+    assert before.question == "Combien de pôles ?" and before.answer
+
+
+def test_a_new_conversation_while_a_question_is_answered_stays_empty(
+    browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    with _held(browser, tmp_path) as (page, pipeline):
+        page.locator("#pq-chat .pq-pending").first.wait_for(timeout=WAIT * 1000)
+        page.click("#pq-new")
+        page.wait_for_function("() => !document.querySelector('#pq-chat .pq-question')")
+        box = page.locator("#pq-question textarea")
+        box.press_sequentially("Une autre question")  # typed at once: not wiped by the reset
+        pipeline.release.set()
+        page.wait_for_timeout(1500)  # the held answer has come back by now
+        assert page.locator("#pq-chat .pq-question").count() == 0
+        assert box.input_value() == "Une autre question"

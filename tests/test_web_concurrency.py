@@ -8,11 +8,12 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-from webfake import FakePipeline, HeldPipeline, queue_call, serving
+from webfake import FakePipeline, HeldPipeline, page_ask, queue_call, serving
 from webserver import message_text
 
 from poleqa.feedback import FeedbackStore
@@ -79,30 +80,40 @@ def test_a_new_conversation_while_a_question_is_pending_stays_new(tmp_path: Path
 
 
 def test_questions_answered_at_once_are_capped_whatever_the_listener(tmp_path: Path) -> None:
-    """Envoyer, Enter and the examples share one limit: `concurrency`, not one each."""
+    """Envoyer, Enter, the examples and the API's « ask » share one limit: `concurrency`, not
+    one each (the page's questions are answered by the events following the ones showing them)."""
     pipeline = HeldPipeline()
     with serving(create_app(pipeline, tmp_path / "data", concurrency=2)) as url:
         dependencies = httpx.get(url + "config").json()["dependencies"]
         ask = next(d for d in dependencies if d["api_name"] == "ask")
-        listeners = [d for d in dependencies if d["outputs"] == ask["outputs"]]
-        calls = []
-        for d in listeners * 3:
+        shown = [d for d in dependencies if d["outputs"] == ask["outputs"] and d is not ask]
+        assert sorted(event for d in shown for _, event in d["targets"]) == [
+            "click",
+            "example_select",
+            "submit",
+        ]
+        calls: list[Any] = []
+        for d in shown * 3:
             if [event for _, event in d["targets"]] == ["example_select"]:
-                calls.append((d["id"], [None], {"index": 0, "value": {"text": "x"}}))
+                example = {"index": 0, "value": {"text": "x"}}
+                calls.append(partial(page_ask, url, d, [None], example))
             else:
-                calls.append((d["id"], ["Combien de pôles ?", None], None))
+                calls.append(partial(page_ask, url, d, ["Combien de pôles ?", None]))
+        for _ in range(3):
+            question = ["Combien de pôles ?", None]
+            calls.append(partial(queue_call, url, ask["id"], question, uuid.uuid4().hex))
         with ThreadPoolExecutor(len(calls)) as pool:
-            done = [
-                pool.submit(queue_call, url, fn, data, uuid.uuid4().hex, event)
-                for fn, data, event in calls
-            ]
+            done = [pool.submit(call) for call in calls]
             assert pipeline.started.acquire(timeout=WAIT) and pipeline.started.acquire(timeout=WAIT)
             time.sleep(1)  # time for more questions to begin, were they allowed to
             running = pipeline.running
             pipeline.release.set()
-            outputs = [d.result(timeout=WAIT)["output"]["data"] for d in done]
+            outputs = [d.result(timeout=WAIT) for d in done]
     assert (running, pipeline.peak, len(pipeline.histories)) == (2, 2, len(calls))
-    assert all(len(out[1]) == 2 for out in outputs)  # each one answered: question, answer
+    # each one answered in its own tab: its question and its answer, nothing else (the page's
+    # answering events give the conversation first, the API's « ask » the box first)
+    chats = [out[0] if isinstance(out, list) else out["output"]["data"][1] for out in outputs]
+    assert [len(chat) for chat in chats] == [2] * len(calls)
 
 
 class StaffRecorder(HeldPipeline):
@@ -158,7 +169,9 @@ def test_listeners_share_one_limit_by_what_they_run(tmp_path: Path) -> None:
     shared: dict[str, set[str]] = {}
     for fn in chat.fns.values():
         shared.setdefault(fn.name, set()).add(fn.concurrency_id)
-    assert shared["ask"] == shared["ask_example"] == {"ask"}
+    # what answers shares one limit; what only shows a question sent runs outside the queue
+    assert shared["ask"] == shared["answer_in_page"] == {"ask"}
+    assert not any(f.queue for f in chat.fns.values() if f.name in ("send_in_page", "send_example"))
     assert shared["rate_answer"] == shared["rate_last"] == {"feedback"}
     staff = build_staff_blocks(StaffApp(HeldPipeline(), store))
     long_tasks = {
@@ -176,10 +189,10 @@ def test_an_example_that_is_not_one_asks_nothing(tmp_path: Path) -> None:
         dependencies = httpx.get(url + "config").json()["dependencies"]
         select = next(d for d in dependencies if [e for _, e in d["targets"]] == ["example_select"])
         for event in ({}, None, {"index": 999}, {"index": "a"}, {"index": True}, {"value": "x"}):
-            done = queue_call(url, select["id"], [None], uuid.uuid4().hex, event)
-            assert done["success"] is True, (event, done)
+            answered = page_ask(url, select, [None], event)
             # every output left as it was (Gradio sends no state back): no question, no message
-            outputs = done["output"]["data"]
-            assert all(v is None or v["__type__"] == "update" for v in outputs), event
-            assert not any(isinstance(v, dict) and "value" in v for v in outputs), event
-    assert pipeline.histories == []
+            assert all(v is None or v["__type__"] == "update" for v in answered), event
+            assert not any(isinstance(v, dict) and "value" in v for v in answered), event
+        # a real one is asked
+        assert page_ask(url, select, [None], {"index": 0, "value": {"text": "x"}})[0]
+    assert [len(history) for history in pipeline.histories] == [0]

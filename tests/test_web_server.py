@@ -145,7 +145,7 @@ def test_feedback_is_capped_and_rate_limited(site: Site) -> None:
     client = _client(site.url)
     client.predict("Combien de pôles ?", api_name="/ask")
     status, comment = client.predict("x" * 2001, api_name="/feedback_up")
-    assert "Le commentaire est trop long &#40;2001 caractères ; 2000 au plus&#41;" in status
+    assert "Le commentaire est trop long &#40;2 001 caractères ; 2 000 au plus&#41;" in status
     assert comment == "x" * 2001  # kept, to be shortened
     status, _ = client.predict(["pas", "un texte"], api_name="/feedback_down")
     assert "Le commentaire doit être un texte." in status

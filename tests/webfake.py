@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -270,6 +271,27 @@ def queue_call(
                 if message.get("msg") == "process_completed" and message["event_id"] == event:
                     return message
     raise AssertionError(f"no answer to event {event}")
+
+
+def page_send(
+    url: str, fn_index: int, data: list, session: str, event_data: Any = None
+) -> dict[str, Any]:
+    """One event outside Gradio's queue, as the page sends it (the chat's first half of a
+    question: shown at once); Gradio's reply."""
+    body = {"data": data, "fn_index": fn_index, "session_hash": session, "event_data": event_data}
+    reply = httpx.post(url + "gradio_api/run/predict", json=body, timeout=60)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def page_ask(url: str, sent: dict[str, Any], data: list, event_data: Any = None) -> list:
+    """A question asked as the page asks it: the dependency `sent` (Enter or an example) shows
+    it, the one following it answers it, in one tab; the answering event's outputs."""
+    config = httpx.get(url + "config").json()
+    then = next(d for d in config["dependencies"] if d.get("trigger_after") == sent["id"])
+    session = uuid.uuid4().hex
+    page_send(url, sent["id"], data, session, event_data)
+    return queue_call(url, then["id"], [None], session)["output"]["data"]
 
 
 def logged_in(url: str, password: str) -> httpx.Client:

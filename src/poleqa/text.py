@@ -1,4 +1,5 @@
-"""French text helpers for indexing, answering and evaluation: normalisation, folding, stems."""
+"""French text helpers for indexing, answering and evaluation: normalisation, folding, stems,
+numbers as French writes them."""
 
 from __future__ import annotations
 
@@ -77,3 +78,8 @@ def stems(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """Stems of the content words of `text` (French Snowball stemmer, accents folded)."""
     toks = [w for w in words(text) if keep_stopwords or (w not in STOPWORDS and len(w) > 1)]
     return _stemmer().stemWords(toks)
+
+
+def thousands_fr(n: int) -> str:
+    """« 5 000 »: French groups digits by three with a narrow no-break space."""
+    return f"{n:,}".replace(",", "\u202f")

@@ -188,6 +188,7 @@ def serve(
         staff_password=staff_password,
         feedback_store=feedback_store,
         trusted_proxies=trusted_proxies,
+        max_question_chars=settings.max_question_chars,
     )
 
 

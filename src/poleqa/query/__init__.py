@@ -14,6 +14,7 @@ from poleqa.errors import QuestionError
 from poleqa.query.followup import resolve_follow_up
 from poleqa.query.language import detect_language, expand_query
 from poleqa.roles import Embedder
+from poleqa.text import thousands_fr
 from poleqa.types import Turn
 
 # A year of the 20th or 21st century, alone (not inside a longer number: « 20000 membres »
@@ -78,7 +79,8 @@ def validate_question(question: str, max_chars: int) -> str:
     if len(q) > max_chars:
         raise QuestionError(
             f"The question is too long ({len(q)} characters; at most {max_chars}).",
-            f"La question est trop longue ({len(q)} caractères ; {max_chars} au plus).",
+            f"La question est trop longue ({thousands_fr(len(q))} caractères ; "
+            f"{thousands_fr(max_chars)} au plus).",
         )
     if not _latin(q):  # only Chinese, Arabic, Cyrillic…: read as French, answered with anything
         raise QuestionError(
@@ -96,6 +98,13 @@ def _latin(text: str) -> bool:
     return not words or any(all("LATIN" in unicodedata.name(c, "") for c in w) for w in words)
 
 
+def check_question(question: str, max_chars: int) -> tuple[str, str]:
+    """The question stripped, and as asked (markup and decomposed characters read as text);
+    QuestionError when either is refused (validate_question)."""
+    text = validate_question(question, max_chars)
+    return text, validate_question(plain_question(text), max_chars)
+
+
 def analyse(
     question: str,
     embedder: Embedder,
@@ -103,8 +112,7 @@ def analyse(
     max_chars: int = 2000,
 ) -> Query:
     """Validates, resolves a follow-up, detects the language, expands and embeds the question."""
-    text = validate_question(question, max_chars)
-    asked = validate_question(plain_question(text), max_chars)
+    text, asked = check_question(question, max_chars)
     # the earlier questions read as this one is (a client may send them decomposed, marked up)
     earlier = [replace(t, question=plain_question(t.question)) for t in history]
     resolved = resolve_follow_up(asked, earlier)
@@ -119,6 +127,7 @@ __all__ = [
     "YEAR",
     "Query",
     "analyse",
+    "check_question",
     "plain_question",
     "validate_question",
     "without_surrogates",

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from poleqa.config import MAX_QUESTION_CHARS
 from poleqa.errors import PoleqaError
 from poleqa.feedback import FeedbackBackend, FeedbackStore
 
@@ -50,6 +51,7 @@ def create_app(
     feedback_per_minute: int = FEEDBACK_PER_MINUTE,
     feedback_store: FeedbackBackend | None = None,
     readiness: Readiness | None = None,
+    max_question_chars: int = MAX_QUESTION_CHARS,
 ) -> FastAPI:
     """The ASGI app: chat at /, documents at /document, staff area at /equipe/.
 
@@ -77,7 +79,15 @@ def create_app(
     ready = readiness or Readiness()
     ready.on_ready(watcher.mark_seen)  # the index built while preparing is the one loaded
     limiter = RateLimiter(feedback_per_minute)
-    chat = ChatApp(pipeline, store, watcher, k=k, feedback_limiter=limiter, readiness=ready)
+    chat = ChatApp(
+        pipeline,
+        store,
+        watcher,
+        k=k,
+        feedback_limiter=limiter,
+        readiness=ready,
+        max_question_chars=max_question_chars,
+    )
     demo = build_blocks(chat)
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     app = FastAPI(title="poleqa", docs_url=None, redoc_url=None, openapi_url=None)
@@ -263,6 +273,7 @@ def serve(
     feedback_store: FeedbackBackend | None = None,
     prepare: Callable[[Readiness], None] | None = None,
     trusted_proxies: str = "",
+    max_question_chars: int = MAX_QUESTION_CHARS,
 ) -> None:
     """Run the app until interrupted (PoleqaError if the port is taken or the staff password
     is too short or too long).
@@ -292,6 +303,7 @@ def serve(
             feedback_per_minute=feedback_per_minute,
             feedback_store=feedback_store,
             readiness=readiness,
+            max_question_chars=max_question_chars,
         )
         server = uvicorn.Server(server_config(app, host, port, trusted_proxies))
         failures: list[BaseException] = []

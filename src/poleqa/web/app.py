@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from poleqa.config import MAX_QUESTION_CHARS
 from poleqa.errors import IndexError_, PoleqaError, QuestionError
-from poleqa.feedback import MAX_COMMENT_CHARS, Feedback, FeedbackStore
+from poleqa.feedback import MAX_COMMENT_CHARS, FeedbackStore
+from poleqa.query import check_question
 from poleqa.types import Turn
 from poleqa.web import render
 from poleqa.web.answer_view import answer_html
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served, theme
-from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
-from poleqa.web.session import Exchange, Session
+from poleqa.web.guards import InputError, RateLimiter, text_input
+from poleqa.web.ratings import Ratings
+from poleqa.web.session import Exchange, Session, own_session
 
 __all__ = ["EXAMPLES", "ChatApp", "Exchange", "IndexWatcher", "PipelineLike", "Session", "theme"]
 
@@ -33,12 +34,9 @@ EXAMPLES = (
 )
 # A person gives a few opinions a minute; more from one address is a script filling the disk.
 FEEDBACK_PER_MINUTE = 10
-RATE_LIMITED = "Trop d'avis envoyés en peu de temps : réessayez dans une minute."
-NOTHING_TO_RATE = "Aucune réponse à évaluer pour le moment."
-THANKS = "Merci ! Votre avis a été enregistré."
 
 
-class ChatApp(Served):
+class ChatApp(Ratings, Served):
     """Event handlers of the chat, bound to one shared pipeline and feedback store.
 
     The handlers receive what clients sent unprocessed (`preprocess=False`): anything may come
@@ -53,41 +51,83 @@ class ChatApp(Served):
         k: int = 5,
         feedback_limiter: RateLimiter | None = None,
         readiness: Readiness | None = None,
+        max_question_chars: int = MAX_QUESTION_CHARS,
     ) -> None:
         super().__init__(pipeline, store, watcher, k, readiness)
+        self.max_question_chars = max_question_chars  # refused before being asked
         self.feedback_limiter = feedback_limiter or RateLimiter(FEEDBACK_PER_MINUTE)
         self._replies = itertools.count(1)
 
-    def ask(self, question: Any, session: Session | None) -> tuple[Any, list, Session, str]:
+    def ask(self, question: Any, session: Session | None) -> tuple[str, list, Session, str]:
         """Answer through the API; returns (the box, messages, session, status line): the box
-        is emptied, unless the question was refused (too long…)."""
-        box, messages, session, status = self.ask_in_page(question, session)
-        return (box if isinstance(box, str) else ""), messages, session, status  # not gr.skip()
-
-    def ask_in_page(self, question: Any, session: Session | None) -> tuple[Any, list, Session, str]:
-        """Answer in the chat page, whose box the browser empties when the question is sent
-        (`CLEAR_BOX`): the box is left as the user has it since (the next question may be
-        half typed), unless the question was refused (too long…): it is put back then.
+        is emptied, unless the question was refused (too long…): it is given back then.
 
         The exchange joins the tab's conversation when its answer is ready, unless
-        « Nouvelle conversation » was clicked meanwhile: it is dropped then, and the box left
-        as it is (it may already hold the new conversation's first question).
-        """
-        session = _own(session)
+        « Nouvelle conversation » was called meanwhile: it is dropped then."""
+        session = own_session(session)
         try:
             question = text_input(question, "question", "La question")
         except InputError as e:  # only a crafted API call sends a non-text question
             return "", session.messages(), session, render.message_html(e.message_fr)
         generation, history = session.begin()
-        if self.readiness.ready:
-            exchange, status = self._answer(question, history), ""
-        else:
-            exchange = Exchange(question, render.message_html(PREPARING, "info"))
-            status = self.status()
+        exchange, status = self._answer_when_ready(question, history)
         added = session.add(exchange, generation)
-        # a refused question goes back in the box, to be shortened or corrected
-        box = question if added and exchange.refused else gr.skip()
-        return box, session.messages(), session, status
+        return (question if added and exchange.refused else ""), session.messages(), session, status
+
+    def send_in_page(self, question: Any, session: Session | None) -> tuple[Any, Any, Session, Any]:
+        """A question sent from the page (Enter, « Envoyer », an example): shown at once in the
+        conversation, then answered in its place by `answer_in_page`, the event that follows.
+        Returns (the box, messages, session, status line).
+
+        The browser empties the box as the question is sent (`CLEAR_BOX`): it is left as the
+        user has it since (the next question may be half typed), unless the question is refused
+        (too long…, or the index still being prepared): it is put back then, to be corrected or
+        sent again. An empty box sends nothing (Enter pressed twice)."""
+        session = own_session(session)
+        try:
+            question = text_input(question, "question", "La question")
+        except InputError as e:  # only a crafted call sends a non-text question
+            return gr.skip(), gr.skip(), session, render.message_html(e.message_fr)
+        if not question.strip():
+            return gr.skip(), gr.skip(), session, gr.skip()
+        refusal = self._refusal(question)
+        if refusal is not None:
+            session.add(refusal, session.begin()[0])
+            return question, session.messages(), session, self.status()
+        session.send(question)
+        return gr.skip(), session.messages(), session, gr.skip()
+
+    def answer_in_page(self, session: Session | None) -> tuple[Any, Session, Any]:
+        """Answers the first question of the conversation still waiting (`send_in_page`), in
+        its place, once the tab's question before it is answered; returns (messages, session,
+        status line). Its answer is dropped if « Nouvelle conversation » was clicked meanwhile."""
+        session = own_session(session)
+        with session.answering:
+            waiting = session.claim()
+            if waiting is None:  # cleared meanwhile, or nothing was sent
+                return gr.skip(), session, gr.skip()
+            generation, sent, history = waiting
+            exchange, status = self._answer_when_ready(sent.question, history)
+            session.fulfil(sent, exchange, generation)
+            return session.messages(), session, status
+
+    def _refusal(self, question: str) -> Exchange | None:
+        """The exchange refusing a question before it is asked (too long, no word…, or the
+        index still being prepared), or None."""
+        try:
+            check_question(question, self.max_question_chars)
+        except QuestionError as e:
+            return Exchange(question, render.message_html(e.message_fr), refused=True)
+        if not self.readiness.ready:
+            return Exchange(question, render.message_html(PREPARING, "info"), refused=True)
+        return None
+
+    def _answer_when_ready(self, question: str, history: tuple[Turn, ...]) -> tuple[Exchange, str]:
+        """The exchange of one question and the status line (what is being prepared)."""
+        if self.readiness.ready:
+            return self._answer(question, history), ""
+        waiting = Exchange(question, render.message_html(PREPARING, "info"), refused=True)
+        return waiting, self.status()
 
     def _answer(self, question: str, history: tuple[Turn, ...]) -> Exchange:
         """The exchange of one question: its answer, or the French message saying why none."""
@@ -112,10 +152,17 @@ class ChatApp(Served):
             return Exchange(question, render.message_html(render.GENERIC_ERROR))
 
     def new_conversation(self, session: Session | None) -> tuple[str, list, Session, str, str]:
-        """Empties the tab's conversation in place: the answers still awaited are dropped."""
-        session = _own(session)
+        """Empties the tab's conversation in place: the answers still awaited are dropped.
+        Returns (the box, messages, session, the API's comment, status line)."""
+        session = own_session(session)
         session.clear()
         return "", [], session, "", self.status()
+
+    def new_in_page(self, session: Session | None) -> tuple[list, Session, str]:
+        """« Nouvelle conversation » in the page: as `new_conversation`, the question box left
+        as it is (a question typed meanwhile is not lost)."""
+        _, messages, session, _, status = self.new_conversation(session)
+        return messages, session, status
 
     def status(self) -> str:
         """The status line: what is being prepared, until the index is ready."""
@@ -125,108 +172,6 @@ class ChatApp(Served):
     def poll_status(self) -> tuple[str, Any]:
         """The status line and the timer that refreshes it, stopped once the index is ready."""
         return self.status(), gr.Timer(active=not self.readiness.ready)
-
-    def rate_last(
-        self,
-        rating: str,
-        comment: Any,
-        session: Session | None,
-        request: gr.Request | None = None,
-    ) -> tuple[str, str]:
-        """The API's feedback (`feedback_up`, `feedback_down`): about the last answer.
-        Returns (status, comment box)."""
-        answered = [e for e in _own(session).snapshot() if e.answer is not None]
-        if not answered:
-            return render.message_html(NOTHING_TO_RATE, "info"), _keep(comment)
-        reply = self._store(answered[-1], rating, comment, request)
-        return render.message_html(reply.text, reply.kind), reply.comment
-
-    def rate_answer(
-        self, session: Session | None, event: gr.EventData, request: gr.Request | None = None
-    ) -> str:
-        """👍/👎 and comment on one answer, from its feedback control (`static/poleqa.js`).
-
-        The event's data names the answer by its key; the reply (JSON, shown under that
-        answer by the page) says whether the opinion was stored.
-        """
-        data = getattr(event, "_data", None)
-        data = data if isinstance(data, dict) else {}  # anything may come from a crafted call
-        key = data.get("answer")
-        if not isinstance(key, str) or not key or len(key) > 64:
-            return self._reply("", FeedbackReply("error", "Avis illisible.", ""))
-        exchange = next((e for e in _own(session).snapshot() if e.feedback_id == key), None)
-        if exchange is None or exchange.answer is None:
-            gone = FeedbackReply("info", "Cette réponse n'est plus dans la conversation.", "")
-            return self._reply(key, gone)
-        reply = self._store(exchange, data.get("rating"), data.get("comment", ""), request)
-        return self._reply(key, reply)
-
-    def _reply(self, key: str, reply: FeedbackReply) -> str:
-        """What the page's feedback control reads; `seq` makes every reply a new value."""
-        body = {"answer": key, "kind": reply.kind, "text": reply.text}
-        body |= {"comment": reply.stored_comment, "seq": next(self._replies)}
-        return json.dumps(body, ensure_ascii=False)
-
-    def _store(
-        self, exchange: Exchange, rating: Any, comment: Any, request: gr.Request | None
-    ) -> FeedbackReply:
-        assert exchange.answer is not None
-        # Counted before anything else, refusals included: a script gets no free attempts.
-        key = client_key(request)
-        if not self.feedback_limiter.allow(key):
-            log.warning(
-                "refused feedback from %s: over %d a minute", key, self.feedback_limiter.limit
-            )
-            return FeedbackReply("error", RATE_LIMITED, _keep(comment))
-        try:
-            text = text_input(comment, "feedback", "Le commentaire")
-        except InputError as e:
-            return FeedbackReply("error", e.message_fr, "")
-        if len(text) > MAX_COMMENT_CHARS:
-            log.warning("refused feedback from %s: comment of %d characters", key, len(text))
-            too_long = (
-                f"Le commentaire est trop long ({len(text)} caractères ; "
-                f"{MAX_COMMENT_CHARS} au plus) : raccourcissez-le."
-            )
-            return FeedbackReply("error", too_long, text)
-        if rating not in ("up", "down"):
-            return FeedbackReply("error", "Avis inconnu.", text)
-        try:
-            record = Feedback.about(
-                exchange.answer,
-                rating,
-                text,
-                exchange.feedback_id,
-                index_version=exchange.index_version,
-            )
-            self.store.add(record)
-        except OSError:
-            log.exception("feedback could not be stored")
-            failed = "Votre avis n'a pas pu être enregistré. Réessayez plus tard."
-            return FeedbackReply("error", failed, text)
-        thanks = "Merci ! Votre commentaire a été enregistré." if text.strip() else THANKS
-        return FeedbackReply("ok", thanks, "", stored_comment=bool(text.strip()))
-
-
-@dataclass(frozen=True)
-class FeedbackReply:
-    """The outcome of an opinion: its kind ("ok", "info", "error"), French text, and what the
-    comment box should hold afterwards (emptied once stored, kept to be corrected)."""
-
-    kind: str
-    text: str
-    comment: str
-    stored_comment: bool = False
-
-
-def _keep(comment: Any) -> str:
-    """The comment box's value left as it was (emptied if a client sent something else)."""
-    return comment if isinstance(comment, str) else ""
-
-
-def _own(session: Session | None) -> Session:
-    """The tab's session (Gradio always passes it; a direct call may not)."""
-    return session if isinstance(session, Session) else Session()
 
 
 HEADER = (
@@ -328,42 +273,55 @@ def _asking(
     ask_out = [question, chatbot, session, status]
     # Unprocessed inputs: ChatApp checks their types itself and answers in French.
     raw: dict[str, Any] = {"preprocess": False}
-    # Gradio's concurrency limit holds per listener: the ones that ask share theirs, so the
+    # Gradio's concurrency limit holds per listener: the ones that answer share theirs, so the
     # pipeline answers `concurrency` questions at once whatever sent them (the same for
     # opinions).
     asking: dict[str, Any] = {"concurrency_id": "ask"}
     rating: dict[str, Any] = {"concurrency_id": "feedback", **raw}
-    # Enter and « Envoyer » are one event (Gradio's « once » is per event: the other one would
-    # send the question again while it is answered). The browser empties the box as it sends:
-    # emptied by the reply, it lost what was typed meanwhile.
-    gr.on(
+    # A question sent from the page goes in two events: shown at once (outside the queue, so
+    # that the page shows it whatever waits there), then answered in its place. The box is
+    # no output of the second: Gradio's progress would cover it, and the next question may be
+    # typed and sent meanwhile (« once » dropped it: Gradio counts the event running until the
+    # answer has come). Enter and « Envoyer » are one event; the browser empties the box as
+    # it sends, so that a double click or Enter then « Envoyer » sends nothing more.
+    shown: dict[str, Any] = {"api_name": False, "queue": False, "show_progress": "hidden"}
+    # each question sent is answered, the one before still being answered or not
+    answered: dict[str, Any] = {"api_name": False, "show_progress": "minimal", **asking}
+    answered |= {"trigger_mode": "multiple"}
+    answer_out = [chatbot, session, status]
+    sent = gr.on(
         [send.click, question.submit],
-        chat.ask_in_page,
+        chat.send_in_page,
         [question, session],
         ask_out,
-        api_name=False,
-        trigger_mode="once",
+        trigger_mode="multiple",
         js=CLEAR_BOX,
-        **asking,
+        **shown,
         **raw,
     )
-    # The API's « ask » (no browser to empty the box): the reply empties it.
+    sent.then(chat.answer_in_page, [session], answer_out, **answered, **raw)
+    # The API's « ask » (no browser to empty the box): one event, the reply empties the box.
     gr.Button(visible=False).click(
         chat.ask, [question, session], ask_out, api_name="ask", **asking, **raw
     )
 
     # EventData, not SelectData: SelectData reads its « index » when Gradio makes it, and a
     # crafted call without one got Python's error text back (and a traceback in the log).
-    def ask_example(s: Session | None, event: gr.EventData) -> tuple[Any, Any, Any, Any]:
+    def send_example(s: Session | None, event: gr.EventData) -> tuple[Any, Any, Any, Any]:
         data = getattr(event, "_data", None)
         index = data.get("index") if isinstance(data, dict) else None
         if type(index) is not int or not 0 <= index < len(examples):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # no such example: nothing asked
-        return chat.ask_in_page(examples[index], s)
+        return chat.send_in_page(examples[index], s)
 
-    chatbot.example_select(ask_example, [session], ask_out, api_name=False, **asking)
-    reset_out = [question, chatbot, session, api_comment, status]
-    new.click(chat.new_conversation, [session], reset_out, api_name="new_conversation")
+    example = chatbot.example_select(send_example, [session], ask_out, **shown)
+    example.then(chat.answer_in_page, [session], answer_out, **answered, **raw)
+    # outside the queue too: a new conversation at once, whatever waits there
+    new.click(chat.new_in_page, [session], answer_out, **shown)
+    api_reset = [question, chatbot, session, api_comment, status]
+    gr.Button(visible=False).click(
+        chat.new_conversation, [session], api_reset, api_name="new_conversation"
+    )
     _rating(chat, session, controller, api_comment, api_status, rating)
     return status
 

@@ -125,10 +125,19 @@ def message_html(text: str, kind: str = "error") -> str:
 
 
 BLANK_QUESTION = "(question vide)"
+PENDING = "Recherche de la réponse…"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def question_html(question: str, limit: int = 2000) -> str:
+def pending_html() -> str:
+    """What stands in the conversation for an answer still being looked for."""
+    return f'<div class="pq-pending" role="status">{PENDING}</div>'
+
+
+QUESTION_SHOWN = 2000  # characters of a question shown in the conversation
+
+
+def question_html(question: str, limit: int = QUESTION_SHOWN) -> str:
     """The user's question as shown in the chat, cut if absurdly long; a blank one is said to
     be empty (an empty bubble looked like a display fault above « La question est vide. »)."""
     question = _CONTROL.sub("", question)  # « \x00\x01 » typed in showed as boxes

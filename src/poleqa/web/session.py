@@ -11,6 +11,7 @@ from poleqa.query import plain_question
 from poleqa.types import Answer, Turn
 from poleqa.web import render
 
+REFUSED_SHOWN = 300  # characters of a refused question shown in the conversation
 HISTORY_TURNS = 3  # earlier exchanges passed to the pipeline to resolve follow-up questions
 
 
@@ -24,6 +25,10 @@ class Exchange:
     feedback_id: str = ""  # also the key of the answer's elements in the page
     index_version: str = ""  # the index generation that answered ("" if unknown)
     refused: bool = False  # the question itself was refused (too long…): the box keeps it
+    # sent from the page and shown at once: « waiting » until an answering event takes it,
+    # « pending » until its answer takes its place
+    waiting: bool = False
+    pending: bool = False
 
 
 class Session:
@@ -40,6 +45,9 @@ class Session:
         # Bumped by « Nouvelle conversation »: an answer to an earlier one is not put back.
         self.generation = 0
         self._lock = threading.Lock()
+        # held while one of the tab's questions sent from the page is answered: the next waits,
+        # so that it reads the answer before it and the answers come back in order
+        self.answering = threading.Lock()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Session:
         """Gradio gives each new tab a deep copy of the initial value: with a lock of its own."""
@@ -61,6 +69,37 @@ class Session:
             self.exchanges.append(exchange)
             return True
 
+    def send(self, question: str) -> None:
+        """A question sent from the page: shown at once, in the order sent, until answered
+        in its place (`claim`, then `fulfil`)."""
+        with self._lock:
+            self.exchanges.append(
+                Exchange(question, render.pending_html(), waiting=True, pending=True)
+            )
+
+    def claim(self) -> tuple[int, Exchange, tuple[Turn, ...]] | None:
+        """The first question sent and waiting, now being answered: its conversation, the
+        exchange and the history before it (the questions sent earlier and still being answered
+        count, without their answers); None when none waits."""
+        with self._lock:
+            for at, exchange in enumerate(self.exchanges):
+                if exchange.waiting:
+                    exchange.waiting = False
+                    return self.generation, exchange, _history(self.exchanges[:at])
+            return None
+
+    def fulfil(self, sent: Exchange, exchange: Exchange, generation: int) -> bool:
+        """`exchange` in the place of the question `sent`, unless its conversation was cleared
+        since (False then)."""
+        with self._lock:
+            if generation != self.generation:
+                return False
+            for at, shown in enumerate(self.exchanges):
+                if shown is sent:
+                    self.exchanges[at] = exchange
+                    return True
+            return False
+
     def clear(self) -> None:
         """« Nouvelle conversation »: the questions still being answered are dropped too."""
         with self._lock:
@@ -77,20 +116,34 @@ class Session:
     def messages(self) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
         for e in self.snapshot():
-            out.append({"role": "user", "content": render.question_html(e.question)})
+            # a refused question is back in the box: a few lines of it say which it was
+            limit = REFUSED_SHOWN if e.refused else render.QUESTION_SHOWN
+            out.append({"role": "user", "content": render.question_html(e.question, limit)})
             out.append({"role": "assistant", "content": e.html})
         return out
 
 
 def _history(exchanges: list[Exchange]) -> tuple[Turn, ...]:
     """The last answered exchanges, each as understood: a follow-up completed, markup stripped
-    (« Et en 2020 ? » after « Et en 2019 ? » completes the question of 2019)."""
-    answered = [e for e in exchanges if e.answer is not None]
-    return tuple(
-        Turn(
-            e.answer.resolved_question or plain_question(e.question),
-            None if e.answer.abstained else e.answer.text,
-        )
-        for e in answered[-HISTORY_TURNS:]
-        if e.answer is not None
+    (« Et en 2020 ? » after « Et en 2019 ? » completes the question of 2019); a question still
+    being answered as asked, without an answer."""
+    return tuple(_turn(e) for e in [e for e in exchanges if _asked(e)][-HISTORY_TURNS:])
+
+
+def _asked(exchange: Exchange) -> bool:
+    return exchange.answer is not None or exchange.pending
+
+
+def _turn(exchange: Exchange) -> Turn:
+    if exchange.answer is None:
+        return Turn(plain_question(exchange.question), None)
+    answer = exchange.answer
+    return Turn(
+        answer.resolved_question or plain_question(exchange.question),
+        None if answer.abstained else answer.text,
     )
+
+
+def own_session(session: Session | None) -> Session:
+    """The tab's session (Gradio always passes it; a direct call may not)."""
+    return session if isinstance(session, Session) else Session()

@@ -136,7 +136,7 @@ const seen = new Set();
 let waiting = false;
 const observer = new MutationObserver(() => {
   frenchLabels();
-  const pending = document.querySelector("#pq-chat .pending") !== null;
+  const pending = document.querySelector("#pq-chat .pending, #pq-chat .pq-pending") !== null;
   if (pending && !waiting) {
     const scroller = document.querySelector("#pq-chat .bubble-wrap");
     if (scroller) scroller.scrollTo({ top: scroller.scrollHeight });
