@@ -18,7 +18,7 @@ from webfake import INFO, SENT_END, SENT_START, FakePipeline, Site, fake_site, s
 from poleqa.feedback import FeedbackStore
 from poleqa.types import Document
 from poleqa.web import create_app
-from poleqa.web.documents import CHANGED
+from poleqa.web.documents import CHANGED, NO_SUCH_PASSAGE
 from poleqa.web.render import document_url
 
 PASSWORD = "un mot de passe d'équipe"
@@ -198,6 +198,14 @@ def test_document_known_and_unknown(site: Site) -> None:
     assert ok.status_code == 200 and '<mark id="passage">' in ok.text
     missing = httpx.get(site.url + "document", params={"source": "../../etc/passwd"})
     assert missing.status_code == 404 and "Document introuvable" in missing.text
+    # a span no link of the app carries (beyond the text, or ending before it starts): the
+    # whole document, said so, instead of a page marking nothing without a word
+    for start, end in ((900_000, 900_010), (50, 10), (5, 5)):
+        odd = httpx.get(
+            site.url + "document", params={"source": INFO.source, "start": start, "end": end}
+        )
+        assert odd.status_code == 200 and '<mark id="passage">' not in odd.text
+        assert html.escape(NO_SUCH_PASSAGE) in odd.text
 
 
 class EditedPipeline(FakePipeline):

@@ -26,6 +26,9 @@ CHANGED = (
     "Ce document a changé depuis cette réponse : le passage cité n'y est plus repéré. "
     "Posez la question de nouveau pour une citation à jour."
 )
+NO_SUCH_PASSAGE = (
+    "Le passage indiqué par ce lien n'existe pas dans ce document : il est affiché en entier."
+)
 BAD_LINK = (
     "Ce lien vers un document est incomplet ou abîmé. "
     "Revenez au chat et utilisez le lien « Ouvrir le document » d'une source."
@@ -114,4 +117,7 @@ def _document_response(pipeline: PipelineLike, request: Request) -> HTMLResponse
     if version and not doc.info.content_hash.startswith(version):
         # offsets of another version of the file: marking them would show the wrong text
         return HTMLResponse(document_page(doc, None, None, CHANGED), headers=_HEADERS)
+    if start is not None and end is not None and not start < min(end, len(doc.text)):
+        # no link of the app carries these (an edited or made-up link): the page says so
+        return HTMLResponse(document_page(doc, None, None, NO_SUCH_PASSAGE), headers=_HEADERS)
     return HTMLResponse(document_page(doc, start, end), headers=_HEADERS)
