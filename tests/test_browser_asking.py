@@ -167,3 +167,21 @@ def test_a_new_conversation_while_a_question_is_answered_stays_empty(
         page.wait_for_timeout(1500)  # the held answer has come back by now
         assert page.locator("#pq-chat .pq-question").count() == 0
         assert box.input_value() == "Une autre question"
+
+
+def test_a_refused_opinion_leaves_the_stored_one_pressed(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # once the limit was reached, the thumb clicked showed pressed though nothing was stored
+    app = create_app(webfake.FakePipeline(), tmp_path / "data", feedback_per_minute=1)
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = _asked(ctx, url, "Combien de pôles ?")
+        answer = page.locator("#pq-chat .pq-answer").first
+        answer.wait_for(timeout=WAIT * 1000)
+        answer.locator("button.pq-up").click()
+        answer.locator(".pq-fb-status.pq-ok").wait_for(timeout=WAIT * 1000)
+        answer.locator("button.pq-down").click()  # over the limit: refused
+        answer.locator(".pq-fb-status.pq-error").wait_for(timeout=WAIT * 1000)
+        pressed = [
+            answer.locator(f"button.{b}").get_attribute("aria-pressed")
+            for b in ("pq-up", "pq-down")
+        ]
+    assert pressed == ["true", "false"]

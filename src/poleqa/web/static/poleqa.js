@@ -174,6 +174,13 @@ watch("value", () => {
   line.textContent = reply.text;
   const kind = ["ok", "info", "error"].includes(reply.kind) ? reply.kind : "error";
   line.className = "pq-fb-status pq-" + kind;
+  // the thumb shown pressed is the opinion stored: a refused one (too many, a comment too
+  // long) leaves the one stored before, if any, pressed
+  if (kind === "ok") bar.dataset.stored = bar.dataset.rating;
+  bar.querySelectorAll(".pq-rate").forEach((b) => {
+    const rating = b.classList.contains("pq-up") ? "up" : "down";
+    b.setAttribute("aria-pressed", rating === bar.dataset.stored ? "true" : "false");
+  });
   const box = bar.querySelector(".pq-comment");
   if (reply.kind === "ok" && reply.comment && box) {
     const focused = box.contains(document.activeElement);
