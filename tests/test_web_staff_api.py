@@ -18,6 +18,7 @@ from webfake import FakePipeline, logged_in, serving
 
 from poleqa.web import create_app
 from poleqa.web.middleware import FILE_RECORD
+from poleqa.web.origins import CROSS_SITE
 
 PASSWORD = "un mot de passe d'équipe"
 
@@ -79,3 +80,42 @@ def test_call_v2_evaluates_an_uploaded_file_and_says_when_none_is_given(url: str
     event, (message, _, reports) = _v2_result(staff, "evaluate", {"upload": None, "k": 5})
     assert event == "complete" and reports is None
     assert "Choisissez d&#x27;abord un fichier de questions." in message
+
+
+def test_another_sites_pages_cannot_use_the_staff_area(url: str) -> None:
+    # Gradio's CORS layer granted any origin, with the staff's cookie (SameSite=None), on any
+    # host but localhost: a page of another site called « Vérifier » and read the passages
+    client = httpx.Client(base_url=url)
+    login = client.post("equipe/login", data={"username": "equipe", "password": PASSWORD})
+    cookies = login.headers.get_list("set-cookie")
+    assert cookies and all("samesite=lax" in c.lower() for c in cookies), cookies
+    call = "equipe/gradio_api/call/verify"
+    body = {"data": ["pôles", [], "", "", 1]}
+    host = {"Host": "poleqa.agence.example.fr"}
+    another = {"Origin": "https://ailleurs.example", **host}
+    for headers in (
+        {**another, "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"},
+        {**another, "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"},
+        another,  # a browser that does not say where the request comes from
+        {**host, "Origin": "null"},
+    ):
+        refused = client.post(call, json=body, headers=headers)
+        assert refused.status_code == 403, headers
+        assert refused.json() == {"detail": CROSS_SITE}
+        assert not any(h.startswith("access-control-") for h in refused.headers)
+    preflight = client.options(call, headers={**another, "Sec-Fetch-Site": "cross-site"})
+    assert preflight.status_code == 403
+    # its own pages, and a link followed from elsewhere (a visit), are answered
+    own = {"Origin": "https://poleqa.agence.example.fr", **host, "Sec-Fetch-Site": "same-origin"}
+    answered = client.post(call, json=body, headers=own)
+    assert answered.status_code == 200 and "event_id" in answered.json()
+    assert not any(h.startswith("access-control-") for h in answered.headers)
+    visit = {**host, "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert client.get("equipe/", headers=visit).status_code == 200
+    # the public chat is no one's session: other sites may call its API
+    public = httpx.post(
+        url + "gradio_api/call/ask",
+        json={"data": ["Combien ?", None]},
+        headers={**another, "Sec-Fetch-Site": "cross-site"},
+    )
+    assert public.status_code == 200

@@ -115,6 +115,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
     from poleqa.web.auth import LOGIN_FAILURES_PER_MINUTE, STAFF_PATH
     from poleqa.web.guards import RateLimiter
     from poleqa.web.login_page import SessionlessPages, gradio_session
+    from poleqa.web.origins import StaffSameOrigin
     from poleqa.web.sessions import LoginThrottle, OwnLogout
     from poleqa.web.staff import build_staff_blocks
 
@@ -144,6 +145,8 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
     # Gradio's login page would describe the staff API (its endpoints, the documents) to anyone.
     sessions = gradio_session(_gradio_app(app, STAFF_PATH))
     app.add_middleware(SessionlessPages, prefix=STAFF_PATH + "/", has_session=sessions)
+    # Gradio's CORS layer lets any site call the staff API with the staff's cookie: refused
+    app.add_middleware(StaffSameOrigin, prefix=STAFF_PATH)
     return endpoints
 
 
