@@ -7,7 +7,10 @@ import errno
 import fcntl
 import os
 import shutil
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -274,3 +277,40 @@ def test_a_file_deleted_while_loading_is_a_damaged_index(
         f"The index in {index_dir} is damaged ({path} is missing): "
         f"run `poleqa index --index {index_dir}` to rebuild it."
     )
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has ended (a zombie no one reaps has)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_a_build_ends_when_the_process_that_asked_for_it_is_gone(tmp_path: Path) -> None:
+    # A server stopped during « Réindexer » left its build running: minutes later it
+    # published its index and deleted the one the next server had started with.
+    asker = tmp_path / "asker.py"
+    asker.write_text(
+        "import subprocess, sys, time\n"
+        "code = 'import os; from poleqa.pipeline import _exit_with_parent; p = os.getppid(); "
+        'print("watching", flush=True); _exit_with_parent(p, 0.05); '
+        "import time; time.sleep(60)'\n"
+        "child = subprocess.Popen([sys.executable, '-c', code])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n",
+        encoding="utf-8",
+    )
+    parent = subprocess.Popen([sys.executable, str(asker)], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert parent.stdout.readline() == "watching\n"  # poleqa imported: the child is watching
+    time.sleep(0.3)
+    assert not _gone(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while not _gone(child):
+        assert time.monotonic() < deadline, "the build outlived the process that asked for it"
+        time.sleep(0.05)

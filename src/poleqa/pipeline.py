@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from poleqa.index import BuildReport, Index
 
 CANDIDATE_HITS = 10  # passages retrieved for the answerer, whatever the number of citations
+
+log = logging.getLogger(__name__)
 
 
 class _Loaded:
@@ -265,7 +270,19 @@ def _build_in_child(settings: Settings, replace: bool) -> BuildReport:
 
 
 def _build_child(settings: Settings, replace: bool) -> BuildReport:
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     return Pipeline(settings).build(replace=replace)
+
+
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """Ends the building process once the process that asked for the build is gone (a server
+    stopped mid-build): orphaned, it went on, then published its index minutes later and
+    deleted the one the next server had started with. Stopped, the build leaves the index as
+    it was (its swap is atomic)."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    log.warning("the process that asked for this index build is gone: build stopped")
+    os._exit(1)
 
 
 class Pinned:
