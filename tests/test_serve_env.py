@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from support import DOCS, PARAMS, FakeEmbedder, write_corpus
@@ -301,3 +303,32 @@ def test_the_server_keeps_its_temporary_files_private_and_removes_them(
     with private_temp():
         assert get_upload_folder() == "/srv/gradio-cache"
     assert os.environ["GRADIO_TEMP_DIR"] == "/srv/gradio-cache"
+
+
+def test_a_server_stopped_by_sigterm_removes_its_temporary_folder(tmp_path: Path) -> None:
+    # systemd and `docker stop` send SIGTERM: uvicorn sent it to itself again after its
+    # shutdown, which ended the process before the staff's reports and the feedback export
+    # (citizens' comments) were removed
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "note.md").write_text("# Note\n\nLe pôle compte 12 membres.\n", "utf-8")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLEQA_", "GRADIO_"))}
+    env |= {"TMPDIR": str(temp), "XDG_CACHE_HOME": env.get("XDG_CACHE_HOME", str(repo / ".cache"))}
+    port = _free_port()
+    args = [sys.executable, str(repo / "app.py"), "--port", str(port),
+            "--corpus", "corpus", "--index", "index", "--data", "data"]  # fmt: skip
+    server = subprocess.Popen(args, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while True:  # uvicorn serving: its own handler of the signal is the one that runs
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/etat", timeout=5).status_code == 200:
+                break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and server.poll() is None
+            time.sleep(0.2)
+    (private,) = temp.glob("poleqa-serve-*")
+    server.terminate()
+    assert server.wait(timeout=60) == 128 + 15
+    assert not private.exists()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -295,7 +297,8 @@ def serve(
 
     check_port(host, port)
     readiness = Readiness(ready=prepare is None)
-    with private_temp():  # before the app is made: Gradio reads GRADIO_TEMP_DIR then
+    # private_temp inside: its folder is removed whenever SIGTERM comes
+    with _stopped_like_ctrl_c(), private_temp():  # before the app: Gradio reads GRADIO_TEMP_DIR
         app = create_app(
             pipeline,
             data_dir,
@@ -323,6 +326,37 @@ def serve(
         server.run()
     if failures:
         raise failures[0]
+
+
+class _Terminated(SystemExit):
+    """SIGTERM received: the server stops, its folders removed, then the process ends."""
+
+
+@contextmanager
+def _stopped_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM (systemd, `docker stop`) stops the server as Ctrl-C does, its folders removed:
+    uvicorn stops serving, then sends the signal to itself again, which ended the process
+    before `private_temp` removed the staff's reports and the feedback export (citizens'
+    comments). Here SIGTERM raises SystemExit, at any moment of the server's life, and once
+    the folders are removed the process ends at once: the interpreter's own ending aborted
+    (SIGABRT) when a thread was preparing the index in native code."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals go to the main thread only: a server run from another is stopped there
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Terminated(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except _Terminated as stopped:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(stopped.code or 0))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
