@@ -80,6 +80,11 @@ def test_call_v2_evaluates_an_uploaded_file_and_says_when_none_is_given(url: str
     event, (message, _, reports) = _v2_result(staff, "evaluate", {"upload": None, "k": 5})
     assert event == "complete" and reports is None
     assert "Choisissez d&#x27;abord un fichier de questions." in message
+    # the folder of an upload is no upload (Gradio's clean-up of old files failed on it)
+    folder = {"path": str(Path(upload.json()[0]).parent), "meta": {"_type": "gradio.FileData"}}
+    refused = staff.post("equipe/gradio_api/call/v2/evaluate", json={"upload": folder, "k": 5})
+    assert refused.status_code == 400
+    assert refused.json() == {"detail": "Seuls les fichiers déposés sont acceptés."}
 
 
 def test_another_sites_pages_cannot_use_the_staff_area(url: str) -> None:

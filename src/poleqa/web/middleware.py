@@ -196,7 +196,10 @@ def _problem(
     if files and mount.uploads is None:
         return "file reference in a call", "Ce service n'accepte aucun fichier."
     for name in files:
-        if mount.uploads is None or not Path(name).resolve().is_relative_to(mount.uploads):
+        path = Path(name).resolve()
+        # a folder of uploads is none: Gradio kept it as a file it made, and its clean-up of
+        # old files then failed on it (IsADirectoryError) for the rest of the server's life
+        if mount.uploads is None or not path.is_relative_to(mount.uploads) or path.is_dir():
             return f"file not uploaded: {name[:300]!r}", "Seuls les fichiers déposés sont acceptés."
     return None
 
