@@ -3,7 +3,6 @@ re-indexing and the feedback export."""
 
 from __future__ import annotations
 
-import dataclasses
 import html as html_module
 import json
 import logging
@@ -12,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webfake import INFO, PASSAGE_END, SENT_START, TEXT, FakePipeline, small_pipeline
+from webfake import INFO, TEXT, FakePipeline, small_pipeline
 
 from poleqa.errors import QuestionError
 from poleqa.evaluation.questions import parse_questions
 from poleqa.feedback import Feedback, FeedbackStore
 from poleqa.index.builder import BuildReport
-from poleqa.types import Answer, Chunk, Hit
+from poleqa.types import Answer
 from poleqa.web import render
 from poleqa.web.eval_view import FORMAT_HELP, METRICS, TYPE_NAMES, value_text
 from poleqa.web.staff import MAX_QUESTIONS, StaffApp, _build_summary, build_staff_blocks
@@ -82,46 +81,6 @@ def _upload_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> 
     upload = tmp_path / "uploads" / "abc" / name
     upload.parent.mkdir(parents=True)
     return upload
-
-
-def test_verify_filters_and_validates_dates(staff: StaffApp) -> None:
-    html = staff.verify("pôles", [INFO.source], "2023", "2024-12-31", 5)
-    assert "<td>1</td><td>0,5000<br><small>dense 0,810</small>" in html
-    # the rank is the reading order, the score the retrieval's: the table says both
-    assert f'<p class="pq-hits-note">{render.esc(render.HITS_CAPTION)}</p><table' in html
-    assert f"<td>{SENT_START}–{PASSAGE_END}</td>" in html
-    # The staff page lives at /equipe/: its document links climb back to the app's root.
-    assert 'href="../document?source=' in html
-    assert "Date « 30/03/2023 » non reconnue" in staff.verify("pôles", [], "30/03/2023", "", 5)
-    assert "La date min. est postérieure" in staff.verify("pôles", [], "2024", "2023-12", 5)
-    # checked as the chat's questions, said of the field staff fill in: « Requête »
-    assert "La requête est vide." in staff.verify("", [], "", "", 5)
-    assert "La requête ne contient aucun mot." in staff.verify("?!", [], "", "", 5)
-    assert staff.source_choices() == [(f"{INFO.title} ({INFO.source})", INFO.source)]
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("pôles", [], "", "", 10000), "Le nombre de passages doit être un nombre entier entre 1"),
-        (("pôles", [], "", "", 2.5), "Le nombre de passages doit être un nombre entier entre 1"),
-        (("pôles", [], "", "", True), "Le nombre de passages doit être un nombre entier entre 1"),
-        (("pôles", ["autre.txt"], "", "", 5), "Document inconnu : « autre.txt »."),
-        (("pôles", [7], "", "", 5), "Les documents doivent être une liste de noms de fichiers."),
-        (("pôles", [], "2023-13-45", "", 5), "Date « 2023-13-45 » non reconnue"),
-        (("pôles", [], "", "2023-02-30", 5), "Date « 2023-02-30 » non reconnue"),
-        (("pôles", [], "", "２０２３", 5), "Date « ２０２３ » non reconnue"),
-        (({"q": 1}, [], "", "", 5), "La requête doit être un texte."),
-    ],
-)
-def test_verify_refuses_bad_input_in_french_with_one_log_line(
-    staff: StaffApp, args: tuple, message: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="poleqa")
-    html = staff.verify(*args)
-    assert html.startswith('<div class="pq-message pq-error">')
-    assert message in html_text(html)
-    assert len([r for r in caplog.records if r.name.startswith("poleqa")]) == 1
 
 
 def html_text(html: str) -> str:
@@ -369,12 +328,3 @@ def test_golds_no_cited_document_holds_are_named_on_the_page(
         "qu'elles citent (1) ; une faute de frappe dans la réponse attendue les compte comme "
         "des échecs, quelle que soit la réponse : typo"
     ) in html_text(failures)
-
-
-def test_verify_says_when_a_document_has_no_date() -> None:
-    # an undated document's date cell was empty, read as a display fault
-    undated = dataclasses.replace(INFO, date=None)
-    hit = Hit(Chunk(0, undated.source, 0, 9, TEXT[:9]), undated, 0.5, 1)
-    assert f"<td>{render.UNDATED}</td>" in render.hits_html([hit])
-    dated = dataclasses.replace(hit, info=INFO)
-    assert "<td>30/03/2023</td>" in render.hits_html([dated])

@@ -20,10 +20,10 @@ from poleqa.cli.options import (
     model_option,
     reading_options,
     settings_from,
-    undated_left_out,
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
+from poleqa.retrieval import undated_left_out, undated_note
 from poleqa.serialise import (
     ABSTAIN_TEXT,
     UNCERTAIN_TEXT,
@@ -59,7 +59,7 @@ def _print_answer(answer: Answer, undated: int = 0) -> None:
     for note in answer.notes:
         click.echo(f"Note : {note}")
     if undated:
-        click.echo(f"Note : {undated_text(undated)}")
+        click.echo(f"Note : {undated_note(undated)}")
     if answer.citations:
         click.echo("Passages peut-être utiles :" if answer.abstained else "Sources :")
     for c in answer.citations:
@@ -96,13 +96,6 @@ def _lines(stream: BinaryIO) -> Iterator[str | UnicodeDecodeError]:
             yield raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
         except UnicodeDecodeError as e:
             yield e
-
-
-def undated_text(count: int) -> str:
-    """What `ask` says of the documents without a date that --date-from/--date-to left out."""
-    if count == 1:
-        return "1 document sans date a été écarté par le filtre de dates."
-    return f"{count} documents sans date ont été écartés par le filtre de dates."
 
 
 def _run_jsonl(

@@ -20,9 +20,9 @@ from poleqa.cli.options import (
     passage_order_option,
     rerank_from,
     settings_from,
-    undated_left_out,
 )
 from poleqa.errors import CorpusError
+from poleqa.retrieval import undated_left_out
 from poleqa.types import Hit
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import click
 
 from poleqa.config import Settings, default_cache_dir
 from poleqa.errors import PoleqaError
-from poleqa.types import DocumentInfo, Filters
+from poleqa.types import Filters
 
 F = Callable[..., Any]
 
@@ -153,15 +153,6 @@ def filter_options(f: F) -> F:
 
 def filters_from(sources: tuple[str, ...], date_from: str | None, date_to: str | None) -> Filters:
     return Filters(sources=tuple(sources), date_from=date_from, date_to=date_to)
-
-
-def undated_left_out(infos: Iterable[DocumentInfo], filters: Filters) -> int:
-    """How many documents a date filter leaves out for having no date (of those --source
-    keeps): they may hold the answer all the same, so `ask` and `search` say it."""
-    if not (filters.date_from or filters.date_to):
-        return 0
-    kept = set(filters.sources)
-    return sum(1 for i in infos if not i.date and (not kept or i.source in kept))
 
 
 def settings_from(reading: ReadingChoice | None = None, **values: Any) -> Settings:

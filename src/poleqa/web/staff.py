@@ -15,7 +15,7 @@ from gradio.utils import get_upload_folder
 from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore, to_csv
 from poleqa.index.builder import BuildReport
-from poleqa.retrieval import before
+from poleqa.retrieval import before, undated_left_out, undated_note
 from poleqa.types import Filters
 from poleqa.web import render
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served
@@ -99,7 +99,10 @@ class StaffApp(Served):
             log.exception("unexpected error searching %r", str(query)[:200])
             return render.message_html(render.GENERIC_ERROR)
         # Rendered for the page at /equipe/: the document links climb back to the app's root.
-        return render.hits_html(hits, base="../")
+        # A fact may be in a document without a date: said, as `poleqa search` says it.
+        undated = undated_left_out(self.pipeline.sources(), filters)
+        note = render.message_html(undated_note(undated), "info") if undated else ""
+        return note + render.hits_html(hits, base="../")
 
     def reindex(self) -> str:
         """Index the corpus again (incrementally) and swap it in; questions keep being answered."""
