@@ -5,6 +5,7 @@ long tasks one at a time."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -163,6 +164,35 @@ def test_an_evaluation_and_a_reindex_run_one_after_the_other(tmp_path: Path) -> 
     assert "Index reconstruit" in summary
 
 
+class HeldBuild(FakePipeline):
+    """The fake pipeline whose re-index waits until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.building = threading.Event()
+        self.release = threading.Event()
+
+    def build(self, progress: bool = False, isolated: bool = False) -> Any:
+        self.building.set()
+        self.release.wait(WAIT)
+        return super().build(progress, isolated)
+
+
+def test_verify_answers_while_a_reindex_runs(tmp_path: Path) -> None:
+    # « Chercher » showed nothing for the whole re-index (a minute or more): it waited its turn
+    pipeline = HeldBuild()
+    with serving(create_app(pipeline, tmp_path / "data", staff_password=PASSWORD)) as url:
+        staff = _client(url + "equipe/", auth=("equipe", PASSWORD))
+        reindex = staff.submit(api_name="/reindex")
+        assert pipeline.building.wait(WAIT)
+        try:
+            hits = staff.submit("pôles", [], "", "", 5, api_name="/verify").result(timeout=10)
+        finally:
+            pipeline.release.set()
+        assert "<table" in hits
+        assert "Index reconstruit" in reindex.result(timeout=WAIT)
+
+
 def test_listeners_share_one_limit_by_what_they_run(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "data")
     chat = build_blocks(ChatApp(HeldPipeline(), store))
@@ -179,7 +209,11 @@ def test_listeners_share_one_limit_by_what_they_run(tmp_path: Path) -> None:
         for f in staff.fns.values()
         if f.name in ("verify", "evaluate", "reindex")
     }
-    assert long_tasks == {("verify", "staff", 1), ("evaluate", "staff", 1), ("reindex", "staff", 1)}
+    assert long_tasks == {
+        ("verify", "verify", 2),
+        ("evaluate", "staff", 1),
+        ("reindex", "staff", 1),
+    }
 
 
 def test_an_example_that_is_not_one_asks_nothing(tmp_path: Path) -> None:

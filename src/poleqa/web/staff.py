@@ -35,12 +35,15 @@ FAILURE_COLUMNS = {
 }
 
 MAX_K = 20  # the sliders' maximum; the API may not ask for more
-# « Vérifier », « Évaluer » and « Réindexer » run one at a time, whoever sent them (Gradio's
-# limit is per listener unless listeners share a concurrency id): no re-index of this server
-# runs during an evaluation, which reads one index anyway (`Pipeline.pinned`).
+# « Évaluer » and « Réindexer » run one at a time, whoever sent them (Gradio's limit is per
+# listener unless listeners share a concurrency id): no re-index of this server runs during an
+# evaluation, which reads one index anyway (`Pipeline.pinned`).
 ONE_AT_A_TIME: dict[str, Any] = {"concurrency_id": "staff", "concurrency_limit": 1}
-# About 0.2 s a question: a larger set would hold « Vérifier » and « Réindexer » of every staff
-# member for as long (they run one at a time); `poleqa eval` takes any size.
+# « Vérifier » reads the index served (a re-index swaps a new one in whole): it answers during
+# a re-index or an evaluation of minutes, instead of showing nothing until they end.
+SEARCHES: dict[str, Any] = {"concurrency_id": "verify", "concurrency_limit": 2}
+# About 0.2 s a question: a larger set would hold « Réindexer » of every staff member for as
+# long (they run one at a time); `poleqa eval` takes any size.
 MAX_QUESTIONS = 1000
 QUESTION_SETS = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")  # what poleqa.evaluation reads
 # Reports and exports hold citizens' comments: Gradio's copies are deleted after an hour.
@@ -333,7 +336,7 @@ def _verify_tab(staff: StaffApp) -> gr.Dropdown:
         [hits],
         api_name="verify",
         preprocess=False,
-        **ONE_AT_A_TIME,
+        **SEARCHES,
     )
     return sources
 
