@@ -13,8 +13,7 @@ import pytest
 from webfake import INFO, PASSAGE_END, SENT_START, TEXT, FakePipeline
 
 from poleqa.feedback import FeedbackStore
-from poleqa.retrieval import undated_note
-from poleqa.types import Chunk, DocumentInfo, Hit
+from poleqa.types import Chunk, DocumentInfo, Hit, undated_note
 from poleqa.web import render
 from poleqa.web.staff import StaffApp
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from poleqa.errors import QuestionError
 from poleqa.query import Query
-from poleqa.types import DocumentInfo, Filters, Hit
+from poleqa.types import Filters, Hit
 
 if TYPE_CHECKING:
     from poleqa.index import Index
@@ -163,20 +163,3 @@ class HybridRetriever:
             + (self.LEXICAL_WEIGHT * lexical.get(c, 0.0) / best_lex if best_lex > 0 else 0.0)
             for c in ids
         }
-
-
-def undated_left_out(infos: Iterable[DocumentInfo], filters: Filters) -> int:
-    """How many documents a date filter leaves out for having no date (of those --source
-    keeps): they may hold the answer all the same, so `ask`, `search` and
-    the staff's « Vérifier » say it."""
-    if not (filters.date_from or filters.date_to):
-        return 0
-    kept = set(filters.sources)
-    return sum(1 for i in infos if not i.date and (not kept or i.source in kept))
-
-
-def undated_note(count: int) -> str:
-    """What is said of the documents without a date that a date filter left out."""
-    if count == 1:
-        return "1 document sans date a été écarté par le filtre de dates."
-    return f"{count} documents sans date ont été écartés par le filtre de dates."

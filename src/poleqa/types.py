@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -104,6 +105,22 @@ class Filters:
     sources: tuple[str, ...] = ()  # keep only these documents (paths relative to the corpus)
     date_from: str | None = None  # ISO date prefix, inclusive
     date_to: str | None = None  # ISO date prefix, inclusive
+
+    def undated_left_out(self, infos: Iterable[DocumentInfo]) -> int:
+        """How many documents a date filter leaves out for having no date (of those `sources`
+        keeps): they may hold the answer all the same, so `ask`, `search` and the staff's
+        « Vérifier » say it (`undated_note`)."""
+        if not (self.date_from or self.date_to):
+            return 0
+        kept = set(self.sources)
+        return sum(1 for i in infos if not i.date and (not kept or i.source in kept))
+
+
+def undated_note(count: int) -> str:
+    """What is said of the `count` documents without a date a date filter left out."""
+    if count == 1:
+        return "1 document sans date a été écarté par le filtre de dates."
+    return f"{count} documents sans date ont été écartés par le filtre de dates."
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
-from poleqa.retrieval import undated_left_out, undated_note
 from poleqa.serialise import (
     ABSTAIN_TEXT,
     UNCERTAIN_TEXT,
@@ -31,7 +30,7 @@ from poleqa.serialise import (
     answer_to_json,
     confidence_text,
 )
-from poleqa.types import Answer, Filters
+from poleqa.types import Answer, Filters, undated_note
 
 
 def _check_index(settings: Settings) -> None:
@@ -215,7 +214,7 @@ def ask(
     if as_json:
         click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False, indent=2))
     else:
-        _print_answer(answer, undated_left_out(infos, filters))
+        _print_answer(answer, filters.undated_left_out(infos))
 
 
 commands = [ask]

@@ -22,7 +22,6 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.errors import CorpusError
-from poleqa.retrieval import undated_left_out
 from poleqa.types import Hit
 
 if TYPE_CHECKING:
@@ -191,7 +190,7 @@ def search(
         click.echo("No passage found.")
     for hit in hits:
         click.echo(_format_hit(hit))
-    undated = undated_left_out(infos, filters)
+    undated = filters.undated_left_out(infos)
     if undated:
         click.echo(f"Note: {undated} document(s) without a date left out by the date filter.")
 

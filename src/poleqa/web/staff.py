@@ -15,8 +15,8 @@ from gradio.utils import get_upload_folder
 from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore, to_csv
 from poleqa.index.builder import BuildReport
-from poleqa.retrieval import before, undated_left_out, undated_note
-from poleqa.types import Filters
+from poleqa.retrieval import before
+from poleqa.types import Filters, undated_note
 from poleqa.web import render
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served
 from poleqa.web.eval_view import FORMAT_HELP, report_html, unfound_answers_html
@@ -103,7 +103,7 @@ class StaffApp(Served):
             return render.message_html(render.GENERIC_ERROR)
         # Rendered for the page at /equipe/: the document links climb back to the app's root.
         # A fact may be in a document without a date: said, as `poleqa search` says it.
-        undated = undated_left_out(self.pipeline.sources(), filters)
+        undated = filters.undated_left_out(self.pipeline.sources())
         note = render.message_html(undated_note(undated), "info") if undated else ""
         return note + render.hits_html(hits, base="../")
 
