@@ -151,8 +151,11 @@ def test_duplicate_ids_and_empty_file(tmp_path: Path) -> None:
     line = '{"id": "x", "question": "Qui ?", "answers": [], "sources": [], "answerable": false}'
     dup = tmp_path / "dup.jsonl"
     dup.write_text(line + "\n" + line + "\n", encoding="utf-8")
-    with pytest.raises(QuestionSetError, match=r"line 2: duplicate id 'x' \(first on line 1\)"):
+    with pytest.raises(
+        QuestionSetError, match=r"line 2: duplicate id 'x' \(first on line 1\)"
+    ) as e:
         load_questions(dup)
+    assert "identifiant « x » en double (déjà ligne 1)" in e.value.message_fr
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")
     with pytest.raises(QuestionSetError, match="no questions"):

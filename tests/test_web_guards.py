@@ -158,3 +158,23 @@ def test_the_api_guard_parses_a_call_once_and_passes_it_on_whole(
     assert json.loads(seen["body"]) == {"data": ["Combien ?", None]}
     # Gradio is told the length of the body it reads, not of the one sent
     assert seen["headers"][b"content-length"] == str(len(seen["body"])).encode()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "rien"),
+        ("", "rien"),
+        (True, "vrai"),
+        (2.5, "2,5"),
+        ("dix", "« dix »"),
+        (10_000, "10000"),
+    ],
+)
+def test_a_number_refused_names_what_was_sent_in_french(value: object, shown: str) -> None:
+    # « (reçu : None) », « (reçu : True) »: Python's words in a French message
+    with pytest.raises(PoleqaError) as refused:
+        int_input(value, "verify", "Le nombre de passages", 1, 20)
+    assert refused.value.message_fr == (
+        f"Le nombre de passages doit être un nombre entier entre 1 et 20 (reçu : {shown})."
+    )

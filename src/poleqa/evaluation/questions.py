@@ -114,7 +114,7 @@ def parse_questions(text: str, fmt: str, name: str = "questions") -> list[Questi
                 _Problem(
                     q.line,
                     f"duplicate id {q.id!r} (first on line {seen[q.id]})",
-                    f"identifiant {q.id!r} en double (déjà ligne {seen[q.id]})",
+                    f"identifiant « {q.id} » en double (déjà ligne {seen[q.id]})",
                 )
             )
         else:

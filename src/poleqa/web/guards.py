@@ -43,6 +43,17 @@ def text_input(value: Any, where: str, name_fr: str) -> str:
     return without_surrogates(value)
 
 
+def _shown(value: Any) -> str:
+    """A value a client sent, as a French reader would name it (not Python's « None »)."""
+    if value is None or value == "":
+        return "rien"
+    if isinstance(value, bool):
+        return "vrai" if value else "faux"
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return f"« {str(value)[:50]} »" if isinstance(value, str) else str(value)[:50]
+
+
 def int_input(value: Any, where: str, name_fr: str, lo: int, hi: int) -> int:
     """A whole number within [lo, hi] (sliders send floats such as 5.0)."""
     number: int | None = None
@@ -56,7 +67,7 @@ def int_input(value: Any, where: str, name_fr: str, lo: int, hi: int) -> int:
         raise refuse(
             where,
             f"{name_fr!r} out of range [{lo}, {hi}]: {str(value)[:50]!r}",
-            f"{name_fr} doit être un nombre entier entre {lo} et {hi} (reçu : {str(value)[:50]}).",
+            f"{name_fr} doit être un nombre entier entre {lo} et {hi} (reçu : {_shown(value)}).",
         )
     return number
 
