@@ -294,7 +294,13 @@ def test_a_named_pipe_in_the_corpus_blocks_neither_the_build_nor_the_status(buil
     worker.join(20)
     assert len(results) == 2, "still reading the pipe"
     report, status = results
-    assert report.skipped == (Skipped("pipe.txt", "the file is a named pipe, not a regular file"),)
+    assert report.skipped == (
+        Skipped(
+            "pipe.txt",
+            "the file is a named pipe, not a regular file",
+            "non lu : c'est un tube nommé, pas un fichier ordinaire",
+        ),
+    )
     assert (report.documents, report.written, status) == (3, False, "current")
 
 

@@ -94,8 +94,8 @@ def test_reindex_reports_in_french_and_refuses_overlap(
     caplog.set_level(logging.INFO, logger="poleqa")
     assert staff.reindex() == render.message_html(
         "Index reconstruit en 2 s : 6 documents (ajoutés : 1, modifiés : 0, retirés : 0), "
-        "30 passages. Fichiers non indexés (illisibles, trop longs, d'un autre type ou copies "
-        "d'un autre fichier) : cassé.pdf.",
+        "30 passages. Fichier non indexé : cassé.pdf (aucun texte n'a pu être extrait du "
+        "fichier).",
         "ok",
     )
     # the operator's log says it too (only refusals were logged)

@@ -129,7 +129,13 @@ class FakePipeline:
 
     def build(self, progress: bool = False, isolated: bool = False) -> BuildReport:
         self.reload()
-        skipped = (Skipped("cassé.pdf", "no text could be extracted from the file"),)
+        skipped = (
+            Skipped(
+                "cassé.pdf",
+                "no text could be extracted from the file",
+                "aucun texte n'a pu être extrait du fichier",
+            ),
+        )
         return BuildReport(6, 30, 1, 0, 0, 5, skipped, 2.4, "flat")
 
 

@@ -58,10 +58,12 @@ class Document:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file that could not be ingested, and why (English, for logs and the CLI summary)."""
+    """A file that could not be ingested, and why: `reason` in English (logs, the CLI summary,
+    the index manifest), `reason_fr` for the staff area, short (« fichier vide »)."""
 
     source: str
     reason: str
+    reason_fr: str = "illisible"
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,16 @@ from poleqa.index.manifest import (
     Manifest,
     SkippedEntry,
 )
+from poleqa.index.skips import Skips, copy_of, no_readable_document, too_long
 from poleqa.ingest import (
     bytes_fingerprint,
     file_fingerprint,
-    is_sidecar,
     list_corpus,
     read_document,
     read_file_bytes,
     shown_name,
     unsupported_reason,
+    unsupported_reason_fr,
 )
 from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
@@ -108,9 +109,13 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
         try:
             out[source] = (path, str(file_fingerprint(corpus_dir, path)))
         except IngestError as e:
-            skipped.append(Skipped(shown_name(source), e.message))
+            skipped.append(Skipped(shown_name(source), e.message, e.message_fr))
     skipped += [
-        Skipped(shown_name(p.relative_to(corpus_dir).as_posix()), unsupported_reason(p, False))
+        Skipped(
+            shown_name(p.relative_to(corpus_dir).as_posix()),
+            unsupported_reason(p, False),
+            unsupported_reason_fr(p),
+        )
         for p in listing.unsupported
     ]
     skipped += listing.unused_sidecars  # a misnamed one would silently drop its metadata
@@ -203,25 +208,6 @@ class PlannedDoc:
     old_sentence_ids: list[int] = field(default_factory=list)
 
 
-@dataclass
-class Skips:
-    """Files left out: all are reported; only those the manifest can recheck are remembered."""
-
-    reported: list[Skipped] = field(default_factory=list)
-    remembered: list[SkippedEntry] = field(default_factory=list)
-
-    def add(self, source: str, fingerprint: str, reason: str) -> None:
-        self.reported.append(Skipped(source, reason))
-        self.remembered.append(SkippedEntry(source, fingerprint, reason))
-
-
-def too_long(doc: Document, max_chars: int) -> str | None:
-    """The reason to skip a document longer than `max_chars` characters, or None."""
-    n = len(doc.text)
-    limit = f"above the limit of {max_chars:,} (--max-document-chars)"
-    return None if n <= max_chars else f"{n:,} characters, {limit}"
-
-
 def read_corpus(
     params: BuildParams, files: CorpusFiles, skips: Skips, prev: Previous | None
 ) -> list[PlannedDoc]:
@@ -232,7 +218,7 @@ def read_corpus(
     first_of: dict[str, str] = {}  # fingerprint → the first source holding it
     for source, (path, scanned) in files.items():
         if scanned in first_of:  # a copy: cited twice, it would crowd the other documents out
-            skips.add(source, scanned, f"same file as {shown_name(first_of[scanned])}")
+            skips.add(source, scanned, *copy_of(shown_name(first_of[scanned])))
             continue
         entry = prev.entries.get(source) if prev else None
         if prev and entry and entry.fingerprint == scanned and source in prev.documents:
@@ -241,19 +227,19 @@ def read_corpus(
             try:
                 data = read_file_bytes(corpus_dir, path)
             except IngestError as e:  # unreadable since the scan: not remembered, so stale
-                skips.reported.append(Skipped(source, e.message))
+                skips.reported.append(Skipped(source, e.message, e.message_fr))
                 continue
             # The bytes read, not those scanned: a file rewritten in between (a copy under
             # way) must look changed to the next status, or its document stays missing.
             try:
                 doc = read_document(corpus_dir, path, data)
             except IngestError as e:
-                skips.add(source, bytes_fingerprint(*data), e.message)
+                skips.add(source, bytes_fingerprint(*data), e.message, e.message_fr)
                 continue
             fingerprint = doc.info.content_hash  # bytes_fingerprint of `data`, taken once
-        reason = too_long(doc, params.max_document_chars)
-        if reason is not None:
-            skips.add(source, fingerprint, reason)
+        reasons = too_long(doc, params.max_document_chars)
+        if reasons is not None:
+            skips.add(source, fingerprint, *reasons)
             continue
         first_of.setdefault(fingerprint, source)
         chash = content_hash(doc)
@@ -263,15 +249,7 @@ def read_corpus(
             status = "changed" if entry else "added"
         docs.append(PlannedDoc(doc, fingerprint, chash, status))
     if not docs:
-        # why the documents were not read first; the metadata files no document reads after
-        shown = sorted(skips.reported, key=lambda s: (is_sidecar(Path(s.source)), s.source))
-        why = "; ".join(f"{s.source}: {s.reason}" for s in shown[:5])
-        more = f"; and {len(shown) - 5} more" if len(shown) > 5 else ""
-        raise CorpusError(
-            f"No readable document in {corpus_dir}"
-            + (f" (skipped {why}{more})" if shown else "")
-            + "; the index was not changed."
-        )
+        raise no_readable_document(corpus_dir, skips.reported)
     return docs
 
 
@@ -299,7 +277,7 @@ def chunk_corpus(
             d.chunks = chunk_document(d.doc, params.chunk_size, params.chunk_overlap, next_chunk)
             d.sentences = split_document_sentences(d.doc)
         if not d.chunks:
-            skips.add(d.doc.source, d.fingerprint, "no text to index")
+            skips.add(d.doc.source, d.fingerprint, "no text to index", "aucun texte à indexer")
             continue
         for i, c in enumerate(d.chunks):
             if c.id != next_chunk + i:
@@ -308,7 +286,9 @@ def chunk_corpus(
         kept.append(d)
     if not kept:
         raise CorpusError(
-            f"No document with text to index in {params.corpus_dir}; index not changed."
+            f"No document with text to index in {params.corpus_dir}; index not changed.",
+            "Aucun document avec du texte à indexer dans le dossier des documents : l'index "
+            "n'a pas changé.",
         )
     return kept
 

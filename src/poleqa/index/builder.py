@@ -14,7 +14,6 @@ from poleqa.index.build_plan import (
     BuildParams,
     BuildPlan,
     CorpusFiles,
-    Skips,
     chunk_corpus,
     content_hash,
     load_previous,
@@ -28,6 +27,7 @@ from poleqa.index.build_plan import (
 from poleqa.index.build_steps import Vectors, compute_vectors, write_generation, write_planned
 from poleqa.index.loader import check_embedder, read_manifest, verify_files
 from poleqa.index.origin import check_corpus, replace_command, same_corpus
+from poleqa.index.skips import Skips
 from poleqa.roles import Embedder
 from poleqa.types import Skipped
 

@@ -36,6 +36,7 @@ __all__ = [
     "read_file_bytes",
     "shown_name",
     "unsupported_reason",
+    "unsupported_reason_fr",
     "unused_sidecar_files",
 ]
 
@@ -81,7 +82,10 @@ def shown_name(name: str) -> str:
 
 def _check_name(name: str) -> None:
     if SURROGATES.search(name):
-        raise IngestError("the file name is not UTF-8 text: rename the file")
+        raise IngestError(
+            "the file name is not UTF-8 text: rename the file",
+            "nom de fichier aux caractères illisibles : renommez le fichier",
+        )
 
 
 def _source(root: Path, path: Path) -> str:
@@ -92,7 +96,10 @@ def _source(root: Path, path: Path) -> str:
         try:
             return path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError as exc:
-            raise IngestError(f"{path} is not inside the corpus folder {root}") from exc
+            raise IngestError(
+                f"{path} is not inside the corpus folder {root}",
+                "fichier hors du dossier des documents",
+            ) from exc
 
 
 def _absolute(root: Path, path: Path) -> Path:
@@ -121,8 +128,8 @@ def _walk(root: Path, entries: list[Path]) -> list[Path]:
 def _unreadable(root: Path, walked: files.Walk) -> list[Skipped]:
     """The folders the walk could not open, named as « folder/ » (« ./ »: the corpus itself)."""
     return [
-        Skipped(shown_name(folder.relative_to(root).as_posix() + "/"), why)
-        for folder, why in walked.unreadable
+        Skipped(shown_name(folder.relative_to(root).as_posix() + "/"), why, why_fr)
+        for folder, why, why_fr in walked.unreadable
     ]
 
 
@@ -182,7 +189,10 @@ def unused_sidecar_files(root: Path) -> list[Skipped]:
 
 def _unused_sidecars(root: Path, entries: list[Path], documents: list[Path]) -> list[Skipped]:
     unused = unused_sidecars(entries, documents)
-    return [Skipped(shown_name(p.relative_to(root).as_posix()), why) for p, why in unused]
+    return [
+        Skipped(shown_name(p.relative_to(root).as_posix()), why, why_fr)
+        for p, why, why_fr in unused
+    ]
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -227,26 +237,35 @@ def read_document(
     _check_name(source)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise IngestError(f"unsupported file type {path.suffix or '(no extension)'!r}")
+        raise IngestError(
+            f"unsupported file type {path.suffix or '(no extension)'!r}", _unsupported_fr(path)
+        )
     # Read once: the fingerprint describes exactly the bytes the text came from.
     raw, sidecar_raw = data if data is not None else read_file_bytes(root, path)
+    if not raw:
+        raise IngestError("the file is empty", "fichier vide")
     if not raw.strip():
-        raise IngestError("the file is empty" if not raw else "the file holds only whitespace")
+        raise IngestError("the file holds only whitespace", _BLANK_FR)
     sidecar = parse_sidecar(sidecar_raw, sidecar_path(path))
     try:
         extracted = clean_extracted(fmt.read(raw))
     except IngestError:
         raise
     except Exception as exc:  # a reader bug or a library surprise costs one file, not the corpus
-        raise IngestError(f"the {fmt.name} file could not be read ({type(exc).__name__})") from exc
-    if not extracted.text.strip():  # a text file of spaces and invisible characters: blank too
         raise IngestError(
-            "the file holds only whitespace"
-            if fmt.verbatim
-            else "no text could be extracted from the file"
+            f"the {fmt.name} file could not be read ({type(exc).__name__})",
+            f"fichier {fmt.name.upper()} illisible",
+        ) from exc
+    if not extracted.text.strip():  # a text file of spaces and invisible characters: blank too
+        if fmt.verbatim:
+            raise IngestError("the file holds only whitespace", _BLANK_FR)
+        raise IngestError(
+            "no text could be extracted from the file", "aucun texte n'a pu être extrait du fichier"
         )
     if not extracted.text[extracted.body_start :].strip():
-        raise IngestError("the file holds header lines but no text")
+        raise IngestError(
+            "the file holds header lines but no text", "lignes d'en-tête seules, sans texte"
+        )
     info = DocumentInfo(
         source=source,
         title=_title(sidecar, extracted, path),
@@ -269,6 +288,9 @@ def _title(sidecar: Sidecar, extracted: Extracted, path: Path) -> str:
     return shorten(title or path.stem.replace("_", " ").replace("-", " ").strip() or path.name)
 
 
+_BLANK_FR = "fichier vide, rien que des espaces"
+
+
 def unsupported_reason(path: Path, listed: bool = True) -> str:
     """Why a file that is not a document is left out: its type (`listed`: with the supported
     ones), or a link to nothing."""
@@ -277,6 +299,19 @@ def unsupported_reason(path: Path, listed: bool = True) -> str:
         return f"cannot read the file: {broken}"
     reason = f"unsupported file type {path.suffix or '(no extension)'!r}"
     return f"{reason} ({', '.join(SUPPORTED_EXTENSIONS)})" if listed else reason
+
+
+def unsupported_reason_fr(path: Path) -> str:
+    """`unsupported_reason` for the staff, in French: « type de fichier .xyz non pris en
+    charge », « illisible : lien symbolique vers X, qui n'existe pas »."""
+    broken = files.broken_link(path, french=True)
+    return f"illisible : {broken}" if broken else _unsupported_fr(path)
+
+
+def _unsupported_fr(path: Path) -> str:
+    if not path.suffix:
+        return "fichier sans extension, type non pris en charge"
+    return f"type de fichier {shown_name(path.suffix)} non pris en charge"
 
 
 def load_corpus(root: Path) -> CorpusScan:
@@ -291,14 +326,14 @@ def load_corpus(root: Path) -> CorpusScan:
     for path in candidates:
         source = shown_name(path.relative_to(root).as_posix())
         if path.suffix.lower() not in FORMATS:
-            skipped.append(Skipped(source=source, reason=unsupported_reason(path)))
+            skipped.append(Skipped(source, unsupported_reason(path), unsupported_reason_fr(path)))
             continue
         if path not in once:  # a link to a document read under its own name
             continue
         try:
             documents.append(read_document(root, path))
         except IngestError as exc:
-            skipped.append(Skipped(source=source, reason=exc.message))
+            skipped.append(Skipped(source, exc.message, exc.message_fr))
     skipped += _unused_sidecars(root, walked.entries, readable)
     skipped += _unreadable(root, walked)
     return CorpusScan(documents=tuple(documents), skipped=tuple(skipped))

@@ -38,6 +38,8 @@ _LEGACY = ("iso8859-15", "cp850", "mac_roman")
 # vertical tab is Word's line break in text it exports: cleaning.py makes it a newline).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
+_BINARY_FR = "fichier binaire, pas du texte"  # the staff's reason, whatever gave it away
+
 _CP1252_FAMILY = {"cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "iso8859-1", "l1"}
 
 
@@ -64,10 +66,11 @@ def _decoded(raw: bytes, declared: str | None) -> str:
                 return _check_controls(raw[len(bom) :].decode(encoding))
             except UnicodeDecodeError as exc:
                 raise IngestError(
-                    f"not valid {encoding.upper()} despite its byte-order mark"
+                    f"not valid {encoding.upper()} despite its byte-order mark",
+                    f"encodage du texte non reconnu, marqué {encoding.upper()} sans en être",
                 ) from exc
     if b"\x00" in raw:
-        raise IngestError("binary file (it holds NUL bytes), not text")
+        raise IngestError("binary file (it holds NUL bytes), not text", _BINARY_FR)
     try:
         return _check_controls(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -99,7 +102,8 @@ def _decoded(raw: bytes, declared: str | None) -> str:
         return _check_controls(guessed)
     raise IngestError(
         "could not determine the text encoding (neither UTF-8 nor Windows-1252); "
-        "save the file as UTF-8"
+        "save the file as UTF-8",
+        "encodage du texte non reconnu : enregistrez le fichier en UTF-8",
     )
 
 
@@ -183,8 +187,8 @@ def _check_controls(text: str) -> str:
     Latin-1 turns « ’ » into « â\x80\x99 »), or IngestError if it is binary."""
     text = ftfy.fix_encoding(text.removeprefix("\ufeff"))
     if "\x00" in text:
-        raise IngestError("binary file (it holds NUL characters), not text")
+        raise IngestError("binary file (it holds NUL characters), not text", _BINARY_FR)
     controls = len(_CONTROL.findall(text))
     if controls and controls > max(2, len(text) // 100):
-        raise IngestError("binary file (too many control characters), not text")
+        raise IngestError("binary file (too many control characters), not text", _BINARY_FR)
     return text

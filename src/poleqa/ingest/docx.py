@@ -38,6 +38,7 @@ _PIECES = {_W + "tab": "\t", _W + "ptab": "\t", _W + "cr": "\n", _W + "noBreakHy
 _PIECES[_BR] = "\n"
 _LINE_BREAKS = (None, "textWrapping")  # w:br's w:type; the others are page or column breaks
 _RUN_TEXT = {_T, *_PIECES}
+_DAMAGED_FR = "DOCX abîmé"  # the staff's reason; the English one says what is broken
 
 _NOTE_PARTS = {"/word/footnotes.xml": "footnote", "/word/endnotes.xml": "endnote"}
 # A list item typed with its own bullet (« • x »): no « - » added before it.
@@ -50,7 +51,7 @@ _Block = tuple[str, str]  # (text, "paragraph" | "list" | "table")
 
 def read_docx(raw: bytes) -> Extracted:
     if not raw.startswith(b"PK"):
-        raise IngestError("corrupted DOCX (not a ZIP package)")
+        raise IngestError("corrupted DOCX (not a ZIP package)", _DAMAGED_FR)
     try:
         document = docx.Document(io.BytesIO(raw))
         list_styles = frozenset(
@@ -61,9 +62,9 @@ def read_docx(raw: bytes) -> Extracted:
         props = document.core_properties
         core_title, created = props.title, props.created
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise IngestError(f"corrupted DOCX ({type(exc).__name__}: {exc})") from exc
+        raise IngestError(f"corrupted DOCX ({type(exc).__name__}: {exc})", _DAMAGED_FR) from exc
     except Exception as exc:  # a broken package raises many kinds: one bad file, not a crash
-        raise IngestError(f"corrupted DOCX ({type(exc).__name__}: {exc})") from exc
+        raise IngestError(f"corrupted DOCX ({type(exc).__name__}: {exc})", _DAMAGED_FR) from exc
     parts: list[str] = []
     previous_list = False
     for text, kind in blocks:

@@ -260,7 +260,9 @@ def read_html(raw: bytes) -> Extracted:
     try:
         soup = BeautifulSoup(normalize_newlines(source), "lxml")
     except Exception as exc:  # lxml rarely fails, but never let one page stop the corpus
-        raise IngestError(f"the HTML could not be parsed ({exc})") from exc
+        raise IngestError(
+            f"the HTML could not be parsed ({exc})", "page HTML illisible, mal formée"
+        ) from exc
     title = None
     if soup.title and soup.title.get_text(strip=True):
         title = _SPACES.sub(" ", soup.title.get_text()).strip()

@@ -51,12 +51,18 @@ def read_sidecar_bytes(path: Path) -> bytes | None:
     meta = sidecar_path(path)
     if not meta.is_file():
         return None
-    return read_bounded(meta, f"its metadata file {meta.name}")
+    return read_bounded(meta, f"its metadata file {meta.name}", _named_fr(meta))
 
 
-def unused_sidecars(entries: list[Path], documents: list[Path]) -> list[tuple[Path, str]]:
+def _named_fr(meta: Path) -> str:
+    """The sidecar `meta` named in a French reason."""
+    return f"fichier de métadonnées {meta.name}"
+
+
+def unused_sidecars(entries: list[Path], documents: list[Path]) -> list[tuple[Path, str, str]]:
     """The sidecars among `entries` (the corpus's files) that none of `documents` reads, each
-    with why: a sidecar whose document is missing or misnamed, said rather than ignored."""
+    with why (in English, in French): a sidecar whose document is missing or misnamed, said
+    rather than ignored."""
     docs = set(documents)
     near: dict[tuple[Path, str], Path] = {}  # (folder, name or stem in lower case): document
     for doc in documents:
@@ -70,12 +76,16 @@ def unused_sidecars(entries: list[Path], documents: list[Path]) -> list[tuple[Pa
         if meta.name.endswith(SIDECAR_SUFFIX) and meta.with_name(name) in docs:
             continue  # read with its document
         if (doc := near.get((meta.parent, name.lower()))) is not None:
-            reason = f"metadata file not read: name it {sidecar_path(doc).name}, after its document"
+            right = sidecar_path(doc).name
+            reason = f"metadata file not read: name it {right}, after its document"
+            reason_fr = f"fichier de métadonnées non lu : nommez-le {right}, d'après son document"
         elif os.path.lexists(meta.with_name(name)):
             reason = f"metadata file not used: {name} is not read as a document"
+            reason_fr = f"fichier de métadonnées inutilisé : {name} n'est pas lu comme document"
         else:
             reason = f"metadata file without its document (expected next to it: {name})"
-        out.append((meta, reason))
+            reason_fr = f"fichier de métadonnées sans son document {name}, attendu à côté"
+        out.append((meta, reason, reason_fr))
     return out
 
 
@@ -99,24 +109,36 @@ def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
     """The metadata in `raw`, the bytes of sidecar file `meta`; IngestError if malformed."""
     if raw is None:
         return Sidecar()
+    invalid_fr = f"{_named_fr(meta)} invalide :"
     try:
         data = parse_json(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise IngestError(f"its metadata file {meta.name} is not valid JSON ({exc})") from exc
+        raise IngestError(
+            f"its metadata file {meta.name} is not valid JSON ({exc})",
+            f"{invalid_fr} ce n'est pas du JSON correct",
+        ) from exc
     if not isinstance(data, dict):
-        raise IngestError(f"its metadata file {meta.name} must hold a JSON object")
+        raise IngestError(
+            f"its metadata file {meta.name} must hold a JSON object",
+            f"{invalid_fr} il doit contenir un objet JSON, entre accolades",
+        )
     misspelt = [k for k in data if k not in SIDECAR_FIELDS and _near_field(k)]
     if misspelt:  # « titre », « Date »: the file's own value would be used, unnoticed
         named = ", ".join(f"{k[:40]!r} ({_near_field(k)}?)" for k in misspelt[:5])
+        named_fr = ", ".join(f"« {_near_field(k)} » au lieu de « {k[:40]} »" for k in misspelt[:5])
         raise IngestError(
             f"in its metadata file {meta.name}, field {named}: the fields are "
-            f"{', '.join(SIDECAR_FIELDS)}"
+            f"{', '.join(SIDECAR_FIELDS)}",
+            f"{invalid_fr} écrivez {named_fr}",
         )
     values: dict[str, str | None] = {}
     for key in SIDECAR_FIELDS:
         value = data.get(key)
         if value is not None and not isinstance(value, str):
-            raise IngestError(f"in its metadata file {meta.name}, {key!r} must be a string")
+            raise IngestError(
+                f"in its metadata file {meta.name}, {key!r} must be a string",
+                f"{invalid_fr} « {key} » doit être un texte entre guillemets",
+            )
         values[key] = (value.strip() or None) if isinstance(value, str) else None
     raw_date = values["date"]
     if raw_date is not None:
@@ -124,7 +146,9 @@ def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
         if values["date"] is None:
             raise IngestError(
                 f"in its metadata file {meta.name}, the date {raw_date!r} is not a date "
-                "(expected YYYY-MM-DD, YYYY-MM or YYYY)"
+                "(expected YYYY-MM-DD, YYYY-MM or YYYY)",
+                f"{invalid_fr} la date « {raw_date[:40]} » n'en est pas une, "
+                "attendu AAAA-MM-JJ, AAAA-MM ou AAAA",
             )
     return Sidecar(**values)
 

@@ -38,6 +38,8 @@ _HEADER_WITHIN = 1024
 # What a page's drawing may inflate to: an ordinary page holds tens of kilobytes of it.
 _MOST_PAGE_BYTES = 2_000_000
 _BOMB = "a page's content inflates beyond what is read (a compression bomb?)"
+_BOMB_FR = "PDF non lu : une page devient démesurée une fois décompressée, fichier piégé ?"
+_DAMAGED_FR = "PDF abîmé"  # the staff's reason; the English one says what is broken
 # pdfminer's mark for a character its font gives no letter for; a text made mostly of them
 # cannot be read (a font without a ToUnicode map).
 _CID = re.compile(r"\(cid:\d+\)")
@@ -52,7 +54,7 @@ def read_pdf(raw: bytes) -> Extracted:
     for library in ("pdfminer", "pypdf", "pdfplumber"):
         logging.getLogger(library).setLevel(logging.ERROR)
     if b"%PDF" not in raw[:_HEADER_WITHIN]:
-        raise IngestError("corrupted PDF (no PDF header)")
+        raise IngestError("corrupted PDF (no PDF header)", _DAMAGED_FR)
     reader, heavy = _checked_streams(raw)
     try:
         with pdfplumber.open(io.BytesIO(raw), password="") as pdf:
@@ -62,15 +64,22 @@ def read_pdf(raw: bytes) -> Extracted:
         # pdfplumber wraps pdfminer's errors, the original as its argument
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
         if isinstance(cause, PDFPasswordIncorrect):
-            raise IngestError("the PDF is password-protected") from exc
-        raise IngestError(f"corrupted PDF ({type(cause).__name__}: {cause})") from exc
+            raise IngestError(
+                "the PDF is password-protected", "PDF protégé par un mot de passe"
+            ) from exc
+        raise IngestError(f"corrupted PDF ({type(cause).__name__}: {cause})", _DAMAGED_FR) from exc
     if not read:
-        raise IngestError("the PDF has no pages")
+        raise IngestError("the PDF has no pages", "PDF sans aucune page")
     pages = _without_running_lines(_sideways_read_plain(read, reader))
     style = document_style(pages)
     text, spans = _joined_pages(_known([page_text(page, style) for page in pages]))
     if not text.strip():
-        raise IngestError(_BOMB if heavy else "the PDF has no extractable text (scanned images?)")
+        if heavy:
+            raise IngestError(_BOMB, _BOMB_FR)
+        raise IngestError(
+            "the PDF has no extractable text (scanned images?)",
+            "PDF sans texte extractible, des images scannées ?",
+        )
     title = software_title_dropped(_string(info.get("Title")))
     date = _creation_date(info.get("CreationDate"))
     return Extracted(text=text, title=title or _first_words(text), date=date, pages=spans)
@@ -128,7 +137,10 @@ def _sideways_read_plain(pages: list[Page | int], reader: PdfReader | None) -> l
     if not sideways:
         return [p for p in pages if not isinstance(p, int)]
     if reader is None:
-        raise IngestError("corrupted PDF (pages turned sideways that pypdf cannot read)")
+        raise IngestError(
+            "corrupted PDF (pages turned sideways that pypdf cannot read)",
+            "PDF abîmé : ses pages tournées ne peuvent pas être lues",
+        )
     return [
         p
         if not isinstance(p, int)
@@ -152,7 +164,8 @@ def _known(texts: list[str]) -> list[str]:
     glyphs = sum(len(_CID.sub("x", text)) for text in texts)
     if unknown > _MOST_CID * glyphs:
         raise IngestError(
-            "the PDF's fonts do not say which letters they draw: its text cannot be read"
+            "the PDF's fonts do not say which letters they draw: its text cannot be read",
+            "PDF au texte illisible : ses polices ne disent pas quelles lettres elles dessinent",
         )
     return [_CID.sub("", text) for text in texts]
 

@@ -15,6 +15,7 @@ from gradio.utils import get_upload_folder
 from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore, to_csv
 from poleqa.index.builder import BuildReport
+from poleqa.index.skips import skipped_fr
 from poleqa.retrieval import before
 from poleqa.types import Filters, undated_note
 from poleqa.web import render
@@ -35,6 +36,7 @@ FAILURE_COLUMNS = {
 }
 
 MAX_K = 20  # the sliders' maximum; the API may not ask for more
+SKIPPED_SHOWN = 5  # files left out named, with why, in the re-index summary
 # « Évaluer » and « Réindexer » run one at a time, whoever sent them (Gradio's limit is per
 # listener unless listeners share a concurrency id): no re-index of this server runs during an
 # evaluation, which reads one index anyway (`Pipeline.pinned`).
@@ -134,7 +136,8 @@ class StaffApp(Served):
             report.changed,
             report.removed,
             len(report.skipped),
-            "".join(f"\n  skipped {s.source}: {s.reason}" for s in report.skipped[:20]),
+            # all of them: the staff's summary names five and sends them here for the others
+            "".join(f"\n  skipped {s.source}: {s.reason}" for s in report.skipped),
         )
         return render.message_html(_build_summary(report), "ok")
 
@@ -246,22 +249,22 @@ def _unknown_sources_html(unknown: tuple[str, ...]) -> str:
 
 
 def _build_summary(report: BuildReport) -> str:
-    """French one-liner for a BuildReport."""
+    """French summary of a BuildReport: what the index holds, then the files left out, each
+    with why (the first five; the server's log has every one)."""
     if not report.written:
-        return f"L'index est déjà à jour ({render.count_fr(report.documents, 'document')})."
-    text = (
-        f"Index reconstruit en {report.seconds:.0f} s : "
-        f"{render.count_fr(report.documents, 'document')} "
-        f"(ajoutés : {report.added}, modifiés : {report.changed}, retirés : {report.removed}), "
-        f"{render.count_fr(report.chunks, 'passage')}."
-    )
-    if report.skipped:
-        names = ", ".join(s.source for s in report.skipped[:5])
-        more = f" et {len(report.skipped) - 5} autres" if len(report.skipped) > 5 else ""
-        text += (
-            " Fichiers non indexés (illisibles, trop longs, d'un autre type ou copies d'un "
-            f"autre fichier) : {names}{more}."
+        text = f"L'index est déjà à jour ({render.count_fr(report.documents, 'document')})."
+    else:
+        text = (
+            f"Index reconstruit en {report.seconds:.0f} s : "
+            f"{render.count_fr(report.documents, 'document')} "
+            f"(ajoutés : {report.added}, modifiés : {report.changed}, "
+            f"retirés : {report.removed}), {render.count_fr(report.chunks, 'passage')}."
         )
+    if report.skipped:
+        # said even when up to date: staff re-index to learn why a document is missing
+        text += f" {skipped_fr(report.skipped, SKIPPED_SHOWN)}"
+        more = len(report.skipped) > SKIPPED_SHOWN
+        text += " (raisons dans le journal du serveur)." if more else "."
     return text
 
 
