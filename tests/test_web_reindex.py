@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +28,30 @@ def test_staff_reindex_serves_a_new_document(web_server: Server) -> None:
         html = ask_http(client, web_server.url, "Où se trouve le siège du pôle Noroît ?")
     assert '<mark class="pq-short">Cherbourg' in html
     assert "zz_equipe.md" in html  # cited
+
+
+def test_a_document_added_by_the_staff_is_answered_after_reindexing(
+    web_server: Server, tmp_path: Path
+) -> None:
+    from gradio_client import handle_file
+
+    sent = tmp_path / "fiche-mistral.md"
+    sent.write_text(
+        "# Fiche\n\nLe pôle Mistral, consacré au vent, a son siège à Arles.\n", encoding="utf-8"
+    )
+    staff = staff_client(web_server)
+    said = staff.predict(
+        handle_file(str(sent)), "Le pôle Mistral", "2025-10", "", api_name="/add_document"
+    )
+    assert 'class="pq-message pq-ok"' in said, said
+    assert (web_server.corpus / "fiche-mistral.md").read_bytes() == sent.read_bytes()
+    again = staff.predict(handle_file(str(sent)), "", "", "", api_name="/add_document")
+    assert "est déjà dans le corpus" in again  # never over a document
+    assert "ajoutés &#58; 1," in staff.predict(api_name="/reindex")
+    with httpx.Client(timeout=120) as client:
+        html = ask_http(client, web_server.url, "Où se trouve le siège du pôle Mistral ?")
+    assert '<mark class="pq-short">Arles' in html
+    assert "Le pôle Mistral" in html and "10/2025" in html  # its title and date, as given
 
 
 def test_reindex_in_another_process_swaps_while_serving(web_server: Server) -> None:

@@ -189,6 +189,7 @@ def serve(
         feedback_store=feedback_store,
         trusted_proxies=trusted_proxies,
         max_question_chars=settings.max_question_chars,
+        corpus_dir=settings.corpus_dir,  # the staff's « Ajouter un document » writes there
     )
 
 

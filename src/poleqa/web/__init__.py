@@ -59,14 +59,15 @@ def create_app(
     feedback_store: FeedbackBackend | None = None,
     readiness: Readiness | None = None,
     max_question_chars: int = MAX_QUESTION_CHARS,
+    corpus_dir: Path | None = None,
 ) -> FastAPI:
     """The ASGI app: chat at /, documents at /document, staff area at /equipe/.
 
     The staff area is served only with a `staff_password` (user name « equipe »); without
-    one, /equipe/ says how to turn it on. Feedback goes to `feedback_store` (default: the file
-    in `data_dir`). Until `readiness` is ready (default: at once), questions are answered
-    with « Préparation de l'index en cours… » and the page says what is being prepared.
-    Gradio is imported here, not earlier.
+    one, /equipe/ says how to turn it on; with a `corpus_dir`, the staff may add documents to
+    it. Feedback goes to `feedback_store` (default: the file in `data_dir`). Until `readiness`
+    is ready (default: at once), questions are answered with « Préparation de l'index en
+    cours… » and the page says what is being prepared. Gradio is imported here, not earlier.
     """
     from fastapi import FastAPI
 
@@ -104,7 +105,7 @@ def create_app(
     if auth is None:
         add_staff_off_route(app)
     else:
-        staff = StaffApp(pipeline, store, watcher, k=k, readiness=ready)
+        staff = StaffApp(pipeline, store, watcher, k=k, readiness=ready, corpus_dir=corpus_dir)
         mounts[STAFF_PATH + "/"] = _mount_staff(app, staff, auth)
     # Citizens upload and download nothing: ApiGuard refuses the public app's upload and file
     # routes (Gradio would keep what is uploaded forever); the 1 KB cap is a second line.

@@ -144,6 +144,10 @@ class IndexWatcher:
         return report
 
 
+# The staff's « Évaluer », « Réindexer » and « Ajouter » run one at a time, whoever sent them
+# (Gradio's limit is per listener unless listeners share a concurrency id): no re-index of this
+# server runs during an evaluation, which reads one index anyway (`Pipeline.pinned`).
+ONE_AT_A_TIME: dict[str, object] = {"concurrency_id": "staff", "concurrency_limit": 1}
 PREPARING = "Préparation de l'index en cours, réessayez dans un instant."
 
 

@@ -63,6 +63,7 @@ def serve(
     prepare: Callable[[Readiness], None] | None = None,
     trusted_proxies: str = "",
     max_question_chars: int = MAX_QUESTION_CHARS,
+    corpus_dir: Path | None = None,
 ) -> None:
     """Run the app until interrupted (PoleqaError if the port is taken or the staff password
     is too short or too long).
@@ -95,6 +96,7 @@ def serve(
             feedback_store=feedback_store,
             readiness=readiness,
             max_question_chars=max_question_chars,
+            corpus_dir=corpus_dir,
         )
         server = uvicorn.Server(server_config(app, host, port, trusted_proxies))
         failures: list[BaseException] = []

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.utils import get_upload_folder
 
 from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore, to_csv
@@ -19,7 +18,16 @@ from poleqa.index.skips import skipped_fr
 from poleqa.retrieval import before
 from poleqa.types import Filters, undated_note
 from poleqa.web import render
-from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served
+from poleqa.web.admin_tab import admin_tab
+from poleqa.web.common import (
+    ONE_AT_A_TIME,
+    PREPARING,
+    IndexWatcher,
+    PipelineLike,
+    Readiness,
+    Served,
+)
+from poleqa.web.corpus_upload import add_document, document_name, metadata, uploaded
 from poleqa.web.eval_view import FORMAT_HELP, report_html, unfound_answers_html
 from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
 
@@ -36,11 +44,8 @@ FAILURE_COLUMNS = {
 }
 
 MAX_K = 20  # the sliders' maximum; the API may not ask for more
+NO_UPLOADS = "L'ajout de documents n'est pas disponible sur ce serveur."
 SKIPPED_SHOWN = 5  # files left out named, with why, in the re-index summary
-# « Évaluer » and « Réindexer » run one at a time, whoever sent them (Gradio's limit is per
-# listener unless listeners share a concurrency id): no re-index of this server runs during an
-# evaluation, which reads one index anyway (`Pipeline.pinned`).
-ONE_AT_A_TIME: dict[str, Any] = {"concurrency_id": "staff", "concurrency_limit": 1}
 # « Vérifier » reads the index served (a re-index swaps a new one in whole): it answers during
 # a re-index or an evaluation of minutes, instead of showing nothing until they end.
 SEARCHES: dict[str, Any] = {"concurrency_id": "verify", "concurrency_limit": 2}
@@ -62,8 +67,10 @@ class StaffApp(Served):
         watcher: IndexWatcher | None = None,
         k: int = 5,
         readiness: Readiness | None = None,
+        corpus_dir: Path | None = None,
     ) -> None:
         super().__init__(pipeline, store, watcher, k, readiness)
+        self.corpus_dir = corpus_dir  # where « Ajouter » puts documents (None: not offered)
         self._reindexing = threading.Lock()
         self._exports: Path | None = None  # folder of the feedback export, made on first use
         self._reports: Path | None = None  # folder of the last evaluation's reports
@@ -108,6 +115,27 @@ class StaffApp(Served):
         undated = filters.undated_left_out(self.pipeline.sources())
         note = render.message_html(undated_note(undated), "info") if undated else ""
         return note + render.hits_html(hits, base="../")
+
+    def add_document(self, upload: Any, title: Any, date: Any, organisation: Any) -> str:
+        """A document uploaded by the staff put in the corpus folder, once read as the index
+        will read it; the next « Réindexer » makes it searchable."""
+        if self.corpus_dir is None:
+            return render.message_html(NO_UPLOADS)
+        try:
+            path = uploaded(upload, "add_document")
+            if path is None:
+                return render.message_html("Choisissez d'abord un document.", "info")
+            name = document_name(upload.get("orig_name") or path.name)
+            added = add_document(self.corpus_dir, path, name, metadata(title, date, organisation))
+        except PoleqaError as e:  # French, said once in the log by `refuse` or here
+            log.warning("document not added: %s", e.message)
+            return render.message_html(e.message_fr)
+        log.info("document added to the corpus from the staff area: %s", added.name)
+        done = (
+            f"« {added.name} » ajouté au corpus (titre : {added.title}). Cliquez sur "
+            "« Réindexer le corpus » pour qu'on puisse l'y trouver."
+        )
+        return render.message_html(done, "ok")
 
     def reindex(self) -> str:
         """Index the corpus again (incrementally) and swap it in; questions keep being answered."""
@@ -215,19 +243,9 @@ class StaffApp(Served):
 
 
 def _uploaded_path(upload: Any) -> Path | None:
-    """The uploaded question set. Unprocessed, an upload is Gradio's file record (a dict)."""
-    if upload in (None, "", []):
-        return None
-    raw = upload.get("path") if isinstance(upload, dict) else None
-    if not isinstance(raw, str) or not raw:
-        raise refuse(
-            "evaluate", f"not an uploaded file: {type(upload).__name__}", "Fichier non reçu."
-        )
-    path = Path(raw).resolve()
-    # An API call may name any file on the server: only what was uploaded is read.
-    if not path.is_relative_to(Path(get_upload_folder()).resolve()):
-        raise refuse("evaluate", f"not in the upload folder: {raw[:300]!r}", "Fichier non reçu.")
-    if path.suffix.lower() not in QUESTION_SETS:
+    """The uploaded question set (None if none was given)."""
+    path = uploaded(upload, "evaluate")
+    if path is not None and path.suffix.lower() not in QUESTION_SETS:
         raise refuse(
             "evaluate",
             f"not a question set: {path.suffix[:20]!r}",
@@ -290,7 +308,7 @@ def build_staff_blocks(staff: StaffApp) -> gr.Blocks:
             with gr.Tab("Évaluer", id="evaluate"):
                 _evaluate_tab(staff)
             with gr.Tab("Index et avis", id="admin"):
-                _admin_tab(staff)
+                admin_tab(staff)
         # The sources may change after a re-index: refresh the list on each page load (outside
         # the queue, as the chat's status line: see poleqa.web.app).
         demo.load(
@@ -371,22 +389,4 @@ def _evaluate_tab(staff: StaffApp) -> None:
         api_name="evaluate",
         preprocess=False,
         **ONE_AT_A_TIME,
-    )
-
-
-def _admin_tab(staff: StaffApp) -> None:
-    gr.Markdown(
-        "**Mise à jour de l'index.** Après l'ajout, la modification ou le retrait de documents "
-        "dans le dossier du corpus : les questions continuent d'être servies pendant la "
-        "réindexation, puis le nouvel index les remplace d'un coup."
-    )
-    reindex = gr.Button("Réindexer le corpus", elem_id="pq-reindex")
-    reindex_status = gr.HTML("", elem_id="pq-reindex-status", js_on_load=None)
-    reindex.click(staff.reindex, None, [reindex_status], api_name="reindex", **ONE_AT_A_TIME)
-    gr.Markdown("**Avis des citoyens** (le dernier avis de chaque réponse), au format CSV.")
-    export = gr.Button("Exporter les avis", elem_id="pq-export")
-    export_status = gr.HTML("", elem_id="pq-export-status", js_on_load=None)
-    export_file = gr.File(label="Avis (CSV)", interactive=False)
-    export.click(
-        staff.export_feedback, None, [export_status, export_file], api_name="feedback_export"
     )
