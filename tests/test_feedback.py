@@ -323,3 +323,30 @@ def test_an_excel_export_to_standard_output_is_utf8_whatever_the_terminal(tmp_pa
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     assert done.stdout.decode("utf-8").startswith("\ufeffid;time;rating;")
     assert ";Très clair 👍;Combien de pôles ?;55 pôles.;" in done.stdout.decode("utf-8")
+
+
+def test_an_export_never_replaces_the_store_and_says_what_it_cannot_write(tmp_path: Path) -> None:
+    # « --out data/feedback.jsonl » (a Tab completion away) replaced every opinion with the CSV
+    data = tmp_path / "data"
+    store = FeedbackStore(data)
+    store.add(Feedback.about(_answer(), "up", feedback_id="a", now=NOW))
+    before = (data / FEEDBACK_FILE).read_bytes()
+    runner = CliRunner()
+    for out in (data / FEEDBACK_FILE, tmp_path / "data" / ".." / "data" / FEEDBACK_FILE):
+        done = runner.invoke(
+            cli, ["feedback", "export", "--csv", "--data", str(data), "--out", str(out)]
+        )
+        assert done.exit_code == 2, done.output
+        assert "is the feedback store itself: write the export to another file." in done.stderr
+    assert (data / FEEDBACK_FILE).read_bytes() == before
+    # a path it cannot write: one line, no traceback
+    (tmp_path / "a-file").write_text("x", "utf-8")
+    out = tmp_path / "a-file" / "x.csv"
+    args = ["feedback", "export", "--csv", "--data", str(data), "--out", str(out)]
+    done = runner.invoke(cli, args)
+    why = f"{tmp_path / 'a-file'} is a file, not a folder"
+    assert (done.exit_code, done.stderr) == (1, f"Error: Cannot write {out}: {why}\n")
+    (tmp_path / "a-folder.csv").mkdir()
+    args[-1] = str(tmp_path / "a-folder.csv")
+    done = runner.invoke(cli, args)
+    assert done.exit_code == 2 and "is a directory" in done.stderr

@@ -264,7 +264,10 @@ def test_developer_tools_print_one_line_for_poleqa_errors(tmp_path: Path) -> Non
     tool[-1] = str(blocked / "sub" / "out.json")
     run = subprocess.run(tool, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert (run.returncode, run.stdout) == (1, "")
-    assert run.stderr == f"Error: Cannot write {blocked}/sub/out.json: Not a directory\n"
+    assert (
+        run.stderr
+        == f"Error: Cannot write {blocked}/sub/out.json: {blocked} is a file, not a folder\n"
+    )
     assert writable(tmp_path / "new" / "deep" / "f.json").parent.is_dir()
     missing = tmp_path / "nowhere"
     soup = [sys.executable, "-m", "poleqa.reading.soup", "--base", "corpus", "--out", "s"]

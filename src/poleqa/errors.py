@@ -121,7 +121,10 @@ def writable(path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise PoleqaError(f"Cannot write {path}: {e.strerror or e}") from e
+        # mkdir says « File exists » of a file standing where a folder of the path should be
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = f"{blocking} is a file, not a folder" if blocking else e.strerror or e
+        raise PoleqaError(f"Cannot write {path}: {why}") from e
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise PoleqaError(f"Cannot write {path}: permission denied")
     return path

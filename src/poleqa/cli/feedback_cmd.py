@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from poleqa.cli.options import data_option, read_secret, settings_from
+from poleqa.errors import PoleqaError, writable
 from poleqa.feedback import (
     FEEDBACK_FILE,
     FEEDBACK_URL_ENV,
@@ -44,6 +45,15 @@ def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool, e
     names) when it is set, else from the data folder.
     """
     settings = settings_from(data_dir=data_dir, feedback_url=read_secret(FEEDBACK_URL_ENV))
+    store_file = _store_file(settings.feedback_url, settings.data_dir)
+    if out is not None and store_file is not None and _same_file(out, store_file):
+        # the export would replace every opinion recorded with its own CSV
+        raise click.BadParameter(
+            f"{out} is the feedback store itself: write the export to another file.",
+            param_hint="'--out'",
+        )
+    if out is not None:
+        writable(out)  # checked before the store is read; the folder made
     absent = _absent_store(settings.feedback_url, settings.data_dir)
     if absent is not None:
         # opening it would create it (a SQLite file, the folder): a mistyped --data or
@@ -64,21 +74,36 @@ def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool, e
         sys.stdout.flush()
         sys.stdout.buffer.write(text.encode("utf-8"))
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8", newline="")
+        try:
+            out.write_text(text, encoding="utf-8", newline="")
+        except OSError as e:  # a folder named so, a file system that refuses it
+            raise PoleqaError(f"Cannot write {out}: {e.strerror or e}") from e
         click.echo(f"{len(records)} feedback rows written to {out}", err=True)
+
+
+def _store_file(url: str | None, data_dir: Path) -> Path | None:
+    """The file of the JSONL or SQLite store named; None for a PostgreSQL store."""
+    if not url or not url.strip():
+        return data_dir / FEEDBACK_FILE
+    if url.strip().lower().startswith("sqlite:"):
+        return sqlite_path(url.strip())
+    return None
 
 
 def _absent_store(url: str | None, data_dir: Path) -> Path | None:
     """The file of the JSONL or SQLite store named, when it does not exist; None otherwise
     (a PostgreSQL store is reached to be read: its errors say what is wrong)."""
-    if not url or not url.strip():
-        path = data_dir / FEEDBACK_FILE
-    elif url.strip().lower().startswith("sqlite:"):
-        path = sqlite_path(url.strip())
-    else:
-        return None
-    return None if path.exists() else path
+    path = _store_file(url, data_dir)
+    return None if path is None or path.exists() else path
+
+
+def _same_file(out: Path, store: Path) -> bool:
+    """Whether `out` is the store's file (or its SQLite journal), however it is written."""
+    target = out.resolve()
+    names = {store.resolve()} | {
+        store.resolve().with_name(store.name + s) for s in ("-wal", "-journal", "-shm")
+    }
+    return target in names
 
 
 commands = [feedback]
