@@ -114,7 +114,14 @@ def test_cli_eval_refuses_a_previous_that_is_not_a_folder_before_any_question(
     res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out)])
     assert res.exit_code == 1 and "is not a folder of its own" in res.stderr
     assert (out / "report.json").read_text(encoding="utf-8") == "{}"  # left as it was
-    assert (out / "report.json").read_text(encoding="utf-8") == "{}"
+    # a report's name taken by a folder: found when writing, after the whole run, once (a
+    # traceback, and the run's results lost)
+    (out / "previous").unlink()
+    (out / "report.md").mkdir()
+    res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out)])
+    assert res.exit_code == 1 and "fake:" not in res.output
+    taken = f"{out / 'report.md'} is a folder: the report of that name cannot be written."
+    assert res.stderr == f"Error: {taken}\n"
 
 
 def test_cli_eval_refuses_to_compare_with_a_report_it_would_replace(

@@ -139,6 +139,7 @@ def eval_(
     )
     _check_out(out_dir, settings)
     _check_compare(compare_to, out_dir)
+    _make_out(out_dir)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings, own=index != index_dir)  # OUT/index: eval's own
@@ -207,6 +208,21 @@ def _check_out(out_dir: Path, settings: Settings) -> None:
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         what = "is not a folder" if not existing.is_dir() else "cannot be written to"
         raise PoleqaError(f"Cannot make the reports' folder {out_dir} (--out): {existing} {what}.")
+    from poleqa.evaluation.report import REPORTS
+
+    taken = next((out / n for n in REPORTS if (out / n).is_dir()), None)
+    if taken is not None:  # found only when writing, after the whole run, once
+        raise PoleqaError(f"{taken} is a folder: the report of that name cannot be written.")
+
+
+def _make_out(out_dir: Path) -> None:
+    """The reports' folder made once the inputs are checked, before any question is asked: a
+    file system that refuses it (/proc, a full disk) said then, not after the whole run."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = e.strerror or e
+        raise PoleqaError(f"Cannot make the reports' folder {out_dir} (--out): {why}.") from e
 
 
 def _check_compare(compare_to: Path | None, out_dir: Path) -> None:
@@ -331,6 +347,7 @@ def _eval_squad(
     # the whole file's task decides, not the questions --limit keeps
     allowed = no_answer_allowed(no_answer, any(e.impossible for e in every))
     examples = every[:limit]
+    _make_out(out_dir)
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
     predictions, metrics = evaluate_squad(load_span_model(settings), examples, allowed, True)
     earlier = write_squad_reports(out_dir, predictions, metrics)
