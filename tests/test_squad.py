@@ -122,6 +122,10 @@ def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> Non
         ({"data": [{"paragraphs": [{"context": "c", "qas": [
             {"id": 1, "question": "q", "answers": [], "is_impossible": "peut-être"}]}]}]},
          "question 1: 'is_impossible' 'peut-être' is not true or false"),
+        # « answer » for « answers »: every question read as unanswerable, scored 0, exit 0
+        ({"data": [{"paragraphs": [{"context": "c", "qas": [
+            {"id": "sq1", "question": "q", "answer": [{"text": "c", "answer_start": 0}]}]}]}]},
+         "question 'sq1' has no 'answers' (nor 'is_impossible')"),
     ],
 )  # fmt: skip
 def test_a_malformed_squad_file_is_refused_with_what_is_wrong(

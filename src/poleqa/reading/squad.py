@@ -119,6 +119,9 @@ def _examples(data: list) -> Iterator[QAExample]:
                     raise TypeError(f"question {qa_no} of a paragraph of {title!r}: id {qid!r}")
                 question = _text(_get(qa, "question", f"question {qid!r}"), f"question {qid!r}:")
                 marked = _flag(qa.get("is_impossible"), f"question {qid!r}: 'is_impossible'")
+                if "answers" not in qa and "is_impossible" not in qa:
+                    # a misspelt key (« answer ») made every question an unanswerable one
+                    raise TypeError(f"question {qid!r} has no 'answers' (nor 'is_impossible')")
                 impossible = marked or not qa.get("answers")
                 answers = () if impossible else _list(qa["answers"], f"the answers of {qid!r}")
                 spans = _spans(context, answers)
