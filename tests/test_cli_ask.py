@@ -4,6 +4,7 @@ on the seed corpus with the real model (slow; answers: tests/test_real_answers.p
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -360,6 +361,19 @@ def test_ask_notes_a_cited_file_changed_or_gone_since_indexing(fake_index: Path)
     (fake_index.parent / "other").mkdir()
     result = run("ask", ANSWERED, "--index", "index", "--corpus", "other", "--json")
     assert (json.loads(result.stdout)["notes"], result.stderr) == ([], "")
+    # without --corpus, the folder the index was read from, not ./corpus: another folder
+    # there said the cited files had gone, and advised a build the index refuses
+    (corpus / "c_aqua.md").write_text(DOCS["c_aqua.md"], encoding="utf-8")
+    (corpus / "b_xylofutur.md").write_text(DOCS["b_xylofutur.md"], encoding="utf-8")
+    elsewhere = fake_index.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "corpus").mkdir()
+    (elsewhere / "corpus" / "a_other.md").write_text("# Autre\n\nAutre texte.\n", "utf-8")
+    os.chdir(elsewhere)  # the fixture's monkeypatch puts the first folder back
+    (corpus / "c_aqua.md").unlink()
+    result = run("ask", ANSWERED, "--index", str(fake_index), "--json")
+    assert json.loads(result.stdout)["notes"] == [GONE[7:-1]]  # the index's folder's file
+    assert result.stderr.startswith(f"poleqa: c_aqua.md is no longer in {corpus.resolve()}")
 
 
 def test_ask_says_how_many_undated_documents_the_date_filter_left_out(fake_index: Path) -> None:

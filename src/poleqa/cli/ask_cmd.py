@@ -180,6 +180,7 @@ def ask(
     When the documents do not hold the answer, poleqa says so and lists the closest passages.
     """
     # Late: they load numpy and FAISS (see poleqa.cli).
+    from poleqa.index.origin import recorded_corpus
     from poleqa.pipeline import Pipeline
     from poleqa.query import validate_question
     from poleqa.retrieval import check_filters
@@ -200,12 +201,18 @@ def ask(
     _check_index(settings)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
-    with corpus_in_advice(settings.index_dir, settings.corpus_dir, corpus_named()):
+    named = corpus_named()
+    with corpus_in_advice(settings.index_dir, settings.corpus_dir, named):
         infos = pipeline.sources()
         filters = check_filters(
             filters_from(sources, date_from, date_to), (d.source for d in infos)
         )
-        changes = FileChanges(pipeline, settings.corpus_dir, settings.index_dir)
+        # without --corpus, the cited files are those of the folder the index was read from
+        # (./corpus may be another one, and its absent files were said to have gone)
+        read_from = None if named else recorded_corpus(settings.index_dir)
+        if read_from is None or read_from.resolve() == settings.corpus_dir.resolve():
+            read_from = settings.corpus_dir  # named as the user names it
+        changes = FileChanges(pipeline, read_from, settings.index_dir)
         if jsonl is not None:
             _run_jsonl(pipeline, jsonl, settings.k, filters, changes)
             return

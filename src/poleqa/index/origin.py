@@ -39,6 +39,20 @@ def same_corpus(manifest: Manifest, corpus_dir: Path, index_dir: Path) -> bool:
     return _resolved(_resolved(Path(index_dir)) / manifest.corpus_from_index) == corpus
 
 
+def recorded_corpus(index_dir: Path) -> Path | None:
+    """The folder the index in `index_dir` was read from, as it stands now: the one recorded,
+    else the one at the same place beside the index (both moved together); None when the
+    manifest cannot be read, does not say, or neither folder is there."""
+    try:
+        _, manifest = read_manifest(index_dir)
+    except IndexError_:
+        return None
+    places = [Path(manifest.corpus_dir)] if manifest.corpus_dir else []
+    if manifest.corpus_from_index is not None:
+        places.append(_resolved(Path(index_dir)) / manifest.corpus_from_index)
+    return next((p for p in places if p.is_dir()), None)
+
+
 def check_corpus(index_dir: Path, corpus_dir: Path, command: str | None = None) -> None:
     """IndexOtherCorpusError when the index in `index_dir` was read from another folder than
     `corpus_dir`: a build would replace its documents with that folder's. Nothing is checked
