@@ -12,13 +12,10 @@ import pytest
 from click.testing import CliRunner
 from support import ANSWER_KEYS as KEYS
 from support import CITATION_KEYS, DOCS, FakeEmbedder, build_seed_index, write_corpus
-from webfake import INFO
 
 from poleqa.cli import cli
-from poleqa.cli.ask_cmd import _print_answer
 from poleqa.pipeline import Pipeline
-from poleqa.serialise import UNCERTAIN_TEXT, answer_to_json
-from poleqa.types import Answer, Citation
+from poleqa.serialise import UNCERTAIN_TEXT
 
 ANSWERED = "Où est le siège de Xylofutur ?"  # support.DOCS: « Le siège est à Bordeaux. »
 
@@ -392,19 +389,3 @@ def test_ask_says_how_many_undated_documents_the_date_filter_left_out(fake_index
     assert "sans date" not in run("ask", "Où est Nordpôle ?", *dated, "--json").stdout
     hits = run("search", "Où est Nordpôle ?", *dated)
     assert hits.stdout.endswith("Note: 2 document(s) without a date left out by the date filter.\n")
-
-
-def test_ask_marks_an_answer_cut_from_a_longer_sentence(capsys: pytest.CaptureFixture) -> None:
-    """As the chat does: « … » where the sentence the answer was cut from goes on; --json keeps
-    the exact span."""
-    passage = (
-        "Quatre pôles y ont leur siège : la Cosmetic Valley avec 300 adhérents, S2E2 avec 130 "
-        "adhérents, Elastopole et Dream. Fin."
-    )
-    middle = "la Cosmetic Valley avec 300 adhérents, S2E2 avec 130 adhérents"
-    start = passage.index(middle)
-    cite = Citation(1, INFO, 0, len(passage), passage, 1.0, start, start + len(middle))
-    answer = Answer("Q ?", middle, False, 0.9, citations=(cite,))
-    _print_answer(answer)
-    assert capsys.readouterr().out.splitlines()[0] == f"Réponse : … {middle} …"
-    assert answer_to_json(answer)["answer"] == middle

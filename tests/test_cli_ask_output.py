@@ -1,0 +1,26 @@
+"""`poleqa ask`'s plain output of an answer cut from a longer sentence (as the chat shows it)."""
+
+from __future__ import annotations
+
+import pytest
+from webfake import INFO
+
+from poleqa.cli.ask_cmd import _print_answer
+from poleqa.serialise import answer_to_json
+from poleqa.types import Answer, Citation
+
+
+def test_ask_marks_an_answer_cut_from_a_longer_sentence(capsys: pytest.CaptureFixture) -> None:
+    """As the chat does: « … » where the sentence the answer was cut from goes on; --json keeps
+    the exact span."""
+    passage = (
+        "Quatre pôles y ont leur siège : la Cosmetic Valley avec 300 adhérents, S2E2 avec 130 "
+        "adhérents, Elastopole et Dream. Fin."
+    )
+    middle = "la Cosmetic Valley avec 300 adhérents, S2E2 avec 130 adhérents"
+    start = passage.index(middle)
+    cite = Citation(1, INFO, 0, len(passage), passage, 1.0, start, start + len(middle))
+    answer = Answer("Q ?", middle, False, 0.9, citations=(cite,))
+    _print_answer(answer)
+    assert capsys.readouterr().out.splitlines()[0] == f"Réponse : … {middle} …"
+    assert answer_to_json(answer)["answer"] == middle
