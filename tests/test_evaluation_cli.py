@@ -379,10 +379,7 @@ def test_cli_eval_refuses_an_out_it_could_not_write_before_any_question(tmp_path
     ("qas", "error"),
     [
         # predictions.jsonl is read by id: two « q1 » lines made one of them disappear
-        (
-            [{"id": "q1", "question": "A ?", "answers": []}, {"id": "q1", "question": "B ?"}],
-            "1 id(s) given twice: q1",
-        ),
+        ([{"id": "q1", "question": q, "answers": []} for q in "AB"], "1 id(s) given twice: q1"),
         ([{"id": "q1", "question": "  ", "answers": []}], "1 empty question(s): q1"),
         ([{"id": None, "question": "A ?", "answers": []}], "id None"),  # was read as « None »
     ],

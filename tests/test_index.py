@@ -209,6 +209,26 @@ def test_deleting_a_file_removes_it_everywhere(built) -> None:
     assert [e.source for e in index.manifest.documents] == ["a_medicen.md", "c_aqua.md"]
 
 
+def test_an_indexed_document_whose_new_version_cannot_be_read_is_kept(built) -> None:
+    # a typo in its sidecar (« Date ») dropped it from the chat, exit 0, among other lines
+    corpus, index_dir, emb = built
+    sidecar = corpus / "b_xylofutur.md.meta.json"
+    sidecar.write_text('{"title": "Xylofutur", "Date": "2015"}', encoding="utf-8")
+    report = build_index(corpus, index_dir, emb, **PARAMS)
+    assert (report.documents, report.removed, report.unchanged) == (3, 0, 3)
+    (said,) = report.skipped
+    assert said.source == "b_xylofutur.md"
+    assert said.reason.endswith("; the version indexed before is kept until the file is fixed")
+    assert said.reason_fr.endswith(" ; la version indexée avant est gardée jusqu'à correction")
+    index = Index.load(index_dir, emb.id)
+    assert "b_xylofutur.md" in index.documents  # still answered from
+    assert index_status(corpus, index_dir, emb.id) != "current"  # the file is not what it holds
+    sidecar.write_text('{"title": "Xylofutur", "date": "2015"}', encoding="utf-8")
+    fixed = build_index(corpus, index_dir, emb, **PARAMS)
+    assert (fixed.changed, fixed.skipped) == (1, ())
+    assert Index.load(index_dir, emb.id).documents["b_xylofutur.md"].info.date == "2015"
+
+
 def test_adding_a_file(built) -> None:
     corpus, index_dir, emb = built
     (corpus / "sub").mkdir()

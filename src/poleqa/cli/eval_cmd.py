@@ -139,12 +139,12 @@ def eval_(
     )
     _check_out(out_dir, settings)
     _check_compare(compare_to, out_dir)
-    _make_out(out_dir)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings, own=index != index_dir)  # OUT/index: eval's own
     warnings = _checked(qs, pipeline, settings)
     info = _run_info(questions, settings)
+    _make_out(out_dir)
     result = evaluate(
         pipeline, qs, settings.k, name=name, progress=True, info=info, warnings=warnings
     )

@@ -233,10 +233,17 @@ def read_corpus(
             # way) must look changed to the next status, or its document stays missing.
             try:
                 doc = read_document(corpus_dir, path, data)
+                fingerprint = doc.info.content_hash  # bytes_fingerprint of `data`, taken once
             except IngestError as e:
-                skips.add(source, bytes_fingerprint(*data), e.message, e.message_fr)
-                continue
-            fingerprint = doc.info.content_hash  # bytes_fingerprint of `data`, taken once
+                kept = prev.documents.get(source) if prev and entry else None
+                if kept is None or entry is None:
+                    skips.add(source, bytes_fingerprint(*data), e.message, e.message_fr)
+                    continue
+                # An indexed document whose new version cannot be read (a typo in its
+                # sidecar) went from the chat unnoticed: it is served as it was, said, and
+                # its old fingerprint keeps the next status saying the file changed.
+                skips.reported.append(Skipped(source, *_kept(e)))
+                doc, fingerprint = kept, entry.fingerprint
         reasons = too_long(doc, params.max_document_chars)
         if reasons is not None:
             skips.add(source, fingerprint, *reasons)
@@ -251,6 +258,14 @@ def read_corpus(
     if not docs:
         raise no_readable_document(corpus_dir, skips.reported)
     return docs
+
+
+def _kept(error: IngestError) -> tuple[str, str]:
+    """Why an indexed document's new version was left out, its indexed one kept (en, fr)."""
+    return (
+        f"{error.message}; the version indexed before is kept until the file is fixed",
+        f"{error.message_fr} ; la version indexée avant est gardée jusqu'à correction",
+    )
 
 
 def _indexed_as(prev: Previous, source: str, chash: str) -> bool:
