@@ -1,6 +1,9 @@
-"""`poleqa ask`'s plain output of an answer cut from a longer sentence (as the chat shows it)."""
+"""`poleqa ask`'s plain output: an answer cut from a longer sentence (as the chat shows it), the
+commands it advises."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from webfake import INFO
@@ -24,3 +27,14 @@ def test_ask_marks_an_answer_cut_from_a_longer_sentence(capsys: pytest.CaptureFi
     _print_answer(answer)
     assert capsys.readouterr().out.splitlines()[0] == f"Réponse : … {middle} …"
     assert answer_to_json(answer)["answer"] == middle
+
+
+def test_the_commands_advised_quote_folders_with_spaces(tmp_path: Path) -> None:
+    # copied and pasted, « --index nouvel index » named two things
+    args = ["ask", "Combien ?", "--index", str(tmp_path / "nouvel index"), "--corpus", "mon corpus"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert (
+        f"run `poleqa index --corpus 'mon corpus' --index '{tmp_path}/nouvel index'` first."
+        in result.output
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -38,7 +39,8 @@ def _check_index(settings: Settings) -> None:
     if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):
         raise IndexMissingError(
             f"No index in {settings.index_dir}: run `poleqa index --corpus "
-            f"{settings.corpus_dir} --index {settings.index_dir}` first."
+            f"{shlex.quote(str(settings.corpus_dir))} --index "
+            f"{shlex.quote(str(settings.index_dir))}` first."
         )
 
 

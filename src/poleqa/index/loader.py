@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,13 @@ def _current_or_none(index_dir: Path) -> Path | None:
         return None
 
 
+def _q(path: Path) -> str:
+    """A path as a shell reads it in the commands advised (« mon index » quoted)."""
+    return shlex.quote(str(path))
+
+
 def _rebuild_hint(index_dir: Path) -> str:
-    return f"run `poleqa index --index {index_dir}` to rebuild it"
+    return f"run `poleqa index --index {_q(index_dir)}` to rebuild it"
 
 
 def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
@@ -71,7 +77,7 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
         ) from e
     if gen is None:
         raise IndexMissingError(
-            f"No index in {index_dir}: run `poleqa index --index {index_dir}` to build it."
+            f"No index in {index_dir}: run `poleqa index --index {_q(index_dir)}` to build it."
         )
     path = gen / MANIFEST_NAME
     try:
@@ -103,8 +109,9 @@ def check_embedder(index_dir: Path, manifest: Manifest, embedder_id: str | None)
         name = manifest.embedder.get("name") or manifest.embedder_id
         raise IndexMismatchError(
             f"The index in {index_dir} was built with the embedding model {name!s} "
-            f"({manifest.embedder_id}), not {embedder_id}: run `poleqa index --index {index_dir} "
-            f"--model <the model you ask with>` to rebuild it, or ask with --model {name}."
+            f"({manifest.embedder_id}), not {embedder_id}: run `poleqa index --index "
+            f"{_q(index_dir)} --model <the model you ask with>` to rebuild it, or ask with "
+            f"--model {name}."
         )
 
 
@@ -320,7 +327,7 @@ class Index:
         index_dir = self.path.parent
         return SentenceVectorsMissingError(
             f"The index in {index_dir} was built without sentence vectors, which the readers "
-            f"need: rebuild it with `poleqa index --index {index_dir} --sentence-vectors` "
+            f"need: rebuild it with `poleqa index --index {_q(index_dir)} --sentence-vectors` "
             "(only the sentences are embedded; the chunks are kept)."
         )
 
