@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from webfake import INFO
 
+from poleqa.cli import cli
 from poleqa.cli.ask_cmd import _print_answer
 from poleqa.serialise import answer_to_json
 from poleqa.types import Answer, Citation
