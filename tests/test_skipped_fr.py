@@ -12,17 +12,14 @@ from pathlib import Path
 
 import pytest
 from documents import encrypted_pdf
-from support import PARAMS, FakeEmbedder, write_corpus
-from webfake import WEB_DOCS
+from webfake import WEB_DOCS, small_pipeline
 
-from poleqa.config import Settings
 from poleqa.errors import IngestError
 from poleqa.feedback import FeedbackStore
 from poleqa.index.builder import BuildReport
 from poleqa.index.loader import read_manifest
 from poleqa.index.manifest import SkippedEntry
 from poleqa.ingest import files, read_document
-from poleqa.pipeline import Pipeline
 from poleqa.types import Skipped
 from poleqa.web import render
 from poleqa.web.staff import StaffApp, _build_summary
@@ -40,17 +37,8 @@ def html_text(html: str) -> str:
 def _staff(folder: Path, docs: dict[str, str]) -> StaffApp:
     """The staff area on the real pipeline (fake embedder) over `docs`, documents of more than
     1,000 characters left out."""
-    settings = Settings(
-        reader="sentences",
-        corpus_dir=write_corpus(folder / "corpus", docs),
-        index_dir=folder / "index",
-        data_dir=folder / "data",
-        cache_dir=folder / "cache",
-        chunk_size=PARAMS["chunk_size"],
-        chunk_overlap=PARAMS["chunk_overlap"],
-        max_document_chars=1000,
-    )
-    return StaffApp(Pipeline(settings, embedder=FakeEmbedder()), FeedbackStore(folder / "data"))
+    pipeline = small_pipeline(folder, docs, built=False, max_document_chars=1000)
+    return StaffApp(pipeline, FeedbackStore(folder / "data"))
 
 
 def _bad_files(corpus: Path) -> None:

@@ -201,21 +201,26 @@ WEB_DOCS = {
 }
 
 
-def small_pipeline(folder: Path) -> Pipeline:
+def small_pipeline(
+    folder: Path, docs: dict[str, str] | None = None, built: bool = True, **settings: Any
+) -> Pipeline:
     """The real pipeline (index, retrieval, reading) on the three small documents of
-    `WEB_DOCS`, with the instant fake embedder and the sentence scorer: real answers, no model
-    to load (tests/test_web_real.py serves the trained reader on the seeds too)."""
-    settings = Settings(
+    `WEB_DOCS` (or `docs`), with the instant fake embedder and the sentence scorer: real
+    answers, no model to load (tests/test_web_real.py serves the trained reader on the seeds
+    too). `settings`: others than the defaults; `built`: its index built."""
+    chosen = Settings(
         reader="sentences",
-        corpus_dir=write_corpus(folder / "corpus", WEB_DOCS),
+        corpus_dir=write_corpus(folder / "corpus", WEB_DOCS if docs is None else docs),
         index_dir=folder / "index",
         data_dir=folder / "data",
         cache_dir=folder / "cache",
         chunk_size=PARAMS["chunk_size"],
         chunk_overlap=PARAMS["chunk_overlap"],
+        **settings,
     )
-    pipeline = Pipeline(settings, embedder=FakeEmbedder())
-    pipeline.build()
+    pipeline = Pipeline(chosen, embedder=FakeEmbedder())
+    if built:
+        pipeline.build()
     return pipeline
 
 
