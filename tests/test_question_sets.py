@@ -91,6 +91,12 @@ def test_odd_lines_are_named_or_mended_before_anything_is_asked() -> None:
     assert err.value.message_fr.endswith(
         "ligne 1 : JSON invalide (nombre de plus de 4 300 chiffres)"
     )
+    # punctuation only: not an empty question, a question without a word (as `ask` says it)
+    with pytest.raises(QuestionSetError) as err:
+        line = '{"id": 1, "question": "???", "answers": [], "sources": [], "answerable": false}'
+        parse_questions(line, "jsonl")
+    assert err.value.message.endswith("line 1: question holds no word, only punctuation")
+    assert err.value.message_fr.endswith("ligne 1 : la question ne contient aucun mot")
 
 
 def test_answerable_may_be_1_or_0_in_json_lines_as_in_csv() -> None:

@@ -323,8 +323,10 @@ def _question(line: int, record: dict, problems: list[_Problem]) -> Question | N
     if isinstance(qid, bool) or not isinstance(qid, str | int) or not str(qid).strip():
         bad("id must be a non-empty string", "l'identifiant doit être un texte non vide")
     text = record["question"]
-    if not isinstance(text, str) or not any(c.isalnum() for c in text):
+    if not isinstance(text, str) or not text.strip():
         bad("question must be a non-empty string", "la question doit être un texte non vide")
+    elif not any(c.isalnum() for c in text):  # « ??? »: asked, it would only be refused
+        bad("question holds no word, only punctuation", "la question ne contient aucun mot")
     elif len(asked := without_surrogates(text).strip()) > MAX_QUESTION_CHARS:
         # what `ask` and the chat refuse (query.validate_question): asked, it would only fail
         bad(

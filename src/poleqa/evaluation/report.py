@@ -245,7 +245,8 @@ def summary_lines(result: EvalResult) -> list[str]:
 
     hits = " ".join(f"@{k} {g(f'source_hit@{k}')}" for k in HIT_AT)
     lines = [
-        f"{result.name}: {g('n_questions')} questions ({g('n_answerable')} answerable, "
+        f"{result.name}: {g('n_questions')} question{_s(m.get('n_questions'))} "
+        f"({g('n_answerable')} answerable, "
         f"{g('n_unanswerable')} unanswerable), k={result.k}",
         f"  answer accuracy {g('answer_accuracy')}   F1 {g('answer_f1')}   "
         f"false abstentions {g('false_abstain_rate')}",
@@ -298,3 +299,8 @@ def compare_lines(new: dict[str, float], old: dict[str, float], old_name: str = 
     if new.get("n_questions") != old.get("n_questions"):
         lines.append("Note: the two runs did not ask the same number of questions.")
     return lines
+
+
+def _s(count: object) -> str:
+    """The plural's « s » for `count` things (« 1 question », « 2 questions »)."""
+    return "" if count == 1 else "s"
