@@ -4,6 +4,7 @@ English progress text; an uncertain answer warns first."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -164,7 +165,11 @@ def test_a_new_conversation_while_a_question_is_answered_stays_empty(
         box = page.locator("#pq-question textarea")
         box.press_sequentially("Une autre question")  # typed at once: not wiped by the reset
         pipeline.release.set()
-        page.wait_for_timeout(1500)  # the held answer has come back by now
+        deadline = time.monotonic() + WAIT
+        while pipeline.running:  # the held question answered, its event ending
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        page.wait_for_timeout(500)  # its reply, were it shown, applied by then
         assert page.locator("#pq-chat .pq-question").count() == 0
         assert box.input_value() == "Une autre question"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from webfake import FakePipeline, HeldPipeline, page_send, queue_call, serving
+from webfake import FakePipeline, HeldPipeline, page_ask, page_send, queue_call, serving
 
 from poleqa.feedback import FeedbackStore
 from poleqa.types import Turn
@@ -42,12 +42,13 @@ def test_a_question_sent_shows_at_once_then_its_answer_takes_its_place(chat: Cha
         '<div class="pq-question">Combien de pôles ?</div>',
         f'<div class="pq-pending" role="status">{render.PENDING}</div>',
     ]
-    messages, session, status = chat.answer_in_page(session)
+    ((messages, session, status),) = chat.answer_in_page(session)
     assert status == ""
     assert _contents(messages)[0] == '<div class="pq-question">Combien de pôles ?</div>'
     assert 'class="pq-answer"' in _contents(messages)[1]
     # nothing else waits: a second answering event changes nothing
-    assert all(_skipped(v) for v in (chat.answer_in_page(session)[0],))
+    ((nothing, _, _),) = chat.answer_in_page(session)
+    assert _skipped(nothing)
 
 
 def test_questions_sent_meanwhile_keep_their_order_and_their_context() -> None:
@@ -77,7 +78,8 @@ def test_a_new_conversation_drops_the_questions_sent_before_it(chat: ChatApp) ->
     assert isinstance(pipeline, FakePipeline)
     _, _, session, _ = chat.send_in_page("Première ?", Session())
     assert chat.new_in_page(session) == ([], session, "")
-    assert all(_skipped(v) for v in chat.answer_in_page(session)[::2])  # nothing to answer
+    ((nothing, _, untouched),) = chat.answer_in_page(session)  # nothing to answer
+    assert _skipped(nothing) and _skipped(untouched)
     assert pipeline.histories == []
     # one being answered when the conversation is cleared: its answer is not put back
     _, _, session, _ = chat.send_in_page("Deuxième ?", session)
@@ -141,3 +143,63 @@ def test_on_the_server_a_new_conversation_while_a_page_question_is_answered_stay
         pipeline.release.set()
         asking.join(WAIT)
         assert answered[0]["output"]["data"][0] == []  # the answer is not put back
+
+
+def test_one_event_answers_every_question_waiting_in_its_tab(chat: ChatApp) -> None:
+    # Each event waited its turn in one of the server's few slots, doing nothing, and a question
+    # whose own event was lost kept « Recherche de la réponse… » for ever
+    session = Session()
+    for question in ("Un ?", "Deux ?", "Trois ?"):
+        chat.send_in_page(question, session)
+    assert session.start_answering()  # as if another event of the tab were answering them
+    for _ in range(2):  # these leave them to it, at once
+        ((nothing, _, untouched),) = chat.answer_in_page(session)
+        assert _skipped(nothing) and _skipped(untouched)
+    assert all(e.waiting for e in session.exchanges)
+    session.stop_answering()
+    shown = list(chat.answer_in_page(session))
+    assert len(shown) == 3 and not any(e.pending for e in session.exchanges)
+    assert [e.question for e in session.exchanges] == ["Un ?", "Deux ?", "Trois ?"]
+    pipeline = chat.pipeline
+    assert isinstance(pipeline, FakePipeline)
+    # each read after the one before, with its answer
+    assert [len(h) for h in pipeline.histories] == [0, 1, 2]
+
+
+def test_a_tab_cannot_pile_up_questions(chat: ChatApp) -> None:
+    session = Session()
+    for n in range(5):
+        chat.send_in_page(f"Question {n} ?", session)
+    box, messages, _, status = chat.send_in_page("Une de plus ?", session)
+    assert box == "Une de plus ?" and _skipped(messages)  # back in the box, nothing added
+    assert "Plusieurs questions attendent déjà leur réponse" in status
+    assert len(session.exchanges) == 5
+
+
+def test_on_the_server_a_busy_tab_holds_one_slot_and_its_event_answers_the_next(
+    tmp_path: Path,
+) -> None:
+    # A tab's second question used to wait in a slot of its own for the first to be answered:
+    # a quick typist (or a script) held every slot, and other citizens waited
+    pipeline = HeldPipeline(held=lambda question: question == "A1 ?")
+    with serving(create_app(pipeline, tmp_path / "data", concurrency=2)) as url:
+        dependencies = httpx.get(url + "config").json()["dependencies"]
+        events = {d["id"]: sorted(e for _, e in d["targets"]) for d in dependencies}
+        shown = next(d for d in dependencies if events[d["id"]] == ["click", "submit"])
+        answering = next(d for d in dependencies if d.get("trigger_after") == shown["id"])
+        tab = uuid.uuid4().hex
+        page_send(url, shown["id"], ["A1 ?", None], tab)
+        answered: list[Any] = []
+        first = threading.Thread(
+            target=lambda: answered.append(queue_call(url, answering["id"], [None], tab))
+        )
+        first.start()
+        assert pipeline.started.acquire(timeout=WAIT)
+        page_send(url, shown["id"], ["A2 ?", None], tab)  # its own answering event: lost
+        other = page_ask(url, shown, ["B1 ?", None])  # another tab: answered meanwhile
+        assert pipeline.running == 1 and len(other[0]) == 2
+        pipeline.release.set()
+        first.join(WAIT)
+    messages = answered[0]["output"]["data"][0]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 2
+    assert not any("pq-pending" in str(m["content"]) for m in messages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from poleqa.web.answer_view import answer_html
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served, theme
 from poleqa.web.guards import InputError, RateLimiter, text_input
 from poleqa.web.ratings import Ratings
-from poleqa.web.session import Exchange, Session, own_session
+from poleqa.web.session import REFUSED_SHOWN, Exchange, Session, own_session
 
 __all__ = ["EXAMPLES", "ChatApp", "Exchange", "IndexWatcher", "PipelineLike", "Session", "theme"]
 
@@ -31,6 +32,9 @@ EXAMPLES = (
     "Combien de membres compte un pôle de compétitivité en moyenne ?",
     "Quels pôles ont leur siège en région Centre ?",
     "En quelle année la politique des pôles de compétitivité a-t-elle été lancée ?",
+)
+TOO_MANY = (
+    "Plusieurs questions attendent déjà leur réponse : envoyez celle-ci quand elles l'auront."
 )
 # A person gives a few opinions a minute; more from one address is a script filling the disk.
 FEEDBACK_PER_MINUTE = 10
@@ -94,30 +98,40 @@ class ChatApp(Ratings, Served):
         if refusal is not None:
             session.add(refusal, session.begin()[0])
             return question, session.messages(), session, self.status()
-        session.send(question)
+        if not session.send(question):
+            return question, gr.skip(), session, render.message_html(TOO_MANY, "info")
         return gr.skip(), session.messages(), session, gr.skip()
 
-    def answer_in_page(self, session: Session | None) -> tuple[Any, Session, Any]:
-        """Answers the first question of the conversation still waiting (`send_in_page`), in
-        its place, once the tab's question before it is answered; returns (messages, session,
-        status line). Its answer is dropped if « Nouvelle conversation » was clicked meanwhile."""
+    def answer_in_page(self, session: Session | None) -> Iterator[tuple[Any, Session, Any]]:
+        """Answers the tab's waiting questions (`send_in_page`), one after the other, each in
+        its place, and yields (messages, session, status line) after each. An event finding
+        another of its tab at it leaves them to it (it answers every question sent meanwhile,
+        so that one whose own event was lost is answered too). An answer is dropped if
+        « Nouvelle conversation » was clicked meanwhile."""
         session = own_session(session)
-        with session.answering:
-            waiting = session.claim()
-            if waiting is None:  # cleared meanwhile, or nothing was sent
-                return gr.skip(), session, gr.skip()
-            generation, sent, history = waiting
-            exchange, status = self._answer_when_ready(sent.question, history)
-            session.fulfil(sent, exchange, generation)
-            return session.messages(), session, status
+        if not session.start_answering():
+            yield gr.skip(), session, gr.skip()
+            return
+        shown = False
+        try:
+            while (waiting := session.claim()) is not None:
+                generation, sent, history = waiting
+                session.fulfil(sent, self._answer(sent.question, history), generation)
+                shown = True
+                yield session.messages(), session, ""
+        finally:  # stopped early (the page gone): the next event of the tab answers the rest
+            session.stop_answering()
+        if not shown:  # cleared before the first claim
+            yield gr.skip(), session, gr.skip()
 
     def _refusal(self, question: str) -> Exchange | None:
         """The exchange refusing a question before it is asked (too long, no word…, or the
         index still being prepared), or None."""
         try:
             check_question(question, self.max_question_chars)
-        except QuestionError as e:
-            return Exchange(question, render.message_html(e.message_fr), refused=True)
+        except QuestionError as e:  # kept short: the box gets it whole, the tab keeps a glimpse
+            shown = question[: REFUSED_SHOWN + 1]
+            return Exchange(shown, render.message_html(e.message_fr), refused=True)
         if not self.readiness.ready:
             return Exchange(question, render.message_html(PREPARING, "info"), refused=True)
         return None

@@ -11,7 +11,9 @@ from poleqa.query import plain_question
 from poleqa.types import Answer, Turn
 from poleqa.web import render
 
-REFUSED_SHOWN = 300  # characters of a refused question shown in the conversation
+REFUSED_SHOWN = 300  # characters of a refused question shown in the conversation (and kept)
+MAX_WAITING = 5  # questions of a tab waiting for their answers at once
+MAX_EXCHANGES = 50  # exchanges a tab keeps (the oldest answered ones go)
 HISTORY_TURNS = 3  # earlier exchanges passed to the pipeline to resolve follow-up questions
 
 
@@ -45,9 +47,10 @@ class Session:
         # Bumped by « Nouvelle conversation »: an answer to an earlier one is not put back.
         self.generation = 0
         self._lock = threading.Lock()
-        # held while one of the tab's questions sent from the page is answered: the next waits,
-        # so that it reads the answer before it and the answers come back in order
-        self.answering = threading.Lock()
+        # Whether an event of the tab is answering its waiting questions, one after the other
+        # (in order, each reading the answers before it): the tab's other events leave them to
+        # it rather than wait, each in a slot of the server's few, doing nothing.
+        self._answering = False
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Session:
         """Gradio gives each new tab a deep copy of the initial value: with a lock of its own."""
@@ -66,26 +69,54 @@ class Session:
         with self._lock:
             if generation != self.generation:
                 return False
-            self.exchanges.append(exchange)
+            self._append(exchange)
             return True
 
-    def send(self, question: str) -> None:
+    def send(self, question: str) -> bool:
         """A question sent from the page: shown at once, in the order sent, until answered
-        in its place (`claim`, then `fulfil`)."""
+        in its place (`claim`, then `fulfil`); False (nothing added) when MAX_WAITING already
+        wait: a script sending without end would fill the server's memory."""
         with self._lock:
-            self.exchanges.append(
-                Exchange(question, render.pending_html(), waiting=True, pending=True)
-            )
+            if sum(e.waiting for e in self.exchanges) >= MAX_WAITING:
+                return False
+            self._append(Exchange(question, render.pending_html(), waiting=True, pending=True))
+            return True
+
+    def _append(self, exchange: Exchange) -> None:
+        """`exchange` added, the oldest answered ones dropped beyond MAX_EXCHANGES (under the
+        lock)."""
+        self.exchanges.append(exchange)
+        extra = len(self.exchanges) - MAX_EXCHANGES
+        if extra > 0:
+            old = [e for e in self.exchanges if not e.pending][:extra]
+            self.exchanges = [e for e in self.exchanges if not any(e is o for o in old)]
+
+    def start_answering(self) -> bool:
+        """Whether the calling event is to answer the tab's waiting questions (`claim` until it
+        gives None): False when none waits, or when another event of the tab answers them."""
+        with self._lock:
+            if self._answering or not any(e.waiting for e in self.exchanges):
+                return False
+            self._answering = True
+            return True
+
+    def stop_answering(self) -> None:
+        """The answering event ends (`claim` said so when nothing was left; this is for one
+        that stops before)."""
+        with self._lock:
+            self._answering = False
 
     def claim(self) -> tuple[int, Exchange, tuple[Turn, ...]] | None:
         """The first question sent and waiting, now being answered: its conversation, the
         exchange and the history before it (the questions sent earlier and still being answered
-        count, without their answers); None when none waits."""
+        count, without their answers); None when none waits, the answering then over (in the
+        same step: a question sent just after finds no event answering, and its own answers)."""
         with self._lock:
             for at, exchange in enumerate(self.exchanges):
                 if exchange.waiting:
                     exchange.waiting = False
                     return self.generation, exchange, _history(self.exchanges[:at])
+            self._answering = False
             return None
 
     def fulfil(self, sent: Exchange, exchange: Exchange, generation: int) -> bool:
