@@ -352,3 +352,19 @@ def test_load_retries_when_a_build_swaps_generations_meanwhile(built, monkeypatc
     index = Index.load(index_dir, emb.id)
     assert len(calls) == 2 and calls[0] != calls[1]
     assert sorted(index.documents) == ["a_medicen.md", "b_xylofutur.md"]
+
+
+def test_a_document_emptied_or_of_another_corpus_is_not_kept(built, tmp_path: Path) -> None:
+    # kept only when its metadata file alone is at fault: emptied, it goes as meant; and an
+    # index rebuilt from another folder (--replace) never keeps that folder's text
+    corpus, index_dir, emb = built
+    (corpus / "b_xylofutur.md").write_text("", encoding="utf-8")
+    build_index(corpus, index_dir, emb, **PARAMS)
+    assert "b_xylofutur.md" not in Index.load(index_dir, emb.id).documents
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a_medicen.md").write_text("# Autre\n\nUn autre texte.\n", encoding="utf-8")
+    (other / "a_medicen.md.meta.json").write_text('{"Date": "2015"}', encoding="utf-8")
+    (other / "d.md").write_text("# D\n\nLe pôle D est à Dijon.\n", encoding="utf-8")
+    build_index(other, index_dir, emb, replace=True, **PARAMS)
+    assert sorted(Index.load(index_dir, emb.id).documents) == ["d.md"]

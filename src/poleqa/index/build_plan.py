@@ -22,7 +22,14 @@ from poleqa.index.manifest import (
     Manifest,
     SkippedEntry,
 )
-from poleqa.index.skips import Skips, copy_of, no_readable_document, too_long
+from poleqa.index.skips import (
+    Skips,
+    copy_of,
+    kept_reasons,
+    no_readable_document,
+    sidecar_only,
+    too_long,
+)
 from poleqa.ingest import (
     bytes_fingerprint,
     file_fingerprint,
@@ -209,10 +216,15 @@ class PlannedDoc:
 
 
 def read_corpus(
-    params: BuildParams, files: CorpusFiles, skips: Skips, prev: Previous | None
+    params: BuildParams,
+    files: CorpusFiles,
+    skips: Skips,
+    prev: Previous | None,
+    keep_indexed: bool = True,
 ) -> list[PlannedDoc]:
     """Read what changed, take the previous text of what did not, and classify each document.
-    Skipped: documents above the size limit (unchanged ones too if it was lowered), copies."""
+    Skipped: documents above the size limit (unchanged ones too if it was lowered), copies.
+    `keep_indexed`: a document whose metadata no longer reads keeps its indexed version."""
     corpus_dir = params.corpus_dir
     docs: list[PlannedDoc] = []
     first_of: dict[str, str] = {}  # fingerprint → the first source holding it
@@ -235,14 +247,15 @@ def read_corpus(
                 doc = read_document(corpus_dir, path, data)
                 fingerprint = doc.info.content_hash  # bytes_fingerprint of `data`, taken once
             except IngestError as e:
-                kept = prev.documents.get(source) if prev and entry else None
-                if kept is None or entry is None:
+                kept = prev.documents.get(source) if prev and entry and keep_indexed else None
+                if kept is None or entry is None or not sidecar_only(corpus_dir, path, data):
                     skips.add(source, bytes_fingerprint(*data), e.message, e.message_fr)
                     continue
-                # An indexed document whose new version cannot be read (a typo in its
-                # sidecar) went from the chat unnoticed: it is served as it was, said, and
-                # its old fingerprint keeps the next status saying the file changed.
-                skips.reported.append(Skipped(source, *_kept(e)))
+                # An indexed document whose metadata file no longer reads (a typo: « Date »)
+                # went from the chat unnoticed: it is served as it was, said, and its old
+                # fingerprint keeps the next status saying the file changed. A document
+                # emptied or replaced by one without text goes, as its author meant.
+                skips.reported.append(Skipped(source, *kept_reasons(e)))
                 doc, fingerprint = kept, entry.fingerprint
         reasons = too_long(doc, params.max_document_chars)
         if reasons is not None:
@@ -258,14 +271,6 @@ def read_corpus(
     if not docs:
         raise no_readable_document(corpus_dir, skips.reported)
     return docs
-
-
-def _kept(error: IngestError) -> tuple[str, str]:
-    """Why an indexed document's new version was left out, its indexed one kept (en, fr)."""
-    return (
-        f"{error.message}; the version indexed before is kept until the file is fixed",
-        f"{error.message_fr} ; la version indexée avant est gardée jusqu'à correction",
-    )
 
 
 def _indexed_as(prev: Previous, source: str, chash: str) -> bool:

@@ -151,14 +151,15 @@ def _build(
     prev = load_previous(params, embedder.id)
     skips = Skips(reported=list(unreadable))  # reported, not remembered: they are not indexable
 
+    same = prev is None or same_corpus(prev.manifest, params.corpus_dir, params.index_dir)
     t = time.perf_counter()
-    docs = read_corpus(params, files, skips, prev)
+    # an indexed version is kept only for this folder's own documents (--replace reads another)
+    docs = read_corpus(params, files, skips, prev, keep_indexed=same)
     timings["read"] = time.perf_counter() - t
     t = time.perf_counter()
     docs = chunk_corpus(params, docs, skips, prev)
     timings["chunk"] = time.perf_counter() - t
 
-    same = prev is None or same_corpus(prev.manifest, params.corpus_dir, params.index_dir)
     plan = make_plan(
         docs, skips, prev, current, params.flat_max_vectors, params.sentence_vectors, same
     )

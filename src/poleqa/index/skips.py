@@ -1,4 +1,4 @@
-"""The files a build leaves out and why: English for the log and the manifest, French for staff."""
+"""The files a build leaves out and why (English for logs and the manifest, French for staff)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from poleqa.errors import CorpusError
+from poleqa.errors import CorpusError, IngestError
 from poleqa.index.manifest import SkippedEntry
-from poleqa.ingest import is_sidecar
+from poleqa.ingest import is_sidecar, read_document
 from poleqa.text import thousands_fr
 from poleqa.types import Document, Skipped
 
@@ -71,3 +71,22 @@ def skipped_fr(skipped: Sequence[Skipped], most: int) -> str:
     rest = len(skipped) - most
     more = f" et {rest} autre{'s' if rest >= 2 else ''}" if rest > 0 else ""
     return f"{head} : {listed}{more}"
+
+
+def sidecar_only(corpus_dir: Path, path: Path, data: tuple[bytes, bytes | None]) -> bool:
+    """Whether the document reads without its metadata file (the fault is there alone)."""
+    if data[1] is None:
+        return False
+    try:
+        read_document(corpus_dir, path, (data[0], None))
+    except IngestError:
+        return False
+    return True
+
+
+def kept_reasons(error: IngestError) -> tuple[str, str]:
+    """Why an indexed document's new version was left out, its indexed one kept (en, fr)."""
+    return (
+        f"{error.message}; the version indexed before is kept until the file is fixed",
+        f"{error.message_fr} ; la version indexée avant est gardée jusqu'à correction",
+    )
