@@ -259,7 +259,8 @@ def _build_in_child(settings: Settings, replace: bool) -> BuildReport:
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            return pool.submit(_build_child, settings, replace).result()
+            # this process's id, taken here: read in the child, it could already be another's
+            return pool.submit(_build_child, settings, replace, os.getpid()).result()
     except BrokenProcessPool as e:
         # killed (out of memory, a signal): the build's own atomic swap kept the previous index
         raise PoleqaError(
@@ -269,8 +270,8 @@ def _build_in_child(settings: Settings, replace: bool) -> BuildReport:
         ) from e
 
 
-def _build_child(settings: Settings, replace: bool) -> BuildReport:
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+def _build_child(settings: Settings, replace: bool, asker: int) -> BuildReport:
+    threading.Thread(target=_exit_with_parent, args=(asker,), daemon=True).start()
     return Pipeline(settings).build(replace=replace)
 
 

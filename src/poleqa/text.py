@@ -1,5 +1,4 @@
-"""French text helpers for indexing, answering and evaluation: normalisation, folding, stems,
-numbers as French writes them."""
+"""French text helpers for indexing, answering and evaluation: folding, stems, numbers."""
 
 from __future__ import annotations
 

@@ -155,12 +155,19 @@ def eval_(
     click.echo(f"Reports written to {out_dir}/ (report.md, report.json, predictions.jsonl)")
     _said_earlier(earlier)
     if old is not None and compare_to is not None:
-        click.echo("")
-        shown = compare_to
-        if earlier is not None and compare_to.resolve() == (out_dir / "report.json").resolve():
-            shown = earlier / "report.json"  # where the report compared with now is
-        click.echo(f"Compared with {shown}:")
-        click.echo("\n".join(compare_lines(result.metrics, old, old_name="old")))
+        _said_compared(
+            compare_lines(result.metrics, old, old_name="old"), compare_to, earlier, out_dir
+        )
+
+
+def _said_compared(lines: list[str], compare_to: Path, earlier: Path | None, out_dir: Path) -> None:
+    """The comparison with the report --compare named, said under the name it has now."""
+    click.echo("")
+    shown = compare_to
+    if earlier is not None and compare_to.resolve() == (out_dir / "report.json").resolve():
+        shown = earlier / "report.json"  # where the report compared with now is
+    click.echo(f"Compared with {shown}:")
+    click.echo("\n".join(lines))
 
 
 def _own_index(corpus_dir: Path | None, index_dir: Path | None, out_dir: Path) -> Path | None:

@@ -257,33 +257,7 @@ def _asking(
 ) -> gr.HTML:
     """Question box, examples, feedback (each answer's control, and the API's about the last
     answer) and « Nouvelle conversation », wired to `chat`; returns the status line."""
-    with gr.Row(elem_id="pq-ask", equal_height=True):
-        question = gr.Textbox(
-            label="Votre question",
-            show_label=False,
-            placeholder="Posez votre question…",
-            elem_id="pq-question",
-            scale=5,
-            min_width=0,
-            max_lines=6,
-            autofocus=True,
-            container=False,
-        )
-        send = gr.Button("Envoyer", variant="primary", elem_id="pq-send", scale=0, min_width=0)
-    status = gr.HTML("", elem_id="pq-status", js_on_load=None, container=False, padding=False)
-    # The per-answer feedback's messenger: runs poleqa.js, shows nothing.
-    controller = gr.HTML(
-        "",
-        html_template="",
-        js_on_load=CHAT_JS,
-        elem_id="pq-controller",
-        container=False,
-        padding=False,
-    )
-    # For the API only (feedback_up / feedback_down about the last answer): never shown.
-    api_comment = gr.Textbox(visible=False, label="Commentaire", max_length=MAX_COMMENT_CHARS)
-    api_status = gr.HTML(visible=False, js_on_load=None)
-
+    question, send, status, controller, api_comment, api_status = _ask_widgets()
     ask_out = [question, chatbot, session, status]
     # Unprocessed inputs: ChatApp checks their types itself and answers in French.
     raw: dict[str, Any] = {"preprocess": False}
@@ -338,6 +312,38 @@ def _asking(
     )
     _rating(chat, session, controller, api_comment, api_status, rating)
     return status
+
+
+def _ask_widgets() -> tuple[gr.Textbox, gr.Button, gr.HTML, gr.HTML, gr.Textbox, gr.HTML]:
+    """The question box and « Envoyer », the status line, the feedback's messenger, and the
+    API's comment and status (never shown)."""
+    with gr.Row(elem_id="pq-ask", equal_height=True):
+        question = gr.Textbox(
+            label="Votre question",
+            show_label=False,
+            placeholder="Posez votre question…",
+            elem_id="pq-question",
+            scale=5,
+            min_width=0,
+            max_lines=6,
+            autofocus=True,
+            container=False,
+        )
+        send = gr.Button("Envoyer", variant="primary", elem_id="pq-send", scale=0, min_width=0)
+    status = gr.HTML("", elem_id="pq-status", js_on_load=None, container=False, padding=False)
+    # The per-answer feedback's messenger: runs poleqa.js, shows nothing.
+    controller = gr.HTML(
+        "",
+        html_template="",
+        js_on_load=CHAT_JS,
+        elem_id="pq-controller",
+        container=False,
+        padding=False,
+    )
+    # For the API only (feedback_up / feedback_down about the last answer): never shown.
+    api_comment = gr.Textbox(visible=False, label="Commentaire", max_length=MAX_COMMENT_CHARS)
+    api_status = gr.HTML(visible=False, js_on_load=None)
+    return question, send, status, controller, api_comment, api_status
 
 
 def _rating(

@@ -1,5 +1,4 @@
-"""A document the staff add from their area: read as the index will read it, then put in the
-corpus folder beside the others (never over one), with its title, date and organisation."""
+"""A document the staff add from their area: read as the index will, saved beside the others."""
 
 from __future__ import annotations
 

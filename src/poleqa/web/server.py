@@ -1,5 +1,4 @@
-"""Running the web app: the port and password checked first, uvicorn, its private folder, its
-stop on Ctrl-C or SIGTERM."""
+"""Running the web app: checks first, uvicorn, its private folder, its stop on Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
