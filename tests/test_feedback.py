@@ -332,7 +332,12 @@ def test_an_export_never_replaces_the_store_and_says_what_it_cannot_write(tmp_pa
     store.add(Feedback.about(_answer(), "up", feedback_id="a", now=NOW))
     before = (data / FEEDBACK_FILE).read_bytes()
     runner = CliRunner()
-    for out in (data / FEEDBACK_FILE, tmp_path / "data" / ".." / "data" / FEEDBACK_FILE):
+    (tmp_path / "lien.jsonl").hardlink_to(data / FEEDBACK_FILE)
+    for out in (
+        data / FEEDBACK_FILE,
+        data / ".." / "data" / FEEDBACK_FILE,
+        tmp_path / "lien.jsonl",
+    ):
         done = runner.invoke(
             cli, ["feedback", "export", "--csv", "--data", str(data), "--out", str(out)]
         )

@@ -119,7 +119,7 @@ def test_only_uploaded_files_are_taken(staff: StaffApp, uploads: Path, tmp_path:
     assert staff.corpus_dir is not None and list(staff.corpus_dir.iterdir()) == []
 
 
-def test_a_read_only_corpus_folder_is_said(staff: StaffApp, uploads: Path) -> None:
+def test_a_corpus_folder_that_cannot_be_written_is_said(staff: StaffApp, uploads: Path) -> None:
     assert staff.corpus_dir is not None
     staff.corpus_dir.rmdir()
     staff.corpus_dir.write_text("a file where the folder should be", "utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -99,11 +100,14 @@ def _absent_store(url: str | None, data_dir: Path) -> Path | None:
 
 def _same_file(out: Path, store: Path) -> bool:
     """Whether `out` is the store's file (or its SQLite journal), however it is written."""
-    target = out.resolve()
-    names = {store.resolve()} | {
-        store.resolve().with_name(store.name + s) for s in ("-wal", "-journal", "-shm")
-    }
-    return target in names
+    store = store.resolve()
+    names = {store} | {store.with_name(store.name + s) for s in ("-wal", "-journal", "-shm")}
+    if out.resolve() in names:
+        return True
+    try:  # a hard link to it: another name, the same file
+        return out.exists() and store.exists() and os.path.samefile(out, store)
+    except OSError:
+        return False
 
 
 commands = [feedback]

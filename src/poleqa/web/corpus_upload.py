@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ log = logging.getLogger("poleqa.web")
 
 MAX_NAME_CHARS = 150  # a file name the staff chose: longer is no name people type or read
 NOT_RECEIVED = "Fichier non reçu."
+UNREAD = "Le document reçu n'a pas pu être lu sur le serveur : réessayez dans un instant."
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,14 @@ def add_document(corpus: Path, upload: Path, name: str, fields: dict[str, str]) 
     sidecar = json.dumps(fields, ensure_ascii=False, indent=2).encode("utf-8") if fields else None
     with tempfile.TemporaryDirectory(prefix="poleqa-ajout-") as trial:
         tried = Path(trial) / name
-        shutil.copyfile(upload, tried)
         try:
-            doc = read_document(Path(trial), tried, (tried.read_bytes(), sidecar))
+            shutil.copyfile(upload, tried)
+            data = tried.read_bytes()
+        except OSError as e:  # the server's temporary folder full, or gone
+            log.error("cannot read the uploaded %s in %s: %s", name, trial, e)
+            raise PoleqaError(f"cannot read the upload {name}: {e}", UNREAD) from e
+        try:
+            doc = read_document(Path(trial), tried, (data, sidecar))
         except IngestError as e:
             raise PoleqaError(
                 f"{name} cannot be indexed: {e.message}",
@@ -145,6 +152,13 @@ def _copy_new(source: Path, target: Path) -> None:
     part = target.with_name(f".{target.name}.ajout-{os.getpid()}")
     try:
         shutil.copyfile(source, part)
-        os.link(part, target)
+        try:
+            os.link(part, target)
+        except OSError as e:
+            if e.errno in (errno.EEXIST, errno.EACCES, errno.EROFS, errno.ENOSPC):
+                raise
+            # a file system without hard links (some network shares): written in place,
+            # still never over a file (« xb »)
+            _write_new(target, part.read_bytes())
     finally:
         part.unlink(missing_ok=True)

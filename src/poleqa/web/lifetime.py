@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -15,15 +16,19 @@ from poleqa.web.middleware import ASGIApp, Receive, Scope, Send
 log = logging.getLogger("poleqa.web")
 
 MAX_AGE = 10 * 3600.0  # seconds a staff session lasts at most (a working day)
-IDLE = 2 * 3600.0  # seconds without a request after which it ends (an open page keeps it)
+IDLE = 2 * 3600.0  # seconds without a request carrying the session after which it ends
+CLOCK: Callable[[], float] = time.monotonic  # read at each request (tests move it)
+_REPLACED = (b"content-length", b"content-type")
+ENDED = "Session terminée ou absente : rechargez la page pour vous reconnecter."
 
 
 class StaffSessionLifetime:
     """ASGI middleware of the staff area: Gradio's login tokens lived until a logout or a
     restart, so a session left open on a shared computer (or a token copied from it) stayed
     good for weeks. A token is ended (revoked in Gradio's own table) once MAX_AGE has passed
-    since it was first seen, or IDLE without a request carrying it; the request that finds it
-    ended meets the login page, as after « Se déconnecter »."""
+    since it was first seen, or IDLE without a request carrying it; the page that finds it
+    ended meets the login page, as after « Se déconnecter », and a call of the staff API
+    Gradio's English 401, said in French (ENDED)."""
 
     def __init__(
         self,
@@ -32,14 +37,14 @@ class StaffSessionLifetime:
         gradio_app: Any,
         max_age: float | None = None,
         idle: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.app = app
         self.prefix = prefix.rstrip("/")
         self.gradio_app = gradio_app
         self.max_age = MAX_AGE if max_age is None else max_age
         self.idle = IDLE if idle is None else idle
-        self.clock = clock
+        self.clock = clock  # None: CLOCK
         self._seen: dict[str, tuple[float, float]] = {}  # token → (first seen, last seen)
         self._lock = threading.Lock()
 
@@ -47,12 +52,14 @@ class StaffSessionLifetime:
         path = scope["path"] if scope["type"] in ("http", "websocket") else ""
         if path == self.prefix or path.startswith(self.prefix + "/"):
             self._check(HTTPConnection(scope).cookies)
+            if scope["type"] == "http":
+                send = _french_unauthorized(send)
         await self.app(scope, receive, send)
 
     def _check(self, cookies: dict[str, str]) -> None:
         cookie_id = self.gradio_app.cookie_id
         tokens = self.gradio_app.tokens
-        now = self.clock()
+        now = (self.clock or CLOCK)()
         with self._lock:
             for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
                 token = cookies.get(name)
@@ -69,3 +76,28 @@ class StaffSessionLifetime:
             # the tokens Gradio no longer knows (logged out) are forgotten here too
             for gone in [t for t in self._seen if t not in tokens]:
                 del self._seen[gone]
+
+
+def _french_unauthorized(send: Send) -> Send:
+    """Gradio's 401 (« Not authenticated », JSON) of a session ended or absent, in French."""
+    replaced = False
+
+    async def said(message: MutableMapping[str, Any]) -> None:
+        nonlocal replaced
+        if message["type"] == "http.response.start" and message["status"] == 401:
+            replaced = True
+            body = json.dumps({"detail": ENDED}, ensure_ascii=False).encode("utf-8")
+            headers = [(k, v) for k, v in message.get("headers", []) if k != b"content-length"]
+            headers = [(k, v) for k, v in headers if k != b"content-type"]
+            headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            await send({**message, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if replaced:  # Gradio's own body: not sent
+            return
+        await send(message)
+
+    return said

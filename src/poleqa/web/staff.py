@@ -29,7 +29,7 @@ from poleqa.web.common import (
 )
 from poleqa.web.corpus_upload import add_document, document_name, metadata, uploaded
 from poleqa.web.eval_view import FORMAT_HELP, report_html, unfound_answers_html
-from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
+from poleqa.web.guards import InputError, date_input, int_input, refuse, sources_input, text_input
 
 log = logging.getLogger(__name__)
 # The failures table's columns, as staff read them (the reports keep the field names).
@@ -127,7 +127,9 @@ class StaffApp(Served):
                 return render.message_html("Choisissez d'abord un document.", "info")
             name = document_name(upload.get("orig_name") or path.name)
             added = add_document(self.corpus_dir, path, name, metadata(title, date, organisation))
-        except PoleqaError as e:  # French, said once in the log by `refuse` or here
+        except InputError as e:  # `refuse` logged it
+            return render.message_html(e.message_fr)
+        except PoleqaError as e:
             log.warning("document not added: %s", e.message)
             return render.message_html(e.message_fr)
         log.info("document added to the corpus from the staff area: %s", added.name)
