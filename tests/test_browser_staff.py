@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import webfake
@@ -40,13 +41,19 @@ class HeldSearch(webfake.FakePipeline):
 def _staff(
     browser,  # type: ignore[no-untyped-def]
     folder: Path,
-    pipeline: webfake.FakePipeline | None = None,
+    pipeline: Any = None,
     width: int = 1280,
     height: int = 900,
+    corpus: Path | None = None,
 ) -> Iterator[object]:
     """A staff page, logged in, on a server of its own, in a window of `width` × `height`; no
-    script error on it meanwhile."""
-    app = create_app(pipeline or webfake.FakePipeline(), folder / "data", staff_password=PASSWORD)
+    script error on it meanwhile. With a `corpus` folder, documents may be added to it."""
+    app = create_app(
+        pipeline or webfake.FakePipeline(),
+        folder / "data",
+        staff_password=PASSWORD,
+        corpus_dir=corpus,
+    )
     with webfake.serving(app) as url, local_only(browser, url, width, height) as ctx:
         page = ctx.new_page()
         failures: list[str] = []
@@ -127,3 +134,21 @@ def test_the_verify_form_shows_its_labels_whole(browser, tmp_path: Path, width: 
     for label, height, line, scrolled, shown, past in fields:
         assert height < 1.5 * line, f"{label!r} on more than one line"
         assert scrolled <= shown and past <= 0, f"{label!r}'s field cut off"
+
+
+def test_a_document_added_then_indexed_is_offered_by_verify(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # the documents « Vérifier » offers were refreshed only by reloading the page
+    pipeline = webfake.small_pipeline(tmp_path / "site")
+    sent = tmp_path / "fiche-mistral.md"
+    sent.write_text("# Fiche Mistral\n\nLe pôle Mistral a son siège à Arles.\n", "utf-8")
+    with _staff(browser, tmp_path, pipeline, corpus=tmp_path / "site" / "corpus") as page:
+        page.get_by_role("tab", name="Index et avis").click()
+        page.set_input_files("#pq-add-upload input[type=file]", str(sent))
+        page.wait_for_timeout(500)  # the upload's progress done
+        page.click("#pq-add")
+        page.locator("#pq-add-status .pq-ok").wait_for(timeout=WAIT)
+        page.click("#pq-reindex")
+        page.locator("#pq-reindex-status .pq-ok").wait_for(timeout=WAIT)
+        page.get_by_role("tab", name="Vérifier").click()
+        page.get_by_label("Documents (tous si vide)").click()
+        page.get_by_role("option", name="Fiche Mistral (fiche-mistral.md)").wait_for(timeout=WAIT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from poleqa.web.staff import StaffApp
 
 
-def admin_tab(staff: StaffApp) -> None:
+def admin_tab(staff: StaffApp) -> Any:
+    """The tab's parts, wired to `staff`; returns the re-index event (what follows it refreshes
+    the documents « Vérifier » offers)."""
     if staff.corpus_dir is not None:
         _adding(staff)
     gr.Markdown(
@@ -23,7 +25,9 @@ def admin_tab(staff: StaffApp) -> None:
     )
     reindex = gr.Button("Réindexer le corpus", elem_id="pq-reindex")
     reindex_status = gr.HTML("", elem_id="pq-reindex-status", js_on_load=None)
-    reindex.click(staff.reindex, None, [reindex_status], api_name="reindex", **ONE_AT_A_TIME)
+    reindexed = reindex.click(
+        staff.reindex, None, [reindex_status], api_name="reindex", **ONE_AT_A_TIME
+    )
     gr.Markdown("**Avis des citoyens** (le dernier avis de chaque réponse), au format CSV.")
     export = gr.Button("Exporter les avis", elem_id="pq-export")
     export_status = gr.HTML("", elem_id="pq-export-status", js_on_load=None)
@@ -31,6 +35,7 @@ def admin_tab(staff: StaffApp) -> None:
     export.click(
         staff.export_feedback, None, [export_status, export_file], api_name="feedback_export"
     )
+    return reindexed
 
 
 def _adding(staff: StaffApp) -> None:

@@ -310,15 +310,15 @@ def build_staff_blocks(staff: StaffApp) -> gr.Blocks:
             with gr.Tab("Évaluer", id="evaluate"):
                 _evaluate_tab(staff)
             with gr.Tab("Index et avis", id="admin"):
-                admin_tab(staff)
-        # The sources may change after a re-index: refresh the list on each page load (outside
-        # the queue, as the chat's status line: see poleqa.web.app).
-        demo.load(
-            lambda: gr.Dropdown(choices=staff.source_choices()),
-            outputs=[sources],
-            api_name=False,
-            queue=False,
-        )
+                reindexed = admin_tab(staff)
+
+        # The sources change with a re-index: the list is refreshed after one and on each page
+        # load (outside the queue, as the chat's status line: see poleqa.web.app).
+        def listed() -> Any:
+            return gr.Dropdown(choices=staff.source_choices())
+
+        demo.load(listed, outputs=[sources], api_name=False, queue=False)
+        reindexed.then(listed, outputs=[sources], api_name=False, queue=False)
     return demo
 
 
