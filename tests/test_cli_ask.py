@@ -95,11 +95,13 @@ def test_ask_jsonl_goes_on_after_bad_lines(fake_index: Path) -> None:
         "x" * 2001,
         '{"question": "O\\u00f9 est le si\\udce8ge de Xylofutur ?"}',  # a lone surrogate
         '{"question": ' + "[" * 100_000,  # too deep for json: read as text (a traceback once)
+        '{"question": "Où est Xylofutur ?", "id": 7,}',  # was asked as its text
     ]
     result = run("ask", "--jsonl", "-", "--index", "index", stdin="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.output.splitlines()]
-    assert len(out) == 8
+    assert len(out) == 9
+    assert out[8]["error"].startswith("the line is not valid JSON (Expecting property name")
     assert out[7]["error"].startswith("The question is too long (100013 characters")
     assert out[6]["question"] == "Où est le si\ufffdge de Xylofutur ?" and list(out[6]) == KEYS
     assert list(out[0]) == KEYS and list(out[3]) == KEYS

@@ -79,7 +79,9 @@ def _parse_line(line: str) -> str:
     if text.startswith("{"):
         try:
             obj = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):  # RecursionError: « {[[[[… » too deep
+        except (json.JSONDecodeError, RecursionError) as e:  # « {[[[[… » too deep: Recursion
+            if text.endswith("}"):  # an object mistyped (« "id": 7,} »), not a question
+                raise ValueError(f"the line is not valid JSON ({e})") from e
             return text
         if isinstance(obj, dict):
             q = obj.get("question")
