@@ -88,7 +88,7 @@ def test_best_span_stays_within_its_paragraph() -> None:
     end[1] = 1.0
     span = best_span(w, start, end)
     assert text[span.start : span.end] == "Titre" and span.score == 7.0
-    # a window that does not know its paragraphs (made by hand, as some tools do) reads as before
+    # a window that does not know its paragraphs (training's own) reads as before
     unknown = Window(0, w.input_ids, offsets, w.context)
     assert best_span(unknown, start, end).score == 11.0
 

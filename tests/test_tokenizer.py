@@ -114,7 +114,9 @@ def test_windows_know_the_paragraph_of_each_passage_token() -> None:
     # say which paragraph each passage token starts in
     base = ensure_st_folder(MODEL_CACHE)
     passage = "4 pôles en région Centre\n\n4 pôles ont leur siège en région.\n \nFin."
-    (window,) = tokenize(shared_tokenizer(base / "tokenizer.json"), ["Quels pôles ?"], [passage])
+    tokenizer = shared_tokenizer(base / "tokenizer.json")
+    (window,) = tokenize(tokenizer, ["Quels pôles ?"], [passage], paragraphs=True)
+    assert tokenize(tokenizer, ["Quels pôles ?"], [passage])[0].paragraphs == ()  # training's
     by_paragraph: dict[int, str] = {}
     for k in window.context:
         start, end = window.offsets[k]

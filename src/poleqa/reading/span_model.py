@@ -154,9 +154,9 @@ class SpanModel:
             raise ValueError("read() takes one passage per question")
         if not questions:
             return []
-        windows = tokenize(
-            self.tokenizer, questions, passages, self.manifest.max_length, self.manifest.stride
-        )
+        m = self.manifest
+        # each token's paragraph: a span read is kept within one (windows.best_span)
+        windows = tokenize(self.tokenizer, questions, passages, m.max_length, m.stride, True)
         job = _Job(windows, list(first_chars) if first_chars else [0] * len(questions))
         with self._start_lock:
             if self._reader is None:

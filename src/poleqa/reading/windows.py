@@ -77,10 +77,12 @@ def tokenize(
     passages: Sequence[str],
     max_length: int = MAX_LENGTH,
     stride: int = STRIDE,
+    paragraphs: bool = False,
 ) -> list[Window]:
     """Windows over each passage (several when it is longer than a window), unpadded; each
     question cut to MAX_QUESTION_TOKENS, or shorter where the window would leave its passage no
-    more than the stride."""
+    more than the stride. `paragraphs`: each token's paragraph noted (for reading: training
+    labels its spans itself and would only hold them)."""
     budget = min(MAX_QUESTION_TOKENS, max_length - SPECIAL_TOKENS - stride - 1)
     if budget < 1:
         raise ReaderError(
@@ -89,7 +91,7 @@ def tokenize(
         )
     cut = tokenizer.cut([q.strip() for q in questions], budget)
     pairs = tokenizer.encode_pairs(cut, passages, max_length, stride)
-    breaks = [[m.end() for m in _BLANK_LINE.finditer(p)] for p in passages]
+    breaks = [[m.end() for m in _BLANK_LINE.finditer(p)] for p in passages] if paragraphs else []
     return [
         Window(
             item=item,
@@ -97,7 +99,9 @@ def tokenize(
             offsets=tuple(tuple(o) for o in enc.offsets),
             context=tuple(k for k, sid in enumerate(enc.sequence_ids) if sid == 1),
             # by its last character: a paragraph's first token holds the newlines before it
-            paragraphs=tuple(bisect_right(breaks[item], max(s, e - 1)) for s, e in enc.offsets),
+            paragraphs=tuple(bisect_right(breaks[item], max(a, b - 1)) for a, b in enc.offsets)
+            if paragraphs
+            else (),
         )
         for item, enc in pairs
     ]

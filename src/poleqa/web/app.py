@@ -112,15 +112,17 @@ class ChatApp(Ratings, Served):
         if not session.start_answering():
             yield gr.skip(), session, gr.skip()
             return
-        shown = False
+        shown = done = False
         try:
             while (waiting := session.claim()) is not None:
                 generation, sent, history = waiting
                 session.fulfil(sent, self._answer(sent.question, history), generation)
                 shown = True
                 yield session.messages(), session, ""
-        finally:  # stopped early (the page gone): the next event of the tab answers the rest
-            session.stop_answering()
+            done = True  # `claim` ended the answering, in the step that found nothing left
+        finally:
+            if not done:  # stopped early (the page gone): the tab's next event answers the rest
+                session.stop_answering()  # (after `claim`, it could end another event's turn)
         if not shown:  # cleared before the first claim
             yield gr.skip(), session, gr.skip()
 
