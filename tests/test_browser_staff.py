@@ -130,14 +130,19 @@ def test_the_verify_form_shows_its_labels_whole(browser, tmp_path: Path, width: 
     # was cut off; the dates' labels broke in « AAAA[-MM[- »
     with _staff(browser, tmp_path, width=width) as page:
         fields = page.evaluate(FIELDS)
-    assert {f[0] for f in fields} >= {"Requête", "Nombre de passages", "Date max. (AAAA[-MM[-JJ]])"}
+    assert {f[0] for f in fields} >= {
+        "Requête",
+        "Nombre de passages",
+        "Date max. (JJ/MM/AAAA)",
+    }
     for label, height, line, scrolled, shown, past in fields:
         assert height < 1.5 * line, f"{label!r} on more than one line"
         assert scrolled <= shown and past <= 0, f"{label!r}'s field cut off"
 
 
-def test_a_document_added_then_indexed_is_offered_by_verify(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # the documents « Vérifier » offers were refreshed only by reloading the page
+def test_a_document_added_is_indexed_at_once_and_offered_by_verify(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # the documents « Vérifier » offers were refreshed only by reloading the page, and a
+    # document added waited for someone to think of « Réindexer »
     pipeline = webfake.small_pipeline(tmp_path / "site")
     sent = tmp_path / "fiche-mistral.md"
     sent.write_text("# Fiche Mistral\n\nLe pôle Mistral a son siège à Arles.\n", "utf-8")
@@ -145,10 +150,46 @@ def test_a_document_added_then_indexed_is_offered_by_verify(browser, tmp_path: P
         page.get_by_role("tab", name="Index et avis").click()
         page.set_input_files("#pq-add-upload input[type=file]", str(sent))
         page.wait_for_timeout(500)  # the upload's progress done
+        page.get_by_label("Date (JJ/MM/AAAA)").fill("30/10/2025")
         page.click("#pq-add")
         page.locator("#pq-add-status .pq-ok").wait_for(timeout=WAIT)
-        page.click("#pq-reindex")
-        page.locator("#pq-reindex-status .pq-ok").wait_for(timeout=WAIT)
+        status = page.locator("#pq-reindex-status .pq-ok")
+        status.wait_for(timeout=WAIT)
+        assert "ajoutés : 1" in status.inner_text()
+        assert "fiche-mistral.md" in {s.source for s in pipeline.sources()}
         page.get_by_role("tab", name="Vérifier").click()
         page.get_by_label("Documents (tous si vide)").click()
         page.get_by_role("option", name="Fiche Mistral (fiche-mistral.md)").wait_for(timeout=WAIT)
+
+
+def test_a_document_is_withdrawn_after_confirming_and_leaves_the_index(
+    browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    pipeline = webfake.small_pipeline(tmp_path / "site")
+    corpus = tmp_path / "site" / "corpus"
+    with _staff(browser, tmp_path, pipeline, corpus=corpus) as page:
+        page.get_by_role("tab", name="Index et avis").click()
+        page.click("#pq-withdraw")  # nothing chosen: said, nothing asked
+        page.locator("#pq-withdraw-status .pq-info").wait_for(timeout=WAIT)
+        assert "Choisissez d'abord un document." in page.inner_text("#pq-withdraw-status")
+        choice = page.get_by_label("Document du corpus")
+        choice.click()
+        page.get_by_role("option", name="b_hetraie.md").click()
+        page.click("#pq-withdraw")
+        page.locator("#pq-withdraw-yes").wait_for(timeout=WAIT)
+        assert "Retirer « b_hetraie.md » du corpus ?" in page.inner_text("#pq-withdraw-question")
+        page.click("#pq-withdraw-no")  # cancelled: nothing moves
+        page.locator("#pq-withdraw-yes").wait_for(state="hidden", timeout=WAIT)
+        assert (corpus / "b_hetraie.md").exists()
+        page.click("#pq-withdraw")
+        page.click("#pq-withdraw-yes")
+        page.locator("#pq-withdraw-status .pq-ok").wait_for(timeout=WAIT)
+        status = page.locator("#pq-reindex-status .pq-ok")
+        status.wait_for(timeout=WAIT)
+        assert "retirés : 1" in status.inner_text()
+        assert not (corpus / "b_hetraie.md").exists()
+        assert [p.name for p in (corpus / ".retires").rglob("*.md")] == ["b_hetraie.md"]
+        assert "b_hetraie.md" not in {s.source for s in pipeline.sources()}
+        choice.click()  # the list no longer offers it
+        page.get_by_role("option", name="a_cobalt.md").wait_for(timeout=WAIT)
+        assert page.get_by_role("option", name="b_hetraie.md").count() == 0

@@ -64,12 +64,25 @@ def test_dates_accepted(value: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["2023-13-45", "2023-02-30", "2023-13", "23", "2023/01/01", "30/03/2023", 2023]
+    ("value", "expected"),
+    [("30/03/2023", "2023-03-30"), ("1/2/2024", "2024-02-01"), ("7 janvier 2014", "2014-01-07")],
+)
+def test_dates_as_documents_show_them_are_read_as_the_filters_compare_them(
+    value: str, expected: str
+) -> None:
+    assert date_input(value, "test", "La date") == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["2023-13-45", "2023-02-30", "2023-13", "23", "2023/01/01", "31/02/2023", 2023]
 )
 def test_dates_refused_in_french(value: object) -> None:
     with pytest.raises(InputError) as e:
         date_input(value, "test", "La date")
-    assert "non reconnue" in e.value.message_fr or "doit être un texte" in e.value.message_fr
+    assert (
+        "non reconnue : écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA." in e.value.message_fr
+        or ("doit être un texte" in e.value.message_fr)
+    )
 
 
 def test_numbers_and_texts() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from html import unescape
 from pathlib import Path
 
 import httpx
@@ -52,6 +53,18 @@ def test_a_document_added_by_the_staff_is_answered_after_reindexing(
         html = ask_http(client, web_server.url, "Où se trouve le siège du pôle Mistral ?")
     assert '<mark class="pq-short">Arles' in html
     assert "Le pôle Mistral" in html and "10/2025" in html  # its title and date, as given
+    # taken out again: kept aside, and once re-indexed, no longer cited
+    said = staff.predict("fiche-mistral.md", api_name="/withdraw_document")
+    assert "« fiche-mistral.md » retiré du corpus" in unescape(said), said
+    assert not (web_server.corpus / "fiche-mistral.md").exists()
+    assert [p.name for p in (web_server.corpus / ".retires").rglob("fiche-mistral.md*")] == [
+        "fiche-mistral.md",
+        "fiche-mistral.md.meta.json",
+    ]
+    assert "retirés &#58; 1" in staff.predict(api_name="/reindex")
+    with httpx.Client(timeout=120) as client:
+        html = ask_http(client, web_server.url, "Où se trouve le siège du pôle Mistral ?")
+    assert "fiche-mistral.md" not in html
 
 
 def test_reindex_in_another_process_swaps_while_serving(web_server: Server) -> None:

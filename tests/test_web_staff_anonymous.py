@@ -22,7 +22,14 @@ PASSWORD = "un mot de passe d'équipe"
 SECRET = DocumentInfo(
     source="interne/note-xq7-confidentielle.txt", title="Note interne Zorglub", date="2024-02-01"
 )
-STAFF_ENDPOINTS = ("verify", "evaluate", "reindex", "feedback_export")
+STAFF_ENDPOINTS = (
+    "verify",
+    "evaluate",
+    "reindex",
+    "feedback_export",
+    "add_document",
+    "withdraw_document",
+)
 # What would betray the staff API or its documents, in any page or JSON an anonymous client gets:
 # an endpoint's name as JSON says it (`"/verify"` in the description, `"verify"` in the config),
 # the second document's name or title, a label of the staff page.
@@ -44,7 +51,13 @@ class TwoDocuments(FakePipeline):
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    app = create_app(TwoDocuments(), tmp_path_factory.mktemp("anonymous"), staff_password=PASSWORD)
+    folder = tmp_path_factory.mktemp("anonymous")
+    # a document of the corpus folder « Retirer » lists, named only there
+    (folder / "corpus" / "interne").mkdir(parents=True)
+    (folder / "corpus" / "interne" / "xq7-brouillon.md").write_text("Brouillon.\n", "utf-8")
+    app = create_app(
+        TwoDocuments(), folder / "data", staff_password=PASSWORD, corpus_dir=folder / "corpus"
+    )
     with serving(app) as served:
         yield served
 

@@ -190,6 +190,7 @@ def serve(
         trusted_proxies=trusted_proxies,
         max_question_chars=settings.max_question_chars,
         corpus_dir=settings.corpus_dir,  # the staff's « Ajouter un document » writes there
+        max_document_chars=settings.max_document_chars,  # and refuses what the index would
     )
 
 

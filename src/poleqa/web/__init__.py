@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poleqa.config import MAX_QUESTION_CHARS
+from poleqa.config import MAX_DOCUMENT_CHARS, MAX_QUESTION_CHARS
 from poleqa.feedback import FeedbackBackend, FeedbackStore
 from poleqa.web.server import (
     CONCURRENCY,
@@ -60,12 +60,14 @@ def create_app(
     readiness: Readiness | None = None,
     max_question_chars: int = MAX_QUESTION_CHARS,
     corpus_dir: Path | None = None,
+    max_document_chars: int = MAX_DOCUMENT_CHARS,
 ) -> FastAPI:
     """The ASGI app: chat at /, documents at /document, staff area at /equipe/.
 
     The staff area is served only with a `staff_password` (user name « equipe »); without
     one, /equipe/ says how to turn it on; with a `corpus_dir`, the staff may add documents to
-    it. Feedback goes to `feedback_store` (default: the file in `data_dir`). Until `readiness`
+    it (refused above `max_document_chars`, as the index would) or take them out. Feedback
+    goes to `feedback_store` (default: the file in `data_dir`). Until `readiness`
     is ready (default: at once), questions are answered with « Préparation de l'index en
     cours… » and the page says what is being prepared. Gradio is imported here, not earlier.
     """
@@ -105,7 +107,15 @@ def create_app(
     if auth is None:
         add_staff_off_route(app)
     else:
-        staff = StaffApp(pipeline, store, watcher, k=k, readiness=ready, corpus_dir=corpus_dir)
+        staff = StaffApp(
+            pipeline,
+            store,
+            watcher,
+            k=k,
+            readiness=ready,
+            corpus_dir=corpus_dir,
+            max_document_chars=max_document_chars,
+        )
         mounts[STAFF_PATH + "/"] = _mount_staff(app, staff, auth)
     # Citizens upload and download nothing: ApiGuard refuses the public app's upload and file
     # routes (Gradio would keep what is uploaded forever); the 1 KB cap is a second line.

@@ -10,29 +10,36 @@ import shutil
 import tempfile
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from gradio.utils import get_upload_folder
 
+from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import IngestError, PoleqaError
+from poleqa.index.skips import too_long
 from poleqa.ingest import SUPPORTED_EXTENSIONS, read_document
-from poleqa.ingest.metadata import sidecar_path
+from poleqa.ingest.metadata import normalize_date, sidecar_path
+from poleqa.web.corpus_archive import Withdrawn, corpus_documents, put_back, withdraw
 from poleqa.web.guards import refuse
 
 log = logging.getLogger("poleqa.web")
 
 MAX_NAME_CHARS = 150  # a file name the staff chose: longer is no name people type or read
 NOT_RECEIVED = "Fichier non reçu."
+DATE_FORMS = "écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA"  # what normalize_date reads
 UNREAD = "Le document reçu n'a pas pu être lu sur le serveur : réessayez dans un instant."
 
 
 @dataclass(frozen=True)
 class Added:
-    """A document put in the corpus: its name there, its title as the index will show it."""
+    """A document put in the corpus: its name there, its title as the index will show it,
+    and the document of that name it replaced (kept in the archive), if any."""
 
     name: str
     title: str
+    replaced: Withdrawn | None = None
 
 
 def uploaded(upload: Any, where: str) -> Path | None:
@@ -79,7 +86,8 @@ def document_name(raw: Any) -> str:
 
 
 def metadata(title: Any, date: Any, organisation: Any) -> dict[str, str]:
-    """The sidecar's fields the staff filled in (text only; the empty ones left out)."""
+    """The sidecar's fields the staff filled in (text only; the empty ones left out), the date
+    written as the index stores it (30/03/2023 → 2023-03-30)."""
     fields = {"title": title, "date": date, "organisation": organisation}
     out = {}
     for key, value in fields.items():
@@ -91,36 +99,45 @@ def metadata(title: Any, date: Any, organisation: Any) -> dict[str, str]:
             )
         if value.strip():
             out[key] = value.strip()[:500]
+    if "date" in out:
+        iso = normalize_date(out["date"])
+        if iso is None:
+            raise refuse(
+                "add_document",
+                f"bad date {out['date'][:50]!r}",
+                f"Date « {out['date'][:50]} » non reconnue : {DATE_FORMS}.",
+            )
+        out["date"] = iso
     return out
 
 
-def add_document(corpus: Path, upload: Path, name: str, fields: dict[str, str]) -> Added:
+def add_document(
+    corpus: Path,
+    upload: Path,
+    name: str,
+    fields: dict[str, str],
+    replace: bool = False,
+    max_chars: int = MAX_DOCUMENT_CHARS,
+) -> Added:
     """Reads `upload` (with `fields` as its metadata) as the index will, then copies it into
-    `corpus` as `name`, its metadata beside it; PoleqaError (French) if it cannot be read, a
-    document of that name is there already, or the folder cannot be written."""
+    `corpus` as `name`, its metadata beside it; with `replace`, the document of that name goes
+    to the archive first (back if the new one cannot be written). PoleqaError (French) if it
+    cannot be read, the index would leave it out (too long, a copy of a document), a document
+    of that name is there and not to be replaced, or the folder cannot be written."""
     target = corpus / name
-    if os.path.lexists(target) or os.path.lexists(sidecar_path(target)):
+    present = os.path.lexists(target) or os.path.lexists(sidecar_path(target))
+    replacing = replace and present and name in corpus_documents(corpus)
+    if present and not replacing:
         raise PoleqaError(
             f"{name} is already in the corpus",
-            f"Un document nommé « {name} » est déjà dans le corpus : renommez le fichier "
-            "(ou retirez l'ancien du dossier du corpus).",
+            f"Un document nommé « {name} » est déjà dans le corpus : renommez le fichier, ou "
+            "cochez « Remplacer le document du même nom ».",
         )
     sidecar = json.dumps(fields, ensure_ascii=False, indent=2).encode("utf-8") if fields else None
     with tempfile.TemporaryDirectory(prefix="poleqa-ajout-") as trial:
         tried = Path(trial) / name
-        try:
-            shutil.copyfile(upload, tried)
-            data = tried.read_bytes()
-        except OSError as e:  # the server's temporary folder full, or gone
-            log.error("cannot read the uploaded %s in %s: %s", name, trial, e)
-            raise PoleqaError(f"cannot read the upload {name}: {e}", UNREAD) from e
-        try:
-            doc = read_document(Path(trial), tried, (data, sidecar))
-        except IngestError as e:
-            raise PoleqaError(
-                f"{name} cannot be indexed: {e.message}",
-                f"« {name} » ne peut pas être indexé : {e.message_fr}.",
-            ) from e
+        title = _tried(corpus, upload, tried, sidecar, max_chars, name if replacing else None)
+        old = withdraw(corpus, name, datetime.now()) if replacing else None
         try:
             if sidecar is not None:
                 _write_new(sidecar_path(target), sidecar)
@@ -132,12 +149,68 @@ def add_document(corpus: Path, upload: Path, name: str, fields: dict[str, str]) 
                 raise
         except OSError as e:
             log.error("cannot add %s to the corpus %s: %s", name, corpus, e)
+            if old is not None:
+                put_back(corpus, old)
             raise PoleqaError(
                 f"cannot write {target}: {e}",
                 "Le document n'a pas pu être ajouté : le dossier du corpus n'est pas modifiable "
                 "sur ce serveur (voir son journal).",
             ) from e
-    return Added(name, doc.info.title or name)
+    return Added(name, title or name, old)
+
+
+def _tried(
+    corpus: Path,
+    upload: Path,
+    tried: Path,
+    sidecar: bytes | None,
+    max_chars: int,
+    replaced: str | None,
+) -> str | None:
+    """`upload` copied to `tried` and read there as the index will read it; its title.
+    PoleqaError (French) for what the next re-index would leave out: unreadable, too long,
+    the same bytes as a document of the corpus (but `replaced`)."""
+    name = tried.name
+    try:
+        shutil.copyfile(upload, tried)
+        data = tried.read_bytes()
+    except OSError as e:  # the server's temporary folder full, or gone
+        log.error("cannot read the uploaded %s in %s: %s", name, tried.parent, e)
+        raise PoleqaError(f"cannot read the upload {name}: {e}", UNREAD) from e
+    try:
+        doc = read_document(tried.parent, tried, (data, sidecar))
+    except IngestError as e:
+        raise PoleqaError(
+            f"{name} cannot be indexed: {e.message}",
+            f"« {name} » ne peut pas être indexé : {e.message_fr}.",
+        ) from e
+    reasons = too_long(doc, max_chars)
+    if reasons is not None:
+        raise PoleqaError(
+            f"{name} would not be indexed: {reasons[0]}",
+            f"« {name} » ne serait pas indexé : {reasons[1]}.",
+        )
+    same = _same_bytes(corpus, data, replaced)
+    if same is not None:
+        raise PoleqaError(
+            f"{name} is the same file as {same}",
+            f"« {name} » est déjà dans le corpus : c'est le même fichier que « {same} ».",
+        )
+    return doc.info.title
+
+
+def _same_bytes(corpus: Path, data: bytes, besides: str | None) -> str | None:
+    """The document of the corpus (but `besides`) holding exactly `data`, if any: the index
+    would cite both, crowding the other documents out of the answers."""
+    for source in corpus_documents(corpus):
+        path = corpus / source
+        try:
+            same_size = source != besides and path.stat().st_size == len(data)
+            if same_size and path.read_bytes() == data:
+                return source
+        except OSError:  # unreadable: the re-index says so for that one
+            continue
+    return None
 
 
 def _write_new(path: Path, data: bytes) -> None:

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from poleqa.errors import PoleqaError
+from poleqa.ingest.metadata import normalize_date
 from poleqa.query import without_surrogates
 from poleqa.retrieval import is_iso_date
 
 log = logging.getLogger(__name__)
 
-# The two date forms the retrieval filters compare as prefixes, besides the full AAAA-MM-JJ.
-_DATE_HINT = "écrivez AAAA, AAAA-MM ou AAAA-MM-JJ"
+# The forms a date bound is read in (the documents' dates are shown JJ/MM/AAAA).
+_DATE_HINT = "écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA"
 
 
 class InputError(PoleqaError):
@@ -73,10 +74,13 @@ def int_input(value: Any, where: str, name_fr: str, lo: int, hi: int) -> int:
 
 
 def date_input(value: Any, where: str, name_fr: str) -> str | None:
-    """AAAA, AAAA-MM or AAAA-MM-JJ naming a real month or day; empty means no bound."""
+    """A real day, month or year as the retrieval filters compare it (AAAA, AAAA-MM or
+    AAAA-MM-JJ), read from those forms or JJ/MM/AAAA; empty means no bound."""
     text = text_input(value, where, name_fr).strip()
     if not text:
         return None
+    if not is_iso_date(text):
+        text = normalize_date(text) or text
     if not is_iso_date(text):
         raise refuse(
             where,

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from poleqa.config import MAX_QUESTION_CHARS
+from poleqa.config import MAX_DOCUMENT_CHARS, MAX_QUESTION_CHARS
 from poleqa.errors import PoleqaError
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def serve(
     trusted_proxies: str = "",
     max_question_chars: int = MAX_QUESTION_CHARS,
     corpus_dir: Path | None = None,
+    max_document_chars: int = MAX_DOCUMENT_CHARS,
 ) -> None:
     """Run the app until interrupted (PoleqaError if the port is taken or the staff password
     is too short or too long).
@@ -96,6 +97,7 @@ def serve(
             readiness=readiness,
             max_question_chars=max_question_chars,
             corpus_dir=corpus_dir,
+            max_document_chars=max_document_chars,
         )
         server = uvicorn.Server(server_config(app, host, port, trusted_proxies))
         failures: list[BaseException] = []

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import PoleqaError, QuestionError
 from poleqa.feedback import FeedbackStore, to_csv
 from poleqa.index.builder import BuildReport
@@ -27,9 +28,10 @@ from poleqa.web.common import (
     Readiness,
     Served,
 )
-from poleqa.web.corpus_upload import add_document, document_name, metadata, uploaded
+from poleqa.web.corpus_admin import CorpusAdmin
+from poleqa.web.corpus_upload import uploaded
 from poleqa.web.eval_view import FORMAT_HELP, report_html, unfound_answers_html
-from poleqa.web.guards import InputError, date_input, int_input, refuse, sources_input, text_input
+from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
 
 log = logging.getLogger(__name__)
 # The failures table's columns, as staff read them (the reports keep the field names).
@@ -44,7 +46,6 @@ FAILURE_COLUMNS = {
 }
 
 MAX_K = 20  # the sliders' maximum; the API may not ask for more
-NO_UPLOADS = "L'ajout de documents n'est pas disponible sur ce serveur."
 SKIPPED_SHOWN = 5  # files left out named, with why, in the re-index summary
 # « Vérifier » reads the index served (a re-index swaps a new one in whole): it answers during
 # a re-index or an evaluation of minutes, instead of showing nothing until they end.
@@ -68,9 +69,11 @@ class StaffApp(Served):
         k: int = 5,
         readiness: Readiness | None = None,
         corpus_dir: Path | None = None,
+        max_document_chars: int = MAX_DOCUMENT_CHARS,
     ) -> None:
         super().__init__(pipeline, store, watcher, k, readiness)
-        self.corpus_dir = corpus_dir  # where « Ajouter » puts documents (None: not offered)
+        # where « Ajouter » puts documents, what « Retirer » lists (None: neither is offered)
+        self.corpus = CorpusAdmin(corpus_dir, max_document_chars)
         self._reindexing = threading.Lock()
         self._exports: Path | None = None  # folder of the feedback export, made on first use
         self._reports: Path | None = None  # folder of the last evaluation's reports
@@ -116,28 +119,11 @@ class StaffApp(Served):
         note = render.message_html(undated_note(undated), "info") if undated else ""
         return note + render.hits_html(hits, base="../")
 
-    def add_document(self, upload: Any, title: Any, date: Any, organisation: Any) -> str:
-        """A document uploaded by the staff put in the corpus folder, once read as the index
-        will read it; the next « Réindexer » makes it searchable."""
-        if self.corpus_dir is None:
-            return render.message_html(NO_UPLOADS)
-        try:
-            path = uploaded(upload, "add_document")
-            if path is None:
-                return render.message_html("Choisissez d'abord un document.", "info")
-            name = document_name(upload.get("orig_name") or path.name)
-            added = add_document(self.corpus_dir, path, name, metadata(title, date, organisation))
-        except InputError as e:  # `refuse` logged it
-            return render.message_html(e.message_fr)
-        except PoleqaError as e:
-            log.warning("document not added: %s", e.message)
-            return render.message_html(e.message_fr)
-        log.info("document added to the corpus from the staff area: %s", added.name)
-        done = (
-            f"« {added.name} » ajouté au corpus (titre : {added.title}). Cliquez sur "
-            "« Réindexer le corpus » pour qu'on puisse l'y trouver."
-        )
-        return render.message_html(done, "ok")
+    def reindex_after(self, changed: Any, wanted: Any) -> Any:
+        """« Réindexer » after an edit of the corpus folder, when the staff want it then."""
+        if changed is not True or wanted is not True:
+            return gr.skip()
+        return self.reindex()
 
     def reindex(self) -> str:
         """Index the corpus again (incrementally) and swap it in; questions keep being answered."""
@@ -318,7 +304,8 @@ def build_staff_blocks(staff: StaffApp) -> gr.Blocks:
             return gr.Dropdown(choices=staff.source_choices())
 
         demo.load(listed, outputs=[sources], api_name=False, queue=False)
-        reindexed.then(listed, outputs=[sources], api_name=False, queue=False)
+        for event in reindexed:
+            event.then(listed, outputs=[sources], api_name=False, queue=False)
     return demo
 
 
@@ -346,8 +333,12 @@ def _verify_tab(staff: StaffApp) -> gr.Dropdown:
             scale=3,
         )
         # wide enough for their labels on one line (« Date max. (AAAA[-MM[- » broke there)
-        date_from = gr.Textbox(label="Date min. (AAAA[-MM[-JJ]])", scale=1, min_width=220)
-        date_to = gr.Textbox(label="Date max. (AAAA[-MM[-JJ]])", scale=1, min_width=220)
+        date_from = gr.Textbox(
+            label="Date min. (JJ/MM/AAAA)", placeholder="ou AAAA", scale=1, min_width=220
+        )
+        date_to = gr.Textbox(
+            label="Date max. (JJ/MM/AAAA)", placeholder="ou AAAA", scale=1, min_width=220
+        )
     search = gr.Button("Chercher", variant="primary", elem_id="pq-search")
     hits = gr.HTML("", elem_id="pq-hits", js_on_load=None)
     inputs = [query, sources, date_from, date_to, k]

@@ -1,0 +1,112 @@
+"""Documents the staff take out of the corpus: moved, with their metadata, to a hidden folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from poleqa.errors import CorpusError, PoleqaError
+from poleqa.ingest import iter_corpus_files, shown_name
+from poleqa.ingest.metadata import sidecar_path
+
+log = logging.getLogger("poleqa.web")
+
+# Hidden, so the index never reads what is there; inside the corpus, so a move is a rename on
+# the same disk (never a copy half made) and whoever runs the server finds it beside the rest.
+ARCHIVE = ".retires"
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """A document out of the corpus: its name there, and where it is kept (both relative to
+    the corpus folder, with « / »)."""
+
+    name: str
+    kept_as: str
+
+
+def corpus_documents(corpus: Path) -> list[str]:
+    """The documents of the corpus folder as the index reads them (relative names, sorted);
+    none if the folder cannot be listed."""
+    try:
+        return [p.relative_to(corpus).as_posix() for p in iter_corpus_files(corpus)]
+    except (CorpusError, OSError) as e:
+        log.warning("cannot list the corpus %s: %s", corpus, e)
+        return []
+
+
+def withdraw(corpus: Path, name: str, now: datetime) -> Withdrawn:
+    """Moves the document `name` and its metadata file to ARCHIVE/<date and time>/ in the
+    corpus, where the index no longer reads them and nothing is lost; PoleqaError (French) if
+    it is not a document of the corpus or cannot be moved (then nothing has moved)."""
+    if name not in corpus_documents(corpus):
+        raise PoleqaError(
+            f"{name!r} is not a document of the corpus",
+            f"« {shown_name(name)[:200]} » n'est pas (ou plus) un document du corpus.",
+        )
+    document = corpus / name
+    folder = _new_folder(corpus, now)
+    kept = folder / name
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(document, kept)
+        if os.path.lexists(sidecar_path(document)):
+            try:
+                os.rename(sidecar_path(document), sidecar_path(kept))
+            except OSError:
+                os.rename(kept, document)  # not served without the metadata it was read with
+                raise
+    except OSError as e:
+        log.error("cannot move %s to %s: %s", document, kept, e)
+        _drop_empty(kept.parent, corpus / ARCHIVE)
+        raise PoleqaError(
+            f"cannot move {document} to {kept}: {e}",
+            f"« {shown_name(name)[:200]} » n'a pas pu être retiré : le dossier du corpus n'est "
+            "pas modifiable sur ce serveur (voir son journal).",
+        ) from e
+    return Withdrawn(name, kept.relative_to(corpus).as_posix())
+
+
+def put_back(corpus: Path, withdrawn: Withdrawn) -> None:
+    """Undoes `withdraw` (a replacement that failed to be written): the document and its
+    metadata file back under their name; logged if that too fails (both stay in the archive)."""
+    document, kept = corpus / withdrawn.name, corpus / withdrawn.kept_as
+    try:
+        if os.path.lexists(sidecar_path(kept)):
+            os.rename(sidecar_path(kept), sidecar_path(document))
+        os.rename(kept, document)
+    except OSError as e:
+        log.error("cannot put %s back as %s: %s", kept, document, e)
+
+
+def _drop_empty(folder: Path, top: Path) -> None:
+    """The folders made for a move that failed, removed up to `top` (only while empty)."""
+    while folder != top and folder.is_relative_to(top):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _new_folder(corpus: Path, now: datetime) -> Path:
+    """A folder of ARCHIVE named after `now`, made for this move alone (two withdrawals in the
+    same second never mix)."""
+    base = corpus / ARCHIVE / now.strftime("%Y-%m-%d_%Hh%Mm%Ss")
+    for n in range(1, 1000):
+        folder = base if n == 1 else base.with_name(f"{base.name}_{n}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise PoleqaError(
+                f"cannot make {folder}: {e}",
+                "Le document n'a pas pu être retiré : le dossier du corpus n'est pas modifiable "
+                "sur ce serveur (voir son journal).",
+            ) from e
+    raise PoleqaError(f"too many folders named {base.name}_* in {corpus / ARCHIVE}")
