@@ -33,9 +33,11 @@ def launched() -> Iterator[object]:
 
 
 @contextmanager
-def local_only(browser, url: str, width: int, height: int) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A browser context that must make no request outside the app at `url`."""
-    ctx = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
+def local_only(
+    browser, url: str, width: int, height: int, locale: str = "fr-FR"
+) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A browser context, in `locale`, that must make no request outside the app at `url`."""
+    ctx = browser.new_context(locale=locale, viewport={"width": width, "height": height})
     requests: list[str] = []
     ctx.on("request", lambda r: requests.append(r.url))
     yield ctx

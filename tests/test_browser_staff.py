@@ -45,6 +45,7 @@ def _staff(
     width: int = 1280,
     height: int = 900,
     corpus: Path | None = None,
+    locale: str = "fr-FR",
 ) -> Iterator[object]:
     """A staff page, logged in, on a server of its own, in a window of `width` × `height`; no
     script error on it meanwhile. With a `corpus` folder, documents may be added to it."""
@@ -54,7 +55,7 @@ def _staff(
         staff_password=PASSWORD,
         corpus_dir=corpus,
     )
-    with webfake.serving(app) as url, local_only(browser, url, width, height) as ctx:
+    with webfake.serving(app) as url, local_only(browser, url, width, height, locale) as ctx:
         page = ctx.new_page()
         failures: list[str] = []
         page.on("pageerror", lambda e: failures.append(str(e)))
@@ -65,6 +66,27 @@ def _staff(
         page.wait_for_selector("#pq-query textarea", timeout=WAIT)
         yield page
         assert failures == []
+
+
+def test_gradio_speaks_french_in_an_english_browser_too(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Gradio says its own texts in the browser's language: its login form, the upload box and
+    # its footer were English around poleqa's French in an English browser
+    app = create_app(webfake.FakePipeline(), tmp_path / "data", staff_password=PASSWORD)
+    with webfake.serving(app) as url, local_only(browser, url, 1280, 900, "en-US") as ctx:
+        page = ctx.new_page()
+        page.goto(url + "equipe/")
+        page.locator("input[type=password]").wait_for(timeout=WAIT)
+        login = page.inner_text("body")
+        assert "nom d'utilisateur" in login and "Username" not in login, login
+        page.locator("input[type=text]").first.fill("equipe")
+        page.fill("input[type=password]", PASSWORD)
+        page.press("input[type=password]", "Enter")
+        page.get_by_role("tab", name="Évaluer").click()
+        upload = page.locator("#pq-eval-upload")
+        upload.wait_for(timeout=WAIT)
+        assert "Déposez le fichier ici" in upload.inner_text()
+        assert "Drop File Here" not in page.inner_text("body")
+        assert page.evaluate("document.documentElement.lang") in ("fr", "fr-FR")
 
 
 def test_the_progress_text_is_french_while_a_search_runs(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

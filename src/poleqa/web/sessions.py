@@ -97,13 +97,23 @@ def not_found_start(start: Mapping[str, Any]) -> MutableMapping[str, Any]:
 
 
 _ENGLISH = re.compile(rb'(<html\s+lang=")en(")')
+_HEAD = re.compile(rb"<head\b[^>]*>", re.IGNORECASE)
+# Gradio says its own texts in the browser's language (« Drop File Here », its login form, its
+# API panel were English in an English browser, around poleqa's French): the page tells it
+# French first, before Gradio's scripts (modules: they run after the page is read).
+IN_FRENCH = (
+    b"<script>for (const [name, value] of [['language', 'fr-FR'], ['languages', ['fr-FR', 'fr']]])"
+    b" Object.defineProperty(navigator, name, {get: () => value});</script>"
+)
 # Gradio's login page: the config it is given when the app asks for a login first.
 _LOGIN_PAGE = re.compile(rb'window\.gradio_config\s*=\s*\{\s*"auth_required"\s*:\s*true\b')
 
 
 def french_page(body: bytes) -> bytes:
-    """A page of Gradio's said French; its login page also titled, with `static/login.js`."""
+    """A page of Gradio's said French, its own texts too; its login page also titled, with
+    `static/login.js`."""
     body = _ENGLISH.sub(rb"\1fr\2", body, count=1)
+    body = _HEAD.sub(lambda m: m[0] + IN_FRENCH, body, count=1)
     if _LOGIN_PAGE.search(body):
         body = body.replace(b"</head>", LOGIN_HEAD + b"</head>", 1)
     return body
