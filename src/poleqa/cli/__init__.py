@@ -9,7 +9,7 @@ import click
 
 from poleqa import __version__
 from poleqa.cli import ask_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
-from poleqa.errors import PoleqaError, QuestionError, QuestionSetError
+from poleqa.errors import BAD_INPUT, PoleqaError
 
 # The command modules import poleqa's pipeline, index, embedding, query, evaluation and reading
 # inside the commands, not at their top: those load numpy and FAISS (some torch), which would
@@ -23,7 +23,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (QuestionError, QuestionSetError) as e:
+        except BAD_INPUT as e:
             click.echo(f"Error: {e.message}", err=True)
             sys.exit(2)
         except PoleqaError as e:
