@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from test_evaluation_cli import _fake_set
 
 from poleqa.cli import cli
@@ -54,3 +54,73 @@ def test_eval_compare_with_a_report_runs(tmp_path: Path, monkeypatch: pytest.Mon
     res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out), "--compare", str(report)])
     assert res.exit_code == 0, res.output
     assert f"Compared with {report}:\n" in res.stdout
+
+
+# -- a value from the environment is said under its variable ------------------------------------
+
+USAGE = "Usage: poleqa {0} [OPTIONS]{1}\nTry 'poleqa {0} --help' for help.\n\n"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, prog_name="poleqa")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--k", "0"], {}, "'--k'"),
+        ([], {"POLEQA_ASK_K": "0"}, "'POLEQA_ASK_K' (--k)"),
+    ],
+)
+def test_a_bad_value_names_the_variable_it_came_from(
+    args: list[str], env: dict[str, str], named: str
+) -> None:
+    # « Invalid value for '--k' » sent the user to a command line that had no --k
+    result = run("ask", "Combien ?", *args, env=env)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == USAGE.format("ask", " [QUESTION]") + (
+        f"Error: Invalid value for {named}: 0 is not in the range 1<=x<=50.\n"
+    )
+
+
+def test_a_variable_named_after_the_python_parameter_is_named_too() -> None:
+    result = run("search", "x", env={"POLEQA_SEARCH_AS_JSON": "maybe"})
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "Error: Invalid value for 'POLEQA_SEARCH_AS_JSON' (--json): 'maybe' is not a valid "
+        "boolean. Recognized values: , 0, 1, f, false, n, no, off, on, t, true, y, yes\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--chunk-overlap", "600"], {}, "'--chunk-overlap'"),
+        ([], {"POLEQA_INDEX_CHUNK_OVERLAP": "600"}, "'POLEQA_INDEX_CHUNK_OVERLAP' (--chunk-overlap)"),
+    ],
+)  # fmt: skip
+def test_the_commands_own_checks_name_the_variable_too(
+    folders, fake_models, args: list[str], env: dict[str, str], named: str
+) -> None:
+    result = run("index", "--model", "fake-a", *args, env=env)
+    assert result.exit_code == 2
+    assert result.stderr == USAGE.format("index", "") + (
+        f"Error: Invalid value for {named}: the overlap (600) must be smaller than the chunk "
+        "size (500)\n"
+    )
+
+
+def test_eval_names_the_variable_that_gave_its_reports_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qpath = _fake_set(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    env = {"POLEQA_EVAL_OUT": "corpus/report"}
+    res = CliRunner().invoke(cli, ["eval", str(qpath), "--corpus", "corpus"], env=env)
+    assert (res.exit_code, res.output) == (
+        1,
+        "Error: The reports' folder corpus/report (POLEQA_EVAL_OUT) is inside the corpus folder "
+        "corpus: its report.md would be indexed as a document next time; choose an --out "
+        "outside the corpus.\n",
+    )

@@ -9,6 +9,7 @@ import click
 
 from poleqa import __version__
 from poleqa.cli import ask_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
+from poleqa.cli.options import envvar_used
 from poleqa.errors import BAD_INPUT, PoleqaError
 
 # The command modules import poleqa's pipeline, index, embedding, query, evaluation and reading
@@ -23,12 +24,25 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.BadParameter as e:
+            _name_the_variable(e)
+            raise
         except BAD_INPUT as e:
             click.echo(f"Error: {e.message}", err=True)
             sys.exit(2)
         except PoleqaError as e:
             click.echo(f"Error: {e.message}", err=True)
             sys.exit(1)
+
+
+def _name_the_variable(e: click.BadParameter) -> None:
+    """A bad value read from an environment variable is said under the variable's name, not
+    the flag's (« 'POLEQA_ASK_K' (--k) »): no flag was typed to look for."""
+    if e.param_hint is not None or not isinstance(e.param, click.Option) or e.ctx is None:
+        return
+    envvar = envvar_used(e.param, e.ctx)
+    if envvar is not None:
+        e.param_hint = f"'{envvar}' ({max(e.param.opts, key=len)})"
 
 
 @click.group(cls=_Group, context_settings={"auto_envvar_prefix": "POLEQA"})

@@ -12,6 +12,7 @@ import click
 from poleqa.cli.first_run import ensure_model
 from poleqa.cli.freshness import corpus_in_advice, corpus_named
 from poleqa.cli.options import (
+    bad_value,
     corpus_option,
     filter_options,
     filters_from,
@@ -99,10 +100,10 @@ def index(
         sentence_vectors=sentence_vectors,
     )
     if settings.chunk_overlap >= settings.chunk_size:
-        raise click.BadParameter(
+        raise bad_value(
+            "chunk_overlap",
             f"the overlap ({settings.chunk_overlap}) must be smaller than the chunk size "
             f"({settings.chunk_size})",
-            param_hint="--chunk-overlap",
         )
     if not settings.corpus_dir.is_dir():  # before loading the model: fail fast
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
