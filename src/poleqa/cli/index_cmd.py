@@ -22,6 +22,7 @@ from poleqa.cli.options import (
     rerank_from,
     settings_from,
 )
+from poleqa.config import Settings
 from poleqa.errors import CorpusError
 from poleqa.types import Hit
 
@@ -36,12 +37,12 @@ if TYPE_CHECKING:
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=100, max=20_000),
-    help="Chunk size in characters.  [default: 500]",
+    help="Chunk size in characters.  [default: the index's, else 500]",
 )
 @click.option(
     "--chunk-overlap",
     type=click.IntRange(min=0),
-    help="Overlap between consecutive chunks, in characters.  [default: 80]",
+    help="Overlap between consecutive chunks, in characters.  [default: the index's, else 80]",
 )
 @click.option(
     "--max-document-chars",
@@ -81,8 +82,10 @@ def index(
 
     The new index replaces the old one at once when it is complete; an interrupted run
     leaves the previous index as it was. Switching --sentence-vectors adds or drops the
-    sentence vectors without embedding the chunks again. An index built from another corpus
-    folder is left as it is, unless --replace is given.
+    sentence vectors without embedding the chunks again. The chunking the index was built
+    with is kept unless --chunk-size or --chunk-overlap changes it (then every document is
+    embedded again). An index built from another corpus folder is left as it is, unless
+    --replace is given.
     """
     if old_reader is not None:
         click.echo(
@@ -94,19 +97,12 @@ def index(
         corpus_dir=corpus_dir,
         index_dir=index_dir,
         model=model,
-        chunk_size=chunk_size,
-        chunk_overlap=chunk_overlap,
         max_document_chars=max_document_chars,
         sentence_vectors=sentence_vectors,
     )
-    if settings.chunk_overlap >= settings.chunk_size:
-        raise bad_value(
-            "chunk_overlap",
-            f"the overlap ({settings.chunk_overlap}) must be smaller than the chunk size "
-            f"({settings.chunk_size})",
-        )
     if not settings.corpus_dir.is_dir():  # before loading the model: fail fast
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
+    settings = _chunking(settings, chunk_size, chunk_overlap)
     # Late: they load numpy and FAISS (see poleqa.cli).
     from poleqa.index.origin import check_corpus
     from poleqa.pipeline import Pipeline
@@ -119,6 +115,32 @@ def index(
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
     for line in summary_lines(report, settings.index_dir):
         click.echo(line)
+
+
+def _chunking(settings: Settings, size: int | None, overlap: int | None) -> Settings:
+    """`settings` with the chunking to build with: the index's own, each of --chunk-size and
+    --chunk-overlap changing its part (a plain `poleqa index` undid a custom chunking with
+    the default's, embedding everything again unasked). A change is said: it re-embeds all."""
+    from poleqa.index import recorded_chunking  # late: numpy and FAISS (see poleqa.cli)
+
+    recorded = recorded_chunking(settings.index_dir)
+    size_was, overlap_was = recorded or (settings.chunk_size, settings.chunk_overlap)
+    chunking = (size or size_was, overlap_was if overlap is None else overlap)
+    if chunking[1] >= chunking[0]:
+        kept = "" if overlap is not None else " the index was built with"
+        raise bad_value(
+            "chunk_overlap" if overlap is not None else "chunk_size",
+            f"the overlap{kept} ({chunking[1]}) must be smaller than the chunk size "
+            f"({chunking[0]})",
+        )
+    if recorded is not None and chunking != recorded:
+        click.echo(
+            f"Note: the index in {settings.index_dir} was built with chunks of {size_was} "
+            f"characters overlapping by {overlap_was}; now {chunking[0]} and {chunking[1]}: "
+            "every document is chunked and embedded again.",
+            err=True,
+        )
+    return settings.with_(chunk_size=chunking[0], chunk_overlap=chunking[1])
 
 
 def summary_lines(report: BuildReport, index_dir: Path) -> list[str]:

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from poleqa.config import MAX_DOCUMENT_CHARS
-from poleqa.errors import CorpusError, IndexCorruptedError, IndexMismatchError, IndexMissingError
+from poleqa.errors import (
+    CorpusError,
+    IndexCorruptedError,
+    IndexError_,
+    IndexMismatchError,
+    IndexMissingError,
+)
 from poleqa.index import store
 from poleqa.index.build_plan import (
     BuildParams,
@@ -39,6 +45,7 @@ __all__ = [
     "content_hash",
     "index_status",
     "passage_text",
+    "recorded_chunking",
     "split_document_sentences",
     "write_generation",
 ]
@@ -228,6 +235,16 @@ def _report(
 
 
 # -- status ----------------------------------------------------------------------------------
+
+
+def recorded_chunking(index_dir: Path) -> tuple[int, int] | None:
+    """The (chunk_size, chunk_overlap) the index in `index_dir` was built with, None without a
+    readable one: `poleqa index` keeps it unless told otherwise."""
+    try:
+        _, manifest = read_manifest(Path(index_dir))
+    except IndexError_:
+        return None
+    return manifest.chunk_size, manifest.chunk_overlap
 
 
 def index_status(
