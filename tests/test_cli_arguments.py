@@ -92,13 +92,16 @@ def test_a_variable_named_after_the_python_parameter_is_named_too() -> None:
     )
 
 
+OVERLAP = "POLEQA_INDEX_CHUNK_OVERLAP"
+
+
 @pytest.mark.parametrize(
     ("args", "env", "named"),
     [
         (["--chunk-overlap", "600"], {}, "'--chunk-overlap'"),
-        ([], {"POLEQA_INDEX_CHUNK_OVERLAP": "600"}, "'POLEQA_INDEX_CHUNK_OVERLAP' (--chunk-overlap)"),
+        ([], {OVERLAP: "600"}, f"'{OVERLAP}' (--chunk-overlap)"),
     ],
-)  # fmt: skip
+)
 def test_the_commands_own_checks_name_the_variable_too(
     folders, fake_models, args: list[str], env: dict[str, str], named: str
 ) -> None:
