@@ -316,3 +316,25 @@ def test_a_plain_index_keeps_the_chunking_the_index_was_built_with(folders, fake
         "must be smaller than the chunk size (200)\n"
     )
     assert _chunking() == (400, 250)
+
+
+def test_a_date_in_a_header_that_is_not_one_is_said_and_the_document_indexed(
+    folders, fake_models
+) -> None:
+    # dropped without a word, while a sidecar's is refused
+    corpus, _ = folders
+    (corpus / "d_orion.md").write_text(
+        "# Orion\nDate: 2021-02-30\n\nLe pôle Orion compte 40 membres.", encoding="utf-8"
+    )
+    result = run("index", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Indexed: 4 documents, ")
+    assert result.stderr.endswith(
+        "Note: d_orion.md indexed without a date: the date '2021-02-30' in its header is not "
+        "one (expected YYYY-MM-DD, YYYY-MM or YYYY).\n"
+    )
+    hits = json.loads(run("search", "Orion", "--model", "fake-a", "--json", "--k", "1").stdout)
+    assert [(h["source"], h["date"]) for h in hits["hits"]] == [("d_orion.md", None)]
+    # said by the build that reads the file, as a skipped file is: not by the next, up to date
+    again = run("index", "--model", "fake-a")
+    assert again.stdout.startswith("Index up to date") and again.stderr == ""

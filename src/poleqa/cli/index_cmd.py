@@ -113,6 +113,8 @@ def index(
     report = Pipeline(settings).build(progress=True, replace=replace)
     for s in report.skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
+    for n in report.notes:
+        click.echo(f"Note: {n.source} {n.message}.", err=True)
     for line in summary_lines(report, settings.index_dir):
         click.echo(line)
 

@@ -35,7 +35,7 @@ from poleqa.index.loader import check_embedder, read_manifest, verify_files
 from poleqa.index.origin import check_corpus, replace_command, same_corpus
 from poleqa.index.skips import Skips
 from poleqa.roles import Embedder
-from poleqa.types import Skipped
+from poleqa.types import DocumentNote, Skipped
 
 # Also re-exported: the helpers this module held before the build was split into steps.
 __all__ = [
@@ -71,6 +71,9 @@ class BuildReport:
     written: bool = True  # False when the index was already up to date
     timings: Mapping[str, float] = field(default_factory=dict)  # seconds per step
     sentence_vectors: bool = True  # whether the index holds a vector per sentence
+    # Documents indexed with something to fix (a date in their header that is not one), said
+    # by the build that reads them: those it reuses unread were said when they were read.
+    notes: tuple[DocumentNote, ...] = ()
 
 
 def build_index(
@@ -231,6 +234,7 @@ def _report(
         written=vectors is not None,
         timings=timings,
         sentence_vectors=plan.sentence_vectors,
+        notes=tuple(note for d in plan.docs for note in d.doc.notes),
     )
 
 
