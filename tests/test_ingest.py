@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -332,6 +333,22 @@ def test_sidecar_overrides_and_completes_file_metadata(tmp_path: Path) -> None:
     assert doc.info.organisation == "Medicen"
     assert doc.info.date == "2023-03-30"  # sidecar wins, normalised to ISO
     assert doc.info.title.startswith("Medicen Paris Region : fiche")  # null keeps the file's
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("a\nb.txt", "a\\nb.txt"),
+        ("\x1b[2Jc\td.txt", "\\x1b[2Jc\\td.txt"),
+        ("\u202etxt.exe", "\\u202etxt.exe"),  # shown reversed, « exe.txt »
+        ("x\x85\u2028\x7f.md", "x\\x85\\u2028\\x7f.md"),
+        (os.fsdecode(b"caf\xe9.txt"), "caf\ufffd.txt"),
+        ("régions/café é.txt", "régions/café é.txt"),
+    ],
+)
+def test_shown_names_are_one_line_with_nothing_a_terminal_acts_on(name: str, shown: str) -> None:
+    assert ingest.shown_name(name) == shown
+    assert ingest.shown_name(shown) == shown  # shown by two layers: the same
 
 
 def test_fingerprint_follows_file_and_sidecar(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from poleqa import __version__
 from poleqa.cli import ask_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
 from poleqa.cli.options import envvar_used
 from poleqa.errors import BAD_INPUT, PoleqaError
+from poleqa.names import shown_name
 
 # The command modules import poleqa's pipeline, index, embedding, query, evaluation and reading
 # inside the commands, not at their top: those load numpy and FAISS (some torch), which would
@@ -19,7 +20,8 @@ from poleqa.errors import BAD_INPUT, PoleqaError
 
 
 class _Group(click.Group):
-    """Turns poleqa's expected errors into one clear line and an exit code, never a traceback."""
+    """Turns poleqa's expected errors into one clear line and an exit code, never a traceback
+    (the file names in it escaped: a newline in one made two lines)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -28,10 +30,10 @@ class _Group(click.Group):
             _name_the_variable(e)
             raise
         except BAD_INPUT as e:
-            click.echo(f"Error: {e.message}", err=True)
+            click.echo(f"Error: {shown_name(e.message)}", err=True)
             sys.exit(2)
         except PoleqaError as e:
-            click.echo(f"Error: {e.message}", err=True)
+            click.echo(f"Error: {shown_name(e.message)}", err=True)
             sys.exit(1)
 
 

@@ -21,6 +21,7 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import PoleqaError, QuestionSetError
+from poleqa.names import shown_name
 
 if TYPE_CHECKING:
     from poleqa.evaluation import Question
@@ -265,7 +266,7 @@ def _checked(qs: list[Question], pipeline: Pipeline, settings: Settings) -> list
     texts = {d.source: pipeline.document(d.source).text for d in pipeline.sources()}
     unknown, unfound = unknown_sources(qs, texts), unfound_answers(qs, texts)
     for line in check_lines(unknown, unfound, settings.corpus_dir):
-        click.echo(f"poleqa: {line}", err=True)
+        click.echo(f"poleqa: {shown_name(line)}", err=True)  # the set's names, one line
     return check_lines(unknown, unfound, settings.corpus_dir, shown=None)
 
 

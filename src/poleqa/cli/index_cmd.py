@@ -24,6 +24,7 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import CorpusError
+from poleqa.names import shown_name
 from poleqa.types import Hit
 
 if TYPE_CHECKING:
@@ -111,10 +112,11 @@ def index(
         check_corpus(settings.index_dir, settings.corpus_dir)
     ensure_model(settings, reads=False)  # the first run's model set-up, said, not silent
     report = Pipeline(settings).build(progress=True, replace=replace)
+    # names escaped, in the reasons too (« same file as a\nb.txt »): one line per file
     for s in report.skipped:
-        click.echo(f"skipped {s.source}: {s.reason}", err=True)
+        click.echo(shown_name(f"skipped {s.source}: {s.reason}"), err=True)
     for n in report.notes:
-        click.echo(f"Note: {n.source} {n.message}.", err=True)
+        click.echo(shown_name(f"Note: {n.source} {n.message}."), err=True)
     for line in summary_lines(report, settings.index_dir):
         click.echo(line)
 
@@ -250,7 +252,8 @@ def _format_hit(hit: Hit, width: int = 300) -> str:
         text = text[: width - 1].rstrip() + "…"
     return (
         f"{hit.rank}. {hit.info.title}{date}\n"
-        f"   {hit.chunk.source} [{hit.chunk.start}:{hit.chunk.end}]  {', '.join(scores)}\n"
+        f"   {shown_name(hit.chunk.source)} [{hit.chunk.start}:{hit.chunk.end}]  "
+        f"{', '.join(scores)}\n"
         f"   {text}\n"
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from poleqa.errors import CorpusError, IngestError
 from poleqa.ingest import docx, files, html, md, pdf, txt
 from poleqa.ingest.base import Extracted, Format, first_line, shorten
-from poleqa.ingest.cleaning import SURROGATES, clean_extracted
+from poleqa.ingest.cleaning import clean_extracted
 from poleqa.ingest.metadata import (
     Sidecar,
     is_sidecar,
@@ -18,6 +18,7 @@ from poleqa.ingest.metadata import (
     sidecar_path,
     unused_sidecars,
 )
+from poleqa.names import SURROGATES, shown_name
 from poleqa.types import Document, DocumentInfo, DocumentNote, Skipped
 
 __all__ = [
@@ -73,11 +74,6 @@ class CorpusScan:
 
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...]
-
-
-def shown_name(name: str) -> str:
-    """`name` as it can be printed and stored: each undecodable byte as U+FFFD."""
-    return SURROGATES.sub("\ufffd", name)
 
 
 def _check_name(name: str) -> None:
