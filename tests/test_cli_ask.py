@@ -321,7 +321,9 @@ def test_any_option_also_comes_from_its_environment_variable() -> None:
     # POLEQA_<COMMAND>_<OPTION>, as docs/deployment.md says: checked like the option itself
     result = CliRunner().invoke(cli, ["ask", "Combien ?"], env={"POLEQA_ASK_K": "0"})
     assert result.exit_code == 2
-    assert "Invalid value for '--k': 0 is not in the range 1<=x<=50." in result.output
+    assert result.output.endswith(
+        "Error: Invalid value for 'POLEQA_ASK_K' (--k): 0 is not in the range 1<=x<=50.\n"
+    )
 
 
 # -- the corpus since indexing, and what the date filter leaves out -----------------------------

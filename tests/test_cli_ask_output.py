@@ -3,7 +3,9 @@ commands it advises."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +13,7 @@ from webfake import INFO
 
 from poleqa.cli import cli
 from poleqa.cli.ask_cmd import _print_answer
+from poleqa.cli.freshness import FileChanges
 from poleqa.serialise import answer_to_json
 from poleqa.types import Answer, Citation
 
@@ -40,3 +43,24 @@ def test_the_commands_advised_quote_folders_with_spaces(tmp_path: Path) -> None:
         f"run `poleqa index --corpus 'mon corpus' --index '{tmp_path}/nouvel index'` first."
         in result.output
     )
+
+
+def test_ask_prints_file_names_escaped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # printed raw, a newline in a name broke the citation line, an escape sequence acted
+    odd = replace(INFO, source="a\nb\x1b[2J.txt", title="Pôles AURA")
+    cite = Citation(1, odd, 0, 5, "Texte", 1.0)
+    (tmp_path / "x.txt").write_text("Texte", encoding="utf-8")  # the index's corpus folder
+    pipeline = SimpleNamespace(sources=lambda: [replace(INFO, source="x.txt"), odd])
+    noted = FileChanges(pipeline, tmp_path, tmp_path / "index").noted(  # type: ignore[arg-type]
+        Answer("Q ?", None, True, 0.1, citations=(cite,))
+    )
+    _print_answer(noted)
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-3:] == [
+        "Passages peut-être utiles :",
+        "  [1] Pôles AURA, 2023-03-30 — a\\nb\\x1b[2J.txt [0-5]",
+        "      « Texte »",
+    ]
+    gone = "Note : Le fichier a\\nb\\x1b[2J.txt n'est plus dans le dossier des documents "
+    assert f"{gone}depuis son indexation.\n" in out
+    assert err.startswith(f"poleqa: a\\nb\\x1b[2J.txt is no longer in {tmp_path}: update ")

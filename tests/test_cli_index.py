@@ -278,3 +278,63 @@ def test_the_build_summary_says_one_document_in_the_singular(tmp_path: Path) -> 
         "added 1, changed 0, removed 0, unchanged 0, skipped 0; embedded 1 chunk and "
         "0 sentences in 0.4 s.",
     ]
+
+
+def _chunking() -> tuple[int, int]:
+    manifest = Path("index") / (Path("index") / "CURRENT").read_text().strip() / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return data["chunk_size"], data["chunk_overlap"]
+
+
+def test_a_plain_index_keeps_the_chunking_the_index_was_built_with(folders, fake_models) -> None:
+    # a plain `poleqa index` rebuilt it with the default chunking, embedding it all again
+    built = run("index", "--model", "fake-a", "--chunk-size", "300")
+    assert (built.exit_code, _chunking()) == (0, (300, 80))
+    assert "Note:" not in built.stderr  # no index before: nothing changed
+    again = run("index", "--model", "fake-a")
+    assert again.stdout.startswith("Index up to date: 3 documents, ")
+    assert (again.stderr, _chunking()) == ("", (300, 80))
+
+    # a flag changes its part alone, and says so: everything is embedded again
+    changed = run("index", "--model", "fake-a", "--chunk-overlap", "40")
+    assert changed.exit_code == 0, changed.output
+    assert changed.stderr.startswith(
+        "Note: the index in index was built with chunks of 300 characters overlapping by 80; "
+        "now 300 and 40: every document is chunked and embedded again.\n"
+    )
+    assert "added 3, changed 0, removed 0, unchanged 0, skipped 0; embedded " in changed.stdout
+    assert _chunking() == (300, 40)
+    same = run("index", "--model", "fake-a", "--chunk-size", "300")  # what it holds: no note
+    assert same.stdout.startswith("Index up to date") and same.stderr == ""
+
+    # an overlap kept from the index that the new size cannot hold: said which it is
+    run("index", "--model", "fake-a", "--chunk-size", "400", "--chunk-overlap", "250")
+    refused = run("index", "--model", "fake-a", "--chunk-size", "200")
+    assert refused.exit_code == 2
+    assert refused.stderr.endswith(
+        "Error: Invalid value for '--chunk-size': the overlap the index was built with (250) "
+        "must be smaller than the chunk size (200)\n"
+    )
+    assert _chunking() == (400, 250)
+
+
+def test_a_date_in_a_header_that_is_not_one_is_said_and_the_document_indexed(
+    folders, fake_models
+) -> None:
+    # dropped without a word, while a sidecar's is refused
+    corpus, _ = folders
+    (corpus / "d_orion.md").write_text(
+        "# Orion\nDate: 2021-02-30\n\nLe pôle Orion compte 40 membres.", encoding="utf-8"
+    )
+    result = run("index", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Indexed: 4 documents, ")
+    assert result.stderr.endswith(
+        "Note: d_orion.md indexed without a date: the date '2021-02-30' in its header is not "
+        "one (expected YYYY-MM-DD, YYYY-MM or YYYY).\n"
+    )
+    hits = json.loads(run("search", "Orion", "--model", "fake-a", "--json", "--k", "1").stdout)
+    assert [(h["source"], h["date"]) for h in hits["hits"]] == [("d_orion.md", None)]
+    # said by the build that reads the file, as a skipped file is: not by the next, up to date
+    again = run("index", "--model", "fake-a")
+    assert again.stdout.startswith("Index up to date") and again.stderr == ""

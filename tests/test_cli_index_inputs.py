@@ -123,3 +123,33 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_indexed(folders, f
     (corpus / name).rename(corpus / "rapport café.txt")
     result = run("index", "--model", "fake-a")
     assert "added 1, changed 0, removed 0, unchanged 3, skipped 1;" in result.stdout
+
+
+def test_names_with_control_characters_are_printed_escaped(folders, fake_models) -> None:
+    # printed raw: a newline split a line in two, an escape sequence acted on the terminal
+    corpus, _ = folders
+    text = "Le pôle Gamma compte 310 membres."
+    (corpus / "gamma\nbis.txt").write_text(text, encoding="utf-8")
+    (corpus / "copie\x1b[2J.txt").write_text(text, encoding="utf-8")
+    (corpus / "vide\t.txt").write_bytes(b"")
+    result = run("index", "--model", "fake-a")
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped ")]
+    assert skipped == [
+        "skipped gamma\\nbis.txt: same file as copie\\x1b[2J.txt",
+        "skipped vide\\t.txt: the file is empty",
+    ]
+    result = run("search", "Gamma membres", "--model", "fake-a", "--k", "1")
+    assert result.stdout.splitlines()[1].startswith("   copie\\x1b[2J.txt [0:33]  score ")
+    # and in an error's line
+    for name in ("a_medicen.md", "b_xylofutur.md", "c_aqua.md"):
+        (corpus / name).unlink()
+    for name in ("gamma\nbis.txt", "copie\x1b[2J.txt"):
+        (corpus / name).write_bytes(b"")
+    result = run("index", "--model", "fake-a")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: No readable document in corpus (skipped copie\\x1b[2J.txt: the file is empty; "
+        "gamma\\nbis.txt: the file is empty; vide\\t.txt: the file is empty); the index was "
+        "not changed.\n"
+    )

@@ -26,7 +26,7 @@ HELP = (
 # test_evaluation's fake pipeline replies to it
 QUESTION = {"id": "q1", "question": "question q1 ?", "answers": ["71"], "sources": ["a.txt"],
             "answerable": True}  # fmt: skip
-INVALID = "Error: Invalid value for '--passage-order': 'random' is not one of 'learned', 'fused'.\n"
+INVALID = "Error: Invalid value for {}: 'random' is not one of 'learned', 'fused'.\n"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -135,7 +135,8 @@ def test_an_unknown_order_is_a_usage_error(env: dict[str, str]) -> None:
     args = ("--passage-order", "random") if not env else ()
     result = run("ask", ASKED, "--index", "none", *args, env=env)
     assert result.exit_code == 2
-    assert result.output.endswith(INVALID)
+    named = "'POLEQA_PASSAGE_ORDER' (--passage-order)" if env else "'--passage-order'"
+    assert result.output.endswith(INVALID.format(named))
 
 
 def test_eval_takes_the_order_and_says_it_in_its_report(tmp_path: Path, monkeypatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from poleqa.ingest import (
     read_document,
 )
 from poleqa.ingest.base import Extracted, Format
+from poleqa.types import DocumentNote
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -288,6 +290,39 @@ def test_md_yaml_front_matter_gives_metadata_and_is_not_body(tmp_path: Path) -> 
         assert read_document(tmp_path, path).body_start == 0, between
 
 
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("# Bilan\nDate: hier\n", "hier"),
+        ("# Bilan\nDate : 31/02/2020\n", "31/02/2020"),
+        ("---\ntitle: Bilan\ndate: 2020-13-45\n---\n", "2020-13-45"),  # skipped: YAML raised
+        ("---\ntitle: Bilan\npublished: l'an dernier\n---\n", "l'an dernier"),
+    ],
+)
+def test_an_md_date_that_is_not_one_is_noted_and_the_document_kept(
+    tmp_path: Path, header: str, value: str
+) -> None:
+    # dropped unnoticed, where a sidecar's is refused: a header is the file's own text, and
+    # refusing the file for a typo would lose it, so it is read without a date, said
+    path = tmp_path / "orion.md"
+    path.write_text(header + "\nLe pôle Orion compte 40 membres.\n", encoding="utf-8")
+    doc = read_document(tmp_path, path)
+    assert (doc.info.title, doc.info.date) == ("Bilan", None)
+    assert doc.text[doc.body_start :] == "Le pôle Orion compte 40 membres.\n"
+    assert doc.notes == (
+        DocumentNote(
+            "orion.md",
+            f"indexed without a date: the date {value!r} in its header is not one (expected "
+            "YYYY-MM-DD, YYYY-MM or YYYY)",
+            f"indexé sans date : la date « {value} » de son en-tête n'en est pas une (attendu "
+            "AAAA-MM-JJ, AAAA-MM ou AAAA)",
+        ),
+    )
+    (tmp_path / "orion.md.meta.json").write_text('{"date": "2020"}', encoding="utf-8")
+    doc = read_document(tmp_path, path)  # the sidecar's date stands in for it: nothing to say
+    assert (doc.info.date, doc.notes) == ("2020", ())
+
+
 def test_sidecar_overrides_and_completes_file_metadata(tmp_path: Path) -> None:
     shutil.copy(DEV_CORPUS / "d01_medicen-fiche.md", tmp_path / "d01.md")
     (tmp_path / "d01.md.meta.json").write_text(
@@ -298,6 +333,22 @@ def test_sidecar_overrides_and_completes_file_metadata(tmp_path: Path) -> None:
     assert doc.info.organisation == "Medicen"
     assert doc.info.date == "2023-03-30"  # sidecar wins, normalised to ISO
     assert doc.info.title.startswith("Medicen Paris Region : fiche")  # null keeps the file's
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("a\nb.txt", "a\\nb.txt"),
+        ("\x1b[2Jc\td.txt", "\\x1b[2Jc\\td.txt"),
+        ("\u202etxt.exe", "\\u202etxt.exe"),  # shown reversed, « exe.txt »
+        ("x\x85\u2028\x7f.md", "x\\x85\\u2028\\x7f.md"),
+        (os.fsdecode(b"caf\xe9.txt"), "caf\ufffd.txt"),
+        ("régions/café é.txt", "régions/café é.txt"),
+    ],
+)
+def test_shown_names_are_one_line_with_nothing_a_terminal_acts_on(name: str, shown: str) -> None:
+    assert ingest.shown_name(name) == shown
+    assert ingest.shown_name(shown) == shown  # shown by two layers: the same
 
 
 def test_fingerprint_follows_file_and_sidecar(tmp_path: Path) -> None:

@@ -377,5 +377,5 @@ def test_a_bad_reader_precision_is_refused_at_the_edge(tmp_path: Path) -> None:
         cli, ["eval", "--squad", str(squad)], env={"POLEQA_READER_PRECISION": "fp8"}
     )
     assert result.exit_code == 2
-    assert "Invalid value for '--reader-precision'" in result.output
+    assert "Invalid value for 'POLEQA_READER_PRECISION' (--reader-precision)" in result.output
     assert "'fp8' is not one of 'auto', 'fp32', 'bf16'" in result.output

@@ -90,7 +90,8 @@ def test_a_port_out_of_range_is_a_usage_error(
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(cli, ["serve", *flag])
     assert result.exit_code == 2
-    assert "Invalid value for '--port'" in result.output
+    named = "'POLEQA_PORT' (--port)" if env else "'--port'"  # the variable when it gave it
+    assert f"Invalid value for {named}: " in result.output
     assert "is not in the range 1<=x<=65535" in result.output
 
 

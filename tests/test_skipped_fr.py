@@ -20,7 +20,7 @@ from poleqa.index.builder import BuildReport
 from poleqa.index.loader import read_manifest
 from poleqa.index.manifest import SkippedEntry
 from poleqa.ingest import files, read_document
-from poleqa.types import Skipped
+from poleqa.types import DocumentNote, Skipped
 from poleqa.web import render
 from poleqa.web.staff import StaffApp, _build_summary
 
@@ -117,6 +117,14 @@ def test_a_summary_names_five_files_and_escapes_their_names() -> None:
         "L'index est déjà à jour (2 documents). Fichier non indexé : <b>a</b>.txt (fichier vide)."
     )
     assert Skipped("x.txt", "why").reason_fr == "illisible"  # built without one: still said
+
+
+def test_a_summary_says_the_documents_indexed_without_their_bad_date() -> None:
+    note = DocumentNote("<i>a</i>.md", "indexed without a date: …", "indexé sans date : …")
+    report = BuildReport(2, 4, 1, 0, 0, 1, (), 0.2, "flat", notes=(note,))
+    shown = render.message_html(_build_summary(report), "ok")
+    assert "<i>" not in shown
+    assert html_text(shown).endswith(" À corriger : <i>a</i>.md, indexé sans date : ….")
 
 
 def _reason_fr(tmp_path: Path, name: str, data: bytes, sidecar: str | None = None) -> str:

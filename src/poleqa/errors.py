@@ -91,6 +91,13 @@ class QuestionSetError(PoleqaError):
     message_fr = "Le fichier de questions est mal formé."
 
 
+class ReportError(PoleqaError):
+    """An earlier report.json given to compare with (`poleqa eval --compare`) cannot be read or
+    holds no metrics: a bad argument, said before the run (exit 2)."""
+
+    message_fr = "Le rapport d'évaluation à comparer est illisible."
+
+
 class ReaderError(PoleqaError):
     """The trained reader's weights are missing, damaged, incomplete or made for another base
     model, or the span model failed while reading."""
@@ -104,6 +111,10 @@ class RankerError(PoleqaError):
     message_fr = "Le modèle de classement des passages n'a pas pu être chargé."
 
 
+# The errors of a bad input file or value: exit status 2 (a usage error), not 1.
+BAD_INPUT = (QuestionError, QuestionSetError, ReportError)
+
+
 def run_tool(main: Callable[[], None]) -> None:
     """The edge of a developer tool (`python -m poleqa.reading.training`, …): poleqa's errors
     become one line on stderr and exit status 2 for bad input files, 1 otherwise."""
@@ -111,7 +122,7 @@ def run_tool(main: Callable[[], None]) -> None:
         main()
     except PoleqaError as e:
         print(f"Error: {e.message}", file=sys.stderr)
-        bad_input = isinstance(e, (QuestionError, QuestionSetError))
+        bad_input = isinstance(e, BAD_INPUT)
         raise SystemExit(2 if bad_input else 1) from None
 
 

@@ -33,17 +33,30 @@ class DocumentInfo:
 
 
 @dataclass(frozen=True)
+class DocumentNote:
+    """Something to fix in a document indexed all the same (a date in its header that is not
+    one): `message` in English (the CLI, logs), `message_fr` for the staff area."""
+
+    source: str
+    message: str
+    message_fr: str
+
+
+@dataclass(frozen=True)
 class Document:
     """A readable document: its text (offsets refer to it) and where the body starts.
 
     `text` holds the decoded characters exactly as read (for HTML/PDF/DOCX: the extracted text);
     `body_start` skips header lines that only carry metadata (e.g. `# Titre` / `Source:` / `Date:`).
+    `notes`: what reading the file found to fix; not stored in the index, so said by the build
+    that reads the file (a new or changed one), as a skipped file is.
     """
 
     info: DocumentInfo
     text: str
     body_start: int = 0
     pages: tuple[PageSpan, ...] = ()
+    notes: tuple[DocumentNote, ...] = field(default=(), compare=False)
 
     @property
     def source(self) -> str:

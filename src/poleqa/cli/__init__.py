@@ -9,7 +9,9 @@ import click
 
 from poleqa import __version__
 from poleqa.cli import ask_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
-from poleqa.errors import PoleqaError, QuestionError, QuestionSetError
+from poleqa.cli.options import envvar_used
+from poleqa.errors import BAD_INPUT, PoleqaError
+from poleqa.names import shown_name
 
 # The command modules import poleqa's pipeline, index, embedding, query, evaluation and reading
 # inside the commands, not at their top: those load numpy and FAISS (some torch), which would
@@ -18,17 +20,31 @@ from poleqa.errors import PoleqaError, QuestionError, QuestionSetError
 
 
 class _Group(click.Group):
-    """Turns poleqa's expected errors into one clear line and an exit code, never a traceback."""
+    """Turns poleqa's expected errors into one clear line and an exit code, never a traceback
+    (the file names in it escaped: a newline in one made two lines)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (QuestionError, QuestionSetError) as e:
-            click.echo(f"Error: {e.message}", err=True)
+        except click.BadParameter as e:
+            _name_the_variable(e)
+            raise
+        except BAD_INPUT as e:
+            click.echo(f"Error: {shown_name(e.message)}", err=True)
             sys.exit(2)
         except PoleqaError as e:
-            click.echo(f"Error: {e.message}", err=True)
+            click.echo(f"Error: {shown_name(e.message)}", err=True)
             sys.exit(1)
+
+
+def _name_the_variable(e: click.BadParameter) -> None:
+    """A bad value read from an environment variable is said under the variable's name, not
+    the flag's (« 'POLEQA_ASK_K' (--k) »): no flag was typed to look for."""
+    if e.param_hint is not None or not isinstance(e.param, click.Option) or e.ctx is None:
+        return
+    envvar = envvar_used(e.param, e.ctx)
+    if envvar is not None:
+        e.param_hint = f"'{envvar}' ({max(e.param.opts, key=len)})"
 
 
 @click.group(cls=_Group, context_settings={"auto_envvar_prefix": "POLEQA"})

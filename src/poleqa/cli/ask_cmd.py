@@ -24,6 +24,7 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
+from poleqa.names import shown_name
 from poleqa.serialise import (
     ABSTAIN_TEXT,
     UNCERTAIN_TEXT,
@@ -65,7 +66,7 @@ def _print_answer(answer: Answer, undated: int = 0) -> None:
         click.echo("Passages peut-être utiles :" if answer.abstained else "Sources :")
     for c in answer.citations:
         date = f", {c.info.date}" if c.info.date else ""
-        where = f"{c.info.source} [{c.start}-{c.end}]"
+        where = f"{shown_name(c.info.source)} [{c.start}-{c.end}]"
         if c.answer_start is not None:
             where += f", réponse [{c.answer_start}-{c.answer_end}]"
         click.echo(f"  [{c.n}] {c.info.title}{date} — {where}")

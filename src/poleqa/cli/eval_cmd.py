@@ -15,11 +15,13 @@ from poleqa.cli.options import (
     corpus_option,
     index_option,
     model_option,
+    option_named,
     reading_options,
     settings_from,
 )
 from poleqa.config import Settings
 from poleqa.errors import PoleqaError, QuestionSetError
+from poleqa.names import shown_name
 
 if TYPE_CHECKING:
     from poleqa.evaluation import Question
@@ -180,7 +182,8 @@ def _own_index(corpus_dir: Path | None, index_dir: Path | None, out_dir: Path) -
     own = out_dir / "index"
     if own.resolve() == chats:  # « --out . » in the chat's folder
         raise PoleqaError(
-            f"--out {out_dir} would index {corpus_dir} into the chat's index ({chats}): "
+            f"{option_named('out_dir')} {out_dir} would index {corpus_dir} into the chat's "
+            f"index ({chats}): "
             "choose another --out, or name an index with --index."
         )
     return own
@@ -192,15 +195,16 @@ def _check_out(out_dir: Path, settings: Settings) -> None:
     generation folders are replaced when it is rebuilt), or a folder that cannot be made (a
     traceback after the whole run once)."""
     out, corpus = out_dir.resolve(), settings.corpus_dir.resolve()
+    named = option_named("out_dir")  # the flag, or the variable POLEQA_EVAL_OUT
     if out.is_relative_to(corpus):
         raise PoleqaError(
-            f"The reports' folder {out_dir} (--out) is inside the corpus folder "
+            f"The reports' folder {out_dir} ({named}) is inside the corpus folder "
             f"{settings.corpus_dir}: its report.md would be indexed as a document next time; "
             "choose an --out outside the corpus."
         )
     if out.is_relative_to(settings.index_dir.resolve()):
         raise PoleqaError(
-            f"The reports' folder {out_dir} (--out) is inside the index {settings.index_dir}: "
+            f"The reports' folder {out_dir} ({named}) is inside the index {settings.index_dir}: "
             "it would be deleted when the index is next rebuilt; choose an --out outside it."
         )
     from poleqa.evaluation.report import EARLIER  # late: see poleqa.cli
@@ -214,7 +218,9 @@ def _check_out(out_dir: Path, settings: Settings) -> None:
     existing = next(p for p in (out, *out.parents) if os.path.lexists(p))
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         what = "is not a folder" if not existing.is_dir() else "cannot be written to"
-        raise PoleqaError(f"Cannot make the reports' folder {out_dir} (--out): {existing} {what}.")
+        raise PoleqaError(
+            f"Cannot make the reports' folder {out_dir} ({named}): {existing} {what}."
+        )
     from poleqa.evaluation.report import REPORTS
 
     taken = next((out / n for n in REPORTS if (out / n).is_dir()), None)
@@ -229,7 +235,8 @@ def _make_out(out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         why = e.strerror or e
-        raise PoleqaError(f"Cannot make the reports' folder {out_dir} (--out): {why}.") from e
+        named = option_named("out_dir")
+        raise PoleqaError(f"Cannot make the reports' folder {out_dir} ({named}): {why}.") from e
 
 
 def _check_compare(compare_to: Path | None, out_dir: Path) -> None:
@@ -245,7 +252,8 @@ def _check_compare(compare_to: Path | None, out_dir: Path) -> None:
         and compare_to.resolve().is_relative_to(earlier.resolve())
     ):
         raise PoleqaError(
-            f"--compare {compare_to}: this run replaces the reports in {earlier}; compare with "
+            f"{option_named('compare_to')} {compare_to}: this run replaces the reports in "
+            f"{earlier}; compare with "
             f"{out_dir / 'report.json'} (the last run's, moved to {EARLIER}/ as this one ends)."
         )
 
@@ -258,7 +266,7 @@ def _checked(qs: list[Question], pipeline: Pipeline, settings: Settings) -> list
     texts = {d.source: pipeline.document(d.source).text for d in pipeline.sources()}
     unknown, unfound = unknown_sources(qs, texts), unfound_answers(qs, texts)
     for line in check_lines(unknown, unfound, settings.corpus_dir):
-        click.echo(f"poleqa: {line}", err=True)
+        click.echo(f"poleqa: {shown_name(line)}", err=True)  # the set's names, one line
     return check_lines(unknown, unfound, settings.corpus_dir, shown=None)
 
 

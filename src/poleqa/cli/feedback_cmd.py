@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from poleqa.cli.options import data_option, read_secret, settings_from
+from poleqa.cli.options import bad_value, data_option, read_secret, settings_from
 from poleqa.errors import PoleqaError, writable
 from poleqa.feedback import (
     FEEDBACK_FILE,
@@ -49,9 +49,8 @@ def export(as_csv: bool, data_dir: Path | None, out: Path | None, every: bool, e
     store_file = _store_file(settings.feedback_url, settings.data_dir)
     if out is not None and store_file is not None and _same_file(out, store_file):
         # the export would replace every opinion recorded with its own CSV
-        raise click.BadParameter(
-            f"{out} is the feedback store itself: write the export to another file.",
-            param_hint="'--out'",
+        raise bad_value(
+            "out", f"{out} is the feedback store itself: write the export to another file."
         )
     if out is not None:
         writable(out)  # checked before the store is read; the folder made

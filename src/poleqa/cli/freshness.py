@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from poleqa.errors import IndexError_, PoleqaError
+from poleqa.names import shown_name
 from poleqa.types import Answer, Citation
 
 if TYPE_CHECKING:
@@ -115,15 +116,15 @@ class FileChanges:
             self._here = built_from(self.corpus_dir, sources)
         if not self._here:
             return None
-        source = citation.info.source
-        path = self.corpus_dir / source
+        path = self.corpus_dir / citation.info.source
+        shown = shown_name(citation.info.source)  # a newline in it made the note two lines
         if not path.is_file():
-            self._advise(f"{source} is no longer in {self.corpus_dir}")
-            return REMOVED_NOTE.format(source=source)
+            self._advise(f"{shown} is no longer in {self.corpus_dir}")
+            return REMOVED_NOTE.format(source=shown)
         if not self._changed(path, citation):
             return None
-        self._advise(f"the text of {source} changed since it was indexed")
-        return CHANGED_NOTE.format(source=source)
+        self._advise(f"the text of {shown} changed since it was indexed")
+        return CHANGED_NOTE.format(source=shown)
 
     def _changed(self, path: Path, citation: Citation) -> bool:
         """Whether the file's text is no longer the one indexed. Its fingerprint first (the

@@ -12,6 +12,7 @@ import click
 from poleqa.cli.first_run import ensure_model
 from poleqa.cli.freshness import corpus_in_advice, corpus_named
 from poleqa.cli.options import (
+    bad_value,
     corpus_option,
     filter_options,
     filters_from,
@@ -21,7 +22,9 @@ from poleqa.cli.options import (
     rerank_from,
     settings_from,
 )
+from poleqa.config import Settings
 from poleqa.errors import CorpusError
+from poleqa.names import shown_name
 from poleqa.types import Hit
 
 if TYPE_CHECKING:
@@ -35,12 +38,12 @@ if TYPE_CHECKING:
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=100, max=20_000),
-    help="Chunk size in characters.  [default: 500]",
+    help="Chunk size in characters.  [default: the index's, else 500]",
 )
 @click.option(
     "--chunk-overlap",
     type=click.IntRange(min=0),
-    help="Overlap between consecutive chunks, in characters.  [default: 80]",
+    help="Overlap between consecutive chunks, in characters.  [default: the index's, else 80]",
 )
 @click.option(
     "--max-document-chars",
@@ -80,8 +83,10 @@ def index(
 
     The new index replaces the old one at once when it is complete; an interrupted run
     leaves the previous index as it was. Switching --sentence-vectors adds or drops the
-    sentence vectors without embedding the chunks again. An index built from another corpus
-    folder is left as it is, unless --replace is given.
+    sentence vectors without embedding the chunks again. The chunking the index was built
+    with is kept unless --chunk-size or --chunk-overlap changes it (then every document is
+    embedded again). An index built from another corpus folder is left as it is, unless
+    --replace is given.
     """
     if old_reader is not None:
         click.echo(
@@ -93,19 +98,12 @@ def index(
         corpus_dir=corpus_dir,
         index_dir=index_dir,
         model=model,
-        chunk_size=chunk_size,
-        chunk_overlap=chunk_overlap,
         max_document_chars=max_document_chars,
         sentence_vectors=sentence_vectors,
     )
-    if settings.chunk_overlap >= settings.chunk_size:
-        raise click.BadParameter(
-            f"the overlap ({settings.chunk_overlap}) must be smaller than the chunk size "
-            f"({settings.chunk_size})",
-            param_hint="--chunk-overlap",
-        )
     if not settings.corpus_dir.is_dir():  # before loading the model: fail fast
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
+    settings = _chunking(settings, chunk_size, chunk_overlap)
     # Late: they load numpy and FAISS (see poleqa.cli).
     from poleqa.index.origin import check_corpus
     from poleqa.pipeline import Pipeline
@@ -114,10 +112,39 @@ def index(
         check_corpus(settings.index_dir, settings.corpus_dir)
     ensure_model(settings, reads=False)  # the first run's model set-up, said, not silent
     report = Pipeline(settings).build(progress=True, replace=replace)
+    # names escaped, in the reasons too (« same file as a\nb.txt »): one line per file
     for s in report.skipped:
-        click.echo(f"skipped {s.source}: {s.reason}", err=True)
+        click.echo(shown_name(f"skipped {s.source}: {s.reason}"), err=True)
+    for n in report.notes:
+        click.echo(shown_name(f"Note: {n.source} {n.message}."), err=True)
     for line in summary_lines(report, settings.index_dir):
         click.echo(line)
+
+
+def _chunking(settings: Settings, size: int | None, overlap: int | None) -> Settings:
+    """`settings` with the chunking to build with: the index's own, each of --chunk-size and
+    --chunk-overlap changing its part (a plain `poleqa index` undid a custom chunking with
+    the default's, embedding everything again unasked). A change is said: it re-embeds all."""
+    from poleqa.index import recorded_chunking  # late: numpy and FAISS (see poleqa.cli)
+
+    recorded = recorded_chunking(settings.index_dir)
+    size_was, overlap_was = recorded or (settings.chunk_size, settings.chunk_overlap)
+    chunking = (size or size_was, overlap_was if overlap is None else overlap)
+    if chunking[1] >= chunking[0]:
+        kept = "" if overlap is not None else " the index was built with"
+        raise bad_value(
+            "chunk_overlap" if overlap is not None else "chunk_size",
+            f"the overlap{kept} ({chunking[1]}) must be smaller than the chunk size "
+            f"({chunking[0]})",
+        )
+    if recorded is not None and chunking != recorded:
+        click.echo(
+            f"Note: the index in {settings.index_dir} was built with chunks of {size_was} "
+            f"characters overlapping by {overlap_was}; now {chunking[0]} and {chunking[1]}: "
+            "every document is chunked and embedded again.",
+            err=True,
+        )
+    return settings.with_(chunk_size=chunking[0], chunk_overlap=chunking[1])
 
 
 def summary_lines(report: BuildReport, index_dir: Path) -> list[str]:
@@ -225,7 +252,8 @@ def _format_hit(hit: Hit, width: int = 300) -> str:
         text = text[: width - 1].rstrip() + "…"
     return (
         f"{hit.rank}. {hit.info.title}{date}\n"
-        f"   {hit.chunk.source} [{hit.chunk.start}:{hit.chunk.end}]  {', '.join(scores)}\n"
+        f"   {shown_name(hit.chunk.source)} [{hit.chunk.start}:{hit.chunk.end}]  "
+        f"{', '.join(scores)}\n"
         f"   {text}\n"
     )
 

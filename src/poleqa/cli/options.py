@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from poleqa.config import Settings, default_cache_dir
 from poleqa.errors import PoleqaError
@@ -166,6 +167,38 @@ def settings_from(reading: ReadingChoice | None = None, **values: Any) -> Settin
         }
     cache = values.pop("cache_dir", None) or default_cache_dir()
     return Settings().with_(cache_dir=cache, **values)
+
+
+def envvar_used(param: click.Parameter, ctx: click.Context) -> str | None:
+    """The environment variable the value of `param` came from, None if it came from elsewhere
+    (click's lookup: the option's own variables, then the name after its Python parameter)."""
+    name = param.name
+    if name is None or ctx.get_parameter_source(name) is not ParameterSource.ENVIRONMENT:
+        return None
+    names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+    if ctx.auto_envvar_prefix and getattr(param, "allow_from_autoenv", False):
+        names.append(f"{ctx.auto_envvar_prefix}_{name.upper()}")
+    return next((n for n in names if os.environ.get(n)), None)
+
+
+def _param(ctx: click.Context, name: str) -> click.Parameter:
+    return next(p for p in ctx.command.params if p.name == name)
+
+
+def option_named(name: str) -> str:
+    """The option of Python name `name` of the running command, as a message names it: its
+    flag (« --out »), or the environment variable its value came from (« POLEQA_EVAL_OUT »):
+    the flag was never typed, and the variable is where to look."""
+    ctx = click.get_current_context()
+    param = _param(ctx, name)
+    return envvar_used(param, ctx) or max(param.opts, key=len)
+
+
+def bad_value(name: str, message: str) -> click.BadParameter:
+    """The usage error of the value of the running command's option `name` (its Python
+    name), said under its flag or the variable it came from (poleqa.cli names it)."""
+    ctx = click.get_current_context()
+    return click.BadParameter(message, ctx, _param(ctx, name))
 
 
 def read_secret(name: str) -> str | None:

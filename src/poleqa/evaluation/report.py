@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from poleqa.errors import PoleqaError
+from poleqa.errors import PoleqaError, ReportError
 from poleqa.evaluation.metrics import HIT_AT, MAIN_METRICS, Prediction, compare, group_accuracy
 from poleqa.evaluation.runner import (
     EvalResult,
@@ -94,13 +94,19 @@ def _rounded(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def load_report(path: Path) -> dict[str, float]:
-    """The metrics of an earlier report.json (for --compare)."""
+    """The metrics of an earlier report.json (for --compare); ReportError, before any run, if
+    it cannot be read or holds no metric (the comparison would have said nothing after it)."""
     try:
         data = parse_json(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise PoleqaError(f"Cannot read the report {path}: {e}.") from e
-    if not isinstance(data, dict):
-        raise PoleqaError(f"{path} is not a report.json (expected a JSON object of metrics).")
+    except OSError as e:
+        raise ReportError(f"Cannot read the report {path}: {e.strerror or e}.") from e
+    except ValueError as e:  # not JSON, or not UTF-8 text
+        raise ReportError(f"Cannot read the report {path}: {e}.") from e
+    metrics = isinstance(data, dict) and any(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in data.values()
+    )
+    if not metrics:
+        raise ReportError(f"{path} is not a report.json (expected a JSON object of metrics).")
     return data
 
 

@@ -1,6 +1,12 @@
 """The persisted hybrid index: FAISS (dense) + BM25 (lexical) + document/chunk/sentence stores."""
 
-from poleqa.index.builder import BuildReport, build_index, index_status, passage_text
+from poleqa.index.builder import (
+    BuildReport,
+    build_index,
+    index_status,
+    passage_text,
+    recorded_chunking,
+)
 from poleqa.index.loader import Index, SentenceVectorsMissingError, UnknownDocumentError
 from poleqa.index.manifest import FORMAT_VERSION, Manifest
 from poleqa.index.store import IndexReadOnlyError, current_pointer
@@ -17,4 +23,5 @@ __all__ = [
     "current_pointer",
     "index_status",
     "passage_text",
+    "recorded_chunking",
 ]

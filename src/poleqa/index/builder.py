@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from poleqa.config import MAX_DOCUMENT_CHARS
-from poleqa.errors import CorpusError, IndexCorruptedError, IndexMismatchError, IndexMissingError
+from poleqa.errors import (
+    CorpusError,
+    IndexCorruptedError,
+    IndexError_,
+    IndexMismatchError,
+    IndexMissingError,
+)
 from poleqa.index import store
 from poleqa.index.build_plan import (
     BuildParams,
@@ -29,7 +35,7 @@ from poleqa.index.loader import check_embedder, read_manifest, verify_files
 from poleqa.index.origin import check_corpus, replace_command, same_corpus
 from poleqa.index.skips import Skips
 from poleqa.roles import Embedder
-from poleqa.types import Skipped
+from poleqa.types import DocumentNote, Skipped
 
 # Also re-exported: the helpers this module held before the build was split into steps.
 __all__ = [
@@ -39,6 +45,7 @@ __all__ = [
     "content_hash",
     "index_status",
     "passage_text",
+    "recorded_chunking",
     "split_document_sentences",
     "write_generation",
 ]
@@ -64,6 +71,9 @@ class BuildReport:
     written: bool = True  # False when the index was already up to date
     timings: Mapping[str, float] = field(default_factory=dict)  # seconds per step
     sentence_vectors: bool = True  # whether the index holds a vector per sentence
+    # Documents indexed with something to fix (a date in their header that is not one), said
+    # by the build that reads them: those it reuses unread were said when they were read.
+    notes: tuple[DocumentNote, ...] = ()
 
 
 def build_index(
@@ -224,10 +234,21 @@ def _report(
         written=vectors is not None,
         timings=timings,
         sentence_vectors=plan.sentence_vectors,
+        notes=tuple(note for d in plan.docs for note in d.doc.notes),
     )
 
 
 # -- status ----------------------------------------------------------------------------------
+
+
+def recorded_chunking(index_dir: Path) -> tuple[int, int] | None:
+    """The (chunk_size, chunk_overlap) the index in `index_dir` was built with, None without a
+    readable one: `poleqa index` keeps it unless told otherwise."""
+    try:
+        _, manifest = read_manifest(Path(index_dir))
+    except IndexError_:
+        return None
+    return manifest.chunk_size, manifest.chunk_overlap
 
 
 def index_status(

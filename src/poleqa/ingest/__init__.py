@@ -9,7 +9,7 @@ from pathlib import Path
 from poleqa.errors import CorpusError, IngestError
 from poleqa.ingest import docx, files, html, md, pdf, txt
 from poleqa.ingest.base import Extracted, Format, first_line, shorten
-from poleqa.ingest.cleaning import SURROGATES, clean_extracted
+from poleqa.ingest.cleaning import clean_extracted
 from poleqa.ingest.metadata import (
     Sidecar,
     is_sidecar,
@@ -18,7 +18,8 @@ from poleqa.ingest.metadata import (
     sidecar_path,
     unused_sidecars,
 )
-from poleqa.types import Document, DocumentInfo, Skipped
+from poleqa.names import SURROGATES, shown_name
+from poleqa.types import Document, DocumentInfo, DocumentNote, Skipped
 
 __all__ = [
     "FORMATS",
@@ -73,11 +74,6 @@ class CorpusScan:
 
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...]
-
-
-def shown_name(name: str) -> str:
-    """`name` as it can be printed and stored: each undecodable byte as U+FFFD."""
-    return SURROGATES.sub("\ufffd", name)
 
 
 def _check_name(name: str) -> None:
@@ -276,7 +272,29 @@ def read_document(
         content_hash=bytes_fingerprint(raw, sidecar_raw),
     )
     return Document(
-        info=info, text=extracted.text, body_start=extracted.body_start, pages=extracted.pages
+        info=info,
+        text=extracted.text,
+        body_start=extracted.body_start,
+        pages=extracted.pages,
+        notes=_notes(source, sidecar, extracted),
+    )
+
+
+def _notes(source: str, sidecar: Sidecar, extracted: Extracted) -> tuple[DocumentNote, ...]:
+    """What to fix in a document read all the same: a date in its header that is not one. A
+    sidecar's bad date refuses the document (it was written for poleqa alone); a header is
+    the file's own text, and refusing it would lose the document for a typo."""
+    bad = extracted.bad_date
+    if bad is None or sidecar.date is not None:  # the sidecar's date stands in for it
+        return ()
+    return (
+        DocumentNote(
+            source,
+            f"indexed without a date: the date {shorten(bad, 60)!r} in its header is not one "
+            "(expected YYYY-MM-DD, YYYY-MM or YYYY)",
+            f"indexé sans date : la date « {shorten(bad, 40)} » de son en-tête n'en est pas "
+            "une (attendu AAAA-MM-JJ, AAAA-MM ou AAAA)",
+        ),
     )
 
 

@@ -19,6 +19,9 @@ class Extracted:
     url: str | None = None
     body_start: int = 0
     pages: tuple[PageSpan, ...] = ()
+    # A date the file's own metadata gives that is not one (« Date: hier »): the document is
+    # read without a date, and read_document says so rather than drop it unnoticed.
+    bad_date: str | None = None
 
 
 # A reader turns the raw bytes of a file into text; it raises IngestError on bad input.

@@ -7,12 +7,8 @@ from bisect import bisect_left
 from dataclasses import replace
 
 from poleqa.ingest.base import Extracted
+from poleqa.names import SURROGATES
 from poleqa.types import PageSpan
-
-# Lone surrogates: Python's stand-ins for the bytes of a file name that is not UTF-8 (a Windows
-# archive unpacked on Linux), and what some PDFs' character maps give. No UTF-8 file, JSON
-# manifest or tokenizer takes them.
-SURROGATES = re.compile("[\ud800-\udfff]")
 
 # Characters that print as nothing and split the word they sit in (« com\xadpte » is not
 # « compte » to search or to the reader): soft hyphen, zero-width space, non-joiner, joiner,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poleqa.errors import IngestError
-from poleqa.ingest.cleaning import SURROGATES
+from poleqa.names import SURROGATES
 
 # A corpus file larger than this is skipped unread: an illustrated PDF report of a few hundred
 # pages stays under it, a disk image or a database dump dropped in the folder is not read whole

@@ -46,7 +46,7 @@ def read_md(raw: bytes) -> Extracted:
     # Lines are matched without the invisible characters the cleaning drops (« Date\u200b: »
     # read no date); offsets count the lines as they are, for the cleaning moves them after.
     title = _first_h1(lines)
-    url = date = organisation = None
+    url = date = organisation = bad_date = None
     body_start = 0
     # Header block: a first-line "# Title" followed directly by "Field: value" lines. The
     # text keeps them (offsets stay into the whole file); the body starts after them.
@@ -63,6 +63,7 @@ def read_md(raw: bytes) -> Extracted:
             key, value = m.group(1).lower(), m.group(2)
             if key.startswith("date"):
                 date = normalize_date(value)
+                bad_date = value if date is None and value else None
             elif key in ("source", "sources", "url"):
                 found = _URL.search(value)
                 if found:
@@ -81,6 +82,7 @@ def read_md(raw: bytes) -> Extracted:
         organisation=organisation,
         url=url,
         body_start=body_start,
+        bad_date=bad_date,
     )
 
 
@@ -107,6 +109,17 @@ def _first_h1(lines: list[str]) -> str | None:
     return None
 
 
+class _FrontLoader(yaml.SafeLoader):
+    """YAML's safe loader with dates left as text: « date: 2020-13-45 » made PyYAML raise
+    ValueError, and the file was skipped as unreadable; `normalize_date` reads the text."""
+
+
+_FrontLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _front_matter(lines: list[str]) -> tuple[int, dict] | None:
     """The index of the line closing a YAML front matter block (« --- » on the first line,
     « --- » or « ... » closing it) and its fields, or None: the block must be YAML holding a
@@ -125,8 +138,9 @@ def _front_matter(lines: list[str]) -> tuple[int, dict] | None:
     if closing is None:
         return None
     try:
-        fields = yaml.safe_load("\n".join(without_invisible(x) for x in lines[1:closing]))
-    except yaml.YAMLError:
+        block = "\n".join(without_invisible(x) for x in lines[1:closing])
+        fields = yaml.load(block, Loader=_FrontLoader)  # a SafeLoader: no object built
+    except (yaml.YAMLError, ValueError):  # ValueError: an explicit « !!timestamp 2020-13-45 »
         return None
     if not isinstance(fields, dict):
         return None
@@ -141,6 +155,7 @@ def _with_front_matter(text: str, lines: list[str], closing: int, fields: dict) 
     values = {k: _scalar(v) for k, v in fields.items()}
     found = _URL.search(" ".join(values.get(k) or "" for k in ("url", "source", "sources")))
     date = next((d for k in ("date", "published") if (d := _date(fields.get(k)))), None)
+    given = next((v for k in ("date", "published") if (v := values.get(k))), None)
     title = values.get("title") or values.get("titre") or _first_h1(lines[closing + 1 :])
     organisation = next(
         (values[k] for k in ("organisation", "organization", "organisme") if values.get(k)), None
@@ -152,6 +167,7 @@ def _with_front_matter(text: str, lines: list[str], closing: int, fields: dict) 
         organisation=organisation,
         url=found.group(0) if found else None,
         body_start=body_start,
+        bad_date=given if date is None else None,
     )
 
 

@@ -21,7 +21,8 @@ _MONTHS_FR = {
     "décembre": 12, "decembre": 12,
 }  # fmt: skip
 
-_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ].*)?$")
+# A time after the date, « T » or YAML's « t » or a space before it, is left out.
+_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[Tt ].*)?$")
 _NUMERIC_FR = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")  # 30/03/2023
 _WORDS_FR = re.compile(
     r"^(?:(\d{1,2})(?:er)?\s+)?(" + "|".join(_MONTHS_FR) + r")\s+(\d{4})$", re.IGNORECASE

@@ -153,7 +153,8 @@ class StaffApp(Served):
             report.removed,
             len(report.skipped),
             # all of them: the staff's summary names five and sends them here for the others
-            "".join(f"\n  skipped {s.source}: {s.reason}" for s in report.skipped),
+            "".join(f"\n  skipped {s.source}: {s.reason}" for s in report.skipped)
+            + "".join(f"\n  note {n.source}: {n.message}" for n in report.notes),
         )
         return render.message_html(_build_summary(report), "ok")
 
@@ -271,6 +272,7 @@ def _build_summary(report: BuildReport) -> str:
         text += f" {skipped_fr(report.skipped, SKIPPED_SHOWN)}"
         more = len(report.skipped) > SKIPPED_SHOWN
         text += " (raisons dans le journal du serveur)." if more else "."
+    text += "".join(f" À corriger : {n.source}, {n.message_fr}." for n in report.notes[:5])
     return text
 
 

@@ -1,0 +1,29 @@
+"""File names as a terminal, a log or a page can show them: one line, nothing acted on."""
+
+from __future__ import annotations
+
+import re
+
+# Lone surrogates: Python's stand-ins for the bytes of a file name that is not UTF-8 (a Windows
+# archive unpacked on Linux), and what some PDFs' character maps give. No UTF-8 file, JSON
+# manifest or tokenizer takes them.
+SURROGATES = re.compile("[\ud800-\udfff]")
+
+# What a terminal acts on rather than shows: C0 and C1 controls and DEL (a newline splits a
+# line in two, an escape sequence recolours or rewrites the screen), the line and paragraph
+# separators, and the bidirectional overrides and isolates, which show a name reversed.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def shown_name(name: str) -> str:
+    """`name` (or a line naming files) as it can be printed and stored: each undecodable byte
+    as U+FFFD, each control character escaped as Python writes it (« a\\nb.txt »). Applied
+    twice it gives the same: a name may be shown by more than one layer."""
+    return _CONTROLS.sub(_escaped, SURROGATES.sub("\ufffd", name))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
