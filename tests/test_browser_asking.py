@@ -190,3 +190,33 @@ def test_a_refused_opinion_leaves_the_stored_one_pressed(browser, tmp_path: Path
             for b in ("pq-up", "pq-down")
         ]
     assert pressed == ["true", "false"]
+
+
+def test_a_reload_keeps_the_conversation_of_its_tab_only(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # a reload (or Back) lost the conversation: it lived in the server's state of the tab only
+    app = create_app(webfake.small_pipeline(tmp_path / "site"), tmp_path / "data")
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = _asked(ctx, url, "Où est le siège de Hêtraie Nord ?")
+        answer = page.locator("#pq-chat .pq-answer")
+        answer.first.wait_for(timeout=WAIT * 1000)
+        shown = page.inner_text("#pq-chat")
+        page.reload()
+        answer.first.wait_for(timeout=WAIT * 1000)
+        assert page.inner_text("#pq-chat") == shown
+        # a follow-up after the reload reads the question before it
+        page.fill("#pq-question textarea", "Et celui de Saline-Est ?")
+        page.press("#pq-question textarea", "Enter")
+        answer.nth(1).wait_for(timeout=WAIT * 1000)
+        assert "Port-Aubrel" in answer.nth(1).inner_text()
+        # another tab starts its own; « Nouvelle conversation » is what a reload then finds
+        other = ctx.new_page()
+        other.goto(url)
+        other.wait_for_selector("#pq-question textarea")
+        other.wait_for_timeout(1000)  # the load's event done
+        assert other.locator("#pq-chat .pq-answer").count() == 0
+        page.click("#pq-new")
+        answer.first.wait_for(state="detached", timeout=WAIT * 1000)
+        page.reload()
+        page.wait_for_selector("#pq-question textarea")
+        page.wait_for_timeout(1000)
+        assert answer.count() == 0

@@ -20,6 +20,7 @@ from poleqa.web import render
 from poleqa.web.answer_view import answer_html
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served, theme
 from poleqa.web.guards import InputError, RateLimiter, text_input
+from poleqa.web.kept import KeptConversations, keep_across_reloads
 from poleqa.web.ratings import Ratings
 from poleqa.web.session import REFUSED_SHOWN, Exchange, Session, own_session
 
@@ -56,9 +57,11 @@ class ChatApp(Ratings, Served):
         feedback_limiter: RateLimiter | None = None,
         readiness: Readiness | None = None,
         max_question_chars: int = MAX_QUESTION_CHARS,
+        kept: KeptConversations | None = None,
     ) -> None:
         super().__init__(pipeline, store, watcher, k, readiness)
         self.max_question_chars = max_question_chars  # refused before being asked
+        self.kept = kept or KeptConversations()  # the tabs' conversations, for a reload
         self.feedback_limiter = feedback_limiter or RateLimiter(FEEDBACK_PER_MINUTE)
         self._replies = itertools.count(1)
 
@@ -97,9 +100,11 @@ class ChatApp(Ratings, Served):
         refusal = self._refusal(question)
         if refusal is not None:
             session.add(refusal, session.begin()[0])
+            self.kept.keep(session)
             return question, session.messages(), session, self.status()
         if not session.send(question):
             return question, gr.skip(), session, render.message_html(TOO_MANY, "info")
+        self.kept.keep(session)  # from its first question: a page only loaded costs nothing
         return gr.skip(), session.messages(), session, gr.skip()
 
     def answer_in_page(self, session: Session | None) -> Iterator[tuple[Any, Session, Any]]:
@@ -246,6 +251,7 @@ def build_blocks(chat: ChatApp, examples: tuple[str, ...] = EXAMPLES) -> gr.Bloc
         # its answer (seen in the browser tests: 1 page in 60 asking at once after loading).
         timer = gr.Timer(STATUS_EVERY, active=not chat.readiness.ready)
         demo.load(chat.poll_status, None, [status, timer], api_name=False, queue=False)
+        keep_across_reloads(demo, chat.kept, session, chatbot)
         timer.tick(chat.poll_status, None, [status, timer], api_name=False, queue=False)
     return demo
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from copy import deepcopy
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ class Session:
 
     def __init__(self, exchanges: list[Exchange] | None = None) -> None:
         self.exchanges: list[Exchange] = list(exchanges or ())
+        # what the tab keeps to find its conversation after a reload (poleqa.web.kept)
+        self.key = secrets.token_urlsafe(18)
         # Bumped by « Nouvelle conversation »: an answer to an earlier one is not put back.
         self.generation = 0
         self._lock = threading.Lock()
@@ -58,6 +61,12 @@ class Session:
             copy = Session(deepcopy(self.exchanges, memo))
             copy.generation = self.generation
         return copy
+
+    def answered_copy(self) -> Session:
+        """A new session (its own key) holding this one's answered exchanges: a reload has no
+        event to answer the questions still waiting in the page it left."""
+        with self._lock:
+            return Session(deepcopy([e for e in self.exchanges if not e.pending]))
 
     def begin(self) -> tuple[int, tuple[Turn, ...]]:
         """For a question just sent: its conversation, and the history resolving a follow-up."""
