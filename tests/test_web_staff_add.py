@@ -231,3 +231,19 @@ def test_a_replacement_that_cannot_be_written_puts_the_old_one_back(
     assert not changed and "n'a pas pu être ajouté" in _said(html)
     assert (corpus / "fiche.md").read_text("utf-8") == "# Ancienne\n\nTexte.\n"
     assert not any((corpus / ".retires").rglob("*.md"))
+
+
+def test_what_to_fix_in_a_document_added_all_the_same_is_said(
+    staff: StaffApp, uploads: Path
+) -> None:
+    header = "# Pôle Lande\nDate: hier\n\nLe pôle Lande compte 12 adhérents.\n"
+    said = _said(_add(staff, _sent(uploads, "lande.md", header.encode()), "", "", ""))
+    assert 'class="pq-message pq-ok"' in said
+    assert (
+        "« lande.md » ajouté au corpus (titre : Pôle Lande). À corriger : indexé sans date : la "
+        "date « hier » de son en-tête n'en est pas une (attendu AAAA-MM-JJ, AAAA-MM ou AAAA)."
+    ) in said
+    # a date given with it stands in for the header's
+    other = header.replace("12", "13").encode()
+    said = _said(_add(staff, _sent(uploads, "lande2.md", other), "", "2024", ""))
+    assert "À corriger" not in said

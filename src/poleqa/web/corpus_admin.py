@@ -71,6 +71,7 @@ class CorpusAdmin:
         )
         verb = "remplacé dans le corpus" if added.replaced else "ajouté au corpus"
         done = f"« {added.name} » {verb} (titre : {added.title}).{kept}"
+        done += "".join(f" À corriger : {note}." for note in added.notes_fr)
         return render.message_html(done, "ok"), True
 
     def withdraw(self, name: Any) -> Edit:

@@ -21,6 +21,7 @@ from poleqa.errors import IngestError, PoleqaError
 from poleqa.index.skips import too_long
 from poleqa.ingest import SUPPORTED_EXTENSIONS, read_document
 from poleqa.ingest.metadata import normalize_date, sidecar_path
+from poleqa.types import Document
 from poleqa.web.corpus_archive import Withdrawn, corpus_documents, put_back, withdraw
 from poleqa.web.guards import refuse
 
@@ -40,6 +41,7 @@ class Added:
     name: str
     title: str
     replaced: Withdrawn | None = None
+    notes_fr: tuple[str, ...] = ()  # what to fix in it, read all the same (a header's date)
 
 
 def uploaded(upload: Any, where: str) -> Path | None:
@@ -136,7 +138,7 @@ def add_document(
     sidecar = json.dumps(fields, ensure_ascii=False, indent=2).encode("utf-8") if fields else None
     with tempfile.TemporaryDirectory(prefix="poleqa-ajout-") as trial:
         tried = Path(trial) / name
-        title = _tried(corpus, upload, tried, sidecar, max_chars, name if replacing else None)
+        doc = _tried(corpus, upload, tried, sidecar, max_chars, name if replacing else None)
         old = withdraw(corpus, name, datetime.now()) if replacing else None
         try:
             if sidecar is not None:
@@ -156,7 +158,7 @@ def add_document(
                 "Le document n'a pas pu être ajouté : le dossier du corpus n'est pas modifiable "
                 "sur ce serveur (voir son journal).",
             ) from e
-    return Added(name, title or name, old)
+    return Added(name, doc.info.title or name, old, tuple(n.message_fr for n in doc.notes))
 
 
 def _tried(
@@ -166,8 +168,8 @@ def _tried(
     sidecar: bytes | None,
     max_chars: int,
     replaced: str | None,
-) -> str | None:
-    """`upload` copied to `tried` and read there as the index will read it; its title.
+) -> Document:
+    """`upload` copied to `tried` and read there as the index will read it.
     PoleqaError (French) for what the next re-index would leave out: unreadable, too long,
     the same bytes as a document of the corpus (but `replaced`)."""
     name = tried.name
@@ -196,7 +198,7 @@ def _tried(
             f"{name} is the same file as {same}",
             f"« {name} » est déjà dans le corpus : c'est le même fichier que « {same} ».",
         )
-    return doc.info.title
+    return doc
 
 
 def _same_bytes(corpus: Path, data: bytes, besides: str | None) -> str | None:
