@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from webfake import INFO
 
 from poleqa.cli import cli
-from poleqa.cli.ask_cmd import _print_answer
+from poleqa.cli.ask_cmd import print_answer
 from poleqa.cli.freshness import FileChanges
 from poleqa.serialise import answer_to_json
 from poleqa.types import Answer, Citation
@@ -29,7 +29,7 @@ def test_ask_marks_an_answer_cut_from_a_longer_sentence(capsys: pytest.CaptureFi
     start = passage.index(middle)
     cite = Citation(1, INFO, 0, len(passage), passage, 1.0, start, start + len(middle))
     answer = Answer("Q ?", middle, False, 0.9, citations=(cite,))
-    _print_answer(answer)
+    print_answer(answer)
     assert capsys.readouterr().out.splitlines()[0] == f"Réponse : … {middle} …"
     assert answer_to_json(answer)["answer"] == middle
 
@@ -54,7 +54,7 @@ def test_ask_prints_file_names_escaped(tmp_path: Path, capsys: pytest.CaptureFix
     noted = FileChanges(pipeline, tmp_path, tmp_path / "index").noted(  # type: ignore[arg-type]
         Answer("Q ?", None, True, 0.1, citations=(cite,))
     )
-    _print_answer(noted)
+    print_answer(noted)
     out, err = capsys.readouterr()
     assert out.splitlines()[-3:] == [
         "Passages peut-être utiles :",

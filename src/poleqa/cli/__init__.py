@@ -8,7 +8,7 @@ import sys
 import click
 
 from poleqa import __version__
-from poleqa.cli import ask_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
+from poleqa.cli import ask_cmd, chat_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
 from poleqa.cli.options import envvar_used
 from poleqa.errors import BAD_INPUT, PoleqaError
 from poleqa.names import shown_name
@@ -59,7 +59,7 @@ def cli() -> None:
 
 def _register() -> None:
     # One module per command family; each exposes `commands`, a list of click commands.
-    for module in (index_cmd, ask_cmd, eval_cmd, serve_cmd, feedback_cmd):
+    for module in (index_cmd, ask_cmd, chat_cmd, eval_cmd, serve_cmd, feedback_cmd):
         for command in module.commands:
             _envvars_after_option_names(command)
             cli.add_command(command)

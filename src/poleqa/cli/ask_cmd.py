@@ -35,7 +35,7 @@ from poleqa.serialise import (
 from poleqa.types import Answer, Filters, undated_note
 
 
-def _check_index(settings: Settings) -> None:
+def check_index(settings: Settings) -> None:
     """Fail before loading the model when there is no index at all."""
     if not settings.index_dir.is_dir() or not any(settings.index_dir.iterdir()):
         raise IndexMissingError(
@@ -45,7 +45,7 @@ def _check_index(settings: Settings) -> None:
         )
 
 
-def _print_answer(answer: Answer, undated: int = 0) -> None:
+def print_answer(answer: Answer, undated: int = 0) -> None:
     """The answer as text; `undated`: documents without a date the date filter left out."""
     if answer.resolved_question:
         click.echo(f"Question comprise : {answer.resolved_question}")
@@ -203,7 +203,7 @@ def ask(
         validate_question(question, settings.max_question_chars)
     elif question is not None:
         raise click.UsageError("give either a QUESTION or --jsonl, not both")
-    _check_index(settings)
+    check_index(settings)
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     named = corpus_named()
@@ -226,7 +226,7 @@ def ask(
     if as_json:
         click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False, indent=2))
     else:
-        _print_answer(answer, filters.undated_left_out(infos))
+        print_answer(answer, filters.undated_left_out(infos))
 
 
 commands = [ask]

@@ -8,14 +8,13 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
-from poleqa.query import plain_question
+from poleqa.query.conversation import recent, turn_after
 from poleqa.types import Answer, Turn
 from poleqa.web import render
 
 REFUSED_SHOWN = 300  # characters of a refused question shown in the conversation (and kept)
 MAX_WAITING = 5  # questions of a tab waiting for their answers at once
 MAX_EXCHANGES = 50  # exchanges a tab keeps (the oldest answered ones go)
-HISTORY_TURNS = 3  # earlier exchanges passed to the pipeline to resolve follow-up questions
 
 
 @dataclass
@@ -164,24 +163,13 @@ class Session:
 
 
 def _history(exchanges: list[Exchange]) -> tuple[Turn, ...]:
-    """The last answered exchanges, each as understood: a follow-up completed, markup stripped
-    (« Et en 2020 ? » after « Et en 2019 ? » completes the question of 2019); a question still
+    """The last answered exchanges, each as understood (`turn_after`); a question still
     being answered as asked, without an answer."""
-    return tuple(_turn(e) for e in [e for e in exchanges if _asked(e)][-HISTORY_TURNS:])
+    return recent([turn_after(e.question, e.answer) for e in exchanges if _asked(e)])
 
 
 def _asked(exchange: Exchange) -> bool:
     return exchange.answer is not None or exchange.pending
-
-
-def _turn(exchange: Exchange) -> Turn:
-    if exchange.answer is None:
-        return Turn(plain_question(exchange.question), None)
-    answer = exchange.answer
-    return Turn(
-        answer.resolved_question or plain_question(exchange.question),
-        None if answer.abstained else answer.text,
-    )
 
 
 def own_session(session: Session | None) -> Session:
