@@ -203,6 +203,15 @@ def test_a_document_is_withdrawn_after_confirming_and_leaves_the_index(
         page.click("#pq-withdraw-no")  # cancelled: nothing moves
         page.locator("#pq-withdraw-yes").wait_for(state="hidden", timeout=WAIT)
         assert (corpus / "b_hetraie.md").exists()
+        assert page.evaluate("document.activeElement.id") == "pq-withdraw"  # not the page's top
+        # another document chosen after the question: the question goes (it named the first)
+        page.click("#pq-withdraw")
+        page.locator("#pq-withdraw-yes").wait_for(timeout=WAIT)
+        choice.click()
+        page.get_by_role("option", name="c_saline.md").click()
+        page.locator("#pq-withdraw-yes").wait_for(state="hidden", timeout=WAIT)
+        choice.click()
+        page.get_by_role("option", name="b_hetraie.md").click()
         page.click("#pq-withdraw")
         page.click("#pq-withdraw-yes")
         page.locator("#pq-withdraw-status .pq-ok").wait_for(timeout=WAIT)
@@ -215,3 +224,9 @@ def test_a_document_is_withdrawn_after_confirming_and_leaves_the_index(
         choice.click()  # the list no longer offers it
         page.get_by_role("option", name="a_cobalt.md").wait_for(timeout=WAIT)
         assert page.get_by_role("option", name="b_hetraie.md").count() == 0
+        # a document put in the folder meanwhile (another tab, a colleague): offered on a load
+        (corpus / "d_nouveau.md").write_text("# Nouveau\n\nUn pôle nouveau.\n", "utf-8")
+        page.reload()
+        page.get_by_role("tab", name="Index et avis").click()
+        page.get_by_label("Document du corpus").click()
+        page.get_by_role("option", name="d_nouveau.md").wait_for(timeout=WAIT)

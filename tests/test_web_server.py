@@ -196,6 +196,9 @@ def test_document_known_and_unknown(site: Site) -> None:
     span = {"start": SENT_START, "end": SENT_END}
     ok = httpx.get(site.url + "document", params={"source": INFO.source, **span})
     assert ok.status_code == 200 and '<mark id="passage">' in ok.text
+    # its policy allows no script: the one that tells Gradio's pages French is not put there
+    assert "<script" not in ok.text
+    assert "navigator" in httpx.get(site.url).text  # (it is in Gradio's)
     missing = httpx.get(site.url + "document", params={"source": "../../etc/passwd"})
     assert missing.status_code == 404 and "Document introuvable" in missing.text
     # a span no link of the app carries (beyond the text, or ending before it starts): the

@@ -81,11 +81,20 @@ def test_a_document_is_added_with_its_metadata(staff: StaffApp, uploads: Path) -
         ("vide.txt", b"", "« vide.txt » ne peut pas être indexé : fichier vide."),
         ("binaire.pdf", b"\x00\x01" * 100, "« binaire.pdf » ne peut pas être indexé : PDF abîmé."),
         ("note.exe", b"MZ", "Type de fichier non pris en charge : le corpus lit les fichiers"),
-        (".cache.txt", NOTE.encode(), "Nom de fichier inutilisable : renommez le fichier."),
+        (
+            ".cache.txt",
+            NOTE.encode(),
+            "Nom de fichier inutilisable (un nom de dossier, ou commençant par un point) : "
+            "renommez le fichier.",
+        ),
+        ("README.md", NOTE.encode(), "un nom que l'index ne lit pas (README.md, ~$…)"),
+        ("~$note.md", NOTE.encode(), "un nom que l'index ne lit pas (README.md, ~$…)"),
+        ("a\u2028b.md", NOTE.encode(), "des caractères invisibles ou de contrôle"),
+        ("é" * 124 + ".md", NOTE.encode(), "Nom de fichier trop long (127 caractères ; 150 au"),
         (
             "a" * 151 + ".txt",
             NOTE.encode(),
-            "Nom de fichier trop long (155 caractères ; 150 au plus)",
+            "Nom de fichier trop long (155 caractères ; 150 au plus, moins avec des accents)",
         ),
     ],
 )
@@ -171,13 +180,10 @@ def test_a_copy_of_a_document_or_one_too_long_is_refused_before_saving(
         FakePipeline(), FeedbackStore(tmp_path / "data"), corpus_dir=corpus, max_document_chars=80
     )
     said = _said(_add(staff, _sent(uploads, "copie.md", NOTE.encode()), "Autre titre", "", ""))
-    assert (
-        "« copie.md » est déjà dans le corpus : c'est le même fichier que « sous/fiche.md »."
-        in (said)
-    )
+    assert "Ce fichier est déjà dans le corpus, sous le nom « sous/fiche.md »." in said
     longer = (NOTE + "Il en comptait 30 en 2020, puis 36 en 2022.\n").encode()
     said = _said(_add(staff, _sent(uploads, "longue.md", longer), "", "", ""))
-    assert "« longue.md » ne serait pas indexé : trop long : 115 caractères, 80 au plus." in said
+    assert "« longue.md » ne serait pas indexé (trop long : 115 caractères, 80 au plus)." in said
     assert sorted(p.relative_to(corpus).as_posix() for p in corpus.rglob("*")) == [
         "sous",
         "sous/fiche.md",
@@ -247,3 +253,57 @@ def test_what_to_fix_in_a_document_added_all_the_same_is_said(
     other = header.replace("12", "13").encode()
     said = _said(_add(staff, _sent(uploads, "lande2.md", other), "", "2024", ""))
     assert "À corriger" not in said
+
+
+def test_a_replacement_keeps_the_metadata_left_empty_and_reaches_a_sub_folder(
+    staff: StaffApp, uploads: Path
+) -> None:
+    corpus = staff.corpus.folder
+    assert corpus is not None
+    (corpus / "sous").mkdir()
+    (corpus / "sous" / "fiche.md").write_text("# Ancienne\n\nTexte.\n", "utf-8")
+    meta = {"title": "Fiche", "url": "https://exemple.org/fiche", "date": "2020"}
+    (corpus / "sous" / "fiche.md.meta.json").write_text(json.dumps(meta), "utf-8")
+    html, changed = staff.corpus.add(
+        _sent(uploads, "fiche.md", NOTE.encode()), "", "2024", "", True
+    )
+    assert changed and "« sous/fiche.md » remplacé dans le corpus (titre : Fiche)" in _said(html)
+    assert not (corpus / "fiche.md").exists()  # in its place, not beside it
+    stored = json.loads((corpus / "sous" / "fiche.md.meta.json").read_text("utf-8"))
+    assert stored == meta | {"date": "2024"}  # the url kept, the date given taken
+    # the same file and metadata again: nothing to replace, nothing moved aside
+    kept = len(list((corpus / ".retires").rglob("*")))
+    html, changed = staff.corpus.add(_sent(uploads, "fiche.md", NOTE.encode()), "", "", "", True)
+    assert not changed
+    assert "« sous/fiche.md » est identique au document en place, renseignements compris" in (
+        _said(html)
+    )
+    assert len(list((corpus / ".retires").rglob("*"))) == kept
+    # two of that name in sub-folders: which one is not guessed
+    (corpus / "autre").mkdir()
+    (corpus / "autre" / "fiche.md").write_text("# Autre\n\nAutre texte.\n", "utf-8")
+    html, changed = staff.corpus.add(
+        _sent(uploads, "fiche.md", b"# Neuve\n\nNeuve.\n"), "", "", "", True
+    )
+    assert not changed and "Plusieurs documents s'appellent « fiche.md »" in _said(html)
+
+
+def test_a_file_in_the_way_that_is_no_document_is_said_so(staff: StaffApp, uploads: Path) -> None:
+    corpus = staff.corpus.folder
+    assert corpus is not None
+    (corpus / "autre.md").write_text("# Autre\n\nTexte.\n", "utf-8")
+    (corpus / "orphelin.md.meta.json").write_text('{"date": "2020"}', "utf-8")
+    for replace in (False, True):
+        html, changed = staff.corpus.add(
+            _sent(uploads, "orphelin.md", NOTE.encode()), "", "", "", replace
+        )
+        assert not changed and (
+            "Un fichier « orphelin.md » ou « orphelin.md.meta.json » est déjà dans le dossier du "
+            "corpus sans y être un document : renommez le fichier."
+        ) in _said(html)
+
+
+@pytest.mark.parametrize("typed", ["2023 ou 2024", "2021Tfoo", "2021-03 environ"])
+def test_words_after_a_date_are_no_date(staff: StaffApp, uploads: Path, typed: str) -> None:
+    said = _said(_add(staff, _sent(uploads, "a.md", NOTE.encode()), "", typed, ""))
+    assert f"Date « {typed} » non reconnue" in said

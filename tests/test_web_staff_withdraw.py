@@ -25,6 +25,7 @@ def corpus(tmp_path: Path) -> Path:
     (folder / "sous" / "fiche.md").write_text("# Fiche\n\nLe pôle compte 42 adhérents.\n", "utf-8")
     (folder / "sous" / "fiche.md.meta.json").write_text('{"date": "2024"}', "utf-8")
     (folder / "autre.txt").write_text("Autre document.\n", "utf-8")
+    (folder / "zz.md").write_text("# Zz\n\nUn troisième document.\n", "utf-8")
     return folder
 
 
@@ -42,7 +43,7 @@ def _files(folder: Path) -> list[str]:
 
 def test_a_withdrawn_document_is_kept_aside_with_its_metadata(corpus: Path, tmp_path: Path) -> None:
     staff = _staff(corpus, tmp_path)
-    assert staff.corpus.documents() == ["autre.txt", "sous/fiche.md"]
+    assert staff.corpus.documents() == ["autre.txt", "sous/fiche.md", "zz.md"]
     html, changed = staff.corpus.withdraw("sous/fiche.md")
     assert changed and 'class="pq-message pq-ok"' in html
     kept = [f for f in _files(corpus) if f.startswith(f"{ARCHIVE}/")]
@@ -53,10 +54,17 @@ def test_a_withdrawn_document_is_kept_aside_with_its_metadata(corpus: Path, tmp_
         f"{kept[0]} (le remettre dans le dossier du corpus le rend à l'index).</div>"
     )
     assert (corpus / kept[0]).read_text("utf-8") == "# Fiche\n\nLe pôle compte 42 adhérents.\n"
-    assert staff.corpus.documents() == ["autre.txt"]  # the archive is hidden from the index
+    assert staff.corpus.documents() == ["autre.txt", "zz.md"]  # the archive is hidden
     # a second withdrawal in the same second gets a folder of its own
     html, changed = staff.corpus.withdraw("autre.txt")
-    assert changed and len({Path(k).parts[1] for k in _files(corpus / ARCHIVE)}) == 2
+    assert changed and len({Path(k).parts[0] for k in _files(corpus / ARCHIVE)}) == 2
+    # the last document stays: an index of none cannot be built, the chat would go on citing it
+    html, changed = staff.corpus.withdraw("zz.md")
+    assert not changed and _text(html).endswith(
+        "« zz.md » est le seul document du corpus : ajoutez-en un autre avant de le retirer "
+        "(l'index ne peut pas être vide).</div>"
+    )
+    assert (corpus / "zz.md").exists()
 
 
 @pytest.mark.parametrize(
@@ -107,9 +115,7 @@ def test_without_a_corpus_folder_nothing_is_withdrawn(tmp_path: Path) -> None:
     assert staff.corpus.documents() == []
 
 
-def test_an_edit_reindexes_only_when_it_changed_the_corpus_and_the_box_is_ticked(
-    tmp_path: Path,
-) -> None:
+def test_an_edit_reindexes_once_when_the_box_is_ticked(tmp_path: Path) -> None:
     pipeline = webfake.small_pipeline(tmp_path / "site")
     corpus = pipeline.settings.corpus_dir
     staff = StaffApp(
@@ -117,12 +123,58 @@ def test_an_edit_reindexes_only_when_it_changed_the_corpus_and_the_box_is_ticked
     )
     question = "Où est le siège de Hêtraie Nord ?"
     assert "b_hetraie.md" in {c.info.source for c in pipeline.ask(question).citations}
+    unchanged = {"__type__": "update"}  # Gradio's « leave the status as it is »
+    assert staff.reindex_after(True) == unchanged  # nothing edited yet
     _, changed = staff.corpus.withdraw("b_hetraie.md")
     assert changed
-    unchanged = {"__type__": "update"}  # Gradio's « leave the status as it is »
-    assert staff.reindex_after(changed, False) == unchanged  # the box unticked
-    assert staff.reindex_after(False, True) == unchanged  # nothing changed
-    summary = _text(staff.reindex_after(changed, True))
+    assert staff.reindex_after(False) == unchanged  # the box unticked
+    summary = _text(staff.reindex_after(True))
     assert "Index reconstruit" in summary and "retirés : 1" in summary, summary
     assert "b_hetraie.md" not in {s.source for s in pipeline.sources()}
     assert "b_hetraie.md" not in {c.info.source for c in pipeline.ask(question).citations}
+    # the re-index a second click asks for once the first has been made: none
+    assert staff.reindex_after(True) == unchanged
+    staff.corpus.withdraw("c_saline.md")
+    assert "retirés : 1" in _text(staff.reindex())  # « Réindexer » covers it too
+    assert staff.reindex_after(True) == unchanged
+
+
+def test_a_double_click_adds_once_and_the_form_empties_after_a_success(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    sent = tmp_path / "uploads" / "0a" / "neuf.md"
+    sent.parent.mkdir(parents=True)
+    sent.write_text("# Neuf\n\nUn document neuf.\n", "utf-8")
+    record = {"path": str(sent), "orig_name": "neuf.md", "meta": {"_type": "gradio.FileData"}}
+    admin = _staff(corpus, tmp_path).corpus
+    html, *form = admin.add_in_page(record, "Titre", "2024", "", False)
+    assert "« neuf.md » ajouté au corpus (titre : Titre)." in _text(html)
+    assert form == [None, "", "", "", False]
+    assert admin.add_in_page(record, "Titre", "2024", "", False) == ({"__type__": "update"},) * 6
+    # a refusal keeps the form, to be corrected
+    other = sent.with_name("autre-neuf.md")
+    other.write_text("# Autre\n\nUn autre document neuf.\n", "utf-8")
+    html, *form = admin.add_in_page(record | {"path": str(other)}, "", "hier", "", False)
+    assert "Date « hier » non reconnue" in _text(html)
+    assert form == [{"__type__": "update"}] * 5
+
+
+def test_a_document_of_a_folder_linked_from_elsewhere_is_not_moved(
+    corpus: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    (elsewhere / "ext.md").write_text("# Ext\n\nTexte d'ailleurs.\n", "utf-8")
+    (corpus / "lie").symlink_to(elsewhere, target_is_directory=True)
+    staff = _staff(corpus, tmp_path)
+    assert "lie/ext.md" in staff.corpus.documents()
+    html, changed = staff.corpus.withdraw("lie/ext.md")
+    assert not changed and "est dans un dossier lié au corpus" in _text(html)
+    assert (elsewhere / "ext.md").exists()
+
+
+def test_a_name_that_is_not_utf8_is_not_offered(corpus: Path, tmp_path: Path) -> None:
+    # Gradio's JSON refused the whole staff page (login included) for such a name in the list
+    os.close(os.open(os.fsencode(corpus) + b"/caf\xe9 latin.txt", os.O_CREAT | os.O_WRONLY))
+    assert _staff(corpus, tmp_path).corpus.documents() == ["autre.txt", "sous/fiche.md", "zz.md"]

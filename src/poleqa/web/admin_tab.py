@@ -7,20 +7,21 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from poleqa.web.common import ONE_AT_A_TIME
-from poleqa.web.corpus_admin import corpus_edits
+from poleqa.web.corpus_tab import Refresh, corpus_edits
 
 if TYPE_CHECKING:
     from poleqa.web.staff import StaffApp
 
 
-def admin_tab(staff: StaffApp) -> list[Any]:
+def admin_tab(staff: StaffApp) -> tuple[list[Any], list[Refresh]]:
     """The tab's parts, wired to `staff`; returns the events that re-index (what follows them
-    refreshes the documents « Vérifier » offers)."""
-    edits: tuple[Any, ...] = ()
+    refreshes the documents « Vérifier » offers) and what the page's load refreshes."""
+    edits: list[Any] = []
     then_index = None
-    changed = gr.State(False)
+    refreshed: list[Refresh] = []
     if staff.corpus.folder is not None:
-        edits, then_index = corpus_edits(staff.corpus, changed)
+        edits, then_index, listing = corpus_edits(staff.corpus)
+        refreshed.append(listing)
     gr.Markdown(
         "**Mise à jour de l'index.** Après l'ajout, la modification ou le retrait de documents "
         "dans le dossier du corpus : les questions continuent d'être servies pendant la "
@@ -36,7 +37,7 @@ def admin_tab(staff: StaffApp) -> list[Any]:
     reindexed += [
         edit.then(
             staff.reindex_after,
-            [changed, then_index],
+            [then_index],
             [reindex_status],
             api_name=False,
             preprocess=False,
@@ -51,4 +52,4 @@ def admin_tab(staff: StaffApp) -> list[Any]:
     export.click(
         staff.export_feedback, None, [export_status, export_file], api_name="feedback_export"
     )
-    return reindexed
+    return reindexed, refreshed

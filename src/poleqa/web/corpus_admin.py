@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,12 +13,12 @@ import gradio as gr
 
 from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import PoleqaError
-from poleqa.ingest import SUPPORTED_EXTENSIONS, shown_name
+from poleqa.ingest import shown_name
 from poleqa.web import render
-from poleqa.web.common import ONE_AT_A_TIME
-from poleqa.web.corpus_archive import ARCHIVE, corpus_documents, withdraw
-from poleqa.web.corpus_upload import add_document, document_name, metadata, uploaded
+from poleqa.web.corpus_archive import corpus_documents, withdraw
+from poleqa.web.corpus_upload import add_document, uploaded
 from poleqa.web.guards import InputError, text_input
+from poleqa.web.upload_fields import document_name, metadata
 
 log = logging.getLogger("poleqa.web")
 
@@ -24,6 +26,7 @@ CHOOSE = "Choisissez d'abord un document."
 NO_UPLOADS = "L'ajout de documents n'est pas disponible sur ce serveur."
 # Each handler gives its message and whether the corpus folder changed (a re-index would see it).
 Edit = tuple[str, bool]
+ADDED_UPLOADS = 100  # uploads remembered as added: a second click never adds one twice
 
 
 class CorpusAdmin:
@@ -32,6 +35,58 @@ class CorpusAdmin:
     def __init__(self, folder: Path | None, max_document_chars: int = MAX_DOCUMENT_CHARS) -> None:
         self.folder = folder  # None: the server offers no edit of the corpus
         self.max_document_chars = max_document_chars
+        self._lock = threading.Lock()
+        # Edits are numbered; a re-index covers those made before it began. The re-index an
+        # edit asks for is skipped once another has covered it (a double click, two staff).
+        self._edits = 0
+        self._indexed_upto = 0
+        self._added: deque[Path] = deque(maxlen=ADDED_UPLOADS)
+
+    def edited(self) -> None:
+        with self._lock:
+            self._edits += 1
+
+    def reindexing(self) -> int:
+        """The last edit a re-index beginning now will see (for `reindexed`)."""
+        with self._lock:
+            return self._edits
+
+    def reindexed(self, upto: int) -> None:
+        with self._lock:
+            self._indexed_upto = max(self._indexed_upto, upto)
+
+    def unindexed(self) -> bool:
+        """Whether an edit was made since the last re-index began."""
+        with self._lock:
+            return self._edits > self._indexed_upto
+
+    def add_in_page(
+        self, upload: Any, title: Any, date: Any, organisation: Any, replace: Any
+    ) -> tuple[Any, ...]:
+        """« Ajouter » in the page: `add`, then the form emptied for the next document (its
+        fields kept after a refusal, to be corrected). The same upload sent again (a double
+        click) changes nothing."""
+        path = upload.get("path") if isinstance(upload, dict) else None
+        with self._lock:
+            again = path is not None and Path(str(path)) in self._added
+        if again:
+            return (gr.skip(),) * 6
+        html, changed = self.add(upload, title, date, organisation, replace)
+        if not changed:
+            return (html, *(gr.skip(),) * 5)
+        with self._lock:
+            self._added.append(Path(str(path)))
+        return html, None, "", "", "", False
+
+    def add_api(
+        self, upload: Any, title: Any, date: Any, organisation: Any, replace: Any = False
+    ) -> str:
+        """« add_document » of the API: `add`'s message."""
+        return self.add(upload, title, date, organisation, replace)[0]
+
+    def withdraw_api(self, name: Any) -> str:
+        """« withdraw_document » of the API: `withdraw`'s message."""
+        return self.withdraw(name)[0]
 
     def documents(self) -> list[str]:
         """The documents « Retirer » offers: the corpus folder's, as the index reads them."""
@@ -69,6 +124,7 @@ class CorpusAdmin:
             added.name,
             f" (the old one kept as {added.replaced.kept_as})" if added.replaced else "",
         )
+        self.edited()
         verb = "remplacé dans le corpus" if added.replaced else "ajouté au corpus"
         done = f"« {added.name} » {verb} (titre : {added.title}).{kept}"
         done += "".join(f" À corriger : {note}." for note in added.notes_fr)
@@ -88,96 +144,10 @@ class CorpusAdmin:
         except PoleqaError as e:
             log.warning("document not withdrawn: %s", e.message)
             return render.message_html(e.message_fr), False
+        self.edited()
         log.info("document withdrawn from the staff area: %s, kept as %s", gone.name, gone.kept_as)
         done = (
             f"« {shown_name(gone.name)} » retiré du corpus ; il est gardé dans {gone.kept_as} "
             "(le remettre dans le dossier du corpus le rend à l'index)."
         )
         return render.message_html(done, "ok"), True
-
-
-def corpus_edits(admin: CorpusAdmin, changed: gr.State) -> tuple[Any, ...]:
-    """« Ajouter » and « Retirer », wired to `admin`; each sets `changed`. Returns their events
-    and the checkbox asking for a re-index after each."""
-    kinds = ", ".join(SUPPORTED_EXTENSIONS)
-    gr.Markdown(
-        f"**Ajouter un document** ({kinds} ; 20 Mo au plus). Il est lu comme l'index le lira, "
-        "puis rangé dans le dossier du corpus ; titre, date et organisme sont facultatifs "
-        "(sinon tirés du document)."
-    )
-    # No `file_types`: Gradio would refuse another file in an English toast; « Ajouter » says
-    # it in French.
-    upload = gr.File(label="Document", elem_id="pq-add-upload")
-    with gr.Row():
-        title = gr.Textbox(label="Titre", scale=3)
-        date = gr.Textbox(label="Date (JJ/MM/AAAA)", placeholder="ou AAAA", scale=1, min_width=220)
-        organisation = gr.Textbox(label="Organisme", scale=2)
-    replace = gr.Checkbox(
-        False,
-        label="Remplacer le document du même nom (l'ancien est gardé de côté)",
-        elem_id="pq-add-replace",
-    )
-    add = gr.Button("Ajouter au corpus", elem_id="pq-add")
-    added = gr.HTML("", elem_id="pq-add-status", js_on_load=None)
-    gr.Markdown(
-        f"**Retirer un document.** Il quitte le dossier du corpus pour son sous-dossier {ARCHIVE} "
-        "(que l'index ne lit pas) : rien n'est effacé."
-    )
-    with gr.Row():
-        chosen = gr.Dropdown(
-            choices=admin.documents(),
-            value=None,
-            label="Document du corpus",
-            elem_id="pq-withdraw-choice",
-            scale=4,
-        )
-        take_out = gr.Button("Retirer du corpus", elem_id="pq-withdraw", scale=1)
-    # Asked first, in the page: an accidental click would take a document out of the answers.
-    with gr.Row(visible=False) as asking:
-        question = gr.HTML("", elem_id="pq-withdraw-question", js_on_load=None)
-        confirm = gr.Button("Confirmer le retrait", variant="stop", elem_id="pq-withdraw-yes")
-        cancel = gr.Button("Annuler", elem_id="pq-withdraw-no")
-    taken = gr.HTML("", elem_id="pq-withdraw-status", js_on_load=None)
-    then_index = gr.Checkbox(
-        True, label="Réindexer aussitôt après un ajout ou un retrait", elem_id="pq-auto-reindex"
-    )
-    adding = add.click(
-        admin.add,
-        [upload, title, date, organisation, replace],
-        [added, changed],
-        api_name="add_document",
-        preprocess=False,
-        **ONE_AT_A_TIME,
-    )
-    take_out.click(_asked, [chosen], [asking, question, taken], api_name=False, queue=False)
-    cancel.click(_hidden, None, [asking], api_name=False, queue=False)
-    taking = confirm.click(_hidden, None, [asking], api_name=False, queue=False).then(
-        admin.withdraw,
-        [chosen],
-        [taken, changed],
-        api_name="withdraw_document",
-        preprocess=False,
-        **ONE_AT_A_TIME,
-    )
-    for event in (adding, taking):
-        event.then(_listed(admin), outputs=[chosen], api_name=False, queue=False)
-    return (adding, taking), then_index
-
-
-def _asked(name: Any) -> tuple[Any, str, str]:
-    """The confirmation row for the document chosen (none chosen: said instead)."""
-    if not isinstance(name, str) or not name:
-        return gr.Row(visible=False), "", render.message_html(CHOOSE, "info")
-    text = f"Retirer « {shown_name(name)} » du corpus ? Il sera gardé dans {ARCHIVE}."
-    return gr.Row(visible=True), render.message_html(text, "info"), ""
-
-
-def _hidden() -> Any:
-    return gr.Row(visible=False)
-
-
-def _listed(admin: CorpusAdmin) -> Any:
-    def listed() -> Any:
-        return gr.Dropdown(choices=admin.documents(), value=None)
-
-    return listed

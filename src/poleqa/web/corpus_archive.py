@@ -11,6 +11,7 @@ from pathlib import Path
 from poleqa.errors import CorpusError, PoleqaError
 from poleqa.ingest import iter_corpus_files, shown_name
 from poleqa.ingest.metadata import sidecar_path
+from poleqa.names import SURROGATES
 
 log = logging.getLogger("poleqa.web")
 
@@ -30,24 +31,41 @@ class Withdrawn:
 
 def corpus_documents(corpus: Path) -> list[str]:
     """The documents of the corpus folder as the index reads them (relative names, sorted);
-    none if the folder cannot be listed."""
+    none if the folder cannot be listed. A name that is not UTF-8 is left out, as the index
+    leaves it (no page can show it: Gradio's JSON refused the whole staff page)."""
     try:
-        return [p.relative_to(corpus).as_posix() for p in iter_corpus_files(corpus)]
+        names = [p.relative_to(corpus).as_posix() for p in iter_corpus_files(corpus)]
     except (CorpusError, OSError) as e:
         log.warning("cannot list the corpus %s: %s", corpus, e)
         return []
+    return [n for n in names if not SURROGATES.search(n)]
 
 
-def withdraw(corpus: Path, name: str, now: datetime) -> Withdrawn:
+def withdraw(corpus: Path, name: str, now: datetime, last: bool = False) -> Withdrawn:
     """Moves the document `name` and its metadata file to ARCHIVE/<date and time>/ in the
     corpus, where the index no longer reads them and nothing is lost; PoleqaError (French) if
-    it is not a document of the corpus or cannot be moved (then nothing has moved)."""
-    if name not in corpus_documents(corpus):
+    it is not a document of the corpus, is its last (unless `last`: it is being replaced), is
+    in a folder linked from elsewhere, or cannot be moved (then nothing has moved)."""
+    documents = corpus_documents(corpus)
+    if name not in documents:
         raise PoleqaError(
-            f"{name!r} is not a document of the corpus",
+            f"{name[:200]!r} is not a document of the corpus",
             f"« {shown_name(name)[:200]} » n'est pas (ou plus) un document du corpus.",
         )
+    # an index of no document cannot be built: the chat went on citing the one withdrawn
+    if documents == [name] and not last:
+        raise PoleqaError(
+            f"{name!r} is the corpus's only document",
+            f"« {shown_name(name)} » est le seul document du corpus : ajoutez-en un autre avant "
+            "de le retirer (l'index ne peut pas être vide).",
+        )
     document = corpus / name
+    if not document.parent.resolve().is_relative_to(corpus.resolve()):
+        raise PoleqaError(
+            f"{name!r} is in a folder linked into the corpus",
+            f"« {shown_name(name)} » est dans un dossier lié au corpus, qui est ailleurs sur le "
+            "serveur : retirez-le de ce dossier-là.",
+        )
     folder = _new_folder(corpus, now)
     kept = folder / name
     try:

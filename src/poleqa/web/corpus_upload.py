@@ -8,10 +8,9 @@ import logging
 import os
 import shutil
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gradio.utils import get_upload_folder
@@ -19,17 +18,15 @@ from gradio.utils import get_upload_folder
 from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import IngestError, PoleqaError
 from poleqa.index.skips import too_long
-from poleqa.ingest import SUPPORTED_EXTENSIONS, read_document
-from poleqa.ingest.metadata import normalize_date, sidecar_path
+from poleqa.ingest import read_document
+from poleqa.ingest.metadata import sidecar_path
 from poleqa.types import Document
 from poleqa.web.corpus_archive import Withdrawn, corpus_documents, put_back, withdraw
 from poleqa.web.guards import refuse
 
 log = logging.getLogger("poleqa.web")
 
-MAX_NAME_CHARS = 150  # a file name the staff chose: longer is no name people type or read
 NOT_RECEIVED = "Fichier non reçu."
-DATE_FORMS = "écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA"  # what normalize_date reads
 UNREAD = "Le document reçu n'a pas pu être lu sur le serveur : réessayez dans un instant."
 
 
@@ -59,60 +56,6 @@ def uploaded(upload: Any, where: str) -> Path | None:
     return path
 
 
-def document_name(raw: Any) -> str:
-    """The file name a document is saved under: the uploaded file's own, checked (no folder,
-    no hidden file, a supported type); PoleqaError (French) otherwise."""
-    name = unicodedata.normalize("NFC", str(raw or "")).strip()
-    bad = not name or name != Path(name).name or "\\" in name or name.startswith(".")
-    if bad or any(unicodedata.category(c)[0] == "C" for c in name):
-        raise refuse(
-            "add_document",
-            f"unusable file name {name[:200]!r}",
-            "Nom de fichier inutilisable : renommez le fichier.",
-        )
-    if len(name) > MAX_NAME_CHARS:
-        raise refuse(
-            "add_document",
-            f"file name of {len(name)} characters",
-            f"Nom de fichier trop long ({len(name)} caractères ; {MAX_NAME_CHARS} au plus) : "
-            "renommez le fichier.",
-        )
-    if Path(name).suffix.lower() not in SUPPORTED_EXTENSIONS:
-        kinds = ", ".join(SUPPORTED_EXTENSIONS)
-        raise refuse(
-            "add_document",
-            f"unsupported file type {Path(name).suffix[:20]!r}",
-            f"Type de fichier non pris en charge : le corpus lit les fichiers {kinds}.",
-        )
-    return name
-
-
-def metadata(title: Any, date: Any, organisation: Any) -> dict[str, str]:
-    """The sidecar's fields the staff filled in (text only; the empty ones left out), the date
-    written as the index stores it (30/03/2023 → 2023-03-30)."""
-    fields = {"title": title, "date": date, "organisation": organisation}
-    out = {}
-    for key, value in fields.items():
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str):
-            raise refuse(
-                "add_document", f"{key} is not text", "Les renseignements doivent être du texte."
-            )
-        if value.strip():
-            out[key] = value.strip()[:500]
-    if "date" in out:
-        iso = normalize_date(out["date"])
-        if iso is None:
-            raise refuse(
-                "add_document",
-                f"bad date {out['date'][:50]!r}",
-                f"Date « {out['date'][:50]} » non reconnue : {DATE_FORMS}.",
-            )
-        out["date"] = iso
-    return out
-
-
 def add_document(
     corpus: Path,
     upload: Path,
@@ -122,24 +65,27 @@ def add_document(
     max_chars: int = MAX_DOCUMENT_CHARS,
 ) -> Added:
     """Reads `upload` (with `fields` as its metadata) as the index will, then copies it into
-    `corpus` as `name`, its metadata beside it; with `replace`, the document of that name goes
-    to the archive first (back if the new one cannot be written). PoleqaError (French) if it
-    cannot be read, the index would leave it out (too long, a copy of a document), a document
-    of that name is there and not to be replaced, or the folder cannot be written."""
-    target = corpus / name
-    present = os.path.lexists(target) or os.path.lexists(sidecar_path(target))
-    replacing = replace and present and name in corpus_documents(corpus)
-    if present and not replacing:
-        raise PoleqaError(
-            f"{name} is already in the corpus",
-            f"Un document nommé « {name} » est déjà dans le corpus : renommez le fichier, ou "
-            "cochez « Remplacer le document du même nom ».",
-        )
+    `corpus` as `name`, its metadata beside it. With `replace`, the document of that name (in
+    a sub-folder too, if the only one) goes to the archive first, back if the new one cannot
+    be written; its metadata is kept but for the fields given. PoleqaError (French) if it
+    cannot be read, the index would leave it out (too long, a copy of a document), it would
+    change nothing, a file of that name is there and not to be replaced, or the folder cannot
+    be written."""
+    placed, replacing = _placed(corpus, name, replace)
+    target = corpus / placed
+    if replacing:
+        fields = _kept_fields(sidecar_path(target)) | fields
     sidecar = json.dumps(fields, ensure_ascii=False, indent=2).encode("utf-8") if fields else None
     with tempfile.TemporaryDirectory(prefix="poleqa-ajout-") as trial:
         tried = Path(trial) / name
-        doc = _tried(corpus, upload, tried, sidecar, max_chars, name if replacing else None)
-        old = withdraw(corpus, name, datetime.now()) if replacing else None
+        doc = _tried(corpus, upload, tried, sidecar, max_chars, placed if replacing else None)
+        if replacing and _unchanged(target, tried, sidecar):
+            raise PoleqaError(
+                f"{placed} is the same as the document in place",
+                f"« {placed} » est identique au document en place, renseignements compris : "
+                "rien à remplacer.",
+            )
+        old = withdraw(corpus, placed, datetime.now(), last=True) if replacing else None
         try:
             if sidecar is not None:
                 _write_new(sidecar_path(target), sidecar)
@@ -150,15 +96,68 @@ def add_document(
                     sidecar_path(target).unlink(missing_ok=True)
                 raise
         except OSError as e:
-            log.error("cannot add %s to the corpus %s: %s", name, corpus, e)
+            log.error("cannot add %s to the corpus %s: %s", placed, corpus, e)
             if old is not None:
                 put_back(corpus, old)
             raise PoleqaError(
                 f"cannot write {target}: {e}",
-                "Le document n'a pas pu être ajouté : le dossier du corpus n'est pas modifiable "
-                "sur ce serveur (voir son journal).",
+                f"« {placed} » n'a pas pu être ajouté : le dossier du corpus n'est pas "
+                "modifiable sur ce serveur (voir son journal)"
+                + (" ; l'ancien est resté en place." if old is not None else "."),
             ) from e
-    return Added(name, doc.info.title or name, old, tuple(n.message_fr for n in doc.notes))
+    return Added(placed, doc.info.title or name, old, tuple(n.message_fr for n in doc.notes))
+
+
+def _placed(corpus: Path, name: str, replace: bool) -> tuple[str, bool]:
+    """Where a document named `name` goes (relative to `corpus`) and whether it replaces the
+    one there; PoleqaError (French) if a file of that name is in the way."""
+    documents = corpus_documents(corpus)
+    if replace:
+        same = [d for d in documents if PurePosixPath(d).name == name]
+        if name in same or len(same) == 1:
+            return (name if name in same else same[0]), True
+        if same:
+            listed = ", ".join(f"« {d} »" for d in same[:5])
+            raise PoleqaError(
+                f"several documents are named {name}",
+                f"Plusieurs documents s'appellent « {name} » ({listed}) : retirez d'abord celui "
+                "à remplacer.",
+            )
+    target = corpus / name
+    if os.path.lexists(target) or os.path.lexists(sidecar_path(target)):
+        if name in documents:
+            raise PoleqaError(
+                f"{name} is already in the corpus",
+                f"Un document nommé « {name} » est déjà dans le corpus : renommez le fichier, "
+                "ou cochez « Remplacer le document du même nom ».",
+            )
+        raise PoleqaError(
+            f"{name} or its metadata file is in the corpus folder, not as a document",
+            f"Un fichier « {name} » ou « {sidecar_path(target).name} » est déjà dans le "
+            "dossier du corpus sans y être un document : renommez le fichier.",
+        )
+    return name, False
+
+
+def _kept_fields(meta: Path) -> dict[str, str]:
+    """The metadata of a document being replaced, as text fields (none if its file is
+    missing or does not read): a replacement keeps what the form leaves empty (its url)."""
+    try:
+        old = json.loads(meta.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in old.items() if isinstance(v, str)} if isinstance(old, dict) else {}
+
+
+def _unchanged(target: Path, tried: Path, sidecar: bytes | None) -> bool:
+    """Whether the document in place is the one tried, with the same metadata file."""
+    try:
+        if target.read_bytes() != tried.read_bytes():
+            return False
+        meta = sidecar_path(target)
+        return (meta.read_bytes() if os.path.lexists(meta) else None) == sidecar
+    except OSError:
+        return False
 
 
 def _tried(
@@ -190,13 +189,13 @@ def _tried(
     if reasons is not None:
         raise PoleqaError(
             f"{name} would not be indexed: {reasons[0]}",
-            f"« {name} » ne serait pas indexé : {reasons[1]}.",
+            f"« {name} » ne serait pas indexé ({reasons[1]}).",
         )
     same = _same_bytes(corpus, data, replaced)
     if same is not None:
         raise PoleqaError(
             f"{name} is the same file as {same}",
-            f"« {name} » est déjà dans le corpus : c'est le même fichier que « {same} ».",
+            f"Ce fichier est déjà dans le corpus, sous le nom « {same} ».",
         )
     return doc
 

@@ -98,6 +98,7 @@ def not_found_start(start: Mapping[str, Any]) -> MutableMapping[str, Any]:
 
 _ENGLISH = re.compile(rb'(<html\s+lang=")en(")')
 _HEAD = re.compile(rb"<head\b[^>]*>", re.IGNORECASE)
+_GRADIO_PAGE = re.compile(rb"window\.gradio_config\s*=")
 # Gradio says its own texts in the browser's language (« Drop File Here », its login form, its
 # API panel were English in an English browser, around poleqa's French): the page tells it
 # French first, before Gradio's scripts (modules: they run after the page is read).
@@ -113,7 +114,8 @@ def french_page(body: bytes) -> bytes:
     """A page of Gradio's said French, its own texts too; its login page also titled, with
     `static/login.js`."""
     body = _ENGLISH.sub(rb"\1fr\2", body, count=1)
-    body = _HEAD.sub(lambda m: m[0] + IN_FRENCH, body, count=1)
+    if _GRADIO_PAGE.search(body):  # poleqa's own pages (a document's) allow no script
+        body = _HEAD.sub(lambda m: m[0] + IN_FRENCH, body, count=1)
     if _LOGIN_PAGE.search(body):
         body = body.replace(b"</head>", LOGIN_HEAD + b"</head>", 1)
     return body

@@ -119,9 +119,10 @@ class StaffApp(Served):
         note = render.message_html(undated_note(undated), "info") if undated else ""
         return note + render.hits_html(hits, base="../")
 
-    def reindex_after(self, changed: Any, wanted: Any) -> Any:
-        """« Réindexer » after an edit of the corpus folder, when the staff want it then."""
-        if changed is not True or wanted is not True:
+    def reindex_after(self, wanted: Any) -> Any:
+        """« Réindexer » after an edit of the corpus folder, when the staff want it then and
+        no re-index begun since has covered it (a double click, a colleague's)."""
+        if wanted is not True or not self.corpus.unindexed():
             return gr.skip()
         return self.reindex()
 
@@ -131,6 +132,7 @@ class StaffApp(Served):
             return render.message_html(PREPARING, "info")
         if not self._reindexing.acquire(blocking=False):
             return render.message_html("Une réindexation est déjà en cours.", "info")
+        upto = self.corpus.reindexing()  # the corpus's edits this re-index reads
         try:
             # in a child process: the server does not keep the embedding model afterwards
             report = self.watcher.rebuild()
@@ -143,6 +145,7 @@ class StaffApp(Served):
             return render.message_html(render.GENERIC_ERROR)
         finally:
             self._reindexing.release()
+        self.corpus.reindexed(upto)
         # the operator's log says what the staff did to the index, as it says refusals
         log.info(
             "re-indexed from the staff area: %d documents (%d added, %d changed, %d removed), "
@@ -298,7 +301,7 @@ def build_staff_blocks(staff: StaffApp) -> gr.Blocks:
             with gr.Tab("Évaluer", id="evaluate"):
                 _evaluate_tab(staff)
             with gr.Tab("Index et avis", id="admin"):
-                reindexed = admin_tab(staff)
+                reindexed, refreshed = admin_tab(staff)
 
         # The sources change with a re-index: the list is refreshed after one and on each page
         # load (outside the queue, as the chat's status line: see poleqa.web.app).
@@ -308,6 +311,8 @@ def build_staff_blocks(staff: StaffApp) -> gr.Blocks:
         demo.load(listed, outputs=[sources], api_name=False, queue=False)
         for event in reindexed:
             event.then(listed, outputs=[sources], api_name=False, queue=False)
+        for refresh, component in refreshed:  # what another tab or colleague changed
+            demo.load(refresh, outputs=[component], api_name=False, queue=False)
     return demo
 
 
