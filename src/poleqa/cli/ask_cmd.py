@@ -11,13 +11,14 @@ from typing import Any, BinaryIO
 import click
 
 from poleqa.cli.first_run import ensure_model
-from poleqa.cli.freshness import FileChanges, corpus_in_advice, corpus_named
+from poleqa.cli.freshness import FileChanges, cited_folder, corpus_in_advice, corpus_named
 from poleqa.cli.options import (
     ReadingChoice,
     corpus_option,
     filter_options,
     filters_from,
     index_option,
+    k_option,
     model_option,
     reading_options,
     settings_from,
@@ -153,11 +154,7 @@ def _echoed(question: str) -> str:
 @corpus_option
 @model_option
 @reading_options
-@click.option(
-    "--k",
-    type=click.IntRange(1, 50),
-    help="Passages cited per answer (the reader reads what it needs).  [default: 5]",
-)
+@k_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--jsonl",
@@ -185,7 +182,6 @@ def ask(
     When the documents do not hold the answer, poleqa says so and lists the closest passages.
     """
     # Late: they load numpy and FAISS (see poleqa.cli).
-    from poleqa.index.origin import recorded_corpus
     from poleqa.pipeline import Pipeline
     from poleqa.query import validate_question
     from poleqa.retrieval import check_filters
@@ -212,12 +208,7 @@ def ask(
         filters = check_filters(
             filters_from(sources, date_from, date_to), (d.source for d in infos)
         )
-        # without --corpus, the cited files are those of the folder the index was read from
-        # (./corpus may be another one, and its absent files were said to have gone)
-        read_from = None if named else recorded_corpus(settings.index_dir)
-        if read_from is None or read_from.resolve() == settings.corpus_dir.resolve():
-            read_from = settings.corpus_dir  # named as the user names it
-        changes = FileChanges(pipeline, read_from, settings.index_dir)
+        changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir)
         if jsonl is not None:
             _run_jsonl(pipeline, jsonl, settings.k, filters, changes)
             return

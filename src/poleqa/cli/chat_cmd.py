@@ -11,11 +11,12 @@ import click
 
 from poleqa.cli.ask_cmd import check_index, print_answer
 from poleqa.cli.first_run import ensure_model
-from poleqa.cli.freshness import FileChanges, corpus_in_advice, corpus_named
+from poleqa.cli.freshness import FileChanges, cited_folder, corpus_in_advice, corpus_named
 from poleqa.cli.options import (
     ReadingChoice,
     corpus_option,
     index_option,
+    k_option,
     model_option,
     reading_options,
     settings_from,
@@ -37,11 +38,7 @@ GREETING = (
 @corpus_option
 @model_option
 @reading_options
-@click.option(
-    "--k",
-    type=click.IntRange(1, 50),
-    help="Passages cited per answer (the reader reads what it needs).  [default: 5]",
-)
+@k_option
 def chat(
     index_dir: Path | None,
     corpus_dir: Path | None,
@@ -56,7 +53,6 @@ def chat(
     (Ctrl-D) ends the conversation.
     """
     # Late: they load numpy and FAISS (see poleqa.cli).
-    from poleqa.index.origin import recorded_corpus
     from poleqa.pipeline import Pipeline
 
     settings = settings_from(reading, index_dir=index_dir, corpus_dir=corpus_dir, model=model, k=k)
@@ -66,10 +62,7 @@ def chat(
     named = corpus_named()
     with corpus_in_advice(settings.index_dir, settings.corpus_dir, named):
         pipeline.sources()  # the index loaded (or its error said) before the first prompt
-        read_from = None if named else recorded_corpus(settings.index_dir)
-        if read_from is None or read_from.resolve() == settings.corpus_dir.resolve():
-            read_from = settings.corpus_dir
-        changes = FileChanges(pipeline, read_from, settings.index_dir)
+        changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir)
         click.echo(GREETING, err=True)
         _converse(sys.stdin, lambda q, h: changes.noted(pipeline.ask(q, history=h, k=settings.k)))
 

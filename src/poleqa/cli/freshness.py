@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from poleqa.config import Settings
 from poleqa.errors import IndexError_, PoleqaError
 from poleqa.names import shown_name
 from poleqa.types import Answer, Citation
@@ -34,6 +35,17 @@ def corpus_named() -> bool:
     source = click.get_current_context().get_parameter_source("corpus_dir")
     given = click.core.ParameterSource
     return source in (given.COMMANDLINE, given.ENVIRONMENT)
+
+
+def cited_folder(settings: Settings, named: bool) -> Path:
+    """The folder whose files answers cite: --corpus if named, else the one the index was
+    read from (./corpus may be another one, and its absent files were said to have gone)."""
+    from poleqa.index.origin import recorded_corpus  # late: see poleqa.cli
+
+    read_from = None if named else recorded_corpus(settings.index_dir)
+    if read_from is None or read_from.resolve() == settings.corpus_dir.resolve():
+        return settings.corpus_dir  # named as the user names it
+    return read_from
 
 
 def built_from(corpus_dir: Path, sources: Iterable[str]) -> bool:

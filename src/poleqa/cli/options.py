@@ -40,6 +40,15 @@ def index_option(f: F) -> F:
     )(f)
 
 
+def k_option(f: F) -> F:
+    """--k: the passages cited per answer (`ask`, `chat`)."""
+    return click.option(
+        "--k",
+        type=click.IntRange(1, 50),
+        help="Passages cited per answer (the reader reads what it needs).  [default: 5]",
+    )(f)
+
+
 def model_option(f: F) -> F:
     return click.option(
         "--model",
