@@ -184,6 +184,9 @@ def test_the_longest_question_allowed_is_read_like_any_other(tmp_path_factory) -
         first = a.citations[0]
         doc = pipeline.document(first.info.source)
         assert doc.text[first.answer_start : first.answer_end] == a.text
+    # every citation's score is its passage's retrieval score (citation 1's was the confidence)
+    retrieved = {(h.info.source, h.chunk.start): h.score for h in pipeline.search(question, k=20)}
+    assert all(c.score == round(retrieved[(c.info.source, c.start)], 4) for c in a.citations)
 
 
 def test_the_judge_reads_the_sentence_scorers_verdict(tmp_path_factory) -> None:

@@ -81,7 +81,7 @@ def compose(
     short = (best.start, best.end) if start <= best.start and best.end <= end else None
     if short == (start, end) or best.end <= best.start:
         short = None  # the whole sentence, or an empty span: nothing shorter to highlight
-    cited = citations(hits, cite(best.hit, start, end, short, confidence))
+    cited = citations(hits, cite(best.hit, start, end, short))
     dated = by_year(query, [best, *others], cited[:shown])
     return Answer(
         question=query.text,

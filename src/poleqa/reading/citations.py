@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from poleqa.types import Citation, Hit
 
 
-def cite(hit: Hit, start: int, end: int, short: tuple[int, int] | None, score: float) -> Citation:
-    """Citation 1: the passage of `hit`, with the answer (and short answer) to highlight."""
+def cite(hit: Hit, start: int, end: int, short: tuple[int, int] | None) -> Citation:
+    """Citation 1: the passage of `hit`, with the answer (and short answer) to highlight; its
+    score is the passage's retrieval score, as the others' (the answer has its confidence)."""
     return Citation(
         n=1,
         info=hit.info,
         start=hit.chunk.start,
         end=hit.chunk.end,
         passage=hit.chunk.text,
-        score=round(float(score), 4),
+        score=round(float(hit.score), 4),
         answer_start=start,
         answer_end=end,
         short_start=short[0] if short else None,
