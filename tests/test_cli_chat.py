@@ -62,3 +62,17 @@ def test_without_an_index_it_says_what_to_run(tmp_path: Path, monkeypatch) -> No
     result = CliRunner().invoke(cli, ["chat", "--index", "nulle-part"], input="")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: No index in nulle-part: run `poleqa index --corpus")
+
+
+@indexed
+def test_a_line_that_is_not_utf8_is_said_and_the_next_one_answered() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["chat", "--index", "index", "--k", "2"],
+        input="Où est le siège ?".encode("latin-1") + b"\n" + ANSWERED.encode() + b"\n\n",
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0 and result.stdout == ASK_OUTPUT + "\n"
+    assert result.stderr.splitlines()[1] == (
+        "> Error: The line is not UTF-8 text (byte 2): save the file as UTF-8."
+    )

@@ -106,3 +106,19 @@ def test_conversations_unused_for_long_or_beyond_the_most_are_dropped() -> None:
     clock.now += 601  # ten minutes unused: every one goes
     assert kept.resumed(first.key) is None and kept.resumed(third.key) is None
     assert len(kept) == 0
+
+
+def test_a_page_reloaded_without_end_takes_one_place_not_the_others() -> None:
+    kept = KeptConversations(most=500)
+    others = [Session([Exchange(f"q{i}", "<p>r</p>")]) for i in range(400)]
+    for s in others:
+        kept.keep(s)
+    looping = Session([Exchange("boucle", "<p>r</p>")])
+    kept.keep(looping)
+    key = looping.key
+    for _ in range(500):
+        resumed = kept.resumed(key)
+        assert resumed is not None
+        key = resumed.key
+    assert len(kept) == 401
+    assert all(kept.resumed(s.key) is not None for s in others)

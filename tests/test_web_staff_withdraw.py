@@ -139,19 +139,29 @@ def test_an_edit_reindexes_once_when_the_box_is_ticked(tmp_path: Path) -> None:
     assert staff.reindex_after(True) == unchanged
 
 
-def test_a_double_click_adds_once_and_the_form_empties_after_a_success(
+def test_the_form_empties_after_a_success_and_the_same_file_may_come_again(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Gradio keeps an upload under a folder named after its content: the same file sent again
+    # comes under the same path, and must be taken (a title corrected, a document put back)
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
     sent = tmp_path / "uploads" / "0a" / "neuf.md"
     sent.parent.mkdir(parents=True)
     sent.write_text("# Neuf\n\nUn document neuf.\n", "utf-8")
     record = {"path": str(sent), "orig_name": "neuf.md", "meta": {"_type": "gradio.FileData"}}
-    admin = _staff(corpus, tmp_path).corpus
+    staff = _staff(corpus, tmp_path)
+    admin = staff.corpus
     html, *form = admin.add_in_page(record, "Titre", "2024", "", False)
     assert "« neuf.md » ajouté au corpus (titre : Titre)." in _text(html)
     assert form == [None, "", "", "", False]
-    assert admin.add_in_page(record, "Titre", "2024", "", False) == ({"__type__": "update"},) * 6
+    # a second click once the form is empty: nothing sent, nothing changed, said
+    html, *form = admin.add_in_page(None, "", "", "", False)
+    assert "Choisissez d'abord un document." in _text(html)
+    html, *_ = admin.add_in_page(record, "Titre corrigé", "", "", True)
+    assert "« neuf.md » remplacé dans le corpus (titre : Titre corrigé)." in _text(html)
+    admin.withdraw("neuf.md")
+    html, *_ = admin.add_in_page(record, "", "", "", False)
+    assert "« neuf.md » ajouté au corpus" in _text(html)  # put back after a withdrawal
     # a refusal keeps the form, to be corrected
     other = sent.with_name("autre-neuf.md")
     other.write_text("# Autre\n\nUn autre document neuf.\n", "utf-8")

@@ -93,7 +93,7 @@ def _parse_line(line: str) -> str:
     return text
 
 
-def _lines(stream: BinaryIO) -> Iterator[str | UnicodeDecodeError]:
+def text_lines(stream: BinaryIO) -> Iterator[str | UnicodeDecodeError]:
     """The stream's lines as text, line ends dropped; a line that is not UTF-8 as its error
     (a file saved in Windows-1252 costs those lines, not the run)."""
     for number, raw in enumerate(stream, 1):
@@ -103,6 +103,10 @@ def _lines(stream: BinaryIO) -> Iterator[str | UnicodeDecodeError]:
             yield e
 
 
+def not_utf8(error: UnicodeDecodeError) -> str:
+    return f"The line is not UTF-8 text (byte {error.start + 1}): save the file as UTF-8."
+
+
 def _run_jsonl(
     pipeline: Any, stream: BinaryIO, k: int, filters: Filters, changes: FileChanges
 ) -> None:
@@ -110,9 +114,9 @@ def _run_jsonl(
     run, but an input of which no line was answered (a binary file, the wrong file, an empty
     one) exits 2."""
     refused = answered = 0
-    for line in _lines(stream):
+    for line in text_lines(stream):
         if isinstance(line, UnicodeDecodeError):
-            error = f"The line is not UTF-8 text (byte {line.start + 1}): save the file as UTF-8."
+            error = not_utf8(line)
             out: dict[str, Any] = {"question": "", "error": error}
         elif not line.strip():
             out = {"question": "", "error": "The question is empty."}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 import click
 
-from poleqa.cli.ask_cmd import check_index, print_answer
+from poleqa.cli.ask_cmd import check_index, not_utf8, print_answer, text_lines
 from poleqa.cli.first_run import ensure_model
 from poleqa.cli.freshness import FileChanges, cited_folder, corpus_in_advice, corpus_named
 from poleqa.cli.options import (
@@ -64,30 +64,37 @@ def chat(
         pipeline.sources()  # the index loaded (or its error said) before the first prompt
         changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir)
         click.echo(GREETING, err=True)
-        _converse(sys.stdin, lambda q, h: changes.noted(pipeline.ask(q, history=h, k=settings.k)))
+
+        def asked(question: str, history: tuple[Turn, ...]) -> Answer:
+            return changes.noted(pipeline.ask(question, history=history, k=settings.k))
+
+        _converse(sys.stdin.buffer, asked)
 
 
-def _converse(lines: TextIO, ask: Asker) -> None:
-    """Each line of `lines` asked with the conversation so far, its answer printed; a refused
-    question is said and leaves the conversation as it was."""
+def _converse(stream: BinaryIO, ask: Asker) -> None:
+    """Each line of `stream` asked with the conversation so far, its answer printed; a refused
+    question (or a line that is not UTF-8) is said and leaves the conversation as it was."""
     from poleqa.query.conversation import recent, turn_after
 
     turns: list[Turn] = []
+    lines = text_lines(stream)
     while True:
         click.echo("> ", nl=False, err=True)
-        line = lines.readline()
-        question = line.rstrip("\r\n")
-        if not question.strip():
-            click.echo("" if line else "\n", nl=False, err=True)  # Ctrl-D: the prompt's line
+        line = next(lines, None)
+        if isinstance(line, UnicodeDecodeError):
+            click.echo(f"Error: {not_utf8(line)}", err=True)
+            continue
+        if line is None or not line.strip():
+            click.echo("" if line is not None else "\n", nl=False, err=True)  # Ctrl-D: a newline
             return
         try:
-            answer = ask(question, recent(turns))
+            answer = ask(line, recent(turns))
         except QuestionError as e:  # too long, no word…: the next line is asked all the same
             click.echo(f"Error: {shown_name(e.message)}", err=True)
             continue
         print_answer(answer)
         click.echo("")
-        turns.append(turn_after(question, answer))
+        turns.append(turn_after(line, answer))
 
 
 commands = [chat]

@@ -131,6 +131,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
     from gradio.utils import get_upload_folder
 
     from poleqa.web.auth import LOGIN_FAILURES_PER_MINUTE, STAFF_PATH
+    from poleqa.web.common import STAFF_UPLOAD_MB
     from poleqa.web.guards import RateLimiter
     from poleqa.web.lifetime import StaffSessionLifetime
     from poleqa.web.login_page import SessionlessPages, gradio_session
@@ -156,7 +157,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
             f"{LOGIN_FAILURES_PER_MINUTE} échecs, la connexion est refusée pendant une minute, "
             "même avec le bon mot de passe."
         ),
-        max_file_size="20mb",  # question sets are small; refuse anything huge
+        max_file_size=f"{STAFF_UPLOAD_MB}mb",  # question sets, documents: refuse anything huge
     )
     failures = RateLimiter(LOGIN_FAILURES_PER_MINUTE)
     app.add_middleware(LoginThrottle, path=STAFF_PATH + "/login", limiter=failures)

@@ -149,6 +149,7 @@ class IndexWatcher:
 # server runs during an evaluation, which reads one index anyway (`Pipeline.pinned`).
 ONE_AT_A_TIME: dict[str, object] = {"concurrency_id": "staff", "concurrency_limit": 1}
 PREPARING = "Préparation de l'index en cours, réessayez dans un instant."
+STAFF_UPLOAD_MB = 20  # the staff's uploads (question sets, documents): Gradio refuses more
 
 
 class Readiness:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ CHOOSE = "Choisissez d'abord un document."
 NO_UPLOADS = "L'ajout de documents n'est pas disponible sur ce serveur."
 # Each handler gives its message and whether the corpus folder changed (a re-index would see it).
 Edit = tuple[str, bool]
-ADDED_UPLOADS = 100  # uploads remembered as added: a second click never adds one twice
 
 
 class CorpusAdmin:
@@ -40,7 +38,6 @@ class CorpusAdmin:
         # edit asks for is skipped once another has covered it (a double click, two staff).
         self._edits = 0
         self._indexed_upto = 0
-        self._added: deque[Path] = deque(maxlen=ADDED_UPLOADS)
 
     def edited(self) -> None:
         with self._lock:
@@ -64,18 +61,11 @@ class CorpusAdmin:
         self, upload: Any, title: Any, date: Any, organisation: Any, replace: Any
     ) -> tuple[Any, ...]:
         """« Ajouter » in the page: `add`, then the form emptied for the next document (its
-        fields kept after a refusal, to be corrected). The same upload sent again (a double
-        click) changes nothing."""
-        path = upload.get("path") if isinstance(upload, dict) else None
-        with self._lock:
-            again = path is not None and Path(str(path)) in self._added
-        if again:
-            return (gr.skip(),) * 6
+        fields kept after a refusal, to be corrected). A second click while the first is
+        handled is dropped by Gradio (`trigger_mode` « once »); one after finds the form empty."""
         html, changed = self.add(upload, title, date, organisation, replace)
         if not changed:
             return (html, *(gr.skip(),) * 5)
-        with self._lock:
-            self._added.append(Path(str(path)))
         return html, None, "", "", "", False
 
     def add_api(

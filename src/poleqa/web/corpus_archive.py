@@ -18,6 +18,8 @@ log = logging.getLogger("poleqa.web")
 # Hidden, so the index never reads what is there; inside the corpus, so a move is a rename on
 # the same disk (never a copy half made) and whoever runs the server finds it beside the rest.
 ARCHIVE = ".retires"
+# Why an edit of the corpus folder failed, as the staff read it (the cause is in the log).
+NOT_WRITABLE = "le dossier du corpus n'est pas modifiable sur ce serveur (voir son journal)"
 
 
 @dataclass(frozen=True)
@@ -75,29 +77,39 @@ def withdraw(corpus: Path, name: str, now: datetime, last: bool = False) -> With
             try:
                 os.rename(sidecar_path(document), sidecar_path(kept))
             except OSError:
-                os.rename(kept, document)  # not served without the metadata it was read with
+                _move_back(kept, document)  # not served without the metadata it was read with
                 raise
     except OSError as e:
         log.error("cannot move %s to %s: %s", document, kept, e)
         _drop_empty(kept.parent, corpus / ARCHIVE)
         raise PoleqaError(
             f"cannot move {document} to {kept}: {e}",
-            f"« {shown_name(name)[:200]} » n'a pas pu être retiré : le dossier du corpus n'est "
-            "pas modifiable sur ce serveur (voir son journal).",
+            f"« {shown_name(name)[:200]} » n'a pas pu être retiré : {NOT_WRITABLE}.",
         ) from e
     return Withdrawn(name, kept.relative_to(corpus).as_posix())
 
 
-def put_back(corpus: Path, withdrawn: Withdrawn) -> None:
+def put_back(corpus: Path, withdrawn: Withdrawn) -> bool:
     """Undoes `withdraw` (a replacement that failed to be written): the document and its
-    metadata file back under their name; logged if that too fails (both stay in the archive)."""
+    metadata file back under their name; False, logged, if that fails too (what could not go
+    back stays in the archive, never over a file made meanwhile)."""
     document, kept = corpus / withdrawn.name, corpus / withdrawn.kept_as
     try:
         if os.path.lexists(sidecar_path(kept)):
-            os.rename(sidecar_path(kept), sidecar_path(document))
-        os.rename(kept, document)
+            _move_back(sidecar_path(kept), sidecar_path(document))
+        _move_back(kept, document)
     except OSError as e:
         log.error("cannot put %s back as %s: %s", kept, document, e)
+        return False
+    return True
+
+
+def _move_back(source: Path, target: Path) -> None:
+    """`source` renamed `target`, unless a file took that name meanwhile (rename would replace
+    it: FileExistsError then)."""
+    if os.path.lexists(target):
+        raise FileExistsError(17, "a file took its name meanwhile", str(target))
+    os.rename(source, target)
 
 
 def _drop_empty(folder: Path, top: Path) -> None:
@@ -124,7 +136,6 @@ def _new_folder(corpus: Path, now: datetime) -> Path:
         except OSError as e:
             raise PoleqaError(
                 f"cannot make {folder}: {e}",
-                "Le document n'a pas pu être retiré : le dossier du corpus n'est pas modifiable "
-                "sur ce serveur (voir son journal).",
+                f"Le document n'a pas pu être retiré : {NOT_WRITABLE}.",
             ) from e
     raise PoleqaError(f"too many folders named {base.name}_* in {corpus / ARCHIVE}")

@@ -9,7 +9,7 @@ import gradio as gr
 
 from poleqa.ingest import SUPPORTED_EXTENSIONS, shown_name
 from poleqa.web import render
-from poleqa.web.common import ONE_AT_A_TIME
+from poleqa.web.common import ONE_AT_A_TIME, STAFF_UPLOAD_MB
 from poleqa.web.corpus_admin import CHOOSE, CorpusAdmin
 from poleqa.web.corpus_archive import ARCHIVE
 
@@ -39,7 +39,8 @@ def corpus_edits(admin: CorpusAdmin) -> tuple[list[Any], gr.Checkbox, Refresh]:
 def _adding(admin: CorpusAdmin) -> Any:
     kinds = ", ".join(SUPPORTED_EXTENSIONS)
     gr.Markdown(
-        f"**Ajouter un document** ({kinds} ; 20 Mo au plus). Il est lu comme l'index le lira, "
+        f"**Ajouter un document** ({kinds} ; {STAFF_UPLOAD_MB} Mo au plus). Il est lu comme "
+        "l'index le lira, "
         "puis rangé dans le dossier du corpus ; titre, date et organisme sont facultatifs "
         "(sinon tirés du document ; en remplaçant un document, ceux de l'ancien sont gardés)."
     )

@@ -21,7 +21,13 @@ from poleqa.index.skips import too_long
 from poleqa.ingest import read_document
 from poleqa.ingest.metadata import sidecar_path
 from poleqa.types import Document
-from poleqa.web.corpus_archive import Withdrawn, corpus_documents, put_back, withdraw
+from poleqa.web.corpus_archive import (
+    NOT_WRITABLE,
+    Withdrawn,
+    corpus_documents,
+    put_back,
+    withdraw,
+)
 from poleqa.web.guards import refuse
 
 log = logging.getLogger("poleqa.web")
@@ -79,7 +85,7 @@ def add_document(
     with tempfile.TemporaryDirectory(prefix="poleqa-ajout-") as trial:
         tried = Path(trial) / name
         doc = _tried(corpus, upload, tried, sidecar, max_chars, placed if replacing else None)
-        if replacing and _unchanged(target, tried, sidecar):
+        if replacing and _unchanged(target, tried, fields):
             raise PoleqaError(
                 f"{placed} is the same as the document in place",
                 f"« {placed} » est identique au document en place, renseignements compris : "
@@ -97,13 +103,16 @@ def add_document(
                 raise
         except OSError as e:
             log.error("cannot add %s to the corpus %s: %s", placed, corpus, e)
+            back = "."
             if old is not None:
-                put_back(corpus, old)
+                back = (
+                    " ; l'ancien est resté en place."
+                    if put_back(corpus, old)
+                    else f" ; l'ancien est dans {old.kept_as} (voir le journal)."
+                )
             raise PoleqaError(
                 f"cannot write {target}: {e}",
-                f"« {placed} » n'a pas pu être ajouté : le dossier du corpus n'est pas "
-                "modifiable sur ce serveur (voir son journal)"
-                + (" ; l'ancien est resté en place." if old is not None else "."),
+                f"« {placed} » n'a pas pu être ajouté : {NOT_WRITABLE}{back}",
             ) from e
     return Added(placed, doc.info.title or name, old, tuple(n.message_fr for n in doc.notes))
 
@@ -149,15 +158,16 @@ def _kept_fields(meta: Path) -> dict[str, str]:
     return {k: v for k, v in old.items() if isinstance(v, str)} if isinstance(old, dict) else {}
 
 
-def _unchanged(target: Path, tried: Path, sidecar: bytes | None) -> bool:
-    """Whether the document in place is the one tried, with the same metadata file."""
+def _unchanged(target: Path, tried: Path, fields: dict[str, str]) -> bool:
+    """Whether the document in place is the one tried, with the same metadata (as read: a
+    metadata file written by hand has its own spacing and order)."""
     try:
         if target.read_bytes() != tried.read_bytes():
             return False
-        meta = sidecar_path(target)
-        return (meta.read_bytes() if os.path.lexists(meta) else None) == sidecar
     except OSError:
         return False
+    meta = sidecar_path(target)
+    return (_kept_fields(meta) if os.path.lexists(meta) else {}) == fields
 
 
 def _tried(
@@ -215,9 +225,15 @@ def _same_bytes(corpus: Path, data: bytes, besides: str | None) -> str | None:
 
 
 def _write_new(path: Path, data: bytes) -> None:
-    """Writes `path`, which must not exist (a file made meanwhile is never replaced)."""
+    """Writes `path`, which must not exist (a file made meanwhile is never replaced); nothing
+    is left of it if the writing fails (a disk full left an empty metadata file)."""
     with open(path, "xb") as out:
-        out.write(data)
+        try:
+            out.write(data)
+            out.flush()
+        except OSError:
+            path.unlink(missing_ok=True)  # made by this call: no one else's
+            raise
 
 
 def _copy_new(source: Path, target: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -16,8 +17,11 @@ from poleqa.retrieval import is_iso_date
 
 log = logging.getLogger(__name__)
 
-# The forms a date bound is read in (the documents' dates are shown JJ/MM/AAAA).
-_DATE_HINT = "écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA"
+# The forms a date typed by the staff is read in (the documents' dates are shown JJ/MM/AAAA).
+DATE_FORMS = "écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA"
+# normalize_date reads a timestamp's date (« 2023-03-30T10:00 », a sidecar's); typed in a
+# form, anything after a year is no date (« 2023 ou 2024 » was read as 2023).
+_AFTER_A_DATE = re.compile(r"^\d{4}(?:-\d{1,2}){0,2}[T ]")
 
 
 class InputError(PoleqaError):
@@ -73,21 +77,27 @@ def int_input(value: Any, where: str, name_fr: str, lo: int, hi: int) -> int:
     return number
 
 
+def typed_date(text: str) -> str | None:
+    """A date typed by the staff (AAAA, AAAA-MM, AAAA-MM-JJ, JJ/MM/AAAA, « 7 janvier 2014 »)
+    as AAAA, AAAA-MM or AAAA-MM-JJ, naming a real month or day; None if it is none."""
+    text = text.strip()
+    iso = None if _AFTER_A_DATE.match(text) else normalize_date(text)
+    return iso if iso is not None and is_iso_date(iso) else None
+
+
 def date_input(value: Any, where: str, name_fr: str) -> str | None:
-    """A real day, month or year as the retrieval filters compare it (AAAA, AAAA-MM or
-    AAAA-MM-JJ), read from those forms or JJ/MM/AAAA; empty means no bound."""
+    """A date bound as the retrieval filters compare it (`typed_date`); empty means none."""
     text = text_input(value, where, name_fr).strip()
     if not text:
         return None
-    if not is_iso_date(text):
-        text = normalize_date(text) or text
-    if not is_iso_date(text):
+    iso = typed_date(text)
+    if iso is None:
         raise refuse(
             where,
             f"bad date {text[:50]!r}",
-            f"Date « {text[:50]} » non reconnue : {_DATE_HINT}.",
+            f"Date « {text[:50]} » non reconnue : {DATE_FORMS}.",
         )
-    return text
+    return iso
 
 
 def sources_input(value: Any, where: str, known: Callable[[], Iterable[str]]) -> tuple[str, ...]:

@@ -24,8 +24,9 @@ class KeptConversations:
     """The server's conversations by key, in memory, for a reload to find its tab's again.
 
     Only conversations with a question are kept (a page loaded and left costs nothing); a key
-    resumed gives a copy under a new key, so that a tab duplicated with its storage goes on
-    apart from the one it was copied from."""
+    resumed gives a copy under a new key, which replaces it (a page reloaded without end takes
+    one place, not every other visitor's): a tab duplicated with its storage goes on apart
+    from the one it was copied from, which is kept again at its next question."""
 
     def __init__(
         self,
@@ -53,7 +54,7 @@ class KeptConversations:
             return None
         with self._lock:
             self._drop_old()
-            found = self._kept.get(key)
+            found = self._kept.pop(key, None)
         if found is None:
             return None
         copy = found[0].answered_copy()

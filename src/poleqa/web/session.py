@@ -62,10 +62,11 @@ class Session:
         return copy
 
     def answered_copy(self) -> Session:
-        """A new session (its own key) holding this one's answered exchanges: a reload has no
-        event to answer the questions still waiting in the page it left."""
+        """A new session (its own key) holding this one's answered exchanges, shared (an
+        answered exchange is replaced, never changed): a reload has no event to answer the
+        questions still waiting in the page it left."""
         with self._lock:
-            return Session(deepcopy([e for e in self.exchanges if not e.pending]))
+            return Session([e for e in self.exchanges if not e.pending])
 
     def begin(self) -> tuple[int, tuple[Turn, ...]]:
         """For a question just sent: its conversation, and the history resolving a follow-up."""

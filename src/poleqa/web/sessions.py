@@ -98,7 +98,8 @@ def not_found_start(start: Mapping[str, Any]) -> MutableMapping[str, Any]:
 
 _ENGLISH = re.compile(rb'(<html\s+lang=")en(")')
 _HEAD = re.compile(rb"<head\b[^>]*>", re.IGNORECASE)
-_GRADIO_PAGE = re.compile(rb"window\.gradio_config\s*=")
+# Gradio's own script, which no page of poleqa's holds (their text is escaped: no « <script> »)
+_GRADIO_PAGE = re.compile(rb"<script>\s*window\.gradio_config\s*=")
 # Gradio says its own texts in the browser's language (« Drop File Here », its login form, its
 # API panel were English in an English browser, around poleqa's French): the page tells it
 # French first, before Gradio's scripts (modules: they run after the page is read).

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 from poleqa.ingest import SUPPORTED_EXTENSIONS
-from poleqa.ingest.metadata import normalize_date
-from poleqa.web.guards import refuse
+from poleqa.web.guards import DATE_FORMS, refuse, typed_date
 
 MAX_NAME_CHARS = 150  # a file name the staff chose: longer is no name people type or read
 # File systems take names of 255 bytes; the document's metadata file (« .meta.json ») and the
 # part file it is written through (« .NAME.ajout-PID ») need 15 more.
 MAX_NAME_BYTES = 240
-DATE_FORMS = "écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA"  # what normalize_date reads
-# normalize_date reads a timestamp's date (« 2023-03-30T10:00 », a sidecar's); typed in the
-# form, words after a year are no date (« 2023 ou 2024 » was stored as 2023).
-_AFTER_A_DATE = re.compile(r"^\d{4}(?:-\d{1,2}){0,2}[T ]")
 UNUSABLE = "Nom de fichier inutilisable"
 
 
@@ -76,7 +70,7 @@ def metadata(title: Any, date: Any, organisation: Any) -> dict[str, str]:
             out[key] = value.strip()[:500]
     if "date" in out:
         typed = out["date"]
-        iso = None if _AFTER_A_DATE.match(typed) else normalize_date(typed)
+        iso = typed_date(typed)
         if iso is None:
             raise refuse(
                 "add_document",
