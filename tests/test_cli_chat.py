@@ -3,10 +3,19 @@ with the questions before it; refusals said without ending the conversation."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import REPO
 from test_cli_ask import ANSWERED, ASK_OUTPUT, fake_index  # noqa: F401 (a fixture)
 
 from poleqa.cli import cli
@@ -15,9 +24,8 @@ from poleqa.cli.chat_cmd import GREETING
 indexed = pytest.mark.usefixtures("fake_index")  # a small corpus indexed, in the working folder
 
 
-def _chat(*lines: str, ends: str = "\n") -> tuple[str, str, int]:
-    """stdout, stderr and exit code of `poleqa chat` given `lines` (then `ends`: an empty line,
-    or "" for the end of input)."""
+def _chat(*lines: str, ends: str = "") -> tuple[str, str, int]:
+    """stdout, stderr and exit code of `poleqa chat` given `lines` (then `ends`), from a pipe."""
     result = CliRunner().invoke(
         cli,
         ["chat", "--index", "index", "--k", "2"],
@@ -32,9 +40,15 @@ def test_each_answer_is_printed_as_ask_prints_it() -> None:
     out, err, code = _chat(ANSWERED)
     assert code == 0
     assert out == ASK_OUTPUT + "\n"
-    assert err == f"{GREETING}\n> > "  # a prompt per line read (a terminal shows the Enter)
-    _, err, _ = _chat(ANSWERED, ends="")
-    assert err == f"{GREETING}\n> > \n"  # Ctrl-D: the prompt's line ended
+    assert err == ""  # from a pipe: no greeting, no prompt
+
+
+@indexed
+def test_blank_lines_of_a_file_are_skipped() -> None:
+    # « Q1⏎⏎Q2 » answered Q1 only, exit 0: a file with blank separators lost the rest
+    out, err, code = _chat("", "  \t", ANSWERED, "", ANSWERED)
+    assert code == 0 and err == ""
+    assert out == (ASK_OUTPUT + "\n") * 2
 
 
 @indexed
@@ -50,10 +64,9 @@ def test_a_follow_up_is_read_with_the_question_before_it() -> None:
 def test_a_refused_question_is_said_and_the_next_one_answered() -> None:
     out, err, code = _chat("?!", "x" * 2001, ANSWERED)
     assert code == 0 and out == ASK_OUTPUT + "\n"
-    assert err.splitlines()[1:] == [
-        "> Error: The question holds no words, only punctuation.",
-        "> Error: The question is too long (2001 characters; at most 2000).",
-        "> > ",
+    assert err.splitlines() == [
+        "Error: The question holds no words, only punctuation.",
+        "Error: The question is too long (2001 characters; at most 2000).",
     ]
 
 
@@ -73,6 +86,61 @@ def test_a_line_that_is_not_utf8_is_said_and_the_next_one_answered() -> None:
         catch_exceptions=False,
     )
     assert result.exit_code == 0 and result.stdout == ASK_OUTPUT + "\n"
-    assert result.stderr.splitlines()[1] == (
-        "> Error: The line is not UTF-8 text (byte 2): save the file as UTF-8."
-    )
+    assert result.stderr == "Error: The line is not UTF-8 text (byte 2): save the file as UTF-8.\n"
+
+
+def _in_a_terminal(index: Path, corpus: Path, typed: bytes) -> tuple[str, int]:
+    """What `poleqa chat` shows in a real terminal (a pseudo-terminal, its controlling one:
+    Ctrl-C interrupts) given the keys `typed` once it prompts, and its exit code."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLEQA_")}
+    env |= {"OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(REPO / ".cache"), "TERM": "dumb"}
+    primary, secondary = pty.openpty()
+    args = [str(Path(sys.executable).parent / "poleqa"), "chat", "--index", str(index)]
+    args += ["--corpus", str(corpus)]
+
+    def own_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        args, stdin=secondary, stdout=secondary, stderr=secondary, env=env,
+        preexec_fn=own_terminal,
+    )  # fmt: skip
+    os.close(secondary)
+    shown = b""
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if select.select([primary], [], [], 1)[0]:
+                try:
+                    chunk = os.read(primary, 4096)
+                except OSError:  # the program ended: its side of the terminal is closed
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+                if typed and b"> " in shown:  # the model loaded, the first prompt shown
+                    os.write(primary, typed)
+                    typed = b""
+            elif process.poll() is not None:
+                break
+    finally:
+        if process.poll() is None:  # stuck: the test fails on its output, not by hanging
+            process.kill()
+        code = process.wait(timeout=30)
+        os.close(primary)
+    return shown.decode("utf-8", "replace"), code
+
+
+@pytest.mark.slow
+def test_in_a_terminal_it_greets_prompts_and_edits_lines(seed_index: tuple) -> None:
+    corpus, index, _ = seed_index
+    # « région » typed « rgion », the cursor moved back two places (←, ←) to add the « é »
+    question = "Combien de pôles compte la rgion\x1b[D\x1b[D\x1b[D\x1b[Dé\x1b[C\x1b[C\x1b[C\x1b[C"
+    question += " Auvergne-Rhône-Alpes ?\r"
+    shown, code = _in_a_terminal(index, corpus, question.encode() + b"\x04")
+    assert code == 0, shown
+    assert GREETING in shown and shown.count("> ") >= 2
+    assert "Réponse courte : 13" in shown, shown  # the line as edited was asked
+    shown, code = _in_a_terminal(index, corpus, b"\x03")  # Ctrl-C
+    assert code == 130 and "Traceback" not in shown and "Aborted" not in shown

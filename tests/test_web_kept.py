@@ -1,5 +1,5 @@
 """A chat tab's conversation kept across a reload: the server keeps it by a key the tab holds,
-for a while; a key resumed gives a copy under a new key."""
+for a while; a reload takes it back into the new page's own conversation, under its key."""
 
 from __future__ import annotations
 
@@ -32,93 +32,91 @@ def _asked(chat: ChatApp, session: Session, question: str) -> None:
         pass
 
 
-def test_a_reload_finds_the_answered_conversation_under_a_new_key(tmp_path: Path) -> None:
+def _answered(question: str) -> Session:
+    return Session([Exchange(question, "<p>r</p>")])
+
+
+def test_a_reload_takes_the_answered_conversation_back_under_its_own_key(tmp_path: Path) -> None:
     chat = ChatApp(FakePipeline(), FeedbackStore(tmp_path))
     tab = Session()
-    assert len(chat.kept) == 0  # a page only loaded is not kept
+    chat.send_in_page("   ", tab)  # nothing sent
+    chat.send_in_page("x" * 5000, tab)  # refused: no answer to keep
+    assert len(chat.kept) == 0
     _asked(chat, tab, "Combien de pôles ?")
     assert len(chat.kept) == 1
-    messages, resumed, key = resume(chat.kept, Session(), tab.key)
-    assert resumed is not tab and key == resumed.key != tab.key
-    assert messages == tab.messages() and len(messages) == 2
-    assert resumed.exchanges[0].feedback_id == tab.exchanges[0].feedback_id  # opinions still go
-    # the two go on apart (a tab duplicated with its storage keeps the first key)
-    _asked(chat, resumed, "Et en 2020 ?")
-    assert len(resumed.exchanges) == 2 and len(tab.exchanges) == 1
-    assert resume(chat.kept, Session(), resumed.key)[0] == resumed.messages()
+    reloaded = Session()
+    messages, session, key = resume(chat.kept, reloaded, tab.key)
+    assert session is reloaded and key == reloaded.key != tab.key
+    assert messages == tab.messages()  # the refusal shown too, once the tab has an answer
+    assert reloaded.exchanges[-1].feedback_id == tab.exchanges[-1].feedback_id  # opinions go
+    # the old key is gone: a page reloaded without end takes one place
+    assert resume(chat.kept, Session(), tab.key)[0] == SKIPPED
+    # a follow-up after the reload reads the question before it
+    _asked(chat, reloaded, "Et en 2020 ?")
+    assert len(reloaded.exchanges) == len(messages) // 2 + 1
+    assert resume(chat.kept, Session(), reloaded.key)[0] == reloaded.messages()
+
+
+def test_a_question_sent_while_the_page_loads_stays_after_the_conversation_put_back() -> None:
+    kept = KeptConversations()
+    old = _answered("ancienne")
+    kept.keep(old)
+    tab = Session()
+    assert tab.send("nouvelle")  # sent before the load's event came
+    _, session, _ = resume(kept, tab, old.key)
+    assert session is tab
+    assert [e.question for e in tab.exchanges] == ["ancienne", "nouvelle"]
+    assert tab.claim() is not None  # still waiting for its answer, in the tab's own session
 
 
 @pytest.mark.parametrize("key", [None, "", 7, ["k"], "inconnue", "x" * 101])
 def test_a_key_of_nothing_kept_gives_the_tab_its_own_new_conversation(key: Any) -> None:
     kept = KeptConversations()
-    kept.keep(Session([Exchange("q", "<p>r</p>")]))
+    kept.keep(_answered("q"))
     tab = Session()
     assert resume(kept, tab, key) == (SKIPPED, tab, tab.key)
 
 
-def test_a_question_sent_before_the_load_is_never_covered() -> None:
+def test_questions_left_waiting_by_the_page_are_not_taken_back() -> None:
     kept = KeptConversations()
-    old = Session([Exchange("ancienne", "<p>r</p>")])
-    kept.keep(old)
-    tab = Session([Exchange("nouvelle", "<p>r</p>")])
-    assert resume(kept, tab, old.key) == (SKIPPED, tab, tab.key)
-
-
-def test_questions_left_waiting_by_the_page_are_not_resumed() -> None:
-    kept = KeptConversations()
-    tab = Session([Exchange("répondue", "<p>r</p>")])
+    tab = _answered("répondue")
     assert tab.send("en attente")
     kept.keep(tab)
-    resumed = kept.resumed(tab.key)
-    assert resumed is not None and [e.question for e in resumed.exchanges] == ["répondue"]
-    only_waiting = Session()
-    assert only_waiting.send("en attente")
-    kept.keep(only_waiting)
-    copy = kept.resumed(only_waiting.key)
-    assert (
-        copy is not None
-        and copy.exchanges == []
-        and copy.key not in {s.key for s in (tab, only_waiting)}
-    )
+    assert [e.question for e in kept.take(tab.key)] == ["répondue"]
 
 
 def test_a_new_conversation_is_what_a_reload_finds() -> None:
     kept = KeptConversations()
-    tab = Session([Exchange("q", "<p>r</p>")])
+    tab = _answered("q")
     kept.keep(tab)
     tab.clear()
-    resumed = kept.resumed(tab.key)
-    assert resumed is not None and resumed.exchanges == []
+    assert kept.take(tab.key) == []
 
 
 def test_conversations_unused_for_long_or_beyond_the_most_are_dropped() -> None:
     clock = Clock()
     kept = KeptConversations(most=2, idle=600, clock=clock)
-    first, second, third = (Session([Exchange(q, "<p>r</p>")]) for q in "abc")
-    kept.keep(first)
+    first, second, third = (_answered(q) for q in "abc")
+    kept.keep(first, "a")
     clock.now += 300
-    kept.keep(second)
-    kept.keep(first)  # used again: the least recently used is now `second`
-    kept.keep(third)
-    assert kept.resumed(second.key) is None
-    assert kept.resumed(first.key) is not None  # its copy is kept too, pushing one out
+    kept.keep(second, "b")
+    kept.keep(first, "a")  # used again: the least recently used is now `second`
+    kept.keep(third, "c")
+    assert kept.take(second.key) == []
     assert len(kept) == 2
     clock.now += 601  # ten minutes unused: every one goes
-    assert kept.resumed(first.key) is None and kept.resumed(third.key) is None
+    assert kept.take(first.key) == [] and kept.take(third.key) == []
     assert len(kept) == 0
 
 
-def test_a_page_reloaded_without_end_takes_one_place_not_the_others() -> None:
-    kept = KeptConversations(most=500)
-    others = [Session([Exchange(f"q{i}", "<p>r</p>")]) for i in range(400)]
-    for s in others:
-        kept.keep(s)
-    looping = Session([Exchange("boucle", "<p>r</p>")])
-    kept.keep(looping)
-    key = looping.key
-    for _ in range(500):
-        resumed = kept.resumed(key)
-        assert resumed is not None
-        key = resumed.key
-    assert len(kept) == 401
-    assert all(kept.resumed(s.key) is not None for s in others)
+def test_one_address_sending_without_end_drops_its_own_not_the_others() -> None:
+    kept = KeptConversations(most=500, per_client=20)
+    others = [_answered(f"q{i}") for i in range(400)]
+    for i, s in enumerate(others):
+        kept.keep(s, f"10.0.0.{i}")
+    flood = [_answered("encore") for _ in range(520)]
+    for s in flood:
+        kept.keep(s, "10.9.9.9")
+    assert len(kept) == 420
+    assert all(kept.take(s.key) for s in others)
+    assert [bool(kept.take(s.key)) for s in flood] == [False] * 500 + [True] * 20

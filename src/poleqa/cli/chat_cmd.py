@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import click
 
@@ -27,9 +26,11 @@ from poleqa.types import Answer, Turn
 
 Asker = Callable[[str, tuple[Turn, ...]], Answer]
 
+Line = str | UnicodeDecodeError
+
 GREETING = (
     "Posez vos questions, une par ligne ; une question de suite (« Et en 2020 ? ») se lit avec "
-    "les précédentes. Ligne vide ou Ctrl-D pour finir."
+    "les précédentes. Ctrl-D pour finir."
 )
 
 
@@ -49,8 +50,9 @@ def chat(
     """Answer questions typed one per line, as the web chat does: a follow-up question
     (« Et en 2020 ? », « Et pour la région Centre ? ») is read with the questions before it.
 
-    Answers go to stdout, the prompt and refusals to stderr; an empty line or end of input
-    (Ctrl-D) ends the conversation.
+    In a terminal, with a prompt, line editing and history; from a pipe or a file, each line
+    (blank ones skipped). Answers go to stdout, refusals to stderr; the end of input (Ctrl-D)
+    ends the conversation, Ctrl-C too (exit 130).
     """
     # Late: they load numpy and FAISS (see poleqa.cli).
     from poleqa.pipeline import Pipeline
@@ -63,30 +65,32 @@ def chat(
     with corpus_in_advice(settings.index_dir, settings.corpus_dir, named):
         pipeline.sources()  # the index loaded (or its error said) before the first prompt
         changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir)
-        click.echo(GREETING, err=True)
+        typed = sys.stdin.isatty()
+        if typed:
+            click.echo(GREETING, err=True)
 
         def asked(question: str, history: tuple[Turn, ...]) -> Answer:
             return changes.noted(pipeline.ask(question, history=history, k=settings.k))
 
-        _converse(sys.stdin.buffer, asked)
+        try:
+            _converse(_typed_lines() if typed else text_lines(sys.stdin.buffer), asked)
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+            sys.exit(130)
 
 
-def _converse(stream: BinaryIO, ask: Asker) -> None:
-    """Each line of `stream` asked with the conversation so far, its answer printed; a refused
-    question (or a line that is not UTF-8) is said and leaves the conversation as it was."""
+def _converse(lines: Iterator[Line], ask: Asker) -> None:
+    """Each line asked with the conversation so far, its answer printed; a refused question
+    (or a line that is not UTF-8) is said and leaves the conversation as it was."""
     from poleqa.query.conversation import recent, turn_after
 
     turns: list[Turn] = []
-    lines = text_lines(stream)
-    while True:
-        click.echo("> ", nl=False, err=True)
-        line = next(lines, None)
+    for line in lines:
         if isinstance(line, UnicodeDecodeError):
             click.echo(f"Error: {not_utf8(line)}", err=True)
             continue
-        if line is None or not line.strip():
-            click.echo("" if line is not None else "\n", nl=False, err=True)  # Ctrl-D: a newline
-            return
+        if not line.strip():
+            continue
         try:
             answer = ask(line, recent(turns))
         except QuestionError as e:  # too long, no word…: the next line is asked all the same
@@ -95,6 +99,20 @@ def _converse(stream: BinaryIO, ask: Asker) -> None:
         print_answer(answer)
         click.echo("")
         turns.append(turn_after(line, answer))
+
+
+def _typed_lines() -> Iterator[Line]:
+    """The lines typed in a terminal, after a prompt, with line editing and history."""
+    import readline  # noqa: F401 (`input` edits lines with it once imported)
+
+    while True:
+        try:
+            yield input("> ")
+        except EOFError:  # Ctrl-D: the prompt's line ended
+            click.echo("", err=True)
+            return
+        except UnicodeDecodeError as e:
+            yield e
 
 
 commands = [chat]

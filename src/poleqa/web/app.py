@@ -19,7 +19,7 @@ from poleqa.types import Turn
 from poleqa.web import render
 from poleqa.web.answer_view import answer_html
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served, theme
-from poleqa.web.guards import InputError, RateLimiter, text_input
+from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
 from poleqa.web.kept import KeptConversations, keep_across_reloads
 from poleqa.web.ratings import Ratings
 from poleqa.web.session import REFUSED_SHOWN, Exchange, Session, own_session
@@ -100,14 +100,14 @@ class ChatApp(Ratings, Served):
         refusal = self._refusal(question)
         if refusal is not None:
             session.add(refusal, session.begin()[0])
-            self.kept.keep(session)
             return question, session.messages(), session, self.status()
         if not session.send(question):
             return question, gr.skip(), session, render.message_html(TOO_MANY, "info")
-        self.kept.keep(session)  # from its first question: a page only loaded costs nothing
         return gr.skip(), session.messages(), session, gr.skip()
 
-    def answer_in_page(self, session: Session | None) -> Iterator[tuple[Any, Session, Any]]:
+    def answer_in_page(
+        self, session: Session | None, request: gr.Request | None = None
+    ) -> Iterator[tuple[Any, Session, Any]]:
         """Answers the tab's waiting questions (`send_in_page`), one after the other, each in
         its place, and yields (messages, session, status line) after each. An event finding
         another of its tab at it leaves them to it (it answers every question sent meanwhile,
@@ -122,6 +122,7 @@ class ChatApp(Ratings, Served):
             while (waiting := session.claim()) is not None:
                 generation, sent, history = waiting
                 session.fulfil(sent, self._answer(sent.question, history), generation)
+                self.kept.keep(session, client_key(request))  # for a reload, once answered
                 shown = True
                 yield session.messages(), session, ""
             done = True  # `claim` ended the answering, in the step that found nothing left

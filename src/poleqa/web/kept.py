@@ -10,10 +10,12 @@ from typing import Any
 
 import gradio as gr
 
-from poleqa.web.session import Session, own_session
+from poleqa.web.guards import client_key
+from poleqa.web.session import Exchange, Session, own_session
 
 KEPT_MOST = 500  # conversations kept at once (the least recently used go first)
 KEPT_FOR = 2 * 3600  # seconds a conversation unused is kept
+PER_CLIENT = 20  # conversations kept for one address (a school's or a firm's share one)
 # Where the page keeps its key: the tab's sessionStorage, gone when the tab closes (on a shared
 # computer the next person does not find the conversation), kept through a reload or « Back ».
 STORAGE_KEY = "poleqa-conversation"
@@ -23,44 +25,46 @@ MAX_KEY_CHARS = 100  # keys are 24 characters; anything longer is no key of this
 class KeptConversations:
     """The server's conversations by key, in memory, for a reload to find its tab's again.
 
-    Only conversations with a question are kept (a page loaded and left costs nothing); a key
-    resumed gives a copy under a new key, which replaces it (a page reloaded without end takes
-    one place, not every other visitor's): a tab duplicated with its storage goes on apart
-    from the one it was copied from, which is kept again at its next question."""
+    Only conversations with an answer are kept (a page loaded and left, a refused question,
+    cost nothing), PER_CLIENT at most from one address (one client sending without end drops
+    its own, not the other visitors'). A reload takes its conversation back into the new
+    page's own, under that page's key: the old key is gone (a page reloaded without end takes
+    one place)."""
 
     def __init__(
         self,
         most: int = KEPT_MOST,
         idle: float = KEPT_FOR,
         clock: Callable[[], float] = time.monotonic,
+        per_client: int = PER_CLIENT,
     ) -> None:
         self.most = most
         self.idle = idle
         self.clock = clock
-        self._kept: OrderedDict[str, tuple[Session, float]] = OrderedDict()
+        self.per_client = per_client
+        self._kept: OrderedDict[str, tuple[Session, float, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def keep(self, session: Session) -> None:
-        """`session` kept (again) under its key, as used now."""
+    def keep(self, session: Session, client: str = "") -> None:
+        """`session` kept (again) under its key, as used now by `client` (an address)."""
         with self._lock:
-            self._kept[session.key] = (session, self.clock())
+            self._kept[session.key] = (session, self.clock(), client)
             self._kept.move_to_end(session.key)
+            own = [k for k, (_, _, c) in self._kept.items() if c == client]
+            for key in own[: max(0, len(own) - self.per_client)]:  # its least recently used
+                del self._kept[key]
             self._drop_old()
 
-    def resumed(self, key: Any) -> Session | None:
-        """A copy of the conversation kept under `key` (its answered exchanges, under a new
-        key, kept too), or None: no such key, or kept too long unused."""
+    def take(self, key: Any) -> list[Exchange]:
+        """The answered exchanges of the conversation kept under `key`, which is no longer
+        kept under it; none for no such key, or one kept too long unused. A reload has no
+        event to answer the questions still waiting in the page it left."""
         if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
-            return None
+            return []
         with self._lock:
             self._drop_old()
             found = self._kept.pop(key, None)
-        if found is None:
-            return None
-        copy = found[0].answered_copy()
-        if copy.exchanges:
-            self.keep(copy)
-        return copy
+        return found[0].answered() if found is not None else []
 
     def __len__(self) -> int:
         with self._lock:
@@ -80,8 +84,9 @@ class KeptConversations:
 # one when resumed: see KeptConversations). sessionStorage may be refused (some private modes):
 # the conversation is then not kept, nothing else changes.
 READ_KEY = f"""(session, key) => {{
-  try {{ return [session, sessionStorage.getItem("{STORAGE_KEY}") || ""]; }}
-  catch (e) {{ return [session, ""]; }}
+  let kept = "";
+  try {{ kept = sessionStorage.getItem("{STORAGE_KEY}") || ""; }} catch (e) {{}}
+  return [session, kept.length <= {MAX_KEY_CHARS} ? kept : ""];
 }}"""
 WRITE_KEY = f"""(key) => {{
   try {{ if (key) sessionStorage.setItem("{STORAGE_KEY}", key); }} catch (e) {{}}
@@ -89,15 +94,19 @@ WRITE_KEY = f"""(key) => {{
 }}"""
 
 
-def resume(kept: KeptConversations, session: Session | None, key: Any) -> tuple[Any, Session, str]:
+def resume(
+    kept: KeptConversations, session: Session | None, key: Any, client: str = ""
+) -> tuple[Any, Session, str]:
     """On a page load: the conversation its tab had before a reload, if the server still keeps
-    it (else the tab's new one). Returns (messages, session, the key the tab is to keep)."""
+    it, taken into the page's own (before a question sent meanwhile, which stays). Returns
+    (messages, session, the key the tab is to keep)."""
     session = own_session(session)
-    if not session.snapshot():  # a question already sent from this page is never covered
-        found = kept.resumed(key)
-        if found is not None:
-            return found.messages(), found, found.key
-    return gr.skip(), session, session.key
+    earlier = kept.take(key)
+    if not earlier:
+        return gr.skip(), session, session.key
+    session.take_back(earlier)
+    kept.keep(session, client)
+    return session.messages(), session, session.key
 
 
 def keep_across_reloads(
@@ -107,8 +116,10 @@ def keep_across_reloads(
     event: see poleqa.web.app) and the key's keeping in the tab."""
     held = gr.Textbox(visible=False)
 
-    def resumed(s: Session | None, key: Any) -> tuple[Any, Session, str]:
-        return resume(kept, s, key)
+    def resumed(
+        s: Session | None, key: Any, request: gr.Request | None = None
+    ) -> tuple[Any, Session, str]:
+        return resume(kept, s, key, client_key(request))
 
     loaded = demo.load(
         resumed,

@@ -61,12 +61,16 @@ class Session:
             copy.generation = self.generation
         return copy
 
-    def answered_copy(self) -> Session:
-        """A new session (its own key) holding this one's answered exchanges, shared (an
-        answered exchange is replaced, never changed): a reload has no event to answer the
-        questions still waiting in the page it left."""
+    def answered(self) -> list[Exchange]:
+        """The answered exchanges (shared: an answered exchange is replaced, never changed)."""
         with self._lock:
-            return Session([e for e in self.exchanges if not e.pending])
+            return [e for e in self.exchanges if not e.pending]
+
+    def take_back(self, earlier: list[Exchange]) -> None:
+        """A reload's conversation put back before this page's own exchanges (a question may
+        have been sent while the page loaded: it stays, after them)."""
+        with self._lock:
+            self.exchanges = [*earlier, *self.exchanges][-MAX_EXCHANGES:]
 
     def begin(self) -> tuple[int, tuple[Turn, ...]]:
         """For a question just sent: its conversation, and the history resolving a follow-up."""
