@@ -199,10 +199,16 @@ def test_a_reload_keeps_the_conversation_of_its_tab_only(browser, tmp_path: Path
         page = _asked(ctx, url, "Où est le siège de Hêtraie Nord ?")
         answer = page.locator("#pq-chat .pq-answer")
         answer.first.wait_for(timeout=WAIT * 1000)
-        shown = page.inner_text("#pq-chat")
+        shown = page.inner_text("#pq-chat .pq-answer")
+        page.locator("#pq-chat .pq-down").first.click()  # « Non »: stored, shown pressed
+        page.locator("#pq-chat .pq-fb-status.pq-ok").first.wait_for(timeout=WAIT * 1000)
         page.reload()
         answer.first.wait_for(timeout=WAIT * 1000)
-        assert page.inner_text("#pq-chat") == shown
+        assert page.inner_text("#pq-chat .pq-answer") == shown
+        pressed = page.locator("#pq-chat .pq-rate").evaluate_all(
+            "bs => bs.map(b => b.getAttribute('aria-pressed'))"
+        )
+        assert pressed == ["false", "true"]  # the opinion given, after the reload too
         # a follow-up after the reload reads the question before it
         page.fill("#pq-question textarea", "Et celui de Saline-Est ?")
         page.press("#pq-question textarea", "Enter")

@@ -120,3 +120,23 @@ def test_one_address_sending_without_end_drops_its_own_not_the_others() -> None:
     assert len(kept) == 420
     assert all(kept.take(s.key) for s in others)
     assert [bool(kept.take(s.key)) for s in flood] == [False] * 500 + [True] * 20
+
+
+def test_an_opinion_given_is_shown_pressed_after_a_reload(tmp_path: Path) -> None:
+    chat = ChatApp(FakePipeline(), FeedbackStore(tmp_path))
+    tab = Session()
+    _asked(chat, tab, "Combien de pôles ?")
+    key = tab.exchanges[0].feedback_id
+    drawn = tab.messages()[1]["content"]
+    assert "pq-stored" not in drawn
+    chat.rate_last("down", "", tab)  # the API's opinion about the last answer
+    assert tab.messages()[1]["content"] == drawn  # not redrawn in its page (a comment typed)
+    for given, then in (("down", "up"), ("up", "up")):  # reloaded, re-rated, reloaded again
+        page = Session()
+        messages, _, _ = resume(chat.kept, page, tab.key)
+        shown = messages[1]["content"]
+        assert f'<div class="pq-feedback pq-stored-{given}" id="pq-f-{key}">' in shown
+        assert shown.count("pq-stored-") == 1
+        chat.rate_last(then, "", page)
+        _asked(chat, page, "Et en 2020 ?")  # kept again under the page's key
+        tab = page

@@ -208,15 +208,31 @@ def note_html(note: str, numbers: frozenset[int], key: str) -> str:
     )
 
 
-def feedback_html(key: str) -> str:
-    """The answer's one feedback control (the comment box is added by `static/poleqa.js`)."""
+# What `feedback_html` adds for an opinion stored: a class (Gradio's sanitizer drops data- and
+# aria- attributes; static/poleqa.js turns it into the thumb pressed).
+_OPINION_SHOWN = re.compile(r" pq-stored-(?:up|down)")
+
+
+def feedback_html(key: str, stored: str = "") -> str:
+    """The answer's one feedback control (the comment box is added by `static/poleqa.js`),
+    the opinion `stored` for it (« up », « down ») marked to be shown pressed."""
+    mark = f" pq-stored-{stored}" if stored in ("up", "down") else ""
     return (
-        f'<div class="pq-feedback" id="pq-f-{key}"><span class="pq-ask">Réponse utile ?</span>'
-        f'<button type="button" class="pq-rate pq-up" id="pq-up-{key}" title="Réponse utile">'
-        f"{THUMB}<span>Oui</span></button>"
+        f'<div class="pq-feedback{mark}" id="pq-f-{key}"><span class="pq-ask">Réponse utile ?'
+        f'</span><button type="button" class="pq-rate pq-up" id="pq-up-{key}" '
+        f'title="Réponse utile">{THUMB}<span>Oui</span></button>'
         f'<button type="button" class="pq-rate pq-down" id="pq-down-{key}" '
         f'title="Réponse pas utile">{THUMB}<span>Non</span></button></div>'
     )
+
+
+def with_opinion(html: str, key: str, stored: str) -> str:
+    """An answer's message (`answer_html`) with the opinion `stored` for it (if any) shown
+    pressed: a page reloaded shows what its reader said."""
+    if not stored:
+        return html
+    drawn = _OPINION_SHOWN.sub("", html)  # as first drawn (a page reloaded twice drew it once)
+    return drawn.replace(feedback_html(key), feedback_html(key, stored), 1)
 
 
 def answer_html(answer: Answer, key: str = "0", feedback: bool = True) -> str:

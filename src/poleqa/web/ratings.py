@@ -105,6 +105,7 @@ class Ratings:
                 index_version=exchange.index_version,
             )
             self.store.add(record)
+            exchange.rating = rating  # shown pressed if the page is drawn again (a reload)
         except OSError:
             log.exception("feedback could not be stored")
             failed = "Votre avis n'a pas pu être enregistré. Réessayez plus tard."

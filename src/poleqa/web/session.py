@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 import threading
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from poleqa.query.conversation import recent, turn_after
 from poleqa.types import Answer, Turn
 from poleqa.web import render
+from poleqa.web.answer_view import with_opinion
 
 REFUSED_SHOWN = 300  # characters of a refused question shown in the conversation (and kept)
 MAX_WAITING = 5  # questions of a tab waiting for their answers at once
@@ -31,6 +32,7 @@ class Exchange:
     # « pending » until its answer takes its place
     waiting: bool = False
     pending: bool = False
+    rating: str = ""  # the opinion stored about the answer (« up », « down »), shown pressed
 
 
 class Session:
@@ -68,9 +70,12 @@ class Session:
 
     def take_back(self, earlier: list[Exchange]) -> None:
         """A reload's conversation put back before this page's own exchanges (a question may
-        have been sent while the page loaded: it stays, after them)."""
+        have been sent while the page loaded: it stays, after them), each opinion given shown
+        pressed. (Only then: redrawn while shown, an answer would lose the comment being
+        typed under it.)"""
+        shown = [replace(e, html=with_opinion(e.html, e.feedback_id, e.rating)) for e in earlier]
         with self._lock:
-            self.exchanges = [*earlier, *self.exchanges][-MAX_EXCHANGES:]
+            self.exchanges = [*shown, *self.exchanges][-MAX_EXCHANGES:]
 
     def begin(self) -> tuple[int, tuple[Turn, ...]]:
         """For a question just sent: its conversation, and the history resolving a follow-up."""

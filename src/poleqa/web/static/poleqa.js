@@ -130,6 +130,18 @@ function onClick(event) {
   }
 }
 
+// A page reloaded draws the opinion given before as a class (Gradio's sanitizer drops the
+// aria- and data- attributes): shown pressed, as a thumb clicked in the page is.
+function pressStored(bar) {
+  if (bar.dataset.stored) return;
+  const stored = bar.classList.contains("pq-stored-up") ? "up" : "down";
+  bar.dataset.stored = stored;
+  bar.querySelectorAll(".pq-rate").forEach((b) => {
+    const rating = b.classList.contains("pq-up") ? "up" : "down";
+    b.setAttribute("aria-pressed", rating === stored ? "true" : "false");
+  });
+}
+
 // The chat's own autoscroll is off (it would keep pulling a long answer to its end): while a
 // question waits, the chat shows its end; a new answer is shown from its beginning.
 const seen = new Set();
@@ -142,6 +154,8 @@ const observer = new MutationObserver(() => {
     if (scroller) scroller.scrollTo({ top: scroller.scrollHeight });
   }
   waiting = pending;
+  document.querySelectorAll("#pq-chat .pq-feedback.pq-stored-up, #pq-chat .pq-feedback.pq-stored-down")
+    .forEach(pressStored);
   let fresh = null;
   document.querySelectorAll("#pq-chat .pq-answer").forEach((a) => {
     if (!seen.has(a.id)) {
