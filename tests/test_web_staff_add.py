@@ -221,8 +221,9 @@ def test_a_document_is_replaced_only_when_asked_and_the_old_one_is_kept(
     assert (corpus / "fiche.md").read_text("utf-8") == NOTE
 
 
-def test_a_replacement_that_cannot_be_written_puts_the_old_one_back(
-    staff: StaffApp, uploads: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("goes_back", [True, False])
+def test_a_replacement_that_cannot_be_written_puts_the_old_one_back_or_says_where(
+    staff: StaffApp, uploads: Path, monkeypatch: pytest.MonkeyPatch, goes_back: bool
 ) -> None:
     import poleqa.web.corpus_upload as corpus_upload
 
@@ -234,102 +235,25 @@ def test_a_replacement_that_cannot_be_written_puts_the_old_one_back(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(corpus_upload, "_copy_new", full)
+    if not goes_back:  # the disk full for that too
+        monkeypatch.setattr(corpus_upload, "put_back", lambda *_: False)
     html, changed = staff.corpus.add(_sent(uploads, "fiche.md", NOTE.encode()), "", "", "", True)
-    assert not changed and "n'a pas pu être ajouté" in _said(html)
-    assert (corpus / "fiche.md").read_text("utf-8") == "# Ancienne\n\nTexte.\n"
-    assert not any((corpus / ".retires").rglob("*.md"))
-
-
-def test_what_to_fix_in_a_document_added_all_the_same_is_said(
-    staff: StaffApp, uploads: Path
-) -> None:
-    header = "# Pôle Lande\nDate: hier\n\nLe pôle Lande compte 12 adhérents.\n"
-    said = _said(_add(staff, _sent(uploads, "lande.md", header.encode()), "", "", ""))
-    assert 'class="pq-message pq-ok"' in said
-    assert (
-        "« lande.md » ajouté au corpus (titre : Pôle Lande). À corriger : indexé sans date : la "
-        "date « hier » de son en-tête n'en est pas une (attendu AAAA-MM-JJ, AAAA-MM ou AAAA)."
-    ) in said
-    # a date given with it stands in for the header's
-    other = header.replace("12", "13").encode()
-    said = _said(_add(staff, _sent(uploads, "lande2.md", other), "", "2024", ""))
-    assert "À corriger" not in said
-
-
-def test_a_replacement_keeps_the_metadata_left_empty_and_reaches_a_sub_folder(
-    staff: StaffApp, uploads: Path
-) -> None:
-    corpus = staff.corpus.folder
-    assert corpus is not None
-    (corpus / "sous").mkdir()
-    (corpus / "sous" / "fiche.md").write_text("# Ancienne\n\nTexte.\n", "utf-8")
-    meta = {"title": "Fiche", "url": "https://exemple.org/fiche", "date": "2020"}
-    (corpus / "sous" / "fiche.md.meta.json").write_text(json.dumps(meta), "utf-8")
-    html, changed = staff.corpus.add(
-        _sent(uploads, "fiche.md", NOTE.encode()), "", "2024", "", True
-    )
-    assert changed and "« sous/fiche.md » remplacé dans le corpus (titre : Fiche)" in _said(html)
-    assert not (corpus / "fiche.md").exists()  # in its place, not beside it
-    stored = json.loads((corpus / "sous" / "fiche.md.meta.json").read_text("utf-8"))
-    assert stored == meta | {"date": "2024"}  # the url kept, the date given taken
-    # the same file and metadata again: nothing to replace, nothing moved aside
-    kept = len(list((corpus / ".retires").rglob("*")))
-    html, changed = staff.corpus.add(_sent(uploads, "fiche.md", NOTE.encode()), "", "", "", True)
-    assert not changed
-    assert "« sous/fiche.md » est identique au document en place, renseignements compris" in (
-        _said(html)
-    )
-    assert len(list((corpus / ".retires").rglob("*"))) == kept
-    # two of that name in sub-folders: which one is not guessed
-    (corpus / "autre").mkdir()
-    (corpus / "autre" / "fiche.md").write_text("# Autre\n\nAutre texte.\n", "utf-8")
-    html, changed = staff.corpus.add(
-        _sent(uploads, "fiche.md", b"# Neuve\n\nNeuve.\n"), "", "", "", True
-    )
-    assert not changed and "Plusieurs documents s'appellent « fiche.md »" in _said(html)
-
-
-def test_a_file_in_the_way_that_is_no_document_is_said_so(staff: StaffApp, uploads: Path) -> None:
-    corpus = staff.corpus.folder
-    assert corpus is not None
-    (corpus / "autre.md").write_text("# Autre\n\nTexte.\n", "utf-8")
-    (corpus / "orphelin.md.meta.json").write_text('{"date": "2020"}', "utf-8")
-    for replace in (False, True):
-        html, changed = staff.corpus.add(
-            _sent(uploads, "orphelin.md", NOTE.encode()), "", "", "", replace
-        )
-        assert not changed and (
-            "Un fichier « orphelin.md » ou « orphelin.md.meta.json » est déjà dans le dossier du "
-            "corpus sans y être un document : renommez le fichier."
-        ) in _said(html)
+    said = _said(html)
+    failed = "« fiche.md » n'a pas pu être ajouté : le dossier du corpus n'est pas modifiable"
+    assert not changed and failed in said
+    if goes_back:
+        assert said.endswith(" ; l'ancien est resté en place.</div>")
+        assert (corpus / "fiche.md").read_text("utf-8") == "# Ancienne\n\nTexte.\n"
+        assert not any((corpus / ".retires").rglob("*.md"))
+    else:
+        kept = next((corpus / ".retires").rglob("fiche.md")).relative_to(corpus).as_posix()
+        assert said.endswith(f" ; l'ancien est dans {kept} (voir le journal).</div>")
 
 
 @pytest.mark.parametrize("typed", ["2023 ou 2024", "2021Tfoo", "2021-03 environ"])
 def test_words_after_a_date_are_no_date(staff: StaffApp, uploads: Path, typed: str) -> None:
     said = _said(_add(staff, _sent(uploads, "a.md", NOTE.encode()), "", typed, ""))
     assert f"Date « {typed} » non reconnue" in said
-
-
-def test_a_replacement_whose_old_one_cannot_go_back_says_where_it_is(
-    staff: StaffApp, uploads: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import poleqa.web.corpus_upload as corpus_upload
-
-    corpus = staff.corpus.folder
-    assert corpus is not None
-    (corpus / "fiche.md").write_text("# Ancienne\n\nTexte.\n", "utf-8")
-
-    def full(*_: Any) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(corpus_upload, "_copy_new", full)
-    monkeypatch.setattr(corpus_upload, "put_back", lambda *_: False)
-    html, changed = staff.corpus.add(_sent(uploads, "fiche.md", NOTE.encode()), "", "", "", True)
-    kept = next((corpus / ".retires").rglob("fiche.md")).relative_to(corpus).as_posix()
-    assert not changed and _said(html).endswith(
-        "n'a pas pu être ajouté : le dossier du corpus n'est pas modifiable sur ce serveur (voir "
-        f"son journal) ; l'ancien est dans {kept} (voir le journal).</div>"
-    )
 
 
 def test_a_metadata_file_that_cannot_be_written_leaves_nothing(tmp_path: Path) -> None:
