@@ -64,7 +64,7 @@ class Session:
         return copy
 
     def answered(self) -> list[Exchange]:
-        """The answered exchanges (shared: an answered exchange is replaced, never changed)."""
+        """The answered exchanges, not copied (`take_back` makes the copies a page shows)."""
         with self._lock:
             return [e for e in self.exchanges if not e.pending]
 
