@@ -43,19 +43,22 @@ def corpus_documents(corpus: Path) -> list[str]:
     return [n for n in names if not SURROGATES.search(n)]
 
 
-def withdraw(corpus: Path, name: str, now: datetime, last: bool = False) -> Withdrawn:
+def withdraw(
+    corpus: Path, name: str, now: datetime, replacing: list[str] | None = None
+) -> Withdrawn:
     """Moves the document `name` and its metadata file to ARCHIVE/<date and time>/ in the
     corpus, where the index no longer reads them and nothing is lost; PoleqaError (French) if
-    it is not a document of the corpus, is its last (unless `last`: it is being replaced), is
-    in a folder linked from elsewhere, or cannot be moved (then nothing has moved)."""
-    documents = corpus_documents(corpus)
+    it is not a document of the corpus, is its last, is in a folder linked from elsewhere, or
+    cannot be moved (then nothing has moved). `replacing`: the corpus's documents as listed
+    by a replacement of `name` (the last may go, another takes its place)."""
+    documents = corpus_documents(corpus) if replacing is None else replacing
     if name not in documents:
         raise PoleqaError(
             f"{name[:200]!r} is not a document of the corpus",
             f"« {shown_name(name)[:200]} » n'est pas (ou plus) un document du corpus.",
         )
     # an index of no document cannot be built: the chat went on citing the one withdrawn
-    if documents == [name] and not last:
+    if documents == [name] and replacing is None:
         raise PoleqaError(
             f"{name!r} is the corpus's only document",
             f"« {shown_name(name)} » est le seul document du corpus : ajoutez-en un autre avant "

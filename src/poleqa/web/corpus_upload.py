@@ -77,21 +77,23 @@ def add_document(
     cannot be read, the index would leave it out (too long, a copy of a document), it would
     change nothing, a file of that name is there and not to be replaced, or the folder cannot
     be written."""
-    placed, replacing = _placed(corpus, name, replace)
+    documents = corpus_documents(corpus)  # walked once for the checks below
+    placed, replacing = _placed(corpus, name, replace, documents)
     target = corpus / placed
     if replacing:
         fields = _kept_fields(sidecar_path(target)) | fields
     sidecar = json.dumps(fields, ensure_ascii=False, indent=2).encode("utf-8") if fields else None
     with tempfile.TemporaryDirectory(prefix="poleqa-ajout-") as trial:
         tried = Path(trial) / name
-        doc = _tried(corpus, upload, tried, sidecar, max_chars, placed if replacing else None)
+        others = [d for d in documents if d != placed or not replacing]
+        doc = _tried(corpus, upload, tried, sidecar, max_chars, others)
         if replacing and _unchanged(target, tried, fields):
             raise PoleqaError(
                 f"{placed} is the same as the document in place",
                 f"« {placed} » est identique au document en place, renseignements compris : "
                 "rien à remplacer.",
             )
-        old = withdraw(corpus, placed, datetime.now(), last=True) if replacing else None
+        old = withdraw(corpus, placed, datetime.now(), documents) if replacing else None
         try:
             if sidecar is not None:
                 _write_new(sidecar_path(target), sidecar)
@@ -117,10 +119,10 @@ def add_document(
     return Added(placed, doc.info.title or name, old, tuple(n.message_fr for n in doc.notes))
 
 
-def _placed(corpus: Path, name: str, replace: bool) -> tuple[str, bool]:
-    """Where a document named `name` goes (relative to `corpus`) and whether it replaces the
-    one there; PoleqaError (French) if a file of that name is in the way."""
-    documents = corpus_documents(corpus)
+def _placed(corpus: Path, name: str, replace: bool, documents: list[str]) -> tuple[str, bool]:
+    """Where a document named `name` goes (relative to `corpus`, whose `documents` these are)
+    and whether it replaces the one there; PoleqaError (French) if a file of that name is in
+    the way."""
     if replace:
         same = [d for d in documents if PurePosixPath(d).name == name]
         if name in same or len(same) == 1:
@@ -176,11 +178,11 @@ def _tried(
     tried: Path,
     sidecar: bytes | None,
     max_chars: int,
-    replaced: str | None,
+    others: list[str],
 ) -> Document:
     """`upload` copied to `tried` and read there as the index will read it.
     PoleqaError (French) for what the next re-index would leave out: unreadable, too long,
-    the same bytes as a document of the corpus (but `replaced`)."""
+    the same bytes as one of the `others` documents of the corpus."""
     name = tried.name
     try:
         shutil.copyfile(upload, tried)
@@ -201,7 +203,7 @@ def _tried(
             f"{name} would not be indexed: {reasons[0]}",
             f"« {name} » ne serait pas indexé ({reasons[1]}).",
         )
-    same = _same_bytes(corpus, data, replaced)
+    same = _same_bytes(corpus, data, others)
     if same is not None:
         raise PoleqaError(
             f"{name} is the same file as {same}",
@@ -210,13 +212,13 @@ def _tried(
     return doc
 
 
-def _same_bytes(corpus: Path, data: bytes, besides: str | None) -> str | None:
-    """The document of the corpus (but `besides`) holding exactly `data`, if any: the index
+def _same_bytes(corpus: Path, data: bytes, sources: list[str]) -> str | None:
+    """The document among `sources` (of the corpus) holding exactly `data`, if any: the index
     would cite both, crowding the other documents out of the answers."""
-    for source in corpus_documents(corpus):
+    for source in sources:
         path = corpus / source
         try:
-            same_size = source != besides and path.stat().st_size == len(data)
+            same_size = path.stat().st_size == len(data)
             if same_size and path.read_bytes() == data:
                 return source
         except OSError:  # unreadable: the re-index says so for that one
