@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def test_the_new_generation_is_on_the_disk_before_current_names_it(
     def fsync(fd: int) -> None:
         # the generation under its .partial name, the manifest under its temporary one
         path = os.readlink(f"/proc/self/fd/{fd}").removesuffix(store.PARTIAL_SUFFIX)
-        events.append(path.removesuffix(".tmp"))
+        events.append(re.sub(r"/\.([^/]+)\.[^./]+\.tmp$", r"/\1", path))
         real_fsync(fd)
 
     def switch_current(index_dir: Path, gen: Path) -> None:

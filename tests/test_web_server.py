@@ -105,8 +105,15 @@ def test_staff_api_refuses_bad_input_in_french(
         assert login.status_code == 200
         upload = {"path": str(outside), "meta": {"_type": "gradio.FileData"}}
         call = http.post("equipe/gradio_api/call/evaluate", json={"data": [upload, 5]})
-    assert call.status_code == 400
-    assert call.json() == {"detail": "Seuls les fichiers déposés sont acceptés."}
+        assert call.status_code == 400
+        assert call.json() == {"detail": "Seuls les fichiers déposés sont acceptés."}
+        # names no system call takes, sent before any login: a refusal, not a server error
+        anonymous = httpx.Client(base_url=site.url)
+        for name in ("a\u0000b", "x" * 5000):
+            record = {"path": name, "meta": {"_type": "gradio.FileData"}}
+            call = anonymous.post("equipe/gradio_api/call/evaluate", json={"data": [record, 5]})
+            assert call.status_code in (400, 401), call.text
+            assert "Traceback" not in call.text and "Internal" not in call.text
 
 
 def test_crafted_api_calls_get_a_french_refusal_not_a_traceback(

@@ -3,7 +3,6 @@ saved beside the others (never over one), with its metadata; refusals in French.
 
 from __future__ import annotations
 
-import builtins
 import json
 from html import unescape
 from pathlib import Path
@@ -231,10 +230,10 @@ def test_a_replacement_that_cannot_be_written_puts_the_old_one_back_or_says_wher
     assert corpus is not None
     (corpus / "fiche.md").write_text("# Ancienne\n\nTexte.\n", "utf-8")
 
-    def full(*_: Any) -> None:
+    def full(*_: Any, **__: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(corpus_upload, "_copy_new", full)
+    monkeypatch.setattr(corpus_upload, "write_atomic", full)
     if not goes_back:  # the disk full for that too
         monkeypatch.setattr(corpus_upload, "put_back", lambda *_: False)
     html, changed = staff.corpus.add(_sent(uploads, "fiche.md", NOTE.encode()), "", "", "", True)
@@ -254,27 +253,3 @@ def test_a_replacement_that_cannot_be_written_puts_the_old_one_back_or_says_wher
 def test_words_after_a_date_are_no_date(staff: StaffApp, uploads: Path, typed: str) -> None:
     said = _said(_add(staff, _sent(uploads, "a.md", NOTE.encode()), "", typed, ""))
     assert f"Date « {typed} » non reconnue" in said
-
-
-def test_a_metadata_file_that_cannot_be_written_leaves_nothing(tmp_path: Path) -> None:
-    from poleqa.web.corpus_upload import _write_new
-
-    target = tmp_path / "a.md.meta.json"
-
-    real_open = builtins.open
-
-    def failing_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        handle = real_open(path, mode, *args, **kwargs)
-        if mode == "xb":  # as a full disk does
-
-            def write(_: bytes) -> int:
-                raise OSError(28, "No space left on device")
-
-            handle.write = write  # type: ignore[method-assign]
-        return handle
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(builtins, "open", failing_open)
-        with pytest.raises(OSError):
-            _write_new(target, b"{}")
-    assert not target.exists()

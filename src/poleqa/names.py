@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 # Lone surrogates: Python's stand-ins for the bytes of a file name that is not UTF-8 (a Windows
 # archive unpacked on Linux), and what some PDFs' character maps give. No UTF-8 file, JSON
@@ -27,3 +28,14 @@ def _escaped(match: re.Match[str]) -> str:
     char = match.group()
     code = ord(char)
     return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def resolved_within(name: str, folder: Path) -> Path | None:
+    """The file `name` (a path a request sent) resolved, if it lies inside `folder` (resolved)
+    and is not a folder; None otherwise, a name no system call takes (a NUL byte, a loop of
+    links, a name too long) included: such a name is refused, not a server error."""
+    try:
+        path = Path(name).resolve()
+        return path if path.is_relative_to(folder) and not path.is_dir() else None
+    except (ValueError, OSError, RuntimeError):
+        return None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from poleqa.atomic import write_text_atomic
 from poleqa.config import Settings, default_cache_dir
 from poleqa.errors import QuestionSetError, run_tool, writable
 from poleqa.evaluation.metrics import holds_answer
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "c": args.c,
     }
     ranker = fit(rows, y, args.c, meta)
-    out.write_text(json.dumps(ranker.to_json(), indent=2) + "\n", "utf-8")
+    write_text_atomic(out, json.dumps(ranker.to_json(), indent=2) + "\n")  # the shipped one
     log.info("ranker written to %s (weights %s)", out, [round(w, 2) for w in ranker.linear.weights])
 
 

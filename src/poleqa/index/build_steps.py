@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from poleqa import __version__
+from poleqa.atomic import fsync_dir, write_text_atomic
 from poleqa.errors import IndexError_
 from poleqa.index import dense, jsonl, store
 from poleqa.index.build_plan import SENTENCE_TEXT, BuildParams, BuildPlan, passage_text
@@ -242,9 +243,9 @@ def write_generation(
             if p.is_file()
         }
         _write_manifest(partial, replace(manifest, files=files))
-        store.fsync_dir(partial)
+        fsync_dir(partial)
         os.rename(partial, final)
-        store.fsync_dir(index_dir)  # the rename is on the disk before CURRENT names `final`
+        fsync_dir(index_dir)  # the rename is on the disk before CURRENT names `final`
     except BaseException:
         # Ctrl-C or a failure: the current index stays as it was; drop the half-written folder.
         shutil.rmtree(partial, ignore_errors=True)
@@ -253,13 +254,7 @@ def write_generation(
 
 
 def _write_manifest(folder: Path, manifest: Manifest) -> None:
-    # Through a temporary file: a manifest is either complete or absent.
-    tmp = folder / (MANIFEST_NAME + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(manifest.to_json())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, folder / MANIFEST_NAME)
+    write_text_atomic(folder / MANIFEST_NAME, manifest.to_json())  # complete or absent
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

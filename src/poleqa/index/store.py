@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from poleqa.atomic import fsync_dir, write_atomic
 from poleqa.errors import IndexError_
 from poleqa.index.manifest import MANIFEST_NAME
 
@@ -196,13 +197,7 @@ def switch_current(index_dir: Path, gen: Path) -> None:
             f"The new index generation {gen} was deleted before it could be used: the previous "
             "index is kept; run `poleqa index` again."
         )
-    tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
-    with tmp.open("w", encoding="ascii") as f:
-        f.write(gen.name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, current_pointer(index_dir))
-    fsync_dir(index_dir)
+    write_atomic(current_pointer(index_dir), (gen.name + "\n").encode("ascii"))
 
 
 def fsync_tree(folder: Path) -> None:
@@ -218,15 +213,6 @@ def fsync_tree(folder: Path) -> None:
             with path.open("rb") as f:
                 os.fsync(f.fileno())
     fsync_dir(folder)
-
-
-def fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not supported everywhere; best effort
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def remove_stale_generations(index_dir: Path, keep: Path | None) -> None:

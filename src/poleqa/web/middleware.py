@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from poleqa.jsontext import parse_json
+from poleqa.names import resolved_within
 from poleqa.web.render import count_fr
 
 log = logging.getLogger(__name__)
@@ -196,10 +197,9 @@ def _problem(
     if files and mount.uploads is None:
         return "file reference in a call", "Ce service n'accepte aucun fichier."
     for name in files:
-        path = Path(name).resolve()
         # a folder of uploads is none: Gradio kept it as a file it made, and its clean-up of
         # old files then failed on it (IsADirectoryError) for the rest of the server's life
-        if mount.uploads is None or not path.is_relative_to(mount.uploads) or path.is_dir():
+        if mount.uploads is None or resolved_within(name, mount.uploads) is None:
             return f"file not uploaded: {name[:300]!r}", "Seuls les fichiers déposés sont acceptés."
     return None
 
