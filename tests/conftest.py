@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from browsing import launched
 from pgcluster import cluster  # noqa: F401 (a fixture: a throwaway PostgreSQL, per module)
-from support import PARAMS, FakeEmbedder, build_seed_index, write_corpus
+from support import PARAMS, FakeEmbedder, build_seed_index, use_fake_models, write_corpus
 from webserver import Server, start_server
 
 from poleqa.index import build_index
@@ -52,7 +52,7 @@ def fake_models(monkeypatch) -> dict[str, FakeEmbedder]:
     def get_embedder(name: str, cache_dir: Path | None = None) -> FakeEmbedder:
         return made.setdefault(name, FakeEmbedder(name=name))
 
-    monkeypatch.setattr("poleqa.embedding.get_embedder", get_embedder, raising=False)
+    use_fake_models(monkeypatch, get_embedder)
     return made
 
 

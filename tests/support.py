@@ -6,8 +6,9 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,6 +108,19 @@ ALPHA_PASSAGE = (
     "Sa présidente est Marie Durand."
 )
 PARAMS = {"chunk_size": 120, "chunk_overlap": 20, "flat_max_vectors": 1000}
+
+
+def use_fake_models(monkeypatch: Any, get_embedder: Callable[..., Any]) -> None:
+    """`poleqa.embedding.get_embedder` replaced by `get_embedder` (fakes of this process). A
+    build a server runs in a child process (`Pipeline.build(isolated=True)`) could not find
+    them there: it runs here."""
+    from poleqa import pipeline
+
+    def here(settings: Any, replace: bool, progress: bool) -> Any:
+        return pipeline.Pipeline(settings).build(progress=progress, replace=replace)
+
+    monkeypatch.setattr("poleqa.embedding.get_embedder", get_embedder, raising=False)
+    monkeypatch.setattr(pipeline, "_build_in_child", here)
 
 
 def write_corpus(folder: Path, docs: dict[str, str] = DOCS) -> Path:

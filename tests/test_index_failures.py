@@ -185,6 +185,36 @@ def test_a_full_disk_is_said_and_the_previous_index_kept(
     assert len(generations(index_dir)) == 1  # the half-written one removed
 
 
+def test_a_document_the_splitter_cannot_place_is_skipped_not_the_build(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import poleqa.chunking as chunking
+
+    class Misplacing:  # a splitter giving a passage that is not in the text
+        def split_text(self, text: str) -> list[str]:
+            return ["nulle part ailleurs"] if "Medicen" in text else [text.strip()]
+
+    monkeypatch.setattr(chunking, "_splitter", lambda size, overlap: Misplacing())
+    report = build_index(corpus, tmp_path / "index", FakeEmbedder(), **PARAMS)
+    assert [s.source for s in report.skipped] == ["a_medicen.md"]
+    assert report.skipped[0].reason == (
+        "a passage of the splitter is not in the text: 'nulle part ailleurs'"
+    )
+    assert report.documents == len(DOCS) - 1
+
+
+def test_a_skipped_name_is_reported_as_shown_whatever_the_reason(
+    corpus: Path, tmp_path: Path
+) -> None:
+    (corpus / "long\nnom.md").write_text("# Long\n\n" + "Texte du pôle. " * 40, "utf-8")
+    (corpus / "vide\tnom.md").write_text("", "utf-8")
+    report = build_index(
+        corpus, tmp_path / "index", FakeEmbedder(), **PARAMS, max_document_chars=300
+    )
+    shown = sorted(s.source for s in report.skipped)
+    assert "long\\nnom.md" in shown and "vide\\tnom.md" in shown
+
+
 def test_a_file_where_the_index_folder_should_be(corpus: Path, tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
     index_dir = tmp_path / "afile" / "index"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import DOCS, PARAMS, FakeEmbedder, write_corpus
+from support import DOCS, PARAMS, FakeEmbedder, use_fake_models, write_corpus
 
 from poleqa.cli import cli
 from poleqa.config import Settings
@@ -215,7 +215,7 @@ def test_a_generation_that_cannot_be_deleted_is_one_warning(built, monkeypatch, 
 @pytest.fixture
 def fake_model(monkeypatch) -> FakeEmbedder:
     emb = FakeEmbedder()  # the model of the `built` index
-    monkeypatch.setattr("poleqa.embedding.get_embedder", lambda name, cache_dir=None: emb)
+    use_fake_models(monkeypatch, lambda name, cache_dir=None: emb)
     return emb
 
 

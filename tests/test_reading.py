@@ -185,6 +185,13 @@ def test_the_highlight_covers_whole_words(text: str, span: str, shown: str) -> N
     assert text[s : trimmed_end(text, s, e)] == shown
 
 
+def test_an_empty_span_at_an_end_of_the_text_stays_empty() -> None:
+    # the boundary before the text's first character read its last one (text[-1])
+    text = "Minalogic compte 400 membres"
+    assert whole_words(text, 0, 0) == (0, 0)
+    assert whole_words(text, len(text), len(text)) == (len(text), len(text))
+
+
 def test_an_answer_rated_more_likely_wrong_than_right_is_marked_uncertain() -> None:
     q = analyse("Combien de membres compte le pôle Alpha ?", FakeEmbedder())
     # the fixed judge's probability is sigmoid(margin): 0.99 for a margin of 5, 0.38 for -0.5

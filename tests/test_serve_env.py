@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from support import DOCS, PARAMS, FakeEmbedder, write_corpus
+from support import DOCS, PARAMS, FakeEmbedder, use_fake_models, write_corpus
 
 from poleqa.cli import cli
 from poleqa.config import Settings
@@ -254,7 +254,7 @@ def test_serve_answers_from_its_index_when_the_corpus_is_gone_or_empty(
     from poleqa.web.common import Readiness
 
     fake = FakeEmbedder()  # not the default model: nothing to convert
-    monkeypatch.setattr("poleqa.embedding.get_embedder", lambda name, cache_dir=None: fake)
+    use_fake_models(monkeypatch, lambda name, cache_dir=None: fake)
     index_dir = tmp_path / "index"
     build_index(write_corpus(tmp_path / "corpus"), index_dir, fake, **PARAMS)
     (tmp_path / "empty").mkdir()

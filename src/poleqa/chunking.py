@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from poleqa.errors import IngestError
 from poleqa.types import Chunk, Document
 
 # Tried in order, coarsest first (regexes; a separator stays at the end of the piece before it):
@@ -114,7 +115,10 @@ def _offsets(text: str, pieces: list[str], body_start: int, overlap: int) -> lis
                 layer[pos] = prev_starts[j]
             pos = text.find(piece, pos + 1, stop)
         if not layer:  # cannot happen with langchain's contiguous pieces: fail loudly, not wrongly
-            raise AssertionError(f"chunk not found in its document: {piece[:60]!r}")
+            raise IngestError(
+                f"a passage of the splitter is not in the text: {piece[:60]!r}",
+                "un passage découpé ne se retrouve pas dans le texte",
+            )
         layers.append(layer)
         prev_starts, prev_len = sorted(layer), len(piece)
     text_end = non_space[-1] + 1

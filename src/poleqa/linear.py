@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,10 @@ class Linear:
 
 def fit_logistic(rows: np.ndarray, labels: np.ndarray, c: float) -> Linear:
     """The L2 logistic regression (inverse strength `c`) of `labels` on `rows` standardised."""
+    # Late: scikit-learn takes over a second to import, and only the fitting tools need it,
+    # not a server or `poleqa ask`, which read the fitted weights.
+    from sklearn.linear_model import LogisticRegression
+
     mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
     model = LogisticRegression(C=c, max_iter=2000).fit((rows - mean) / scale, labels)
     return Linear(

@@ -58,6 +58,7 @@ class Pipeline:
         self.settings = settings
         self._embedder = embedder
         self._embedder_given = embedder is not None  # a given one cannot cross processes
+        self._query_embedder: Embedder | None = None
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()  # guards the swap of `_loaded`
         self._load_lock = threading.Lock()  # one index load at a time
@@ -76,6 +77,8 @@ class Pipeline:
         index model."""
         if self.settings.query_model is None:
             return self.embedder
+        if self._query_embedder is not None:  # checked once: not on every question
+            return self._query_embedder
         from poleqa.embedding import get_embedder
 
         query = get_embedder(
@@ -88,6 +91,7 @@ class Pipeline:
                 f"The query model {self.settings.query_model} ({query.id}) does not give the "
                 f"vectors of the index model {self.settings.model} ({self.embedder.id}).",
             )
+        self._query_embedder = query
         return query
 
     # -- index lifecycle -------------------------------------------------------------------
@@ -107,7 +111,7 @@ class Pipeline:
         An index read from another corpus folder is refused (IndexOtherCorpusError, the index
         left as it is) unless `replace` (`poleqa index --replace`)."""
         if isolated and not self._embedder_given:
-            report = _build_in_child(self.settings, replace)
+            report = _build_in_child(self.settings, replace, progress)
         else:
             report = self._build_here(progress, replace)
         self._serve_built()
@@ -254,13 +258,15 @@ class Pipeline:
         return [d.info for d in self._state().index.documents.values()]
 
 
-def _build_in_child(settings: Settings, replace: bool) -> BuildReport:
-    """`Pipeline(settings).build()` in a fresh process (spawned: no thread or model inherited)."""
+def _build_in_child(settings: Settings, replace: bool, progress: bool) -> BuildReport:
+    """`Pipeline(settings).build()` in a fresh process (spawned: no thread or model inherited;
+    its progress bars go to the same terminal)."""
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
             # this process's id, taken here: read in the child, it could already be another's
-            return pool.submit(_build_child, settings, replace, os.getpid()).result()
+            child = pool.submit(_build_child, settings, replace, progress, os.getpid())
+            return child.result()
     except BrokenProcessPool as e:
         # killed (out of memory, a signal): the build's own atomic swap kept the previous index
         raise PoleqaError(
@@ -270,9 +276,9 @@ def _build_in_child(settings: Settings, replace: bool) -> BuildReport:
         ) from e
 
 
-def _build_child(settings: Settings, replace: bool, asker: int) -> BuildReport:
+def _build_child(settings: Settings, replace: bool, progress: bool, asker: int) -> BuildReport:
     threading.Thread(target=_exit_with_parent, args=(asker,), daemon=True).start()
-    return Pipeline(settings).build(replace=replace)
+    return Pipeline(settings).build(progress=progress, replace=replace)
 
 
 def _exit_with_parent(parent: int, every: float = 1.0) -> None:

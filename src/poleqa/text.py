@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -49,9 +50,16 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-@lru_cache(maxsize=1)
+# One stemmer per thread: PyStemmer's must not be called concurrently (the server answers in
+# several threads); it is safe today only because its C code never releases the GIL.
+_per_thread = threading.local()
+
+
 def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("french")
+    stemmer = getattr(_per_thread, "stemmer", None)
+    if stemmer is None:
+        stemmer = _per_thread.stemmer = Stemmer.Stemmer("french")
+    return stemmer
 
 
 STOPWORDS: frozenset[str] = frozenset(fold(w) for w in STOPWORDS_FRENCH) | frozenset(

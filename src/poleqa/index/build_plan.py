@@ -239,7 +239,7 @@ def read_corpus(
             try:
                 data = read_file_bytes(corpus_dir, path)
             except IngestError as e:  # unreadable since the scan: not remembered, so stale
-                skips.reported.append(Skipped(source, e.message, e.message_fr))
+                skips.reported.append(Skipped(shown_name(source), e.message, e.message_fr))
                 continue
             # The bytes read, not those scanned: a file rewritten in between (a copy under
             # way) must look changed to the next status, or its document stays missing.
@@ -255,7 +255,7 @@ def read_corpus(
                 # went from the chat unnoticed: it is served as it was, said, and its old
                 # fingerprint keeps the next status saying the file changed. A document
                 # emptied or replaced by one without text goes, as its author meant.
-                skips.reported.append(Skipped(source, *kept_reasons(e)))
+                skips.reported.append(Skipped(shown_name(source), *kept_reasons(e)))
                 doc, fingerprint = kept, entry.fingerprint
         reasons = too_long(doc, params.max_document_chars)
         if reasons is not None:
@@ -294,7 +294,13 @@ def chunk_corpus(
         if d.status == "unchanged" and prev is not None:
             _reuse_rows(d, prev, next_chunk)
         else:
-            d.chunks = chunk_document(d.doc, params.chunk_size, params.chunk_overlap, next_chunk)
+            try:  # one document the splitter cannot place is skipped, not the whole build
+                d.chunks = chunk_document(
+                    d.doc, params.chunk_size, params.chunk_overlap, next_chunk
+                )
+            except IngestError as e:
+                skips.add(d.doc.source, d.fingerprint, e.message, e.message_fr)
+                continue
             d.sentences = split_document_sentences(d.doc)
         if not d.chunks:
             skips.add(d.doc.source, d.fingerprint, "no text to index", "aucun texte à indexer")

@@ -9,6 +9,7 @@ from pathlib import Path
 from poleqa.errors import CorpusError, IngestError
 from poleqa.index.manifest import SkippedEntry
 from poleqa.ingest import is_sidecar, read_document
+from poleqa.names import shown_name
 from poleqa.text import thousands_fr
 from poleqa.types import Document, Skipped
 
@@ -23,7 +24,7 @@ class Skips:
     remembered: list[SkippedEntry] = field(default_factory=list)
 
     def add(self, source: str, fingerprint: str, reason: str, reason_fr: str) -> None:
-        self.reported.append(Skipped(source, reason, reason_fr))
+        self.reported.append(Skipped(shown_name(source), reason, reason_fr))  # as reports show
         # English only: the manifest's entries, and the comparison `status` makes, stay as they
         # were (indexes on disk keep loading and are not seen as changed)
         self.remembered.append(SkippedEntry(source, fingerprint, reason))

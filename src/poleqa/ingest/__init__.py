@@ -38,7 +38,6 @@ __all__ = [
     "shown_name",
     "unsupported_reason",
     "unsupported_reason_fr",
-    "unused_sidecar_files",
 ]
 
 # Bump when readers change what they extract: fingerprints change, so every file is read again;
@@ -176,11 +175,6 @@ def list_corpus(root: Path) -> CorpusListing:
 def iter_corpus_files(root: Path) -> list[Path]:
     """The supported files under `root`, sorted by relative path (`list_corpus`)."""
     return list_corpus(root).documents
-
-
-def unused_sidecar_files(root: Path) -> list[Skipped]:
-    """The metadata files under `root` that no document reads, with why (`list_corpus`)."""
-    return list_corpus(root).unused_sidecars
 
 
 def _unused_sidecars(root: Path, entries: list[Path], documents: list[Path]) -> list[Skipped]:

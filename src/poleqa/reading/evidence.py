@@ -36,7 +36,8 @@ class SecondOpinion(Protocol):
 
 
 class EvidenceGatherer:
-    """Asks the sentence scorer once per question, on the passages the reader was given."""
+    """Asks the sentence scorer once per question, on all the question's candidate passages
+    (`pipeline.CANDIDATE_HITS`; the reader reads the first few of them)."""
 
     def __init__(self, scorer: Answerer) -> None:
         self.scorer = scorer

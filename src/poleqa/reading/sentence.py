@@ -26,7 +26,10 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _inside_word(text: str, at: int) -> bool:
-    """Whether the boundary before text[at] falls inside a word."""
+    """Whether the boundary before text[at] falls inside a word (never the text's ends: at 0,
+    text[at - 1] would be its last character)."""
+    if at <= 0 or at >= len(text):
+        return False
     before, after = text[at - 1], text[at]
     if before.isalnum() and after.isalnum():
         return True

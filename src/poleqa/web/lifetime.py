@@ -87,8 +87,7 @@ def _french_unauthorized(send: Send) -> Send:
         if message["type"] == "http.response.start" and message["status"] == 401:
             replaced = True
             body = json.dumps({"detail": ENDED}, ensure_ascii=False).encode("utf-8")
-            headers = [(k, v) for k, v in message.get("headers", []) if k != b"content-length"]
-            headers = [(k, v) for k, v in headers if k != b"content-type"]
+            headers = [(k, v) for k, v in message.get("headers", []) if k not in _REPLACED]
             headers += [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 # Questions answered at once, whatever sent them (Envoyer, Enter, an example: one
 # concurrency id); the others wait in the queue (up to QUEUE_SIZE of them).
 CONCURRENCY = 8  # 20 web clients were served best by 8 (docs/reader.md, « Speed »)
-FEEDBACK_PER_MINUTE = 10  # opinions accepted per minute from one client address
+# Opinions accepted per minute from one client address: a person gives a few a minute; more
+# from one address is a script filling the disk.
+FEEDBACK_PER_MINUTE = 10
 
 
 def check_port(host: str, port: int) -> None:

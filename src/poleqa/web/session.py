@@ -48,6 +48,9 @@ class Session:
         self.exchanges: list[Exchange] = list(exchanges or ())
         # what the tab keeps to find its conversation after a reload (poleqa.web.kept)
         self.key = secrets.token_urlsafe(18)
+        # Set once a reloaded page took this conversation into its own: the old page's answer
+        # still under way must not keep it again under the old key.
+        self.handed_over = False
         # Bumped by « Nouvelle conversation »: an answer to an earlier one is not put back.
         self.generation = 0
         self._lock = threading.Lock()

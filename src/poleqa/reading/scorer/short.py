@@ -18,7 +18,7 @@ _TYPE_NAMES = {NUMBER: "aucun chiffre", DATE: "aucune date", PERSON: "aucun nom 
 
 
 def gap_note(q: QuestionAnalysis, features: Mapping[str, float]) -> str:
-    """Why poleqa abstains when a gate of `candidates.evidence_gaps` decided it, in French."""
+    """Why poleqa abstains when a gate of `gates.evidence_gaps` decided it, in French."""
     if features.get("gap_year"):
         years = " ni ".join(f"de {y}" for y in q.dated_years)
         either = "ni " if len(q.dated_years) > 1 else ""
