@@ -18,6 +18,7 @@ from browsing import local_only
 from poleqa.serialise import UNCERTAIN_TEXT
 from poleqa.types import Answer
 from poleqa.web import create_app
+from poleqa.web.kept import UNANSWERED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT = 30  # seconds
@@ -205,6 +206,7 @@ def test_a_reload_keeps_the_conversation_of_its_tab_only(browser, tmp_path: Path
         page.reload()
         answer.first.wait_for(timeout=WAIT * 1000)
         assert page.inner_text("#pq-chat .pq-answer") == shown
+        assert page.input_value("#pq-question textarea") == ""  # answered: nothing put back
         pressed = page.locator("#pq-chat .pq-rate").evaluate_all(
             "bs => bs.map(b => b.getAttribute('aria-pressed'))"
         )
@@ -226,3 +228,24 @@ def test_a_reload_keeps_the_conversation_of_its_tab_only(browser, tmp_path: Path
         page.wait_for_selector("#pq-question textarea")
         page.wait_for_timeout(1000)
         assert answer.count() == 0
+
+
+def test_a_question_still_being_answered_at_a_reload_comes_back_in_the_box(
+    browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # it was dropped without a word: the reloaded page had no event to answer it
+    with _held(browser, tmp_path) as (page, pipeline):
+        page.locator("#pq-chat .pq-pending").first.wait_for(timeout=WAIT * 1000)
+        page.reload()
+        page.wait_for_function(
+            "() => document.querySelector('#pq-question textarea')?.value === 'Combien de pôles ?'",
+            timeout=WAIT * 1000,
+        )
+        assert UNANSWERED in page.inner_text("#pq-status")
+        pipeline.release.set()
+        page.click("#pq-send")  # sent again, answered
+        page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
+        page.reload()  # answered now: nothing put back
+        page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
+        page.wait_for_timeout(500)
+        assert page.input_value("#pq-question textarea") == ""

@@ -17,8 +17,9 @@ from support import DOCS, PARAMS, FakeEmbedder, use_fake_models, write_corpus
 
 from poleqa.cli import cli
 from poleqa.config import Settings
-from poleqa.errors import CorpusError
+from poleqa.errors import CorpusError, PoleqaError
 from poleqa.index import build_index
+from poleqa.web.server import check_port
 
 # Set by serve before torch, OpenMP and gradio start (docs/reader.md, « Speed »).
 DEFAULTS = {
@@ -333,3 +334,22 @@ def test_a_server_stopped_by_sigterm_removes_its_temporary_folder(tmp_path: Path
     server.terminate()
     assert server.wait(timeout=60) == 128 + 15
     assert not private.exists()
+
+
+def test_a_port_just_freed_by_a_server_with_visitors_can_be_used_at_once() -> None:
+    # the stopped server's connections wait a minute (TIME_WAIT): `serve` refused to start
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        visitor = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server closes first: its side waits
+        visitor.close()
+    check_port("127.0.0.1", port)
+    with socket.socket() as busy:  # a port in use is still refused
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(PoleqaError, match=r"Cannot listen on 127\.0\.0\.1"):
+            check_port("127.0.0.1", busy.getsockname()[1])

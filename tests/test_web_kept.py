@@ -11,7 +11,7 @@ from webfake import FakePipeline
 
 from poleqa.feedback import FeedbackStore
 from poleqa.web.app import ChatApp
-from poleqa.web.kept import KeptConversations, resume
+from poleqa.web.kept import KeptConversations, resume, unanswered
 from poleqa.web.session import Exchange, Session
 
 SKIPPED = {"__type__": "update"}  # Gradio's « leave it as it is »
@@ -149,3 +149,22 @@ def test_an_opinion_given_is_shown_pressed_after_a_reload(tmp_path: Path) -> Non
         chat.rate_last(then, "", page)
         _asked(chat, page, "Et en 2020 ?")  # kept again under the page's key
         tab = page
+
+
+@pytest.mark.parametrize(
+    ("pending", "back"),
+    [
+        ("Et en 2020 ?", "Et en 2020 ?"),  # its answer never came: put back
+        ("Combien de pôles ?", None),  # answered after the page left: in the conversation
+        ("", None),
+        ("   ", None),
+        (None, None),
+        (["x"], None),  # not from the page: nothing
+        ("x" * 2001, None),  # longer than a question may be
+    ],
+)
+def test_only_a_question_left_without_answer_goes_back_in_the_box(
+    pending: Any, back: str | None
+) -> None:
+    assert unanswered(pending, _answered("Combien de pôles ?"), 2000) == back
+    assert unanswered("Et en 2020 ?", Session(), 2000) == "Et en 2020 ?"

@@ -56,6 +56,8 @@ def test_public_api_offers_asking_and_feedback_only(site: Site) -> None:
     config = httpx.get(site.url + "config").json()
     names = {d.get("api_name") for d in config["dependencies"]}
     assert not names & {"verify", "evaluate", "reindex", "feedback_export"}
+    # no footer for citizens: its « Utiliser via API » led to Gradio's English API page
+    assert config["footer_links"] == []
     called = httpx.post(site.url + "gradio_api/call/verify", json={"data": ["pôles"]})
     assert called.status_code == 404
 

@@ -70,6 +70,7 @@ def _v2_result(client: httpx.Client, name: str, body: dict[str, Any]) -> tuple[s
 
 def test_call_v2_evaluates_an_uploaded_file_and_says_when_none_is_given(url: str) -> None:
     staff = _login(url)
+    assert staff.get("equipe/config").json()["footer_links"] == ["api"]  # their scripts use it
     row = {"id": "q1", "question": "Combien de pôles ?", "answers": ["38"], "sources": []}
     content = json.dumps(row | {"answerable": True}).encode() + b"\n"
     upload = staff.post("equipe/gradio_api/upload", files={"files": ("q.jsonl", content)})

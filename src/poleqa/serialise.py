@@ -14,8 +14,10 @@ UNCERTAIN_TEXT = (
 
 
 def confidence_text(answer: Answer) -> str:
-    """« Confiance : 83 % », as the chat and `ask` show it (a French percentage, not 0.83)."""
-    return f"Confiance : {round(100 * max(0.0, min(1.0, answer.confidence)))} %"
+    """« Confiance : 83 % », as the chat and `ask` show it (a French percentage, not 0.83). At
+    most 99 %: a model's 0.997 is no certainty, and « 100 % » read as one (`ask --json` keeps
+    the number itself)."""
+    return f"Confiance : {min(99, round(100 * max(0.0, min(1.0, answer.confidence))))} %"
 
 
 def cut_sides(answer: Answer) -> tuple[bool, bool]:

@@ -119,7 +119,9 @@ def create_app(
         mounts[STAFF_PATH + "/"] = _mount_staff(app, staff, auth)
     # Citizens upload and download nothing: ApiGuard refuses the public app's upload and file
     # routes (Gradio would keep what is uploaded forever); the 1 KB cap is a second line.
-    mounts["/"] = _mount(app, demo, "", uploads=None, max_file_size="1kb")
+    # No footer on the citizens' page: its « Utiliser via API » led to Gradio's English API
+    # page, of no use to them (the API is in the README); the staff page keeps it.
+    mounts["/"] = _mount(app, demo, "", uploads=None, max_file_size="1kb", footer_links=[])
     app.add_middleware(ApiGuard, mounts=mounts)
     app.add_middleware(FrenchPages)
     return app
@@ -150,6 +152,7 @@ def _mount_staff(app: FastAPI, staff: StaffApp, auth: StaffAuth) -> Endpoints:
         STAFF_PATH,
         uploads=Path(get_upload_folder()).resolve(),
         downloads=True,  # the evaluation's reports, the feedback export
+        footer_links=["api"],  # « Utiliser via API » only: the staff's scripts call it
         auth=auth.verify,
         # said beforehand too: the refusal itself shows only once refused (static/login.js)
         auth_message=(
@@ -198,7 +201,6 @@ def _mount(
         app,
         blocks,
         path=path,
-        footer_links=["api"],
         theme=theme(),
         css_paths=[STATIC / "poleqa.css"],
         ssr_mode=False,

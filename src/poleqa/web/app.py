@@ -20,7 +20,12 @@ from poleqa.web import render
 from poleqa.web.answer_view import answer_html
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served, theme
 from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
-from poleqa.web.kept import KeptConversations, keep_across_reloads
+from poleqa.web.kept import (
+    FORGET_PENDING,
+    REMEMBER_PENDING,
+    KeptConversations,
+    keep_across_reloads,
+)
 from poleqa.web.ratings import Ratings
 from poleqa.web.server import FEEDBACK_PER_MINUTE
 from poleqa.web.session import REFUSED_SHOWN, Exchange, Session, own_session
@@ -194,6 +199,12 @@ class ChatApp(Ratings, Served):
         """The status line and the timer that refreshes it, stopped once the index is ready."""
         return self.status(), gr.Timer(active=not self.readiness.ready)
 
+    def load_status(self) -> tuple[Any, Any]:
+        """`poll_status` as a page loads: a line only while preparing (the page's own is empty;
+        another load event may have set one, as `kept.resume` does)."""
+        line, timer = self.poll_status()
+        return line or gr.skip(), timer
+
 
 HEADER = (
     '<div class="pq-header"><h1>Questions sur les pôles de compétitivité</h1>'
@@ -204,11 +215,13 @@ STATUS_EVERY = 2.0  # seconds between two refreshes of the status line while pre
 CHAT_JS = (Path(__file__).parent / "static" / "poleqa.js").read_text(encoding="utf-8")
 # Run in the browser as a question is sent: the box is emptied at once (an input event, so that
 # Gradio's own value follows), the question goes to the server as typed.
-CLEAR_BOX = """(question, session) => {
+# The question is kept in the tab until its answering ends, for a reload to put it back.
+CLEAR_BOX = f"""(question, session) => {{
   const box = document.querySelector("#pq-question textarea");
-  if (box) { box.value = ""; box.dispatchEvent(new Event("input", { bubbles: true })); }
+  if (box) {{ box.value = ""; box.dispatchEvent(new Event("input", {{ bubbles: true }})); }}
+  if (typeof question === "string" && question.trim()) {{ {REMEMBER_PENDING} }}
   return [question, session];
-}"""
+}}"""
 
 
 def build_blocks(chat: ChatApp, examples: tuple[str, ...] = EXAMPLES) -> gr.Blocks:
@@ -243,15 +256,16 @@ def build_blocks(chat: ChatApp, examples: tuple[str, ...] = EXAMPLES) -> gr.Bloc
             examples=[{"text": q} for q in examples],
             autoscroll=False,  # static/poleqa.js scrolls: a new answer from its beginning
         )
-        status = _asking(chat, examples, session, chatbot, new)
+        question, status = _asking(chat, examples, session, chatbot, new)
         # While the index is being prepared (first start), the status line says so and is
         # refreshed every few seconds; the timer stops once the chat can answer. Both outside
         # the queue: when a queued refresh ends just as a question is sent, Gradio closes the
         # page's event stream and its client opens no other one, so the question never gets
         # its answer (seen in the browser tests: 1 page in 60 asking at once after loading).
         timer = gr.Timer(STATUS_EVERY, active=not chat.readiness.ready)
-        demo.load(chat.poll_status, None, [status, timer], api_name=False, queue=False)
-        keep_across_reloads(demo, chat.kept, session, chatbot)
+        demo.load(chat.load_status, None, [status, timer], api_name=False, queue=False)
+        widgets = (session, chatbot, question, status)
+        keep_across_reloads(demo, chat.kept, widgets, chat.max_question_chars)
         timer.tick(chat.poll_status, None, [status, timer], api_name=False, queue=False)
     return demo
 
@@ -262,9 +276,10 @@ def _asking(
     session: gr.State,
     chatbot: gr.Chatbot,
     new: gr.Button,
-) -> gr.HTML:
+) -> tuple[gr.Textbox, gr.HTML]:
     """Question box, examples, feedback (each answer's control, and the API's about the last
-    answer) and « Nouvelle conversation », wired to `chat`; returns the status line."""
+    answer) and « Nouvelle conversation », wired to `chat`; returns the box and the status
+    line."""
     question, send, status, controller, api_comment, api_status = _ask_widgets()
     ask_out = [question, chatbot, session, status]
     # Unprocessed inputs: ChatApp checks their types itself and answers in French.
@@ -295,7 +310,8 @@ def _asking(
         **shown,
         **raw,
     )
-    sent.then(chat.answer_in_page, [session], answer_out, **answered, **raw)
+    answering = sent.then(chat.answer_in_page, [session], answer_out, **answered, **raw)
+    answering.success(None, None, None, js=FORGET_PENDING, api_name=False, queue=False)
     # The API's « ask » (no browser to empty the box): one event, the reply empties the box.
     gr.Button(visible=False).click(
         chat.ask, [question, session], ask_out, api_name="ask", **asking, **raw
@@ -319,7 +335,7 @@ def _asking(
         chat.new_conversation, [session], api_reset, api_name="new_conversation"
     )
     _rating(chat, session, controller, api_comment, api_status, rating)
-    return status
+    return question, status
 
 
 def _ask_widgets() -> tuple[gr.Textbox, gr.Button, gr.HTML, gr.HTML, gr.Textbox, gr.HTML]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from poleqa.web import render
 from poleqa.web.guards import client_key
 from poleqa.web.session import Exchange, Session, own_session
 
@@ -20,6 +21,13 @@ PER_CLIENT = 20  # conversations kept for one address (a school's or a firm's sh
 # computer the next person does not find the conversation), kept through a reload or « Back ».
 STORAGE_KEY = "poleqa-conversation"
 MAX_KEY_CHARS = 100  # keys are 24 characters; anything longer is no key of this server's
+# The question sent last, until its answer came (the tab's sessionStorage too): a reload while
+# it was answered, or a connection lost as it was sent, left it nowhere.
+PENDING_KEY = "poleqa-pending"
+UNANSWERED = (
+    "Votre dernière question n'a pas reçu de réponse avant le rechargement de la page : elle "
+    "est remise dans la zone de saisie, envoyez-la à nouveau."
+)
 
 
 class KeptConversations:
@@ -86,16 +94,31 @@ class KeptConversations:
             self._kept.popitem(last=False)
 
 
-# The page sends the key its tab holds, then keeps the key of the conversation it shows (a new
-# one when resumed: see KeptConversations). sessionStorage may be refused (some private modes):
-# the conversation is then not kept, nothing else changes.
-READ_KEY = f"""(session, key) => {{
-  let kept = "";
-  try {{ kept = sessionStorage.getItem("{STORAGE_KEY}") || ""; }} catch (e) {{}}
-  return [session, kept.length <= {MAX_KEY_CHARS} ? kept : ""];
+# The page sends the key its tab holds and the question left unanswered, then keeps the key of
+# the conversation it shows (a new one when resumed: see KeptConversations), the question now
+# back in the box. sessionStorage may be refused (some private modes): the conversation is
+# then not kept, nothing else changes.
+READ_KEY = f"""(session, key, pending) => {{
+  let kept = "", left = "";
+  try {{
+    kept = sessionStorage.getItem("{STORAGE_KEY}") || "";
+    left = sessionStorage.getItem("{PENDING_KEY}") || "";
+  }} catch (e) {{}}
+  return [session, kept.length <= {MAX_KEY_CHARS} ? kept : "", left];
 }}"""
 WRITE_KEY = f"""(key) => {{
-  try {{ if (key) sessionStorage.setItem("{STORAGE_KEY}", key); }} catch (e) {{}}
+  try {{
+    if (key) sessionStorage.setItem("{STORAGE_KEY}", key);
+    sessionStorage.removeItem("{PENDING_KEY}");
+  }} catch (e) {{}}
+  return [];
+}}"""
+# As a question is sent (`app.CLEAR_BOX`), and once its answering ended.
+REMEMBER_PENDING = (
+    f'try {{ sessionStorage.setItem("{PENDING_KEY}", String(question)); }} catch (e) {{}}'
+)
+FORGET_PENDING = f"""() => {{
+  try {{ sessionStorage.removeItem("{PENDING_KEY}"); }} catch (e) {{}}
   return [];
 }}"""
 
@@ -115,22 +138,43 @@ def resume(
     return session.messages(), session, session.key
 
 
+def unanswered(pending: Any, session: Session, limit: int) -> str | None:
+    """The question the tab sent last and saw no answer to (`pending`, from its storage), if the
+    conversation taken back does not answer it (its answer came after the page left) and it
+    is a question at all; None otherwise."""
+    if not isinstance(pending, str) or not pending.strip() or len(pending) > limit:
+        return None
+    answered = session.answered()
+    if answered and answered[-1].question == pending:
+        return None
+    return pending
+
+
 def keep_across_reloads(
-    demo: gr.Blocks, kept: KeptConversations, session: gr.State, chatbot: gr.Chatbot
+    demo: gr.Blocks,
+    kept: KeptConversations,
+    widgets: tuple[gr.State, gr.Chatbot, gr.Textbox, gr.HTML],
+    max_question_chars: int,
 ) -> None:
     """Wires the page's load to `resume` (outside the queue, as the chat's other page-load
-    event: see poleqa.web.app) and the key's keeping in the tab."""
-    held = gr.Textbox(visible=False)
+    event: see poleqa.web.app) and the key's keeping in the tab; a question left unanswered
+    goes back in the box (`widgets`: the session, the chat, the box, the status line)."""
+    session, chatbot, question, status = widgets
+    held, left = gr.Textbox(visible=False), gr.Textbox(visible=False)
 
     def resumed(
-        s: Session | None, key: Any, request: gr.Request | None = None
-    ) -> tuple[Any, Session, str]:
-        return resume(kept, s, key, client_key(request))
+        s: Session | None, key: Any, pending: Any, request: gr.Request | None = None
+    ) -> tuple[Any, Session, str, Any, Any]:
+        messages, s, own = resume(kept, s, key, client_key(request))
+        again = unanswered(pending, s, max_question_chars)
+        if again is None:
+            return messages, s, own, gr.skip(), gr.skip()
+        return messages, s, own, again, render.message_html(UNANSWERED, "info")
 
     loaded = demo.load(
         resumed,
-        [session, held],
-        [chatbot, session, held],
+        [session, held, left],
+        [chatbot, session, held, question, status],
         js=READ_KEY,
         api_name=False,
         queue=False,

@@ -33,6 +33,9 @@ FEEDBACK_PER_MINUTE = 10
 def check_port(host: str, port: int) -> None:
     """PoleqaError now, rather than after loading everything, if the port cannot be used."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # as uvicorn binds: the connections of a server just stopped (TIME_WAIT, a minute)
+        # do not keep the next one from starting
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as e:

@@ -1,0 +1,5 @@
+"""`python -m poleqa`: the `poleqa` command."""
+
+from poleqa.cli import main
+
+main()
