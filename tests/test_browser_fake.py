@@ -99,9 +99,9 @@ def test_by_year_note_shows_both_years_and_opens_their_sources(browser, fake_sit
     with _chat(browser, fake_site) as page:
         answer = _ask_fake(page, webfake.BY_YEAR_QUESTION)
         note = answer.locator(".pq-by-year")
-        assert note.locator(".pq-note-head").inner_text() == "Selon l'année :"
+        assert note.locator(".pq-note-head").inner_text() == "Selon la date des documents :"
         years = note.locator("li").all_inner_texts()
-        assert [y.split(" — ")[0] for y in years] == ["2019", "2023"]
+        assert [y.split(" : ")[0] for y in years] == ["document de 2019", "document de 2023"]
         assert "41 pôles" in years[0] and "38 pôles" in years[1]
         # Citations 1 and 3 share a document: one card; citation 2 has its own.
         assert answer.locator("details.pq-doc").count() == 2
@@ -265,6 +265,17 @@ def test_screen_readers_get_french_names_and_keyboard_focus_is_kept(browser, fak
         )
         assert "Réponse de poleqa" in labels and "Votre question" in labels, labels
         assert not [x for x in labels if "<" in x or "message" in x or "Select" in x], labels
+        # each thumb a toggle named after its answer (« Oui » / « Non » alike under every one)
+        thumbs = page.eval_on_selector_all(
+            "#pq-chat .pq-rate",
+            "bs => bs.map(b => [b.getAttribute('aria-label'), b.getAttribute('aria-pressed')])",
+        )
+        assert thumbs == [
+            ["Réponse 1 utile : oui", "false"],
+            ["Réponse 1 utile : non", "false"],
+            ["Réponse 2 utile : oui", "false"],
+            ["Réponse 2 utile : non", "false"],
+        ], thumbs
         answer.locator("button.pq-up").click()
         answer.locator(".pq-fb-status.pq-ok").wait_for(timeout=10_000)
         answer.locator(".pq-comment textarea").fill("Clair.")

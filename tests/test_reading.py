@@ -317,7 +317,10 @@ def test_figures_of_other_years_are_listed_by_year() -> None:
     answerer = ReadingAnswerer(_Reader(), _judge(0.5), _NoEvidence())
     a = answerer.answer(analyse("Combien de pôles compte la France ?", FakeEmbedder()), [new, old])
     assert a.text == new_text
-    assert a.notes[-1] == "Selon l'année : 2019 — 56 pôles [2] ; 2023 — 55 pôles [1]"
+    assert a.notes[-1] == (
+        "Selon la date des documents : document de 2019 : 56 pôles [2] ; "
+        "document de 2023 : 55 pôles [1]"
+    )
     # cut to one citation (`ask --k 1`), the note would cite a passage not shown: none
     question = analyse("Combien de pôles compte la France ?", FakeEmbedder())
     assert answerer.answer(question, [new, old], shown=2).notes == a.notes

@@ -82,20 +82,23 @@ def test_no_year_asked_gives_the_latest_figure_and_the_others_by_year(pipeline: 
     a = pipeline.ask("Combien d'adhérents compte le pôle Lumen Atlantique ?")
     assert not a.abstained
     assert "187" in a.short_answer and a.citations[0].info.source == "lumen-2023.md"
-    by_year = [n for n in a.notes if n.startswith("Selon l'année : ")]
+    by_year = [n for n in a.notes if n.startswith("Selon la date des documents : ")]
     assert len(by_year) == 1, a.notes
     n2019 = next(c.n for c in a.citations if c.info.source == "lumen-2019.md")
-    # « Selon l'année : 2019 — 142 adhérents [2] ; 2023 — 187 adhérents [1] » (span as read)
-    first, second = by_year[0].removeprefix("Selon l'année : ").split(" ; ")
-    assert first.startswith("2019 — ") and "142" in first and first.endswith(f"[{n2019}]")
-    assert second.startswith("2023 — ") and "187" in second and second.endswith("[1]")
+    # « Selon la date des documents : document de 2019 : 142 adhérents [2] ; document de
+    # 2023 : 187 adhérents [1] » (span as read)
+    first, second = by_year[0].removeprefix("Selon la date des documents : ").split(" ; ")
+    assert (
+        first.startswith("document de 2019 : ") and "142" in first and first.endswith(f"[{n2019}]")
+    )
+    assert second.startswith("document de 2023 : ") and "187" in second and second.endswith("[1]")
 
 
 def test_a_year_asked_gives_that_years_figure(pipeline: Pipeline) -> None:
     a = pipeline.ask("Combien d'adhérents comptait le pôle Lumen Atlantique en 2019 ?")
     assert not a.abstained
     assert "142" in a.short_answer and a.citations[0].info.source == "lumen-2019.md"
-    assert not any(n.startswith("Selon l'année") for n in a.notes)
+    assert not any(n.startswith("Selon la date des documents") for n in a.notes)
     first = a.citations[0]  # the sentence and the short answer at their document offsets
     doc = pipeline.document(first.info.source)
     assert doc.text[first.answer_start : first.answer_end] == a.text

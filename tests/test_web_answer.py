@@ -93,14 +93,20 @@ def test_sources_are_grouped_by_document_in_citation_order() -> None:
 
 def test_by_year_note_lists_each_year_with_its_citation_link() -> None:
     html = answer_html(FakePipeline().ask(BY_YEAR_QUESTION), key="k")
-    head = render.esc("Selon l'année :")
+    head = render.esc("Selon la date des documents :")
     assert f'<span class="pq-note-head">{head}</span>' in html
-    assert '<li>2019 — 41 pôles <a class="pq-cite" href="#pq-c-k-2"' in html
-    assert '<li>2023 — 38 pôles <a class="pq-cite" href="#pq-c-k-1"' in html
+    for year, figure, n in (("2019", "41 pôles", 2), ("2023", "38 pôles", 1)):
+        item = render.esc(f"document de {year} : {figure}")
+        assert f'<li>{item} <a class="pq-cite" href="#pq-c-k-{n}"' in html
     # A number no citation carries stays text; other notes are shown as they are.
     answer = FakePipeline().ask("Combien de pôles ?")
-    html = answer_html(replace(answer, notes=("Selon l'année : 2019 — 56 [9]", "Note <b>")), "k")
-    assert "<li>2019 — 56 &#91;9&#93;</li>" in html
+    html = answer_html(
+        replace(
+            answer, notes=("Selon la date des documents : document de 2019 : 56 [9]", "Note <b>")
+        ),
+        "k",
+    )
+    assert f"<li>{render.esc('document de 2019 : 56 [9]')}</li>" in html
     assert '<div class="pq-note">Note &lt;b&gt;</div>' in html
 
 
@@ -143,7 +149,11 @@ def test_everything_from_documents_and_users_is_escaped() -> None:
         short_answer=passage[2:10],
         citations=(citation,),
         resolved_question=f"R{evil}",
-        notes=(f"N{evil}", f"Selon l'année : 2019 — {evil} [1] ; 2020 — x{evil}"),
+        notes=(
+            f"N{evil}",
+            f"Selon la date des documents : document de 2019 : {evil} [1] ; "
+            f"document de 2020 : x{evil}",
+        ),
     )
     html = answer_html(answer, key=f"k{evil}")
     for tag, attrs in _tags(html):

@@ -54,8 +54,12 @@ INFO_2019 = DocumentInfo(
 )
 FOLLOW_UP = "Et en 2023 ?"  # completed from the previous question
 RESOLVED = "Combien de pôles ont été labellisés en 2023 ?"
-BY_YEAR_QUESTION = "Combien de pôles selon l'année ?"  # answered with « Selon l'année : »
-BY_YEAR_NOTE = "Selon l'année : 2019 — 41 pôles [2] ; 2023 — 38 pôles [1]"
+# answered with « Selon la date des documents : »
+BY_YEAR_QUESTION = "Combien de pôles selon l'année ?"
+BY_YEAR_NOTE = (
+    "Selon la date des documents : document de 2019 : 41 pôles [2] ; "
+    "document de 2023 : 38 pôles [1]"
+)
 
 
 class FakePipeline:

@@ -40,8 +40,10 @@ def span_text(span: ExtractedAnswer) -> str:
 
 
 def by_year(query: Query, answered: Sequence[ExtractedAnswer], cited: Sequence[Citation]) -> str:
-    """« Selon l'année : 2019 — 56 pôles [2] ; 2023 — 55 pôles [1] » when the question names no
-    year and the spans judged answers give different figures in documents of different years."""
+    """« Selon la date des documents : document de 2019 : 56 pôles [2] ; document de 2023 :
+    55 pôles [1] » (the year is the document's date: a figure may itself be a year) when the
+    question names no year and the spans judged answers give different figures in documents of
+    different years."""
     if query.years:
         return ""
     figures: dict[int, tuple[str, int]] = {}
@@ -59,8 +61,8 @@ def by_year(query: Query, answered: Sequence[ExtractedAnswer], cited: Sequence[C
             figures.setdefault(year, (text, n))
     if len(figures) < 2 or len({fold(t) for t, _ in figures.values()}) < 2:
         return ""
-    return "Selon l'année : " + " ; ".join(
-        f"{year} — {text} [{n}]" for year, (text, n) in sorted(figures.items())
+    return "Selon la date des documents : " + " ; ".join(
+        f"document de {year} : {text} [{n}]" for year, (text, n) in sorted(figures.items())
     )
 
 

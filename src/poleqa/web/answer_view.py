@@ -1,11 +1,11 @@
 """The HTML of one answer in the chat, built from escaped text only (like `render`).
 
 An answer reads top to bottom: « J'ai compris : … » for a completed follow-up, the sentence with
-its short answer marked and its citation as a link, the notes (« Selon l'année : » as a list of
-figures with their citations), the sources grouped by document as one-line cards that open to
-the passages, and one feedback control. Element ids carry the answer's `key` so that citations
-and feedback find their answer (`static/poleqa.js`); the chat's sanitizer keeps ids and classes,
-not data attributes.
+its short answer marked and its citation as a link, the notes (« Selon la date des documents : »
+as a list of figures with their citations), the sources grouped by document as one-line cards
+that open to the passages, and one feedback control. Element ids carry the answer's `key` so
+that citations and feedback find their answer (`static/poleqa.js`); the chat's sanitizer keeps
+ids and classes, not data attributes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ TIPS = (
     "Précisez le pôle, la région ou l'année qui vous intéresse.",
     "Posez une seule question à la fois.",
 )
-BY_YEAR = "Selon l'année : "  # the note of figures by year (reading/answerer.py's by_year)
+# the note of figures by the documents' year (reading/answerer.py's by_year)
+BY_YEAR = "Selon la date des documents : "
 EXCERPT_CHARS = 160  # the one-line excerpt of a source card (cut again by CSS to one line)
 _KEY = re.compile(r"[^A-Za-z0-9_-]")
 _CITED = re.compile(r"^(?P<body>.*?)\s*\[(?P<n>\d+)\]$")
@@ -192,7 +193,8 @@ def answer_sentence(answer: Answer, key: str) -> str:
 
 
 def note_html(note: str, numbers: frozenset[int], key: str) -> str:
-    """A note under the answer; « Selon l'année : » becomes a list, its citations links."""
+    """A note under the answer; « Selon la date des documents : » becomes a list, its citations
+    links."""
     if not note.startswith(BY_YEAR):
         return f'<div class="pq-note">{esc(note)}</div>'
     items = []

@@ -32,6 +32,24 @@ function frenchLabels() {
   document.querySelectorAll(".sr-only[role=status]").forEach((el) => {
     if (el.textContent.trim() === "common.complete") el.textContent = "Réponse reçue.";
   });
+  // the pending answer's hidden text, read out in the conversation's live region
+  document.querySelectorAll("#pq-chat .sr-only").forEach((el) => {
+    if (el.textContent.trim() === "Loading content") el.textContent = "Chargement";
+  });
+}
+
+// The thumbs of each answer: toggle buttons (not pressed until clicked, or as stored), each
+// named after its answer's number, not « Oui » / « Non » alike under every answer. Set here:
+// Gradio's sanitizer drops aria- attributes from the answers' HTML.
+function labelThumbs() {
+  document.querySelectorAll("#pq-chat .pq-feedback").forEach((bar, i) => {
+    bar.querySelectorAll(".pq-rate").forEach((b) => {
+      const yes = b.classList.contains("pq-up");
+      const label = "Réponse " + (i + 1) + " utile : " + (yes ? "oui" : "non");
+      if (b.getAttribute("aria-label") !== label) b.setAttribute("aria-label", label);
+      if (!b.hasAttribute("aria-pressed")) b.setAttribute("aria-pressed", "false");
+    });
+  });
 }
 
 function openPassage(link) {
@@ -156,6 +174,7 @@ const observer = new MutationObserver(() => {
   waiting = pending;
   document.querySelectorAll("#pq-chat .pq-feedback.pq-stored-up, #pq-chat .pq-feedback.pq-stored-down")
     .forEach(pressStored);
+  labelThumbs();
   let fresh = null;
   document.querySelectorAll("#pq-chat .pq-answer").forEach((a) => {
     if (!seen.has(a.id)) {
