@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -186,6 +187,19 @@ def test_document_with_bad_parameters_is_a_french_400_page(site: Site, query: st
     assert r.headers["content-type"].startswith("text/html")
     assert '<html lang="fr">' in r.text and "Lien non valable" in r.text
     assert "script-src" not in r.headers["content-security-policy"]
+
+
+def test_a_shared_link_previews_poleqa_in_french_not_gradio(site: Site) -> None:
+    page = httpx.get(site.url)
+    assert page.status_code == 200 and int(page.headers["content-length"]) == len(page.content)
+    previews = re.findall(r'<meta\s+(?:property="og:|name="twitter:)[^>]*>', page.text)
+    assert previews == [
+        '<meta property="og:type" content="website" />',
+        '<meta property="og:title" content="poleqa — pôles de compétitivité" />',
+        '<meta property="og:description" content="Questions sur les pôles de compétitivité : '
+        'la réponse est recopiée des documents officiels, avec ses sources numérotées." />',
+    ]
+    assert "Click to try out" not in page.text and "@Gradio" not in page.text
 
 
 def test_an_unknown_address_gets_a_french_page_in_a_browser(site: Site) -> None:

@@ -107,6 +107,15 @@ IN_FRENCH = (
     b"<script>for (const [name, value] of [['language', 'fr-FR'], ['languages', ['fr-FR', 'fr']]])"
     b" Object.defineProperty(navigator, name, {get: () => value});</script>"
 )
+# Gradio's link-preview tags (« Click to try out the app! », @Gradio, its own picture) stood
+# for poleqa wherever its address was shared: replaced by poleqa's own, in French.
+_PREVIEW_TAGS = re.compile(rb'\s*<meta\s+(?:property="og:|name="twitter:)[^>]*>')
+OWN_PREVIEW = (
+    '<meta property="og:type" content="website" />'
+    '<meta property="og:title" content="poleqa — pôles de compétitivité" />'
+    '<meta property="og:description" content="Questions sur les pôles de compétitivité : la '
+    'réponse est recopiée des documents officiels, avec ses sources numérotées." />'
+).encode()
 # Gradio's login page: the config it is given when the app asks for a login first.
 _LOGIN_PAGE = re.compile(rb'window\.gradio_config\s*=\s*\{\s*"auth_required"\s*:\s*true\b')
 
@@ -116,7 +125,8 @@ def french_page(body: bytes) -> bytes:
     `static/login.js`."""
     body = _ENGLISH.sub(rb"\1fr\2", body, count=1)
     if _GRADIO_PAGE.search(body):  # poleqa's own pages (a document's) allow no script
-        body = _HEAD.sub(lambda m: m[0] + IN_FRENCH, body, count=1)
+        body = _PREVIEW_TAGS.sub(b"", body)
+        body = _HEAD.sub(lambda m: m[0] + IN_FRENCH + OWN_PREVIEW, body, count=1)
     if _LOGIN_PAGE.search(body):
         body = body.replace(b"</head>", LOGIN_HEAD + b"</head>", 1)
     return body
