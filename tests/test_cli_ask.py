@@ -42,7 +42,8 @@ def fake_index(tmp_path: Path, monkeypatch) -> Path:
     return tmp_path / "index"
 
 
-@pytest.mark.parametrize("question", ["", "   ", "?!…", "x" * 2001])
+# the last: « pôles » typed in a Latin-1 terminal (Python's stand-in for the byte 0xF4)
+@pytest.mark.parametrize("question", ["", "   ", "?!…", "x" * 2001, "Combien de p\udcf4les ?"])
 def test_bad_question_exit_2(question: str, tmp_path: Path) -> None:
     result = run("ask", question, "--index", str(tmp_path / "none"))
     assert result.exit_code == 2
@@ -350,6 +351,8 @@ def test_ask_notes_a_cited_file_changed_or_gone_since_indexing(fake_index: Path)
     notes = "Confiance : 99 %\n" + CHANGED + GONE
     assert result.stdout == ASK_OUTPUT.replace("Confiance : 99 %\n", notes)
     assert result.stderr == (
+        "poleqa: the corpus changed since the index was built (0 files added, 1 changed, 1 "
+        f"removed; answers come from the index as it was): {UPDATE}"
         f"poleqa: the text of b_xylofutur.md changed since it was indexed: {UPDATE}"
         f"poleqa: c_aqua.md is no longer in corpus: {UPDATE}"
     )
@@ -374,7 +377,21 @@ def test_ask_notes_a_cited_file_changed_or_gone_since_indexing(fake_index: Path)
     (corpus / "c_aqua.md").unlink()
     result = run("ask", ANSWERED, "--index", str(fake_index), "--json")
     assert json.loads(result.stdout)["notes"] == [GONE[7:-1]]  # the index's folder's file
-    assert result.stderr.startswith(f"poleqa: c_aqua.md is no longer in {corpus.resolve()}")
+    assert f"\npoleqa: c_aqua.md is no longer in {corpus.resolve()}: " in result.stderr
+
+
+def test_ask_says_once_that_files_were_added_since_indexing(fake_index: Path) -> None:
+    # a document added and not indexed was missing from the answers without a word
+    corpus = fake_index.parent / "corpus"
+    assert run("ask", ANSWERED, "--index", "index").stderr == ""
+    (corpus / "d_nouveau.md").write_text("# Nouveau\n\nLe pôle Zéphyr compte 42 membres.\n")
+    lines = run("ask", "--jsonl", "-", "--index", "index", stdin=f"{ANSWERED}\n{ANSWERED}\n")
+    assert lines.stderr == (
+        "poleqa: the corpus changed since the index was built (1 file added, 0 changed, 0 "
+        f"removed; answers come from the index as it was): {UPDATE}"
+    )
+    assert run("index", "--corpus", "corpus", "--index", "index").exit_code == 0
+    assert run("ask", ANSWERED, "--index", "index").stderr == ""
 
 
 def test_ask_says_how_many_undated_documents_the_date_filter_left_out(fake_index: Path) -> None:

@@ -64,3 +64,17 @@ def test_ask_prints_file_names_escaped(tmp_path: Path, capsys: pytest.CaptureFix
     gone = "Note : Le fichier a\\nb\\x1b[2J.txt n'est plus dans le dossier des documents "
     assert f"{gone}depuis son indexation.\n" in out
     assert err.startswith(f"poleqa: a\\nb\\x1b[2J.txt is no longer in {tmp_path}: update ")
+
+
+def test_a_documents_control_characters_act_on_no_terminal(capsys: pytest.CaptureFixture) -> None:
+    # a document holding « ESC[2J » cleared the screen of whoever printed an answer citing it,
+    # « ESC]0;…BEL » in its title retitled the window
+    passage = "Le pôle Escape est \x1b[31mrouge\x1b[0m.\tFin."
+    titled = replace(INFO, title="Titre\x1b]0;PWNED\x07")
+    start = passage.index("rouge") - 5
+    cite = Citation(1, titled, 0, len(passage), passage, 1.0, start, start + 10)
+    print_answer(Answer("Q ?", passage[:-5], False, 0.9, "\x1b[31mrouge", citations=(cite,)))
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "Réponse : Le pôle Escape est \\x1b[31mrouge\\x1b[0m." in out.splitlines()
+    assert "  [1] Titre\\x1b]0;PWNED\\x07, 2023-03-30 — " in out

@@ -78,6 +78,13 @@ def test_without_an_index_it_says_what_to_run(tmp_path: Path, monkeypatch) -> No
 
 
 @indexed
+def test_a_file_of_which_no_line_could_be_asked_exits_2() -> None:
+    # as `ask --jsonl`: a script reading the exit status took it for a success
+    assert _chat("???", "x" * 2001)[2] == 2
+    assert _chat("", "  ")[2] == 0  # nothing refused: nothing to say
+
+
+@indexed
 def test_a_line_that_is_not_utf8_is_said_and_the_next_one_answered() -> None:
     result = CliRunner().invoke(
         cli,

@@ -153,8 +153,10 @@ def test_cli_eval_invalid_set_exits_2_before_indexing(tmp_path: Path) -> None:
     bad.write_text('{"id": "a"}\nnot json\n', encoding="utf-8")
     res = CliRunner().invoke(cli, ["eval", str(bad), "--corpus", str(tmp_path / "none")])
     assert res.exit_code == 2
-    assert "line 1: missing key(s) question, answers, sources, answerable" in res.output
-    assert "line 2: invalid JSON" in res.output
+    lines = res.output.splitlines()  # one problem a line (they came as one, with « \n »)
+    assert lines[0] == "Error: bad.jsonl: 2 problems, nothing was asked:"
+    assert lines[1] == "  - line 1: missing key(s) question, answers, sources, answerable"
+    assert lines[2].startswith("  - line 2: invalid JSON")
     assert not (tmp_path / "none").exists()
 
 

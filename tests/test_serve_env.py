@@ -353,3 +353,25 @@ def test_a_port_just_freed_by_a_server_with_visitors_can_be_used_at_once() -> No
         busy.listen()
         with pytest.raises(PoleqaError, match=r"Cannot listen on 127\.0\.0\.1"):
             check_port("127.0.0.1", busy.getsockname()[1])
+
+
+def test_serve_names_the_files_its_build_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `poleqa index` listed them; `serve` built the same index without a word about them
+    from poleqa.cli.serve_cmd import prepare_chat
+    from poleqa.pipeline import Pipeline
+    from poleqa.web.common import Readiness
+
+    fake = FakeEmbedder()
+    use_fake_models(monkeypatch, lambda name, cache_dir=None: fake)
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "image.txt").write_bytes(b"\x89PNG\x00\x00binaire")
+    chunking = {"chunk_size": PARAMS["chunk_size"], "chunk_overlap": PARAMS["chunk_overlap"]}
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", model=fake.id,
+                        cache_dir=tmp_path / "cache", reader="sentences", **chunking)  # fmt: skip
+    prepare_chat(Pipeline(settings), Readiness())
+    said = capsys.readouterr().err.splitlines()
+    assert [line for line in said if "skipped" in line] == [
+        "poleqa: skipped image.txt: binary file (it holds NUL bytes), not text"
+    ]

@@ -24,6 +24,20 @@ def shown_name(name: str) -> str:
     return _CONTROLS.sub(_escaped, SURROGATES.sub("\ufffd", name))
 
 
+# The same but for line ends and tabs: a text of several lines (an answer, a list of problems)
+# keeps them.
+_CONTROLS_IN_LINES = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def shown_text(text: str) -> str:
+    """`text` (a document's, a message) as a terminal can print it: its lines and tabs kept,
+    any other control character escaped as in `shown_name` (an escape sequence in a document
+    cleared the screen or retitled the window of whoever printed an answer citing it)."""
+    return _CONTROLS_IN_LINES.sub(_escaped, SURROGATES.sub("\ufffd", text))
+
+
 def _escaped(match: re.Match[str]) -> str:
     char = match.group()
     code = ord(char)

@@ -11,7 +11,7 @@ from poleqa import __version__
 from poleqa.cli import ask_cmd, chat_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
 from poleqa.cli.options import envvar_used
 from poleqa.errors import BAD_INPUT, PoleqaError
-from poleqa.names import shown_name
+from poleqa.names import shown_text
 
 # The command modules import poleqa's pipeline, index, embedding, query, evaluation and reading
 # inside the commands, not at their top: those load numpy and FAISS (some torch), which would
@@ -20,8 +20,9 @@ from poleqa.names import shown_name
 
 
 class _Group(click.Group):
-    """Turns poleqa's expected errors into one clear line and an exit code, never a traceback
-    (the file names in it escaped: a newline in one made two lines)."""
+    """Turns poleqa's expected errors into a clear message and an exit code, never a
+    traceback (each of its lines escaped: a control character in a name acts on no terminal;
+    a list of problems keeps its lines)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -30,10 +31,10 @@ class _Group(click.Group):
             _name_the_variable(e)
             raise
         except BAD_INPUT as e:
-            click.echo(f"Error: {shown_name(e.message)}", err=True)
+            click.echo(f"Error: {shown_text(e.message)}", err=True)
             sys.exit(2)
         except PoleqaError as e:
-            click.echo(f"Error: {shown_name(e.message)}", err=True)
+            click.echo(f"Error: {shown_text(e.message)}", err=True)
             sys.exit(1)
 
 

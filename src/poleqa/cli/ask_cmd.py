@@ -25,7 +25,7 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import IndexMissingError, QuestionError
-from poleqa.names import shown_name
+from poleqa.names import SURROGATES, shown_name, shown_text
 from poleqa.serialise import (
     ABSTAIN_TEXT,
     UNCERTAIN_TEXT,
@@ -47,32 +47,38 @@ def check_index(settings: Settings) -> None:
 
 
 def print_answer(answer: Answer, undated: int = 0) -> None:
-    """The answer as text; `undated`: documents without a date the date filter left out."""
+    """The answer as text; `undated`: documents without a date the date filter left out. The
+    documents' text and titles printed escaped (`shown_text`): a terminal acts on no control
+    character in them."""
     if answer.resolved_question:
-        click.echo(f"Question comprise : {answer.resolved_question}")
+        _say(f"Question comprise : {answer.resolved_question}")
     if answer.abstained:
-        click.echo(ABSTAIN_TEXT)
+        _say(ABSTAIN_TEXT)
     else:
         if answer.uncertain:
-            click.echo(UNCERTAIN_TEXT)
-        click.echo(f"Réponse : {answer_text(answer)}")
+            _say(UNCERTAIN_TEXT)
+        _say(f"Réponse : {answer_text(answer)}")
         if answer.short_answer:
-            click.echo(f"Réponse courte : {answer.short_answer}")
-    click.echo(confidence_text(answer))
+            _say(f"Réponse courte : {answer.short_answer}")
+    _say(confidence_text(answer))
     for note in answer.notes:
-        click.echo(f"Note : {note}")
+        _say(f"Note : {note}")
     if undated:
-        click.echo(f"Note : {undated_note(undated)}")
+        _say(f"Note : {undated_note(undated)}")
     if answer.citations:
-        click.echo("Passages peut-être utiles :" if answer.abstained else "Sources :")
+        _say("Passages peut-être utiles :" if answer.abstained else "Sources :")
     for c in answer.citations:
         date = f", {c.info.date}" if c.info.date else ""
         where = f"{shown_name(c.info.source)} [{c.start}-{c.end}]"
         if c.answer_start is not None:
             where += f", réponse [{c.answer_start}-{c.answer_end}]"
-        click.echo(f"  [{c.n}] {c.info.title}{date} — {where}")
+        _say(f"  [{c.n}] {c.info.title}{date} — {where}")
         excerpt = " ".join(c.passage.split())
-        click.echo(f"      « {excerpt[:200]}{'…' if len(excerpt) > 200 else ''} »")
+        _say(f"      « {excerpt[:200]}{'…' if len(excerpt) > 200 else ''} »")
+
+
+def _say(line: str) -> None:
+    click.echo(shown_text(line))
 
 
 def _parse_line(line: str) -> str:
@@ -200,6 +206,11 @@ def ask(
     if jsonl is None:
         if question is None:
             raise click.UsageError("give a QUESTION, or --jsonl FILE ('-' for stdin)")
+        if SURROGATES.search(question):  # bytes of another encoding: read as « � », answered
+            raise QuestionError(
+                "The question is not UTF-8 text: set the terminal to UTF-8, or give the "
+                "question in a UTF-8 file with --jsonl."
+            )
         validate_question(question, settings.max_question_chars)
     elif question is not None:
         raise click.UsageError("give either a QUESTION or --jsonl, not both")
@@ -213,6 +224,7 @@ def ask(
             filters_from(sources, date_from, date_to), (d.source for d in infos)
         )
         changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir)
+        changes.advise_corpus()
         if jsonl is not None:
             _run_jsonl(pipeline, jsonl, settings.k, filters, changes)
             return

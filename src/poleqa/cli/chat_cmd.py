@@ -65,6 +65,7 @@ def chat(
     with corpus_in_advice(settings.index_dir, settings.corpus_dir, named):
         pipeline.sources()  # the index loaded (or its error said) before the first prompt
         changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir)
+        changes.advise_corpus()
         typed = sys.stdin.isatty()
         if typed:
             click.echo(GREETING, err=True)
@@ -73,21 +74,28 @@ def chat(
             return changes.noted(pipeline.ask(question, history=history, k=settings.k))
 
         try:
-            _converse(_typed_lines() if typed else text_lines(sys.stdin.buffer), asked)
+            answered, refused = _converse(
+                _typed_lines() if typed else text_lines(sys.stdin.buffer), asked
+            )
         except KeyboardInterrupt:
             click.echo("", err=True)
             sys.exit(130)
+    if refused and not answered and not typed:  # a file of which no line could be asked
+        sys.exit(2)
 
 
-def _converse(lines: Iterator[Line], ask: Asker) -> None:
+def _converse(lines: Iterator[Line], ask: Asker) -> tuple[int, int]:
     """Each line asked with the conversation so far, its answer printed; a refused question
-    (or a line that is not UTF-8) is said and leaves the conversation as it was."""
+    (or a line that is not UTF-8) is said and leaves the conversation as it was. Returns how
+    many lines were answered and how many refused."""
     from poleqa.query.conversation import recent, turn_after
 
     turns: list[Turn] = []
+    refused = 0
     for line in lines:
         if isinstance(line, UnicodeDecodeError):
             click.echo(f"Error: {not_utf8(line)}", err=True)
+            refused += 1
             continue
         if not line.strip():
             continue
@@ -95,10 +103,12 @@ def _converse(lines: Iterator[Line], ask: Asker) -> None:
             answer = ask(line, recent(turns))
         except QuestionError as e:  # too long, no word…: the next line is asked all the same
             click.echo(f"Error: {shown_name(e.message)}", err=True)
+            refused += 1
             continue
         print_answer(answer)
         click.echo("")
         turns.append(turn_after(line, answer))
+    return len(turns), refused
 
 
 def _typed_lines() -> Iterator[Line]:

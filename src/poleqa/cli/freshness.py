@@ -107,6 +107,22 @@ class FileChanges:
         self._checked: set[str] = set()
         self._here: bool | None = None  # whether corpus_dir holds the index's documents
 
+    def advise_corpus(self) -> None:
+        """Says once on stderr when files were added to, changed in or removed from the corpus
+        folder since the index was built: answers come from the index as it was (a document
+        added and not indexed was missing from them without a word; `serve` rebuilds)."""
+        from poleqa.index import corpus_changes  # late, as in poleqa.cli
+
+        if not self._is_here():
+            return
+        changes = corpus_changes(self.corpus_dir, self.index_dir)
+        if changes:
+            self._advise(
+                f"the corpus changed since the index was built ({_files(changes.added)} "
+                f"added, {changes.changed} changed, {changes.removed} removed; answers come "
+                "from the index as it was)"
+            )
+
     def noted(self, answer: Answer) -> Answer:
         """`answer` with a note for each file it cites that changed, the first time it does."""
         notes = []
@@ -122,11 +138,14 @@ class FileChanges:
             return answer
         return replace(answer, notes=(*answer.notes, *notes))
 
-    def _note(self, citation: Citation) -> str | None:
+    def _is_here(self) -> bool:
         if self._here is None:
             sources = (d.source for d in self.pipeline.sources())
             self._here = built_from(self.corpus_dir, sources)
-        if not self._here:
+        return self._here
+
+    def _note(self, citation: Citation) -> str | None:
+        if not self._is_here():
             return None
         path = self.corpus_dir / citation.info.source
         shown = shown_name(citation.info.source)  # a newline in it made the note two lines
@@ -160,6 +179,10 @@ class FileChanges:
             f"{index}`.",
             err=True,
         )
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'' if n == 1 else 's'}"
 
 
 def _by_document(citations: Iterable[Citation]) -> list[Citation]:

@@ -24,7 +24,7 @@ from poleqa.cli.options import (
 )
 from poleqa.config import Settings
 from poleqa.errors import CorpusError
-from poleqa.names import shown_name
+from poleqa.names import shown_name, shown_text
 from poleqa.types import Hit
 
 if TYPE_CHECKING:
@@ -105,18 +105,21 @@ def index(
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
     settings = _chunking(settings, chunk_size, chunk_overlap)
     # Late: they load numpy and FAISS (see poleqa.cli).
+    from poleqa.index.builder import unusable
     from poleqa.index.origin import check_corpus
     from poleqa.pipeline import Pipeline
 
     if not replace:  # before loading the model too: a wrong --corpus is said at once
         check_corpus(settings.index_dir, settings.corpus_dir)
     ensure_model(settings, reads=False)  # the first run's model set-up, said, not silent
-    report = Pipeline(settings).build(progress=True, replace=replace)
-    # names escaped, in the reasons too (« same file as a\nb.txt »): one line per file
-    for s in report.skipped:
-        click.echo(shown_name(f"skipped {s.source}: {s.reason}"), err=True)
-    for n in report.notes:
-        click.echo(shown_name(f"Note: {n.source} {n.message}."), err=True)
+    pipeline = Pipeline(settings)
+    damaged = unusable(settings.index_dir, pipeline.embedder.id)
+    if damaged is not None:  # rebuilt whole without a word, it looked like a first build
+        why = damaged.message.split(": run `poleqa index", 1)[0].rstrip(".")  # being run
+        click.echo(shown_text(f"Note: {why}: the index is built again."), err=True)
+    report = pipeline.build(progress=True, replace=replace)
+    for line in left_out_lines(report):
+        click.echo(line, err=True)
     for line in summary_lines(report, settings.index_dir):
         click.echo(line)
 
@@ -145,6 +148,14 @@ def _chunking(settings: Settings, size: int | None, overlap: int | None) -> Sett
             err=True,
         )
     return settings.with_(chunk_size=chunking[0], chunk_overlap=chunking[1])
+
+
+def left_out_lines(report: BuildReport) -> list[str]:
+    """The files a build skipped, with why, and its notes on the documents it read; names
+    escaped, in the reasons too (« same file as a\nb.txt »): one line per file."""
+    return [shown_name(f"skipped {s.source}: {s.reason}") for s in report.skipped] + [
+        shown_name(f"Note: {n.source} {n.message}.") for n in report.notes
+    ]
 
 
 def summary_lines(report: BuildReport, index_dir: Path) -> list[str]:
@@ -216,7 +227,7 @@ def search(
     if not hits:
         click.echo("No passage found.")
     for hit in hits:
-        click.echo(_format_hit(hit))
+        click.echo(shown_text(_format_hit(hit)))  # the document's text: no control acted on
     undated = filters.undated_left_out(infos)
     if undated:
         click.echo(f"Note: {undated} document(s) without a date left out by the date filter.")

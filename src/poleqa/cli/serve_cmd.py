@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from poleqa.cli.first_run import ensure_model, heartbeat, say
+from poleqa.cli.index_cmd import left_out_lines
 from poleqa.cli.options import (
     ReadingChoice,
     corpus_option,
@@ -282,6 +283,8 @@ def _update_index(pipeline: Pipeline, readiness: Readiness) -> None:
     # in a child process: the document embedder (all cores) and the build's buffers do not
     # stay in the server's memory beside the questions' embedder (one thread)
     report = pipeline.build(progress=True, isolated=True)
+    for line in left_out_lines(report):  # as `poleqa index` says them: none left out unsaid
+        say(line)
     say(
         f"index built in {settings.index_dir}: {report.documents} documents, "
         f"{report.chunks} passages, {report.seconds:.0f} s."

@@ -2,7 +2,9 @@
 
 from poleqa.index.builder import (
     BuildReport,
+    CorpusChanges,
     build_index,
+    corpus_changes,
     index_status,
     passage_text,
     recorded_chunking,
@@ -14,12 +16,14 @@ from poleqa.index.store import IndexReadOnlyError, current_pointer
 __all__ = [
     "FORMAT_VERSION",
     "BuildReport",
+    "CorpusChanges",
     "Index",
     "IndexReadOnlyError",
     "Manifest",
     "SentenceVectorsMissingError",
     "UnknownDocumentError",
     "build_index",
+    "corpus_changes",
     "current_pointer",
     "index_status",
     "passage_text",

@@ -32,6 +32,7 @@ from poleqa.index.build_plan import (
 )
 from poleqa.index.build_steps import Vectors, compute_vectors, write_generation, write_planned
 from poleqa.index.loader import check_embedder, read_manifest, verify_files
+from poleqa.index.manifest import Manifest
 from poleqa.index.origin import check_corpus, replace_command, same_corpus
 from poleqa.index.skips import Skips
 from poleqa.roles import Embedder
@@ -41,12 +42,15 @@ from poleqa.types import DocumentNote, Skipped
 __all__ = [
     "BuildParams",
     "BuildReport",
+    "CorpusChanges",
     "build_index",
     "content_hash",
+    "corpus_changes",
     "index_status",
     "passage_text",
     "recorded_chunking",
     "split_document_sentences",
+    "unusable",
     "write_generation",
 ]
 
@@ -278,12 +282,60 @@ def index_status(
         return "mismatch"
     except IndexCorruptedError:
         return "corrupted"
-    files, _ = scan_corpus(corpus_dir)
-    known = {e.source: e.fingerprint for e in manifest.documents}
-    known.update({s.source: s.fingerprint for s in manifest.skipped})
-    now = {source: fp for source, (_, fp) in files.items()}
+    known, now = _fingerprints(corpus_dir, manifest)
     if not reusable(manifest, chunking):  # a build would not reuse it: it redoes everything
         return "stale"
     if sentence_vectors and not manifest.sentence_vectors:
         return "stale"
     return "current" if known == now else "stale"
+
+
+def unusable(index_dir: Path, embedder_id: str) -> IndexError_ | None:
+    """Why the index in `index_dir` cannot be read or reused as it is (damaged, another model
+    or format), None when it can or when there is none: a build then starts from scratch."""
+    try:
+        gen, manifest = read_manifest(index_dir)
+        check_embedder(index_dir, manifest, embedder_id)
+        verify_files(index_dir, gen, manifest)
+    except IndexMissingError:
+        return None
+    except IndexError_ as e:
+        return e
+    return None
+
+
+@dataclass(frozen=True)
+class CorpusChanges:
+    """The corpus files added, changed and removed since an index was built from the folder."""
+
+    added: int
+    changed: int
+    removed: int
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def corpus_changes(corpus_dir: Path, index_dir: Path) -> CorpusChanges | None:
+    """What changed in `corpus_dir` since the index in `index_dir` was built (by the files'
+    fingerprints, as `index_status` compares them); None without a readable index."""
+    try:
+        _, manifest = read_manifest(index_dir)
+    except IndexError_:
+        return None
+    known, now = _fingerprints(Path(corpus_dir), manifest)
+    both = known.keys() & now.keys()
+    return CorpusChanges(
+        added=len(now.keys() - known.keys()),
+        changed=sum(known[s] != now[s] for s in both),
+        removed=len(known.keys() - now.keys()),
+    )
+
+
+def _fingerprints(corpus_dir: Path, manifest: Manifest) -> tuple[dict[str, str], dict[str, str]]:
+    """The files' fingerprints the manifest recorded (documents and files skipped), and the
+    corpus folder's now."""
+    files, _ = scan_corpus(corpus_dir)
+    known = {e.source: e.fingerprint for e in manifest.documents}
+    known.update({s.source: s.fingerprint for s in manifest.skipped})
+    return known, {source: fp for source, (_, fp) in files.items()}
