@@ -380,6 +380,19 @@ def test_ask_notes_a_cited_file_changed_or_gone_since_indexing(fake_index: Path)
     assert f"\npoleqa: c_aqua.md is no longer in {corpus.resolve()}: " in result.stderr
 
 
+def test_a_cited_file_whose_metadata_no_longer_reads_is_not_said_changed(
+    fake_index: Path,
+) -> None:
+    # `poleqa index` keeps its indexed version: the advice to run it changed nothing
+    sidecar = fake_index.parent / "corpus" / "b_xylofutur.md.meta.json"
+    sidecar.write_text('{"date": "2014-02-30"}', encoding="utf-8")
+    result = run("ask", ANSWERED, "--index", "index", "--k", "2", "--json")
+    (note,) = json.loads(result.stdout)["notes"]
+    assert note.startswith("Le fichier b_xylofutur.md ne se lit plus (")
+    assert note.endswith(") : le passage cité est celui de la version indexée.")
+    assert "poleqa: b_xylofutur.md cannot be read now (" in result.stderr
+
+
 def test_ask_says_once_that_files_were_added_since_indexing(fake_index: Path) -> None:
     # a document added and not indexed was missing from the answers without a word
     corpus = fake_index.parent / "corpus"

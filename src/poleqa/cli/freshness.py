@@ -28,6 +28,10 @@ CHANGED_NOTE = (
     "plus s'y trouver."
 )
 REMOVED_NOTE = "Le fichier {source} n'est plus dans le dossier des documents depuis son indexation."
+UNREADABLE_NOTE = (
+    "Le fichier {source} ne se lit plus ({reason}) : le passage cité est celui de la version "
+    "indexée."
+)
 
 
 def corpus_named() -> bool:
@@ -152,23 +156,25 @@ class FileChanges:
         if not path.is_file():
             self._advise(f"{shown} is no longer in {self.corpus_dir}")
             return REMOVED_NOTE.format(source=shown)
-        if not self._changed(path, citation):
-            return None
+        try:
+            if not self._changed(path, citation):
+                return None
+        except PoleqaError as e:  # its text unknown (a metadata file broken): not « changed »
+            self._advise(f"{shown} cannot be read now ({e.message})")
+            return UNREADABLE_NOTE.format(source=shown, reason=e.message_fr)
         self._advise(f"the text of {shown} changed since it was indexed")
         return CHANGED_NOTE.format(source=shown)
 
     def _changed(self, path: Path, citation: Citation) -> bool:
         """Whether the file's text is no longer the one indexed. Its fingerprint first (the
         manifest's, a sha256 of its bytes); a file whose bytes changed is read again, for the
-        fingerprint also changes with its metadata sidecar or with poleqa's readers."""
+        fingerprint also changes with its metadata sidecar or with poleqa's readers. PoleqaError
+        when it cannot be read now (emptied, too large, its metadata file broken)."""
         from poleqa.ingest import file_fingerprint, read_document  # late, as in poleqa.cli
 
-        try:
-            if file_fingerprint(self.corpus_dir, path) == citation.info.content_hash:
-                return False
-            now = read_document(self.corpus_dir, path).text
-        except PoleqaError:  # unreadable now (emptied, too large): not the text indexed
-            return True
+        if file_fingerprint(self.corpus_dir, path) == citation.info.content_hash:
+            return False
+        now = read_document(self.corpus_dir, path).text
         return now != self.pipeline.document(citation.info.source).text
 
     def _advise(self, what: str) -> None:
