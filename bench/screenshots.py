@@ -4,7 +4,7 @@ Starts the real app (`poleqa.web.create_app`) on a local port with a scripted pi
 shipped corpus (documents read as usual, answers fixed: no model is loaded), drives Debian's
 Chromium with Playwright and writes PNGs into docs/screenshots/:
 
-  chat-answer-W.png     an answer with its « Selon l'année » note, citation [1] opened
+  chat-answer-W.png     an answer with its « Selon la date des documents » note, citation [1] opened
   chat-follow-up-W.png  a follow-up (« J'ai compris : … ») and its sources
   chat-abstention-W.png an abstention with the closest passages and the tips
   staff-login-W.png     the staff area's login
@@ -95,7 +95,10 @@ class DemoPipeline:
                 self.cite(3, POLYMERIS, "20 ans"),
                 self.cite(4, CIMES, "Une dynamique public-privé lancée en 2005"),
             )
-            note = "Selon l'année : 2014 — mise en place en 2004 [2] ; 2022 — initiée en 2005 [1]"
+            note = (
+                "Selon la date des documents : document de 2014 : mise en place en 2004 [2] ; "
+                "document de 2022 : initiée en 2005 [1]"
+            )
             return self._answer(question, cited, "2005", notes=(note,))
         if question == Q_AURA:
             sentence = "La Région Auvergne-Rhône-Alpes compte désormais 13 pôles de compétitivité"

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from browsing import launched
+from click.testing import CliRunner
 from pgcluster import cluster  # noqa: F401 (a fixture: a throwaway PostgreSQL, per module)
 from support import PARAMS, FakeEmbedder, build_seed_index, use_fake_models, write_corpus
 from webserver import Server, start_server
 
+from poleqa.cli import cli
 from poleqa.index import build_index
 
 
@@ -63,3 +65,23 @@ def folders(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
         monkeypatch.delenv(var, raising=False)
     write_corpus(tmp_path / "corpus")
     return Path("corpus"), Path("index")
+
+
+@pytest.fixture
+def fake_index(tmp_path: Path, monkeypatch) -> Path:
+    """A small corpus indexed with the fake bag-of-stems embedder (also used by `ask`), in
+    the working folder (`poleqa ask`, `chat`)."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("POLEQA_CORPUS", "POLEQA_INDEX", "POLEQA_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    # The trained reader's judge was fit on the real embedder's scores: with a fake embedder,
+    # the sentence scorer answers.
+    monkeypatch.setenv("POLEQA_READER", "sentences")
+    fake = FakeEmbedder()
+    monkeypatch.setattr(
+        "poleqa.embedding.get_embedder", lambda name, cache_dir=None: fake, raising=False
+    )
+    write_corpus(tmp_path / "corpus")
+    built = CliRunner().invoke(cli, ["index", "--corpus", "corpus", "--index", "index"])
+    assert built.exit_code == 0, built.output
+    return tmp_path / "index"

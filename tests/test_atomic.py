@@ -37,13 +37,25 @@ def test_a_failed_write_leaves_what_was_there_and_no_temporary_file(
         assert target.read_text("utf-8") == '{"old": 1}\n'
 
 
-def test_a_write_replaces_the_file_readable_by_all(tmp_path: Path) -> None:
+def test_a_write_keeps_the_mode_open_would_give_or_the_file_had(tmp_path: Path) -> None:
+    mask = os.umask(0)
+    os.umask(mask)
     target = tmp_path / "CURRENT"
-    target.write_text("gen-1\n", "ascii")
-    write_text_atomic(target, "gen-2\n")
+    write_text_atomic(target, "gen-1\n")  # as `open` makes a file (mkstemp: private)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask == atomic.FILE_MODE
+    target.chmod(0o600)
+    write_text_atomic(target, "gen-2\n")  # a file replaced keeps its mode
     assert target.read_text("ascii") == "gen-2\n"
-    assert target.stat().st_mode & 0o777 == atomic.FILE_MODE
+    assert target.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["CURRENT"]
+
+
+def test_a_link_is_written_through(tmp_path: Path) -> None:
+    real = tmp_path / "judge.json"
+    real.write_text("{}", "utf-8")
+    (tmp_path / "lien.json").symlink_to(real)
+    write_text_atomic(tmp_path / "lien.json", '{"new": 1}')
+    assert (tmp_path / "lien.json").is_symlink() and real.read_text("utf-8") == '{"new": 1}'
 
 
 def test_an_exclusive_write_never_replaces_a_file(tmp_path: Path) -> None:

@@ -236,6 +236,12 @@ def test_a_question_still_being_answered_at_a_reload_comes_back_in_the_box(
     # it was dropped without a word: the reloaded page had no event to answer it
     with _held(browser, tmp_path) as (page, pipeline):
         page.locator("#pq-chat .pq-pending").first.wait_for(timeout=WAIT * 1000)
+        # a second question sent meanwhile: its own event ends at once (the first one's
+        # answers it), it still waits
+        page.fill("#pq-question textarea", "Combien de pôles ?")
+        page.press("#pq-question textarea", "Enter")
+        page.locator("#pq-chat .pq-pending").nth(1).wait_for(timeout=WAIT * 1000)
+        page.wait_for_timeout(600)  # that event's end, and what follows it, done
         page.reload()
         page.wait_for_function(
             "() => document.querySelector('#pq-question textarea')?.value === 'Combien de pôles ?'",

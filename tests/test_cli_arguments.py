@@ -127,3 +127,10 @@ def test_eval_names_the_variable_that_gave_its_reports_folder(
         "corpus: its report.md would be indexed as a document next time; choose an --out "
         "outside the corpus.\n",
     )
+
+
+def test_an_error_naming_a_folder_with_a_newline_stays_one_line(tmp_path: Path) -> None:
+    # a question set's problems are one a line; any other message is one line, escaped
+    result = CliRunner().invoke(cli, ["index", "--corpus", str(tmp_path / "nulle\npart")])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: Corpus folder not found: {tmp_path}/nulle\\npart\n"

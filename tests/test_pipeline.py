@@ -54,9 +54,11 @@ def test_query_model_giving_other_vectors_is_refused(tmp_path) -> None:
         _ = p.query_embedder
 
 
-def test_an_isolated_build_runs_in_a_child_process(tmp_path) -> None:
-    """The web re-index: the document model loads in a child, never in the server's process."""
+def test_an_isolated_build_runs_in_a_child_process(tmp_path, capfd) -> None:
+    """The web re-index and `serve`'s start: the document model loads in a child, never in the
+    server's process; its report and its progress come back."""
     corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "image.txt").write_bytes(b"\x89PNG\x00\x00")
     settings = Settings(
         corpus_dir=corpus,
         index_dir=tmp_path / "index",
@@ -66,7 +68,12 @@ def test_an_isolated_build_runs_in_a_child_process(tmp_path) -> None:
     p = Pipeline(settings)
     report = p.build(isolated=True)
     assert report.documents == len(DOCS) and report.chunks >= len(DOCS)
+    assert [s.source for s in report.skipped] == ["image.txt"]
     assert p.embedder._model is None  # nothing loaded here (the lazy embedder's model slot)
+    (corpus / "nouveau.md").write_text("# Nouveau\n\nLe pôle Zéphyr compte 42 membres.\n")
+    capfd.readouterr()
+    assert p.build(isolated=True, progress=True).added == 1
+    assert "Embedding chunks: 100%" in capfd.readouterr().err  # the child's, in this terminal
     manifest = Index.load(settings.index_dir, embedder_id=p.embedder.id).manifest
     assert manifest.chunk_size == Settings().chunk_size
     # an error in the child reaches the caller whole, French message included

@@ -92,6 +92,10 @@ def test_the_old_page_answering_after_a_reload_does_not_keep_it_again() -> None:
     resume(kept, Session(), old.key)
     kept.keep(old)  # its answer under way ends after the reload
     assert len(kept) == 1 and kept.take(old.key) == []  # the reloaded page's only
+    # a tab duplicated: the copy took the conversation, the original goes on asking
+    assert old.send("Et ensuite ?")
+    kept.keep(old)
+    assert [e.question for e in kept.take(old.key)] == ["répondue"]
 
 
 def test_a_new_conversation_is_what_a_reload_finds() -> None:

@@ -5,12 +5,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-# Files poleqa writes are read by every user of the machine (the server may run as another);
-# mkstemp makes them private.
-FILE_MODE = 0o644
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; once, at import, before any thread
+    os.umask(mask)
+    return mask
+
+
+# The mode `open` would give a new file (mkstemp makes it private): the index's files, the
+# shipped judge, a staff upload are read by whoever reads the others beside them.
+FILE_MODE = 0o666 & ~_umask()
 # What a link failing for one of these says of the target or the disk, not of the file system:
 # written in place instead, it would fail too or replace a file made meanwhile.
 _REAL_FAILURES = (errno.EEXIST, errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
@@ -29,14 +37,18 @@ def fsync_dir(path: Path) -> None:
 def write_atomic(path: Path, data: bytes, exclusive: bool = False) -> None:
     """`data` as the file `path`, whole or not at all: a cut or a full disk leaves the file
     that was there (or none), never a truncated one. With `exclusive`, a file at `path` is
-    never replaced, one made meanwhile included (FileExistsError)."""
+    never replaced, one made meanwhile included (FileExistsError). A symbolic link is
+    written through: the file it names is replaced."""
+    if path.is_symlink():
+        path = path.resolve()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, FILE_MODE)
+        # a file replaced keeps its mode
+        os.chmod(tmp, _mode_of(path) if not exclusive else FILE_MODE)
         if exclusive:
             _link(Path(tmp), path, data)
         else:
@@ -45,6 +57,13 @@ def write_atomic(path: Path, data: bytes, exclusive: bool = False) -> None:
         with contextlib.suppress(FileNotFoundError):  # renamed: nothing left
             os.unlink(tmp)
     fsync_dir(path.parent)
+
+
+def _mode_of(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:  # none yet
+        return FILE_MODE
 
 
 def write_text_atomic(path: Path, text: str) -> None:

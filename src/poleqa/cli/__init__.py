@@ -10,8 +10,8 @@ import click
 from poleqa import __version__
 from poleqa.cli import ask_cmd, chat_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
 from poleqa.cli.options import envvar_used
-from poleqa.errors import BAD_INPUT, PoleqaError
-from poleqa.names import shown_text
+from poleqa.errors import BAD_INPUT, PoleqaError, QuestionSetError
+from poleqa.names import shown_name, shown_text
 
 # The command modules import poleqa's pipeline, index, embedding, query, evaluation and reading
 # inside the commands, not at their top: those load numpy and FAISS (some torch), which would
@@ -21,8 +21,7 @@ from poleqa.names import shown_text
 
 class _Group(click.Group):
     """Turns poleqa's expected errors into a clear message and an exit code, never a
-    traceback (each of its lines escaped: a control character in a name acts on no terminal;
-    a list of problems keeps its lines)."""
+    traceback (`_said`)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -31,11 +30,18 @@ class _Group(click.Group):
             _name_the_variable(e)
             raise
         except BAD_INPUT as e:
-            click.echo(f"Error: {shown_text(e.message)}", err=True)
+            click.echo(f"Error: {_said(e)}", err=True)
             sys.exit(2)
         except PoleqaError as e:
-            click.echo(f"Error: {shown_text(e.message)}", err=True)
+            click.echo(f"Error: {_said(e)}", err=True)
             sys.exit(1)
+
+
+def _said(e: PoleqaError) -> str:
+    """The message in one line, escaped (a newline in a name splits no line, a control
+    character acts on no terminal); a question set's problems one a line, each escaped where
+    it was said (`evaluation.questions`)."""
+    return shown_text(e.message) if isinstance(e, QuestionSetError) else shown_name(e.message)
 
 
 def _name_the_variable(e: click.BadParameter) -> None:

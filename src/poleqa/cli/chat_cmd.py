@@ -81,6 +81,7 @@ def chat(
             click.echo("", err=True)
             sys.exit(130)
     if refused and not answered and not typed:  # a file of which no line could be asked
+        click.echo(f"Error: no line was answered ({refused} refused)", err=True)
         sys.exit(2)
 
 

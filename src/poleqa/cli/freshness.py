@@ -112,9 +112,10 @@ class FileChanges:
         self._here: bool | None = None  # whether corpus_dir holds the index's documents
 
     def advise_corpus(self) -> None:
-        """Says once on stderr when files were added to, changed in or removed from the corpus
-        folder since the index was built: answers come from the index as it was (a document
-        added and not indexed was missing from them without a word; `serve` rebuilds)."""
+        """Says once on stderr when documents were added to or removed from the corpus folder
+        since the index was built: answers come from the index as it was (a document added
+        and not indexed was missing from them without a word; `serve` rebuilds). A document
+        changed is said when cited (`noted`): finding them all would read the whole corpus."""
         from poleqa.index import corpus_changes  # late, as in poleqa.cli
 
         if not self._is_here():
@@ -123,8 +124,7 @@ class FileChanges:
         if changes:
             self._advise(
                 f"the corpus changed since the index was built ({_files(changes.added)} "
-                f"added, {changes.changed} changed, {changes.removed} removed; answers come "
-                "from the index as it was)"
+                f"added, {changes.removed} removed; answers come from the index as it was)"
             )
 
     def noted(self, answer: Answer) -> Answer:

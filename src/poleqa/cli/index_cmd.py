@@ -105,19 +105,13 @@ def index(
         raise CorpusError(f"Corpus folder not found: {settings.corpus_dir}")
     settings = _chunking(settings, chunk_size, chunk_overlap)
     # Late: they load numpy and FAISS (see poleqa.cli).
-    from poleqa.index.builder import unusable
     from poleqa.index.origin import check_corpus
     from poleqa.pipeline import Pipeline
 
     if not replace:  # before loading the model too: a wrong --corpus is said at once
         check_corpus(settings.index_dir, settings.corpus_dir)
     ensure_model(settings, reads=False)  # the first run's model set-up, said, not silent
-    pipeline = Pipeline(settings)
-    damaged = unusable(settings.index_dir, pipeline.embedder.id)
-    if damaged is not None:  # rebuilt whole without a word, it looked like a first build
-        why = damaged.message.split(": run `poleqa index", 1)[0].rstrip(".")  # being run
-        click.echo(shown_text(f"Note: {why}: the index is built again."), err=True)
-    report = pipeline.build(progress=True, replace=replace)
+    report = Pipeline(settings).build(progress=True, replace=replace)
     for line in left_out_lines(report):
         click.echo(line, err=True)
     for line in summary_lines(report, settings.index_dir):
@@ -153,9 +147,15 @@ def _chunking(settings: Settings, size: int | None, overlap: int | None) -> Sett
 def left_out_lines(report: BuildReport) -> list[str]:
     """The files a build skipped, with why, and its notes on the documents it read; names
     escaped, in the reasons too (« same file as a\nb.txt »): one line per file."""
-    return [shown_name(f"skipped {s.source}: {s.reason}") for s in report.skipped] + [
-        shown_name(f"Note: {n.source} {n.message}.") for n in report.notes
-    ]
+    started_over = []
+    if report.started_over:  # rebuilt whole without a word, it looked like a first build
+        why = report.started_over.split(": run `poleqa index", 1)[0].rstrip(".")  # being run
+        started_over = [shown_name(f"Note: {why}: it was built again from the documents.")]
+    return (
+        started_over
+        + [shown_name(f"skipped {s.source}: {s.reason}") for s in report.skipped]
+        + [shown_name(f"Note: {n.source} {n.message}.") for n in report.notes]
+    )
 
 
 def summary_lines(report: BuildReport, index_dir: Path) -> list[str]:

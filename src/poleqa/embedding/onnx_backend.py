@@ -137,6 +137,9 @@ class OnnxEmbedder(_LazyEmbedder):
             # onnxruntime loads here, not at import: the other backends do not pay for it.
             import onnxruntime as ort
 
+            # errors only: its warnings (a telemetry id it cannot keep in a read-only home, in
+            # terminal colours) reached every `ask` and `serve` on standard error
+            ort.set_default_logger_severity(3)
             options = ort.SessionOptions()
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1

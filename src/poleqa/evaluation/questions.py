@@ -11,6 +11,7 @@ from pathlib import Path
 from poleqa.config import MAX_QUESTION_CHARS
 from poleqa.errors import QuestionSetError
 from poleqa.jsontext import parse_json
+from poleqa.names import shown_name
 from poleqa.query import without_surrogates
 
 REQUIRED = ("id", "question", "answers", "sources", "answerable")
@@ -162,8 +163,10 @@ def _raise(name: str, problems: list[_Problem]) -> None:
     def where(p: _Problem, word: str, colon: str) -> str:
         return f"{word} {p.line}{colon} " if p.line else ""
 
-    en = "\n".join(f"  - {where(p, 'line', ':')}{p.en}" for p in shown)
-    fr = "\n".join(f"  - {where(p, 'ligne', ' :')}{p.fr}" for p in shown)
+    # one problem a line, whatever a question or a name holds (a newline, an escape sequence)
+    name = shown_name(name)
+    en = "\n".join(f"  - {where(p, 'line', ':')}{shown_name(p.en)}" for p in shown)
+    fr = "\n".join(f"  - {where(p, 'ligne', ' :')}{shown_name(p.fr)}" for p in shown)
     if more > 0:
         en += f"\n  - … and {more} more"
         fr += f"\n  - … et {more} autre(s)"

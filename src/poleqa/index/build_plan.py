@@ -7,21 +7,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from poleqa import __version__
 from poleqa.chunking import chunk_document
 from poleqa.config import MAX_DOCUMENT_CHARS
 from poleqa.errors import CorpusError, IndexError_, IngestError
-from poleqa.index import dense, jsonl, store
-from poleqa.index.loader import check_embedder, read_manifest, verify_files
+from poleqa.index import dense
 from poleqa.index.manifest import (
-    PASSAGE_TEMPLATE,
     DenseParams,
-    DocumentEntry,
-    Manifest,
     SkippedEntry,
 )
+from poleqa.index.previous import Previous
 from poleqa.index.skips import (
     Skips,
     copy_of,
@@ -42,11 +36,6 @@ from poleqa.ingest import (
 )
 from poleqa.sentences import split_sentences
 from poleqa.types import Chunk, Document, Skipped
-
-# Recorded in the manifest: sentence vectors are reused only if they were embedded the same way.
-# Changed when what `embedding_text` gives changes: an index embedded otherwise is rebuilt. 2:
-# table rows of more than two columns read with their column names (they never were).
-SENTENCE_TEXT = "poleqa.sentences.embedding_text 2"
 
 # {source: (path, fingerprint)} of the files a build may index, sorted by source.
 CorpusFiles = dict[str, tuple[Path, str]]
@@ -128,74 +117,6 @@ def scan_corpus(corpus_dir: Path) -> tuple[CorpusFiles, list[Skipped]]:
     skipped += listing.unused_sidecars  # a misnamed one would silently drop its metadata
     skipped += listing.unreadable_folders  # their documents would drop out without a word
     return dict(sorted(out.items())), skipped
-
-
-# -- the previous generation, for reuse ----------------------------------------------------
-
-
-@dataclass
-class Previous:
-    """The current generation, loaded because this build can reuse its rows and vectors."""
-
-    manifest: Manifest
-    documents: dict[str, Document]
-    entries: dict[str, DocumentEntry]
-    chunk_rows: dict[str, list[Chunk]]  # chunks of each document (old ids)
-    sentence_rows: dict[str, list[tuple[int, int, int]]]  # (old id, start, end)
-    chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray | None  # None when that generation was built without them
-
-
-def reusable(manifest: Manifest, chunking: tuple[int, int] | None) -> bool:
-    """Whether a build may reuse the rows and vectors of the generation of `manifest`: same
-    chunking (None: any), passage template, sentence text and poleqa version (whose chunker
-    and sentence splitter cut the rows). The one test of the builder and of `index_status`."""
-    return (
-        (chunking is None or chunking == (manifest.chunk_size, manifest.chunk_overlap))
-        and manifest.passage_template == PASSAGE_TEMPLATE
-        and manifest.sentence_text == SENTENCE_TEXT
-        and manifest.poleqa_version == __version__
-    )
-
-
-def load_previous(params: BuildParams, embedder_id: str) -> Previous | None:
-    """The current generation if its vectors can be reused by this build, else None."""
-    index_dir = params.index_dir
-    try:
-        gen, manifest = read_manifest(index_dir)
-        check_embedder(index_dir, manifest, embedder_id)
-        verify_files(index_dir, gen, manifest)
-    except IndexError_:
-        return None  # missing, other model, other format, damaged: build from scratch
-    if not reusable(manifest, (params.chunk_size, params.chunk_overlap)):
-        return None
-    try:
-        docs = {d.source: d for d in jsonl.read_documents(gen / store.DOCUMENTS)}
-        chunks = jsonl.read_chunks(gen / store.CHUNKS, docs)
-        sentences = jsonl.read_sentences(gen / store.SENTENCES)
-        chunk_vectors = np.load(gen / store.CHUNK_VECTORS, mmap_mode="r", allow_pickle=False)
-        sentence_vectors = (
-            np.load(gen / store.SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
-            if manifest.sentence_vectors
-            else None
-        )
-    except Exception:  # unreadable despite matching checksums: do not reuse anything
-        return None
-    chunk_rows: dict[str, list[Chunk]] = {}
-    for c in chunks:
-        chunk_rows.setdefault(c.source, []).append(c)
-    sentence_rows: dict[str, list[tuple[int, int, int]]] = {}
-    for s in sentences:
-        sentence_rows.setdefault(s.source, []).append((s.id, s.start, s.end))
-    return Previous(
-        manifest=manifest,
-        documents=docs,
-        entries={e.source: e for e in manifest.documents},
-        chunk_rows=chunk_rows,
-        sentence_rows=sentence_rows,
-        chunk_vectors=chunk_vectors,
-        sentence_vectors=sentence_vectors,
-    )
 
 
 # -- the documents of the new generation -------------------------------------------------------

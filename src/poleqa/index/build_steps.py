@@ -20,7 +20,7 @@ from poleqa import __version__
 from poleqa.atomic import fsync_dir, write_text_atomic
 from poleqa.errors import IndexError_
 from poleqa.index import dense, jsonl, store
-from poleqa.index.build_plan import SENTENCE_TEXT, BuildParams, BuildPlan, passage_text
+from poleqa.index.build_plan import BuildParams, BuildPlan, passage_text
 from poleqa.index.lexical import BM25_PARAMS, Lexical
 from poleqa.index.manifest import (
     FORMAT_VERSION,
@@ -33,6 +33,7 @@ from poleqa.index.manifest import (
     file_entry,
 )
 from poleqa.index.origin import corpus_record
+from poleqa.index.previous import SENTENCE_TEXT
 from poleqa.roles import Embedder
 from poleqa.sentences import embedding_text
 from poleqa.types import Chunk, Document, Sentence

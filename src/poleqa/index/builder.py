@@ -22,19 +22,19 @@ from poleqa.index.build_plan import (
     CorpusFiles,
     chunk_corpus,
     content_hash,
-    load_previous,
     make_plan,
     passage_text,
     read_corpus,
-    reusable,
     scan_corpus,
     split_document_sentences,
 )
 from poleqa.index.build_steps import Vectors, compute_vectors, write_generation, write_planned
-from poleqa.index.loader import check_embedder, read_manifest, verify_files
+from poleqa.index.loader import checked_index, read_manifest
 from poleqa.index.manifest import Manifest
 from poleqa.index.origin import check_corpus, replace_command, same_corpus
+from poleqa.index.previous import load_previous, reusable
 from poleqa.index.skips import Skips
+from poleqa.ingest import list_corpus
 from poleqa.roles import Embedder
 from poleqa.types import DocumentNote, Skipped
 
@@ -50,7 +50,6 @@ __all__ = [
     "passage_text",
     "recorded_chunking",
     "split_document_sentences",
-    "unusable",
     "write_generation",
 ]
 
@@ -78,6 +77,8 @@ class BuildReport:
     # Documents indexed with something to fix (a date in their header that is not one), said
     # by the build that reads them: those it reuses unread were said when they were read.
     notes: tuple[DocumentNote, ...] = ()
+    # Why the index there could not be read as it was (damaged, another model): built anew.
+    started_over: str | None = None
 
 
 def build_index(
@@ -162,7 +163,8 @@ def _build(
     current = _current_after_cleanup(params.index_dir, clean=not read_only)
     if not read_only:
         store.check_pointer(params.index_dir)  # before the embedding, the long part
-    prev = load_previous(params, embedder.id)
+    chunking = (params.chunk_size, params.chunk_overlap)
+    prev, unusable = load_previous(params.index_dir, chunking, embedder.id)
     skips = Skips(reported=list(unreadable))  # reported, not remembered: they are not indexable
 
     same = prev is None or same_corpus(prev.manifest, params.corpus_dir, params.index_dir)
@@ -178,7 +180,7 @@ def _build(
         docs, skips, prev, current, params.flat_max_vectors, params.sentence_vectors, same
     )
     if plan.up_to_date:
-        return _report(plan, None, timings, t0)
+        return _report(plan, None, timings, t0, unusable)
     if read_only:  # refused before the embedding, the long part
         raise store.read_only_error(params.index_dir, _what_to_write(plan))
     if not params.replace:  # under the lock, before the embedding: nothing written yet
@@ -192,7 +194,7 @@ def _build(
     except OSError as e:  # a full disk; made read-only since the check, or writable in part
         raise store.write_error(params.index_dir, e, _what_to_write(plan)) from e
     timings["write"] = time.perf_counter() - t
-    return _report(plan, vectors, timings, t0)
+    return _report(plan, vectors, timings, t0, unusable)
 
 
 def _what_to_write(plan: BuildPlan) -> str:
@@ -218,9 +220,14 @@ def _current_after_cleanup(index_dir: Path, clean: bool = True) -> Path | None:
 
 
 def _report(
-    plan: BuildPlan, vectors: Vectors | None, timings: Mapping[str, float], t0: float
+    plan: BuildPlan,
+    vectors: Vectors | None,
+    timings: Mapping[str, float],
+    t0: float,
+    unusable: IndexError_ | None,
 ) -> BuildReport:
-    """The summary of a build; `vectors` is None when the index was already up to date."""
+    """The summary of a build; `vectors` is None when the index was already up to date,
+    `unusable` why the index there could not be read as it was."""
     return BuildReport(
         documents=len(plan.docs),
         chunks=plan.n_chunks,
@@ -238,6 +245,7 @@ def _report(
         written=vectors is not None,
         timings=timings,
         sentence_vectors=plan.sentence_vectors,
+        started_over=None if unusable is None else unusable.message,
         notes=tuple(note for d in plan.docs for note in d.doc.notes),
     )
 
@@ -265,7 +273,7 @@ def index_status(
     """ "missing" | "corrupted" | "mismatch" | "stale" | "current".
 
     "stale": the corpus changed, or a build would not reuse the index (other chunking, passage
-    template, sentence text or poleqa version: `build_plan.reusable`). `chunking` is the
+    template, sentence text or poleqa version: `previous.reusable`). `chunking` is the
     wanted (chunk_size, chunk_overlap); None accepts whatever was built.
     `sentence_vectors` True: an index without them is "stale" (both readers need them);
     False accepts either (unused vectors do no harm; `poleqa index` drops them). An index the
@@ -273,9 +281,7 @@ def index_status(
     """
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     try:
-        gen, manifest = read_manifest(index_dir)
-        check_embedder(index_dir, manifest, embedder_id)
-        verify_files(index_dir, gen, manifest)
+        _, manifest = checked_index(index_dir, embedder_id)
     except IndexMissingError:
         return "missing"
     except IndexMismatchError:
@@ -290,46 +296,29 @@ def index_status(
     return "current" if known == now else "stale"
 
 
-def unusable(index_dir: Path, embedder_id: str) -> IndexError_ | None:
-    """Why the index in `index_dir` cannot be read or reused as it is (damaged, another model
-    or format), None when it can or when there is none: a build then starts from scratch."""
-    try:
-        gen, manifest = read_manifest(index_dir)
-        check_embedder(index_dir, manifest, embedder_id)
-        verify_files(index_dir, gen, manifest)
-    except IndexMissingError:
-        return None
-    except IndexError_ as e:
-        return e
-    return None
-
-
 @dataclass(frozen=True)
 class CorpusChanges:
-    """The corpus files added, changed and removed since an index was built from the folder."""
+    """The documents added to and removed from a corpus folder since an index was built."""
 
     added: int
-    changed: int
     removed: int
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
+        return bool(self.added or self.removed)
 
 
 def corpus_changes(corpus_dir: Path, index_dir: Path) -> CorpusChanges | None:
-    """What changed in `corpus_dir` since the index in `index_dir` was built (by the files'
-    fingerprints, as `index_status` compares them); None without a readable index."""
+    """The documents of `corpus_dir` the index in `index_dir` does not know, and those it
+    holds that are gone, by name (the folder listed, no file read: `ask` pays for no hashing
+    of the corpus; `index_status` compares contents); None without a readable index."""
     try:
         _, manifest = read_manifest(index_dir)
     except IndexError_:
         return None
-    known, now = _fingerprints(Path(corpus_dir), manifest)
-    both = known.keys() & now.keys()
-    return CorpusChanges(
-        added=len(now.keys() - known.keys()),
-        changed=sum(known[s] != now[s] for s in both),
-        removed=len(known.keys() - now.keys()),
-    )
+    now = {p.relative_to(corpus_dir).as_posix() for p in list_corpus(corpus_dir).documents}
+    indexed = {d.source for d in manifest.documents}
+    known = indexed | {s.source for s in manifest.skipped}
+    return CorpusChanges(added=len(now - known), removed=len(indexed - now))
 
 
 def _fingerprints(corpus_dir: Path, manifest: Manifest) -> tuple[dict[str, str], dict[str, str]]:

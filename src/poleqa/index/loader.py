@@ -125,6 +125,16 @@ def required_files(manifest: Manifest) -> list[str]:
     return names
 
 
+def checked_index(index_dir: Path, embedder_id: str) -> tuple[Path, Manifest]:
+    """The current generation of the index in `index_dir` and its manifest, checked: made by
+    the model `embedder_id`, every file matching its checksum. IndexError_ (missing, damaged,
+    another model or format) otherwise."""
+    gen, manifest = read_manifest(index_dir)
+    check_embedder(index_dir, manifest, embedder_id)
+    verify_files(index_dir, gen, manifest)
+    return gen, manifest
+
+
 def verify_files(index_dir: Path, gen: Path, manifest: Manifest) -> None:
     """Every file the format requires is listed in the manifest; every file listed is there,
     with its size and sha256."""

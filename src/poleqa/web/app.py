@@ -21,6 +21,7 @@ from poleqa.web.answer_view import answer_html
 from poleqa.web.common import PREPARING, IndexWatcher, PipelineLike, Readiness, Served, theme
 from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
 from poleqa.web.kept import (
+    FORGET_ON_NEW,
     FORGET_PENDING,
     REMEMBER_PENDING,
     KeptConversations,
@@ -329,7 +330,7 @@ def _asking(
     example = chatbot.example_select(send_example, [session], ask_out, **shown)
     example.then(chat.answer_in_page, [session], answer_out, **answered, **raw)
     # outside the queue too: a new conversation at once, whatever waits there
-    new.click(chat.new_in_page, [session], answer_out, **shown)
+    new.click(chat.new_in_page, [session], answer_out, js=FORGET_ON_NEW, **shown)
     api_reset = [question, chatbot, session, api_comment, status]
     gr.Button(visible=False).click(
         chat.new_conversation, [session], api_reset, api_name="new_conversation"

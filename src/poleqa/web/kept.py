@@ -113,13 +113,22 @@ WRITE_KEY = f"""(key) => {{
   }} catch (e) {{}}
   return [];
 }}"""
-# As a question is sent (`app.CLEAR_BOX`), and once its answering ended.
+# As a question is sent (`app.CLEAR_BOX`); forgotten once the page shows no question waiting
+# (an event ends at once when another of the tab answers its questions: the one it sent may
+# still wait), or with « Nouvelle conversation ».
 REMEMBER_PENDING = (
     f'try {{ sessionStorage.setItem("{PENDING_KEY}", String(question)); }} catch (e) {{}}'
 )
 FORGET_PENDING = f"""() => {{
-  try {{ sessionStorage.removeItem("{PENDING_KEY}"); }} catch (e) {{}}
+  setTimeout(() => {{
+    if (document.querySelector("#pq-chat .pq-pending")) return;
+    try {{ sessionStorage.removeItem("{PENDING_KEY}"); }} catch (e) {{}}
+  }}, 200);
   return [];
+}}"""
+FORGET_ON_NEW = f"""(session) => {{
+  try {{ sessionStorage.removeItem("{PENDING_KEY}"); }} catch (e) {{}}
+  return [session];
 }}"""
 
 

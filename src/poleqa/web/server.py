@@ -34,8 +34,10 @@ def check_port(host: str, port: int) -> None:
     """PoleqaError now, rather than after loading everything, if the port cannot be used."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         # as uvicorn binds: the connections of a server just stopped (TIME_WAIT, a minute)
-        # do not keep the next one from starting
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # do not keep the next one from starting. Not on Windows, where it lets a socket bind
+        # a port in use.
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as e:

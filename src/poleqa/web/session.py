@@ -49,7 +49,8 @@ class Session:
         # what the tab keeps to find its conversation after a reload (poleqa.web.kept)
         self.key = secrets.token_urlsafe(18)
         # Set once a reloaded page took this conversation into its own: the old page's answer
-        # still under way must not keep it again under the old key.
+        # still under way must not keep it again under the old key (a question sent since
+        # unsets it: a duplicated tab's original is still used).
         self.handed_over = False
         # Bumped by « Nouvelle conversation »: an answer to an earlier one is not put back.
         self.generation = 0
@@ -101,6 +102,8 @@ class Session:
             if sum(e.waiting for e in self.exchanges) >= MAX_WAITING:
                 return False
             self._append(Exchange(question, render.pending_html(), waiting=True, pending=True))
+            # still used: a tab duplicated, its copy took the conversation, goes on in its own
+            self.handed_over = False
             return True
 
     def _append(self, exchange: Exchange) -> None:
