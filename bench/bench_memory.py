@@ -1,10 +1,12 @@
 """The chat server's memory across a web re-index: resident memory before, after and at peak.
 
 Usage: python bench/bench_memory.py [--corpus corpus] [--reader trained] [--questions 5]
+                                    [--build-at-start]
 Starts `poleqa serve` on a copy of the corpus (its index built beforehand by `poleqa index`, so
-the server only loads it), asks a few questions, adds a document, presses « Réindexer » through
-the staff API, asks again, and reads the server's VmRSS / VmHWM from /proc. Linux only. Not a
-test: numbers depend on the machine. Prints a markdown table.
+the server only loads it; with --build-at-start, by the server as it starts), asks a few
+questions, adds a document, presses « Réindexer » through the staff API, asks again, and reads
+the server's VmRSS / VmHWM from /proc. Linux only. Not a test: numbers depend on the machine.
+Prints a markdown table. Two trees side by side: run it with PYTHONPATH=OTHER/src, alternately.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ def main() -> None:
     ap.add_argument("--reader", default="trained", help="the reader the server answers with")
     ap.add_argument("--questions", type=int, default=5)
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument(
+        "--build-at-start",
+        action="store_true",
+        help="no index beforehand: the server builds it as it starts (its memory after that)",
+    )
     args = ap.parse_args()
     from gradio_client import Client
 
@@ -87,7 +94,8 @@ def main() -> None:
         env = {**os.environ, "POLEQA_STAFF_PASSWORD": PASSWORD, "POLEQA_DATA": f"{tmp}/data"}
         common = ["--corpus", str(corpus), "--index", str(index)]
         cli = [sys.executable, "-c", "from poleqa.cli import main; main()"]
-        subprocess.run([*cli, "index", *common], env=env, check=True, capture_output=True)
+        if not args.build_at_start:
+            subprocess.run([*cli, "index", *common], env=env, check=True, capture_output=True)
         port = free_port()
         url = f"http://127.0.0.1:{port}/"
         server = subprocess.Popen(
@@ -115,7 +123,7 @@ def main() -> None:
     print(f"\nServer memory, reader {args.reader}, corpus {args.corpus.name} (MB):\n")
     print("| moment | resident (VmRSS) | peak so far (VmHWM) |\n|---|---|---|")
     for name, (rss, hwm) in (
-        ("ready (index loaded)", ready),
+        ("ready (index built at start)" if args.build_at_start else "ready (index loaded)", ready),
         (f"after {len(questions)} questions", asked),
         (f"after a web re-index ({reindex_s:.0f} s)", after),
         (f"after {len(questions)} more questions", again),
