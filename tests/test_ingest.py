@@ -114,7 +114,10 @@ def test_iter_corpus_files_filters_and_sorts(tmp_path: Path) -> None:
 
 
 # -- text encodings --------------------------------------------------------------------------
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+# UTF-16 without its byte-order mark too: said to be binary (NUL bytes) before
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16", "utf-16-le", "utf-16-be"]
+)
 def test_txt_encodings_decode_to_the_same_text(tmp_path: Path, encoding: str) -> None:
     path = tmp_path / "doc.txt"
     path.write_bytes(FRENCH.encode(encoding))

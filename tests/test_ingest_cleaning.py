@@ -143,15 +143,13 @@ def test_a_huge_html_title_is_capped(tmp_path: Path) -> None:
 def test_an_index_of_the_previous_ingest_version_is_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What is extracted changed in version 6 (mojibake repaired, PDFs read with their layout):
-    # an index built before must
-    # be updated; its files are
-    # read again, and the documents whose extraction came out the same keep their vectors
-    # (tests/test_index_ingest_version.py).
-    assert ingest.INGEST_VERSION == 6
+    # What is extracted changed in version 7 (a title never a line of marks): an index built
+    # before must be updated; its files are read again, and the documents whose extraction
+    # came out the same keep their vectors (tests/test_index_ingest_version.py).
+    assert ingest.INGEST_VERSION == 7
     corpus, index_dir, emb = write_corpus(tmp_path / "corpus"), tmp_path / "index", FakeEmbedder()
     with monkeypatch.context() as patch:
-        patch.setattr(ingest, "INGEST_VERSION", 5)
+        patch.setattr(ingest, "INGEST_VERSION", 6)
         build_index(corpus, index_dir, emb, **PARAMS)
         assert index_status(corpus, index_dir, emb.id) == "current"
     assert index_status(corpus, index_dir, emb.id) == "stale"
@@ -166,6 +164,21 @@ def test_a_first_line_of_invisible_characters_is_not_the_title(tmp_path: Path) -
     text = "\u200b\u00ad\nLe pôle Vert\n\nIl compte 40 membres.\n"
     (tmp_path / "a.txt").write_text(text, "utf-8")
     assert read_document(tmp_path, tmp_path / "a.txt").info.title == "Le pôle Vert"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("a.md", "---\ntitre: [non fermé\n---\n\nLe pôle Vert compte 40 membres.\n"),  # not YAML
+        ("b.md", "---\n\nLe pôle Vert compte 40 membres.\n"),  # a rule first
+        ("c.txt", "==========\n* * *\nLe pôle Vert compte 40 membres.\n"),
+    ],
+)
+def test_a_title_is_never_a_line_of_marks(tmp_path: Path, name: str, text: str) -> None:
+    # titled « --- », the citations named no document
+    (tmp_path / name).write_text(text, "utf-8")
+    title = read_document(tmp_path, tmp_path / name).info.title
+    assert title == ("titre: [non fermé" if name == "a.md" else "Le pôle Vert compte 40 membres.")
 
 
 INVISIBLES = {"zero-width space": "\u200b", "BOM": "\ufeff", "soft hyphen": "\u00ad",

@@ -52,8 +52,10 @@ __all__ = [
 # a comment in fenced code; a Word title naming the software dropped. 5: mojibake repaired in
 # txt, md and HTML (decoding.py); PDF read with its layout (pdfplumber: paragraphs, headings,
 # ruled tables, pdf_layout.py), running headers, footers and page numbers dropped. 6: the same,
-# as finished (indexes built while 5 was under way hold older PDF text).
-INGEST_VERSION = 6
+# as finished (indexes built while 5 was under way hold older PDF text). 7: a title taken from
+# the first line with a letter or a digit (a Markdown file opening with a front matter block
+# that is not YAML was titled « --- »).
+INGEST_VERSION = 7
 
 # Document.text of a txt/md file is its decoded characters (mojibake repaired) with the BOM
 # dropped, CRLF/CR turned into LF, vertical tabs and form feeds into LF and the invisible

@@ -44,11 +44,12 @@ def normalize_newlines(text: str) -> str:
 
 
 def first_line(text: str, max_chars: int = 200) -> str | None:
-    """The first non-empty line, stripped and shortened (a fallback title); a vertical tab or
-    a form feed ends a line too (cleaning.py makes them newlines)."""
+    """The first line with a letter or a digit, stripped and shortened (a fallback title: a
+    rule « --- », a front matter block that is not YAML, a row of « ==== » is none); a vertical
+    tab or a form feed ends a line too (cleaning.py makes them newlines)."""
     for line in text.splitlines():
         line = line.strip()
-        if line:
+        if any(c.isalnum() for c in line):
             return shorten(line, max_chars)
     return None
 

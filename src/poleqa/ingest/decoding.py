@@ -52,6 +52,23 @@ def decode_bytes(raw: bytes, declared: str | None = None) -> str:
     return _decoded(raw, declared)
 
 
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """The text of a file in UTF-16 without its byte-order mark (saved so by some Windows
+    tools: every other byte NUL, the Latin letters' high bytes), or None: it was said to be
+    binary. Read only if it decodes and its controls are a text's."""
+    sample = raw[:4096]
+    if len(raw) % 2 or len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for zeros, letters, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and letters.count(0) <= 0.1 * len(letters):
+            try:
+                return _check_controls(raw.decode(encoding))
+            except (UnicodeDecodeError, IngestError):
+                return None
+    return None
+
+
 def _decoded(raw: bytes, declared: str | None) -> str:
     """The text of `raw`, without BOM; IngestError if binary or of no recognisable encoding.
 
@@ -70,6 +87,9 @@ def _decoded(raw: bytes, declared: str | None) -> str:
                     f"encodage du texte non reconnu, marqué {encoding.upper()} sans en être",
                 ) from exc
     if b"\x00" in raw:
+        wide = _utf16_without_bom(raw)
+        if wide is not None:
+            return wide
         raise IngestError("binary file (it holds NUL bytes), not text", _BINARY_FR)
     try:
         return _check_controls(raw.decode("utf-8"))
