@@ -25,6 +25,7 @@ from poleqa.evaluation import (
     write_reports,
 )
 from poleqa.evaluation.metrics import contains_answer, percentile, source_rank, token_f1
+from poleqa.evaluation.report import render_markdown
 from poleqa.types import Answer, Citation, Document, DocumentInfo
 
 ASK_JSON_KEYS = {"question", "answer", "abstained", "confidence", "short_answer", "citations"}
@@ -301,6 +302,11 @@ def test_write_reports(result: EvalResult, tmp_path: Path) -> None:
     )
     assert "| unanswerable | 2 | 0.500 |" in md
     assert paths["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a set's markup is shown, not run by a Markdown previewer
+    odd = replace(result.predictions[1], question=replace(q2 := result.predictions[1].question,
+                  question="<img src=x onerror=alert(1)> & co"))  # fmt: skip
+    md = render_markdown(replace(result, predictions=(odd,)))
+    assert f"| {q2.id} | {q2.type} | &lt;img src=x onerror=alert(1)&gt; &amp; co |" in md
 
 
 def test_compare_deltas() -> None:

@@ -96,6 +96,32 @@ def test_cli_eval_keeps_the_earlier_runs_reports(tmp_path: Path, monkeypatch) ->
     assert json.loads((out / "previous" / "report.json").read_text())["n_questions"] == 5
 
 
+def test_cli_eval_records_how_it_ran_and_says_when_two_runs_differ(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # two reports read alike whatever the reader or k that made them
+    from poleqa.cli import cli
+
+    qpath = _fake_set(tmp_path, monkeypatch)
+    first, second = tmp_path / "k1", tmp_path / "k5"
+    assert (
+        CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(first), "--k", "1"]).exit_code
+        == 0
+    )
+    report = json.loads((first / "report.json").read_text())
+    assert (report["run/k"], report["run/reader"], report["run/passage order"]) == (
+        "1",
+        "trained",
+        "learned",
+    )
+    assert all(not isinstance(v, dict | list) for v in report.values())  # flat still
+    args = ["eval", str(qpath), "--out", str(second), "--compare", str(first / "report.json")]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert res.output.rstrip().endswith("Note: the runs differ in k (1 → 5).")
+    assert "run/" not in res.output.split("Compared with")[1].split("Note:")[0]  # no metric
+
+
 def test_cli_eval_refuses_a_previous_that_is_not_a_folder_before_any_question(
     tmp_path: Path, monkeypatch
 ) -> None:

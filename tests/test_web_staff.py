@@ -172,9 +172,14 @@ def test_evaluate_explains_each_metric_and_charts_accuracy_by_type(
     assert wrong >= 1 and metrics["type/date/answer_accuracy"] == 0
     assert f"Échecs : {wrong} sur {len(QUESTIONS)} questions" in html_text(failures)
     assert "En quelle année le pôle Hêtraie Nord" in html_text(failures)
-    # in French for staff: the table's columns
+    # in French for staff: the table's columns, the questions' types
     assert all(h in html_text(failures) for h in ("Réponse attendue", "Sources citées"))
     assert "expected_sources" not in failures
+    failed_types = {q["type"] for q in QUESTIONS} & {
+        t for t in TYPE_NAMES if f"<td>{TYPE_NAMES[t]}</td>" in failures
+    }
+    assert "date" in failed_types
+    assert not [t for t in TYPE_NAMES if t != TYPE_NAMES[t] and f"<td>{t}</td>" in failures]
 
 
 # A number written with a decimal point, as English does (a date « 2023-03-30 » is not one).

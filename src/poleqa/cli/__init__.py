@@ -35,6 +35,14 @@ class _Group(click.Group):
         except PoleqaError as e:
             click.echo(f"Error: {_said(e)}", err=True)
             sys.exit(1)
+        except KeyboardInterrupt:
+            # Ctrl-C: said, and out at once. Left to Python's shutdown, the threads of the
+            # model runtimes still reading ended it in a C++ abort (« terminate called… »,
+            # exit 134). What a command writes is whole or not written (poleqa.atomic).
+            click.echo("\nInterrupted.", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
 
 
 def _said(e: PoleqaError) -> str:

@@ -120,6 +120,8 @@ def eval_(
         keep_earlier,
         load_questions,
         load_report,
+        run_differences,
+        run_fields,
         set_name,
         summary_lines,
         write_reports,
@@ -157,9 +159,9 @@ def eval_(
     click.echo(f"Reports written to {out_dir}/ (report.md, report.json, predictions.jsonl)")
     _said_earlier(earlier)
     if old is not None and compare_to is not None:
-        _said_compared(
-            compare_lines(result.metrics, old, old_name="old"), compare_to, earlier, out_dir
-        )
+        lines = compare_lines(result.metrics, old, old_name="old")
+        differ = run_differences(run_fields(result), old)
+        _said_compared([*lines, differ] if differ else lines, compare_to, earlier, out_dir)
 
 
 def _said_compared(lines: list[str], compare_to: Path, earlier: Path | None, out_dir: Path) -> None:
@@ -300,6 +302,8 @@ def _run_info(questions: Path, settings: Settings) -> dict[str, str]:
         "corpus": str(settings.corpus_dir),
         "index": str(settings.index_dir),
         "model": settings.model,
+        "reader": settings.reader,
+        "reader weights": str(settings.reader_dir or "shipped"),
         "passage order": "learned" if settings.rerank else "fused",
     }
 

@@ -19,6 +19,8 @@ from poleqa.evaluation.report import (
     keep_earlier,
     load_report,
     prediction_json,
+    run_differences,
+    run_fields,
     summary_lines,
     write_reports,
 )
@@ -47,6 +49,8 @@ __all__ = [
     "load_report",
     "parse_questions",
     "prediction_json",
+    "run_differences",
+    "run_fields",
     "set_name",
     "summary_lines",
     "unfound_answers",

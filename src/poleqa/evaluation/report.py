@@ -21,6 +21,8 @@ from poleqa.serialise import answer_to_json
 
 PREDICTIONS = "predictions.jsonl"
 REPORT_JSON = "report.json"
+RUN = "run/"  # report.json's keys of how the run was made
+UNCOMPARED = ("created",)  # run fields two runs always differ in
 REPORT_MD = "report.md"
 CHART = "accuracy_by_type.png"
 REPORTS = (PREDICTIONS, REPORT_JSON, REPORT_MD, CHART)
@@ -60,8 +62,9 @@ def write_reports(result: EvalResult, out_dir: Path) -> dict[str, Path]:
     with paths["predictions"].open("w", encoding="utf-8") as fh:
         for p in result.predictions:
             fh.write(json.dumps(prediction_json(p), ensure_ascii=False) + "\n")
+    flat = {**_rounded(result.metrics), **run_fields(result)}  # still one flat object
     paths["report_json"].write_text(
-        json.dumps(_rounded(result.metrics), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        json.dumps(flat, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     write_chart(result, paths["chart"])
     paths["report_md"].write_text(render_markdown(result, chart=CHART), encoding="utf-8")
@@ -93,6 +96,24 @@ def _rounded(metrics: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
 
 
+def run_fields(result: EvalResult) -> dict[str, str]:
+    """How the run was made, as report.json records it beside the metrics: « run/reader »,
+    « run/k »… (text, so that no comparison takes them for metrics)."""
+    return {f"{RUN}{key}": str(value) for key, value in {"k": result.k, **result.info}.items()}
+
+
+def run_differences(new: dict[str, object], old: dict[str, object]) -> str | None:
+    """The note saying how two reports' runs differ (their readers, k…), None if alike or if
+    either does not say (written before reports recorded it)."""
+    shown = [k for k in new if k.startswith(RUN) and k[len(RUN) :] not in UNCOMPARED]
+    if not any(k.startswith(RUN) for k in old):
+        return None
+    changed = [
+        f"{k[len(RUN) :]} ({old.get(k, '–')} → {new[k]})" for k in shown if old.get(k) != new[k]
+    ]
+    return f"Note: the runs differ in {', '.join(changed)}." if changed else None
+
+
 def load_report(path: Path) -> dict[str, float]:
     """The metrics of an earlier report.json (for --compare); ReportError, before any run, if
     it cannot be read or holds no metric (the comparison would have said nothing after it)."""
@@ -121,6 +142,9 @@ def _fmt(key: str, value: float | None) -> str:
 
 
 def _cell(text: str) -> str:
+    """`text` in a Markdown table's cell: its markup shown, not run by a previewer (a question
+    set's « <img onerror=…> »), one line."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("|", "\\|").replace("\n", " ")
 
 

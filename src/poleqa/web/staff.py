@@ -30,7 +30,7 @@ from poleqa.web.common import (
 )
 from poleqa.web.corpus_admin import CorpusAdmin
 from poleqa.web.corpus_upload import uploaded
-from poleqa.web.eval_view import FORMAT_HELP, report_html, unfound_answers_html
+from poleqa.web.eval_view import FORMAT_HELP, TYPE_NAMES, report_html, unfound_answers_html
 from poleqa.web.guards import date_input, int_input, refuse, sources_input, text_input
 
 log = logging.getLogger(__name__)
@@ -205,7 +205,10 @@ class StaffApp(Served):
         except Exception:
             log.exception("evaluation failed for %r", str(upload)[:300])
             return render.message_html(render.GENERIC_ERROR), "", None
-        rows = failure_rows(result, french=True)
+        rows = [  # the types in French, as in the chart above the table
+            {**r, "type": TYPE_NAMES.get(r["type"], r["type"])}
+            for r in failure_rows(result, french=True)
+        ]
         if rows:
             asked = render.count_fr(len(result.predictions), "question")
             fails = f"<p><b>Échecs : {len(rows)} sur {asked}</b></p>" + render.table_html(
