@@ -26,6 +26,7 @@ from poleqa.evaluation import (
 )
 from poleqa.evaluation.metrics import contains_answer, percentile, source_rank, token_f1
 from poleqa.evaluation.report import render_markdown
+from poleqa.evaluation.runner import got_text
 from poleqa.types import Answer, Citation, Document, DocumentInfo
 
 ASK_JSON_KEYS = {"question", "answer", "abstained", "confidence", "short_answer", "citations"}
@@ -257,6 +258,19 @@ def test_failures(result: EvalResult) -> None:
         "(aucune : poleqa doit le dire)",
     )
     assert french[0] == rows[0]
+
+
+def test_a_failure_says_the_doubt_and_the_short_answer_the_chat_showed() -> None:
+    # a wrong answer the chat marked uncertain read as a confident one; its highlight was unseen
+    answer = Answer("q ?", "Le siège est à Chartres et à Orléans.", False, 0.4,
+                    "Chartres", uncertain=True)  # fmt: skip
+    p = Prediction(QUESTIONS[1], answer, False, None, 0.0, 1.0)
+    assert (
+        got_text(p) == "(uncertain) Le siège est à Chartres et à Orléans. [short answer: Chartres]"
+    )
+    assert got_text(p, french=True) == (
+        "(réponse incertaine) Le siège est à Chartres et à Orléans. [réponse courte : Chartres]"
+    )
 
 
 def test_a_failed_question_reads_in_french_on_the_staff_page() -> None:

@@ -131,6 +131,11 @@ _MARKERS = {
     False: ("(abstention)", "(abstained)", "(error: {})"),
     True: ("(aucune : poleqa doit le dire)", "(pas de réponse)", "(erreur : {})"),
 }
+# What the chat showed with the sentence: its doubt, and the short answer it highlighted.
+_SHOWN = {
+    False: ("(uncertain) ", " [short answer: {}]"),
+    True: ("(réponse incertaine) ", " [réponse courte : {}]"),
+}
 
 
 def expected_text(q: Question, french: bool = False) -> str:
@@ -144,7 +149,11 @@ def got_text(p: Prediction, limit: int = 300, french: bool = False) -> str:
     if p.answer.abstained or not p.answer.text:
         return _MARKERS[french][1]
     text = " ".join(p.answer.text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    doubt, short = _SHOWN[french]
+    if p.answer.short_answer and p.answer.short_answer.strip() != p.answer.text.strip():
+        text += short.format(" ".join(p.answer.short_answer.split())[:limit])
+    return (doubt if p.answer.uncertain else "") + text
 
 
 def cited_sources(p: Prediction) -> list[str]:
