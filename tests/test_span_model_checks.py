@@ -137,6 +137,8 @@ def test_eval_squad_reports_both_normalisations_and_stops_in_one_line_on_a_faile
     ) in result.output
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert (report["exact_match_squad"], report["f1_squad"]) == (0.5, 0.9)
+    assert (report["n_questions"], report["n_answerable"], report["no_answer_allowed"]) == (2, 2, 0)
+    assert "n_answerable: 2" in result.output.splitlines()
     result = CliRunner().invoke(
         cli, ["eval", "--squad", squad_file("210 membres", "210", "les 210"), "--out", out]
     )

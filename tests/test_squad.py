@@ -17,6 +17,7 @@ from poleqa.evaluation.squad import (
     f1_squad,
     normalize,
     normalize_squad,
+    shown,
     squad_metrics,
 )
 from poleqa.reading.recipe import Recipe
@@ -51,6 +52,9 @@ def test_squad_metrics_worked_by_hand() -> None:
     assert m["has_answer_f1"] == pytest.approx((2 / 3 + 1) / 2)
     assert m["no_answer_accuracy"] == pytest.approx(1 / 2)
     assert m["latency_ms_per_question"] == pytest.approx(500.0)
+    assert (m["n_answerable"], m["n_unanswerable"]) == (2, 2)
+    assert shown({**m, "no_answer_allowed": 1.0})["n_questions"] == 4  # whole in the report
+    assert shown(m)["f1"] == round(m["f1"], 4)
     # unanswerable questions only: no answered F1 to report (it read as 0 before)
     only_no = squad_metrics(examples[2:], preds[2:], seconds=1.0)
     assert "has_answer_f1" not in only_no and only_no["no_answer_accuracy"] == 0.5

@@ -350,7 +350,12 @@ def _eval_squad(
     path: Path, out_dir: Path, limit: int | None, settings: Settings, no_answer: str
 ) -> None:
     # Late: the reader loads torch and transformers (see poleqa.cli).
-    from poleqa.evaluation.squad import evaluate_squad, no_answer_allowed, write_squad_reports
+    from poleqa.evaluation.squad import (
+        evaluate_squad,
+        no_answer_allowed,
+        shown,
+        write_squad_reports,
+    )
     from poleqa.reading import load_span_model
     from poleqa.reading.squad import placed, read_squad
 
@@ -370,9 +375,8 @@ def _eval_squad(
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
     predictions, metrics = evaluate_squad(load_span_model(settings), examples, allowed, True)
     earlier = write_squad_reports(out_dir, predictions, metrics)
-    for key, value in metrics.items():
-        whole = key in ("n_questions", "no_answer_allowed")
-        click.echo(f"{key}: {value:.0f}" if whole else f"{key}: {value:.4f}")
+    for key, value in shown(metrics).items():
+        click.echo(f"{key}: {value}" if isinstance(value, int) else f"{key}: {value:.4f}")
     click.echo(
         "exact_match, f1: poleqa's French normalisation (French and English articles removed, "
         "punctuation made a space); exact_match_squad, f1_squad: the official SQuAD v1.1 one"

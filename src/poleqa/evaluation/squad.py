@@ -143,6 +143,8 @@ def squad_metrics(
         "latency_ms_per_question": 1000.0 * seconds / n,
     }
     has = [i for i, g in enumerate(golds) if g]
+    metrics["n_answerable"] = float(len(has))
+    metrics["n_unanswerable"] = float(len(golds) - len(has))
     if len(has) < len(golds):
         no = [i for i, g in enumerate(golds) if not g]
         if has:  # a file of unanswerable questions only has no answered F1 to give, not 0
@@ -175,8 +177,18 @@ def write_squad_reports(
     earlier = keep_earlier(out_dir)
     lines = [json.dumps({"id": p.id, "answer": p.answer}, ensure_ascii=False) for p in predictions]
     (out_dir / "predictions.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
-    (out_dir / "report.json").write_text(json.dumps(metrics, indent=2) + "\n", "utf-8")
+    (out_dir / "report.json").write_text(json.dumps(shown(metrics), indent=2) + "\n", "utf-8")
     return earlier
+
+
+def shown(metrics: dict[str, float]) -> dict[str, float | int]:
+    """The metrics as the report gives them: counts and the « no answer allowed » flag whole
+    (« n_questions »: 8, not 8.0), the others to four decimals."""
+    return {k: int(v) if _whole(k) else round(v, 4) for k, v in metrics.items()}
+
+
+def _whole(key: str) -> bool:
+    return key.startswith("n_") or key == "no_answer_allowed"
 
 
 __all__ = [
@@ -189,6 +201,7 @@ __all__ = [
     "no_answer_allowed",
     "normalize",
     "normalize_squad",
+    "shown",
     "squad_metrics",
     "write_squad_reports",
 ]
