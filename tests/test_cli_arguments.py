@@ -4,6 +4,7 @@ the environment variable the value came from."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,13 @@ def test_ctrl_c_is_said_and_ends_at_once_with_130(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(cli_module.os, "_exit", ended)
     result = CliRunner().invoke(cli, ["ask", "Combien de pôles ?"])
     assert (result.exit_code, result.stderr) == (130, "\nInterrupted.\n")
+
+
+def test_every_command_turns_off_what_could_reach_the_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a model hub, and ONNX Runtime's telemetry (its Linux wheels carry a client for it)
+    for name in ("HF_HUB_OFFLINE", "ORT_DISABLE_TELEMETRY"):
+        monkeypatch.delenv(name, raising=False)
+    assert CliRunner().invoke(cli, ["ask", ""]).exit_code == 2  # refused, after the edge ran
+    assert (os.environ["HF_HUB_OFFLINE"], os.environ["ORT_DISABLE_TELEMETRY"]) == ("1", "1")

@@ -66,8 +66,10 @@ def _name_the_variable(e: click.BadParameter) -> None:
 @click.version_option(__version__, prog_name="poleqa")
 def cli() -> None:
     """poleqa: extractive, cited answers about the French pôles de compétitivité."""
-    # The edge of the program: nothing may reach a model hub, and no download bars on stderr.
+    # The edge of the program: nothing may reach a model hub or a telemetry service (ONNX
+    # Runtime's Linux wheels carry one), and no download bars on stderr.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 

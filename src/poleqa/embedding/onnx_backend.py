@@ -137,8 +137,10 @@ class OnnxEmbedder(_LazyEmbedder):
             # onnxruntime loads here, not at import: the other backends do not pay for it.
             import onnxruntime as ort
 
-            # errors only: its warnings (a telemetry id it cannot keep in a read-only home, in
-            # terminal colours) reached every `ask` and `serve` on standard error
+            # Its telemetry off, poleqa used as a library too (the CLI also sets
+            # ORT_DISABLE_TELEMETRY); errors only in its log: its warnings (a telemetry id it
+            # cannot keep in a read-only home, in terminal colours) reached stderr.
+            ort.disable_telemetry_events()
             ort.set_default_logger_severity(3)
             options = ort.SessionOptions()
             options.intra_op_num_threads = self.threads
