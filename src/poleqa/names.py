@@ -13,7 +13,8 @@ SURROGATES = re.compile("[\ud800-\udfff]")
 # What a terminal acts on rather than shows: C0 and C1 controls and DEL (a newline splits a
 # line in two, an escape sequence recolours or rewrites the screen), the line and paragraph
 # separators, and the bidirectional overrides and isolates, which show a name reversed.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_BEYOND_C0 = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -26,9 +27,7 @@ def shown_name(name: str) -> str:
 
 # The same but for line ends and tabs: a text of several lines (an answer, a list of problems)
 # keeps them.
-_CONTROLS_IN_LINES = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+_CONTROLS_IN_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_BEYOND_C0}]")
 
 
 def shown_text(text: str) -> str:

@@ -120,7 +120,7 @@ class FileChanges:
 
         if not self._is_here():
             return
-        changes = corpus_changes(self.corpus_dir, self.index_dir)
+        changes = corpus_changes(self.corpus_dir, self.pipeline.index.manifest)  # as loaded
         if changes:
             self._advise(
                 f"the corpus changed since the index was built ({_files(changes.added)} "

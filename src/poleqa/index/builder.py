@@ -288,7 +288,10 @@ def index_status(
         return "mismatch"
     except IndexCorruptedError:
         return "corrupted"
-    known, now = _fingerprints(corpus_dir, manifest)
+    files, _ = scan_corpus(corpus_dir)
+    known = {e.source: e.fingerprint for e in manifest.documents}
+    known.update({s.source: s.fingerprint for s in manifest.skipped})
+    now = {source: fp for source, (_, fp) in files.items()}
     if not reusable(manifest, chunking):  # a build would not reuse it: it redoes everything
         return "stale"
     if sentence_vectors and not manifest.sentence_vectors:
@@ -307,24 +310,11 @@ class CorpusChanges:
         return bool(self.added or self.removed)
 
 
-def corpus_changes(corpus_dir: Path, index_dir: Path) -> CorpusChanges | None:
-    """The documents of `corpus_dir` the index in `index_dir` does not know, and those it
-    holds that are gone, by name (the folder listed, no file read: `ask` pays for no hashing
-    of the corpus; `index_status` compares contents); None without a readable index."""
-    try:
-        _, manifest = read_manifest(index_dir)
-    except IndexError_:
-        return None
+def corpus_changes(corpus_dir: Path, manifest: Manifest) -> CorpusChanges:
+    """The documents of `corpus_dir` the index of `manifest` does not know, and those it holds
+    that are gone, by name (the folder listed, no file read: `ask` pays for no hashing of the
+    corpus; `index_status` compares contents)."""
     now = {p.relative_to(corpus_dir).as_posix() for p in list_corpus(corpus_dir).documents}
     indexed = {d.source for d in manifest.documents}
     known = indexed | {s.source for s in manifest.skipped}
     return CorpusChanges(added=len(now - known), removed=len(indexed - now))
-
-
-def _fingerprints(corpus_dir: Path, manifest: Manifest) -> tuple[dict[str, str], dict[str, str]]:
-    """The files' fingerprints the manifest recorded (documents and files skipped), and the
-    corpus folder's now."""
-    files, _ = scan_corpus(corpus_dir)
-    known = {e.source: e.fingerprint for e in manifest.documents}
-    known.update({s.source: s.fingerprint for s in manifest.skipped})
-    return known, {source: fp for source, (_, fp) in files.items()}
