@@ -33,8 +33,10 @@ def context(browser, web_server: Server) -> Iterator[object]:  # type: ignore[no
 def _ask(page, question: str, answers_before: int) -> None:  # type: ignore[no-untyped-def]
     page.fill("#pq-question textarea", question)
     page.click("#pq-send")
+    # « Recherche de la réponse… » is a bot row of its own: wait until the answer replaced it
     page.wait_for_function(
-        "n => document.querySelectorAll('#pq-chat .bot-row').length > n",
+        "n => document.querySelectorAll('#pq-chat .bot-row').length > n"
+        " && !document.querySelector('#pq-chat .pq-pending')",
         arg=answers_before,
         timeout=ANSWER_TIMEOUT,
     )
