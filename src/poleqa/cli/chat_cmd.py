@@ -73,13 +73,11 @@ def chat(
         def asked(question: str, history: tuple[Turn, ...]) -> Answer:
             return changes.noted(pipeline.ask(question, history=history, k=settings.k))
 
-        try:
-            answered, refused = _converse(
-                _typed_lines() if typed else text_lines(sys.stdin.buffer), asked
-            )
-        except KeyboardInterrupt:
-            click.echo("", err=True)
-            sys.exit(130)
+        # Ctrl-C is the CLI's edge's (poleqa.cli): out at once, exit 130. A normal exit here
+        # waited, now and then for ever, on the model runtimes' threads.
+        answered, refused = _converse(
+            _typed_lines() if typed else text_lines(sys.stdin.buffer), asked
+        )
     if refused and not answered and not typed:  # a file of which no line could be asked
         click.echo(f"Error: no line was answered ({refused} refused)", err=True)
         sys.exit(2)
