@@ -72,9 +72,10 @@ def add_staff_off_route(app: FastAPI) -> None:
         "Espace équipe désactivé",
         "L'espace équipe (vérification des passages, évaluation, réindexation, export des avis) "
         "n'est pas activé sur ce serveur.",
-        f"Pour l'activer, relancez le serveur avec la variable d'environnement {PASSWORD_ENV} "
-        f"(au moins {MIN_PASSWORD_CHARS} caractères) : on s'y connecte ensuite avec "
-        f"l'identifiant « {STAFF_USER} » et ce mot de passe.",
+        # said to anyone who asks: how to turn it on, never the login's user name
+        f"Pour l'activer, l'administrateur du serveur le relance avec la variable "
+        f"d'environnement {PASSWORD_ENV} (au moins {MIN_PASSWORD_CHARS} caractères) ; "
+        "voir docs/deployment.md.",
     )
 
     def staff_off() -> HTMLResponse:
