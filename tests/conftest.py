@@ -3,6 +3,8 @@ fake embedders by name and the CLI's folders."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,11 +12,42 @@ import pytest
 from browsing import launched
 from click.testing import CliRunner
 from pgcluster import cluster  # noqa: F401 (a fixture: a throwaway PostgreSQL, per module)
+from prebuilt import FIXTURES, Prebuilt
 from support import PARAMS, FakeEmbedder, build_seed_index, use_fake_models, write_corpus
 from webserver import Server, start_server
 
 from poleqa.cli import cli
 from poleqa.index import build_index
+
+PREBUILT = pytest.StashKey[Prebuilt]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The eval corpora the selected tests read start building now (tests/prebuilt.py)."""
+    used = {f for item in session.items for f in getattr(item, "fixturenames", ())}
+    wanted = {FIXTURES[f] for f in used if f in FIXTURES}
+    if wanted:
+        base = Path(tempfile.mkdtemp(prefix="poleqa-prebuilt-"))
+        session.config.stash[PREBUILT] = Prebuilt(base, wanted)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    prebuilt = session.config.stash.get(PREBUILT, None)
+    if prebuilt is not None:
+        prebuilt.stop()
+        shutil.rmtree(prebuilt.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dev_index(request: pytest.FixtureRequest) -> Path:
+    """eval/dev/corpus indexed by `poleqa index` (tests/prebuilt.py)."""
+    return request.config.stash[PREBUILT].index("dev")
+
+
+@pytest.fixture(scope="session")
+def domain_index(request: pytest.FixtureRequest) -> Path:
+    """eval/domain/corpus indexed by `poleqa index` (tests/prebuilt.py)."""
+    return request.config.stash[PREBUILT].index("domain")
 
 
 @pytest.fixture(scope="session")

@@ -28,20 +28,28 @@ def below_floor(metrics: dict[str, float], floors: dict[str, float]) -> list[str
     ]
 
 
-def test_dev_set_above_floor(tmp_path: Path) -> None:
-    """Library path: index eval/dev/corpus, ask the 120 dev questions, write the reports. The
-    sentence scorer's floor: eval/dev is what it was fit on, and training data for the trained
-    reader (which the domain dev split and the seeds check)."""
+def _fresh(pipeline: object, index: Path) -> None:
+    """The index `poleqa index` built (tests/prebuilt.py) is the one the library would have
+    built: `ensure_index` keeps it."""
+    current = (index / "CURRENT").read_text(encoding="utf-8")
+    pipeline.ensure_index()  # type: ignore[attr-defined]
+    assert (index / "CURRENT").read_text(encoding="utf-8") == current, "rebuilt"
+
+
+def test_dev_set_above_floor(tmp_path: Path, dev_index: Path) -> None:
+    """Library path: eval/dev/corpus indexed, the 120 dev questions asked, the reports written.
+    The sentence scorer's floor: eval/dev is what it was fit on, and training data for the
+    trained reader (which the domain dev split and the seeds check)."""
     from poleqa.pipeline import Pipeline
 
     settings = Settings(
         corpus_dir=ROOT / "eval" / "dev" / "corpus",
-        index_dir=tmp_path / "index",
+        index_dir=dev_index,
         cache_dir=CACHE,
         reader="sentences",
     )
     pipeline = Pipeline(settings)
-    pipeline.ensure_index()
+    _fresh(pipeline, dev_index)
     result = evaluate_file(pipeline, ROOT / "eval" / "dev" / "questions.jsonl", k=5)
     paths = write_reports(result, tmp_path / "out")
     assert json.loads(paths["report_json"].read_text(encoding="utf-8"))["n_questions"] == 120
@@ -51,19 +59,19 @@ def test_dev_set_above_floor(tmp_path: Path) -> None:
     assert below_floor(probes.metrics, FLOORS["dev-probes"]) == []
 
 
-def test_domain_dev_split_above_floor(tmp_path: Path) -> None:
+def test_domain_dev_split_above_floor(domain_index: Path) -> None:
     """The in-domain dev split (eval/domain, 78 documents), with each reader; never the test
     split, which is only run to report (docs/quality.md)."""
     from poleqa.pipeline import Pipeline
 
     settings = Settings(
         corpus_dir=ROOT / "eval" / "domain" / "corpus",
-        index_dir=tmp_path / "index",
+        index_dir=domain_index,
         cache_dir=CACHE,
     )
     for reader in ("sentences", "trained"):
         pipeline = Pipeline(settings.with_(reader=reader))
-        pipeline.ensure_index()
+        _fresh(pipeline, domain_index)
         result = evaluate_file(pipeline, ROOT / "eval" / "domain" / "dev.jsonl", k=5)
         assert below_floor(result.metrics, FLOORS[f"domain-dev-{reader}"]) == [], reader
 
