@@ -26,7 +26,7 @@ from poleqa.evaluation import (
 )
 from poleqa.evaluation.metrics import contains_answer, percentile, source_rank, token_f1
 from poleqa.evaluation.report import render_markdown
-from poleqa.evaluation.runner import got_text
+from poleqa.evaluation.runner import got_text, why_text
 from poleqa.types import Answer, Citation, Document, DocumentInfo
 
 ASK_JSON_KEYS = {"question", "answer", "abstained", "confidence", "short_answer", "citations"}
@@ -246,18 +246,42 @@ def test_failures(result: EvalResult) -> None:
         "question": "question q2 ?",
         "expected": "Axelera",
         "got": "Le pôle Tenerrdis.",
+        "why": "reading (expected document cited, rank 2)",
         "expected_sources": "b.txt",
         "cited_sources": "a.txt, b.txt",
     }
-    assert rows[1]["got"] == "(abstained)"
-    assert rows[2]["expected"] == "(abstention)"
+    assert (rows[1]["got"], rows[1]["why"]) == (
+        "(abstained)",
+        "retrieval: no expected document cited",
+    )
+    assert (rows[2]["expected"], rows[2]["why"]) == (
+        "(abstention)",
+        "answered: the documents hold no answer",
+    )
     # the staff page's rows say the same in French, answers and sources unchanged
     french = failure_rows(result, french=True)
     assert (french[1]["got"], french[2]["expected"]) == (
         "(pas de réponse)",
         "(aucune : poleqa doit le dire)",
     )
-    assert french[0] == rows[0]
+    assert [r["why"] for r in french] == [
+        "lecture (document attendu cité, rang 2)",
+        "recherche : aucun document attendu parmi les sources citées",
+        "réponse donnée : les documents n'en ont pas",
+    ]
+    assert {**french[0], "why": ""} == {**rows[0], "why": ""}
+
+
+def test_a_failure_says_where_it_went_wrong() -> None:
+    found = reply("question q3 ?", None, ["a.txt", "c.txt"])  # abstained, its document cited
+    abstained = Prediction(QUESTIONS[2], found, False, 2, 0.0, 1.0)
+    assert why_text(abstained) == "abstention (expected document cited, rank 2)"
+    assert why_text(abstained, french=True) == "abstention (document attendu cité, rang 2)"
+    unsourced = replace(QUESTIONS[2], sources=())  # a set may leave out where the answer is
+    wrong = reply("question q3 ?", "Autre chose.", ["a.txt"])
+    assert why_text(Prediction(unsourced, wrong, False, None, 0.0, 1.0)) == "reading"
+    failed = Prediction(QUESTIONS[0], None, False, None, 0.0, 1.0, "The question is too long.")
+    assert (why_text(failed), why_text(failed, french=True)) == ("error", "erreur")
 
 
 def test_a_failure_says_the_doubt_and_the_short_answer_the_chat_showed() -> None:
@@ -311,8 +335,8 @@ def test_write_reports(result: EvalResult, tmp_path: Path) -> None:
     md = paths["report_md"].read_text(encoding="utf-8")
     assert "## Failures (3)" in md
     assert (
-        "| q2 | name | question q2 ? | Axelera | Le pôle Tenerrdis. | b.txt | a.txt, **b.txt** |"
-        in md
+        "| q2 | name | question q2 ? | Axelera | Le pôle Tenerrdis. "
+        "| reading (expected document cited, rank 2) | b.txt | a.txt, **b.txt** |" in md
     )
     assert "| unanswerable | 2 | 0.500 |" in md
     assert paths["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -15,6 +15,7 @@ from poleqa.evaluation.runner import (
     expected_text,
     failures,
     got_text,
+    why_text,
 )
 from poleqa.jsontext import parse_json
 from poleqa.serialise import answer_to_json
@@ -181,8 +182,8 @@ def render_markdown(result: EvalResult, chart: str | None = CHART) -> str:
     lines += ["", f"## Failures ({len(wrong)})", ""]
     if wrong:
         lines += [
-            "| id | type | question | expected | got | expected sources | cited sources |",
-            "|---|---|---|---|---|---|---|",
+            "| id | type | question | expected | got | why | expected sources | cited sources |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for p in wrong:
             q = p.question
@@ -200,6 +201,7 @@ def render_markdown(result: EvalResult, chart: str | None = CHART) -> str:
                         q.question,
                         expected_text(q),
                         got_text(p),
+                        why_text(p),
                         ", ".join(q.sources),
                         ", ".join(cited),
                     )

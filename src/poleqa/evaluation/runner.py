@@ -156,6 +156,41 @@ def got_text(p: Prediction, limit: int = 300, french: bool = False) -> str:
     return (doubt if p.answer.uncertain else "") + text
 
 
+# Where a failure comes from, for whoever goes through them: retrieval when no expected
+# document is among those cited (the reader never saw one), the reading otherwise.
+_WHY = {
+    False: (
+        "error",
+        "answered: the documents hold no answer",
+        "retrieval: no expected document cited",
+        "{} (expected document cited, rank {})",
+        ("abstention", "reading"),
+    ),
+    True: (
+        "erreur",
+        "réponse donnée : les documents n'en ont pas",
+        "recherche : aucun document attendu parmi les sources citées",
+        "{} (document attendu cité, rang {})",
+        ("abstention", "lecture"),
+    ),
+}
+
+
+def why_text(p: Prediction, french: bool = False) -> str:
+    """Where a wrong prediction went wrong: an error, an answer where none was expected, the
+    retrieval, or the reading (an abstention or another answer) with the rank of the expected
+    document among those cited."""
+    error, answered, retrieval, reading, stages = _WHY[french]
+    if p.error is not None:
+        return error
+    if not p.question.answerable:
+        return answered
+    if p.question.sources and p.source_rank is None:
+        return retrieval
+    stage = stages[0] if p.answer is None or p.answer.abstained else stages[1]
+    return stage if p.source_rank is None else reading.format(stage, p.source_rank)
+
+
 def cited_sources(p: Prediction) -> list[str]:
     """Distinct cited documents in citation order."""
     out: list[str] = []
@@ -166,8 +201,8 @@ def cited_sources(p: Prediction) -> list[str]:
 
 
 def failure_rows(result: EvalResult, french: bool = False) -> list[dict[str, str]]:
-    """One display row per failure: id, type, question, expected, got, sources (expected, cited);
-    `french`: the markers for an abstention or an error worded for the staff page."""
+    """One display row per failure: id, type, question, expected, got, why (`why_text`), sources
+    (expected, cited); `french`: the markers and the why worded for the staff page."""
     return [
         {
             "id": p.question.id,
@@ -175,6 +210,7 @@ def failure_rows(result: EvalResult, french: bool = False) -> list[dict[str, str
             "question": p.question.question,
             "expected": expected_text(p.question, french),
             "got": got_text(p, french=french),
+            "why": why_text(p, french),
             "expected_sources": ", ".join(p.question.sources),
             "cited_sources": ", ".join(cited_sources(p)),
         }

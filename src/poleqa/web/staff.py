@@ -41,6 +41,7 @@ FAILURE_COLUMNS = {
     "question": "Question",
     "expected": "Réponse attendue",
     "got": "Réponse donnée",
+    "why": "Cause",
     "expected_sources": "Sources attendues",
     "cited_sources": "Sources citées",
 }
