@@ -139,6 +139,17 @@ def test_eval_squad_reports_both_normalisations_and_stops_in_one_line_on_a_faile
     assert (report["exact_match_squad"], report["f1_squad"]) == (0.5, 0.9)
     assert (report["n_questions"], report["n_answerable"], report["no_answer_allowed"]) == (2, 2, 0)
     assert "n_answerable: 2" in result.output.splitlines()
+    # each question's scores beside its answer, to find the misses (the French rule)
+    results = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert results[1] == {
+        "id": "q1",
+        "question": "Combien ?",
+        "answer": "210 membres",
+        "answers": ["les 210 membres"],
+        "exact_match": 1.0,
+        "f1": 1.0,
+    }
+    assert [r["id"] for r in results] == ["q0", "q1"]
     result = CliRunner().invoke(
         cli, ["eval", "--squad", squad_file("210 membres", "210", "les 210"), "--out", out]
     )

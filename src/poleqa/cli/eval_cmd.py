@@ -374,14 +374,14 @@ def _eval_squad(
     _make_out(out_dir)
     convert_model(settings.cache_dir, onnx=False)  # the reader's base only; no ONNX export
     predictions, metrics = evaluate_squad(load_span_model(settings), examples, allowed, True)
-    earlier = write_squad_reports(out_dir, predictions, metrics)
+    earlier = write_squad_reports(out_dir, examples, predictions, metrics)
     for key, value in shown(metrics).items():
         click.echo(f"{key}: {value}" if isinstance(value, int) else f"{key}: {value:.4f}")
     click.echo(
         "exact_match, f1: poleqa's French normalisation (French and English articles removed, "
         "punctuation made a space); exact_match_squad, f1_squad: the official SQuAD v1.1 one"
     )
-    click.echo(f"Reports written to {out_dir}/ (report.json, predictions.jsonl)")
+    click.echo(f"Reports written to {out_dir}/ (report.json, predictions.jsonl, results.jsonl)")
     _said_earlier(earlier)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from poleqa.evaluation.metrics import tokens_f1
-from poleqa.evaluation.report import keep_earlier
+from poleqa.evaluation.report import SQUAD_RESULTS, keep_earlier
 from poleqa.reading.span_model import SpanModel
 from poleqa.reading.squad import QAExample
 
@@ -131,8 +131,7 @@ def squad_metrics(
     latency per question."""
     golds = [[a.text for a in e.answers] for e in examples]
     pairs = list(zip((p.answer for p in predictions), golds, strict=True))
-    ems = [exact_match(p, g) for p, g in pairs]
-    f1s = [f1(p, g) for p, g in pairs]
+    ems, f1s = _scores(pairs)
     n = max(1, len(examples))
     metrics = {
         "n_questions": float(len(examples)),
@@ -153,6 +152,32 @@ def squad_metrics(
     return metrics
 
 
+def _scores(pairs: Sequence[tuple[str, list[str]]]) -> tuple[list[float], list[float]]:
+    """Each (answer, golds)'s exact match and F1, the French rule (`normalize`)."""
+    return [exact_match(p, g) for p, g in pairs], [f1(p, g) for p, g in pairs]
+
+
+def question_results(
+    examples: Sequence[QAExample], predictions: Sequence[SquadPrediction]
+) -> list[dict[str, object]]:
+    """Per question, to find the misses: its id and question, the answer given ("" for none),
+    the expected ones ([] for none) and its exact_match and f1 (the French rule)."""
+    golds = [[a.text for a in e.answers] for e in examples]
+    answers = [p.answer for p in predictions]
+    ems, f1s = _scores(list(zip(answers, golds, strict=True)))
+    return [
+        {
+            "id": e.id,
+            "question": e.question,
+            "answer": a,
+            "answers": g,
+            "exact_match": m,
+            "f1": round(s, 4),
+        }
+        for e, a, g, m, s in zip(examples, answers, golds, ems, f1s, strict=True)
+    ]
+
+
 def evaluate_squad(
     model: SpanModel,
     examples: Sequence[QAExample],
@@ -169,14 +194,20 @@ def evaluate_squad(
 
 
 def write_squad_reports(
-    out_dir: Path, predictions: Sequence[SquadPrediction], metrics: dict[str, float]
+    out_dir: Path,
+    examples: Sequence[QAExample],
+    predictions: Sequence[SquadPrediction],
+    metrics: dict[str, float],
 ) -> Path | None:
-    """out_dir/predictions.jsonl and report.json; an earlier run's go to previous/ first (the
-    folder they went to, or None: `keep_earlier`)."""
+    """out_dir/predictions.jsonl (`{"id", "answer"}`, SQuAD's evaluation scripts read it),
+    results.jsonl (`question_results`) and report.json; an earlier run's go to previous/ first
+    (the folder they went to, or None: `keep_earlier`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     earlier = keep_earlier(out_dir)
     lines = [json.dumps({"id": p.id, "answer": p.answer}, ensure_ascii=False) for p in predictions]
     (out_dir / "predictions.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    results = [json.dumps(r, ensure_ascii=False) for r in question_results(examples, predictions)]
+    (out_dir / SQUAD_RESULTS).write_text("\n".join(results) + "\n", "utf-8")
     (out_dir / "report.json").write_text(json.dumps(shown(metrics), indent=2) + "\n", "utf-8")
     return earlier
 
@@ -201,6 +232,7 @@ __all__ = [
     "no_answer_allowed",
     "normalize",
     "normalize_squad",
+    "question_results",
     "shown",
     "squad_metrics",
     "write_squad_reports",
