@@ -42,10 +42,17 @@ def test_ask_notes_a_cited_file_changed_or_gone_since_indexing(fake_index: Path)
     out = [json.loads(line) for line in lines.stdout.splitlines()]
     assert [o["notes"] for o in out] == [[CHANGED[7:-1], GONE[7:-1]], []]
     assert list(out[0]) == KEYS
-    # a corpus folder that holds none of the index's documents cannot tell
+    # another corpus folder than the index's, even one holding a copy of one of its files: no
+    # file is said changed or gone, nor a build advised that `poleqa index` would refuse
     (fake_index.parent / "other").mkdir()
+    (fake_index.parent / "other" / "b_xylofutur.md").write_text(text, encoding="utf-8")
     result = run("ask", ANSWERED, "--index", "index", "--corpus", "other", "--json")
-    assert (json.loads(result.stdout)["notes"], result.stderr) == ([], "")
+    assert (json.loads(result.stdout)["notes"], result.stderr) == (
+        [],
+        f"poleqa: the index in index was built from {corpus.resolve()}, not other: answers "
+        "come from its documents as indexed (to ask other's, index it in a folder of its own: "
+        "`poleqa index --corpus other --index FOLDER`).\n",
+    )
     # without --corpus, the folder the index was read from, not ./corpus: another folder
     # there said the cited files had gone, and advised a build the index refuses
     (corpus / "c_aqua.md").write_text(DOCS["c_aqua.md"], encoding="utf-8")

@@ -118,6 +118,18 @@ class FileChanges:
         changed is said when cited (`noted`): finding them all would read the whole corpus."""
         from poleqa.index import corpus_changes  # late, as in poleqa.cli
 
+        if self._read_elsewhere():
+            # its files' changes and `poleqa index`'s advice would be another folder's: that
+            # command refuses to replace an index read from elsewhere
+            corpus = shlex.quote(str(self.corpus_dir))
+            click.echo(
+                f"poleqa: the index in {shlex.quote(str(self.index_dir))} was built from "
+                f"{shown_name(str(self.pipeline.index.manifest.corpus_dir))}, not {corpus}: "
+                f"answers come from its documents as indexed (to ask {corpus}'s, index it in a "
+                f"folder of its own: `poleqa index --corpus {corpus} --index {ITS_FOLDER}`).",
+                err=True,
+            )
+            return
         if not self._is_here():
             return
         changes = corpus_changes(self.corpus_dir, self.pipeline.index.manifest)  # as loaded
@@ -145,8 +157,15 @@ class FileChanges:
     def _is_here(self) -> bool:
         if self._here is None:
             sources = (d.source for d in self.pipeline.sources())
-            self._here = built_from(self.corpus_dir, sources)
+            self._here = not self._read_elsewhere() and built_from(self.corpus_dir, sources)
         return self._here
+
+    def _read_elsewhere(self) -> bool:
+        """Whether the index records another folder than corpus_dir as the one it was read
+        from (one of its files copied into corpus_dir does not make it the index's)."""
+        from poleqa.index.origin import same_corpus  # late, as in poleqa.cli
+
+        return not same_corpus(self.pipeline.index.manifest, self.corpus_dir, self.index_dir)
 
     def _note(self, citation: Citation) -> str | None:
         if not self._is_here():
