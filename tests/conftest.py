@@ -22,11 +22,16 @@ from poleqa.index import build_index
 PREBUILT = pytest.StashKey[Prebuilt]()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that read a prebuilt index run last: their builds get the whole session."""
+    items.sort(key=lambda item: any(f in FIXTURES for f in getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The eval corpora the selected tests read start building now (tests/prebuilt.py)."""
     used = {f for item in session.items for f in getattr(item, "fixturenames", ())}
     wanted = {FIXTURES[f] for f in used if f in FIXTURES}
-    if wanted:
+    if wanted and not session.config.option.collectonly:
         base = Path(tempfile.mkdtemp(prefix="poleqa-prebuilt-"))
         session.config.stash[PREBUILT] = Prebuilt(base, wanted)
 
