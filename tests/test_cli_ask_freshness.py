@@ -51,7 +51,7 @@ def test_ask_notes_a_cited_file_changed_or_gone_since_indexing(fake_index: Path)
         [],
         f"poleqa: the index in index was built from {corpus.resolve()}, not other: answers "
         "come from its documents as indexed (to ask other's, index it in a folder of its own: "
-        "`poleqa index --corpus other --index FOLDER`).\n",
+        "`poleqa index --corpus other --index FOLDER`, or in this one with --replace).\n",
     )
     # without --corpus, the folder the index was read from, not ./corpus: another folder
     # there said the cited files had gone, and advised a build the index refuses

@@ -64,7 +64,7 @@ def chat(
     named = corpus_named()
     with corpus_in_advice(settings.index_dir, settings.corpus_dir, named):
         pipeline.sources()  # the index loaded (or its error said) before the first prompt
-        changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir)
+        changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir, named)
         changes.advise_corpus()
         typed = sys.stdin.isatty()
         if typed:

@@ -104,10 +104,13 @@ class FileChanges:
     passage that is no longer in the file. Says nothing when the corpus folder is not the
     one the index was read from (it cannot tell)."""
 
-    def __init__(self, pipeline: Pipeline, corpus_dir: Path, index_dir: Path) -> None:
+    def __init__(
+        self, pipeline: Pipeline, corpus_dir: Path, index_dir: Path, named: bool = True
+    ) -> None:
         self.pipeline = pipeline
         self.corpus_dir = corpus_dir
         self.index_dir = index_dir
+        self.named = named  # whether --corpus named corpus_dir (else: `cited_folder`'s guess)
         self._checked: set[str] = set()
         self._here: bool | None = None  # whether corpus_dir holds the index's documents
 
@@ -120,13 +123,14 @@ class FileChanges:
 
         if self._read_elsewhere():
             # its files' changes and `poleqa index`'s advice would be another folder's: that
-            # command refuses to replace an index read from elsewhere
-            corpus = shlex.quote(str(self.corpus_dir))
+            # command refuses to replace an index read from elsewhere without --replace
+            corpus, index = _quoted(self.corpus_dir), _quoted(self.index_dir)
             click.echo(
-                f"poleqa: the index in {shlex.quote(str(self.index_dir))} was built from "
-                f"{shown_name(str(self.pipeline.index.manifest.corpus_dir))}, not {corpus}: "
+                f"poleqa: the index in {index} was built from "
+                f"{_quoted(self.pipeline.index.manifest.corpus_dir or '')}, not {corpus}: "
                 f"answers come from its documents as indexed (to ask {corpus}'s, index it in a "
-                f"folder of its own: `poleqa index --corpus {corpus} --index {ITS_FOLDER}`).",
+                f"folder of its own: `poleqa index --corpus {corpus} --index {ITS_FOLDER}`, or "
+                "in this one with --replace).",
                 err=True,
             )
             return
@@ -161,11 +165,12 @@ class FileChanges:
         return self._here
 
     def _read_elsewhere(self) -> bool:
-        """Whether the index records another folder than corpus_dir as the one it was read
-        from (one of its files copied into corpus_dir does not make it the index's)."""
+        """Whether --corpus named another folder than the one the index records it was read
+        from (one of its files copied into it does not make it the index's)."""
         from poleqa.index.origin import same_corpus  # late, as in poleqa.cli
 
-        return not same_corpus(self.pipeline.index.manifest, self.corpus_dir, self.index_dir)
+        manifest = self.pipeline.index.manifest
+        return self.named and not same_corpus(manifest, self.corpus_dir, self.index_dir)
 
     def _note(self, citation: Citation) -> str | None:
         if not self._is_here():
@@ -198,12 +203,17 @@ class FileChanges:
 
     def _advise(self, what: str) -> None:
         # the corpus folder holds the index's documents: it is the one to name
-        corpus, index = shlex.quote(str(self.corpus_dir)), shlex.quote(str(self.index_dir))
+        corpus, index = _quoted(self.corpus_dir), _quoted(self.index_dir)
         click.echo(
             f"poleqa: {what}: update the index with `poleqa index --corpus {corpus} --index "
             f"{index}`.",
             err=True,
         )
+
+
+def _quoted(path: Path | str) -> str:
+    """A folder as a shell reads it, on one line (a newline in its name split the message)."""
+    return shlex.quote(shown_name(str(path)))
 
 
 def _files(n: int) -> str:
