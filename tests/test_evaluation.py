@@ -252,7 +252,7 @@ def test_failures(result: EvalResult) -> None:
     }
     assert (rows[1]["got"], rows[1]["why"]) == (
         "(abstained)",
-        "retrieval: no expected document cited",
+        "sources: no expected document cited",
     )
     assert (rows[2]["expected"], rows[2]["why"]) == (
         "(abstention)",
@@ -266,7 +266,7 @@ def test_failures(result: EvalResult) -> None:
     )
     assert [r["why"] for r in french] == [
         "lecture (document attendu cité, rang 2)",
-        "recherche : aucun document attendu parmi les sources citées",
+        "sources : aucun document attendu parmi celles citées",
         "réponse donnée : les documents n'en ont pas",
     ]
     assert {**french[0], "why": ""} == {**rows[0], "why": ""}

@@ -140,7 +140,9 @@ def test_eval_squad_reports_both_normalisations_and_stops_in_one_line_on_a_faile
     assert (report["n_questions"], report["n_answerable"], report["no_answer_allowed"]) == (2, 2, 0)
     assert "n_answerable: 2" in result.output.splitlines()
     # each question's scores beside its answer, to find the misses (the French rule)
-    results = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    results = [
+        json.loads(x) for x in (tmp_path / "out" / "squad_results.jsonl").read_text().splitlines()
+    ]
     assert results[1] == {
         "id": "q1",
         "question": "Combien ?",

@@ -67,7 +67,8 @@ class _OutFolder(click.Path):
     "--out",
     "out_dir",
     type=_OutFolder(path_type=Path, file_okay=False),
-    help="Folder for predictions.jsonl, report.json, report.md and the chart.  "
+    help="Folder for predictions.jsonl, report.json, report.md and the chart (with --squad: "
+    "predictions.jsonl, report.json and squad_results.jsonl).  "
     "[default: eval/out/<set name>]",
 )
 @click.option(
@@ -381,7 +382,9 @@ def _eval_squad(
         "exact_match, f1: poleqa's French normalisation (French and English articles removed, "
         "punctuation made a space); exact_match_squad, f1_squad: the official SQuAD v1.1 one"
     )
-    click.echo(f"Reports written to {out_dir}/ (report.json, predictions.jsonl, results.jsonl)")
+    click.echo(
+        f"Reports written to {out_dir}/ (report.json, predictions.jsonl, squad_results.jsonl)"
+    )
     _said_earlier(earlier)
 
 

@@ -26,7 +26,7 @@ RUN = "run/"  # report.json's keys of how the run was made
 UNCOMPARED = ("created",)  # run fields two runs always differ in
 REPORT_MD = "report.md"
 CHART = "accuracy_by_type.png"
-SQUAD_RESULTS = "results.jsonl"  # eval --squad's per-question scores
+SQUAD_RESULTS = "squad_results.jsonl"  # eval --squad's per-question scores
 REPORTS = (PREDICTIONS, REPORT_JSON, REPORT_MD, CHART, SQUAD_RESULTS)
 EARLIER = "previous"  # the folder inside --out where the run before's reports are kept
 

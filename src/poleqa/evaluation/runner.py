@@ -156,20 +156,21 @@ def got_text(p: Prediction, limit: int = 300, french: bool = False) -> str:
     return (doubt if p.answer.uncertain else "") + text
 
 
-# Where a failure comes from, for whoever goes through them: retrieval when no expected
-# document is among those cited (the reader never saw one), the reading otherwise.
+# Where a failure comes from, for whoever goes through them: the sources when no expected
+# document is among those cited (not retrieved, or read and ranked below the k cited), the
+# reading otherwise.
 _WHY = {
     False: (
         "error",
         "answered: the documents hold no answer",
-        "retrieval: no expected document cited",
+        "sources: no expected document cited",
         "{} (expected document cited, rank {})",
         ("abstention", "reading"),
     ),
     True: (
         "erreur",
         "réponse donnée : les documents n'en ont pas",
-        "recherche : aucun document attendu parmi les sources citées",
+        "sources : aucun document attendu parmi celles citées",
         "{} (document attendu cité, rang {})",
         ("abstention", "lecture"),
     ),
@@ -178,16 +179,17 @@ _WHY = {
 
 def why_text(p: Prediction, french: bool = False) -> str:
     """Where a wrong prediction went wrong: an error, an answer where none was expected, the
-    retrieval, or the reading (an abstention or another answer) with the rank of the expected
-    document among those cited."""
-    error, answered, retrieval, reading, stages = _WHY[french]
+    sources cited, or the reading (an abstention or another answer) with the rank of the
+    expected document among those cited."""
+    error, answered, uncited, reading, stages = _WHY[french]
     if p.error is not None:
         return error
     if not p.question.answerable:
         return answered
     if p.question.sources and p.source_rank is None:
-        return retrieval
-    stage = stages[0] if p.answer is None or p.answer.abstained else stages[1]
+        return uncited
+    no_answer = p.answer is None or p.answer.abstained or not p.answer.text  # as `got_text`
+    stage = stages[0] if no_answer else stages[1]
     return stage if p.source_rank is None else reading.format(stage, p.source_rank)
 
 

@@ -129,9 +129,8 @@ def squad_metrics(
     f1_squad (the official SQuAD v1.1 rule, `normalize_squad`), and for files with
     unanswerable questions no_answer_accuracy, and has_answer_f1 when some are answerable;
     latency per question."""
-    golds = [[a.text for a in e.answers] for e in examples]
-    pairs = list(zip((p.answer for p in predictions), golds, strict=True))
-    ems, f1s = _scores(pairs)
+    golds, answers, ems, f1s = _scored(examples, predictions)
+    pairs = list(zip(answers, golds, strict=True))
     n = max(1, len(examples))
     metrics = {
         "n_questions": float(len(examples)),
@@ -152,9 +151,15 @@ def squad_metrics(
     return metrics
 
 
-def _scores(pairs: Sequence[tuple[str, list[str]]]) -> tuple[list[float], list[float]]:
-    """Each (answer, golds)'s exact match and F1, the French rule (`normalize`)."""
-    return [exact_match(p, g) for p, g in pairs], [f1(p, g) for p, g in pairs]
+def _scored(
+    examples: Sequence[QAExample], predictions: Sequence[SquadPrediction]
+) -> tuple[list[list[str]], list[str], list[float], list[float]]:
+    """The expected answers, the answers given, and each one's exact match and F1 (the French
+    rule, `normalize`)."""
+    golds = [[a.text for a in e.answers] for e in examples]
+    answers = [p.answer for p in predictions]
+    pairs = list(zip(answers, golds, strict=True))
+    return golds, answers, [exact_match(a, g) for a, g in pairs], [f1(a, g) for a, g in pairs]
 
 
 def question_results(
@@ -162,18 +167,9 @@ def question_results(
 ) -> list[dict[str, object]]:
     """Per question, to find the misses: its id and question, the answer given ("" for none),
     the expected ones ([] for none) and its exact_match and f1 (the French rule)."""
-    golds = [[a.text for a in e.answers] for e in examples]
-    answers = [p.answer for p in predictions]
-    ems, f1s = _scores(list(zip(answers, golds, strict=True)))
+    golds, answers, ems, f1s = _scored(examples, predictions)
     return [
-        {
-            "id": e.id,
-            "question": e.question,
-            "answer": a,
-            "answers": g,
-            "exact_match": m,
-            "f1": round(s, 4),
-        }
+        {"id": e.id, "question": e.question, "answer": a, "answers": g, "exact_match": m, "f1": s}
         for e, a, g, m, s in zip(examples, answers, golds, ems, f1s, strict=True)
     ]
 
@@ -200,7 +196,7 @@ def write_squad_reports(
     metrics: dict[str, float],
 ) -> Path | None:
     """out_dir/predictions.jsonl (`{"id", "answer"}`, SQuAD's evaluation scripts read it),
-    results.jsonl (`question_results`) and report.json; an earlier run's go to previous/ first
+    squad_results.jsonl (`question_results`) and report.json; an earlier run's go to previous/ first
     (the folder they went to, or None: `keep_earlier`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     earlier = keep_earlier(out_dir)
