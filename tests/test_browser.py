@@ -34,9 +34,10 @@ def _ask(page, question: str, answers_before: int) -> None:  # type: ignore[no-u
     page.fill("#pq-question textarea", question)
     page.click("#pq-send")
     # « Recherche de la réponse… » is a bot row of its own: wait until the answer replaced it
+    # (Gradio's own placeholder too)
     page.wait_for_function(
         "n => document.querySelectorAll('#pq-chat .bot-row').length > n"
-        " && !document.querySelector('#pq-chat .pq-pending')",
+        " && !document.querySelector('#pq-chat .pq-pending, #pq-chat .pending')",
         arg=answers_before,
         timeout=ANSWER_TIMEOUT,
     )

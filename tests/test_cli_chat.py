@@ -98,6 +98,25 @@ def test_a_line_that_is_not_utf8_is_said_and_the_next_one_answered() -> None:
     assert result.stderr == "Error: The line is not UTF-8 text (byte 2): save the file as UTF-8.\n"
 
 
+@indexed
+def test_ctrl_c_while_conversing_is_the_edges_said_and_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    # chat ended by itself with sys.exit(130): Python's shutdown then waited on the model
+    # runtimes' threads (for ever, now and then); the CLI's edge leaves at once
+    import poleqa.cli as cli_module
+    import poleqa.cli.chat_cmd as chat_cmd
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    def ended(code: int) -> None:  # os._exit, which would end pytest too
+        raise SystemExit(code)
+
+    monkeypatch.setattr(chat_cmd, "_converse", interrupted)
+    monkeypatch.setattr(cli_module.os, "_exit", ended)
+    result = CliRunner().invoke(cli, ["chat", "--index", "index"], input=f"{ANSWERED}\n")
+    assert (result.exit_code, result.stderr) == (130, "\nInterrupted.\n")
+
+
 def _in_a_terminal(index: Path, corpus: Path, typed: bytes) -> tuple[str, int]:
     """What `poleqa chat` shows in a real terminal (a pseudo-terminal, its controlling one:
     Ctrl-C interrupts) given the keys `typed` once it prompts, and its exit code."""
@@ -151,7 +170,10 @@ def _in_a_terminal(index: Path, corpus: Path, typed: bytes) -> tuple[str, int]:
 
 def _signal_state(pid: int) -> bytes:
     """The signals a stuck process blocks, ignores and catches (/proc), to say why it is."""
-    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines()
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines()
+    except OSError:  # no /proc here
+        return b""
     return "\n".join(["", *(line for line in status if line.startswith("Sig"))]).encode()
 
 

@@ -264,7 +264,8 @@ def test_without_password_the_staff_area_explains_how_to_turn_it_on(tmp_path: Pa
             r = httpx.get(url + path)
             assert r.status_code == 404, path
             assert '<html lang="fr">' in r.text and "POLEQA_STAFF_PASSWORD" in r.text
-            assert "« equipe »" not in r.text  # the login's user name is not told to anyone
+            # the login's user name is not told to anyone
+            assert "identifiant" not in r.text and "« equipe »" not in r.text
         assert httpx.post(url + "equipe/login", data={"username": "equipe"}).status_code == 404
         api = _client(url).view_api(return_format="dict", print_info=False)
         assert set(api["named_endpoints"]) == PUBLIC_ENDPOINTS
