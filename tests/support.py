@@ -123,6 +123,21 @@ def use_fake_models(monkeypatch: Any, get_embedder: Callable[..., Any]) -> None:
     monkeypatch.setattr(pipeline, "_build_in_child", here)
 
 
+def ctrl_c_at(monkeypatch: Any, module: Any, name: str) -> None:
+    """Ctrl-C pressed as `module.name` runs; the CLI's os._exit, which would end pytest too,
+    raising SystemExit instead."""
+    import poleqa.cli as cli_module
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    def ended(code: int) -> None:
+        raise SystemExit(code)
+
+    monkeypatch.setattr(module, name, interrupted)
+    monkeypatch.setattr(cli_module.os, "_exit", ended)
+
+
 def write_corpus(folder: Path, docs: dict[str, str] = DOCS) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in docs.items():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from support import ctrl_c_at
 from test_evaluation_cli import _fake_set
 
 from poleqa.cli import cli
@@ -139,17 +140,9 @@ def test_an_error_naming_a_folder_with_a_newline_stays_one_line(tmp_path: Path) 
 
 def test_ctrl_c_is_said_and_ends_at_once_with_130(monkeypatch: pytest.MonkeyPatch) -> None:
     # left to Python's shutdown, the model runtimes' threads ended it in a C++ abort (134)
-    import poleqa.cli as cli_module
     import poleqa.cli.ask_cmd as ask_cmd
 
-    def interrupted(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    def ended(code: int) -> None:  # os._exit, which would end pytest too
-        raise SystemExit(code)
-
-    monkeypatch.setattr(ask_cmd, "check_index", interrupted)
-    monkeypatch.setattr(cli_module.os, "_exit", ended)
+    ctrl_c_at(monkeypatch, ask_cmd, "check_index")
     result = CliRunner().invoke(cli, ["ask", "Combien de pôles ?"])
     assert (result.exit_code, result.stderr) == (130, "\nInterrupted.\n")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import REPO
+from support import REPO, ctrl_c_at
 from test_cli_ask import ANSWERED, ASK_OUTPUT
 
 from poleqa.cli import cli
@@ -102,17 +102,9 @@ def test_a_line_that_is_not_utf8_is_said_and_the_next_one_answered() -> None:
 def test_ctrl_c_while_conversing_is_the_edges_said_and_130(monkeypatch: pytest.MonkeyPatch) -> None:
     # chat ended by itself with sys.exit(130): Python's shutdown then waited on the model
     # runtimes' threads (for ever, now and then); the CLI's edge leaves at once
-    import poleqa.cli as cli_module
     import poleqa.cli.chat_cmd as chat_cmd
 
-    def interrupted(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    def ended(code: int) -> None:  # os._exit, which would end pytest too
-        raise SystemExit(code)
-
-    monkeypatch.setattr(chat_cmd, "_converse", interrupted)
-    monkeypatch.setattr(cli_module.os, "_exit", ended)
+    ctrl_c_at(monkeypatch, chat_cmd, "_converse")
     result = CliRunner().invoke(cli, ["chat", "--index", "index"], input=f"{ANSWERED}\n")
     assert (result.exit_code, result.stderr) == (130, "\nInterrupted.\n")
 
