@@ -333,3 +333,13 @@ def test_golds_no_cited_document_holds_are_named_on_the_page(
         "qu'elles citent (1) ; une faute de frappe dans la réponse attendue les compte comme "
         "des échecs, quelle que soit la réponse : typo"
     ) in html_text(failures)
+
+
+def test_metric_values_read_as_french_writes_them() -> None:
+    # F1 and MRR are explained from 0 to 1: they are given so, not as percentages
+    kinds = {key: kind for key, _, _, kind in METRICS}
+    assert value_text(0.25, kinds["answer_f1"]) == "0,250"
+    assert value_text(0.5, kinds["mrr@5"]) == "0,500"
+    assert value_text(0.64, kinds["answer_accuracy"]) == "64,0 %"
+    assert value_text(248.4, kinds["latency_p50_ms"]) == "248 ms"
+    assert value_text(float("nan"), "rate") == "—"

@@ -21,8 +21,9 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     (
         "answer_f1",
         "F1 de la réponse courte",
-        "Recouvrement mot à mot entre la réponse courte et la réponse attendue (1 = identiques).",
-        "rate",
+        "Recouvrement mot à mot entre la réponse courte et la réponse attendue, de 0 à 1 "
+        "(1 = identiques).",
+        "score",
     ),
     (
         "abstain_accuracy",
@@ -85,8 +86,9 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     (
         "mrr@5",
         "Rang réciproque moyen (MRR@5)",
-        "Moyenne de 1/rang du premier document attendu parmi les sources (0 s'il n'y est pas).",
-        "rate",
+        "Moyenne de 1/rang du premier document attendu parmi les sources (0 s'il n'y est pas), "
+        "de 0 à 1.",
+        "score",
     ),
     (
         "latency_p50_ms",
@@ -151,11 +153,14 @@ Exemples de lignes (un pôle imaginaire) :
 
 
 def value_text(value: object, kind: str) -> str:
-    """A metric's value as read in French: « 64,0 % », « 248 ms », « 120 »."""
+    """A metric's value as read in French: « 64,0 % », « 0,643 » (a score from 0 to 1, as its
+    explanation gives it), « 248 ms », « 120 »."""
     if not isinstance(value, int | float) or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if kind == "rate":
         return f"{decimal_fr(value * 100, 1)} %"
+    if kind == "score":
+        return decimal_fr(value, 3)
     if kind == "ms":
         return f"{value:.0f} ms"
     return str(int(value))
