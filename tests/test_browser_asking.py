@@ -255,3 +255,35 @@ def test_a_question_still_being_answered_at_a_reload_comes_back_in_the_box(
         page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
         page.wait_for_timeout(500)
         assert page.input_value("#pq-question textarea") == ""
+
+
+def test_an_example_still_being_answered_at_a_reload_comes_back_in_the_box(
+    browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # an example clicked is a question sent: it was lost at a reload, the typed ones were not
+    pipeline = webfake.HeldPipeline()
+    app = create_app(pipeline, tmp_path / "data")
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = ctx.new_page()
+        page.goto(url)
+        example = page.locator("#pq-chat button.example").first
+        asked = example.inner_text().strip()
+        example.click()
+        assert pipeline.started.acquire(timeout=WAIT)
+        try:
+            page.reload()
+            page.wait_for_function(
+                "q => document.querySelector('#pq-question textarea')?.value === q",
+                arg=asked,
+                timeout=WAIT * 1000,
+            )
+            assert UNANSWERED in page.inner_text("#pq-status")
+        finally:
+            pipeline.release.set()
+        page.click("#pq-new")  # the examples again; the one clicked now is answered at once
+        page.locator("#pq-chat button.example").first.click()
+        page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
+        page.reload()  # answered: nothing put back
+        page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
+        page.wait_for_timeout(500)
+        assert page.input_value("#pq-question textarea") == ""

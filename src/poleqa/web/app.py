@@ -23,6 +23,7 @@ from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
 from poleqa.web.kept import (
     FORGET_ON_NEW,
     FORGET_PENDING,
+    PENDING_KEY,
     REMEMBER_PENDING,
     KeptConversations,
     keep_across_reloads,
@@ -213,7 +214,9 @@ HEADER = (
 )
 PLACEHOLDER = "Posez votre question ci-dessous ou choisissez un exemple."
 STATUS_EVERY = 2.0  # seconds between two refreshes of the status line while preparing
-CHAT_JS = (Path(__file__).parent / "static" / "poleqa.js").read_text(encoding="utf-8")
+CHAT_JS = f'const PENDING_KEY = "{PENDING_KEY}";\n' + (
+    Path(__file__).parent / "static" / "poleqa.js"
+).read_text(encoding="utf-8")
 # Run in the browser as a question is sent: the box is emptied at once (an input event, so that
 # Gradio's own value follows), the question goes to the server as typed.
 # The question is kept in the tab until its answering ends, for a reload to put it back.
@@ -328,7 +331,8 @@ def _asking(
         return chat.send_in_page(examples[index], s)
 
     example = chatbot.example_select(send_example, [session], ask_out, **shown)
-    example.then(chat.answer_in_page, [session], answer_out, **answered, **raw)
+    example_answered = example.then(chat.answer_in_page, [session], answer_out, **answered, **raw)
+    example_answered.success(None, None, None, js=FORGET_PENDING, api_name=False, queue=False)
     # outside the queue too: a new conversation at once, whatever waits there
     new.click(chat.new_in_page, [session], answer_out, js=FORGET_ON_NEW, **shown)
     api_reset = [question, chatbot, session, api_comment, status]

@@ -142,8 +142,14 @@ function onClick(event) {
   }
   const send = target.closest("button.pq-send-comment");
   if (send) sendComment(send);
-  // an example's button disappears with the examples: the keyboard goes on from the question box
-  if (target.closest("#pq-chat .examples button, #pq-chat .example")) {
+  const example = target.closest("#pq-chat .examples button, #pq-chat .example");
+  if (example) {
+    // sent as a question typed is: kept in the tab until answered, for a reload to put it
+    // back (poleqa.web.kept)
+    try {
+      sessionStorage.setItem(PENDING_KEY, example.innerText.trim());
+    } catch (e) {}
+    // its button disappears with the examples: the keyboard goes on from the question box
     setTimeout(() => document.querySelector("#pq-question textarea")?.focus(), 0);
   }
 }
