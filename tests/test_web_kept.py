@@ -11,7 +11,14 @@ from webfake import FakePipeline
 
 from poleqa.feedback import FeedbackStore
 from poleqa.web.app import ChatApp
-from poleqa.web.kept import KeptConversations, resume, unanswered
+from poleqa.web.kept import (
+    FORGOTTEN,
+    UNANSWERED,
+    KeptConversations,
+    load_said,
+    resume,
+    unanswered,
+)
 from poleqa.web.session import Exchange, Session
 
 SKIPPED = {"__type__": "update"}  # Gradio's « leave it as it is »
@@ -172,3 +179,20 @@ def test_only_a_question_left_without_answer_goes_back_in_the_box(
 ) -> None:
     assert unanswered(pending, _answered("Combien de pôles ?"), 2000) == back
     assert unanswered("Et en 2020 ?", Session(), 2000) == "Et en 2020 ?"
+
+
+def test_a_reload_is_told_its_conversation_was_dropped() -> None:
+    # it found an empty page without a word
+    clock = Clock()
+    kept = KeptConversations(idle=600, clock=clock, per_client=1)
+    first, second, never = _answered("a"), _answered("b"), _answered("c")
+    kept.keep(first, "10.0.0.1")
+    kept.keep(second, "10.0.0.1")  # beyond the one kept for that address: `first` goes
+    assert kept.take(first.key) == [] and kept.dropped(first.key)
+    assert not kept.dropped(never.key) and not kept.dropped(None)  # never kept, no key
+    clock.now += 601  # unused too long
+    assert kept.take(second.key) == [] and kept.dropped(second.key)
+    # what the page's status line then says, with the question put back or not
+    assert load_said(True, False) == FORGOTTEN
+    assert load_said(True, True) == f"{FORGOTTEN} {UNANSWERED}"
+    assert (load_said(False, True), load_said(False, False)) == (UNANSWERED, None)

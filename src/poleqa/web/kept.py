@@ -24,6 +24,11 @@ MAX_KEY_CHARS = 100  # keys are 24 characters; anything longer is no key of this
 # The question sent last, until its answer came (the tab's sessionStorage too): a reload while
 # it was answered, or a connection lost as it was sent, left it nowhere.
 PENDING_KEY = "poleqa-pending"
+FORGOTTEN_MOST = 5000  # keys of dropped conversations remembered, to say so at a reload
+FORGOTTEN = (
+    "La conversation de cet onglet n'est plus conservée par le serveur (sans usage depuis deux "
+    "heures, ou remplacée par de plus récentes) : posez à nouveau vos questions."
+)
 UNANSWERED = (
     "Votre dernière question n'a pas reçu de réponse avant le rechargement de la page : elle "
     "est remise dans la zone de saisie, envoyez-la à nouveau."
@@ -51,6 +56,9 @@ class KeptConversations:
         self.clock = clock
         self.per_client = per_client
         self._kept: OrderedDict[str, tuple[Session, float, str]] = OrderedDict()
+        # the keys of conversations dropped (too old, too many): a reload is told, not left
+        # before an empty page
+        self._dropped: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def keep(self, session: Session, client: str = "") -> None:
@@ -63,7 +71,7 @@ class KeptConversations:
             self._kept.move_to_end(session.key)
             own = [k for k, (_, _, c) in self._kept.items() if c == client]
             for key in own[: max(0, len(own) - self.per_client)]:  # its least recently used
-                del self._kept[key]
+                self._drop(key)
             self._drop_old()
 
     def take(self, key: Any) -> list[Exchange]:
@@ -80,6 +88,13 @@ class KeptConversations:
             found[0].handed_over = True
         return found[0].answered()
 
+    def dropped(self, key: Any) -> bool:
+        """Whether the conversation kept under `key` was dropped (unused too long, or beyond
+        the most kept); False for a key never kept, or taken back."""
+        with self._lock:
+            self._drop_old()
+            return isinstance(key, str) and key in self._dropped
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._kept)
@@ -91,7 +106,14 @@ class KeptConversations:
         while self._kept and (
             len(self._kept) > self.most or next(iter(self._kept.values()))[1] < limit
         ):
-            self._kept.popitem(last=False)
+            self._drop(next(iter(self._kept)))
+
+    def _drop(self, key: str) -> None:
+        """Under the lock: the conversation under `key` dropped, its key remembered."""
+        del self._kept[key]
+        self._dropped[key] = None
+        while len(self._dropped) > FORGOTTEN_MOST:
+            self._dropped.popitem(last=False)
 
 
 # The page sends the key its tab holds and the question left unanswered, then keeps the key of
@@ -159,6 +181,13 @@ def unanswered(pending: Any, session: Session, limit: int) -> str | None:
     return pending
 
 
+def load_said(dropped: bool, put_back: bool) -> str | None:
+    """What the status line says as a page loads: that the tab's conversation is no longer
+    kept (`dropped`), that its last question is back in the box (`put_back`); None: nothing."""
+    said = [text for text, true in ((FORGOTTEN, dropped), (UNANSWERED, put_back)) if true]
+    return " ".join(said) or None
+
+
 def keep_across_reloads(
     demo: gr.Blocks,
     kept: KeptConversations,
@@ -176,9 +205,9 @@ def keep_across_reloads(
     ) -> tuple[Any, Session, str, Any, Any]:
         messages, s, own = resume(kept, s, key, client_key(request))
         again = unanswered(pending, s, max_question_chars)
-        if again is None:
-            return messages, s, own, gr.skip(), gr.skip()
-        return messages, s, own, again, render.message_html(UNANSWERED, "info")
+        said = load_said(kept.dropped(key), again is not None)
+        status_line = gr.skip() if said is None else render.message_html(said, "info")
+        return messages, s, own, gr.skip() if again is None else again, status_line
 
     loaded = demo.load(
         resumed,
