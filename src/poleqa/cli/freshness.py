@@ -105,7 +105,7 @@ class FileChanges:
     one the index was read from (it cannot tell)."""
 
     def __init__(
-        self, pipeline: Pipeline, corpus_dir: Path, index_dir: Path, named: bool = True
+        self, pipeline: Pipeline, corpus_dir: Path, index_dir: Path, named: bool = False
     ) -> None:
         self.pipeline = pipeline
         self.corpus_dir = corpus_dir
@@ -169,8 +169,10 @@ class FileChanges:
         from (one of its files copied into it does not make it the index's)."""
         from poleqa.index.origin import same_corpus  # late, as in poleqa.cli
 
+        if not self.named:
+            return False
         manifest = self.pipeline.index.manifest
-        return self.named and not same_corpus(manifest, self.corpus_dir, self.index_dir)
+        return not same_corpus(manifest, self.corpus_dir, self.index_dir)
 
     def _note(self, citation: Citation) -> str | None:
         if not self._is_here():
