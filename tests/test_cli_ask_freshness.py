@@ -93,3 +93,17 @@ def test_ask_says_once_that_files_were_added_since_indexing(fake_index: Path) ->
     )
     assert run("index", "--corpus", "corpus", "--index", "index").exit_code == 0
     assert run("ask", ANSWERED, "--index", "index").stderr == ""
+
+
+def test_without_corpus_another_folder_in_the_recorded_ones_place_says_nothing(
+    fake_index: Path,
+) -> None:
+    # the index's folder gone, ./corpus (the default) holding a file of the same name: its
+    # text was compared with the index's, and a build advised that `poleqa index` refuses
+    (fake_index.parent / "corpus").rename(fake_index.parent / "moved")
+    here = fake_index.parent / "elsewhere"
+    (here / "corpus").mkdir(parents=True)
+    (here / "corpus" / "b_xylofutur.md").write_text("# Autre\n\nUn autre texte.\n", "utf-8")
+    os.chdir(here)  # the fixture's monkeypatch puts the first folder back
+    result = run("ask", ANSWERED, "--index", str(fake_index), "--json")
+    assert (json.loads(result.stdout)["notes"], result.stderr) == ([], "")

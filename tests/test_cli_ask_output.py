@@ -50,10 +50,14 @@ def test_ask_prints_file_names_escaped(tmp_path: Path, capsys: pytest.CaptureFix
     odd = replace(INFO, source="a\nb\x1b[2J.txt", title="Pôles AURA")
     cite = Citation(1, odd, 0, 5, "Texte", 1.0)
     (tmp_path / "x.txt").write_text("Texte", encoding="utf-8")  # the index's corpus folder
-    pipeline = SimpleNamespace(sources=lambda: [replace(INFO, source="x.txt"), odd])
-    noted = FileChanges(pipeline, tmp_path, tmp_path / "index").noted(  # type: ignore[arg-type]
-        Answer("Q ?", None, True, 0.1, citations=(cite,))
+    # an index that does not record its folder (built before it was recorded)
+    manifest = SimpleNamespace(corpus_dir=None, corpus_from_index=None)
+    pipeline = SimpleNamespace(
+        sources=lambda: [replace(INFO, source="x.txt"), odd],
+        index=SimpleNamespace(manifest=manifest),
     )
+    changes = FileChanges(pipeline, tmp_path, tmp_path / "index", named=False)  # type: ignore[arg-type]
+    noted = changes.noted(Answer("Q ?", None, True, 0.1, citations=(cite,)))
     print_answer(noted)
     out, err = capsys.readouterr()
     assert out.splitlines()[-3:] == [

@@ -223,7 +223,9 @@ def ask(
         filters = check_filters(
             filters_from(sources, date_from, date_to), (d.source for d in infos)
         )
-        changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir, named)
+        changes = FileChanges(
+            pipeline, cited_folder(settings, named), settings.index_dir, named=named
+        )
         changes.advise_corpus()
         if jsonl is not None:
             _run_jsonl(pipeline, jsonl, settings.k, filters, changes)

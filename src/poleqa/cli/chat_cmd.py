@@ -64,7 +64,9 @@ def chat(
     named = corpus_named()
     with corpus_in_advice(settings.index_dir, settings.corpus_dir, named):
         pipeline.sources()  # the index loaded (or its error said) before the first prompt
-        changes = FileChanges(pipeline, cited_folder(settings, named), settings.index_dir, named)
+        changes = FileChanges(
+            pipeline, cited_folder(settings, named), settings.index_dir, named=named
+        )
         changes.advise_corpus()
         typed = sys.stdin.isatty()
         if typed:

@@ -101,11 +101,12 @@ def corpus_in_advice(index_dir: Path, corpus_dir: Path, named: bool) -> Iterator
 class FileChanges:
     """Cited documents whose file changed or went since the index was built, each checked and
     noted once per run (`poleqa ask`, or all the lines of --jsonl): staff must not quote a
-    passage that is no longer in the file. Says nothing when the corpus folder is not the
-    one the index was read from (it cannot tell)."""
+    passage that is no longer in the file. When the corpus folder is not the one the index
+    was read from, notes nothing (it cannot tell) and, if --corpus named it (`named`), says so
+    once."""
 
     def __init__(
-        self, pipeline: Pipeline, corpus_dir: Path, index_dir: Path, named: bool = False
+        self, pipeline: Pipeline, corpus_dir: Path, index_dir: Path, *, named: bool
     ) -> None:
         self.pipeline = pipeline
         self.corpus_dir = corpus_dir
@@ -121,7 +122,7 @@ class FileChanges:
         changed is said when cited (`noted`): finding them all would read the whole corpus."""
         from poleqa.index import corpus_changes  # late, as in poleqa.cli
 
-        if self._read_elsewhere():
+        if self.named and self._read_elsewhere():
             # its files' changes and `poleqa index`'s advice would be another folder's: that
             # command refuses to replace an index read from elsewhere without --replace
             corpus, index = _quoted(self.corpus_dir), _quoted(self.index_dir)
@@ -165,12 +166,10 @@ class FileChanges:
         return self._here
 
     def _read_elsewhere(self) -> bool:
-        """Whether --corpus named another folder than the one the index records it was read
-        from (one of its files copied into it does not make it the index's)."""
+        """Whether the index records another folder than corpus_dir as the one it was read
+        from (one of its files copied into corpus_dir does not make it the index's)."""
         from poleqa.index.origin import same_corpus  # late, as in poleqa.cli
 
-        if not self.named:
-            return False
         manifest = self.pipeline.index.manifest
         return not same_corpus(manifest, self.corpus_dir, self.index_dir)
 
