@@ -18,6 +18,7 @@ from browsing import local_only
 from poleqa.serialise import UNCERTAIN_TEXT
 from poleqa.types import Answer
 from poleqa.web import create_app
+from poleqa.web.app import EXAMPLES
 from poleqa.web.kept import UNANSWERED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -266,8 +267,10 @@ def test_an_example_still_being_answered_at_a_reload_comes_back_in_the_box(
     with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
         page = ctx.new_page()
         page.goto(url)
+        page.wait_for_function("() => window.poleqaChat")  # the page's script listens
         example = page.locator("#pq-chat button.example").first
-        asked = example.inner_text().strip()
+        asked = EXAMPLES[0]  # the question as the server asks it, not as the page shows it
+        assert example.inner_text().strip() == asked
         example.click()
         assert pipeline.started.acquire(timeout=WAIT)
         try:

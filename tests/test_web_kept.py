@@ -192,6 +192,8 @@ def test_a_reload_is_told_its_conversation_was_dropped() -> None:
     assert not kept.dropped(never.key) and not kept.dropped(None)  # never kept, no key
     clock.now += 601  # unused too long
     assert kept.take(second.key) == [] and kept.dropped(second.key)
+    kept.keep(second, "10.0.0.1")  # the same tab asked again: kept, no longer said dropped
+    assert not kept.dropped(second.key) and kept.take(second.key)
     # what the page's status line then says, with the question put back or not
     assert load_said(True, False) == FORGOTTEN
     assert load_said(True, True) == f"{FORGOTTEN} {UNANSWERED}"

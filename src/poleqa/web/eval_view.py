@@ -9,7 +9,7 @@ from poleqa.evaluation.metrics import group_accuracy
 from poleqa.web.render import attr, decimal_fr, esc, message_html
 
 # The metrics of `poleqa.evaluation.metrics.compute_metrics`, in the order shown: French name,
-# one-line explanation, and how the value reads ("rate", "ms" or "count").
+# one-line explanation, and how the value reads ("rate", "score", "ms" or "count").
 METRICS: tuple[tuple[str, str, str, str], ...] = (
     (
         "answer_accuracy",

@@ -26,8 +26,9 @@ MAX_KEY_CHARS = 100  # keys are 24 characters; anything longer is no key of this
 PENDING_KEY = "poleqa-pending"
 FORGOTTEN_MOST = 5000  # keys of dropped conversations remembered, to say so at a reload
 FORGOTTEN = (
-    "La conversation de cet onglet n'est plus conservée par le serveur (sans usage depuis deux "
-    "heures, ou remplacée par de plus récentes) : posez à nouveau vos questions."
+    "La conversation de cet onglet n'est plus conservée par le serveur (inutilisée depuis plus "
+    f"de {KEPT_FOR // 3600} heures, ou effacée pour faire place à des conversations plus "
+    "récentes) : posez à nouveau vos questions."
 )
 UNANSWERED = (
     "Votre dernière question n'a pas reçu de réponse avant le rechargement de la page : elle "
@@ -68,6 +69,7 @@ class KeptConversations:
             if session.handed_over:
                 return
             self._kept[session.key] = (session, self.clock(), client)
+            self._dropped.pop(session.key, None)  # a tab used again after its was dropped
             self._kept.move_to_end(session.key)
             own = [k for k, (_, _, c) in self._kept.items() if c == client]
             for key in own[: max(0, len(own) - self.per_client)]:  # its least recently used
@@ -128,10 +130,13 @@ READ_KEY = f"""(session, key, pending) => {{
   }} catch (e) {{}}
   return [session, kept.length <= {MAX_KEY_CHARS} ? kept : "", left];
 }}"""
-WRITE_KEY = f"""(key) => {{
+# The question read at the load is forgotten only if it is still the one kept: one sent
+# while the page loaded (an example clicked at once) is the tab's new unanswered question.
+WRITE_KEY = f"""(key, read) => {{
   try {{
     if (key) sessionStorage.setItem("{STORAGE_KEY}", key);
-    sessionStorage.removeItem("{PENDING_KEY}");
+    if ((sessionStorage.getItem("{PENDING_KEY}") || "") === (read || ""))
+      sessionStorage.removeItem("{PENDING_KEY}");
   }} catch (e) {{}}
   return [];
 }}"""
@@ -202,20 +207,21 @@ def keep_across_reloads(
 
     def resumed(
         s: Session | None, key: Any, pending: Any, request: gr.Request | None = None
-    ) -> tuple[Any, Session, str, Any, Any]:
+    ) -> tuple[Any, Session, str, Any, Any, str]:
         messages, s, own = resume(kept, s, key, client_key(request))
         again = unanswered(pending, s, max_question_chars)
         said = load_said(kept.dropped(key), again is not None)
         status_line = gr.skip() if said is None else render.message_html(said, "info")
-        return messages, s, own, gr.skip() if again is None else again, status_line
+        read = pending if isinstance(pending, str) and len(pending) <= max_question_chars else ""
+        return messages, s, own, gr.skip() if again is None else again, status_line, read
 
     loaded = demo.load(
         resumed,
         [session, held, left],
-        [chatbot, session, held, question, status],
+        [chatbot, session, held, question, status, left],
         js=READ_KEY,
         api_name=False,
         queue=False,
         preprocess=False,
     )
-    loaded.then(None, [held], None, js=WRITE_KEY, api_name=False, queue=False)
+    loaded.then(None, [held, left], None, js=WRITE_KEY, api_name=False, queue=False)
