@@ -194,6 +194,10 @@ def test_a_reload_is_told_its_conversation_was_dropped() -> None:
     assert kept.take(second.key) == [] and kept.dropped(second.key)
     kept.keep(second, "10.0.0.1")  # the same tab asked again: kept, no longer said dropped
     assert not kept.dropped(second.key) and kept.take(second.key)
+    kept.keep(never, "10.0.0.2")
+    never.clear()  # « Nouvelle conversation »: nothing left to lose when it goes
+    clock.now += 601
+    assert kept.take(never.key) == [] and not kept.dropped(never.key)
     # what the page's status line then says, with the question put back or not
     assert load_said(True, False) == FORGOTTEN
     assert load_said(True, True) == f"{FORGOTTEN} {UNANSWERED}"

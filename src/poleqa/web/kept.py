@@ -111,8 +111,11 @@ class KeptConversations:
             self._drop(next(iter(self._kept)))
 
     def _drop(self, key: str) -> None:
-        """Under the lock: the conversation under `key` dropped, its key remembered."""
-        del self._kept[key]
+        """Under the lock: the conversation under `key` dropped, its key remembered if it
+        had answers (one emptied by « Nouvelle conversation » loses nothing)."""
+        session = self._kept.pop(key)[0]
+        if not session.answered():
+            return
         self._dropped[key] = None
         while len(self._dropped) > FORGOTTEN_MOST:
             self._dropped.popitem(last=False)
