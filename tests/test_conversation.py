@@ -146,6 +146,27 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
         # a new question led by « Et si », or « qu'est-ce que le… », points back at nothing
         ("Et si un pôle perd son label ?", (Turn("Qui préside Thalassor ?"),), None),
         ("Qu'est-ce que le label ?", (Turn("Qui préside Thalassor ?"),), None),
+        # only another question word: the previous question asked with it, in its language
+        (
+            "Et pourquoi ?",
+            (Turn("Quand le pôle Thalassor a-t-il été rebaptisé ?"),),
+            "Pourquoi le pôle Thalassor a-t-il été rebaptisé ?",
+        ),
+        (
+            "Et  depuis   quand ?",
+            (Turn("  Où est implanté le pôle Thalassor ?"),),
+            "Depuis quand est implanté le pôle Thalassor ?",
+        ),
+        (
+            "And when?",
+            (Turn("Comment Thalassor est-il financé ?"),),
+            "Quand Thalassor est-il financé ?",
+        ),
+        ("Et pourquoi ?", (Turn("When was Thalassor founded?"),), "Why was Thalassor founded?"),
+        # … not after a question opening otherwise, nor with more words
+        ("Et pourquoi ?", (Turn("Combien de membres compte Thalassor ?"),), None),
+        ("And why?", (Turn("How many members does Thalassor have?"),), None),
+        ("Et pourquoi donc ?", (Turn("Quand Thalassor a-t-il été créé ?"),), None),
         # an English question without a time phrase gets one, punctuated in English
         (
             "And in 2019?",

@@ -5,58 +5,32 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from poleqa.query.language import detect_language
+from poleqa.query.timephrase import TIME, strip_end, with_time
 from poleqa.types import Turn
 
-_Y = r"(?:1[89]|20)\d\d"
-_YEAR = re.compile(rf"\b{_Y}\b")
-_MONTHS = (
-    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
-    "décembre|decembre|january|february|march|april|may|june|july|august|september|october|"
-    "november|december"
-)
-# A time phrase: a range (« entre 2004 et 2006 », « de 2004 à 2006 », « 2004-2006 ») or a date
-# (« 2004 », « mars 2004 », « 1er janvier 2004 »), each after an optional preposition and article.
-_PREPOSITION = (
-    r"jusqu['’]en|jusqu['’]à|jusqu['’]au|à partir de|depuis|dès|en|au|aux|à|pour|pendant|"
-    r"avant|après|vers|fin|début|courant|as of|since|in|for|during|before|after|until|by|"
-    r"at|on|from"
-)
-_RANGE = (
-    rf"(?P<r1>(?:entre|between)\s+{_Y}\s+(?:et|and)\s+{_Y}"
-    rf"|(?:de|du|from)\s+{_Y}\s+(?:à|a|au|to|until)\s+{_Y})"
-    rf"|(?P<r2>{_Y}\s*[-–/]\s*{_Y})"
-)
-_DATE = rf"(?P<day>(?:(?:(?:1er|premier|\d{{1,2}})\s+)?(?:{_MONTHS})\s+)?){_Y}"
-_TIME = re.compile(
-    rf"(?<![\w'’])(?:(?P<prep>{_PREPOSITION})\s+)?"
-    rf"(?:{_RANGE}|(?:(?:l['’]an(?:née)?|le|la|l['’]|the)\s*)?{_DATE})"
-    r"(?![\w'’])",
-    re.IGNORECASE,
-)
-# An English preposition, and the French one that says the same.
-_FRENCH = {
-    "since": "depuis",
-    "in": "en",
-    "for": "pour",
-    "during": "pendant",
-    "before": "avant",
-    "after": "après",
-    "until": "jusqu'en",
-    "by": "en",
-    "at": "en",
-    "on": "en",
-    "as of": "en",
-    "from": "depuis",
-}
-_ENGLISH = {"en": "in", "depuis": "since", "pour": "for", "pendant": "during", "avant": "before"}
-_ENGLISH |= {"après": "after", "dès": "from", "au": "on", "à partir de": "from"}
 # The small words the name-matching pattern lets into a name, at its start.
 _SMALL_WORDS = re.compile(r"^(?:(?:de|du|des|la|le|et|of|the)\s+|d['’]\s*)+", re.IGNORECASE)
 # « Et si un pôle perd son label ? », « Et quand… », « Et comment… »: a new question, not a
 # follow-up of the previous one.
 _NEW_QUESTION = re.compile(r"^\s*(?:et|and)\s+(?:si|s['’]|if|quand|comment|pourquoi)\b", re.I)
-_NAME_BEFORE = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w-]*\s+$")
+# « Et pourquoi ? », « And when? »: only another question word, asked of the previous question
+# when that one opens with a question word of the same kind (« Quand le pôle a-t-il été
+# rebaptisé ? » → « Pourquoi le pôle a-t-il été rebaptisé ? »); the same word in each language.
+_WH_WORDS = {
+    "quand": "when",
+    "depuis quand": "since when",
+    "comment": "how",
+    "pourquoi": "why",
+    "où": "where",
+    "à quelle date": "when",
+    "en quelle année": "in which year",
+}
+_WH = "|".join(
+    w.replace(" ", r"\s+") for w in sorted({*_WH_WORDS, *_WH_WORDS.values()}, key=len, reverse=True)
+)
+_ONLY_WH = re.compile(rf"^\s*(?:et|and|mais|but)\s+(?P<wh>{_WH})\s*[?!.]*\s*$", re.IGNORECASE)
+# « How many … », « How much … » ask a quantity: not « how » as a manner.
+_OPENING_WH = re.compile(rf"^(?:{_WH})\b(?!\s+(?:many|much|long|old)\b)", re.IGNORECASE)
 _LEAD = re.compile(
     r"^\s*(?:et|mais|puis|aussi|and|but|what about|how about)\b[\s,]*", re.IGNORECASE
 )
@@ -177,10 +151,6 @@ def _points_back(question: str) -> bool:
     )
 
 
-def _strip_end(text: str) -> str:
-    return text.strip().rstrip(" ?!.").strip()
-
-
 def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     """The question made self-contained with the previous question, or unchanged.
 
@@ -197,6 +167,9 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     previous = next((t.question for t in reversed(history) if t.question.strip()), "")
     if not previous:
         return q
+    only_wh = _ONLY_WH.match(q)
+    if only_wh is not None:
+        return _asked_otherwise(previous, only_wh["wh"]) or q
     if _NEW_QUESTION.match(q):
         return q
     elided = _elided(q, previous)
@@ -206,9 +179,9 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     words = re.findall(r"\w+", q)
     led = bool(_LEAD.match(q))
     own_names = _names(q)
-    rest = _PREP.sub("", _strip_end(_LEAD.sub("", q)))
+    rest = _PREP.sub("", strip_end(_LEAD.sub("", q)))
     # 1. "Et en 2013 ?", "Et depuis 2010 ?", "Et entre 2010 et 2012 ?": only a time phrase
-    asked = _TIME.fullmatch(_strip_end(_LEAD.sub("", q)))
+    asked = TIME.fullmatch(strip_end(_LEAD.sub("", q)))
     if asked is not None:
         return with_time(previous, asked)
     # 2. "Et en Bretagne ?" / "And for Medicen in 2019?": a name instead of the previous one,
@@ -217,22 +190,38 @@ def resolve_follow_up(question: str, history: Sequence[Turn] = ()) -> str:
     if led and own_names and not _QUESTION_OPENERS.match(_LEAD.sub("", q)):
         new = own_names[-1]
         tail = _FILLER.sub("", " ".join(rest.replace(new, " ", 1).split()))
-        asked = _TIME.fullmatch(tail) if tail else None
+        asked = TIME.fullmatch(tail) if tail else None
         if tail and asked is None:
             return q
         prev_names = _names(previous)
         if prev_names:
-            swapped = _swapped(previous, prev_names[-1], _strip_end(_LEAD.sub("", q)), new, rest)
+            swapped = _swapped(previous, prev_names[-1], strip_end(_LEAD.sub("", q)), new, rest)
         else:
-            swapped = f"{_strip_end(previous)} ({new}) ?"
+            swapped = f"{strip_end(previous)} ({new}) ?"
         return with_time(swapped, asked) if asked else swapped
     # 3. "Qui le finance ?": a pronoun and no name → the previous names appended
     if not own_names and (led or len(words) <= 6 or _points_back(q)):
         prev_names = _names(previous)
         if prev_names and (led or _points_back(q)):
             context = ", ".join(dict.fromkeys(prev_names))
-            return f"{_strip_end(q)} ({context}) ?"
+            return f"{strip_end(q)} ({context}) ?"
     return q
+
+
+def _asked_otherwise(previous: str, wh: str) -> str | None:
+    """`previous` with its opening question word replaced by `wh`, in `previous`'s language,
+    or None when it does not open with one (« Combien de pôles… » + « Et pourquoi ? »)."""
+    previous = previous.strip()
+    opening = _OPENING_WH.match(previous)
+    if opening is None:
+        return None
+    wh = " ".join(wh.lower().split())
+    english = " ".join(opening.group().lower().split()) in _WH_WORDS.values()
+    if english and wh in _WH_WORDS:
+        wh = _WH_WORDS[wh]
+    elif not english and wh not in _WH_WORDS:
+        wh = next(fr for fr, en in _WH_WORDS.items() if en == wh)
+    return wh[:1].upper() + wh[1:] + previous[opening.end() :]
 
 
 def _elided(q: str, previous: str) -> str | None:
@@ -240,8 +229,8 @@ def _elided(q: str, previous: str) -> str | None:
     a name after its preposition, or a time (« Combien en Bretagne ? » after « Combien de pôles
     compte la Normandie ? », « Combien en 2019 ? »), else None."""
     opener = _QUESTION_OPENERS.match(q)
-    body = _strip_end(q[opener.end() :]) if opener else ""
-    if not _ELIDED_PLACE.fullmatch(body) and not _TIME.fullmatch(body):
+    body = strip_end(q[opener.end() :]) if opener else ""
+    if not _ELIDED_PLACE.fullmatch(body) and not TIME.fullmatch(body):
         return None
     again = re.match(rf"{re.escape(opener.group())}\b", previous.strip(), re.IGNORECASE)
     return f"Et{q[opener.end() :]}" if again else None
@@ -302,70 +291,3 @@ def _contracted(head: str, phrase: str) -> str:
     if joined["prep"][:1].isupper():
         short = short.capitalize()
     return head[: joined.start("prep")] + short + (head + phrase)[joined.end() :]
-
-
-def with_time(previous: str, asked: re.Match[str]) -> str:
-    """`previous` about the time phrase `asked` (a match of `_TIME`) instead of its own.
-
-    The last time phrase of `previous` is replaced whole, its preposition and day included
-    (« depuis 2004 », « au 1er janvier 2004 », « entre 2004 et 2006 » → « en 2023 »); a bare
-    year keeps the preposition and day of a single date (« depuis 2004 » → « depuis 2023 »);
-    a year inside a name (« les pôles de 2004 ») alone changes; a question without a time
-    phrase gets the new one at its end.
-    """
-    found = [m for m in _TIME.finditer(previous) if not _in_name(previous, m)]
-    old = found[-1] if found else None
-    english = _is_english(previous, old)
-    if old is None:
-        mark = "?" if english else " ?"  # « in 2023? », « en 2023 ? »
-        return f"{_strip_end(previous)} {_phrase(asked, english)}{mark}"
-    if not old["prep"] and not old["r1"] and old.group()[:1].isdigit():
-        # « les pôles de 2004 », « 2004-2006 »: no wording of its own, only the years change
-        new = "-".join(_YEAR.findall(asked.group()))
-    elif not asked["prep"] and _bare_year(asked) and not (old["r1"] or old["r2"]):
-        new = old.group()[:-4] + asked.group()  # « depuis 2004 » + « 2023 » → « depuis 2023 »
-    else:
-        new = _phrase(asked, english)
-    return previous[: old.start()] + new + previous[old.end() :]
-
-
-def _in_name(text: str, phrase: re.Match[str]) -> bool:
-    """Whether a bare year belongs to the name before it (« France 2030 », « Horizon 2020 »)."""
-    return (
-        not phrase["prep"]
-        and _bare_year(phrase)
-        and bool(_NAME_BEFORE.search(text, 0, phrase.start()))
-    )
-
-
-def _bare_year(phrase: re.Match[str]) -> bool:
-    return bool(_YEAR.fullmatch(phrase.group()))
-
-
-def _phrase(asked: re.Match[str], english: bool) -> str:
-    """The time phrase asked, worded for a French (or English) question: ranges as « entre …
-    et … », English prepositions in French, « en » before a year that has none."""
-    years = _YEAR.findall(asked.group())
-    if asked["r1"] or asked["r2"]:
-        return (
-            f"between {years[0]} and {years[1]}" if english else f"entre {years[0]} et {years[1]}"
-        )
-    prep = asked["prep"]
-    body = asked.group()[asked.end("prep") - asked.start() :].lstrip() if prep else asked.group()
-    if not prep:
-        if not body[:1].isdigit() or _bare_year(asked):
-            prep = "in" if english else "en"  # « en 2023 », « en mars 2023 »
-        else:
-            prep = "on" if english else "au"  # « au 1er janvier 2023 »
-        if not body[:1].isalnum() or body.split()[0].lower() in ("le", "la", "the"):
-            return body  # « le 1er janvier 2023 »: no preposition needed
-    else:
-        prep = _ENGLISH.get(prep.lower(), prep) if english else _FRENCH.get(prep.lower(), prep)
-    return f"{prep} {body}"
-
-
-def _is_english(previous: str, phrase: re.Match[str] | None) -> bool:
-    """Whether `previous` is in English (its time phrase's preposition tells, when it has one)."""
-    if phrase is not None and phrase["prep"]:
-        return phrase["prep"].lower() in _FRENCH
-    return detect_language(previous) == "en"
