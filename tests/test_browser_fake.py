@@ -173,6 +173,38 @@ def test_phone_layout_has_no_horizontal_scroll_and_keeps_the_input(browser, fake
         shot(page, "11_phone")
 
 
+@pytest.mark.parametrize(("width", "height"), [(683, 384), (320, 225)])
+def test_at_high_zoom_the_page_scrolls_to_its_header_and_question_box(  # type: ignore[no-untyped-def]
+    browser, fake_site, width: int, height: int
+) -> None:
+    # a QA pass found the page cut to the window at 200 % zoom on a laptop (683 × 384) and at
+    # 400 % (320 × 225): « Nouvelle conversation » above it, the question box under it, and no
+    # way to scroll to either (the rule meant for short windows was never applied)
+    with _chat(browser, fake_site, width, height) as page:
+        _ask_fake(page, webfake.BY_YEAR_QUESTION)
+        _ask_fake(page, webfake.FOLLOW_UP)
+        assert page.evaluate("document.documentElement.scrollHeight > window.innerHeight")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.evaluate("window.scrollTo(0, 0)")
+        assert page.locator("#pq-new").bounding_box()["y"] >= 0
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        for control in ("#pq-question textarea", "#pq-send"):
+            box = page.locator(control).bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+        assert page.locator("#pq-chat").bounding_box()["height"] >= 200  # readable
+        # the wheel, over the question row, scrolls the page back to its header
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -2000)
+        page.wait_for_function("() => window.scrollY === 0")
+        # the conversation scrolled up: Gradio's button back to its end has a French name
+        page.evaluate("document.querySelector('#pq-chat .bubble-wrap').scrollTo(0, 0)")
+        down = page.locator("#pq-chat button[aria-label='Aller à la fin de la conversation']")
+        down.wait_for()
+        assert down.get_attribute("title") == "Aller à la fin de la conversation"
+        assert page.locator("[aria-label='Scroll down'], [title='Scroll down']").count() == 0
+        shot(page, f"13_zoom_{width}x{height}")
+
+
 def test_page_says_the_index_is_being_prepared_then_answers(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """First start: the page is up at once, says what is prepared, and answers once ready."""
     readiness = Readiness(ready=False)
@@ -196,15 +228,20 @@ def test_page_says_the_index_is_being_prepared_then_answers(browser, tmp_path: P
 
 
 # The contrast of an element's text over the first opaque background behind it, its opacity
-# and its ancestors' multiplied in (WCAG 2.1's relative luminance).
-CONTRAST_JS = """el => {
+# and its ancestors' multiplied in (WCAG 2.1's relative luminance); with {part: "placeholder"},
+# its placeholder's; with {part: "outline"}, its focus ring's over what is around the element.
+CONTRAST_JS = """(el, how) => {
+  const part = (how || {}).part;
   const rgba = s => (s.match(/[\\d.]+/g) || []).map(Number);
   const lum = ([r, g, b]) => {
     const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
   };
-  let fg = rgba(getComputedStyle(el).color), alpha = fg.length > 3 ? fg[3] : 1, bg = null;
-  for (let n = el; n && n.nodeType === 1; n = n.parentElement) {
+  const own = getComputedStyle(el, part === "placeholder" ? "::placeholder" : null);
+  let fg = rgba(part === "outline" ? own.outlineColor : own.color);
+  let alpha = fg.length > 3 ? fg[3] : 1, bg = null;
+  const first = part === "outline" ? el.parentElement : el;
+  for (let n = first; n && n.nodeType === 1; n = n.parentElement) {
     const s = getComputedStyle(n);
     alpha *= Number(s.opacity);
     const b = rgba(s.backgroundColor);
@@ -228,6 +265,9 @@ def test_answer_text_and_controls_meet_wcag_contrast(browser, fake_site, scheme:
         answer = _ask_fake(page, "Combien de pôles ?")
         answer.locator("details.pq-doc summary").first.click()
         answer.locator(".pq-rate").first.click()
+        answer.locator(".pq-text a.pq-cite").first.click()
+        opened = answer.locator(".pq-passage.pq-target")
+        opened.wait_for()
         checked = {
             "short answer": answer.locator(".pq-short").first,
             "highlighted answer in the passage": answer.locator(".pq-hl strong").first,
@@ -238,13 +278,27 @@ def test_answer_text_and_controls_meet_wcag_contrast(browser, fake_site, scheme:
             "confidence": answer.locator(".pq-meta").first,
             "rating pressed": answer.locator('.pq-rate[aria-pressed="true"]').first,
             "send button": page.locator("#pq-send"),
+            # the passage a citation opens: its text was 1.01:1 in the dark theme
+            "passage opened by its citation": opened,
+            "its document link": opened.locator("a.pq-open"),
         }
         low = {name: round(el.evaluate(CONTRAST_JS), 2) for name, el in checked.items()}
         assert {name: ratio for name, ratio in low.items() if ratio < 4.5} == {}, low
-        # the question box shows where the focus is
+        # the question box shows where the focus is, its placeholder readable
         box = page.locator("#pq-question textarea")
         box.focus()
         assert box.evaluate("el => getComputedStyle(el).outlineStyle") == "solid"
+        placeholder = box.evaluate(CONTRAST_JS, {"part": "placeholder"})
+        assert placeholder >= 4.5, placeholder
+        # … and « Envoyer », reached by the keyboard, a ring of 3:1 against the page
+        page.keyboard.press("Tab")
+        send = page.locator("#pq-send")
+        assert send.evaluate("el => el === document.activeElement")
+        # Gradio's buttons ease into their focus style: measured once that ends
+        send.evaluate("el => Promise.all(el.getAnimations().map(a => a.finished))")
+        ring = send.evaluate(CONTRAST_JS, {"part": "outline"})
+        assert send.evaluate("el => getComputedStyle(el).outlineStyle") == "solid"
+        assert ring >= 3, ring
 
 
 def test_screen_readers_get_french_names_and_keyboard_focus_is_kept(browser, fake_site) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,8 @@
 // Gradio's client writes a few notices in English whatever the page's language (a full queue, a
 // lost connection, a file over the upload limit), and its progress text (« processing | 1.5s »,
 // « queue: 2/5 | ») is hard-coded in its frontend: in its notices and its progress text, and
-// only there, they are shown in French. Text is only ever set on text nodes.
+// only there, they are shown in French; so are the names of the buttons it hard-codes (« Scroll
+// down »). Text is only ever set on text nodes and those names.
 const NOTICES = new Map([
   ["This application is currently busy. Please try again.",
     "Le service reçoit beaucoup de questions en ce moment : réessayez dans un instant."],
@@ -85,9 +86,23 @@ function frenchProgress() {
   });
 }
 
+// Names of Gradio's buttons, read by screen readers and shown as tooltips: the chat's
+// « Scroll down » (its label is hard-coded in Gradio's frontend).
+const LABELS = new Map([["Scroll down", "Aller à la fin de la conversation"]]);
+
+function frenchLabels() {
+  document.querySelectorAll("button[aria-label], button[title]").forEach((button) => {
+    for (const name of ["aria-label", "title"]) {
+      const french = LABELS.get(button.getAttribute(name));
+      if (french) button.setAttribute(name, french);
+    }
+  });
+}
+
 const observer = new MutationObserver(() => {
   frenchNotices();
   frenchProgress();
+  frenchLabels();
 });
 
 // Installed once per page: should Gradio run this again, the earlier observers go.
@@ -99,3 +114,4 @@ window.poleqaFrench = { observer: observer, progressObserver: progressObserver }
 observer.observe(document.body, { childList: true, subtree: true });
 frenchNotices();
 frenchProgress();
+frenchLabels();
