@@ -3,6 +3,7 @@ for a while; a reload takes it back into the new page's own conversation, under 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -165,20 +166,28 @@ def test_an_opinion_given_is_shown_pressed_after_a_reload(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("pending", "back"),
     [
-        ("Et en 2020 ?", "Et en 2020 ?"),  # its answer never came: put back
-        ("Combien de pôles ?", None),  # answered after the page left: in the conversation
-        ("", None),
-        ("   ", None),
-        (None, None),
-        (["x"], None),  # not from the page: nothing
-        ("x" * 2001, None),  # longer than a question may be
+        (["Et en 2020 ?"], ("Et en 2020 ?",)),  # its answer never came: put back
+        (["Combien de pôles ?"], ()),  # answered after the page left: in the conversation
+        # several sent: those still unanswered, in their order
+        (["Combien de pôles ?", "Qui ?", "Et en 2020 ?"], ("Qui ?", "Et en 2020 ?")),
+        (["Et en 2020 ?", "Combien de pôles ?", "Et en 2020 ?"], ("Et en 2020 ?", "Et en 2020 ?")),
+        ([f"q{i}" for i in range(9)], tuple(f"q{i}" for i in range(4, 9))),  # MAX_WAITING
+        ([""], ()),
+        (["   ", 3, None, ["x"], "Qui ?"], ("Qui ?",)),  # not questions: left out
+        (["x" * 2001], ()),  # longer than a question may be
     ],
 )
-def test_only_a_question_left_without_answer_goes_back_in_the_box(
-    pending: Any, back: str | None
+def test_only_questions_left_without_answer_go_back(
+    pending: list[Any], back: tuple[str, ...]
 ) -> None:
-    assert unanswered(pending, _answered("Combien de pôles ?"), 2000) == back
-    assert unanswered("Et en 2020 ?", Session(), 2000) == "Et en 2020 ?"
+    assert unanswered(json.dumps(pending), _answered("Combien de pôles ?"), 2000) == back
+
+
+@pytest.mark.parametrize("pending", ["", "Et en 2020 ?", "{", '{"q": 1}', "3", None, ["x"]])
+def test_what_is_not_a_list_of_questions_puts_nothing_back(pending: Any) -> None:
+    # an older page kept one question as it was, not as JSON: nothing (a page of this
+    # version writes a list)
+    assert unanswered(pending, Session(), 2000) == ()
 
 
 def test_a_reload_is_told_its_conversation_was_dropped() -> None:
@@ -199,6 +208,12 @@ def test_a_reload_is_told_its_conversation_was_dropped() -> None:
     clock.now += 601
     assert kept.take(never.key) == [] and not kept.dropped(never.key)
     # what the page's status line then says, with the question put back or not
-    assert load_said(True, False) == FORGOTTEN
-    assert load_said(True, True) == f"{FORGOTTEN} {UNANSWERED}"
-    assert (load_said(False, True), load_said(False, False)) == (UNANSWERED, None)
+    assert load_said(True) == FORGOTTEN
+    assert load_said(True, ("Qui ?",)) == f"{FORGOTTEN} {UNANSWERED}"
+    assert (load_said(False, ("Qui ?",)), load_said(False)) == (UNANSWERED, None)
+    several = load_said(False, ("Qui ?", "Et en\n2020 ?", "x" * 400))
+    assert several == (
+        "Vos 3 dernières questions n'ont pas reçu de réponse avant le rechargement de la page "
+        ": la première est remise dans la zone de saisie, envoyez-la à nouveau, puis les "
+        f"autres : « Et en 2020 ? », « {'x' * 299}… »."
+    )

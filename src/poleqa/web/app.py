@@ -23,7 +23,6 @@ from poleqa.web.guards import InputError, RateLimiter, client_key, text_input
 from poleqa.web.kept import (
     FORGET_ON_NEW,
     FORGET_PENDING,
-    PENDING_KEY,
     REMEMBER_PENDING,
     KeptConversations,
     keep_across_reloads,
@@ -214,7 +213,7 @@ HEADER = (
 )
 PLACEHOLDER = "Posez votre question ci-dessous ou choisissez un exemple."
 STATUS_EVERY = 2.0  # seconds between two refreshes of the status line while preparing
-CHAT_JS = f'const PENDING_KEY = "{PENDING_KEY}";\n' + (
+CHAT_JS = f"function rememberPending(question) {{\n{REMEMBER_PENDING}\n}}\n" + (
     Path(__file__).parent / "static" / "poleqa.js"
 ).read_text(encoding="utf-8")
 # Run in the browser as a question is sent: the box is emptied at once (an input event, so that

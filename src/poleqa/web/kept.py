@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -12,7 +13,7 @@ import gradio as gr
 
 from poleqa.web import render
 from poleqa.web.guards import client_key
-from poleqa.web.session import Exchange, Session, own_session
+from poleqa.web.session import MAX_WAITING, REFUSED_SHOWN, Exchange, Session, own_session
 
 KEPT_MOST = 500  # conversations kept at once (the least recently used go first)
 KEPT_FOR = 2 * 3600  # seconds a conversation unused is kept
@@ -21,8 +22,8 @@ PER_CLIENT = 20  # conversations kept for one address (a school's or a firm's sh
 # computer the next person does not find the conversation), kept through a reload or « Back ».
 STORAGE_KEY = "poleqa-conversation"
 MAX_KEY_CHARS = 100  # keys are 24 characters; anything longer is no key of this server's
-# The question sent last, until its answer came (the tab's sessionStorage too): a reload while
-# it was answered, or a connection lost as it was sent, left it nowhere.
+# The questions sent, until their answers came (the tab's sessionStorage too, a JSON list): a
+# reload while they were answered, or a connection lost as one was sent, left them nowhere.
 PENDING_KEY = "poleqa-pending"
 FORGOTTEN_MOST = 5000  # keys of dropped conversations remembered, to say so at a reload
 FORGOTTEN = (
@@ -33,6 +34,11 @@ FORGOTTEN = (
 UNANSWERED = (
     "Votre dernière question n'a pas reçu de réponse avant le rechargement de la page : elle "
     "est remise dans la zone de saisie, envoyez-la à nouveau."
+)
+UNANSWERED_SEVERAL = (
+    "Vos {n} dernières questions n'ont pas reçu de réponse avant le rechargement de la page : "
+    "la première est remise dans la zone de saisie, envoyez-la à nouveau, puis les autres : "
+    "{others}."
 )
 
 
@@ -143,12 +149,16 @@ WRITE_KEY = f"""(key, read) => {{
   }} catch (e) {{}}
   return [];
 }}"""
-# As a question is sent (`app.CLEAR_BOX`); forgotten once the page shows no question waiting
-# (an event ends at once when another of the tab answers its questions: the one it sent may
-# still wait), or with « Nouvelle conversation ».
-REMEMBER_PENDING = (
-    f'try {{ sessionStorage.setItem("{PENDING_KEY}", String(question)); }} catch (e) {{}}'
-)
+# As a question is sent (`app.CLEAR_BOX`, an example clicked); forgotten once the page shows no
+# question waiting (an event ends at once when another of the tab answers its questions: the
+# one it sent may still wait), or with « Nouvelle conversation ».
+REMEMBER_PENDING = f"""try {{
+  let sent = [];
+  try {{ sent = JSON.parse(sessionStorage.getItem("{PENDING_KEY}") || "[]"); }} catch (e) {{}}
+  if (!Array.isArray(sent)) sent = [];
+  sent.push(String(question));
+  sessionStorage.setItem("{PENDING_KEY}", JSON.stringify(sent.slice(-{MAX_WAITING})));
+}} catch (e) {{}}"""
 FORGET_PENDING = f"""() => {{
   setTimeout(() => {{
     if (document.querySelector("#pq-chat .pq-pending")) return;
@@ -177,23 +187,45 @@ def resume(
     return session.messages(), session, session.key
 
 
-def unanswered(pending: Any, session: Session, limit: int) -> str | None:
-    """The question the tab sent last and saw no answer to (`pending`, from its storage), if the
-    conversation taken back does not answer it (its answer came after the page left) and it
-    is a question at all; None otherwise."""
-    if not isinstance(pending, str) or not pending.strip() or len(pending) > limit:
-        return None
-    answered = session.answered()
-    if answered and answered[-1].question == pending:
-        return None
-    return pending
+def unanswered(pending: Any, session: Session, limit: int) -> tuple[str, ...]:
+    """The questions the tab sent and saw no answer to (`pending`, a JSON list from its
+    storage), in their order: those the conversation taken back answers (their answers came
+    after the page left) and anything that is not a question left out."""
+    try:
+        sent = json.loads(pending) if isinstance(pending, str) else []
+    except ValueError:
+        sent = []
+    if not isinstance(sent, list):
+        return ()
+    asked = [q for q in sent[-MAX_WAITING:] if isinstance(q, str) and q.strip()]
+    asked = [q for q in asked if len(q) <= limit]
+    answered = [e.question for e in session.answered()[-len(asked) :]] if asked else []
+    left = []
+    for question in asked:
+        if question in answered:
+            answered.remove(question)
+        else:
+            left.append(question)
+    return tuple(left)
 
 
-def load_said(dropped: bool, put_back: bool) -> str | None:
+def load_said(dropped: bool, put_back: tuple[str, ...] = ()) -> str | None:
     """What the status line says as a page loads: that the tab's conversation is no longer
-    kept (`dropped`), that its last question is back in the box (`put_back`); None: nothing."""
-    said = [text for text, true in ((FORGOTTEN, dropped), (UNANSWERED, put_back)) if true]
+    kept (`dropped`), that its unanswered questions are back (`put_back`: the first in the box,
+    the others quoted); None: nothing."""
+    said = [FORGOTTEN] if dropped else []
+    if len(put_back) == 1:
+        said.append(UNANSWERED)
+    elif put_back:
+        others = ", ".join(f"« {_shown(q)} »" for q in put_back[1:])
+        said.append(UNANSWERED_SEVERAL.format(n=len(put_back), others=others))
     return " ".join(said) or None
+
+
+def _shown(question: str) -> str:
+    """A question quoted in the status line: on one line, a long one cut."""
+    text = " ".join(question.split())
+    return text if len(text) <= REFUSED_SHOWN else text[: REFUSED_SHOWN - 1].rstrip() + "…"
 
 
 def keep_across_reloads(
@@ -213,10 +245,11 @@ def keep_across_reloads(
     ) -> tuple[Any, Session, str, Any, Any, str]:
         messages, s, own = resume(kept, s, key, client_key(request))
         again = unanswered(pending, s, max_question_chars)
-        said = load_said(kept.dropped(key), again is not None)
+        said = load_said(kept.dropped(key), again)
         status_line = gr.skip() if said is None else render.message_html(said, "info")
-        read = pending if isinstance(pending, str) and len(pending) <= max_question_chars else ""
-        return messages, s, own, gr.skip() if again is None else again, status_line, read
+        most = (max_question_chars + 8) * MAX_WAITING  # a JSON list of MAX_WAITING questions
+        read = pending if isinstance(pending, str) and len(pending) <= most else ""
+        return messages, s, own, again[0] if again else gr.skip(), status_line, read
 
     loaded = demo.load(
         resumed,

@@ -4,8 +4,8 @@
 // Citations: a click on [n] opens that passage's source card and scrolls it into view.
 // Feedback: a thumb sends the rating at once and offers a comment box (a comment re-sends the
 // rating with it; the store keeps the latest per answer); the server's reply (props.value, JSON)
-// is shown under that answer. Text is only ever set with textContent. PENDING_KEY (where the
-// tab keeps the question sent until its answer comes) is declared before this text by app.py.
+// is shown under that answer. Text is only ever set with textContent. rememberPending (the
+// tab keeps each question sent until its answer comes) is declared before this text by app.py.
 // Gradio's notices and progress text are said in French by gradio_fr.js, on every page.
 const MAX_COMMENT = 2000;
 
@@ -147,9 +147,7 @@ function onClick(event) {
   if (example) {
     // sent as a question typed is: kept in the tab until answered, for a reload to put it
     // back (poleqa.web.kept)
-    try {
-      sessionStorage.setItem(PENDING_KEY, example.innerText.trim());
-    } catch (e) {}
+    rememberPending(example.innerText.trim());
     // its button disappears with the examples: the keyboard goes on from the question box
     setTimeout(() => document.querySelector("#pq-question textarea")?.focus(), 0);
   }
