@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,10 +51,15 @@ def evaluate(
     """Ask each question as the chat does (`pipeline.ask`) and score the replies; `warnings`
     go into the report as they are."""
     preds: list[Prediction] = []
-    if questions:
-        # Untimed first question: loading the model and the index is not a question's latency.
-        with contextlib.suppress(PoleqaError):
-            pipeline.ask(questions[0].question, k=k)
+    # Untimed first question: loading the model and the index is not a question's latency.
+    # A refused one loads nothing (a question in Chinese is refused before reading): the
+    # first accepted then does.
+    for first in questions:
+        try:
+            pipeline.ask(first.question, k=k)
+            break
+        except PoleqaError:
+            continue
     bar = None
     if progress:
         from tqdm import tqdm
