@@ -133,6 +133,15 @@ def test_read_squad_mends_offsets_and_rejects_other_files(tmp_path: Path) -> Non
         ({"data": [{"paragraphs": [{"context": "c", "qas": [
             {"id": "sq1", "question": "q", "answer": [{"text": "c", "answer_start": 0}]}]}]}]},
          "question 'sq1' has no 'answers' (nor 'is_impossible')"),
+        # the mark and the answers disagree: SQuAD's scripts go by the answers, the reader by
+        # the mark (a right answer was scored wrong, exit 0)
+        ({"data": [{"paragraphs": [{"context": "c", "qas": [
+            {"id": "a1", "question": "q", "is_impossible": False}]}]}]},
+         "question 'a1' is marked answerable but has no answers"),
+        ({"data": [{"paragraphs": [{"context": "c", "qas": [
+            {"id": "i1", "question": "q", "is_impossible": True,
+             "answers": [{"text": "c", "answer_start": 0}]}]}]}]},
+         "question 'i1' is marked unanswerable but has answers"),
     ],
 )  # fmt: skip
 def test_a_malformed_squad_file_is_refused_with_what_is_wrong(
@@ -165,6 +174,17 @@ def test_odd_but_readable_files_are_read_as_meant(tmp_path: Path) -> None:
     assert a.context == "\ufffd" + PASSAGE and c.question == "Quand \ufffd?"
     assert a.context[a.answers[0].start :].startswith("Lyon")
     assert a.context.encode("utf-8") and c.question.encode("utf-8")
+
+
+def test_a_file_not_in_utf8_is_refused_saying_so(tmp_path: Path) -> None:
+    # it got Python's codec message
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"data": [{"title": "Orléans"}]}'.encode("latin-1"))
+    with pytest.raises(QuestionSetError) as caught:
+        read_squad(path)
+    assert str(caught.value) == (
+        f"{path}: not UTF-8 text (byte 24); save it as UTF-8 (JSON files are)"
+    )
 
 
 @pytest.mark.parametrize(

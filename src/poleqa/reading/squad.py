@@ -47,7 +47,11 @@ def read_squad(path: Path) -> list[QAExample]:
     try:
         raw = parse_json(Path(path).read_text(encoding="utf-8-sig"))
         return list(_examples(_list(_get(raw, "data", "the file"), "'data'")))
-    except (OSError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise QuestionSetError(
+            f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8 (JSON files are)"
+        ) from e
+    except OSError as e:
         raise QuestionSetError(f"Cannot read {path}: {e}") from e
     except (ValueError, TypeError) as e:
         raise QuestionSetError(
@@ -122,7 +126,13 @@ def _examples(data: list) -> Iterator[QAExample]:
                 if "answers" not in qa and "is_impossible" not in qa:
                     # a misspelt key (« answer ») made every question an unanswerable one
                     raise TypeError(f"question {qid!r} has no 'answers' (nor 'is_impossible')")
-                impossible = marked or not qa.get("answers")
+                given = qa.get("answers")
+                if marked and given:
+                    # SQuAD's scripts go by the answers, the reader by the mark: refused
+                    raise TypeError(f"question {qid!r} is marked unanswerable but has answers")
+                if qa.get("is_impossible") is not None and not marked and not given:
+                    raise TypeError(f"question {qid!r} is marked answerable but has no answers")
+                impossible = marked or not given
                 answers = () if impossible else _list(qa["answers"], f"the answers of {qid!r}")
                 spans = _spans(context, answers)
                 yield QAExample(str(qid), question, context, spans, title, impossible)
