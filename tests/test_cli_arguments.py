@@ -24,6 +24,10 @@ from poleqa.cli import cli
                       "position 0: invalid start byte."),
         (b"[0.5]", "{} is not a report.json (expected a JSON object of metrics)."),
         (b'{"name": "dev"}', "{} is not a report.json (expected a JSON object of metrics)."),
+        # compared, it showed only the counts both have
+        (b'{"n_questions": 4, "f1": 0.5, "exact_match_squad": 0.25}',
+         "{} is the report of `poleqa eval --squad` (the reader alone): no metric of a "
+         "question set's run to compare with."),
         (None, "Cannot read the report {}: Permission denied."),
     ],
 )  # fmt: skip

@@ -166,7 +166,7 @@ def test_cli_eval_refuses_to_compare_with_a_report_it_would_replace(
     (out / "previous" / "report.json").write_text('{"answer_accuracy": 0.9}', encoding="utf-8")
     (out / "report.json").write_text('{"answer_accuracy": 0.5}', encoding="utf-8")
     res = CliRunner().invoke(cli, ["eval", str(qpath), "--out", str(out), "--compare", old])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a wrong --compare, as an unreadable one
     assert f"--compare {old}: this run replaces the reports in {out / 'previous'}" in res.stderr
     assert json.loads((out / "previous" / "report.json").read_text())["answer_accuracy"] == 0.9
 

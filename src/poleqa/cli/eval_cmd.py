@@ -20,7 +20,7 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.config import Settings
-from poleqa.errors import PoleqaError, QuestionSetError
+from poleqa.errors import PoleqaError, QuestionSetError, ReportError
 from poleqa.names import shown_name
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ def _make_out(out_dir: Path) -> None:
 
 
 def _check_compare(compare_to: Path | None, out_dir: Path) -> None:
-    """PoleqaError for a --compare inside OUT/previous/ when this run will replace its reports
+    """ReportError for a --compare inside OUT/previous/ when this run will replace its reports
     (OUT holds reports to move there)."""
     from poleqa.evaluation.report import EARLIER, REPORTS  # late: see poleqa.cli
 
@@ -254,7 +254,7 @@ def _check_compare(compare_to: Path | None, out_dir: Path) -> None:
         and compare_to is not None
         and compare_to.resolve().is_relative_to(earlier.resolve())
     ):
-        raise PoleqaError(
+        raise ReportError(
             f"{option_named('compare_to')} {compare_to}: this run replaces the reports in "
             f"{earlier}; compare with "
             f"{out_dir / 'report.json'} (the last run's, moved to {EARLIER}/ as this one ends)."

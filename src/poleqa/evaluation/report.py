@@ -130,6 +130,11 @@ def load_report(path: Path) -> dict[str, float]:
     )
     if not metrics:
         raise ReportError(f"{path} is not a report.json (expected a JSON object of metrics).")
+    if "exact_match_squad" in data:  # it shared only its counts with a question set's
+        raise ReportError(
+            f"{path} is the report of `poleqa eval --squad` (the reader alone): no metric of "
+            "a question set's run to compare with."
+        )
     return data
 
 
