@@ -185,30 +185,6 @@ def test_refused_questions_stay_out_of_the_latency() -> None:
     assert "latency_p50_ms" not in only_refused and only_refused["n_errors"] == 1
 
 
-def test_loading_stays_out_of_the_latency_after_refused_questions(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # a set opening with a refused question (in Chinese) timed the model's load in the first
-    # one answered: p95 4.8 s instead of 0.2 s
-    class Loading(FakePipeline):
-        loaded = False
-
-        def ask(self, question: str, k: int = 5) -> Answer:
-            answer = super().ask(question, k)  # refused before anything loads
-            if not self.loaded:
-                self.loaded = True
-                clock[0] += 5.0  # the load
-            clock[0] += 0.1
-            return answer
-
-    clock = [0.0]
-    monkeypatch.setattr("poleqa.evaluation.runner.time.perf_counter", lambda: clock[0])
-    refused = q("r1", ("x",), ("a.txt",), "number")  # its text is no reply's: refused
-    result = evaluate(Loading(REPLIES), [refused, refused, *QUESTIONS[:3]])
-    latencies = [p.latency_ms for p in result.predictions if p.error is None]
-    assert latencies == pytest.approx([100.0, 100.0, 100.0])
-
-
 def test_uncertain_answers_are_counted_apart() -> None:
     def pred(question: int, uncertain: bool, correct: bool) -> Prediction:
         answer = replace(reply("x", "une réponse", ["a.txt"]), uncertain=uncertain)
