@@ -97,6 +97,33 @@ def test_ask_jsonl_goes_on_after_bad_lines(fake_index: Path) -> None:
     assert out[5]["question"] == "x" * 2000 + "…" and out[7]["question"] == lines[7][:2000] + "…"
 
 
+def test_ask_jsonl_answers_carry_the_id_their_line_gave(fake_index: Path) -> None:
+    # they had none: a question set asked through --jsonl was matched by position only
+    lines = [
+        json.dumps({"id": "q1", "question": ANSWERED}),
+        json.dumps({"id": 2, "question": "???"}),
+        json.dumps({"id": "q3"}),
+        json.dumps({"id": True, "question": ANSWERED}),  # no id of a question's
+        ANSWERED,
+    ]
+    result = run("ask", "--jsonl", "-", "--index", "index", stdin="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert list(out[0]) == ["id", *KEYS] and out[0]["id"] == "q1"
+    assert out[1] == {
+        "id": 2,
+        "question": "???",
+        "error": "The question holds no words, only punctuation.",
+    }
+    assert out[2] == {
+        "id": "q3",
+        "question": lines[2],
+        "error": 'the JSON object has no "question" string',
+    }
+    assert list(out[3]) == KEYS and list(out[4]) == KEYS
+    assert out[3]["short_answer"] == out[0]["short_answer"] == "Bordeaux"
+
+
 def test_ask_jsonl_exits_2_when_no_line_is_answered(fake_index: Path) -> None:
     # a binary or wrong file gave one error per line and exit 0, as if all had gone well
     result = run("ask", "--jsonl", "-", "--index", "index", stdin="???\n\n" + "x" * 2001 + "\n")

@@ -81,8 +81,9 @@ def _say(line: str) -> None:
     click.echo(shown_text(line))
 
 
-def _parse_line(line: str) -> str:
-    """A JSONL input line: a JSON object with a "question" string, else the line as plain text."""
+def _parse_line(line: str) -> tuple[str, str | int | None]:
+    """A JSONL input line: a JSON object with a "question" string (and its "id", a string or a
+    number, if it has one), else the line as plain text (no id)."""
     text = line.strip()
     if text.startswith("{"):
         try:
@@ -90,13 +91,23 @@ def _parse_line(line: str) -> str:
         except (json.JSONDecodeError, RecursionError) as e:  # « {[[[[… » too deep: Recursion
             if text.endswith("}"):  # an object mistyped (« "id": 7,} »), not a question
                 raise ValueError(f"the line is not valid JSON ({e})") from e
-            return text
+            return text, None
         if isinstance(obj, dict):
-            q = obj.get("question")
+            q, qid = obj.get("question"), obj.get("id")
+            if isinstance(qid, bool) or not isinstance(qid, str | int):
+                qid = None
             if not isinstance(q, str):
-                raise ValueError('the JSON object has no "question" string')
-            return q
-    return text
+                raise _Refused('the JSON object has no "question" string', qid)
+            return q, qid
+    return text, None
+
+
+class _Refused(ValueError):
+    """A line refused, with the id it gave (its answer line says it)."""
+
+    def __init__(self, message: str, qid: str | int | None) -> None:
+        super().__init__(message)
+        self.qid = qid
 
 
 def text_lines(stream: BinaryIO) -> Iterator[str | UnicodeDecodeError]:
@@ -139,14 +150,19 @@ def _run_jsonl(
 def _answered_line(
     pipeline: Any, line: str, k: int, filters: Filters, changes: FileChanges
 ) -> dict[str, Any]:
-    question = line
+    question, qid = line, None
     try:
-        question = _parse_line(line)
-        return answer_to_json(changes.noted(pipeline.ask(question, k=k, filters=filters)))
+        question, qid = _parse_line(line)
+        answered = answer_to_json(changes.noted(pipeline.ask(question, k=k, filters=filters)))
     except ValueError as e:
-        return {"question": _echoed(question), "error": str(e)}
+        qid = getattr(e, "qid", qid)
+        out: dict[str, Any] = {"question": _echoed(question), "error": str(e)}
     except QuestionError as e:  # a bad line; index or model errors stop the run (exit 1)
-        return {"question": _echoed(question), "error": e.message}
+        out = {"question": _echoed(question), "error": e.message}
+    else:
+        out = answered
+    # the line's id first: an answer matched with its question by id, not by position
+    return out if qid is None else {"id": qid, **out}
 
 
 # A refused line is echoed to say which it was, not copied whole: a 10 MB line made 10 MB of
@@ -170,7 +186,7 @@ def _echoed(question: str) -> str:
     "--jsonl",
     type=click.File("rb"),
     help="Answer every line of FILE ('-' for stdin): plain text, or a JSON object with a "
-    '"question" key; writes one JSON object per line.',
+    '"question" key (and an "id", given back); writes one JSON object per line.',
 )
 @filter_options
 def ask(
