@@ -176,6 +176,26 @@ def test_odd_but_readable_files_are_read_as_meant(tmp_path: Path) -> None:
     assert a.context.encode("utf-8") and c.question.encode("utf-8")
 
 
+def test_every_answer_given_is_expected_even_one_its_paragraph_lacks(tmp_path: Path) -> None:
+    # one not in the paragraph vanished from the golds (SQuAD's scripts score against it)
+    qa = {
+        "id": "a1",
+        "question": "Où ?",
+        "answers": [
+            {"text": "Marseille", "answer_start": 0},
+            {"text": "à Lyon", "answer_start": 38},
+        ],
+    }
+    data = {"data": [{"title": "T", "paragraphs": [{"context": PASSAGE, "qas": [qa]}]}]}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data), "utf-8")
+    (example,) = read_squad(path)
+    assert [a.text for a in example.answers] == ["à Lyon"]  # placed: what training reads
+    assert example.expected == ("Marseille", "à Lyon")
+    m = squad_metrics([example], [SquadPrediction("a1", "Marseille")], seconds=1.0)
+    assert (m["exact_match"], m["exact_match_squad"]) == (1.0, 1.0)
+
+
 def test_a_file_not_in_utf8_is_refused_saying_so(tmp_path: Path) -> None:
     # it got Python's codec message
     path = tmp_path / "latin1.json"

@@ -156,9 +156,9 @@ def squad_metrics(
 def _scored(
     examples: Sequence[QAExample], predictions: Sequence[SquadPrediction]
 ) -> tuple[list[list[str]], list[str], list[float], list[float]]:
-    """The expected answers, the answers given, and each one's exact match and F1 (the French
-    rule, `normalize`)."""
-    golds = [[a.text for a in e.answers] for e in examples]
+    """The expected answers (all the file gives, in their paragraph or not), the answers
+    given, and each one's exact match and F1 (the French rule, `normalize`)."""
+    golds = [list(e.expected) or [a.text for a in e.answers] for e in examples]
     answers = [p.answer for p in predictions]
     pairs = list(zip(answers, golds, strict=True))
     return golds, answers, [exact_match(a, g) for a, g in pairs], [f1(a, g) for a, g in pairs]

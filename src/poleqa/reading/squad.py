@@ -31,6 +31,9 @@ class QAExample:
     # the file marks it unanswerable (`is_impossible`, or no answers given): the SQuAD 2.0 task;
     # its label, whereas `answerable` also fails when no given answer could be placed
     impossible: bool = False
+    # every answer the file gives, placed in the paragraph or not: what scoring expects, as
+    # SQuAD's scripts score against each (empty: the placed `answers`' texts)
+    expected: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -135,7 +138,8 @@ def _examples(data: list) -> Iterator[QAExample]:
                 impossible = marked or not given
                 answers = () if impossible else _list(qa["answers"], f"the answers of {qid!r}")
                 spans = _spans(context, answers)
-                yield QAExample(str(qid), question, context, spans, title, impossible)
+                expected = tuple(t for a in answers if (t := _text(a["text"], "")).strip())
+                yield QAExample(str(qid), question, context, spans, title, impossible, expected)
 
 
 def _spans(context: str, answers: list | tuple) -> tuple[GoldSpan, ...]:
