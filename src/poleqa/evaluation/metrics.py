@@ -35,6 +35,7 @@ MAIN_METRICS = (
     "n_questions",
     "n_answerable",
     "n_unanswerable",
+    "n_errors",
 )
 
 
