@@ -17,6 +17,7 @@ from poleqa.evaluation import (
     check_lines,
     compare_lines,
     evaluate,
+    failure_rows,
     load_questions,
     parse_questions,
     summary_lines,
@@ -220,3 +221,16 @@ def test_loading_stays_out_of_the_latency_after_refused_questions(
     result = evaluate(Loading(REPLIES), [refused, refused, *QUESTIONS[:3]])
     latencies = [p.latency_ms for p in result.predictions if p.error is None]
     assert latencies == pytest.approx([100.0, 100.0, 100.0])
+
+
+def test_a_gold_in_none_of_its_documents_is_the_cause_of_its_miss() -> None:
+    # the staff page's « Cause » and report.md blamed the reading for the set's typo
+    result = evaluate(FakePipeline(REPLIES), QUESTIONS[:2], unfound=["q2"])
+    (row,) = failure_rows(result, french=True)
+    assert (row["id"], row["why"]) == (
+        "q2",
+        "réponse attendue : dans aucun de ses documents (voir les avertissements)",
+    )
+    assert failure_rows(evaluate(FakePipeline(REPLIES), QUESTIONS[:2]))[0]["why"].startswith(
+        "reading"
+    )

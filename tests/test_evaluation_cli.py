@@ -343,7 +343,12 @@ def test_cli_eval_names_the_questions_whose_gold_no_cited_document_holds(
         "gold makes each a miss, whatever the reply): b, c"
     )
     assert f"poleqa: {said}\n" in res.stderr
-    assert f"## Warnings\n\n- {said}\n" in (out / "report.md").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"## Warnings\n\n- {said}\n" in report
+    # each such failure says so, not « reading » (the reader was blamed for the set's typo)
+    causes = [row.split(" | ")[5] for row in report.splitlines() if row.startswith("| b |")]
+    causes += [row.split(" | ")[5] for row in report.splitlines() if row.startswith("| c |")]
+    assert causes == ["expected answer: in none of its documents (see the warnings)"] * 2
 
 
 def test_cli_eval_refuses_an_out_it_could_not_write_before_any_question(tmp_path: Path) -> None:

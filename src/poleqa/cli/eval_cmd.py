@@ -147,12 +147,11 @@ def eval_(
     ensure_model(settings)  # the first run's model set-up, said rather than silent
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings, own=index != index_dir)  # OUT/index: eval's own
-    warnings = _checked(qs, pipeline, settings)
+    warnings, unfound = _checked(qs, pipeline, settings)
     info = _run_info(questions, settings)
     _make_out(out_dir)
-    result = evaluate(
-        pipeline, qs, settings.k, name=name, progress=True, info=info, warnings=warnings
-    )
+    result = evaluate(pipeline, qs, settings.k, name=name, progress=True, info=info,
+                      warnings=warnings, unfound=unfound)  # fmt: skip
     earlier = keep_earlier(out_dir)
     write_reports(result, out_dir)
 
@@ -261,16 +260,19 @@ def _check_compare(compare_to: Path | None, out_dir: Path) -> None:
         )
 
 
-def _checked(qs: list[Question], pipeline: Pipeline, settings: Settings) -> list[str]:
+def _checked(
+    qs: list[Question], pipeline: Pipeline, settings: Settings
+) -> tuple[list[str], tuple[str, ...]]:
     """What the set claims that the corpus does not bear out (sources it lacks, golds in none
-    of their documents), said on stderr; the lines for the report, every name in them."""
+    of their documents), said on stderr; the lines for the report, every name in them, and
+    the ids of the questions whose golds are in none of their documents."""
     from poleqa.evaluation import check_lines, unfound_answers, unknown_sources
 
     texts = {d.source: pipeline.document(d.source).text for d in pipeline.sources()}
     unknown, unfound = unknown_sources(qs, texts), unfound_answers(qs, texts)
     for line in check_lines(unknown, unfound, settings.corpus_dir):
         click.echo(f"poleqa: {shown_name(line)}", err=True)  # the set's names, one line
-    return check_lines(unknown, unfound, settings.corpus_dir, shown=None)
+    return check_lines(unknown, unfound, settings.corpus_dir, shown=None), unfound
 
 
 def _refuse_ignored_by_squad() -> None:

@@ -207,7 +207,7 @@ def render_markdown(result: EvalResult, chart: str | None = CHART) -> str:
                         q.question,
                         expected_text(q),
                         got_text(p),
-                        why_text(p),
+                        why_text(p, unfound=q.id in result.unfound),
                         ", ".join(q.sources),
                         ", ".join(cited),
                     )

@@ -35,6 +35,8 @@ class EvalResult:
     # What the set claims that the corpus does not bear out (unknown sources, golds in none
     # of their documents), one English line each, for report.md
     warnings: tuple[str, ...] = ()
+    # the questions whose golds are in none of their documents: missed whatever poleqa replies
+    unfound: frozenset[str] = frozenset()
 
 
 def evaluate(
@@ -47,9 +49,11 @@ def evaluate(
     on_progress: OnProgress | None = None,
     info: dict[str, str] | None = None,
     warnings: Sequence[str] = (),
+    unfound: Sequence[str] = (),
 ) -> EvalResult:
     """Ask each question as the chat does (`pipeline.ask`) and score the replies; `warnings`
-    go into the report as they are."""
+    go into the report as they are, `unfound` (question ids, golds in none of their
+    documents) into its failures' causes."""
     preds: list[Prediction] = []
     # Untimed first question: loading the model and the index is not a question's latency.
     # A refused one loads nothing (a question in Chinese is refused before reading): the
@@ -76,7 +80,8 @@ def evaluate(
         if bar is not None:
             bar.close()
     meta = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), **(info or {})}
-    return EvalResult(name, k, tuple(preds), compute_metrics(preds), meta, tuple(warnings))
+    metrics = compute_metrics(preds)
+    return EvalResult(name, k, tuple(preds), metrics, meta, tuple(warnings), frozenset(unfound))
 
 
 def evaluate_file(
@@ -170,6 +175,7 @@ _WHY = {
         "sources: no expected document cited",
         "{} (expected document cited, rank {})",
         ("abstention", "reading"),
+        "expected answer: in none of its documents (see the warnings)",
     ),
     True: (
         "erreur",
@@ -177,19 +183,23 @@ _WHY = {
         "sources : aucun document attendu parmi celles citées",
         "{} (document attendu cité, rang {})",
         ("abstention", "lecture"),
+        "réponse attendue : dans aucun de ses documents (voir les avertissements)",
     ),
 }
 
 
-def why_text(p: Prediction, french: bool = False) -> str:
-    """Where a wrong prediction went wrong: an error, an answer where none was expected, the
-    sources cited, or the reading (an abstention or another answer) with the rank of the
-    expected document among those cited."""
-    error, answered, uncited, reading, stages = _WHY[french]
+def why_text(p: Prediction, french: bool = False, unfound: bool = False) -> str:
+    """Where a wrong prediction went wrong: an error, an answer where none was expected, an
+    expected answer in none of its documents (`unfound`: the set's), the sources cited, or
+    the reading (an abstention or another answer) with the rank of the expected document
+    among those cited."""
+    error, answered, uncited, reading, stages, not_there = _WHY[french]
     if p.error is not None:
         return error
     if not p.question.answerable:
         return answered
+    if unfound:
+        return not_there
     if p.question.sources and p.source_rank is None:
         return uncited
     no_answer = p.answer is None or p.answer.abstained or not p.answer.text  # as `got_text`
@@ -216,7 +226,7 @@ def failure_rows(result: EvalResult, french: bool = False) -> list[dict[str, str
             "question": p.question.question,
             "expected": expected_text(p.question, french),
             "got": got_text(p, french=french),
-            "why": why_text(p, french),
+            "why": why_text(p, french, p.question.id in result.unfound),
             "expected_sources": ", ".join(p.question.sources),
             "cited_sources": ", ".join(cited_sources(p)),
         }

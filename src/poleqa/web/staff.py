@@ -6,6 +6,7 @@ import logging
 import shutil
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,7 @@ class StaffApp(Served):
             unknown = unknown_sources(set_questions, sources)
             # a typo in a gold answer makes its question a miss whatever poleqa replies
             unfound = unfound_answers(set_questions, {s: pinned.document(s).text for s in sources})
+            result = replace(result, unfound=frozenset(unfound))  # a failure's cause
             folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
             paths = write_reports(result, folder)
             # Gradio copied the last run's reports for its download links when it returned
