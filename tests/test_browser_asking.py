@@ -293,3 +293,25 @@ def test_an_example_still_being_answered_at_a_reload_comes_back_in_the_box(
         page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
         page.wait_for_timeout(500)
         assert page.input_value("#pq-question textarea") == ""
+
+
+def test_a_question_kept_by_a_page_from_before_comes_back_after_an_update(
+    browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # a page served before this version kept its one question as it was, not as a JSON list:
+    # the page of the new version (after the server's restart) read nothing of it
+    pipeline = webfake.HeldPipeline()
+    app = create_app(pipeline, tmp_path / "data")
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = ctx.new_page()
+        page.goto(url)
+        page.wait_for_function("() => window.poleqaChat")
+        page.evaluate("sessionStorage.setItem('poleqa-pending', 'Et en « 2013 » ?')")
+        page.reload()
+        page.wait_for_function(
+            "() => document.querySelector('#pq-question textarea')?.value === 'Et en « 2013 » ?'",
+            timeout=WAIT * 1000,
+        )
+        assert UNANSWERED in page.inner_text("#pq-status")
+        # put back, then forgotten in the tab: not put back a second time
+        page.wait_for_function("() => sessionStorage.getItem('poleqa-pending') === null")

@@ -25,7 +25,7 @@ from poleqa.cli import cli
         (b"[0.5]", "{} is not a report.json (expected a JSON object of metrics)."),
         (b'{"name": "dev"}', "{} is not a report.json (expected a JSON object of metrics)."),
         # compared, it showed only the counts both have
-        (b'{"n_questions": 4, "f1": 0.5, "exact_match_squad": 0.25}',
+        (b'{"n_questions": 4, "f1": 0.5, "exact_match": 0.25}',  # one from before 2026-12-05
          "{} is the report of `poleqa eval --squad` (the reader alone): no metric of a "
          "question set's run to compare with."),
         (None, "Cannot read the report {}: Permission denied."),

@@ -105,6 +105,8 @@ def test_ask_jsonl_answers_carry_the_id_their_line_gave(fake_index: Path) -> Non
         json.dumps({"id": "q3"}),
         json.dumps({"id": True, "question": ANSWERED}),  # no id of a question's
         ANSWERED,
+        json.dumps({"id": 2.5, "question": "???"}),
+        json.dumps({"id": "x" * 3000, "question": "???"}),  # cut as a refused question is
     ]
     result = run("ask", "--jsonl", "-", "--index", "index", stdin="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
@@ -121,6 +123,7 @@ def test_ask_jsonl_answers_carry_the_id_their_line_gave(fake_index: Path) -> Non
         "error": 'the JSON object has no "question" string',
     }
     assert list(out[3]) == KEYS and list(out[4]) == KEYS
+    assert out[5]["id"] == 2.5 and out[6]["id"] == "x" * 2000 + "…"
     assert out[3]["short_answer"] == out[0]["short_answer"] == "Bordeaux"
 
 

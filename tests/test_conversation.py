@@ -167,6 +167,13 @@ REGION = (Turn("Quels pôles de compétitivité sont implantés dans la région 
         ("Et pourquoi ?", (Turn("Combien de membres compte Thalassor ?"),), None),
         ("And why?", (Turn("How many members does Thalassor have?"),), None),
         ("Et pourquoi donc ?", (Turn("Quand Thalassor a-t-il été créé ?"),), None),
+        # … nor after « how » asking something else than a manner, nor « où en est… »
+        ("And where?", (Turn("How often does the Thalassor board meet?"),), None),
+        ("And why?", (Turn("How come Thalassor left?"),), None),
+        ("Et pourquoi ?", (Turn("Où en est le projet Thalassor ?"),), None),
+        ("And why?", (Turn("How did Thalassor grow?"),), "Why did Thalassor grow?"),
+        # « Et comment ! » exclaims (« you bet »)
+        ("Et comment !", (Turn("Quand Thalassor a-t-il été créé ?"),), None),
         # an English question without a time phrase gets one, punctuated in English
         (
             "And in 2019?",

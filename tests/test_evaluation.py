@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from poleqa.errors import QuestionError, QuestionSetError
+from poleqa.errors import QuestionError, QuestionSetError, ReaderError
 from poleqa.evaluation import (
     EvalResult,
     Prediction,
@@ -232,6 +232,16 @@ def test_evaluate_passes_k_and_records_errors() -> None:
     res = evaluate(fake, QUESTIONS[:1] + QUESTIONS[3:4], k=7)
     # untimed warm-up questions until one is accepted (none here), then the two
     assert fake.ks == [7, 7, 7, 7]
+
+    # an error that is no refusal (a model that fails to load) ends the warm-up at once
+    class Failing(FakePipeline):
+        def ask(self, question: str, k: int = 5) -> Answer:
+            self.ks.append(k)
+            raise ReaderError("The reader's weights do not load.")
+
+    failing = Failing({})
+    evaluate(failing, QUESTIONS[:3], k=3)
+    assert failing.ks == [3] * 4
     assert [p.error for p in res.predictions] == ["The question is too long."] * 2
     assert [p.correct for p in res.predictions] == [False, False]  # an error is no abstention
     assert res.metrics["n_errors"] == 2

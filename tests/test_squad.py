@@ -171,6 +171,12 @@ def test_odd_but_readable_files_are_read_as_meant(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(data).encode())
     a, b, c = read_squad(path)
     assert (a.impossible, b.impossible, c.impossible) == (False, True, False)
+    # a no-answer as some exports write it, with the mark: read as the mark says
+    for no_answer in ([{"text": "", "answer_start": -1}], {"text": [], "answer_start": []}):
+        qa = {"id": "4", "question": "Quoi ?", "answers": no_answer, "is_impossible": True}
+        data["data"][0]["paragraphs"][0]["qas"] = [qa]
+        path.write_text(json.dumps(data), "utf-8")
+        assert read_squad(path)[0].impossible
     assert a.context == "\ufffd" + PASSAGE and c.question == "Quand \ufffd?"
     assert a.context[a.answers[0].start :].startswith("Lyon")
     assert a.context.encode("utf-8") and c.question.encode("utf-8")

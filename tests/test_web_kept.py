@@ -15,12 +15,13 @@ from poleqa.web.app import ChatApp
 from poleqa.web.kept import (
     FORGOTTEN,
     UNANSWERED,
+    UNANSWERED_SEVERAL,
     KeptConversations,
     load_said,
     resume,
     unanswered,
 )
-from poleqa.web.session import Exchange, Session
+from poleqa.web.session import MAX_WAITING, REFUSED_SHOWN, Exchange, Session
 
 SKIPPED = {"__type__": "update"}  # Gradio's « leave it as it is »
 
@@ -171,7 +172,8 @@ def test_an_opinion_given_is_shown_pressed_after_a_reload(tmp_path: Path) -> Non
         # several sent: those still unanswered, in their order
         (["Combien de pôles ?", "Qui ?", "Et en 2020 ?"], ("Qui ?", "Et en 2020 ?")),
         (["Et en 2020 ?", "Combien de pôles ?", "Et en 2020 ?"], ("Et en 2020 ?", "Et en 2020 ?")),
-        ([f"q{i}" for i in range(9)], tuple(f"q{i}" for i in range(4, 9))),  # MAX_WAITING
+        # as many as may wait, and one refused as one too many
+        ([f"q{i}" for i in range(9)], tuple(f"q{i}" for i in range(8 - MAX_WAITING, 9))),
         ([""], ()),
         (["   ", 3, None, ["x"], "Qui ?"], ("Qui ?",)),  # not questions: left out
         (["x" * 2001], ()),  # longer than a question may be
@@ -183,11 +185,21 @@ def test_only_questions_left_without_answer_go_back(
     assert unanswered(json.dumps(pending), _answered("Combien de pôles ?"), 2000) == back
 
 
-@pytest.mark.parametrize("pending", ["", "Et en 2020 ?", "{", '{"q": 1}', "3", None, ["x"]])
-def test_what_is_not_a_list_of_questions_puts_nothing_back(pending: Any) -> None:
-    # an older page kept one question as it was, not as JSON: nothing (a page of this
-    # version writes a list)
-    assert unanswered(pending, Session(), 2000) == ()
+@pytest.mark.parametrize(
+    ("pending", "back"),
+    [
+        # a page from before kept one question as it was: put back too (lost at a deploy)
+        ("Et en 2020 ?", ("Et en 2020 ?",)),
+        ("3", ("3",)),
+        ("[" * 100_000, ()),  # nested too deep (a RecursionError), longer than a list may be
+        ("[" * 5_000, ("[" * 5_000,)),  # not JSON: one question, of the length one may be
+        ("", ()),
+        (None, ()),
+        (["x"], ()),  # not from the page: nothing
+    ],
+)
+def test_what_is_not_a_list_of_questions_is_one_or_none(pending: Any, back: tuple) -> None:
+    assert unanswered(pending, Session(), 5_000) == back
 
 
 def test_a_reload_is_told_its_conversation_was_dropped() -> None:
@@ -211,9 +223,7 @@ def test_a_reload_is_told_its_conversation_was_dropped() -> None:
     assert load_said(True) == FORGOTTEN
     assert load_said(True, ("Qui ?",)) == f"{FORGOTTEN} {UNANSWERED}"
     assert (load_said(False, ("Qui ?",)), load_said(False)) == (UNANSWERED, None)
+    # several: the first in the box, the others quoted, on one line, a long one cut
     several = load_said(False, ("Qui ?", "Et en\n2020 ?", "x" * 400))
-    assert several == (
-        "Vos 3 dernières questions n'ont pas reçu de réponse avant le rechargement de la page "
-        ": la première est remise dans la zone de saisie, envoyez-la à nouveau, puis les "
-        f"autres : « Et en 2020 ? », « {'x' * 299}… »."
-    )
+    others = f"« Et en 2020 ? », « {'x' * (REFUSED_SHOWN - 1)}… »"
+    assert several == UNANSWERED_SEVERAL.format(n=3, others=others)

@@ -327,12 +327,17 @@ def test_golds_no_cited_document_holds_are_named_on_the_page(
     upload.write_text(
         "".join(json.dumps({"sources": [INFO.source], **r}) + "\n" for r in rows), "utf-8"
     )
-    _, failures, _ = staff.evaluate({"path": str(upload)}, 5)
+    _, failures, files = staff.evaluate({"path": str(upload)}, 5)
     assert (
         "Attention : questions dont aucune réponse attendue ne figure dans les documents "
         "qu'elles citent (1) ; une faute de frappe dans la réponse attendue les compte comme "
         "des échecs, quelle que soit la réponse : typo"
     ) in html_text(failures)
+    # the failure's cause says so, and the report downloaded has the warning it points to
+    assert "réponse attendue : dans aucun de ses documents" in html_text(failures)
+    report = next(Path(f) for f in files if f.endswith("report.md")).read_text("utf-8")
+    assert "## Warnings" in report and "have none of their answers" in report
+    assert "| typo |" in report and "in none of its documents (see the warnings)" in report
 
 
 def test_metric_values_read_as_french_writes_them() -> None:

@@ -81,7 +81,7 @@ def _say(line: str) -> None:
     click.echo(shown_text(line))
 
 
-def _parse_line(line: str) -> tuple[str, str | int | None]:
+def _parse_line(line: str) -> tuple[str, str | float | None]:
     """A JSONL input line: a JSON object with a "question" string (and its "id", a string or a
     number, if it has one), else the line as plain text (no id)."""
     text = line.strip()
@@ -94,8 +94,10 @@ def _parse_line(line: str) -> tuple[str, str | int | None]:
             return text, None
         if isinstance(obj, dict):
             q, qid = obj.get("question"), obj.get("id")
-            if isinstance(qid, bool) or not isinstance(qid, str | int):
-                qid = None
+            if isinstance(qid, bool) or not isinstance(qid, str | int | float):
+                qid = None  # null, a list…: not an id
+            elif isinstance(qid, str):
+                qid = _echoed(qid)  # cut as a refused question is: a 10 MB id, 2,000 characters
             if not isinstance(q, str):
                 raise _Refused('the JSON object has no "question" string', qid)
             return q, qid
@@ -105,7 +107,7 @@ def _parse_line(line: str) -> tuple[str, str | int | None]:
 class _Refused(ValueError):
     """A line refused, with the id it gave (its answer line says it)."""
 
-    def __init__(self, message: str, qid: str | int | None) -> None:
+    def __init__(self, message: str, qid: str | float | None) -> None:
         super().__init__(message)
         self.qid = qid
 

@@ -130,7 +130,7 @@ def load_report(path: Path) -> dict[str, float]:
     )
     if not metrics:
         raise ReportError(f"{path} is not a report.json (expected a JSON object of metrics).")
-    if "exact_match_squad" in data:  # it shared only its counts with a question set's
+    if "exact_match" in data:  # `eval --squad`'s (no question set's has it): counts alone
         raise ReportError(
             f"{path} is the report of `poleqa eval --squad` (the reader alone): no metric of "
             "a question set's run to compare with."

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from poleqa.errors import PoleqaError, QuestionSetError
+from poleqa.errors import PoleqaError, QuestionError, QuestionSetError
 from poleqa.evaluation.metrics import Prediction, compute_metrics, judge
 from poleqa.evaluation.questions import Question, load_questions, set_name
 from poleqa.types import Answer
@@ -57,13 +57,16 @@ def evaluate(
     preds: list[Prediction] = []
     # Untimed first question: loading the model and the index is not a question's latency.
     # A refused one loads nothing (a question in Chinese is refused before reading): the
-    # first accepted then does.
+    # first accepted then does. Any other error (a model that fails to load) is the run's
+    # own, met again by each question: no more warm-up.
     for first in questions:
         try:
             pipeline.ask(first.question, k=k)
-            break
-        except PoleqaError:
+        except QuestionError:
             continue
+        except PoleqaError:
+            pass
+        break
     bar = None
     if progress:
         from tqdm import tqdm

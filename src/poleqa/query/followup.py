@@ -28,9 +28,16 @@ _WH_WORDS = {
 _WH = "|".join(
     w.replace(" ", r"\s+") for w in sorted({*_WH_WORDS, *_WH_WORDS.values()}, key=len, reverse=True)
 )
-_ONLY_WH = re.compile(rf"^\s*(?:et|and|mais|but)\s+(?P<wh>{_WH})\s*[?!.]*\s*$", re.IGNORECASE)
-# « How many … », « How much … » ask a quantity: not « how » as a manner.
-_OPENING_WH = re.compile(rf"^(?:{_WH})\b(?!\s+(?:many|much|long|old)\b)", re.IGNORECASE)
+# A question mark or none: « Et comment ! » is an exclamation (« you bet »), not a question.
+_ONLY_WH = re.compile(rf"^\s*(?:et|and|mais|but)\s+(?P<wh>{_WH})\s*[?.]*\s*$", re.IGNORECASE)
+# The question word opens a clause of its own: English « how » only before its auxiliary (« how
+# many », « how often », « how far », « how come » ask something else than a manner); « où en
+# est… » asks how far along, not where.
+_OPENING_WH = re.compile(
+    rf"^(?!how\b(?!\s+(?:do|does|did|is|are|was|were|can|could|will|would|has|have|had)\b))"
+    rf"(?!où\s+en\b)(?:{_WH})\b",
+    re.IGNORECASE,
+)
 _LEAD = re.compile(
     r"^\s*(?:et|mais|puis|aussi|and|but|what about|how about)\b[\s,]*", re.IGNORECASE
 )

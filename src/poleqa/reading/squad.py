@@ -129,17 +129,31 @@ def _examples(data: list) -> Iterator[QAExample]:
                 if "answers" not in qa and "is_impossible" not in qa:
                     # a misspelt key (« answer ») made every question an unanswerable one
                     raise TypeError(f"question {qid!r} has no 'answers' (nor 'is_impossible')")
-                given = qa.get("answers")
+                given = _given(qa.get("answers"))
                 if marked and given:
                     # SQuAD's scripts go by the answers, the reader by the mark: refused
                     raise TypeError(f"question {qid!r} is marked unanswerable but has answers")
                 if qa.get("is_impossible") is not None and not marked and not given:
                     raise TypeError(f"question {qid!r} is marked answerable but has no answers")
-                impossible = marked or not given
+                impossible = marked or not qa.get("answers")
                 answers = () if impossible else _list(qa["answers"], f"the answers of {qid!r}")
                 spans = _spans(context, answers)
                 expected = tuple(t for a in answers if (t := _text(a["text"], "")).strip())
                 yield QAExample(str(qid), question, context, spans, title, impossible, expected)
+
+
+def _given(answers: object) -> bool:
+    """Whether `answers` gives an answer's text: a no-answer is written several ways (`[]`,
+    `[{"text": "", "answer_start": -1}]`, Hugging Face's `{"text": [], "answer_start": []}`)."""
+    if isinstance(answers, dict):  # Hugging Face's columns
+        texts = answers.get("text")
+        return isinstance(texts, list) and any(isinstance(t, str) and t.strip() for t in texts)
+    if isinstance(answers, list):
+        return any(
+            isinstance(a, dict) and isinstance(a.get("text"), str) and a["text"].strip()
+            for a in answers
+        )
+    return bool(answers)
 
 
 def _spans(context: str, answers: list | tuple) -> tuple[GoldSpan, ...]:

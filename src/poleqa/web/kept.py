@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -11,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from poleqa.jsontext import parse_json
 from poleqa.web import render
 from poleqa.web.guards import client_key
 from poleqa.web.session import MAX_WAITING, REFUSED_SHOWN, Exchange, Session, own_session
@@ -127,9 +127,17 @@ class KeptConversations:
             self._dropped.popitem(last=False)
 
 
-# The page sends the key its tab holds and the question left unanswered, then keeps the key of
-# the conversation it shows (a new one when resumed: see KeptConversations), the question now
-# back in the box. sessionStorage may be refused (some private modes): the conversation is
+# The questions a tab sent and saw no answer to, as its storage holds them: a JSON list (each
+# in the page's JS below; a page from before held the last one as it was, read as one).
+_SENT = """(raw) => {
+  if (!raw) return [];
+  let sent = null;
+  try { sent = JSON.parse(raw); } catch (e) {}
+  return Array.isArray(sent) ? sent : [raw];
+}"""
+# The page sends the key its tab holds and the questions left unanswered, then keeps the key of
+# the conversation it shows (a new one when resumed: see KeptConversations), the first question
+# now back in the box. sessionStorage may be refused (some private modes): the conversation is
 # then not kept, nothing else changes.
 READ_KEY = f"""(session, key, pending) => {{
   let kept = "", left = "";
@@ -139,25 +147,29 @@ READ_KEY = f"""(session, key, pending) => {{
   }} catch (e) {{}}
   return [session, kept.length <= {MAX_KEY_CHARS} ? kept : "", left];
 }}"""
-# The question read at the load is forgotten only if it is still the one kept: one sent
-# while the page loaded (an example clicked at once) is the tab's new unanswered question.
+# The questions read at the load are forgotten, the server having put them back; those sent
+# while the page loaded (an example clicked at once) stay, the tab's new unanswered ones.
 WRITE_KEY = f"""(key, read) => {{
   try {{
     if (key) sessionStorage.setItem("{STORAGE_KEY}", key);
-    if ((sessionStorage.getItem("{PENDING_KEY}") || "") === (read || ""))
-      sessionStorage.removeItem("{PENDING_KEY}");
+    const sentList = {_SENT};
+    const before = sentList(read || ""), now = sentList(sessionStorage.getItem("{PENDING_KEY}"));
+    const same = before.every((q, i) => now[i] === q);
+    const left = same ? now.slice(before.length) : now;
+    if (left.length) sessionStorage.setItem("{PENDING_KEY}", JSON.stringify(left));
+    else sessionStorage.removeItem("{PENDING_KEY}");
   }} catch (e) {{}}
   return [];
 }}"""
 # As a question is sent (`app.CLEAR_BOX`, an example clicked); forgotten once the page shows no
 # question waiting (an event ends at once when another of the tab answers its questions: the
-# one it sent may still wait), or with « Nouvelle conversation ».
+# one it sent may still wait), or with « Nouvelle conversation ». One more than may wait: a
+# question refused as one too many (back in the box) pushes out no question still waiting.
 REMEMBER_PENDING = f"""try {{
-  let sent = [];
-  try {{ sent = JSON.parse(sessionStorage.getItem("{PENDING_KEY}") || "[]"); }} catch (e) {{}}
-  if (!Array.isArray(sent)) sent = [];
+  const sentList = {_SENT};
+  const sent = sentList(sessionStorage.getItem("{PENDING_KEY}"));
   sent.push(String(question));
-  sessionStorage.setItem("{PENDING_KEY}", JSON.stringify(sent.slice(-{MAX_WAITING})));
+  sessionStorage.setItem("{PENDING_KEY}", JSON.stringify(sent.slice(-{MAX_WAITING + 1})));
 }} catch (e) {{}}"""
 FORGET_PENDING = f"""() => {{
   setTimeout(() => {{
@@ -187,17 +199,26 @@ def resume(
     return session.messages(), session, session.key
 
 
+def pending_most(limit: int) -> int:
+    """The longest the tab's list of unanswered questions may be: MAX_WAITING + 1 questions
+    of `limit` characters, each escaped in JSON (a control character takes six)."""
+    return 6 * limit * (MAX_WAITING + 1) + 16
+
+
 def unanswered(pending: Any, session: Session, limit: int) -> tuple[str, ...]:
-    """The questions the tab sent and saw no answer to (`pending`, a JSON list from its
-    storage), in their order: those the conversation taken back answers (their answers came
-    after the page left) and anything that is not a question left out."""
-    try:
-        sent = json.loads(pending) if isinstance(pending, str) else []
-    except ValueError:
-        sent = []
-    if not isinstance(sent, list):
+    """The questions the tab sent and saw no answer to (`pending`, from its storage: a JSON
+    list, or one question as a page from before kept it), in their order: those the
+    conversation taken back answers (their answers came after the page left) and anything
+    that is not a question left out."""
+    if not isinstance(pending, str) or not pending or len(pending) > pending_most(limit):
         return ()
-    asked = [q for q in sent[-MAX_WAITING:] if isinstance(q, str) and q.strip()]
+    try:
+        sent = parse_json(pending)
+    except ValueError:
+        sent = [pending]
+    if not isinstance(sent, list):
+        sent = [pending]
+    asked = [q for q in sent[-MAX_WAITING - 1 :] if isinstance(q, str) and q.strip()]
     asked = [q for q in asked if len(q) <= limit]
     answered = [e.question for e in session.answered()[-len(asked) :]] if asked else []
     left = []
@@ -235,8 +256,9 @@ def keep_across_reloads(
     max_question_chars: int,
 ) -> None:
     """Wires the page's load to `resume` (outside the queue, as the chat's other page-load
-    event: see poleqa.web.app) and the key's keeping in the tab; a question left unanswered
-    goes back in the box (`widgets`: the session, the chat, the box, the status line)."""
+    event: see poleqa.web.app) and the key's keeping in the tab; the questions left unanswered
+    come back, the first in the box (`widgets`: the session, the chat, the box, the status
+    line)."""
     session, chatbot, question, status = widgets
     held, left = gr.Textbox(visible=False), gr.Textbox(visible=False)
 
@@ -247,7 +269,7 @@ def keep_across_reloads(
         again = unanswered(pending, s, max_question_chars)
         said = load_said(kept.dropped(key), again)
         status_line = gr.skip() if said is None else render.message_html(said, "info")
-        most = (max_question_chars + 8) * MAX_WAITING  # a JSON list of MAX_WAITING questions
+        most = pending_most(max_question_chars)
         read = pending if isinstance(pending, str) and len(pending) <= most else ""
         return messages, s, own, again[0] if again else gr.skip(), status_line, read
 

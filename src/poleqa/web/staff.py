@@ -176,28 +176,25 @@ class StaffApp(Served):
                     None,
                 )
             count = int_input(k, "evaluate", "k", 1, MAX_K)
-            from poleqa.evaluation import (
-                evaluate_file,
-                failure_rows,
-                unfound_answers,
-                unknown_sources,
-                write_reports,
-            )
+            from poleqa import evaluation as ev
 
             self.watcher.check()
             # one index for the whole set: a generation another process publishes meanwhile
             # answers the citizens, not the rest of this evaluation
             pinned = self.pipeline.pinned()
-            result = evaluate_file(pinned, path, k=count, most=MAX_QUESTIONS)
+            result = ev.evaluate_file(pinned, path, k=count, most=MAX_QUESTIONS)
             set_questions = [p.question for p in result.predictions]
             # checked against the index that answered (another may have been swapped in since)
             sources = [i.source for i in pinned.sources()]
-            unknown = unknown_sources(set_questions, sources)
+            unknown = ev.unknown_sources(set_questions, sources)
             # a typo in a gold answer makes its question a miss whatever poleqa replies
-            unfound = unfound_answers(set_questions, {s: pinned.document(s).text for s in sources})
-            result = replace(result, unfound=frozenset(unfound))  # a failure's cause
+            texts = {s: pinned.document(s).text for s in sources}
+            unfound = ev.unfound_answers(set_questions, texts)
+            # report.md says so as the CLI's does, and gives it as the failures' cause
+            said = ev.check_lines(unknown, unfound, self.corpus.folder or "its corpus", shown=None)
+            result = replace(result, warnings=tuple(said), unfound=frozenset(unfound))
             folder = Path(tempfile.mkdtemp(prefix="poleqa-eval-"))
-            paths = write_reports(result, folder)
+            paths = ev.write_reports(result, folder)
             # Gradio copied the last run's reports for its download links when it returned
             # them: the folder would only pile up, one per run, with the questions in it.
             if self._reports is not None:
@@ -210,7 +207,7 @@ class StaffApp(Served):
             return render.message_html(render.GENERIC_ERROR), "", None
         rows = [  # the types in French, as in the chart above the table
             {**r, "type": TYPE_NAMES.get(r["type"], r["type"])}
-            for r in failure_rows(result, french=True)
+            for r in ev.failure_rows(result, french=True)
         ]
         if rows:
             asked = render.count_fr(len(result.predictions), "question")
