@@ -8,6 +8,7 @@ import sys
 import click
 
 from poleqa import __version__
+from poleqa.children import STOPPED_BUILD, stop_children
 from poleqa.cli import ask_cmd, chat_cmd, eval_cmd, feedback_cmd, index_cmd, serve_cmd
 from poleqa.cli.options import envvar_used
 from poleqa.errors import BAD_INPUT, PoleqaError, QuestionSetError
@@ -40,6 +41,8 @@ class _Group(click.Group):
             # model runtimes still reading ended it in a C++ abort (« terminate called… »,
             # exit 134). What a command writes is whole or not written (poleqa.atomic).
             click.echo("\nInterrupted.", err=True)
+            if stop_children():
+                click.echo(STOPPED_BUILD, err=True)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(130)
@@ -72,6 +75,10 @@ def cli() -> None:
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # Python's resource tracker (a process of its own, reading this variable) frees the
+    # semaphores of an index build stopped with its server, and would warn of each in a
+    # message meant for Python's developers (`children.stop_children` frees what it can).
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
 
 
 def _register() -> None:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from poleqa.children import STOPPED_BUILD, stop_children
 from poleqa.config import MAX_DOCUMENT_CHARS, MAX_QUESTION_CHARS
 from poleqa.errors import PoleqaError
 
@@ -119,7 +120,13 @@ def serve(
         staff = f"http://{host}:{port}/equipe/" if staff_password else "off (no staff password)"
         print(f"poleqa: staff area {staff}", file=sys.stderr, flush=True)
         server.run()
-    if failures:
+        # Stopped by a signal uvicorn took without raising it again (SIGINT ignored, as in a
+        # background job): a build under way held the process for as long as it ran. Its
+        # end is then no failure to report.
+        stopped = stop_children()
+        if stopped:
+            print(f"\npoleqa: {STOPPED_BUILD}", file=sys.stderr, flush=True)
+    if failures and not stopped:
         raise failures[0]
 
 
@@ -146,6 +153,8 @@ def _stopped_like_ctrl_c() -> Iterator[None]:
     try:
         yield
     except _Terminated as stopped:
+        if stop_children():
+            print(f"\npoleqa: {STOPPED_BUILD}", file=sys.stderr)  # after a progress bar
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
