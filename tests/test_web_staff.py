@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from webfake import INFO, TEXT, FakePipeline, small_pipeline
 
+from poleqa.config import Settings
 from poleqa.errors import QuestionError
 from poleqa.evaluation.questions import parse_questions
 from poleqa.feedback import Feedback, FeedbackStore
@@ -72,7 +73,9 @@ QUESTIONS = [
 
 @pytest.fixture
 def staff(tmp_path: Path) -> StaffApp:
-    return StaffApp(FakePipeline(), FeedbackStore(tmp_path / "data"))
+    pipeline = FakePipeline()
+    pipeline.settings = Settings()  # type: ignore[attr-defined]  # as a Pipeline has
+    return StaffApp(pipeline, FeedbackStore(tmp_path / "data"))
 
 
 def _upload_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
@@ -337,6 +340,10 @@ def test_golds_no_cited_document_holds_are_named_on_the_page(
     assert "réponse attendue : dans aucun de ses documents" in html_text(failures)
     report = next(Path(f) for f in files if f.endswith("report.md")).read_text("utf-8")
     assert "## Warnings" in report and "have none of their answers" in report
+    # … and says what answered, as the CLI's does (the fake pipeline's settings)
+    run = json.loads(next(Path(f) for f in files if f.endswith("report.json")).read_text("utf-8"))
+    assert run["run/question set"] == "questions.jsonl" and run["run/reader"] == "trained"
+    assert run["run/index"] == str(Settings().index_dir)
     assert "| typo |" in report and "in none of its documents (see the warnings)" in report
 
 

@@ -123,6 +123,7 @@ def eval_(
         load_report,
         run_differences,
         run_fields,
+        run_info,
         set_name,
         summary_lines,
         write_reports,
@@ -148,7 +149,7 @@ def eval_(
     pipeline = Pipeline(settings)
     _index_if_needed(pipeline, settings, own=index != index_dir)  # OUT/index: eval's own
     warnings, unfound = _checked(qs, pipeline, settings)
-    info = _run_info(questions, settings)
+    info = run_info(str(questions), settings)
     _make_out(out_dir)
     result = evaluate(pipeline, qs, settings.k, name=name, progress=True, info=info,
                       warnings=warnings, unfound=unfound)  # fmt: skip
@@ -296,19 +297,6 @@ def _refuse_ignored_by_squad() -> None:
         raise click.UsageError(
             f"--squad evaluates the trained reader alone: {', '.join(ignored)} {verb} not apply"
         )
-
-
-def _run_info(questions: Path, settings: Settings) -> dict[str, str]:
-    """What the reports say of the run."""
-    return {
-        "question set": str(questions),
-        "corpus": str(settings.corpus_dir),
-        "index": str(settings.index_dir),
-        "model": settings.model,
-        "reader": settings.reader,
-        "reader weights": str(settings.reader_dir or "shipped"),
-        "passage order": "learned" if settings.rerank else "fused",
-    }
 
 
 def _index_if_needed(pipeline: Pipeline, settings: Settings, own: bool) -> None:

@@ -30,6 +30,7 @@ from poleqa.evaluation.runner import (
     evaluate_file,
     failure_rows,
     failures,
+    run_info,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "prediction_json",
     "run_differences",
     "run_fields",
+    "run_info",
     "set_name",
     "summary_lines",
     "unfound_answers",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from poleqa.config import Settings
 from poleqa.errors import PoleqaError, QuestionError, QuestionSetError
 from poleqa.evaluation.metrics import Prediction, compute_metrics, judge
 from poleqa.evaluation.questions import Question, load_questions, set_name
@@ -85,6 +86,20 @@ def evaluate(
     meta = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), **(info or {})}
     metrics = compute_metrics(preds)
     return EvalResult(name, k, tuple(preds), metrics, meta, tuple(warnings), frozenset(unfound))
+
+
+def run_info(questions: str, settings: Settings) -> dict[str, str]:
+    """What the reports say of a run: the question set (as named to its user), the corpus,
+    index, model and reader that answered it."""
+    return {
+        "question set": questions,
+        "corpus": str(settings.corpus_dir),
+        "index": str(settings.index_dir),
+        "model": settings.model,
+        "reader": settings.reader,
+        "reader weights": str(settings.reader_dir or "shipped"),
+        "passage order": "learned" if settings.rerank else "fused",
+    }
 
 
 def evaluate_file(

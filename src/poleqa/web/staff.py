@@ -182,7 +182,10 @@ class StaffApp(Served):
             # one index for the whole set: a generation another process publishes meanwhile
             # answers the citizens, not the rest of this evaluation
             pinned = self.pipeline.pinned()
-            result = ev.evaluate_file(pinned, path, k=count, most=MAX_QUESTIONS)
+            # the reports name what answered, as the CLI's do (`run/…` in report.json)
+            settings = getattr(self.pipeline, "settings", None)
+            info = ev.run_info(path.name, settings) if settings is not None else None
+            result = ev.evaluate_file(pinned, path, k=count, most=MAX_QUESTIONS, info=info)
             set_questions = [p.question for p in result.predictions]
             # checked against the index that answered (another may have been swapped in since)
             sources = [i.source for i in pinned.sources()]
