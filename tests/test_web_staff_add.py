@@ -220,6 +220,24 @@ def test_a_document_is_replaced_only_when_asked_and_the_old_one_is_kept(
     assert (corpus / "fiche.md").read_text("utf-8") == NOTE
 
 
+def test_a_document_named_as_one_in_a_sub_folder_is_refused_unless_it_replaces_it(
+    staff: StaffApp, uploads: Path
+) -> None:
+    # it was added at the corpus's root beside it: both versions read, the older figure cited
+    corpus = staff.corpus.folder
+    assert corpus is not None
+    (corpus / "regions").mkdir()
+    (corpus / "regions" / "fiche.md").write_text("# Ancienne\n\nTexte.\n", "utf-8")
+    html, changed = staff.corpus.add(_sent(uploads, "fiche.md", NOTE.encode()), "", "", "", False)
+    assert not changed and (
+        "Un document nommé « fiche.md » est déjà dans le corpus (« regions/fiche.md ») : "
+        "renommez le fichier, ou cochez « Remplacer le document du même nom »."
+    ) in _said(html)
+    assert not (corpus / "fiche.md").exists()
+    html, changed = staff.corpus.add(_sent(uploads, "fiche.md", NOTE.encode()), "", "", "", True)
+    assert changed and (corpus / "regions" / "fiche.md").read_text("utf-8") == NOTE
+
+
 @pytest.mark.parametrize("goes_back", [True, False])
 def test_a_replacement_that_cannot_be_written_puts_the_old_one_back_or_says_where(
     staff: StaffApp, uploads: Path, monkeypatch: pytest.MonkeyPatch, goes_back: bool

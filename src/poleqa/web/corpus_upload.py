@@ -124,8 +124,16 @@ def _placed(corpus: Path, name: str, replace: bool, documents: list[str]) -> tup
     """Where a document named `name` goes (relative to `corpus`, whose `documents` these are)
     and whether it replaces the one there; PoleqaError (French) if a file of that name is in
     the way."""
+    same = [d for d in documents if PurePosixPath(d).name == name]
+    if same and not replace and name not in same:
+        # in a sub-folder: added beside it, both versions were read (the chat could cite
+        # the older figure)
+        raise PoleqaError(
+            f"{name} is already in the corpus, as {same[0]}",
+            f"Un document nommé « {name} » est déjà dans le corpus (« {same[0]} ») : "
+            "renommez le fichier, ou cochez « Remplacer le document du même nom ».",
+        )
     if replace:
-        same = [d for d in documents if PurePosixPath(d).name == name]
         if name in same or len(same) == 1:
             return (name if name in same else same[0]), True
         if same:
