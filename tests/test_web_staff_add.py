@@ -117,7 +117,8 @@ def test_no_document_is_replaced_and_bad_metadata_is_said(staff: StaffApp, uploa
     assert (staff.corpus.folder / "fiche.md").read_text("utf-8") == "# Ancienne\n\nTexte.\n"
     said = _said(_add(staff, _sent(uploads, "neuve.md", NOTE.encode()), "", "bientôt", ""))
     assert (
-        "Date « bientôt » non reconnue : écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA." in said
+        "Date « bientôt » non reconnue : écrivez JJ/MM/AAAA, MM/AAAA, AAAA-MM-JJ, AAAA-MM ou "
+        "AAAA." in said
     )
     assert not (staff.corpus.folder / "neuve.md").exists()
     assert not (staff.corpus.folder / "neuve.md.meta.json").exists()
@@ -166,7 +167,7 @@ def test_a_date_is_taken_as_staff_write_it_and_stored_as_the_index_reads_it(
         sidecar = staff.corpus.folder / f"{name}.meta.json"
         assert json.loads(sidecar.read_text("utf-8")) == {"date": stored}
     said = _said(_add(staff, _sent(uploads, "c.md", b"# C\n\nAutre.\n"), "", "31/02/2023", ""))
-    assert "Date « 31/02/2023 » non reconnue" in said
+    assert "Date « 31/02/2023 » impossible : ce jour ou ce mois n'existe pas." in said
     assert not (staff.corpus.folder / "c.md").exists()
 
 

@@ -36,7 +36,7 @@ def test_verify_filters_and_validates_dates(staff: StaffApp) -> None:
     assert f"<td>{SENT_START}–{PASSAGE_END}</td>" in html
     # The staff page lives at /equipe/: its document links climb back to the app's root.
     assert 'href="../document?source=' in html
-    assert "Date « 31/02/2023 » non reconnue" in staff.verify("pôles", [], "31/02/2023", "", 5)
+    assert "Date « 31/02/2023 » impossible" in staff.verify("pôles", [], "31/02/2023", "", 5)
     # written as the documents' dates are shown (30/03/2023): read as « 2023-03-30 »
     assert staff.verify("pôles", [], "01/01/2023", "31/12/2024", 5) == html
     assert "La date min. est postérieure" in staff.verify("pôles", [], "2024", "2023-12", 5)
@@ -54,8 +54,8 @@ def test_verify_filters_and_validates_dates(staff: StaffApp) -> None:
         (("pôles", [], "", "", True), "Le nombre de passages doit être un nombre entier entre 1"),
         (("pôles", ["autre.txt"], "", "", 5), "Document inconnu : « autre.txt »."),
         (("pôles", [7], "", "", 5), "Les documents doivent être une liste de noms de fichiers."),
-        (("pôles", [], "2023-13-45", "", 5), "Date « 2023-13-45 » non reconnue"),
-        (("pôles", [], "", "2023-02-30", 5), "Date « 2023-02-30 » non reconnue"),
+        (("pôles", [], "2023-13-45", "", 5), "Date « 2023-13-45 » impossible"),
+        (("pôles", [], "", "2023-02-30", 5), "Date « 2023-02-30 » impossible"),
         (("pôles", [], "", "l'an dernier", 5), "Date « l'an dernier » non reconnue"),
         (({"q": 1}, [], "", "", 5), "La requête doit être un texte."),
     ],

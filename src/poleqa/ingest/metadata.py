@@ -24,6 +24,7 @@ _MONTHS_FR = {
 # A time after the date, « T » or YAML's « t » or a space before it, is left out.
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[Tt ].*)?$")
 _NUMERIC_FR = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")  # 30/03/2023
+_MONTH_FR = re.compile(r"^(\d{1,2})[/.](\d{4})$")  # 09/2018, as a month's date is shown
 _WORDS_FR = re.compile(
     r"^(?:(\d{1,2})(?:er)?\s+)?(" + "|".join(_MONTHS_FR) + r")\s+(\d{4})$", re.IGNORECASE
 )
@@ -155,7 +156,8 @@ def parse_sidecar(raw: bytes | None, meta: Path) -> Sidecar:
 
 
 def normalize_date(value: str | date | None) -> str | None:
-    """ISO "YYYY-MM-DD", "YYYY-MM" or "YYYY" from common forms (ISO, 30/03/2023, 7 janvier 2014)."""
+    """ISO "YYYY-MM-DD", "YYYY-MM" or "YYYY" from common forms (ISO, 30/03/2023, 03/2023,
+    7 janvier 2014)."""
     if value is None:
         return None
     if isinstance(value, datetime | date):
@@ -165,6 +167,8 @@ def normalize_date(value: str | date | None) -> str | None:
         return _iso(m.group(1), m.group(2), m.group(3))
     if m := _NUMERIC_FR.match(text):
         return _iso(m.group(3), m.group(2), m.group(1))
+    if m := _MONTH_FR.match(text):
+        return _iso(m.group(2), m.group(1), None)
     if m := _WORDS_FR.match(text):
         return _iso(m.group(3), str(_MONTHS_FR[m.group(2).lower()]), m.group(1))
     return None

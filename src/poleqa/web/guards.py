@@ -18,7 +18,11 @@ from poleqa.retrieval import is_iso_date
 log = logging.getLogger(__name__)
 
 # The forms a date typed by the staff is read in (the documents' dates are shown JJ/MM/AAAA).
-DATE_FORMS = "écrivez JJ/MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA"
+DATE_FORMS = "écrivez JJ/MM/AAAA, MM/AAAA, AAAA-MM-JJ, AAAA-MM ou AAAA"
+# A date written in one of those forms, whose day or month does not exist (« 31/02/2023 »).
+_DATE_SHAPED = re.compile(
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{1,2}[/.]\d{4}|\d{4}-\d{1,2}(?:-\d{1,2})?"
+)
 # normalize_date reads a timestamp's date (« 2023-03-30T10:00 », a sidecar's); typed in a
 # form, anything after a year is no date (« 2023 ou 2024 » was read as 2023).
 _AFTER_A_DATE = re.compile(r"^\d{4}(?:-\d{1,2}){0,2}[T ]")
@@ -78,8 +82,8 @@ def int_input(value: Any, where: str, name_fr: str, lo: int, hi: int) -> int:
 
 
 def typed_date(text: str) -> str | None:
-    """A date typed by the staff (AAAA, AAAA-MM, AAAA-MM-JJ, JJ/MM/AAAA, « 7 janvier 2014 »)
-    as AAAA, AAAA-MM or AAAA-MM-JJ, naming a real month or day; None if it is none."""
+    """A date typed by the staff (AAAA, AAAA-MM, AAAA-MM-JJ, JJ/MM/AAAA, MM/AAAA, « 7 janvier
+    2014 ») as AAAA, AAAA-MM or AAAA-MM-JJ, naming a real month or day; None if it is none."""
     text = text.strip()
     iso = None if _AFTER_A_DATE.match(text) else normalize_date(text)
     return iso if iso is not None and is_iso_date(iso) else None
@@ -92,12 +96,16 @@ def date_input(value: Any, where: str, name_fr: str) -> str | None:
         return None
     iso = typed_date(text)
     if iso is None:
-        raise refuse(
-            where,
-            f"bad date {text[:50]!r}",
-            f"Date « {text[:50]} » non reconnue : {DATE_FORMS}.",
-        )
+        raise refuse(where, f"bad date {text[:50]!r}", date_refused(text))
     return iso
+
+
+def date_refused(text: str) -> str:
+    """Why a date typed is refused, in French: a day or month that does not exist, or a form
+    not read."""
+    if _DATE_SHAPED.fullmatch(text.strip()):
+        return f"Date « {text.strip()[:50]} » impossible : ce jour ou ce mois n'existe pas."
+    return f"Date « {text[:50]} » non reconnue : {DATE_FORMS}."
 
 
 def sources_input(value: Any, where: str, known: Callable[[], Iterable[str]]) -> tuple[str, ...]:

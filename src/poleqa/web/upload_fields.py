@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from poleqa.ingest import SUPPORTED_EXTENSIONS
-from poleqa.web.guards import DATE_FORMS, refuse, typed_date
+from poleqa.web.guards import date_refused, refuse, typed_date
 
 MAX_NAME_CHARS = 150  # a file name the staff chose: longer is no name people type or read
 # File systems take names of 255 bytes; the document's metadata file (« .meta.json ») and the
@@ -72,10 +72,6 @@ def metadata(title: Any, date: Any, organisation: Any) -> dict[str, str]:
         typed = out["date"]
         iso = typed_date(typed)
         if iso is None:
-            raise refuse(
-                "add_document",
-                f"bad date {typed[:50]!r}",
-                f"Date « {typed[:50]} » non reconnue : {DATE_FORMS}.",
-            )
+            raise refuse("add_document", f"bad date {typed[:50]!r}", date_refused(typed))
         out["date"] = iso
     return out
