@@ -213,6 +213,13 @@ def test_md_dev_header_lines_give_metadata_and_body_start(tmp_path: Path) -> Non
     assert "Source:" not in doc.text[doc.body_start :]
 
 
+def test_md_header_date_of_a_month_as_the_staff_pages_write_it(tmp_path: Path) -> None:
+    # « 09/2018 » was no date: the document went undated
+    path = tmp_path / "note.md"
+    path.write_text("# Bilan\nDate : 09/2018\n\nLe corps.\n", "utf-8")
+    assert read_document(tmp_path, path).info.date == "2018-09"
+
+
 def test_md_header_with_bom_crlf_and_publisher_source(tmp_path: Path) -> None:
     path = tmp_path / "note.md"
     text = "# Le titre\r\nSource: Région Centre\r\nDate : 7 janvier 2014\r\n\r\nLe corps.\r\n"

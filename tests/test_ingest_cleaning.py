@@ -143,13 +143,13 @@ def test_a_huge_html_title_is_capped(tmp_path: Path) -> None:
 def test_an_index_of_the_previous_ingest_version_is_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What is extracted changed in version 7 (a title never a line of marks): an index built
+    # What is extracted changed in version 8 (a header date MM/AAAA read): an index built
     # before must be updated; its files are read again, and the documents whose extraction
     # came out the same keep their vectors (tests/test_index_ingest_version.py).
-    assert ingest.INGEST_VERSION == 7
+    assert ingest.INGEST_VERSION == 8
     corpus, index_dir, emb = write_corpus(tmp_path / "corpus"), tmp_path / "index", FakeEmbedder()
     with monkeypatch.context() as patch:
-        patch.setattr(ingest, "INGEST_VERSION", 6)
+        patch.setattr(ingest, "INGEST_VERSION", 7)
         build_index(corpus, index_dir, emb, **PARAMS)
         assert index_status(corpus, index_dir, emb.id) == "current"
     assert index_status(corpus, index_dir, emb.id) == "stale"

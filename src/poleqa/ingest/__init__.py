@@ -54,8 +54,9 @@ __all__ = [
 # ruled tables, pdf_layout.py), running headers, footers and page numbers dropped. 6: the same,
 # as finished (indexes built while 5 was under way hold older PDF text). 7: a title taken from
 # the first line with a letter or a digit (a Markdown file opening with a front matter block
-# that is not YAML was titled « --- »).
-INGEST_VERSION = 7
+# that is not YAML was titled « --- »). 8: a header or metadata date MM/AAAA read (« 09/2018 »,
+# as the staff pages show a month's date; it was no date).
+INGEST_VERSION = 8
 
 # Document.text of a txt/md file is its decoded characters (mojibake repaired) with the BOM
 # dropped, CRLF/CR turned into LF, vertical tabs and form feeds into LF and the invisible
