@@ -50,6 +50,18 @@ def _held(browser, tmp_path: Path) -> Iterator[tuple[Any, webfake.HeldPipeline]]
             pipeline.release.set()
 
 
+@contextmanager
+def _listening(browser, tmp_path: Path) -> Iterator[tuple[Any, webfake.HeldPipeline]]:  # type: ignore[no-untyped-def]
+    """The chat's page on a held pipeline, its script listening, nothing asked yet."""
+    pipeline = webfake.HeldPipeline()
+    app = create_app(pipeline, tmp_path / "data")
+    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
+        page = ctx.new_page()
+        page.goto(url)
+        page.wait_for_function("() => window.poleqaChat")  # the page's script listens
+        yield page, pipeline
+
+
 def _let_through(page, pipeline: webfake.HeldPipeline) -> None:  # type: ignore[no-untyped-def]
     """The held question answered, its answer shown."""
     pipeline.release.set()
@@ -265,12 +277,7 @@ def test_an_example_still_being_answered_at_a_reload_comes_back_in_the_box(
     browser, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     # an example clicked is a question sent: it was lost at a reload, the typed ones were not
-    pipeline = webfake.HeldPipeline()
-    app = create_app(pipeline, tmp_path / "data")
-    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
-        page = ctx.new_page()
-        page.goto(url)
-        page.wait_for_function("() => window.poleqaChat")  # the page's script listens
+    with _listening(browser, tmp_path) as (page, pipeline):
         example = page.locator("#pq-chat button.example").first
         asked = EXAMPLES[0]  # the question as the server asks it, not as the page shows it
         assert example.inner_text().strip() == asked
@@ -300,12 +307,7 @@ def test_a_question_kept_by_a_page_from_before_comes_back_after_an_update(
 ) -> None:  # type: ignore[no-untyped-def]
     # a page served before this version kept its one question as it was, not as a JSON list:
     # the page of the new version (after the server's restart) read nothing of it
-    pipeline = webfake.HeldPipeline()
-    app = create_app(pipeline, tmp_path / "data")
-    with webfake.serving(app) as url, local_only(browser, url, 1200, 900) as ctx:
-        page = ctx.new_page()
-        page.goto(url)
-        page.wait_for_function("() => window.poleqaChat")
+    with _listening(browser, tmp_path) as (page, _):
         page.evaluate("sessionStorage.setItem('poleqa-pending', 'Et en « 2013 » ?')")
         page.reload()
         page.wait_for_function(
