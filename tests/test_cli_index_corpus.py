@@ -7,6 +7,7 @@ import json
 import logging
 import pickle
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,42 @@ def test_a_build_refuses_before_embedding_unless_told_to_replace(two_corpora: Pa
     report = Pipeline(other, embedder=emb).build(replace=True)
     assert (report.added, report.removed) == (1, 3)
     assert Index.load(Path("index")).manifest.corpus_dir == str(two_corpora.resolve() / "other")
+
+
+def test_serve_answers_from_a_stale_index_while_its_update_is_built(
+    two_corpora: Path, fake_models, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a document added: the chat said « Préparation » for the whole build (3.5 minutes for
+    # 547 passages), the index built before unused
+    import threading
+
+    from poleqa.cli import serve_cmd
+    from poleqa.web.common import Readiness
+
+    assert run("index", "--corpus", "corpus", "--index", "index").exit_code == 0
+    before = read_current(Path("index"))
+    (two_corpora / "corpus" / "ajout.md").write_text(
+        "# Ajout\n\nLe pôle Ajoutia compte 77 membres.\n", "utf-8"
+    )
+    settings = Settings(corpus_dir=Path("corpus"), index_dir=Path("index"), model="fake-a")
+    pipeline = Pipeline(settings.with_(reader="sentences"))
+    released, building = threading.Event(), threading.Event()
+    update = serve_cmd._update_index
+
+    def held(*args: object) -> None:  # the update waits until the test has looked
+        building.set()
+        assert released.wait(30)
+        update(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(serve_cmd, "_update_index", held)
+    readiness = Readiness(ready=False)
+    serve_cmd.prepare_chat(pipeline, readiness)  # returns: the chat may answer
+    assert building.wait(30)
+    assert pipeline.index.path == before  # the index built before answers meanwhile
+    assert "ajout.md" not in pipeline.index.documents
+    released.set()
+    deadline = time.monotonic() + 30
+    while "ajout.md" not in pipeline.index.documents:  # then the update replaces it
+        assert time.monotonic() < deadline, "the update was not swapped in"
+        time.sleep(0.05)
+    assert pipeline.index_status() == "current"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from poleqa.cli.options import (
     settings_from,
 )
 from poleqa.config import DEFAULT_MODEL
-from poleqa.errors import CorpusError, IndexError_
+from poleqa.errors import CorpusError, IndexError_, IndexOtherCorpusError, PoleqaError
 from poleqa.feedback import FEEDBACK_URL_ENV, open_feedback_store
 
 # poleqa.web imports gradio only when the app is built, after GRADIO_ANALYTICS_ENABLED is set.
@@ -245,6 +246,8 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
 
     settings = pipeline.settings
     ensure_model(settings, readiness.begin)
+    if _answering_while_updated(pipeline, readiness):
+        return
     try:
         _update_index(pipeline, readiness)
     except IndexReadOnlyError as e:
@@ -261,6 +264,10 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
             "as it is.",
             err=True,
         )
+    _load(pipeline, readiness)
+
+
+def _load(pipeline: Pipeline, readiness: Readiness) -> None:
     readiness.begin("Chargement du modèle et de l'index…")
     say("loading the model and the index…")
     start = time.perf_counter()
@@ -271,14 +278,51 @@ def prepare_chat(pipeline: Pipeline, readiness: Readiness) -> None:
     say(f"loaded in {time.perf_counter() - start:.0f} s.")
 
 
-def _update_index(pipeline: Pipeline, readiness: Readiness) -> None:
+def _answering_while_updated(pipeline: Pipeline, readiness: Readiness) -> bool:
+    """An index of this corpus to update (a document added, edited or taken out since it was
+    built, or read by another version of poleqa) answers at once while the update is built
+    beside it, then is replaced by it, as after « Réindexer »: the chat said « Préparation »
+    for the minutes of the whole build. False (nothing done) for any other index."""
+    from poleqa.index.origin import check_corpus, replace_command
+
+    settings = pipeline.settings
+    try:
+        if pipeline.index_status() != "stale":
+            return False
+    except PoleqaError:
+        return False  # no corpus to read, say: the usual way says what it serves
+    command = replace_command(settings.corpus_dir, settings.index_dir)
+    try:
+        check_corpus(settings.index_dir, settings.corpus_dir, command)
+    except IndexOtherCorpusError:
+        return False  # another folder's index: the usual way refuses it (or says why not)
+    try:
+        _load(pipeline, readiness)
+    except IndexError_:
+        return False  # it does not load: built first, as a missing one
+    say("the index is updated in the background; until then the chat answers from it as it was.")
+    threading.Thread(target=_updated, args=(pipeline,), name="poleqa-update", daemon=True).start()
+    return True
+
+
+def _updated(pipeline: Pipeline) -> None:
+    """The background update (`_answering_while_updated`); its failure said, the index in use
+    kept."""
+    try:
+        _update_index(pipeline, None)
+    except PoleqaError as e:
+        click.echo(f"Warning: {e.message} The index in use stays.", err=True)
+
+
+def _update_index(pipeline: Pipeline, readiness: Readiness | None) -> None:
     """Build or update the index when the corpus changed, saying so (CorpusError when the
-    corpus folder is missing or holds nothing readable)."""
+    corpus folder is missing or holds nothing readable); `readiness`: the page says so."""
     settings = pipeline.settings
     status = pipeline.index_status()
     if status == "current":
         return
-    readiness.begin("Construction de l'index des documents (quelques minutes)…")
+    if readiness is not None:
+        readiness.begin("Construction de l'index des documents (quelques minutes)…")
     say(f"index {status}: indexing {settings.corpus_dir} into {settings.index_dir}…")
     # in a child process: the document embedder (all cores) and the build's buffers do not
     # stay in the server's memory beside the questions' embedder (one thread)
