@@ -88,7 +88,7 @@ def test_staff_api_refuses_bad_input_in_french(
     cases = [
         (("pôles", [], "", "", 10000), "Le nombre de passages doit être un nombre entier entre 1"),
         (("pôles", ["inconnu.txt"], "", "", 5), "Document inconnu &#58; « inconnu.txt »."),
-        (("pôles", [], "2023-13-45", "", 5), "Date « 2023&#45;13&#45;45 » non reconnue"),
+        (("pôles", [], "2023-13-45", "", 5), "Date « 2023&#45;13&#45;45 » impossible"),
         ((["pôles"], [], "", "", 5), "La requête doit être un texte."),
     ]
     for args, message in cases:
