@@ -284,12 +284,13 @@ def _answering_while_updated(pipeline: Pipeline, readiness: Readiness) -> bool:
     beside it, then is replaced by it, as after « Réindexer »: the chat said « Préparation »
     for the minutes of the whole build. False (nothing done) for any other index."""
     from poleqa.index.origin import check_corpus, replace_command
+    from poleqa.index.store import writable
 
     settings = pipeline.settings
     try:
-        if pipeline.index_status() != "stale":
-            return False
-    except PoleqaError:
+        if pipeline.index_status() != "stale" or not writable(settings.index_dir):
+            return False  # a read-only one: the usual way serves it as it is, saying so
+    except (PoleqaError, OSError):
         return False  # no corpus to read, say: the usual way says what it serves
     command = replace_command(settings.corpus_dir, settings.index_dir)
     try:
