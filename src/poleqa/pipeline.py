@@ -13,7 +13,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from poleqa.children import leave_now, stopped_with_sigterm
 from poleqa.config import Settings
 from poleqa.errors import EmbedderError, IndexError_, PoleqaError
 from poleqa.query import Query, analyse
@@ -278,7 +277,6 @@ def _build_in_child(settings: Settings, replace: bool, progress: bool) -> BuildR
 
 
 def _build_child(settings: Settings, replace: bool, progress: bool, asker: int) -> BuildReport:
-    stopped_with_sigterm()
     threading.Thread(target=_exit_with_parent, args=(asker,), daemon=True).start()
     return Pipeline(settings).build(progress=progress, replace=replace)
 
@@ -291,7 +289,7 @@ def _exit_with_parent(parent: int, every: float = 1.0) -> None:
     while os.getppid() == parent:
         time.sleep(every)
     log.warning("the process that asked for this index build is gone: build stopped")
-    leave_now(1)
+    os._exit(1)
 
 
 class Pinned:

@@ -76,8 +76,8 @@ def cli() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     # Python's resource tracker (a process of its own, reading this variable) frees the
-    # semaphores of an index build stopped with its server, and would warn of each in a
-    # message meant for Python's developers (`children.stop_children` frees what it can).
+    # semaphores of an index build stopped with its server (`children.stop_children`), and
+    # would warn of each in a message meant for Python's developers.
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
 
 
