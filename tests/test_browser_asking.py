@@ -62,6 +62,26 @@ def _listening(browser, tmp_path: Path) -> Iterator[tuple[Any, webfake.HeldPipel
         yield page, pipeline
 
 
+def _reloaded_with(page, question: str) -> str:  # type: ignore[no-untyped-def]
+    """Reloads `page` and waits for `question` back in its box; the status line then."""
+    page.reload()
+    page.wait_for_function(
+        "q => document.querySelector('#pq-question textarea')?.value === q",
+        arg=question,
+        timeout=WAIT * 1000,
+    )
+    return " ".join(page.inner_text("#pq-status").split())
+
+
+def _nothing_put_back(page) -> None:  # type: ignore[no-untyped-def]
+    """Once the page shows an answer, a reload keeps it and puts no question back."""
+    page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
+    page.reload()
+    page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
+    page.wait_for_timeout(500)
+    assert page.input_value("#pq-question textarea") == ""
+
+
 def _let_through(page, pipeline: webfake.HeldPipeline) -> None:  # type: ignore[no-untyped-def]
     """The held question answered, its answer shown."""
     pipeline.release.set()
@@ -255,22 +275,13 @@ def test_a_question_still_being_answered_at_a_reload_comes_back_in_the_box(
         page.press("#pq-question textarea", "Enter")
         page.locator("#pq-chat .pq-pending").nth(1).wait_for(timeout=WAIT * 1000)
         page.wait_for_timeout(600)  # that event's end, and what follows it, done
-        page.reload()
         # the first back in the box, the second named (only the last came back, the first
         # was lost)
-        page.wait_for_function(
-            "() => document.querySelector('#pq-question textarea')?.value === 'Combien de pôles ?'",
-            timeout=WAIT * 1000,
-        )
-        status = " ".join(page.inner_text("#pq-status").split())
+        status = _reloaded_with(page, "Combien de pôles ?")
         assert status == load_said(False, ("Combien de pôles ?", "Et en 2013 ?")), status
         pipeline.release.set()
         page.click("#pq-send")  # sent again, answered
-        page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
-        page.reload()  # answered now: nothing put back
-        page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
-        page.wait_for_timeout(500)
-        assert page.input_value("#pq-question textarea") == ""
+        _nothing_put_back(page)  # answered now
 
 
 def test_an_example_still_being_answered_at_a_reload_comes_back_in_the_box(
@@ -284,22 +295,12 @@ def test_an_example_still_being_answered_at_a_reload_comes_back_in_the_box(
         example.click()
         assert pipeline.started.acquire(timeout=WAIT)
         try:
-            page.reload()
-            page.wait_for_function(
-                "q => document.querySelector('#pq-question textarea')?.value === q",
-                arg=asked,
-                timeout=WAIT * 1000,
-            )
-            assert UNANSWERED in page.inner_text("#pq-status")
+            assert UNANSWERED in _reloaded_with(page, asked)
         finally:
             pipeline.release.set()
         page.click("#pq-new")  # the examples again; the one clicked now is answered at once
         page.locator("#pq-chat button.example").first.click()
-        page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
-        page.reload()  # answered: nothing put back
-        page.locator("#pq-chat .pq-answer").first.wait_for(timeout=WAIT * 1000)
-        page.wait_for_timeout(500)
-        assert page.input_value("#pq-question textarea") == ""
+        _nothing_put_back(page)
 
 
 def test_a_question_kept_by_a_page_from_before_comes_back_after_an_update(
@@ -309,11 +310,6 @@ def test_a_question_kept_by_a_page_from_before_comes_back_after_an_update(
     # the page of the new version (after the server's restart) read nothing of it
     with _listening(browser, tmp_path) as (page, _):
         page.evaluate("sessionStorage.setItem('poleqa-pending', 'Et en « 2013 » ?')")
-        page.reload()
-        page.wait_for_function(
-            "() => document.querySelector('#pq-question textarea')?.value === 'Et en « 2013 » ?'",
-            timeout=WAIT * 1000,
-        )
-        assert UNANSWERED in page.inner_text("#pq-status")
+        assert UNANSWERED in _reloaded_with(page, "Et en « 2013 » ?")
         # put back, then forgotten in the tab: not put back a second time
         page.wait_for_function("() => sessionStorage.getItem('poleqa-pending') === null")
