@@ -151,8 +151,16 @@ def eval_(
     warnings, unfound = _checked(qs, pipeline, settings)
     info = run_info(str(questions), settings)
     _make_out(out_dir)
-    result = evaluate(pipeline, qs, settings.k, name=name, progress=True, info=info,
-                      warnings=warnings, unfound=unfound)  # fmt: skip
+    result = evaluate(
+        pipeline,
+        qs,
+        settings.k,
+        name=name,
+        progress=True,
+        info=info,
+        warnings=warnings,
+        unfound=unfound,
+    )
     earlier = keep_earlier(out_dir)
     write_reports(result, out_dir)
 
